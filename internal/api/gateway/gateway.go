@@ -1,0 +1,107 @@
+// Package gateway is Sluice's front door: every API request passes here to get a request ID, have its body read
+// within limits, its SigV4 signature verified, and be handed to the protocol edge of the service it was signed
+// for (lambda today; codedeploy, sts, monitoring later). Paths under /_sluice/ are Sluice's own, unsigned endpoints.
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sluice-dev/sluice/internal/api/awshttp"
+	"github.com/sluice-dev/sluice/internal/fault"
+	"github.com/sluice-dev/sluice/internal/sigv4"
+)
+
+// MaxRequestBytes is the largest request AWS accepts (a CreateFunction carrying a 50 MB package in base64).
+const MaxRequestBytes = 70167211
+
+// Gateway routes authenticated requests to per-service handlers.
+type Gateway struct {
+	Verifier *sigv4.Verifier
+	// Services maps a SigV4 service name (e.g. "lambda") to its protocol handler.
+	Services map[string]http.Handler
+	// Internal serves /_sluice/ paths without authentication.
+	Internal http.Handler
+	Log      *slog.Logger
+}
+
+type identityKey struct{}
+
+// IdentityFrom returns the verified caller of a request.
+func IdentityFrom(ctx context.Context) (sigv4.Identity, bool) {
+	id, ok := ctx.Value(identityKey{}).(sigv4.Identity)
+	return id, ok
+}
+
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/_sluice/") {
+		g.Internal.ServeHTTP(w, r)
+		return
+	}
+	start := time.Now()
+	r = awshttp.WithRequestID(w, r)
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	g.serve(sw, r)
+	g.Log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+		"duration_ms", float64(time.Since(start).Microseconds())/1000, "request_id", awshttp.RequestID(r.Context()))
+}
+
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxRequestBytes+1))
+	if err != nil {
+		awshttp.WriteRESTError(w, r, g.Log, fault.New(fault.InvalidRequestContent, "Could not read request body: %s", err))
+		return
+	}
+	if len(body) > MaxRequestBytes {
+		awshttp.WriteRESTError(w, r, g.Log, fault.New(fault.RequestTooLarge,
+			"Request must be smaller than %d bytes for the %s operation", MaxRequestBytes, operationName(r)))
+		return
+	}
+	id, err := g.Verifier.Verify(r.Context(), r, body)
+	if err != nil {
+		var se *sigv4.Error
+		if !errors.As(err, &se) {
+			se = &sigv4.Error{Code: fault.Service, Status: 500, Message: "internal error"}
+		}
+		if se.Status >= 500 {
+			g.Log.Error("credential lookup failed", "err", err, "request_id", awshttp.RequestID(r.Context()))
+		}
+		w.Header().Set("x-amzn-ErrorType", se.Code)
+		awshttp.WriteJSON(w, se.Status, map[string]string{"message": se.Message})
+		return
+	}
+	h, ok := g.Services[id.Service]
+	if !ok {
+		awshttp.WriteRESTError(w, r, g.Log, fault.New("UnknownOperationException", "Sluice does not serve the %q service", id.Service))
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
+}
+
+// operationName names the operation in the request-too-large message for the two operations that carry packages.
+func operationName(r *http.Request) string {
+	switch {
+	case r.Method == http.MethodPost && strings.TrimSuffix(r.URL.Path, "/") == "/2015-03-31/functions":
+		return "CreateFunction"
+	case r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/code"):
+		return "UpdateFunctionCode"
+	}
+	return "requested"
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}

@@ -1,0 +1,114 @@
+// Package lambdaapi is the Lambda 2015-03-31 REST-JSON edge: it routes AWS's paths, decodes requests into
+// controlplane calls, and encodes responses and errors exactly as AWS clients expect them.
+package lambdaapi
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/sluice-dev/sluice/internal/api/awshttp"
+	"github.com/sluice-dev/sluice/internal/controlplane"
+	"github.com/sluice-dev/sluice/internal/fault"
+	"github.com/sluice-dev/sluice/internal/lambda"
+)
+
+// CodeLocator mints the short-lived download URL GetFunction returns for a package.
+type CodeLocator func(r *http.Request, codeSha256 string) string
+
+// Handler serves the Lambda API.
+type Handler struct {
+	svc    *controlplane.Service
+	locate CodeLocator
+	log    *slog.Logger
+	mux    *http.ServeMux
+}
+
+// New returns the Lambda API handler.
+func New(svc *controlplane.Service, locate CodeLocator, log *slog.Logger) *Handler {
+	h := &Handler{svc: svc, locate: locate, log: log.With("component", "lambdaapi"), mux: http.NewServeMux()}
+	h.routes()
+	return h
+}
+
+// routes lists every operation in one place.
+func (h *Handler) routes() {
+	const fn = "/2015-03-31/functions/{FunctionName}"
+	h.handle("POST /2015-03-31/functions", h.createFunction)
+	h.handle("GET /2015-03-31/functions", h.listFunctions)
+	h.handle("GET "+fn, h.getFunction)
+	h.handle("DELETE "+fn, h.deleteFunction)
+	h.handle("GET "+fn+"/configuration", h.getFunctionConfiguration)
+	h.handle("PUT "+fn+"/configuration", h.updateFunctionConfiguration)
+	h.handle("PUT "+fn+"/code", h.updateFunctionCode)
+	h.handle("POST "+fn+"/versions", h.publishVersion)
+	h.handle("GET "+fn+"/versions", h.listVersionsByFunction)
+	h.handle("POST "+fn+"/aliases", h.createAlias)
+	h.handle("GET "+fn+"/aliases", h.listAliases)
+	h.handle("GET "+fn+"/aliases/{Name}", h.getAlias)
+	h.handle("PUT "+fn+"/aliases/{Name}", h.updateAlias)
+	h.handle("DELETE "+fn+"/aliases/{Name}", h.deleteAlias)
+	h.handle("PUT /2017-10-31/functions/{FunctionName}/concurrency", h.putFunctionConcurrency)
+	h.handle("GET /2019-09-30/functions/{FunctionName}/concurrency", h.getFunctionConcurrency)
+	h.handle("DELETE /2017-10-31/functions/{FunctionName}/concurrency", h.deleteFunctionConcurrency)
+	h.handle("GET /2016-08-19/account-settings", h.getAccountSettings)
+	h.handle("GET /2016-08-19/account-settings/", h.getAccountSettings)
+	h.handle("POST /2017-03-31/tags/{Resource}", h.tagResource)
+	h.handle("DELETE /2017-03-31/tags/{Resource}", h.untagResource)
+	h.handle("GET /2017-03-31/tags/{Resource}", h.listTags)
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		awshttp.WriteRESTError(w, r, h.log, fault.New("UnknownOperationException", "Unknown operation %s %s", r.Method, r.URL.Path))
+	})
+}
+
+// operation is a handler that returns its error instead of writing it.
+type operation func(w http.ResponseWriter, r *http.Request) error
+
+func (h *Handler) handle(pattern string, op operation) {
+	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if err := op(w, r); err != nil {
+			awshttp.WriteRESTError(w, r, h.log, err)
+		}
+	})
+}
+
+// ServeHTTP serves an authenticated Lambda API request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// decode reads a JSON request body into v; an empty body leaves v as is.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(v); err != nil && err.Error() != "EOF" {
+		return fault.New(fault.InvalidRequestContent, "Could not parse request body into json: %s", err.Error())
+	}
+	return nil
+}
+
+// functionRef parses the {FunctionName} path label (maxLen per the operation's shape) and the Qualifier query.
+func (h *Handler) functionRef(r *http.Request, maxLen int) (lambda.Ref, error) {
+	ref, err := h.svc.Account().ParseFunctionName("functionName", r.PathValue("FunctionName"), maxLen)
+	if err != nil {
+		return ref, err
+	}
+	return ref.WithQualifier(r.URL.Query().Get("Qualifier"))
+}
+
+const (
+	maxFunctionName           = 140 // FunctionName shape
+	maxNamespacedFunctionName = 256 // NamespacedFunctionName shape
+)
+
+// maxItems parses the MaxItems query parameter (1..10000 per the model; pages hold at most 50).
+func maxItems(q url.Values) (int, error) {
+	s := q.Get("MaxItems")
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 10000 {
+		return 0, lambda.ValidationError(s, "maxItems", "Member must have value between 1 and 10000")
+	}
+	return n, nil
+}

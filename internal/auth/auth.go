@@ -1,0 +1,159 @@
+// Package auth owns who may call Sluice: the root credentials (from the environment or generated on first start
+// and kept 0600 in the data dir) and the keyring the SigV4 verifier consults. Temporary session credentials (STS)
+// plug into the same Keyring.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/sluice-dev/sluice/internal/sigv4"
+)
+
+// RootCredentialsFile is where generated root credentials live inside the data dir.
+const RootCredentialsFile = "root-credentials.json"
+
+// Env variables that set the root credentials explicitly.
+const (
+	EnvRootAccessKeyID     = "SLUICE_ROOT_ACCESS_KEY_ID"
+	EnvRootSecretAccessKey = "SLUICE_ROOT_SECRET_ACCESS_KEY"
+)
+
+// RootCredentials are the long-lived account-root keys.
+type RootCredentials struct {
+	AccessKeyID     string `json:"AccessKeyId"`
+	SecretAccessKey string `json:"SecretAccessKey"`
+}
+
+// String keeps the secret out of logs and error messages.
+func (c RootCredentials) String() string { return "RootCredentials{" + c.AccessKeyID + ", secret redacted}" }
+
+// LoadRoot returns the root credentials: from the environment when both variables are set, else from the data
+// dir, generating and saving them (mode 0600) on first start.
+func LoadRoot(dataDir string) (RootCredentials, error) {
+	id, secret := os.Getenv(EnvRootAccessKeyID), os.Getenv(EnvRootSecretAccessKey)
+	if id != "" && secret != "" {
+		return RootCredentials{AccessKeyID: id, SecretAccessKey: secret}, nil
+	}
+	if (id == "") != (secret == "") {
+		return RootCredentials{}, fmt.Errorf("set both %s and %s, or neither", EnvRootAccessKeyID, EnvRootSecretAccessKey)
+	}
+	path := filepath.Join(dataDir, RootCredentialsFile)
+	if c, err := ReadRootFile(dataDir); err == nil {
+		return c, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return RootCredentials{}, err
+	}
+	c, err := generate()
+	if err != nil {
+		return c, err
+	}
+	b, _ := json.MarshalIndent(c, "", "  ")
+	if err := writeFileSync(path, b, 0o600); err != nil {
+		return c, fmt.Errorf("save root credentials: %w", err)
+	}
+	return c, nil
+}
+
+// ReadRootFile reads generated root credentials from a data dir.
+func ReadRootFile(dataDir string) (RootCredentials, error) {
+	var c RootCredentials
+	b, err := os.ReadFile(filepath.Join(dataDir, RootCredentialsFile))
+	if err != nil {
+		return c, err
+	}
+	if err := json.Unmarshal(b, &c); err != nil || c.AccessKeyID == "" || c.SecretAccessKey == "" {
+		return c, fmt.Errorf("read %s: malformed", RootCredentialsFile)
+	}
+	return c, nil
+}
+
+func generate() (RootCredentials, error) {
+	id := make([]byte, 10)
+	secret := make([]byte, 30)
+	if _, err := rand.Read(id); err != nil {
+		return RootCredentials{}, err
+	}
+	if _, err := rand.Read(secret); err != nil {
+		return RootCredentials{}, err
+	}
+	return RootCredentials{
+		AccessKeyID:     "AKIA" + base32.StdEncoding.EncodeToString(id),
+		SecretAccessKey: base64.StdEncoding.EncodeToString(secret),
+	}, nil
+}
+
+// writeFileSync writes a file atomically and durably.
+func writeFileSync(path string, data []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Keyring is the set of credentials Sluice accepts. It implements sigv4.CredentialSource.
+type Keyring struct {
+	mu    sync.RWMutex
+	creds map[string]sigv4.Credential
+}
+
+var _ sigv4.CredentialSource = (*Keyring)(nil)
+
+// NewKeyring returns a keyring holding the root credentials, whose principal is the account root.
+func NewKeyring(root RootCredentials, accountID string) *Keyring {
+	k := &Keyring{creds: map[string]sigv4.Credential{}}
+	k.Add(sigv4.Credential{AccessKeyID: root.AccessKeyID, SecretAccessKey: root.SecretAccessKey,
+		Principal: "arn:aws:iam::" + accountID + ":root"})
+	return k
+}
+
+// Add registers a credential (replacing one with the same access key id).
+func (k *Keyring) Add(c sigv4.Credential) {
+	k.mu.Lock()
+	k.creds[c.AccessKeyID] = c
+	k.mu.Unlock()
+}
+
+// LookupCredential implements sigv4.CredentialSource.
+func (k *Keyring) LookupCredential(_ context.Context, id string) (sigv4.Credential, error) {
+	k.mu.RLock()
+	c, ok := k.creds[id]
+	k.mu.RUnlock()
+	if !ok {
+		return c, sigv4.ErrUnknownAccessKey
+	}
+	return c, nil
+}

@@ -1,0 +1,57 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/spf13/cobra"
+
+	"github.com/sluice-dev/sluice/internal/server"
+)
+
+// clientFlags are the connection flags every client command shares.
+type clientFlags struct {
+	endpoint, region, dataDir string
+}
+
+func (f *clientFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.endpoint, "endpoint-url", "", "Sluice endpoint (default: AWS_ENDPOINT_URL, else the server running on --data-dir)")
+	cmd.Flags().StringVar(&f.region, "region", "", "region (default: the AWS config chain, else us-east-1)")
+	cmd.Flags().StringVar(&f.dataDir, "data-dir", defaultDataDir(), "data dir of a local server, used when no endpoint or credentials are configured")
+}
+
+// awsConfig builds an SDK config from the standard chain; with nothing configured, it falls back to the local
+// server on --data-dir and its root credentials, which is what a developer at the same machine wants.
+func (f *clientFlags) awsConfig(ctx context.Context) (aws.Config, error) {
+	var opts []func(*config.LoadOptions) error
+	if f.region != "" {
+		opts = append(opts, config.WithRegion(f.region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return cfg, err
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	endpoint := f.endpoint
+	if endpoint == "" && os.Getenv("AWS_ENDPOINT_URL") == "" && os.Getenv("AWS_ENDPOINT_URL_LAMBDA") == "" {
+		if b, err := os.ReadFile(filepath.Join(f.dataDir, server.EndpointFile)); err == nil {
+			endpoint = strings.TrimSpace(string(b))
+		}
+	}
+	if endpoint != "" {
+		cfg.BaseEndpoint = aws.String(endpoint)
+	}
+	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		if c, rerr := rootCredentials(f.dataDir); rerr == nil {
+			cfg.Credentials = credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, "")
+		}
+	}
+	return cfg, nil
+}

@@ -1,0 +1,38 @@
+package cli
+
+import (
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluice-dev/sluice/internal/server"
+)
+
+func serveCommand() *cobra.Command {
+	var cfg server.Config
+	var logLevel string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the Sluice server (Lambda API on an embedded durable store)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return err
+			}
+			cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			return server.Run(cmd.Context(), cfg, nil)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Listen, "listen", server.DefaultListen, "address to listen on (loopback by default)")
+	f.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "directory holding the store, code and credentials (env SLUICE_DATA_DIR)")
+	f.StringVar(&cfg.Region, "region", "us-east-1", "region named in ARNs and accepted in signatures")
+	f.StringVar(&cfg.AccountID, "account-id", "000000000000", "12-digit account ID named in ARNs")
+	f.IntVar(&cfg.ConcurrencyLimit, "concurrency-limit", 1000, "account-wide concurrent executions")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.DurationVar(&cfg.ProcessingDelay, "processing-delay", 0, "hold every Pending/InProgress settle this long (testing and demos)")
+	_ = f.MarkHidden("processing-delay")
+	return cmd
+}

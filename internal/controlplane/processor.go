@@ -1,0 +1,183 @@
+package controlplane
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/sluice-dev/sluice/internal/codestore"
+	"github.com/sluice-dev/sluice/internal/fault"
+	"github.com/sluice-dev/sluice/internal/lambda"
+	"github.com/sluice-dev/sluice/internal/store"
+)
+
+// The processor settles functions. Its queue is the work/ prefix of the store, so work survives restarts: Run
+// starts with a full pass, and every mutation that creates work kicks it.
+
+// kick wakes the processor without blocking.
+func (s *Service) kick() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run processes pending work until ctx ends. It returns when the processor has stopped.
+func (s *Service) Run(ctx context.Context) {
+	defer close(s.done)
+	s.kick()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		}
+		for s.processPass(ctx) {
+			if ctx.Err() != nil {
+				return
+			}
+		}
+		s.mu.Lock()
+		close(s.settled)
+		s.settled = make(chan struct{})
+		s.mu.Unlock()
+	}
+}
+
+// processPass settles every function owing work once; it reports whether it settled anything.
+func (s *Service) processPass(ctx context.Context) bool {
+	var names []string
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		return tx.Scan(workPrefix, "", func(k string, _ []byte) (bool, error) {
+			names = append(names, k[len(workPrefix):])
+			return true, nil
+		})
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("scan pending work", "err", err)
+		}
+		return false
+	}
+	progressed := false
+	for _, name := range names {
+		if ctx.Err() != nil {
+			return false
+		}
+		if err := s.settle(ctx, name); err != nil {
+			if ctx.Err() == nil {
+				// Leave the work queued and try again shortly rather than spinning.
+				s.log.Error("settle function", "function", name, "err", err)
+				time.AfterFunc(time.Second, s.kick)
+			}
+			continue
+		}
+		progressed = true
+	}
+	return progressed
+}
+
+// settle performs one function's pending work and records the outcome.
+func (s *Service) settle(ctx context.Context, name string) error {
+	var work *lambda.PendingWork
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var f lambda.Function
+		err := store.GetJSON(tx, functionKey(name), &f)
+		if err == nil {
+			work = f.Pending
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	var failure error
+	if work != nil {
+		if s.opts.ProcessingDelay > 0 {
+			select {
+			case <-time.After(s.opts.ProcessingDelay):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if work.ExtractCode != "" {
+			_, failure = s.code.Extract(work.ExtractCode, s.opts.CodeLimits)
+			var ce *codestore.Error
+			if failure != nil && !errors.As(failure, &ce) {
+				return failure // an I/O fault, not a bad package: retry on the next pass
+			}
+		}
+	}
+	return s.store.Update(ctx, func(tx store.Tx) error {
+		f, err := s.loadFunction(tx, name)
+		switch {
+		case fault.Is(err, fault.ResourceNotFound):
+			return tx.Delete(workKey(name)) // deleted meanwhile
+		case err != nil:
+			return err
+		case f.Pending == nil:
+			return tx.Delete(workKey(name)) // already settled
+		case work == nil || f.Pending.Token != work.Token:
+			return nil // superseded by newer work, which the next pass settles
+		}
+		s.applyOutcome(tx, f, failure)
+		if err := tx.Delete(workKey(name)); err != nil {
+			return err
+		}
+		if f.Pending != nil && f.Pending.PublishVersion != 0 {
+			if err := s.settleVersion(tx, name, f.Pending.PublishVersion, failure); err != nil {
+				return err
+			}
+		}
+		f.Pending = nil
+		return store.PutJSON(tx, functionKey(name), f)
+	})
+}
+
+// applyOutcome moves f to its settled status.
+func (s *Service) applyOutcome(_ store.Tx, f *lambda.Function, failure error) {
+	f.RevisionID = newRevision()
+	switch {
+	case failure == nil:
+		f.Status = lambda.Settled()
+	case f.Status.State == lambda.StatePending:
+		f.Status = lambda.CreationFailed("InvalidZipFileException", failure.Error())
+	default:
+		if f.Previous != nil {
+			f.Config = *f.Previous
+		}
+		f.Status = lambda.UpdateFailedStatus("InvalidZipFileException", failure.Error())
+	}
+	f.Previous = nil
+}
+
+// settleVersion finishes a version published together with a code update.
+func (s *Service) settleVersion(tx store.Tx, name string, n int, failure error) error {
+	v, err := loadVersion(tx, name, n)
+	if err != nil || v == nil {
+		return err
+	}
+	if failure == nil {
+		v.Status = lambda.Settled()
+	} else {
+		v.Status = lambda.CreationFailed("InvalidZipFileException", failure.Error())
+	}
+	return store.PutJSON(tx, versionKey(name, n), v)
+}
+
+// WaitSettled blocks until the processor completes a pass that started after the call, or ctx ends. Tests use it.
+func (s *Service) WaitSettled(ctx context.Context) error {
+	s.mu.Lock()
+	ch := s.settled
+	s.mu.Unlock()
+	s.kick()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

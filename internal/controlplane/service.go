@@ -1,0 +1,253 @@
+package controlplane
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/sluice-dev/sluice/internal/codestore"
+	"github.com/sluice-dev/sluice/internal/fault"
+	"github.com/sluice-dev/sluice/internal/lambda"
+	"github.com/sluice-dev/sluice/internal/store"
+)
+
+// Options configures a Service. The zero value of each optional field means the documented default.
+type Options struct {
+	Store   store.Store
+	Code    *codestore.Store
+	Account lambda.Account
+	// ConcurrencyLimit is the account's concurrent-execution limit (default 1000).
+	ConcurrencyLimit int
+	// CodeLimits bounds uploaded packages (zero fields take AWS's limits).
+	CodeLimits codestore.Limits
+	// ProcessingDelay holds every background settle for this long: a testing and demo knob that makes the
+	// Pending/InProgress windows observable. Zero in production.
+	ProcessingDelay time.Duration
+	// Now is the clock (default time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Service implements the Lambda control plane.
+type Service struct {
+	opts  Options
+	acct  lambda.Account
+	store store.Store
+	code  *codestore.Store
+	now   func() time.Time
+	log   *slog.Logger
+
+	wake     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
+	stop     chan struct{}
+
+	// settled is closed and replaced each time the processor finishes a pass, so tests and callers can wait.
+	mu      sync.Mutex
+	settled chan struct{}
+}
+
+// New returns a Service; call Run to start its background processor.
+func New(o Options) *Service {
+	if o.ConcurrencyLimit == 0 {
+		o.ConcurrencyLimit = 1000
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return &Service{
+		opts: o, acct: o.Account, store: o.Store, code: o.Code, now: o.Now, log: o.Logger.With("component", "controlplane"),
+		wake: make(chan struct{}, 1), done: make(chan struct{}), stop: make(chan struct{}), settled: make(chan struct{}),
+	}
+}
+
+// Account returns the account the service mints ARNs for.
+func (s *Service) Account() lambda.Account { return s.acct }
+
+func newRevision() string { return uuid.NewString() }
+
+// FunctionView is one function configuration — $LATEST or a version, possibly reached through an alias — as the
+// API shows it.
+type FunctionView struct {
+	Name         string
+	ARN          string
+	Version      string
+	Config       lambda.Config
+	Status       lambda.Status
+	RevisionID   string
+	LastModified time.Time
+}
+
+func (s *Service) latestView(f *lambda.Function, qualifiedARN bool) FunctionView {
+	arn := s.acct.FunctionARN(f.Name)
+	if qualifiedARN {
+		arn = s.acct.QualifiedARN(f.Name, lambda.Latest)
+	}
+	return FunctionView{Name: f.Name, ARN: arn, Version: lambda.Latest, Config: f.Config, Status: f.Status,
+		RevisionID: f.RevisionID, LastModified: f.LastModified}
+}
+
+func (s *Service) versionView(v *lambda.Version, arnQualifier string) FunctionView {
+	return FunctionView{Name: v.Function, ARN: s.acct.QualifiedARN(v.Function, arnQualifier), Version: itoa(v.Number),
+		Config: v.Config, Status: v.Status, RevisionID: v.RevisionID, LastModified: v.LastModified}
+}
+
+// usage holds account-wide aggregates kept in one record so account queries stay O(1).
+type usage struct {
+	FunctionCount       int64 `json:"functionCount"`
+	TotalCodeSize       int64 `json:"totalCodeSize"`
+	ReservedConcurrency int   `json:"reservedConcurrency"`
+}
+
+func loadUsage(tx store.Tx) (usage, error) {
+	var u usage
+	err := store.GetJSON(tx, usageKey, &u)
+	if errors.Is(err, store.ErrNotFound) {
+		err = nil
+	}
+	return u, err
+}
+
+func addUsage(tx store.Tx, f func(*usage)) error {
+	u, err := loadUsage(tx)
+	if err != nil {
+		return err
+	}
+	f(&u)
+	return store.PutJSON(tx, usageKey, u)
+}
+
+// loadFunction reads fn/<name>, mapping absence to AWS's 404.
+func (s *Service) loadFunction(tx store.Tx, name string) (*lambda.Function, error) {
+	var f lambda.Function
+	if err := store.GetJSON(tx, functionKey(name), &f); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fault.NotFound("Function not found: %s", s.acct.FunctionARN(name))
+		}
+		return nil, err
+	}
+	return &f, nil
+}
+
+func loadVersion(tx store.Tx, name string, n int) (*lambda.Version, error) {
+	var v lambda.Version
+	if err := store.GetJSON(tx, versionKey(name, n), &v); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return &v, nil
+}
+
+func loadAlias(tx store.Tx, name, alias string) (*lambda.Alias, error) {
+	var a lambda.Alias
+	if err := store.GetJSON(tx, aliasKey(name, alias), &a); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return &a, nil
+}
+
+// lastVersion returns the highest-numbered existing version, or nil.
+func lastVersion(tx store.Tx, name string) (*lambda.Version, error) {
+	var last []byte
+	err := tx.Scan(versionPrefix(name), "", func(_ string, v []byte) (bool, error) {
+		last = append(last[:0], v...)
+		return true, nil
+	})
+	if err != nil || last == nil {
+		return nil, err
+	}
+	var v lambda.Version
+	return &v, jsonUnmarshal(last, &v)
+}
+
+// resolve finds the configuration a qualified or unqualified reference names.
+func (s *Service) resolve(tx store.Tx, ref lambda.Ref) (FunctionView, error) {
+	f, err := s.loadFunction(tx, ref.Name)
+	if err != nil {
+		return FunctionView{}, err
+	}
+	switch q := ref.Qualifier; {
+	case q == "":
+		return s.latestView(f, false), nil
+	case q == lambda.Latest:
+		return s.latestView(f, true), nil
+	case lambda.IsVersionNumber(q):
+		v, err := loadVersion(tx, ref.Name, atoi(q))
+		if err != nil {
+			return FunctionView{}, err
+		}
+		if v == nil {
+			return FunctionView{}, fault.NotFound("Function not found: %s", s.acct.QualifiedARN(ref.Name, q))
+		}
+		return s.versionView(v, q), nil
+	default:
+		a, err := loadAlias(tx, ref.Name, q)
+		if err != nil {
+			return FunctionView{}, err
+		}
+		if a == nil {
+			return FunctionView{}, fault.NotFound("Function not found: %s", s.acct.QualifiedARN(ref.Name, q))
+		}
+		if a.FunctionVersion == lambda.Latest {
+			view := s.latestView(f, true)
+			view.ARN = s.acct.QualifiedARN(ref.Name, q)
+			return view, nil
+		}
+		v, err := loadVersion(tx, ref.Name, atoi(a.FunctionVersion))
+		if err != nil || v == nil {
+			return FunctionView{}, errors.Join(err, errors.New("alias "+q+" points at a missing version"))
+		}
+		return s.versionView(v, q), nil
+	}
+}
+
+// GetFunctionConfiguration returns the configuration a reference names.
+func (s *Service) GetFunctionConfiguration(ctx context.Context, ref lambda.Ref) (FunctionView, error) {
+	var out FunctionView
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		out, err = s.resolve(tx, ref)
+		return err
+	})
+	return out, err
+}
+
+// FunctionDetails is GetFunction's answer.
+type FunctionDetails struct {
+	View                FunctionView
+	Tags                map[string]string
+	ReservedConcurrency *int
+}
+
+// GetFunction returns the configuration plus function-level settings.
+func (s *Service) GetFunction(ctx context.Context, ref lambda.Ref) (FunctionDetails, error) {
+	var out FunctionDetails
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		view, err := s.resolve(tx, ref)
+		if err != nil {
+			return err
+		}
+		f, err := s.loadFunction(tx, ref.Name)
+		if err != nil {
+			return err
+		}
+		out = FunctionDetails{View: view, Tags: f.Tags, ReservedConcurrency: f.ReservedConcurrency}
+		return nil
+	})
+	return out, err
+}
+
+// CodePath returns the stored package of a CodeSha256, for GetFunction's download location.
+func (s *Service) CodePath(sha string) (string, bool) { return s.code.ZipPath(sha) }

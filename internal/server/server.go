@@ -1,0 +1,148 @@
+// Package server wires Sluice together: data dir, store, code store, credentials, services, the HTTP gateway,
+// and the background loops; it owns startup and graceful shutdown. It holds no domain logic.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/sluice-dev/sluice/internal/api/awshttp"
+	"github.com/sluice-dev/sluice/internal/api/gateway"
+	"github.com/sluice-dev/sluice/internal/api/lambdaapi"
+	"github.com/sluice-dev/sluice/internal/auth"
+	"github.com/sluice-dev/sluice/internal/codestore"
+	"github.com/sluice-dev/sluice/internal/controlplane"
+	"github.com/sluice-dev/sluice/internal/lambda"
+	"github.com/sluice-dev/sluice/internal/sigv4"
+	"github.com/sluice-dev/sluice/internal/store/bolt"
+)
+
+// Config is `sluice serve`'s configuration. Zero values take the documented defaults.
+type Config struct {
+	Listen           string // default 127.0.0.1:9324
+	DataDir          string // required
+	Region           string // default us-east-1
+	AccountID        string // default 000000000000
+	ConcurrencyLimit int    // default 1000
+	// ProcessingDelay holds background settles (test/demo knob; see controlplane.Options).
+	ProcessingDelay time.Duration
+	Logger          *slog.Logger
+}
+
+// DefaultListen is where `sluice serve` listens unless told otherwise: loopback only.
+const DefaultListen = "127.0.0.1:9324"
+
+// EndpointFile records the URL of the server running on a data dir, for `sluice env`.
+const EndpointFile = "endpoint"
+
+func (c *Config) defaults() {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.Region == "" {
+		c.Region = "us-east-1"
+	}
+	if c.AccountID == "" {
+		c.AccountID = "000000000000"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Run serves until ctx is cancelled, then shuts down gracefully. ready, if non-nil, receives the listen address once
+// the server accepts requests.
+func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
+	cfg.defaults()
+	log := cfg.Logger
+	if cfg.DataDir == "" {
+		return errors.New("a data dir is required")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	db, err := bolt.Open(filepath.Join(cfg.DataDir, "sluice.db"))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	code, err := codestore.Open(filepath.Join(cfg.DataDir, "code"))
+	if err != nil {
+		return err
+	}
+	root, err := auth.LoadRoot(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	linkKey := make([]byte, 32)
+	if _, err := rand.Read(linkKey); err != nil {
+		return err
+	}
+
+	acct := lambda.Account{Region: cfg.Region, ID: cfg.AccountID}
+	cp := controlplane.New(controlplane.Options{
+		Store: db, Code: code, Account: acct, ConcurrencyLimit: cfg.ConcurrencyLimit,
+		ProcessingDelay: cfg.ProcessingDelay, Logger: log,
+	})
+	links := &codeLinks{key: linkKey, now: time.Now, path: code.ZipPath}
+
+	internal := http.NewServeMux()
+	internal.HandleFunc("GET /_sluice/health", func(w http.ResponseWriter, r *http.Request) {
+		awshttp.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	internal.Handle("GET /_sluice/code/{file}", links)
+
+	gw := &gateway.Gateway{
+		Verifier: &sigv4.Verifier{Credentials: auth.NewKeyring(root, cfg.AccountID)},
+		Services: map[string]http.Handler{"lambda": lambdaapi.New(cp, links.Locate, log)},
+		Internal: internal,
+		Log:      log,
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	endpoint := "http://" + ln.Addr().String()
+	if err := os.WriteFile(filepath.Join(cfg.DataDir, EndpointFile), []byte(endpoint+"\n"), 0o600); err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
+
+	runCtx, stopLoops := context.WithCancel(context.Background())
+	var loops sync.WaitGroup
+	loops.Go(func() { cp.Run(runCtx) })
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("sluice serving", "endpoint", endpoint, "data_dir", cfg.DataDir, "region", cfg.Region, "account", cfg.AccountID)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+
+	select {
+	case err = <-serveErr:
+	case <-ctx.Done():
+		log.Info("shutting down")
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = srv.Shutdown(shutdownCtx)
+		cancel()
+	}
+	stopLoops()
+	loops.Wait()
+	os.Remove(filepath.Join(cfg.DataDir, EndpointFile))
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}

@@ -1,0 +1,200 @@
+// Package storetest is the conformance suite every store.Store backend must pass. A backend's test calls
+// Run with a factory that opens a fresh, empty store; Reopen (optional) reopens the same data to check durability.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/sluice-dev/sluice/internal/store"
+)
+
+// Backend opens stores for the suite.
+type Backend struct {
+	// Open returns a fresh, empty store. The suite closes it.
+	Open func(t *testing.T) store.Store
+	// Reopen closes s and opens the same data again; nil skips the durability checks.
+	Reopen func(t *testing.T, s store.Store) store.Store
+}
+
+// Run runs the whole suite.
+func Run(t *testing.T, b Backend) {
+	ctx := context.Background()
+	t.Run("GetMissing", func(t *testing.T) {
+		s := open(t, b)
+		err := s.View(ctx, func(tx store.Tx) error { _, err := tx.Get("nope"); return err })
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("Get missing: got %v, want ErrNotFound", err)
+		}
+	})
+	t.Run("PutGetDelete", func(t *testing.T) {
+		s := open(t, b)
+		mustUpdate(t, s, func(tx store.Tx) error { return tx.Put("a/1", []byte("one")) })
+		if got := get(t, s, "a/1"); got != "one" {
+			t.Fatalf("get = %q, want one", got)
+		}
+		mustUpdate(t, s, func(tx store.Tx) error { return tx.Delete("a/1") })
+		mustUpdate(t, s, func(tx store.Tx) error { return tx.Delete("a/1") }) // deleting twice is fine
+		if got := get(t, s, "a/1"); got != "" {
+			t.Fatalf("after delete get = %q", got)
+		}
+	})
+	t.Run("ViewIsReadOnly", func(t *testing.T) {
+		s := open(t, b)
+		err := s.View(ctx, func(tx store.Tx) error { return tx.Put("k", []byte("v")) })
+		if !errors.Is(err, store.ErrReadOnly) {
+			t.Fatalf("Put in View: got %v, want ErrReadOnly", err)
+		}
+	})
+	t.Run("RollbackOnError", func(t *testing.T) {
+		s := open(t, b)
+		boom := errors.New("boom")
+		err := s.Update(ctx, func(tx store.Tx) error {
+			if err := tx.Put("k", []byte("v")); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("Update error = %v, want boom", err)
+		}
+		if got := get(t, s, "k"); got != "" {
+			t.Fatalf("write of failed transaction is visible: %q", got)
+		}
+	})
+	t.Run("ReadYourWrites", func(t *testing.T) {
+		s := open(t, b)
+		mustUpdate(t, s, func(tx store.Tx) error {
+			if err := tx.Put("k", []byte("v")); err != nil {
+				return err
+			}
+			v, err := tx.Get("k")
+			if err != nil || string(v) != "v" {
+				return fmt.Errorf("read own write: %q %v", v, err)
+			}
+			return nil
+		})
+	})
+	t.Run("ScanOrderPrefixAfter", func(t *testing.T) {
+		s := open(t, b)
+		mustUpdate(t, s, func(tx store.Tx) error {
+			for _, k := range []string{"f/b", "f/a", "f/c", "g/a", "e/z", "f", "fa"} {
+				if err := tx.Put(k, []byte(k)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		cases := []struct {
+			prefix, after string
+			limit         int
+			want          []string
+		}{
+			{"f/", "", 0, []string{"f/a", "f/b", "f/c"}},
+			{"f/", "f/a", 0, []string{"f/b", "f/c"}},
+			{"f/", "f/aa", 0, []string{"f/b", "f/c"}},
+			{"f/", "f/c", 0, nil},
+			{"f/", "", 2, []string{"f/a", "f/b"}},
+			{"f/", "e", 0, []string{"f/a", "f/b", "f/c"}},
+			{"", "", 0, []string{"e/z", "f", "f/a", "f/b", "f/c", "fa", "g/a"}},
+			{"h/", "", 0, nil},
+		}
+		for _, c := range cases {
+			var got []string
+			err := s.View(ctx, func(tx store.Tx) error {
+				return tx.Scan(c.prefix, c.after, func(k string, v []byte) (bool, error) {
+					if string(v) != k {
+						return false, fmt.Errorf("value of %s = %q", k, v)
+					}
+					got = append(got, k)
+					return c.limit == 0 || len(got) < c.limit, nil
+				})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(c.want) {
+				t.Errorf("Scan(%q, after %q, limit %d) = %v, want %v", c.prefix, c.after, c.limit, got, c.want)
+			}
+		}
+	})
+	t.Run("SerializableIncrements", func(t *testing.T) {
+		s := open(t, b)
+		const workers, each = 8, 25
+		var wg sync.WaitGroup
+		errs := make(chan error, workers)
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range each {
+					err := s.Update(ctx, func(tx store.Tx) error {
+						var n int
+						if err := store.GetJSON(tx, "counter", &n); err != nil && !errors.Is(err, store.ErrNotFound) {
+							return err
+						}
+						return store.PutJSON(tx, "counter", n+1)
+					})
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		if got := get(t, s, "counter"); got != fmt.Sprint(workers*each) {
+			t.Fatalf("counter = %s, want %d (lost updates)", got, workers*each)
+		}
+	})
+	t.Run("DurableAcrossReopen", func(t *testing.T) {
+		if b.Reopen == nil {
+			t.Skip("backend has no Reopen")
+		}
+		s := b.Open(t)
+		mustUpdate(t, s, func(tx store.Tx) error { return tx.Put("durable", []byte("yes")) })
+		s = b.Reopen(t, s)
+		defer s.Close()
+		if got := get(t, s, "durable"); got != "yes" {
+			t.Fatalf("after reopen get = %q, want yes", got)
+		}
+	})
+}
+
+func open(t *testing.T, b Backend) store.Store {
+	t.Helper()
+	s := b.Open(t)
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func mustUpdate(t *testing.T, s store.Store, fn func(store.Tx) error) {
+	t.Helper()
+	if err := s.Update(context.Background(), fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func get(t *testing.T, s store.Store, key string) string {
+	t.Helper()
+	var out string
+	err := s.View(context.Background(), func(tx store.Tx) error {
+		v, err := tx.Get(key)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		out = string(v)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
