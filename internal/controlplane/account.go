@@ -124,4 +124,3 @@ func (s *Service) GetAccountSettings(ctx context.Context) (AccountSettings, erro
 		TotalCodeSize: u.TotalCodeSize, FunctionCount: u.FunctionCount,
 	}, err
 }
-

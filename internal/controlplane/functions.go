@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"strings"
 
 	"github.com/sluice-dev/sluice/internal/codestore"
 	"github.com/sluice-dev/sluice/internal/fault"
@@ -305,6 +306,11 @@ func (s *Service) ListFunctions(ctx context.Context, marker string, maxItems int
 				return err
 			}
 			startFn = functionKey(name)
+		} else if name, ok := strings.CutPrefix(after, functionPrefix); ok && allVersions {
+			// The last page ended on this function's $LATEST: its versions come next.
+			if err := s.pageVersions(tx, name, "", page); err != nil || page.more {
+				return err
+			}
 		}
 		return tx.Scan(functionPrefix, startFn, func(k string, v []byte) (bool, error) {
 			var f lambda.Function

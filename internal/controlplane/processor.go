@@ -24,7 +24,6 @@ func (s *Service) kick() {
 
 // Run processes pending work until ctx ends. It returns when the processor has stopped.
 func (s *Service) Run(ctx context.Context) {
-	defer close(s.done)
 	s.kick()
 	for {
 		select {

@@ -41,10 +41,7 @@ type Service struct {
 	now   func() time.Time
 	log   *slog.Logger
 
-	wake     chan struct{}
-	done     chan struct{}
-	stopOnce sync.Once
-	stop     chan struct{}
+	wake chan struct{}
 
 	// settled is closed and replaced each time the processor finishes a pass, so tests and callers can wait.
 	mu      sync.Mutex
@@ -64,7 +61,7 @@ func New(o Options) *Service {
 	}
 	return &Service{
 		opts: o, acct: o.Account, store: o.Store, code: o.Code, now: o.Now, log: o.Logger.With("component", "controlplane"),
-		wake: make(chan struct{}, 1), done: make(chan struct{}), stop: make(chan struct{}), settled: make(chan struct{}),
+		wake: make(chan struct{}, 1), settled: make(chan struct{}),
 	}
 }
 
