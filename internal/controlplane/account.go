@@ -3,6 +3,8 @@ package controlplane
 import (
 	"context"
 
+	"github.com/sluice-dev/sluice/internal/codestore"
+
 	"github.com/sluice-dev/sluice/internal/fault"
 	"github.com/sluice-dev/sluice/internal/lambda"
 	"github.com/sluice-dev/sluice/internal/store"
@@ -94,12 +96,6 @@ type AccountSettings struct {
 	TotalCodeSize, FunctionCount                         int64
 }
 
-// AWS's package limits, which codestore applies when Options.CodeLimits leaves them zero.
-const (
-	defaultMaxZipped   = 52428800
-	defaultMaxUnzipped = 262144000
-)
-
 // TotalCodeSizeLimit is the account's code storage quota (AWS's default, 75 GB).
 const TotalCodeSizeLimit = 80530636800
 
@@ -113,10 +109,10 @@ func (s *Service) GetAccountSettings(ctx context.Context) (AccountSettings, erro
 	})
 	lim := s.opts.CodeLimits
 	if lim.MaxZipped <= 0 {
-		lim.MaxZipped = defaultMaxZipped
+		lim.MaxZipped = codestore.DefaultMaxZipped
 	}
 	if lim.MaxUnzipped <= 0 {
-		lim.MaxUnzipped = defaultMaxUnzipped
+		lim.MaxUnzipped = codestore.DefaultMaxUnzipped
 	}
 	return AccountSettings{
 		TotalCodeSizeLimit: TotalCodeSizeLimit, CodeSizeUnzipped: lim.MaxUnzipped, CodeSizeZipped: lim.MaxZipped,
