@@ -2,9 +2,11 @@ package cli
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -25,12 +27,16 @@ func envCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("no server is running on %s (start one with `sluice serve --data-dir %s`)", dataDir, dataDir)
 			}
+			url := strings.TrimSpace(string(endpoint))
+			if !healthy(url) {
+				return fmt.Errorf("the server recorded in %s (%s) is not answering; is `sluice serve --data-dir %s` running?", dataDir, url, dataDir)
+			}
 			creds, err := rootCredentials(dataDir)
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "export AWS_ENDPOINT_URL=%s\n", strings.TrimSpace(string(endpoint)))
+			fmt.Fprintf(out, "export AWS_ENDPOINT_URL=%s\n", url)
 			fmt.Fprintf(out, "export AWS_ACCESS_KEY_ID=%s\n", creds.AccessKeyID)
 			fmt.Fprintf(out, "export AWS_SECRET_ACCESS_KEY=%s\n", creds.SecretAccessKey)
 			fmt.Fprintf(out, "export AWS_REGION=%s\n", region)
@@ -54,4 +60,15 @@ func rootCredentials(dataDir string) (auth.RootCredentials, error) {
 		return c, fmt.Errorf("read root credentials in %s: %w", dataDir, err)
 	}
 	return c, nil
+}
+
+// healthy reports whether a Sluice server answers its health check at url.
+func healthy(url string) bool {
+	client := http.Client{Timeout: 2 * time.Second}
+	resp, err := client.Get(url + "/_sluice/health")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }

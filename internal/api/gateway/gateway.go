@@ -28,7 +28,9 @@ type Gateway struct {
 	Services map[string]http.Handler
 	// Internal serves /_sluice/ paths without authentication.
 	Internal http.Handler
-	Log      *slog.Logger
+	// Region is the only region signatures may be scoped to.
+	Region string
+	Log    *slog.Logger
 }
 
 type identityKey struct{}
@@ -74,6 +76,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("x-amzn-ErrorType", se.Code)
 		awshttp.WriteJSON(w, se.Status, map[string]string{"message": se.Message})
+		return
+	}
+	if id.Region != g.Region {
+		w.Header().Set("x-amzn-ErrorType", sigv4.CodeInvalidSignature)
+		awshttp.WriteJSON(w, http.StatusForbidden, map[string]string{"message": "Credential should be scoped to a valid region, not '" + id.Region + "'. This endpoint serves '" + g.Region + "'."})
 		return
 	}
 	h, ok := g.Services[id.Service]
