@@ -34,7 +34,9 @@ type RootCredentials struct {
 }
 
 // String keeps the secret out of logs and error messages.
-func (c RootCredentials) String() string { return "RootCredentials{" + c.AccessKeyID + ", secret redacted}" }
+func (c RootCredentials) String() string {
+	return "RootCredentials{" + c.AccessKeyID + ", secret redacted}"
+}
 
 // LoadRoot returns the root credentials: from the environment when both variables are set, else from the data
 // dir, generating and saving them (mode 0600) on first start.
