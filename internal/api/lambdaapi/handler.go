@@ -38,6 +38,7 @@ func (h *Handler) routes() {
 	const fn = "/2015-03-31/functions/{FunctionName}"
 	h.handle("POST /2015-03-31/functions", h.createFunction)
 	h.handle("GET /2015-03-31/functions", h.listFunctions)
+	h.handle("GET /2015-03-31/functions/{$}", h.listFunctions) // the model's path; CLI v2 sends it
 	h.handle("GET "+fn, h.getFunction)
 	h.handle("DELETE "+fn, h.deleteFunction)
 	h.handle("GET "+fn+"/configuration", h.getFunctionConfiguration)
@@ -54,7 +55,7 @@ func (h *Handler) routes() {
 	h.handle("GET /2019-09-30/functions/{FunctionName}/concurrency", h.getFunctionConcurrency)
 	h.handle("DELETE /2017-10-31/functions/{FunctionName}/concurrency", h.deleteFunctionConcurrency)
 	h.handle("GET /2016-08-19/account-settings", h.getAccountSettings)
-	h.handle("GET /2016-08-19/account-settings/", h.getAccountSettings)
+	h.handle("GET /2016-08-19/account-settings/{$}", h.getAccountSettings)
 	h.handle("POST /2017-03-31/tags/{Resource}", h.tagResource)
 	h.handle("DELETE /2017-03-31/tags/{Resource}", h.untagResource)
 	h.handle("GET /2017-03-31/tags/{Resource}", h.listTags)
