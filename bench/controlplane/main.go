@@ -91,7 +91,10 @@ func main() {
 			name string
 			run  func(i int) error
 		}{
-			{"GetFunction", func(int) error { _, err := client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: &mid}); return err }},
+			{"GetFunction", func(int) error {
+				_, err := client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: &mid})
+				return err
+			}},
 			{"GetFunctionConfiguration (alias)", func(int) error {
 				_, err := client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: &probe, Qualifier: aws.String("live")})
 				return err
@@ -162,14 +165,20 @@ func fill(ctx context.Context, client *lambda.Client, from, to, workers int, pkg
 }
 
 func waitActive(ctx context.Context, client *lambda.Client, name string) {
-	w := lambda.NewFunctionActiveV2Waiter(client, func(o *lambda.FunctionActiveV2WaiterOptions) { o.MinDelay = 50 * time.Millisecond; o.MaxDelay = time.Second })
+	w := lambda.NewFunctionActiveV2Waiter(client, func(o *lambda.FunctionActiveV2WaiterOptions) {
+		o.MinDelay = 50 * time.Millisecond
+		o.MaxDelay = time.Second
+	})
 	if err := w.Wait(ctx, &lambda.GetFunctionInput{FunctionName: &name}, 5*time.Minute); err != nil {
 		log.Fatal(err)
 	}
 }
 
 func waitUpdated(ctx context.Context, client *lambda.Client, name string) {
-	w := lambda.NewFunctionUpdatedV2Waiter(client, func(o *lambda.FunctionUpdatedV2WaiterOptions) { o.MinDelay = 50 * time.Millisecond; o.MaxDelay = time.Second })
+	w := lambda.NewFunctionUpdatedV2Waiter(client, func(o *lambda.FunctionUpdatedV2WaiterOptions) {
+		o.MinDelay = 50 * time.Millisecond
+		o.MaxDelay = time.Second
+	})
 	if err := w.Wait(ctx, &lambda.GetFunctionInput{FunctionName: &name}, 5*time.Minute); err != nil {
 		log.Fatal(err)
 	}
