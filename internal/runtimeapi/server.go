@@ -1,0 +1,318 @@
+// Package runtimeapi serves the Lambda Runtime API (2018-06-01) to one execution environment: the function process
+// long-polls /runtime/invocation/next for an event and posts its result to /response or /error, or reports a fatal
+// initialisation failure to /runtime/init/error. One Server per environment, on its own loopback port, because the
+// API's paths carry no environment identity. The server knows nothing of pools or aliases: it hands over one
+// invocation at a time and returns what the runtime answered.
+package runtimeapi
+
+import (
+	"bytes"
+	"encoding/json"
+
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// MaxResponseBytes is the largest response or error payload a runtime may post (AWS's figure, in its message).
+const MaxResponseBytes = 6291556
+
+// Invocation is one event handed to the runtime.
+type Invocation struct {
+	RequestID          string
+	Payload            []byte
+	Deadline           time.Time
+	InvokedFunctionARN string
+	TraceID            string
+	ClientContext      string // decoded JSON text, for sync invokes that sent X-Amz-Client-Context
+	CognitoIdentity    string
+
+	done chan Response
+}
+
+// NewInvocation returns an invocation ready to Deliver.
+func NewInvocation(requestID string, payload []byte, deadline time.Time) *Invocation {
+	return &Invocation{RequestID: requestID, Payload: payload, Deadline: deadline, done: make(chan Response, 1)}
+}
+
+// Done delivers the runtime's answer, exactly once.
+func (i *Invocation) Done() <-chan Response { return i.done }
+
+// Response is what the runtime answered.
+type Response struct {
+	Payload []byte
+	// FunctionError is set when the runtime posted to /error (or the platform failed the invocation); Payload then
+	// holds the error document the caller receives.
+	FunctionError bool
+	ErrorType     string
+}
+
+// InitError is what a runtime reported to /runtime/init/error.
+type InitError struct {
+	ErrorType string
+	Payload   []byte
+}
+
+// Server is one environment's Runtime API endpoint.
+type Server struct {
+	ln  net.Listener
+	srv *http.Server
+
+	pending chan *Invocation // at most one invocation waiting for /next
+
+	mu        sync.Mutex
+	current   *Invocation // delivered through /next, awaiting its answer
+	finished  string      // request ID of the last answered invocation (a second answer is a state error)
+	readyOnce sync.Once
+	ready     chan struct{}
+	initOnce  sync.Once
+	initFail  chan struct{}
+	initErr   InitError
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+// Listen binds a Runtime API server on a fresh loopback port; call Serve to start answering.
+func Listen() (*Server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{ln: ln, pending: make(chan *Invocation, 1), ready: make(chan struct{}),
+		initFail: make(chan struct{}), closed: make(chan struct{})}
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
+	return s, nil
+}
+
+// Addr is the value of AWS_LAMBDA_RUNTIME_API.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Serve answers requests until Close.
+func (s *Server) Serve() { _ = s.srv.Serve(s.ln) }
+
+// Close stops the server; a parked /next returns 500 so a runtime still alive exits.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		s.srv.Close()
+	})
+}
+
+// Ready is closed when the runtime first asks for an event: its initialisation is complete.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// InitFailed is closed when the runtime reported an initialisation error; InitError then returns it.
+func (s *Server) InitFailed() <-chan struct{} { return s.initFail }
+
+// InitError returns the reported initialisation error (valid once InitFailed is closed).
+func (s *Server) InitError() InitError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.initErr
+}
+
+// Deliver queues inv for the runtime's next /next. The environment runs one invocation at a time, so a second
+// Deliver before the first is answered is a programming error and panics.
+func (s *Server) Deliver(inv *Invocation) {
+	select {
+	case s.pending <- inv:
+	default:
+		panic("runtimeapi: Deliver while an invocation is pending")
+	}
+}
+
+// Abandon forgets the in-flight or pending invocation (after a timeout); a late answer then gets 400.
+func (s *Server) Abandon() {
+	select {
+	case <-s.pending:
+	default:
+	}
+	s.mu.Lock()
+	if s.current != nil {
+		s.finished = s.current.RequestID
+		s.current = nil
+	}
+	s.mu.Unlock()
+}
+
+const prefix = "/2018-06-01/runtime/"
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rest, ok := strings.CutPrefix(r.URL.Path, prefix)
+	if !ok {
+		writeError(w, http.StatusNotFound, "InvalidURL", "Unknown path "+r.URL.Path)
+		return
+	}
+	switch {
+	case rest == "invocation/next" && r.Method == http.MethodGet:
+		s.next(w, r)
+	case rest == "init/error" && r.Method == http.MethodPost:
+		s.initError(w, r)
+	case strings.HasPrefix(rest, "invocation/") && r.Method == http.MethodPost:
+		id, kind, ok := strings.Cut(strings.TrimPrefix(rest, "invocation/"), "/")
+		switch {
+		case ok && kind == "response":
+			s.answer(w, r, id, false)
+		case ok && kind == "error":
+			s.answer(w, r, id, true)
+		default:
+			writeError(w, http.StatusNotFound, "InvalidURL", "Unknown path "+r.URL.Path)
+		}
+	default:
+		writeError(w, http.StatusNotFound, "InvalidURL", "Unknown path "+r.URL.Path)
+	}
+}
+
+func (s *Server) next(w http.ResponseWriter, r *http.Request) {
+	s.readyOnce.Do(func() { close(s.ready) })
+	var inv *Invocation
+	select {
+	case inv = <-s.pending:
+	case <-s.closed:
+		writeError(w, http.StatusInternalServerError, "Runtime.Shutdown", "The execution environment is shutting down")
+		return
+	case <-r.Context().Done():
+		return
+	}
+	s.mu.Lock()
+	s.current = inv
+	s.mu.Unlock()
+	h := w.Header()
+	h["Lambda-Runtime-Aws-Request-Id"] = []string{inv.RequestID}
+	h["Lambda-Runtime-Deadline-Ms"] = []string{strconv.FormatInt(inv.Deadline.UnixMilli(), 10)}
+	if inv.InvokedFunctionARN != "" {
+		h["Lambda-Runtime-Invoked-Function-Arn"] = []string{inv.InvokedFunctionARN}
+	}
+	if inv.TraceID != "" {
+		h["Lambda-Runtime-Trace-Id"] = []string{inv.TraceID}
+	}
+	if inv.ClientContext != "" {
+		h["Lambda-Runtime-Client-Context"] = []string{inv.ClientContext}
+	}
+	if inv.CognitoIdentity != "" {
+		h["Lambda-Runtime-Cognito-Identity"] = []string{inv.CognitoIdentity}
+	}
+	h["Content-Type"] = []string{"application/json"}
+	h["Content-Length"] = []string{strconv.Itoa(len(inv.Payload))}
+	w.WriteHeader(http.StatusOK)
+	w.Write(inv.Payload)
+}
+
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, id string, isError bool) {
+	body, tooLarge, err := readLimited(r.Body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "InvalidRequest", "Could not read the request body")
+		return
+	}
+	s.mu.Lock()
+	inv := s.current
+	switch {
+	case inv == nil || inv.RequestID != id:
+		finished := s.finished == id
+		s.mu.Unlock()
+		if finished {
+			writeError(w, http.StatusForbidden, "InvalidStateTransition", "Transition from Finished to Responded is not allowed")
+		} else {
+			writeError(w, http.StatusBadRequest, "InvalidRequestID", "Invalid request ID")
+		}
+		return
+	}
+	s.current, s.finished = nil, id
+	s.mu.Unlock()
+
+	var resp Response
+	switch {
+	case tooLarge:
+		resp = Response{FunctionError: true, ErrorType: "Function.ResponseSizeTooLarge",
+			Payload: errorDocument("Function.ResponseSizeTooLarge", "Response payload size exceeded maximum allowed payload size (6291556 bytes).")}
+	case isError:
+		resp = functionError(r.Header.Get("Lambda-Runtime-Function-Error-Type"), body)
+	default:
+		resp = Response{Payload: body}
+	}
+	inv.done <- resp
+	if tooLarge {
+		writeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Exceeded maximum allowed payload size (6291556 bytes).")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusAccepted)
+	io.WriteString(w, `{"status":"OK"}`)
+}
+
+func (s *Server) initError(w http.ResponseWriter, r *http.Request) {
+	body, _, _ := readLimited(r.Body)
+	resp := functionError(r.Header.Get("Lambda-Runtime-Function-Error-Type"), body)
+	first := false
+	s.initOnce.Do(func() {
+		first = true
+		s.mu.Lock()
+		s.initErr = InitError{ErrorType: resp.ErrorType, Payload: resp.Payload}
+		s.mu.Unlock()
+		close(s.initFail)
+	})
+	if !first {
+		writeError(w, http.StatusForbidden, "InvalidStateTransition", "Transition from InitError to InitError is not allowed")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusAccepted)
+	io.WriteString(w, `{"status":"OK"}`)
+}
+
+// functionError turns a posted error into the document the caller receives: the runtime's own JSON when it sent
+// some, else one built from the error-type header.
+func functionError(headerType string, body []byte) Response {
+	var doc struct {
+		ErrorType string `json:"errorType"`
+	}
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) > 0 && json.Unmarshal(trimmed, &doc) == nil {
+		t := doc.ErrorType
+		if t == "" {
+			t = headerType
+		}
+		return Response{FunctionError: true, ErrorType: t, Payload: body}
+	}
+	if headerType == "" {
+		headerType = "Runtime.Unknown"
+	}
+	msg := "Unknown application error occurred"
+	if len(trimmed) > 0 {
+		msg = string(trimmed)
+	}
+	return Response{FunctionError: true, ErrorType: headerType, Payload: errorDocument(headerType, msg)}
+}
+
+// errorDocument renders {"errorMessage":…,"errorType":…} as Lambda does.
+func errorDocument(errorType, message string) []byte {
+	b, _ := json.Marshal(struct {
+		ErrorMessage string `json:"errorMessage"`
+		ErrorType    string `json:"errorType"`
+	}{message, errorType})
+	return b
+}
+
+// ErrorDocument is errorDocument for the platform's own failures (timeouts, crashes).
+func ErrorDocument(errorType, message string) []byte { return errorDocument(errorType, message) }
+
+func readLimited(r io.Reader) (body []byte, tooLarge bool, err error) {
+	body, err = io.ReadAll(io.LimitReader(r, MaxResponseBytes+1))
+	if err != nil {
+		return nil, false, err
+	}
+	if len(body) > MaxResponseBytes {
+		return nil, true, nil
+	}
+	return body, false, nil
+}
+
+func writeError(w http.ResponseWriter, status int, errorType, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(errorDocument(errorType, message))
+}
