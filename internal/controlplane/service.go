@@ -27,6 +27,8 @@ type Options struct {
 	// ProcessingDelay holds every background settle for this long: a testing and demo knob that makes the
 	// Pending/InProgress windows observable. Zero in production.
 	ProcessingDelay time.Duration
+	// OnChange, if set, is called after every committed change to a function (its name), synchronously.
+	OnChange func(name string)
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -248,3 +250,15 @@ func (s *Service) GetFunction(ctx context.Context, ref lambda.Ref) (FunctionDeta
 
 // CodePath returns the stored package of a CodeSha256, for GetFunction's download location.
 func (s *Service) CodePath(sha string) (string, bool) { return s.code.ZipPath(sha) }
+
+// mutate runs fn in a read-write transaction and, once it committed, tells the observer which function changed,
+// so in-memory views (the invoke path's catalog) see the change before the API call returns.
+func (s *Service) mutate(ctx context.Context, name string, fn func(store.Tx) error) error {
+	if err := s.store.Update(ctx, fn); err != nil {
+		return err
+	}
+	if s.opts.OnChange != nil {
+		s.opts.OnChange(name)
+	}
+	return nil
+}

@@ -103,7 +103,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 
 	gw := &gateway.Gateway{
 		Verifier: &sigv4.Verifier{Credentials: auth.NewKeyring(root, cfg.AccountID)},
-		Services: map[string]http.Handler{"lambda": lambdaapi.New(cp, links.Locate, log)},
+		Services: map[string]http.Handler{"lambda": lambdaapi.New(cp, nil, links.Locate, log)},
 		Internal: internal,
 		Region:   cfg.Region,
 		Log:      log,

@@ -20,15 +20,16 @@ type CodeLocator func(r *http.Request, codeSha256 string) string
 
 // Handler serves the Lambda API.
 type Handler struct {
-	svc    *controlplane.Service
-	locate CodeLocator
-	log    *slog.Logger
-	mux    *http.ServeMux
+	svc     *controlplane.Service
+	invoker Invoker
+	locate  CodeLocator
+	log     *slog.Logger
+	mux     *http.ServeMux
 }
 
 // New returns the Lambda API handler.
-func New(svc *controlplane.Service, locate CodeLocator, log *slog.Logger) *Handler {
-	h := &Handler{svc: svc, locate: locate, log: log.With("component", "lambdaapi"), mux: http.NewServeMux()}
+func New(svc *controlplane.Service, invoker Invoker, locate CodeLocator, log *slog.Logger) *Handler {
+	h := &Handler{svc: svc, invoker: invoker, locate: locate, log: log.With("component", "lambdaapi"), mux: http.NewServeMux()}
 	h.routes()
 	return h
 }
@@ -44,6 +45,7 @@ func (h *Handler) routes() {
 	h.handle("GET "+fn+"/configuration", h.getFunctionConfiguration)
 	h.handle("PUT "+fn+"/configuration", h.updateFunctionConfiguration)
 	h.handle("PUT "+fn+"/code", h.updateFunctionCode)
+	h.handle("POST "+fn+"/invocations", h.invoke)
 	h.handle("POST "+fn+"/versions", h.publishVersion)
 	h.handle("GET "+fn+"/versions", h.listVersionsByFunction)
 	h.handle("POST "+fn+"/aliases", h.createAlias)

@@ -1,0 +1,94 @@
+package lambdaapi
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/sluice-dev/sluice/internal/fault"
+	"github.com/sluice-dev/sluice/internal/invoke"
+	"github.com/sluice-dev/sluice/internal/lambda"
+)
+
+// Invoker runs invocations (the execution layer).
+type Invoker interface {
+	Invoke(ctx context.Context, req invoke.Request) (invoke.Result, error)
+}
+
+// maxClientContext is the largest X-Amz-Client-Context AWS accepts (base64 text).
+const maxClientContext = 3583
+
+func (h *Handler) invoke(w http.ResponseWriter, r *http.Request) error {
+	if h.invoker == nil {
+		return fault.New("UnknownOperationException", "Invoke is not available on this server")
+	}
+	ref, err := h.functionRef(r, maxNamespacedFunctionName)
+	if err != nil {
+		return err
+	}
+	req := invoke.Request{Ref: ref, Type: r.Header.Get("X-Amz-Invocation-Type")}
+	switch req.Type {
+	case "":
+		req.Type = invoke.RequestResponse
+	case invoke.RequestResponse, invoke.Event, invoke.DryRun:
+	default:
+		return lambda.ValidationError(req.Type, "invocationType", "Member must satisfy enum value set: [Event, RequestResponse, DryRun]")
+	}
+	switch lt := r.Header.Get("X-Amz-Log-Type"); lt {
+	case "", "None":
+	case "Tail":
+		req.LogTail = req.Type == invoke.RequestResponse
+	default:
+		return lambda.ValidationError(lt, "logType", "Member must satisfy enum value set: [Tail, None]")
+	}
+	limit := invoke.MaxSyncPayload
+	if req.Type == invoke.Event {
+		limit = invoke.MaxAsyncPayload
+	}
+	payload, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
+	if err != nil {
+		return err
+	}
+	if len(payload) > limit {
+		return fault.New(fault.RequestTooLarge, "Request must be smaller than %d bytes for the InvokeFunction operation", limit)
+	}
+	if len(strings.TrimSpace(string(payload))) == 0 {
+		payload = []byte("{}") // Lambda hands an empty invocation an empty JSON object
+	} else if !json.Valid(payload) {
+		var v any
+		perr := json.Unmarshal(payload, &v)
+		return fault.New(fault.InvalidRequestContent, "Could not parse request body into json: Could not parse payload into json: %s", perr)
+	}
+	if cc := r.Header.Get("X-Amz-Client-Context"); cc != "" && req.Type == invoke.RequestResponse {
+		decoded, err := base64.StdEncoding.DecodeString(cc)
+		if err != nil || len(cc) > maxClientContext || !json.Valid(decoded) {
+			return fault.New(fault.InvalidRequestContent, "Client context must be a valid Base64-encoded JSON object of at most %d bytes.", maxClientContext)
+		}
+		req.ClientContext = string(decoded)
+	}
+	req.Payload = payload
+
+	res, err := h.invoker.Invoke(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	hdr := w.Header()
+	if res.ExecutedVersion != "" && req.Type == invoke.RequestResponse {
+		hdr.Set("X-Amz-Executed-Version", res.ExecutedVersion)
+	}
+	if res.FunctionError != "" {
+		hdr.Set("X-Amz-Function-Error", res.FunctionError)
+	}
+	if req.LogTail {
+		hdr.Set("X-Amz-Log-Result", base64.StdEncoding.EncodeToString(res.LogTail))
+	}
+	if res.StatusCode == http.StatusOK {
+		hdr.Set("Content-Type", "application/json")
+	}
+	w.WriteHeader(res.StatusCode)
+	w.Write(res.Payload)
+	return nil
+}

@@ -1,0 +1,200 @@
+package invoke
+
+import (
+	"context"
+	"encoding/json"
+	"hash/fnv"
+	"strconv"
+	"sync"
+
+	"github.com/sluice-dev/sluice/internal/controlplane"
+	"github.com/sluice-dev/sluice/internal/fault"
+	"github.com/sluice-dev/sluice/internal/lambda"
+)
+
+// Source is what the catalog reads: the control plane.
+type Source interface {
+	Snapshot(ctx context.Context, name string) (controlplane.Snapshot, bool, error)
+	FunctionNames(ctx context.Context) ([]string, error)
+	CodeDir(codeSha256 string) (string, bool)
+}
+
+// target is one runnable configuration: $LATEST (as in effect) or a published version.
+type target struct {
+	function string
+	version  string // "$LATEST" or "N"
+	config   lambda.Config
+	codeDir  string // "" when the package is not extracted (not runnable)
+	status   lambda.Status
+	key      poolKey
+}
+
+// poolKey names the environments that may serve a target: same function, version and effective configuration.
+// A $LATEST code or configuration change yields a new key, hence a new pool; the old one drains.
+type poolKey struct {
+	function, version string
+	generation        uint64
+}
+
+type aliasEntry struct {
+	revision string
+	split    *split
+}
+
+// functionView is the invoke path's read-only picture of one function, replaced whole on every change.
+type functionView struct {
+	name     string
+	status   lambda.Status
+	latest   *target
+	versions map[string]*target
+	aliases  map[string]*aliasEntry
+	reserved *int
+}
+
+// catalog keeps a functionView per function in memory, so the invoke path never reads the store.
+type catalog struct {
+	src  Source
+	acct lambda.Account
+
+	mu  sync.RWMutex
+	fns map[string]*functionView
+
+	refreshMu sync.Mutex // refreshes are serialised so a newer read is never overwritten by an older one
+}
+
+func newCatalog(src Source, acct lambda.Account) *catalog {
+	return &catalog{src: src, acct: acct, fns: map[string]*functionView{}}
+}
+
+// load reads every function (startup).
+func (c *catalog) load(ctx context.Context) error {
+	names, err := c.src.FunctionNames(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if err := c.refresh(ctx, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// refresh re-reads one function after a change.
+func (c *catalog) refresh(ctx context.Context, name string) error {
+	c.refreshMu.Lock()
+	defer c.refreshMu.Unlock()
+	snap, ok, err := c.src.Snapshot(ctx, name)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		c.mu.Lock()
+		delete(c.fns, name)
+		c.mu.Unlock()
+		return nil
+	}
+	c.mu.RLock()
+	old := c.fns[name]
+	c.mu.RUnlock()
+
+	f := snap.Function
+	v := &functionView{name: name, status: f.Status, reserved: f.ReservedConcurrency,
+		versions: map[string]*target{}, aliases: map[string]*aliasEntry{}}
+	v.latest = c.newTarget(name, lambda.Latest, snap.Effective, f.Status)
+	for _, ver := range snap.Versions {
+		n := strconv.Itoa(ver.Number)
+		v.versions[n] = c.newTarget(name, n, ver.Config, ver.Status)
+	}
+	for _, a := range snap.Aliases {
+		// Keep the split's counter while the alias is unchanged, so its exposure stays exact across refreshes.
+		if old != nil {
+			if prev, ok := old.aliases[a.Name]; ok && prev.revision == a.RevisionID {
+				v.aliases[a.Name] = prev
+				continue
+			}
+		}
+		s := &split{primary: a.FunctionVersion}
+		if extra, w, ok := a.AdditionalVersion(); ok {
+			s.extra, s.weight = extra, w
+		}
+		v.aliases[a.Name] = &aliasEntry{revision: a.RevisionID, split: s}
+	}
+	c.mu.Lock()
+	c.fns[name] = v
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *catalog) newTarget(name, version string, cfg lambda.Config, status lambda.Status) *target {
+	t := &target{function: name, version: version, config: cfg, status: status}
+	if dir, ok := c.src.CodeDir(cfg.CodeSha256); ok {
+		t.codeDir = dir
+	}
+	b, _ := json.Marshal(cfg)
+	h := fnv.New64a()
+	h.Write(b)
+	t.key = poolKey{function: name, version: version, generation: h.Sum64()}
+	return t
+}
+
+func (c *catalog) get(name string) *functionView {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.fns[name]
+}
+
+// reservedTotal is the sum of all reservations (for the unreserved pool's size).
+func (c *catalog) reservedTotal() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	total := 0
+	for _, f := range c.fns {
+		if f.reserved != nil {
+			total += *f.reserved
+		}
+	}
+	return total
+}
+
+// resolved is where one invocation goes.
+type resolved struct {
+	fn         *functionView
+	target     *target
+	invokedARN string // as the caller named it: unqualified, version or alias ARN
+}
+
+// resolve maps a reference to the target that serves this invocation, picking a version for aliases.
+func (c *catalog) resolve(ref lambda.Ref) (resolved, error) {
+	fn := c.get(ref.Name)
+	if fn == nil {
+		return resolved{}, fault.NotFound("Function not found: %s", c.acct.FunctionARN(ref.Name))
+	}
+	r := resolved{fn: fn, invokedARN: c.acct.QualifiedARN(ref.Name, ref.Qualifier)}
+	switch q := ref.Qualifier; {
+	case q == "" || q == lambda.Latest:
+		r.target = fn.latest
+	case lambda.IsVersionNumber(q):
+		r.target = fn.versions[strconv.Itoa(atoiOrZero(q))]
+	default:
+		a, ok := fn.aliases[q]
+		if !ok {
+			return resolved{}, fault.NotFound("Function not found: %s", c.acct.QualifiedARN(ref.Name, q))
+		}
+		v := a.split.pick()
+		if v == lambda.Latest {
+			r.target = fn.latest
+		} else {
+			r.target = fn.versions[v]
+		}
+	}
+	if r.target == nil {
+		return resolved{}, fault.NotFound("Function not found: %s", r.invokedARN)
+	}
+	return r, nil
+}
+
+func atoiOrZero(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}

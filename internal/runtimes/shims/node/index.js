@@ -1,0 +1,802 @@
+/*
+ * Sluice runtime shim for the nodejs18.x, nodejs20.x, nodejs22.x and nodejs24.x runtimes.
+ *
+ * It plays the part of AWS's Node.js runtime interface client (the code in /var/runtime of AWS's managed Node
+ * runtimes): it loads the handler named by _HANDLER from LAMBDA_TASK_ROOT, then loops on the Lambda Runtime API
+ * at http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/..., invoking the handler once per event.
+ *
+ * It depends on nothing but Node's built-in modules, runs on Node 18 and later, writes nothing to disk, and leaves
+ * the environment alone except for _X_AMZN_TRACE_ID, which it sets (or removes) for each invocation as AWS does.
+ *
+ * Behaviour follows AWS's runtime client (aws-lambda-nodejs-runtime-interface-client, the JavaScript version used by
+ * nodejs18.x-22.x); internal/runtimes/doc.go lists where and why it differs.
+ */
+'use strict';
+
+const http = require('http');
+const fs = require('fs');
+const path = require('path');
+const util = require('util');
+const { Writable } = require('stream');
+const { pathToFileURL } = require('url');
+
+const RUNTIME_PATH = '/2018-06-01/runtime';
+const ERROR_TYPE_HEADER = 'Lambda-Runtime-Function-Error-Type';
+const ERROR_CONTENT_TYPE = 'application/vnd.aws.lambda.error+json';
+
+/* ------------------------------------------------------------------------------------------------------------
+ * Errors, named and shaped like AWS's ("Runtime.ImportModuleError", ...).
+ */
+
+function runtimeErrorClass(name) {
+  const cls = class extends Error {};
+  Object.defineProperty(cls, 'name', { value: name });
+  cls.prototype.name = 'Runtime.' + name;
+  return cls;
+}
+
+const ImportModuleError = runtimeErrorClass('ImportModuleError');
+const HandlerNotFound = runtimeErrorClass('HandlerNotFound');
+const MalformedHandlerName = runtimeErrorClass('MalformedHandlerName');
+const UserCodeSyntaxError = runtimeErrorClass('UserCodeSyntaxError');
+const MalformedStreamingHandler = runtimeErrorClass('MalformedStreamingHandler');
+const InvalidStreamingOperation = runtimeErrorClass('InvalidStreamingOperation');
+const CallbackHandlerDeprecated = runtimeErrorClass('CallbackHandlerDeprecated');
+const NodeJsExit = class extends Error {
+  constructor() {
+    super(
+      'The Lambda runtime client detected an unexpected Node.js exit code. This is most commonly caused by a ' +
+        'Promise that was never settled. For more information, see ' +
+        'https://nodejs.org/docs/latest/api/process.html#exit-codes',
+    );
+  }
+};
+NodeJsExit.prototype.name = 'Runtime.NodeJsExit';
+const UnhandledPromiseRejection = class extends Error {
+  constructor(reason, promise) {
+    super(reason);
+    this.reason = reason;
+    this.promise = promise;
+  }
+};
+UnhandledPromiseRejection.prototype.name = 'Runtime.UnhandledPromiseRejection';
+
+function isErrorLike(obj) {
+  return (
+    obj &&
+    obj.name &&
+    obj.message &&
+    obj.stack &&
+    typeof obj.name === 'string' &&
+    typeof obj.message === 'string' &&
+    typeof obj.stack === 'string'
+  );
+}
+
+// The body AWS's runtime posts for an error: {errorType, errorMessage, trace}. trace is error.stack split into lines
+// (its first line is "Name: message"); values that are not errors get errorType = typeof value.
+function toRapidResponse(error) {
+  try {
+    if (util.types.isNativeError(error) || isErrorLike(error)) {
+      return {
+        errorType: error.name,
+        errorMessage: error.message,
+        trace: typeof error.stack === 'string' ? error.stack.split('\n') : [],
+      };
+    }
+    return {
+      errorType: typeof error,
+      errorMessage: error.toString(),
+      trace: [],
+    };
+  } catch (_err) {
+    return {
+      errorType: 'handled',
+      errorMessage:
+        'callback called with Error argument, but there was a problem while retrieving one or more of its message, name, and stack',
+    };
+  }
+}
+
+function withEnumerableProperties(error) {
+  if (error instanceof Error) {
+    const ret = Object.assign({ errorType: error.name, errorMessage: error.message, code: error.code }, error);
+    if (typeof error.stack === 'string') {
+      ret.stack = error.stack.split('\n');
+    }
+    return ret;
+  }
+  return error;
+}
+
+// The text AWS's runtime logs after "Invoke Error" / "Uncaught Exception": a tab, then the error as JSON.
+function toFormatted(error) {
+  try {
+    return '\t' + JSON.stringify(error, (_k, v) => withEnumerableProperties(v));
+  } catch (_err) {
+    return '\t' + JSON.stringify(toRapidResponse(error));
+  }
+}
+
+function intoError(err) {
+  return err instanceof Error ? err : new Error(err);
+}
+
+/* ------------------------------------------------------------------------------------------------------------
+ * Logging: console.* write "<ISO time>\t<request id>\t<LEVEL>\t<message>" lines to stdout, with newlines inside
+ * a message turned into carriage returns so that one call stays one line (AWS's text format).
+ */
+
+let currentRequestId; // undefined until the first invocation, printed as "undefined" like AWS does
+
+const LEVELS = {
+  TRACE: { name: 'TRACE', priority: 1 },
+  DEBUG: { name: 'DEBUG', priority: 2 },
+  INFO: { name: 'INFO', priority: 3 },
+  WARN: { name: 'WARN', priority: 4 },
+  ERROR: { name: 'ERROR', priority: 5 },
+  FATAL: { name: 'FATAL', priority: 6 },
+};
+
+function writeLog(level, message, ...params) {
+  const line = `${new Date().toISOString()}\t${currentRequestId}\t${level.name}\t${util.format(message, ...params)}`;
+  process.stdout.write(line.replace(/\n/g, '\r') + '\n');
+}
+
+function patchConsole() {
+  const min = LEVELS[String(process.env.AWS_LAMBDA_LOG_LEVEL || '').toUpperCase()] || LEVELS.TRACE;
+  const nop = () => {};
+  const make = (level) => (level.priority >= min.priority ? (msg, ...params) => writeLog(level, msg, ...params) : nop);
+  console.trace = make(LEVELS.TRACE);
+  console.debug = make(LEVELS.DEBUG);
+  console.info = make(LEVELS.INFO);
+  console.log = console.info;
+  console.warn = make(LEVELS.WARN);
+  console.error = make(LEVELS.ERROR);
+  console.fatal = (msg, ...params) => writeLog(LEVELS.FATAL, msg, ...params);
+}
+
+function logError(what, err) {
+  console.error(what, toFormatted(intoError(err)));
+}
+
+// Last-resort diagnostics of the shim itself (never the user's): plain stderr, not subject to the log level.
+function fatal(what, err) {
+  try {
+    process.stderr.write(`sluice runtime: ${what}: ${err && err.stack ? err.stack : err}\n`);
+  } finally {
+    process.exit(1);
+  }
+}
+
+/* ------------------------------------------------------------------------------------------------------------
+ * Runtime API client (http only; one keep-alive agent; a request that fails because the server closed an idle
+ * kept-alive connection is retried once on a new one, as Node's documentation recommends).
+ */
+
+function parseRuntimeApi(value) {
+  if (!value) {
+    throw new Error('Missing Runtime API Server configuration.');
+  }
+  const i = value.lastIndexOf(':');
+  let host = i >= 0 ? value.slice(0, i) : value;
+  const port = i >= 0 ? parseInt(value.slice(i + 1), 10) : 80;
+  if (host.startsWith('[') && host.endsWith(']')) {
+    host = host.slice(1, -1);
+  }
+  return { host, port };
+}
+
+class RuntimeClient {
+  constructor(address) {
+    const { host, port } = parseRuntimeApi(address);
+    this.host = host;
+    this.port = port;
+    this.agent = new http.Agent({ keepAlive: true });
+  }
+
+  request(method, p, headers, body, retried) {
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        // maxHeaderSize as AWS's runtime allows (its node runs with --max-http-header-size 81920): client
+        // context and Cognito identity headers can be large.
+        { host: this.host, port: this.port, path: p, method, headers, agent: this.agent, maxHeaderSize: 81920 },
+        (res) => {
+          const chunks = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', (err) => {
+        if (!retried && req.reusedSocket && err.code === 'ECONNRESET') {
+          resolve(this.request(method, p, headers, body, true));
+          return;
+        }
+        reject(err);
+      });
+      req.end(body);
+    });
+  }
+
+  async next() {
+    const res = await this.request('GET', RUNTIME_PATH + '/invocation/next', {});
+    if (res.status !== 200) {
+      throw new Error(`GET /invocation/next answered ${res.status}: ${res.body.toString('utf8')}`);
+    }
+    return { bodyJson: res.body.toString('utf8'), headers: res.headers };
+  }
+
+  async post(p, body, contentType, extraHeaders) {
+    const buf = Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8');
+    const headers = Object.assign({ 'Content-Type': contentType, 'Content-Length': buf.length }, extraHeaders || {});
+    const res = await this.request('POST', p, headers, buf);
+    if (res.status < 200 || res.status > 299) {
+      // Not fatal: the Runtime API refused this one result (too large, unknown or finished invocation, ...).
+      process.stderr.write(`sluice runtime: POST ${p} answered ${res.status}: ${res.body.toString('utf8')}\n`);
+    }
+  }
+
+  postInvocationResponse(bodyString, id, contentType) {
+    return this.post(
+      `${RUNTIME_PATH}/invocation/${encodeURIComponent(id)}/response`,
+      bodyString,
+      contentType || 'application/json',
+    );
+  }
+
+  postInvocationError(error, id) {
+    const response = toRapidResponse(error);
+    return this.post(
+      `${RUNTIME_PATH}/invocation/${encodeURIComponent(id)}/error`,
+      JSON.stringify(response),
+      ERROR_CONTENT_TYPE,
+      errorTypeHeader(response.errorType),
+    );
+  }
+
+  postInitError(error) {
+    const response = toRapidResponse(error);
+    return this.post(`${RUNTIME_PATH}/init/error`, JSON.stringify(response), ERROR_CONTENT_TYPE, errorTypeHeader(response.errorType));
+  }
+}
+
+// An error name can contain anything; a header value cannot.
+function errorTypeHeader(errorType) {
+  const value = String(errorType === undefined ? '' : errorType).replace(/[^\t\x20-\x7e]/g, '');
+  return value ? { [ERROR_TYPE_HEADER]: value } : {};
+}
+
+// JSON.stringify(undefined) is undefined; AWS sends the JSON null for it.
+function serializeResult(result) {
+  try {
+    return JSON.stringify(result === undefined ? null : result);
+  } catch (_err) {
+    throw new Error('Unable to stringify response body');
+  }
+}
+
+/* ------------------------------------------------------------------------------------------------------------
+ * Loading the handler: "<dir>/<module>.<export path>", resolved like AWS's runtime.
+ */
+
+const FUNCTION_EXPR = /^([^.]*)\.(.*)$/;
+const HANDLER_STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
+const HANDLER_HIGHWATERMARK = Symbol.for('aws.lambda.runtime.handler.streaming.highWaterMark');
+const STREAM_RESPONSE = 'response';
+
+function hasFolderPackageJsonTypeModule(folder) {
+  if (folder.endsWith('/node_modules')) {
+    return false;
+  }
+  const pj = path.join(folder, 'package.json');
+  if (fs.existsSync(pj)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(pj, 'utf8'));
+      if (pkg) {
+        return pkg.type === 'module';
+      }
+    } catch (e) {
+      console.warn(`${pj} cannot be read, it will be ignored for ES module detection purposes.`, e);
+      return false;
+    }
+  }
+  if (folder === '/' || path.dirname(folder) === folder) {
+    return false;
+  }
+  return hasFolderPackageJsonTypeModule(path.resolve(folder, '..'));
+}
+
+function tryRequireFile(file, extension) {
+  const p = file + (extension || '');
+  return fs.existsSync(p) ? require(p) : undefined;
+}
+
+async function tryAwaitImport(file, extension) {
+  const p = file + (extension || '');
+  return fs.existsSync(p) ? await import(pathToFileURL(p).href) : undefined;
+}
+
+async function tryRequire(appRoot, moduleRoot, module) {
+  const lambdaStylePath = path.resolve(appRoot, moduleRoot, module);
+  const extensionless = tryRequireFile(lambdaStylePath);
+  if (extensionless) {
+    return extensionless;
+  }
+  const pjHasModule = hasFolderPackageJsonTypeModule(path.dirname(lambdaStylePath));
+  if (!pjHasModule) {
+    const loaded = tryRequireFile(lambdaStylePath, '.js');
+    if (loaded) {
+      return loaded;
+    }
+  }
+  const loaded =
+    (pjHasModule && (await tryAwaitImport(lambdaStylePath, '.js'))) ||
+    (await tryAwaitImport(lambdaStylePath, '.mjs')) ||
+    tryRequireFile(lambdaStylePath, '.cjs');
+  if (loaded) {
+    return loaded;
+  }
+  // Not a file next to the handler path: resolve it like a package name (node_modules, NODE_PATH).
+  const nodeStylePath = require.resolve(module, { paths: [appRoot, moduleRoot] });
+  return require(nodeStylePath);
+}
+
+async function loadUserApp(appRoot, moduleRoot, module) {
+  try {
+    return await tryRequire(appRoot, moduleRoot, module);
+  } catch (e) {
+    if (e instanceof SyntaxError) {
+      throw new UserCodeSyntaxError(e);
+    } else if (e && e.code === 'MODULE_NOT_FOUND') {
+      throw new ImportModuleError(e);
+    }
+    throw e;
+  }
+}
+
+async function loadHandler(appRoot, fullHandlerString) {
+  if (fullHandlerString.includes('..')) {
+    throw new MalformedHandlerName(
+      `'${fullHandlerString}' is not a valid handler name. Use absolute paths when specifying root directories in handler names.`,
+    );
+  }
+  const handlerString = path.basename(fullHandlerString);
+  const moduleRoot = fullHandlerString.substring(0, fullHandlerString.indexOf(handlerString));
+  const match = handlerString.match(FUNCTION_EXPR);
+  if (!match || match.length !== 3) {
+    throw new MalformedHandlerName('Bad handler');
+  }
+  const [, module, handlerPath] = match;
+
+  const userApp = await loadUserApp(appRoot, moduleRoot, module);
+  const handlerFunc = handlerPath.split('.').reduce((nested, key) => nested && nested[key], userApp);
+  if (!handlerFunc) {
+    throw new HandlerNotFound(`${fullHandlerString} is undefined or not exported`);
+  }
+  if (typeof handlerFunc !== 'function') {
+    throw new HandlerNotFound(`${fullHandlerString} is not a function`);
+  }
+  return handlerFunc;
+}
+
+function handlerMetadata(handler) {
+  let streaming = false;
+  const mark = handler[HANDLER_STREAMING];
+  if (mark !== undefined && mark !== null && mark !== false) {
+    if (mark !== STREAM_RESPONSE) {
+      throw new MalformedStreamingHandler('Only response streaming is supported.');
+    }
+    streaming = true;
+  }
+  let isAsync = false;
+  try {
+    isAsync = !!(handler.constructor && handler.constructor.name === 'AsyncFunction');
+  } catch (_e) {
+    isAsync = false;
+  }
+  return { streaming, isAsync, argsNum: handler.length };
+}
+
+// nodejs24.x and later reject callback-style handlers (three or more parameters) at init, as AWS does.
+function checkCallbackDeprecation(meta) {
+  const m = /^AWS_Lambda_nodejs(\d+)/.exec(process.env.AWS_EXECUTION_ENV || '');
+  if (m && parseInt(m[1], 10) >= 24 && meta.argsNum >= 3 && !meta.streaming) {
+    throw new CallbackHandlerDeprecated(
+      'ERROR: AWS Lambda has removed support for callback-based function handlers starting with Node.js 24. ' +
+        'You need to modify this function to use a supported handler signature to use Node.js 24 or later. ' +
+        'For more information see https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html.',
+    );
+  }
+}
+
+/* ------------------------------------------------------------------------------------------------------------
+ * awslambda.streamifyResponse / awslambda.HttpResponseStream, so that streaming handlers load and run. The
+ * stream is buffered and posted as one response when it ends (what a plain Invoke of such a function returns).
+ */
+
+const HTTP_INTEGRATION_CONTENT_TYPE = 'application/vnd.awslambda.http-integration-response';
+
+class HttpResponseStream {
+  static from(underlyingStream, prelude) {
+    underlyingStream.setContentType(HTTP_INTEGRATION_CONTENT_TYPE);
+    const metadataPrelude = JSON.stringify(prelude);
+    underlyingStream._onBeforeFirstWrite = (write) => {
+      write(metadataPrelude);
+      write(new Uint8Array(8));
+    };
+    return underlyingStream;
+  }
+}
+
+function installGlobalAwsLambda() {
+  const off = process.env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA;
+  if (off === '1' || off === 'true') {
+    return;
+  }
+  globalThis.awslambda = {
+    streamifyResponse: (handler, options) => {
+      handler[HANDLER_STREAMING] = STREAM_RESPONSE;
+      if (options && typeof options.highWaterMark === 'number') {
+        handler[HANDLER_HIGHWATERMARK] = parseInt(options.highWaterMark, 10);
+      }
+      return handler;
+    },
+    HttpResponseStream,
+  };
+}
+
+function createBufferedResponseStream() {
+  const chunks = [];
+  let contentType = 'application/octet-stream';
+  let started = false;
+  const stream = new Writable({
+    write(chunk, encoding, cb) {
+      chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk, encoding));
+      cb();
+    },
+  });
+  const origWrite = stream.write.bind(stream);
+  const origEnd = stream.end.bind(stream);
+  const prelude = () => {
+    if (!started) {
+      started = true;
+      if (typeof stream._onBeforeFirstWrite === 'function') {
+        stream._onBeforeFirstWrite((c) => origWrite(typeof c === 'string' ? Buffer.from(c, 'utf8') : Buffer.from(c)));
+      }
+    }
+  };
+  stream.write = (...args) => {
+    prelude();
+    return origWrite(...args);
+  };
+  stream.end = (...args) => {
+    prelude();
+    return origEnd(...args);
+  };
+  stream.setContentType = (value) => {
+    if (started) {
+      throw new InvalidStreamingOperation('Cannot set content-type, too late.');
+    }
+    contentType = value;
+  };
+  return { stream, body: () => Buffer.concat(chunks), contentType: () => contentType };
+}
+
+/* ------------------------------------------------------------------------------------------------------------
+ * The invoke loop.
+ */
+
+let beforeExitListener = () => {};
+const errorCallbacks = {
+  uncaughtException: () => {},
+  unhandledRejection: () => {},
+};
+
+function isPromise(obj) {
+  return obj && obj.then && typeof obj.then === 'function';
+}
+
+function parseJsonHeader(value, name) {
+  if (value === undefined || value === '') {
+    return undefined;
+  }
+  try {
+    return JSON.parse(value);
+  } catch (err) {
+    throw new Error(`Cannot parse ${name} as json: ${err.toString()}`);
+  }
+}
+
+class Runtime {
+  constructor(client, handler, meta) {
+    this.client = client;
+    this.handler = handler;
+    this.meta = meta;
+  }
+
+  scheduleIteration() {
+    setImmediate(() => {
+      const once = this.meta.streaming ? this.handleOnceStreaming() : this.handleOnce();
+      once.then(
+        () => {},
+        (err) => {
+          console.log(`Unexpected Top Level Error: ${err.toString()}`);
+          errorCallbacks.uncaughtException(err);
+        },
+      );
+    });
+  }
+
+  async nextInvocation() {
+    const { bodyJson, headers } = await this.client.next();
+    const id = headers['lambda-runtime-aws-request-id'];
+    if (!id) {
+      throw new Error('invocation id is missing or invalid');
+    }
+    currentRequestId = id;
+    return { bodyJson, headers, id };
+  }
+
+  // The user-visible context: the callback part (succeed/fail/done, callbackWaitsForEmptyEventLoop) plus
+  // what comes from the environment and the invocation's headers.
+  attachEnvironmentData(callbackContext, headers) {
+    const trace = headers['lambda-runtime-trace-id'];
+    if (trace) {
+      process.env._X_AMZN_TRACE_ID = trace;
+    } else {
+      delete process.env._X_AMZN_TRACE_ID;
+    }
+    const deadline = headers['lambda-runtime-deadline-ms'];
+    return Object.assign(
+      callbackContext,
+      {
+        functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
+        functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+        memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+        logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
+        logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+      },
+      {
+        clientContext: parseJsonHeader(headers['lambda-runtime-client-context'], 'ClientContext'),
+        identity: parseJsonHeader(headers['lambda-runtime-cognito-identity'], 'CognitoIdentity'),
+        invokedFunctionArn: headers['lambda-runtime-invoked-function-arn'],
+        awsRequestId: headers['lambda-runtime-aws-request-id'],
+        getRemainingTimeInMillis: function () {
+          return deadline - Date.now();
+        },
+      },
+    );
+  }
+
+  setErrorCallbacks(id) {
+    errorCallbacks.uncaughtException = (error) => {
+      this.client.postInvocationError(error, id).finally(() => process.exit(129));
+    };
+    errorCallbacks.unhandledRejection = (error) => {
+      this.client.postInvocationError(error, id).finally(() => process.exit(128));
+    };
+  }
+
+  async handleOnce() {
+    const { bodyJson, headers, id } = await this.nextInvocation();
+    const [callback, callbackContext, markCompleted] = this.buildCallbackContext(id);
+    try {
+      this.setErrorCallbacks(id);
+      this.setDefaultExitListener(id, markCompleted);
+      const context = this.attachEnvironmentData(callbackContext, headers);
+      const result = this.handler(JSON.parse(bodyJson), context, callback);
+      if (isPromise(result)) {
+        result.then(context.succeed, context.fail).catch(context.fail);
+      }
+    } catch (err) {
+      callback(err);
+    }
+  }
+
+  async handleOnceStreaming() {
+    const { bodyJson, headers, id } = await this.nextInvocation();
+    const postError = (err) => {
+      logError('Invoke Error', err);
+      return this.client.postInvocationError(err, id);
+    };
+    // The loop drained while the handler's promise was pending: it can never settle (AWS would just move on
+    // to the next invocation; Sluice reports Runtime.NodeJsExit instead of leaving the invocation unanswered).
+    beforeExitListener = () => {
+      beforeExitListener = () => {};
+      postError(new NodeJsExit()).then(
+        () => this.scheduleIteration(),
+        (e) => fatal('posting an invocation error', e),
+      );
+    };
+    this.setErrorCallbacks(id);
+    const { stream, body, contentType } = createBufferedResponseStream();
+    try {
+      const context = this.attachEnvironmentData({}, headers);
+      const handlerResult = this.handler(JSON.parse(bodyJson), stream, context);
+      if (!isPromise(handlerResult)) {
+        await postError(new Error('Streaming does not support non-async handlers.'));
+      } else {
+        const result = await handlerResult;
+        if (typeof result !== 'undefined') {
+          console.warn('Streaming handlers ignore return values.');
+        }
+        if (!stream.writableFinished) {
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        if (!stream.writableFinished) {
+          await postError(new Error('Response stream is not finished.'));
+        } else {
+          await this.client.postInvocationResponse(body(), id, contentType());
+        }
+      }
+    } catch (err) {
+      await postError(err);
+    }
+    beforeExitListener = () => {};
+    this.scheduleIteration();
+  }
+
+  // The default when the event loop drains before the handler reported anything: an async handler failed to
+  // settle its promise (Runtime.NodeJsExit); any other handler succeeds with null.
+  setDefaultExitListener(id, markCompleted) {
+    beforeExitListener = () => {
+      markCompleted();
+      beforeExitListener = () => {};
+      if (this.meta.isAsync) {
+        const err = new NodeJsExit();
+        logError('Invoke Error', err);
+        this.client.postInvocationError(err, id).then(
+          () => this.scheduleIteration(),
+          (e) => fatal('posting an invocation error', e),
+        );
+      } else {
+        this.client.postInvocationResponse('null', id).then(
+          () => this.scheduleIteration(),
+          (e) => fatal('posting an invocation response', e),
+        );
+      }
+    };
+  }
+
+  // callback(err, result) and context.succeed/fail/done, exactly one of which counts per invocation.
+  buildCallbackContext(id) {
+    const scheduleNext = () => this.scheduleIteration();
+    const postError = (err) => {
+      logError('Invoke Error', err);
+      this.client.postInvocationError(err, id).then(scheduleNext, (e) => fatal('posting an invocation error', e));
+    };
+    let isCompleteInvoked = false;
+    const complete = (result) => {
+      if (isCompleteInvoked) {
+        console.error(
+          'Invocation has already been reported as done. Cannot call complete more than once per invocation.',
+        );
+        return;
+      }
+      isCompleteInvoked = true;
+      let bodyString;
+      try {
+        bodyString = serializeResult(result);
+      } catch (err) {
+        postError(err);
+        return;
+      }
+      this.client
+        .postInvocationResponse(bodyString, id)
+        .then(scheduleNext, (e) => fatal('posting an invocation response', e));
+    };
+
+    let waitForEmptyEventLoop = true;
+
+    const callback = (err, result) => {
+      beforeExitListener = () => {};
+      if (err !== undefined && err !== null) {
+        postError(err);
+      } else if (!waitForEmptyEventLoop) {
+        complete(result);
+      } else {
+        // Respond once the event loop has drained, like AWS: 'beforeExit' fires when nothing is left to do.
+        beforeExitListener = () => {
+          beforeExitListener = () => {};
+          setImmediate(() => complete(result));
+        };
+      }
+    };
+    const done = (err, result) => {
+      beforeExitListener = () => {};
+      if (err !== undefined && err !== null) {
+        postError(err);
+      } else {
+        complete(result);
+      }
+    };
+    const succeed = (result) => done(null, result);
+    const fail = (err) => {
+      if (err === undefined || err === null) {
+        done('handled');
+      } else {
+        done(err, null);
+      }
+    };
+
+    let finished = false;
+    const onlyFirst =
+      (fn) =>
+      (...args) => {
+        if (!finished) {
+          finished = true;
+          fn(...args);
+        }
+      };
+    const callbackContext = {
+      get callbackWaitsForEmptyEventLoop() {
+        return waitForEmptyEventLoop;
+      },
+      set callbackWaitsForEmptyEventLoop(value) {
+        waitForEmptyEventLoop = value;
+      },
+      succeed: onlyFirst(succeed),
+      fail: onlyFirst(fail),
+      done: onlyFirst(done),
+    };
+    return [
+      onlyFirst(callback),
+      callbackContext,
+      () => {
+        isCompleteInvoked = true;
+      },
+    ];
+  }
+}
+
+async function main() {
+  patchConsole();
+  let client;
+  try {
+    client = new RuntimeClient(process.env.AWS_LAMBDA_RUNTIME_API);
+  } catch (err) {
+    fatal('configuration', err);
+    return;
+  }
+
+  // Until the first invocation, failures are init errors; setErrorCallbacks replaces these per invocation.
+  errorCallbacks.uncaughtException = (error) => {
+    client.postInitError(error).finally(() => process.exit(129));
+  };
+  errorCallbacks.unhandledRejection = (error) => {
+    client.postInitError(error).finally(() => process.exit(128));
+  };
+  process.on('uncaughtException', (error) => {
+    console.error('Uncaught Exception', toFormatted(error));
+    errorCallbacks.uncaughtException(error);
+  });
+  process.on('unhandledRejection', (reason, promise) => {
+    const error = new UnhandledPromiseRejection(reason, promise);
+    console.error('Unhandled Promise Rejection', toFormatted(error));
+    errorCallbacks.unhandledRejection(error);
+  });
+  process.on('beforeExit', () => beforeExitListener());
+
+  installGlobalAwsLambda();
+  const appRoot = process.env.LAMBDA_TASK_ROOT || process.cwd();
+  let handler;
+  let meta;
+  try {
+    handler = await loadHandler(appRoot, process.env._HANDLER || '');
+    meta = handlerMetadata(handler);
+    checkCallbackDeprecation(meta);
+  } catch (err) {
+    // AWS reports a failed load through its uncaught-exception path: log, post the init error, exit 129.
+    console.error('Uncaught Exception', toFormatted(err));
+    try {
+      await client.postInitError(err);
+    } catch (e) {
+      process.stderr.write(`sluice runtime: posting the init error: ${e}\n`);
+    }
+    process.exit(129);
+  }
+  new Runtime(client, handler, meta).scheduleIteration();
+}
+
+main();
