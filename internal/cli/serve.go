@@ -3,6 +3,7 @@ package cli
 import (
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -32,7 +33,12 @@ func serveCommand() *cobra.Command {
 	f.StringVar(&cfg.AccountID, "account-id", "000000000000", "12-digit account ID named in ARNs")
 	f.IntVar(&cfg.ConcurrencyLimit, "concurrency-limit", 1000, "account-wide concurrent executions")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.DurationVar(&cfg.KeepAlive, "keep-alive", 10*time.Minute, "how long an idle execution environment stays warm")
+	f.StringVar(&cfg.Node, "node", "", "node interpreter for nodejs runtimes (default: found on PATH)")
+	f.StringVar(&cfg.Python, "python", "", "python3 interpreter for python runtimes (default: found on PATH, runnable unprivileged)")
+	f.StringVar(&cfg.PythonPath, "python-path", "", "extra PYTHONPATH for Python functions (e.g. where boto3 lives)")
 	f.DurationVar(&cfg.ProcessingDelay, "processing-delay", 0, "hold every Pending/InProgress settle this long (testing and demos)")
 	_ = f.MarkHidden("processing-delay")
+	f.DurationVar(&cfg.AsyncRetryDelay, "async-retry-delay", time.Minute, "wait before an asynchronous invocation's first retry (the second waits twice as long)")
 	return cmd
 }

@@ -29,6 +29,8 @@ type Options struct {
 	ProcessingDelay time.Duration
 	// OnChange, if set, is called after every committed change to a function (its name), synchronously.
 	OnChange func(name string)
+	// ProvisionedState reports the live state of a provisioned-concurrency configuration (the execution layer).
+	ProvisionedState func(function, qualifier string, requested int) ProvisionedState
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger

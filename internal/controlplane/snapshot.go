@@ -15,6 +15,10 @@ type Snapshot struct {
 	Effective lambda.Config
 	Versions  []lambda.Version
 	Aliases   []lambda.Alias
+	// EventInvoke holds the asynchronous invocation configs by qualifier ("$LATEST" for the function).
+	EventInvoke map[string]EventInvokeConfig
+	// Provisioned lists the provisioned-concurrency configurations.
+	Provisioned []ProvisionedConfig
 }
 
 // Snapshot reads one function whole; ok is false when it does not exist.
@@ -41,12 +45,19 @@ func (s *Service) Snapshot(ctx context.Context, name string) (snap Snapshot, ok 
 		}); err != nil {
 			return err
 		}
-		return tx.Scan(aliasPrefix(name), "", func(_ string, b []byte) (bool, error) {
+		if err := tx.Scan(aliasPrefix(name), "", func(_ string, b []byte) (bool, error) {
 			var a lambda.Alias
 			err := jsonUnmarshal(b, &a)
 			snap.Aliases = append(snap.Aliases, a)
 			return err == nil, err
-		})
+		}); err != nil {
+			return err
+		}
+		if snap.EventInvoke, err = eventInvokeConfigs(tx, name); err != nil {
+			return err
+		}
+		snap.Provisioned, err = provisionedConfigs(tx, name)
+		return err
 	})
 	return snap, ok, err
 }

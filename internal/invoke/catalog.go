@@ -49,6 +49,8 @@ type functionView struct {
 	versions map[string]*target
 	aliases  map[string]*aliasEntry
 	reserved *int
+	// eventInvoke holds the asynchronous invocation configs by qualifier ("$LATEST" for the function).
+	eventInvoke map[string]controlplane.EventInvokeConfig
 }
 
 // catalog keeps a functionView per function in memory, so the invoke path never reads the store.
@@ -56,8 +58,9 @@ type catalog struct {
 	src  Source
 	acct lambda.Account
 
-	mu  sync.RWMutex
-	fns map[string]*functionView
+	mu       sync.RWMutex
+	fns      map[string]*functionView
+	reserved int // sum of all reservations, kept current by refresh
 
 	refreshMu sync.Mutex // refreshes are serialised so a newer read is never overwritten by an older one
 }
@@ -90,6 +93,7 @@ func (c *catalog) refresh(ctx context.Context, name string) error {
 	}
 	if !ok {
 		c.mu.Lock()
+		c.reserved -= reservationOf(c.fns[name])
 		delete(c.fns, name)
 		c.mu.Unlock()
 		return nil
@@ -100,7 +104,7 @@ func (c *catalog) refresh(ctx context.Context, name string) error {
 
 	f := snap.Function
 	v := &functionView{name: name, status: f.Status, reserved: f.ReservedConcurrency,
-		versions: map[string]*target{}, aliases: map[string]*aliasEntry{}}
+		versions: map[string]*target{}, aliases: map[string]*aliasEntry{}, eventInvoke: snap.EventInvoke}
 	v.latest = c.newTarget(name, lambda.Latest, snap.Effective, f.Status)
 	for _, ver := range snap.Versions {
 		n := strconv.Itoa(ver.Number)
@@ -121,9 +125,17 @@ func (c *catalog) refresh(ctx context.Context, name string) error {
 		v.aliases[a.Name] = &aliasEntry{revision: a.RevisionID, split: s}
 	}
 	c.mu.Lock()
+	c.reserved += reservationOf(v) - reservationOf(c.fns[name])
 	c.fns[name] = v
 	c.mu.Unlock()
 	return nil
+}
+
+func reservationOf(f *functionView) int {
+	if f == nil || f.reserved == nil {
+		return 0
+	}
+	return *f.reserved
 }
 
 func (c *catalog) newTarget(name, version string, cfg lambda.Config, status lambda.Status) *target {
@@ -148,13 +160,7 @@ func (c *catalog) get(name string) *functionView {
 func (c *catalog) reservedTotal() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	total := 0
-	for _, f := range c.fns {
-		if f.reserved != nil {
-			total += *f.reserved
-		}
-	}
-	return total
+	return c.reserved
 }
 
 // resolved is where one invocation goes.

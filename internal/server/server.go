@@ -21,7 +21,10 @@ import (
 	"github.com/sluice-dev/sluice/internal/auth"
 	"github.com/sluice-dev/sluice/internal/codestore"
 	"github.com/sluice-dev/sluice/internal/controlplane"
+	"github.com/sluice-dev/sluice/internal/invoke"
 	"github.com/sluice-dev/sluice/internal/lambda"
+	"github.com/sluice-dev/sluice/internal/logstore"
+	"github.com/sluice-dev/sluice/internal/sandbox"
 	"github.com/sluice-dev/sluice/internal/sigv4"
 	"github.com/sluice-dev/sluice/internal/store/bolt"
 )
@@ -35,7 +38,14 @@ type Config struct {
 	ConcurrencyLimit int    // default 1000
 	// ProcessingDelay holds background settles (test/demo knob; see controlplane.Options).
 	ProcessingDelay time.Duration
-	Logger          *slog.Logger
+	// AsyncRetryDelay is the wait before an asynchronous invocation's first retry (default 1 minute).
+	AsyncRetryDelay time.Duration
+	// KeepAlive is how long idle execution environments stay warm (default 10 minutes).
+	KeepAlive time.Duration
+	// Node and Python name the interpreters for managed runtimes (default: found on PATH, usable unprivileged);
+	// PythonPath is added to Python functions' PYTHONPATH (e.g. a directory holding boto3).
+	Node, Python, PythonPath string
+	Logger                   *slog.Logger
 }
 
 // DefaultListen is where `sluice serve` listens unless told otherwise: loopback only.
@@ -79,6 +89,12 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if err != nil {
 		return err
 	}
+	// Sandboxes of a server that died (kill -9) may linger in their cgroups: remove them before starting new ones.
+	if n, err := sandbox.CleanupStale(sandbox.DefaultCgroupParent); err != nil {
+		log.Warn("clean up stale sandboxes", "err", err)
+	} else if n > 0 {
+		log.Info("removed stale sandboxes of a previous run", "count", n)
+	}
 	root, err := auth.LoadRoot(cfg.DataDir)
 	if err != nil {
 		return err
@@ -88,11 +104,37 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		return err
 	}
 
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
+	endpoint := "http://" + ln.Addr().String()
+
+	logs, err := logstore.Open(filepath.Join(cfg.DataDir, "logs"), 0)
+	if err != nil {
+		return err
+	}
+	defer logs.Close()
 	acct := lambda.Account{Region: cfg.Region, ID: cfg.AccountID}
+	var inv *invoke.Service
 	cp := controlplane.New(controlplane.Options{
 		Store: db, Code: code, Account: acct, ConcurrencyLimit: cfg.ConcurrencyLimit,
 		ProcessingDelay: cfg.ProcessingDelay, Logger: log,
+		OnChange: func(name string) {
+			if inv != nil {
+				inv.FunctionChanged(name)
+			}
+		},
 	})
+	inv, err = invoke.New(invoke.Options{
+		Source: cp, Store: db, Account: acct, AsyncRetryDelay: cfg.AsyncRetryDelay, DataDir: cfg.DataDir, Endpoint: endpoint, Logs: logs,
+		ConcurrencyLimit: cfg.ConcurrencyLimit, KeepAlive: cfg.KeepAlive,
+		Node: cfg.Node, Python: cfg.Python, PythonPath: cfg.PythonPath, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
 	links := &codeLinks{key: linkKey, now: time.Now, path: code.ZipPath}
 
 	internal := http.NewServeMux()
@@ -103,17 +145,12 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 
 	gw := &gateway.Gateway{
 		Verifier: &sigv4.Verifier{Credentials: auth.NewKeyring(root, cfg.AccountID)},
-		Services: map[string]http.Handler{"lambda": lambdaapi.New(cp, nil, links.Locate, log)},
+		Services: map[string]http.Handler{"lambda": lambdaapi.New(cp, inv, links.Locate, log)},
 		Internal: internal,
 		Region:   cfg.Region,
 		Log:      log,
 	}
 
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	endpoint := "http://" + ln.Addr().String()
 	if err := os.WriteFile(filepath.Join(cfg.DataDir, EndpointFile), []byte(endpoint+"\n"), 0o600); err != nil {
 		ln.Close()
 		return err
@@ -123,6 +160,11 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	runCtx, stopLoops := context.WithCancel(context.Background())
 	var loops sync.WaitGroup
 	loops.Go(func() { cp.Run(runCtx) })
+	if err := inv.Start(runCtx); err != nil {
+		stopLoops()
+		loops.Wait()
+		return fmt.Errorf("start execution layer: %w", err)
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

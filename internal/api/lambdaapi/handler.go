@@ -56,6 +56,13 @@ func (h *Handler) routes() {
 	h.handle("PUT /2017-10-31/functions/{FunctionName}/concurrency", h.putFunctionConcurrency)
 	h.handle("GET /2019-09-30/functions/{FunctionName}/concurrency", h.getFunctionConcurrency)
 	h.handle("DELETE /2017-10-31/functions/{FunctionName}/concurrency", h.deleteFunctionConcurrency)
+	const eic = "/2019-09-25/functions/{FunctionName}/event-invoke-config"
+	h.handle("PUT "+eic, h.putEventInvokeConfig(false))
+	h.handle("POST "+eic, h.putEventInvokeConfig(true))
+	h.handle("GET "+eic, h.getEventInvokeConfig)
+	h.handle("DELETE "+eic, h.deleteEventInvokeConfig)
+	h.handle("GET "+eic+"/list", h.listEventInvokeConfigs)
+	h.handle("GET "+DeadLettersPath, h.listDeadLetters)
 	h.handle("GET /2016-08-19/account-settings", h.getAccountSettings)
 	h.handle("GET /2016-08-19/account-settings/{$}", h.getAccountSettings)
 	h.handle("POST /2017-03-31/tags/{Resource}", h.tagResource)

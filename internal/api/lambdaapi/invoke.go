@@ -7,7 +7,10 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
+	"github.com/sluice-dev/sluice/internal/api/awshttp"
+	"github.com/sluice-dev/sluice/internal/asyncq"
 	"github.com/sluice-dev/sluice/internal/fault"
 	"github.com/sluice-dev/sluice/internal/invoke"
 	"github.com/sluice-dev/sluice/internal/lambda"
@@ -16,6 +19,45 @@ import (
 // Invoker runs invocations (the execution layer).
 type Invoker interface {
 	Invoke(ctx context.Context, req invoke.Request) (invoke.Result, error)
+	DeadLetters(ctx context.Context, function string) ([]asyncq.DeadLetter, error)
+}
+
+// DeadLettersPath is Sluice's own (SigV4-signed, service "lambda") endpoint listing a function's undeliverable
+// asynchronous invocations: Lambda would send them to SQS or SNS, which Sluice does not have.
+const DeadLettersPath = "/sluice/2026-11-26/functions/{FunctionName}/dead-letters"
+
+type deadLetter struct {
+	RequestId  string          `json:"RequestId"`
+	EnqueuedAt string          `json:"EnqueuedAt"`
+	FailedAt   string          `json:"FailedAt"`
+	Condition  string          `json:"Condition"`
+	Attempts   int             `json:"Attempts"`
+	Error      string          `json:"Error"`
+	Payload    json.RawMessage `json:"Payload"`
+}
+
+func (h *Handler) listDeadLetters(w http.ResponseWriter, r *http.Request) error {
+	ref, err := h.functionRef(r, maxNamespacedFunctionName)
+	if err != nil {
+		return err
+	}
+	dead, err := h.invoker.DeadLetters(r.Context(), ref.Name)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		DeadLetters []deadLetter `json:"DeadLetters"`
+	}{DeadLetters: make([]deadLetter, len(dead))}
+	for i, d := range dead {
+		payload := json.RawMessage(d.Event.Payload)
+		if !json.Valid(payload) {
+			payload, _ = json.Marshal(string(d.Event.Payload))
+		}
+		out.DeadLetters[i] = deadLetter{RequestId: d.Event.ID, EnqueuedAt: d.Event.EnqueuedAt.UTC().Format(time.RFC3339Nano),
+			FailedAt: d.At.UTC().Format(time.RFC3339Nano), Condition: d.Condition, Attempts: d.Event.Attempts, Error: d.Error, Payload: payload}
+	}
+	awshttp.WriteJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // maxClientContext is the largest X-Amz-Client-Context AWS accepts (base64 text).

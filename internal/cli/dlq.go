@@ -1,0 +1,91 @@
+package cli
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/spf13/cobra"
+
+	"github.com/sluice-dev/sluice/internal/api/lambdaapi"
+)
+
+func dlqCommand() *cobra.Command {
+	var cf clientFlags
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "dlq FUNCTION",
+		Short: "List a function's dead letters: asynchronous invocations that exhausted their retries",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			cfg, err := cf.awsConfig(ctx)
+			if err != nil {
+				return err
+			}
+			if cfg.BaseEndpoint == nil {
+				return fmt.Errorf("no Sluice endpoint: set AWS_ENDPOINT_URL or --endpoint-url")
+			}
+			path := strings.Replace(lambdaapi.DeadLettersPath, "{FunctionName}", url.PathEscape(args[0]), 1)
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(*cfg.BaseEndpoint, "/")+path, nil)
+			if err != nil {
+				return err
+			}
+			creds, err := cfg.Credentials.Retrieve(ctx)
+			if err != nil {
+				return err
+			}
+			empty := sha256.Sum256(nil)
+			if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(empty[:]), "lambda", cfg.Region, time.Now()); err != nil {
+				return err
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("%s: %s", resp.Header.Get("x-amzn-ErrorType"), strings.TrimSpace(string(body)))
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				_, err := out.Write(append(body, '\n'))
+				return err
+			}
+			var page struct {
+				DeadLetters []struct {
+					RequestId, FailedAt, Condition, Error string
+					Attempts                              int
+					Payload                               json.RawMessage
+				}
+			}
+			if err := json.Unmarshal(body, &page); err != nil {
+				return err
+			}
+			if len(page.DeadLetters) == 0 {
+				fmt.Fprintln(out, "No dead letters.")
+				return nil
+			}
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "REQUEST ID\tFAILED AT\tCONDITION\tATTEMPTS\tPAYLOAD\tERROR")
+			for _, d := range page.DeadLetters {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", d.RequestId, d.FailedAt, d.Condition, d.Attempts, d.Payload, oneLine(d.Error))
+			}
+			return tw.Flush()
+		},
+	}
+	cf.register(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
+	return cmd
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

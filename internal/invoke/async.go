@@ -1,0 +1,79 @@
+package invoke
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/sluice-dev/sluice/internal/asyncq"
+	"github.com/sluice-dev/sluice/internal/fault"
+	"github.com/sluice-dev/sluice/internal/lambda"
+	"github.com/sluice-dev/sluice/internal/runtimeapi"
+)
+
+// runEvent runs one attempt of a queued asynchronous invocation.
+func (s *Service) runEvent(ctx context.Context, e asyncq.Event) asyncq.Outcome {
+	ref := lambda.Ref{Name: e.Function, Qualifier: e.Qualifier}
+	r, err := s.catalog.resolve(ref)
+	if err != nil {
+		// The function (or qualifier) is gone: nothing will ever run this event.
+		return asyncq.Outcome{FunctionError: "Unhandled", Response: runtimeapi.ErrorDocument("ResourceNotFoundException", err.Error())}
+	}
+	if err := runnable(r); err != nil {
+		return asyncq.Outcome{Retry: err}
+	}
+	release, err := s.conc.admit(r.fn, s.catalog)
+	if err != nil {
+		return asyncq.Outcome{Retry: err}
+	}
+	defer release()
+	res, err := s.run(ctx, r, Request{Ref: ref, Type: Event, Payload: e.Payload})
+	if err != nil {
+		return asyncq.Outcome{Retry: err}
+	}
+	if res.StatusCode != http.StatusOK {
+		return asyncq.Outcome{Retry: fault.New(fault.Service, "unexpected status %d", res.StatusCode)}
+	}
+	return asyncq.Outcome{Response: res.Payload, FunctionError: res.FunctionError, ExecutedVersion: res.ExecutedVersion}
+}
+
+// eventPolicy is the asynchronous configuration that applies to an invocation of function:qualifier.
+func (s *Service) eventPolicy(function, qualifier string) asyncq.Policy {
+	p := asyncq.DefaultPolicy()
+	fn := s.catalog.get(function)
+	if fn == nil {
+		return p
+	}
+	if qualifier == "" {
+		qualifier = lambda.Latest
+	}
+	c, ok := fn.eventInvoke[qualifier]
+	if !ok {
+		return p
+	}
+	if c.MaximumRetryAttempts != nil {
+		p.MaximumRetryAttempts = *c.MaximumRetryAttempts
+	}
+	if c.MaximumEventAgeInSeconds != nil {
+		p.MaximumEventAge = time.Duration(*c.MaximumEventAgeInSeconds) * time.Second
+	}
+	p.OnSuccess, p.OnFailure = c.OnSuccess, c.OnFailure
+	return p
+}
+
+// destination maps a destination function ARN to where its record is queued.
+func (s *Service) destination(arn string) (string, string, bool) {
+	ref, err := s.opts.Account.ParseFunctionName("destination", arn, 256)
+	if err != nil || s.catalog.get(ref.Name) == nil {
+		return "", "", false
+	}
+	return ref.Name, ref.Qualifier, true
+}
+
+// DeadLetters lists the asynchronous invocations of a function that could not be delivered.
+func (s *Service) DeadLetters(ctx context.Context, function string) ([]asyncq.DeadLetter, error) {
+	if s.catalog.get(function) == nil {
+		return nil, fault.NotFound("Function not found: %s", s.opts.Account.FunctionARN(function))
+	}
+	return s.queue.DeadLetters(ctx, function)
+}

@@ -1,0 +1,202 @@
+package invoke
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/sluice-dev/sluice/internal/runtimeapi"
+	"github.com/sluice-dev/sluice/internal/runtimes"
+	"github.com/sluice-dev/sluice/internal/sandbox"
+)
+
+// initTimeout bounds a runtime's initialisation, as Lambda's 10 s init phase does.
+const initTimeout = 10 * time.Second
+
+// environment is one execution environment: one sandboxed process, one Runtime API endpoint, one invocation at a
+// time.
+type environment struct {
+	id        string
+	pool      *pool
+	api       *runtimeapi.Server
+	proc      *sandbox.Process
+	startErr  error // the runtime could not be started (e.g. no bootstrap): every invocation fails with it
+	uid       uint32
+	tmpDir    string
+	out       *outputSink
+	logStream string
+	initType  string
+
+	spawned      time.Time
+	initialized  bool
+	initDuration time.Duration
+	lastUsed     time.Time
+}
+
+// stream name as Lambda forms it: date, [version], environment id.
+func logStreamName(version, id string, now time.Time) string {
+	return now.UTC().Format("2006/01/02") + "/[" + version + "]" + id
+}
+
+func randomID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// launch starts the environment's process. A runtime that cannot even be started is not an error here: the
+// environment records it and reports it on its first invocation, as Lambda does.
+func (s *Service) launch(ctx context.Context, p *pool, initType string) (*environment, error) {
+	t := p.target
+	api, err := runtimeapi.Listen()
+	if err != nil {
+		return nil, err
+	}
+	go api.Serve()
+	uid, err := s.uids.get()
+	if err != nil {
+		api.Close()
+		return nil, err
+	}
+	id := randomID()
+	now := time.Now()
+	e := &environment{id: id, pool: p, api: api, uid: uid, out: &outputSink{}, initType: initType,
+		logStream: logStreamName(t.version, id, now), spawned: now,
+		tmpDir: filepath.Join(s.opts.DataDir, "tmp", id)}
+
+	rt, ok := runtimes.Lookup(t.config.Runtime)
+	if !ok {
+		e.startErr = fmt.Errorf("Runtime.InvalidRuntime: the runtime %s is not supported by Sluice", t.config.Runtime)
+		return e, nil
+	}
+	spec := sandbox.Spec{
+		CodeDir:       t.codeDir,
+		ExtraReadOnly: []sandbox.Mount{{Host: s.shimDir, Sandbox: shimMount}},
+		UID:           uid, GID: uid,
+		MemoryMB:  t.config.MemorySize,
+		TmpDir:    e.tmpDir,
+		TmpSizeMB: t.config.EphemeralStorage,
+		HideDirs:  []string{s.opts.DataDir},
+		Stdout:    e.out, Stderr: e.out,
+	}
+	mech := sandbox.Detect()
+	taskRoot := mech.TaskRoot(spec)
+	shimDir := mech.Resolve(spec, shimMount)
+	argv, err := rt.CommandFor(s.interpreters, shimDir, taskRoot)
+	if err != nil {
+		e.startErr = fmt.Errorf("Runtime.InvalidRuntime: %v", err)
+		return e, nil
+	}
+	spec.Path, spec.Args = argv[0], argv[1:]
+	spec.Env = s.environ(t, e, rt, shimDir, taskRoot)
+	proc, err := sandbox.Start(ctx, spec)
+	switch {
+	case errors.Is(err, sandbox.ErrExecFailed) && rt.Family == runtimes.FamilyProvided:
+		e.startErr = fmt.Errorf("Runtime.InvalidEntrypoint: Couldn't find valid bootstrap(s): [%s/bootstrap /opt/bootstrap]", taskRootFor(taskRoot))
+	case errors.Is(err, sandbox.ErrExecFailed):
+		e.startErr = fmt.Errorf("Runtime.InvalidEntrypoint: %v", errors.Unwrap(err))
+	case err != nil:
+		e.destroy(s)
+		return nil, err
+	}
+	e.proc = proc
+	return e, nil
+}
+
+func taskRootFor(p string) string { return p }
+
+// environ builds the function process's environment (reference §4).
+func (s *Service) environ(t *target, e *environment, rt runtimes.Runtime, shimDir, taskRoot string) []string {
+	env := []string{
+		"AWS_LAMBDA_RUNTIME_API=" + e.api.Addr(),
+		"_HANDLER=" + t.config.Handler,
+		"AWS_LAMBDA_FUNCTION_NAME=" + t.function,
+		"AWS_LAMBDA_FUNCTION_VERSION=" + t.version,
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=" + strconv.Itoa(t.config.MemorySize),
+		"AWS_LAMBDA_INITIALIZATION_TYPE=" + e.initType,
+		"AWS_LAMBDA_LOG_GROUP_NAME=" + t.config.LogGroup,
+		"AWS_LAMBDA_LOG_STREAM_NAME=" + e.logStream,
+		"AWS_REGION=" + s.opts.Account.Region,
+		"AWS_DEFAULT_REGION=" + s.opts.Account.Region,
+		"LAMBDA_TASK_ROOT=" + taskRoot,
+		"AWS_ENDPOINT_URL=" + s.opts.Endpoint,
+		"HOME=/tmp",
+	}
+	env = append(env, rt.Env(shimDir, taskRoot)...)
+	if s.opts.PythonPath != "" && rt.Family == runtimes.FamilyPython {
+		env = append(env, "PYTHONPATH="+s.opts.PythonPath)
+	}
+	if s.opts.Credentials != nil {
+		env = append(env, s.opts.Credentials(t.config.Role)...)
+	}
+	for k, v := range t.config.Environment {
+		env = append(env, k+"="+v)
+	}
+	return env
+}
+
+// awaitInit waits until the runtime asks for its first event, reports an init error, or dies.
+func (e *environment) awaitInit() error {
+	if e.startErr != nil {
+		return e.startErr
+	}
+	timer := time.NewTimer(initTimeout)
+	defer timer.Stop()
+	select {
+	case <-e.api.Ready():
+		e.initialized = true
+		e.initDuration = time.Since(e.spawned)
+		return nil
+	case <-e.api.InitFailed():
+		return errInitFailed
+	case <-e.proc.Done():
+		return errExited
+	case <-timer.C:
+		return errInitTimeout
+	}
+}
+
+var (
+	errInitFailed  = errors.New("init error reported")
+	errExited      = errors.New("runtime exited")
+	errInitTimeout = errors.New("init timed out")
+)
+
+// destroy kills the process and releases everything the environment holds.
+func (e *environment) destroy(s *Service) {
+	if e.proc != nil {
+		e.proc.Kill()
+		e.proc.Wait()
+	}
+	e.api.Close()
+	if e.tmpDir != "" {
+		removeAll(e.tmpDir)
+	}
+	s.uids.put(e.uid)
+}
+
+// removeAll deletes a tree a function wrote, even read-only directories it left behind.
+func removeAll(dir string) {
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			os.Chmod(p, 0o700)
+		}
+		return nil
+	})
+	os.RemoveAll(dir)
+}
+
+// exitDescription renders how the runtime ended the way Lambda words it ("exit status 1", "signal: killed").
+func exitDescription(x sandbox.Exit) string {
+	if x.Signal != "" {
+		return "signal: " + x.Signal
+	}
+	return "exit status " + strconv.Itoa(x.Code)
+}

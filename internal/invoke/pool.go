@@ -1,0 +1,112 @@
+package invoke
+
+import (
+	"errors"
+	"sync"
+	"time"
+)
+
+// pool holds the environments of one target. Idle environments are reused last-in-first-out, so the warmest one
+// serves next and the coldest ones age out.
+type pool struct {
+	target *target
+
+	mu       sync.Mutex
+	idle     []*environment
+	busy     int
+	retired  bool // superseded by a newer configuration: drain, keep nothing idle
+	lastUsed time.Time
+}
+
+// take returns an idle environment or nil.
+func (p *pool) take() *environment {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.busy++
+	p.lastUsed = time.Now()
+	if n := len(p.idle); n > 0 {
+		e := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		return e
+	}
+	return nil
+}
+
+// giveBack returns a healthy environment for reuse; it reports false when the environment must be destroyed
+// instead (the pool was retired).
+func (p *pool) giveBack(e *environment) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.busy--
+	if p.retired {
+		return false
+	}
+	e.lastUsed = time.Now()
+	p.idle = append(p.idle, e)
+	return true
+}
+
+// forget accounts for a busy environment that was destroyed.
+func (p *pool) forget() {
+	p.mu.Lock()
+	p.busy--
+	p.mu.Unlock()
+}
+
+// reap removes environments idle since before cutoff (all of them when the pool is retired).
+func (p *pool) reap(cutoff time.Time) []*environment {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out, keep []*environment
+	for _, e := range p.idle {
+		if p.retired || e.lastUsed.Before(cutoff) {
+			out = append(out, e)
+		} else {
+			keep = append(keep, e)
+		}
+	}
+	p.idle = keep
+	return out
+}
+
+func (p *pool) empty() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.busy == 0 && len(p.idle) == 0
+}
+
+// uidAllocator hands each environment its own uid, so per-user limits (RLIMIT_NPROC) and kill-by-uid apply to
+// exactly one environment.
+type uidAllocator struct {
+	mu   sync.Mutex
+	next uint32
+	end  uint32
+	free []uint32
+}
+
+func newUIDAllocator(base, count uint32) *uidAllocator {
+	return &uidAllocator{next: base, end: base + count}
+}
+
+var errNoUID = errors.New("invoke: no free sandbox uid (too many environments)")
+
+func (a *uidAllocator) get() (uint32, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if n := len(a.free); n > 0 {
+		u := a.free[0]
+		a.free = a.free[1:]
+		return u, nil
+	}
+	if a.next >= a.end {
+		return 0, errNoUID
+	}
+	a.next++
+	return a.next - 1, nil
+}
+
+func (a *uidAllocator) put(u uint32) {
+	a.mu.Lock()
+	a.free = append(a.free, u)
+	a.mu.Unlock()
+}

@@ -1,0 +1,405 @@
+// Package invoke runs functions: it resolves a reference (alias → version, deterministically split), admits the
+// invocation against account and reserved concurrency, takes a warm environment from the target's pool or starts
+// one, hands the event over the Runtime API, enforces the timeout, and records logs. Its view of functions lives
+// in memory (catalog) and is refreshed on every control-plane change, so the hot path never reads the store.
+package invoke
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/sluice-dev/sluice/internal/asyncq"
+	"github.com/sluice-dev/sluice/internal/fault"
+	"github.com/sluice-dev/sluice/internal/lambda"
+	"github.com/sluice-dev/sluice/internal/logstore"
+	"github.com/sluice-dev/sluice/internal/runtimeapi"
+	"github.com/sluice-dev/sluice/internal/runtimes"
+	"github.com/sluice-dev/sluice/internal/store"
+)
+
+// shimMount is where the embedded runtime shims appear inside a sandbox (Lambda's LAMBDA_RUNTIME_DIR).
+const shimMount = "/var/runtime"
+
+// Options configures the execution service.
+type Options struct {
+	Source   Source
+	Store    store.Store // holds the asynchronous invocation queue
+	Account  lambda.Account
+	DataDir  string
+	Endpoint string // AWS_ENDPOINT_URL handed to functions
+	Logs     *logstore.Store
+	// ConcurrencyLimit is the account's concurrent executions (default 1000).
+	ConcurrencyLimit int
+	// KeepAlive is how long an idle environment stays warm (default 10 minutes).
+	KeepAlive time.Duration
+	// UIDBase and UIDCount delimit the uids given to sandboxes (default 610000 and 65536).
+	UIDBase, UIDCount uint32
+	// NodePath and PythonPath override interpreter discovery; PythonPath (the env var) adds packages for Python functions.
+	Node, Python, PythonPath string
+	// Credentials returns the AWS_* credential variables for a function's execution role (nil: none).
+	Credentials func(role string) []string
+	// AsyncRetryDelay is the wait before an asynchronous invocation's first retry (Lambda: 1 minute).
+	AsyncRetryDelay time.Duration
+	Logger          *slog.Logger
+}
+
+// Service is the execution layer.
+type Service struct {
+	opts         Options
+	catalog      *catalog
+	uids         *uidAllocator
+	shimDir      string
+	interpreters runtimes.Interpreters
+	log          *slog.Logger
+
+	mu    sync.Mutex
+	pools map[poolKey]*pool
+
+	conc  *concurrency
+	queue *asyncq.Queue
+}
+
+// New prepares the service: writes the runtime shims and finds interpreters. Call Start before invoking.
+func New(o Options) (*Service, error) {
+	if o.ConcurrencyLimit == 0 {
+		o.ConcurrencyLimit = 1000
+	}
+	if o.KeepAlive == 0 {
+		o.KeepAlive = 10 * time.Minute
+	}
+	if o.UIDBase == 0 {
+		o.UIDBase, o.UIDCount = 610000, 65536
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	s := &Service{opts: o, catalog: newCatalog(o.Source, o.Account), uids: newUIDAllocator(o.UIDBase, o.UIDCount),
+		shimDir: filepath.Join(o.DataDir, "runtime"), pools: map[poolKey]*pool{},
+		log: o.Logger.With("component", "invoke"), conc: newConcurrency(o.ConcurrencyLimit)}
+	s.queue = asyncq.New(asyncq.Options{Store: o.Store, Run: s.runEvent, Policy: s.eventPolicy, Destination: s.destination,
+		ARN: o.Account.QualifiedARN, RetryDelay: o.AsyncRetryDelay, Logger: s.log})
+	if err := runtimes.WriteShims(s.shimDir); err != nil {
+		return nil, fmt.Errorf("write runtime shims: %w", err)
+	}
+	in, err := runtimes.FindInterpreters(o.Node, o.Python)
+	if err != nil {
+		return nil, err
+	}
+	for _, why := range in.Skipped {
+		s.log.Info("interpreter skipped", "reason", why)
+	}
+	s.interpreters = in
+	return s, nil
+}
+
+// Start loads the catalog and runs the reaper until ctx ends; it returns once the catalog is loaded.
+func (s *Service) Start(ctx context.Context) error {
+	if err := s.catalog.load(ctx); err != nil {
+		return err
+	}
+	go s.reapLoop(ctx)
+	go s.queue.Run(ctx)
+	return nil
+}
+
+// FunctionChanged refreshes the in-memory view of a function (the control plane's OnChange hook).
+func (s *Service) FunctionChanged(name string) {
+	if err := s.catalog.refresh(context.Background(), name); err != nil {
+		s.log.Error("refresh function", "function", name, "err", err)
+	}
+	s.retireStale(name)
+}
+
+// Invoke runs one invocation.
+func (s *Service) Invoke(ctx context.Context, req Request) (Result, error) {
+	r, err := s.catalog.resolve(req.Ref)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := runnable(r); err != nil {
+		return Result{}, err
+	}
+	switch req.Type {
+	case DryRun:
+		return Result{StatusCode: http.StatusNoContent}, nil
+	case Event:
+		// Acknowledged once durably queued; the alias is resolved again when the event runs.
+		if _, err := s.queue.Enqueue(ctx, req.Ref.Name, req.Ref.Qualifier, req.Payload); err != nil {
+			return Result{}, err
+		}
+		return Result{StatusCode: http.StatusAccepted}, nil
+	}
+	release, err := s.conc.admit(r.fn, s.catalog)
+	if err != nil {
+		return Result{}, err
+	}
+	defer release()
+	return s.run(ctx, r, req)
+}
+
+// runnable refuses invocations of functions that are not Active.
+func runnable(r resolved) error {
+	st := r.target.status
+	if r.target.version == lambda.Latest {
+		st = r.fn.status
+	}
+	switch {
+	case st.State == lambda.StateActive && r.target.codeDir != "":
+		return nil
+	case st.State == lambda.StateInactive:
+		return fault.New("ResourceNotReadyException", "The function %s is inactive: its execution environments were reclaimed. It is being restored; retry shortly.", r.fn.name)
+	default:
+		state := st.State
+		if state == "" || state == lambda.StateActive {
+			state = lambda.StatePending
+		}
+		return fault.Conflict("The operation cannot be performed at this time. The function is currently in the following state: %s", state)
+	}
+}
+
+// poolFor returns the pool of a target, creating it.
+func (s *Service) poolFor(t *target) *pool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.pools[t.key]
+	if !ok {
+		p = &pool{target: t}
+		s.pools[t.key] = p
+	}
+	return p
+}
+
+// run executes a synchronous invocation on an environment of the target.
+func (s *Service) run(ctx context.Context, r resolved, req Request) (Result, error) {
+	t := r.target
+	p := s.poolFor(t)
+	env := p.take()
+	cold := env == nil
+	if cold {
+		var err error
+		if env, err = s.launch(ctx, p, "on-demand"); err != nil {
+			p.forget()
+			return Result{}, err
+		}
+	}
+	requestID := uuid.NewString()
+	res, healthy := s.execute(env, t, r.invokedARN, requestID, req, cold)
+	if healthy && p.giveBack(env) {
+		return res, nil
+	}
+	if !healthy {
+		p.forget()
+	}
+	go env.destroy(s)
+	return res, nil
+}
+
+// execute runs one invocation on env and reports whether env may be reused.
+func (s *Service) execute(env *environment, t *target, invokedARN, requestID string, req Request, cold bool) (Result, bool) {
+	res := Result{StatusCode: http.StatusOK, ExecutedVersion: t.version}
+	var initDuration time.Duration
+	if cold {
+		env.out.platform(fmt.Sprintf("INIT_START Runtime Version: sluice:%s\tRuntime Version ARN: arn:aws:lambda:%s::runtime:sluice-%s", t.config.Runtime, s.opts.Account.Region, t.config.Runtime))
+		err := env.awaitInit()
+		initDuration = env.initDuration
+		if err != nil {
+			return s.failInit(env, t, requestID, req, err), false
+		}
+	}
+	env.out.platform("START RequestId: " + requestID + " Version: " + t.version)
+	timeout := time.Duration(t.config.Timeout) * time.Second
+	start := time.Now()
+	inv := runtimeapi.NewInvocation(requestID, req.Payload, start.Add(timeout))
+	inv.InvokedFunctionARN = invokedARN
+	inv.ClientContext = req.ClientContext
+	inv.TraceID = traceID()
+	env.api.Deliver(inv)
+
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	healthy := true
+	status := ""
+	select {
+	case answer := <-inv.Done():
+		res.Payload = answer.Payload
+		if answer.FunctionError {
+			res.FunctionError = "Unhandled"
+		}
+	case <-env.proc.Done():
+		x := env.proc.Wait()
+		env.api.Abandon()
+		errorType := "Runtime.ExitError"
+		if x.OOMKilled {
+			errorType, status = "Runtime.OutOfMemory", "error"
+		}
+		res.Payload = runtimeapi.ErrorDocument(errorType, "RequestId: "+requestID+" Error: Runtime exited with error: "+exitDescription(x))
+		res.FunctionError, healthy = "Unhandled", false
+		if status == "" {
+			status = "error"
+		}
+	case <-timer.C:
+		env.api.Abandon()
+		res.Payload = runtimeapi.ErrorDocument("Sandbox.Timedout", fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", requestID, timeout.Seconds()))
+		res.FunctionError, healthy, status = "Unhandled", false, "timeout"
+	}
+	duration := time.Since(start)
+	if !healthy {
+		env.proc.Kill()
+	}
+	s.finishLog(env, t, requestID, duration, initDuration, status, req.LogTail, &res)
+	return res, healthy
+}
+
+// failInit answers an invocation whose environment could not initialise, and logs it.
+func (s *Service) failInit(env *environment, t *target, requestID string, req Request, err error) Result {
+	res := Result{StatusCode: http.StatusOK, ExecutedVersion: t.version, FunctionError: "Unhandled"}
+	switch err {
+	case errInitFailed:
+		res.Payload = env.api.InitError().Payload
+	case errExited:
+		x := env.proc.Wait()
+		res.Payload = runtimeapi.ErrorDocument("Runtime.ExitError", "RequestId: "+requestID+" Error: Runtime exited with error: "+exitDescription(x))
+	case errInitTimeout:
+		res.Payload = runtimeapi.ErrorDocument("Sandbox.Timedout", fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", requestID, initTimeout.Seconds()))
+	default: // the runtime could not be started at all
+		errorType, msg, _ := strings.Cut(err.Error(), ": ")
+		res.Payload = runtimeapi.ErrorDocument(errorType, "RequestId: "+requestID+" Error: "+msg)
+	}
+	env.out.platform("START RequestId: " + requestID + " Version: " + t.version)
+	s.finishLog(env, t, requestID, 0, time.Since(env.spawned), "error", req.LogTail, &res)
+	return res
+}
+
+// finishLog writes END and REPORT, stores the invocation's lines, and fills the tail when asked.
+func (s *Service) finishLog(env *environment, t *target, requestID string, d, initDuration time.Duration, status string, wantTail bool, res *Result) {
+	env.out.platform("END RequestId: " + requestID)
+	report := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
+		requestID, ms(d), int64(math.Ceil(ms(d))), t.config.MemorySize, peakMB(env))
+	if initDuration > 0 {
+		report += fmt.Sprintf("Init Duration: %.2f ms\t", ms(initDuration))
+	}
+	if status != "" {
+		report += "Status: " + status + "\t"
+	}
+	env.out.platform(report)
+	lines := env.out.take()
+	if wantTail {
+		res.LogTail = tail(lines, 4096)
+	}
+	if s.opts.Logs != nil {
+		events := make([]logstore.Event, len(lines))
+		now := time.Now().UnixMilli()
+		for i, l := range lines {
+			events[i] = logstore.Event{Timestamp: l.at.UnixMilli(), IngestionTime: now, Stream: env.logStream, Message: l.text}
+		}
+		if err := s.opts.Logs.Append(t.config.LogGroup, events); err != nil {
+			s.log.Warn("store logs", "function", t.function, "err", err)
+		}
+	}
+}
+
+func peakMB(env *environment) uint64 {
+	if env.proc == nil {
+		return 0
+	}
+	return (env.proc.PeakMemoryBytes() + (1<<20 - 1)) >> 20
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// traceID mints an X-Ray style trace header for the invocation.
+func traceID() string {
+	id := strings.ReplaceAll(uuid.NewString(), "-", "")
+	return fmt.Sprintf("Root=1-%08x-%s;Parent=%s;Sampled=0", time.Now().Unix(), id[:24], id[16:32])
+}
+
+// retireStale retires pools whose configuration no longer exists for a function (after an update or delete), so
+// they drain: in-flight invocations finish, nothing stays idle.
+func (s *Service) retireStale(name string) {
+	fn := s.catalog.get(name)
+	live := map[poolKey]bool{}
+	if fn != nil {
+		live[fn.latest.key] = true
+		for _, t := range fn.versions {
+			live[t.key] = true
+		}
+	}
+	s.mu.Lock()
+	var retired []*pool
+	for k, p := range s.pools {
+		if k.function == name && !live[k] {
+			p.mu.Lock()
+			p.retired = true
+			p.mu.Unlock()
+			retired = append(retired, p)
+		}
+	}
+	s.mu.Unlock()
+	for _, p := range retired {
+		for _, e := range p.reap(time.Now()) {
+			go e.destroy(s)
+		}
+	}
+}
+
+// reapLoop destroys environments idle longer than KeepAlive and forgets drained pools.
+func (s *Service) reapLoop(ctx context.Context) {
+	tick := time.NewTicker(min(s.opts.KeepAlive/4, 5*time.Second))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.shutdown()
+			return
+		case <-tick.C:
+		}
+		cutoff := time.Now().Add(-s.opts.KeepAlive)
+		s.mu.Lock()
+		pools := make([]*pool, 0, len(s.pools))
+		for k, p := range s.pools {
+			if p.retired && p.empty() {
+				delete(s.pools, k)
+				continue
+			}
+			pools = append(pools, p)
+		}
+		s.mu.Unlock()
+		for _, p := range pools {
+			for _, e := range p.reap(cutoff) {
+				e.destroy(s)
+			}
+		}
+	}
+}
+
+// shutdown destroys every idle environment (busy ones end with their invocation's context).
+func (s *Service) shutdown() {
+	s.mu.Lock()
+	pools := make([]*pool, 0, len(s.pools))
+	for _, p := range s.pools {
+		p.mu.Lock()
+		p.retired = true
+		p.mu.Unlock()
+		pools = append(pools, p)
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, p := range pools {
+		for _, e := range p.reap(time.Now()) {
+			wg.Go(func() { e.destroy(s) })
+		}
+	}
+	wg.Wait()
+}

@@ -1,0 +1,554 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// outputGrace bounds how long Wait keeps delivering buffered output to a slow Stdout/Stderr
+// writer after the whole sandbox has died.
+var outputGrace = 2 * time.Second
+
+// killTimeout bounds each attempt to empty a cgroup or uid of processes.
+const killTimeout = 5 * time.Second
+
+// devShmSizeMB is the size of the private /dev/shm (it is memory, charged to the sandbox).
+const devShmSizeMB = 64
+
+// Process is one running sandbox. Its methods are safe for concurrent use.
+type Process struct {
+	pid  int
+	cmd  *exec.Cmd
+	mech Mechanisms
+	uid  uint32
+	cg   *cgroup // nil without cgroups
+
+	done     chan struct{} // main process exited
+	finished chan struct{} // sandbox torn down; exit is set
+	exit     Exit
+
+	mu       sync.Mutex // orders killing against reaping and teardown
+	reaped   bool       // the main pid is reaped: its pid (and pgid) may be reused, never signal it again
+	tornDown bool       // cgroups removed / uid swept: Kill must not touch anything any more
+
+	peakFinal   atomic.Uint64 // PeakMemoryBytes after teardown
+	peakSampled atomic.Uint64 // without a memory cgroup: highest VmHWM seen while running
+	outputs     []*os.File    // read ends of the output pipes
+	copying     sync.WaitGroup
+}
+
+// Start starts the sandboxed process described by spec and returns once the target has been
+// exec'd, or with an error if the sandbox could not be set up or the target not be executed
+// (then errors.Is(err, ErrExecFailed)). ctx only bounds the start itself.
+func Start(ctx context.Context, spec Spec) (*Process, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if !initHooked.Load() {
+		return nil, errors.New("sandbox: MaybeRunInit was not called at the start of main")
+	}
+	m := Detect()
+	if spec.mech != nil {
+		m = spec.mech.clone()
+	}
+	s, err := spec.normalize()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkHostDirs(s); err != nil {
+		return nil, err
+	}
+	if s.TmpDir != "" {
+		if err := makeTmpDir(s.TmpDir, s.UID, s.GID); err != nil {
+			return nil, err
+		}
+	}
+	var cg *cgroup
+	if m.cgroups() {
+		if cg, err = newCgroup(m, s.CgroupParent, s.MemoryMB, s.MaxProcs); err != nil {
+			return nil, err
+		}
+	}
+	plan := buildPlan(s, m, cg != nil)
+	p := &Process{mech: m, uid: s.UID, cg: cg, done: make(chan struct{}), finished: make(chan struct{})}
+
+	// Pipes (close-on-exec in the server; exec.Cmd dups the child ends to fds 1-4). childEnds are
+	// closed in the server once the child has them, so EOF means the child side is gone.
+	var childEnds []*os.File
+	closeChildEnds := func() {
+		for _, f := range childEnds {
+			f.Close()
+		}
+		childEnds = nil
+	}
+	var planR, planW, statusR, statusW, outW, errW *os.File
+	if planR, planW, err = os.Pipe(); err == nil {
+		childEnds = append(childEnds, planR)
+	}
+	if err == nil {
+		if statusR, statusW, err = os.Pipe(); err == nil {
+			childEnds = append(childEnds, statusW)
+		}
+	}
+	if err == nil && s.Stdout != nil {
+		if outW, err = p.output(s.Stdout); err == nil {
+			childEnds = append(childEnds, outW)
+		}
+	}
+	if err == nil && s.Stderr != nil {
+		if interfaceEqual(s.Stdout, s.Stderr) {
+			errW = outW
+		} else if errW, err = p.output(s.Stderr); err == nil {
+			childEnds = append(childEnds, errW)
+		}
+	}
+	if err != nil {
+		closeChildEnds()
+		for _, f := range []*os.File{planW, statusR} {
+			if f != nil {
+				f.Close()
+			}
+		}
+		p.closeOutputs()
+		_ = destroyCgroup(cg)
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/exe",
+		Args:       []string{"sluice-sandbox-init"},
+		Env:        []string{initEnv + "=" + roleInit}, // the plan (with the environment) goes through a pipe, not argv/env
+		Dir:        "/",
+		ExtraFiles: []*os.File{planR, statusW}, // fds 3 and 4: planFD, statusFD
+		SysProcAttr: &syscall.SysProcAttr{
+			Setpgid:   true,
+			Pdeathsig: syscall.SIGKILL,
+		},
+	}
+	if m.MountNamespace {
+		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWNS
+	}
+	if outW != nil { // (a nil *os.File in the io.Writer would not mean /dev/null)
+		cmd.Stdout = outW
+	}
+	if errW != nil {
+		cmd.Stderr = errW
+	}
+	p.cmd = cmd
+	err = cmd.Start()
+	closeChildEnds()
+	if err != nil {
+		planW.Close()
+		statusR.Close()
+		p.closeOutputs()
+		_ = destroyCgroup(cg)
+		return nil, fmt.Errorf("sandbox: starting init: %w", err)
+	}
+	p.pid = cmd.Process.Pid
+	go p.supervise()
+	fail := func(err error) (*Process, error) {
+		planW.Close()
+		p.Kill()
+		return nil, err
+	}
+
+	// The init waits for its plan, so it is in its cgroups before anything of the function runs.
+	if cg != nil {
+		if err := cg.join(p.pid); err != nil {
+			statusR.Close()
+			return fail(err)
+		}
+	}
+	plan.ParentPID = os.Getpid()
+	planErr := make(chan error, 1)
+	go func() {
+		// No trailing newline (unlike json.Encoder): the init's decoder consumes every byte, so a
+		// write error really means the init died before reading its plan.
+		b, err := json.Marshal(&plan)
+		if err == nil {
+			_, err = planW.Write(b)
+		}
+		planW.Close()
+		planErr <- err
+	}()
+	type statusMsg struct {
+		b   []byte
+		err error
+	}
+	statusCh := make(chan statusMsg, 1)
+	go func() {
+		b, err := io.ReadAll(statusR) // EOF without data: the status pipe was closed by a successful exec
+		statusR.Close()
+		statusCh <- statusMsg{b, err}
+	}()
+	var st statusMsg
+	select {
+	case <-ctx.Done():
+		return fail(ctx.Err())
+	case st = <-statusCh:
+	}
+	if st.err != nil {
+		return fail(fmt.Errorf("sandbox: reading init status: %w", st.err))
+	}
+	if len(st.b) > 0 {
+		return fail(initError(st.b, plan.Path))
+	}
+	if err := <-planErr; err != nil {
+		return fail(fmt.Errorf("sandbox: init exited before reading its plan: %w", err))
+	}
+	if cg == nil || cg.mem == "" {
+		go p.samplePeak()
+	}
+	return p, nil
+}
+
+// output creates a pipe whose read end is copied to w and returns the write end for the child.
+func (p *Process) output(w io.Writer) (*os.File, error) {
+	r, cw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	p.outputs = append(p.outputs, r)
+	p.copying.Add(1)
+	go func() {
+		defer p.copying.Done()
+		_, _ = io.Copy(w, r) // ends at EOF, or when the supervisor closes r after the grace period
+	}()
+	return cw, nil
+}
+
+func (p *Process) closeOutputs() {
+	for _, r := range p.outputs {
+		r.Close()
+	}
+}
+
+func destroyCgroup(cg *cgroup) error {
+	if cg == nil {
+		return nil
+	}
+	return cg.destroy()
+}
+
+// execError is ErrExecFailed with its cause. It has a single Unwrap chain (errors.Unwrap gives
+// the *fs.PathError) and matches ErrExecFailed through Is.
+type execError struct{ err *fs.PathError }
+
+func (e *execError) Error() string        { return ErrExecFailed.Error() + ": " + e.err.Error() }
+func (e *execError) Unwrap() error        { return e.err }
+func (e *execError) Is(target error) bool { return target == ErrExecFailed }
+
+// initError turns the init's failure report into an error.
+func initError(b []byte, path string) error {
+	var st initStatus
+	if err := json.Unmarshal(b, &st); err != nil {
+		return fmt.Errorf("sandbox: init failed: %q", b)
+	}
+	if st.Stage == "exec" && st.Errno != 0 {
+		return &execError{&fs.PathError{Op: "exec", Path: path, Err: syscall.Errno(st.Errno)}}
+	}
+	err := errors.New(st.Msg)
+	if st.Errno != 0 {
+		err = fmt.Errorf("%s: %w", st.Msg, syscall.Errno(st.Errno))
+	}
+	return fmt.Errorf("sandbox: init (%s): %w", st.Stage, err)
+}
+
+func checkHostDirs(s Spec) error {
+	isDir := func(what, p string) error {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("sandbox: %s: %w", what, err)
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("sandbox: %s %s is not a directory", what, p)
+		}
+		return nil
+	}
+	if err := isDir("CodeDir", s.CodeDir); err != nil {
+		return err
+	}
+	for _, x := range s.ExtraReadOnly {
+		if err := isDir("ExtraReadOnly", x.Host); err != nil {
+			return err
+		}
+	}
+	for _, h := range s.HideDirs {
+		if fi, err := os.Stat(h); err == nil && !fi.IsDir() {
+			return fmt.Errorf("sandbox: HideDirs entry %s is not a directory", h)
+		}
+	}
+	return nil
+}
+
+func makeTmpDir(dir string, uid, gid uint32) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("sandbox: TmpDir: %w", err)
+	}
+	if err := os.Lchown(dir, int(uid), int(gid)); err != nil {
+		return fmt.Errorf("sandbox: TmpDir: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil { // MkdirAll leaves an existing dir's mode alone
+		return fmt.Errorf("sandbox: TmpDir: %w", err)
+	}
+	return nil
+}
+
+// buildPlan decides everything the init does. haveCgroup tells whether the cgroup limits are in
+// force; otherwise rlimits stand in for them.
+func buildPlan(s Spec, m Mechanisms, haveCgroup bool) initPlan {
+	path := m.Resolve(s, s.Path)
+	p := initPlan{
+		Path:    path,
+		Argv:    append([]string{path}, s.Args...),
+		Env:     append([]string{}, s.Env...),
+		Dir:     m.TaskRoot(s),
+		UID:     int(s.UID),
+		GID:     int(s.GID),
+		MountNS: m.MountNamespace,
+	}
+	if m.MountNamespace {
+		p.ReadOnlyRoot = m.roRoot
+		bindRO := func(src, dst string) {
+			p.Mkdirs = append(p.Mkdirs, dst)
+			p.Mounts = append(p.Mounts, mountOp{Source: src, Target: dst, Flags: unix.MS_BIND,
+				Remount: unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV})
+		}
+		bindRO(s.CodeDir, s.TaskRoot)
+		for _, x := range s.ExtraReadOnly {
+			bindRO(x.Host, x.Sandbox)
+		}
+		p.Mkdirs = append(p.Mkdirs, "/tmp")
+		if s.TmpDir != "" {
+			p.Mounts = append(p.Mounts, mountOp{Source: s.TmpDir, Target: "/tmp", Flags: unix.MS_BIND,
+				Remount: unix.MS_BIND | unix.MS_REMOUNT | unix.MS_NOSUID | unix.MS_NODEV})
+		} else {
+			p.Mounts = append(p.Mounts, mountOp{Source: "tmpfs", Target: "/tmp", FSType: "tmpfs",
+				Flags: unix.MS_NOSUID | unix.MS_NODEV,
+				Data:  fmt.Sprintf("size=%dm,mode=0700,uid=%d,gid=%d", s.TmpSizeMB, s.UID, s.GID)})
+		}
+		if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+			p.Mounts = append(p.Mounts, mountOp{Source: "tmpfs", Target: "/dev/shm", FSType: "tmpfs",
+				Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, Data: fmt.Sprintf("size=%dm,mode=1777", devShmSizeMB)})
+		}
+		if m.procHidepid {
+			p.Mounts = append(p.Mounts, mountOp{Source: "proc", Target: "/proc", FSType: "proc",
+				Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, Data: "hidepid=2"})
+		}
+		// Last, so that CodeDir, TmpDir etc. may lie inside a hidden directory (the data dir).
+		for _, h := range s.HideDirs {
+			if _, inTmp := under(h, "/tmp"); inTmp {
+				continue // not visible behind the private /tmp (and no mount point there)
+			}
+			if fi, err := os.Stat(h); err == nil && fi.IsDir() {
+				p.Mounts = append(p.Mounts, mountOp{Source: "tmpfs", Target: h, FSType: "tmpfs",
+					Flags: unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, Data: "size=4k,mode=0555"})
+			}
+		}
+	}
+
+	mb := func(n int) uint64 { return uint64(n) << 20 }
+	p.Rlimits = []rlimitOp{
+		{"RLIMIT_CORE", unix.RLIMIT_CORE, 0, 0},
+		{"RLIMIT_NOFILE", unix.RLIMIT_NOFILE, 1024, 4096},
+		{"RLIMIT_FSIZE", unix.RLIMIT_FSIZE, mb(s.TmpSizeMB), mb(s.TmpSizeMB)},
+	}
+	if !haveCgroup || !m.pidsCgroup() {
+		// Counts every process of the real uid, not just this sandbox's: one uid per environment.
+		p.Rlimits = append(p.Rlimits, rlimitOp{"RLIMIT_NPROC", unix.RLIMIT_NPROC, uint64(s.MaxProcs), uint64(s.MaxProcs)})
+	}
+	if s.MemoryMB > 0 && (!haveCgroup || !m.memoryCgroup()) {
+		// RLIMIT_DATA, not RLIMIT_AS: Go and V8 reserve far more address space than they use.
+		p.DataLimit = mb(s.MemoryMB)
+	}
+	return p
+}
+
+// supervise waits for the main process, then tears the whole sandbox down and records the exit.
+func (p *Process) supervise() {
+	// Wait without reaping first: while the main process is a zombie its pid, and so its process
+	// group id, cannot be reused, so signalling the group cannot hit an unrelated process.
+	var info unix.Siginfo
+	var werr error
+	for {
+		werr = unix.Waitid(unix.P_PID, p.pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if werr != unix.EINTR {
+			break
+		}
+	}
+	close(p.done)
+
+	var exit Exit
+	p.mu.Lock()
+	if werr == nil {
+		p.killLocked()
+	}
+	err := p.cmd.Wait() // an *exec.ExitError for a non-zero status: not a supervision problem
+	state := p.cmd.ProcessState
+	p.reaped = true
+	if err != nil && state == nil {
+		exit.Err = fmt.Errorf("sandbox: wait: %w", err)
+	}
+	if p.cg != nil {
+		if killed, known, limitHit := p.cg.oomKilled(); killed {
+			exit.OOMKilled = true
+		} else if !known && limitHit && state != nil {
+			ws, _ := state.Sys().(syscall.WaitStatus)
+			exit.OOMKilled = ws.Signaled() && ws.Signal() == syscall.SIGKILL
+		}
+		if v, ok := p.cg.peak(); ok {
+			p.peakFinal.Store(v)
+		}
+		if err := p.cg.destroy(); err != nil && exit.Err == nil {
+			exit.Err = err
+		}
+	} else {
+		if !killUID(p.uid, killTimeout) && !serverOwnsUID(p.uid) && exit.Err == nil {
+			exit.Err = fmt.Errorf("sandbox: processes of uid %d survived SIGKILL", p.uid)
+		}
+	}
+	if p.peakFinal.Load() == 0 {
+		p.peakFinal.Store(p.peakSampled.Load())
+	}
+	if p.peakFinal.Load() == 0 && state != nil {
+		// Last resort, for processes that ended before the first sample: ru_maxrss, which
+		// also covers the init's own footprint before exec (the kernel carries it over).
+		if ru, ok := state.SysUsage().(*syscall.Rusage); ok {
+			p.peakFinal.Store(uint64(ru.Maxrss) * 1024) // kilobytes on Linux
+		}
+	}
+	p.tornDown = true
+	p.mu.Unlock()
+
+	if state != nil {
+		ws, _ := state.Sys().(syscall.WaitStatus)
+		exit.Code = ws.ExitStatus()
+		if ws.Signaled() {
+			exit.Code, exit.Signal = -1, ws.Signal().String()
+		}
+	}
+
+	// Everything that held the pipes' write ends is dead: deliver what is left, but do not let a
+	// slow writer hold Wait (and so the pool) hostage.
+	drained := make(chan struct{})
+	go func() { p.copying.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(outputGrace):
+	}
+	p.closeOutputs()
+
+	p.exit = exit
+	close(p.finished)
+}
+
+// killLocked SIGKILLs everything in the sandbox. p.mu must be held.
+func (p *Process) killLocked() {
+	if p.tornDown {
+		return // the uid / cgroup may already belong to another sandbox
+	}
+	if !p.reaped {
+		_ = syscall.Kill(-p.pid, syscall.SIGKILL) // the process group (the main process leads it)
+		_ = syscall.Kill(p.pid, syscall.SIGKILL)  // in case the main process left its group
+	}
+	if p.cg != nil {
+		p.cg.kill(killTimeout)
+	} else {
+		// Without cgroups, setsid() daemons escape the process group; the sandbox's own uid
+		// finds them.
+		killUID(p.uid, killTimeout)
+	}
+}
+
+// Pid returns the process id of the main process (in the server's pid namespace).
+func (p *Process) Pid() int { return p.pid }
+
+// Done is closed when the main process has exited (the rest of the sandbox may still be being
+// torn down; Wait waits for that).
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Wait waits for the main process to exit and returns how it ended. When it returns, every
+// process of the sandbox has been killed and its cgroups removed. It may be called any number
+// of times, concurrently. If the Stdout/Stderr writers are slower than the output, Wait returns
+// after a grace period of two seconds and discards what they did not take (a Write already in
+// progress may still complete after Wait returned).
+func (p *Process) Wait() Exit {
+	<-p.finished
+	return p.exit
+}
+
+// Kill kills every process of the sandbox (process group, cgroup or, without cgroups, every
+// process of the sandbox's uid), then waits like Wait. It is safe to call any number of times and
+// concurrently with Wait; after the sandbox has been torn down it does nothing.
+func (p *Process) Kill() {
+	p.mu.Lock()
+	p.killLocked()
+	p.mu.Unlock()
+	<-p.finished
+}
+
+// PeakMemoryBytes returns the most memory the sandbox has used so far: the cgroup's high-water
+// mark (page cache and tmpfs included) when there is a memory cgroup; otherwise the main
+// process's peak RSS (VmHWM, sampled every 100 ms while it runs; descendants not counted; for a
+// process that lived less than that, ru_maxrss, which includes the init's own footprint).
+func (p *Process) PeakMemoryBytes() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.tornDown {
+		if p.cg != nil && p.cg.mem != "" {
+			if v, ok := p.cg.peak(); ok {
+				return v
+			}
+		} else if v := p.sampleLocked(); v > 0 {
+			return v
+		}
+	}
+	return p.peakFinal.Load()
+}
+
+// samplePeak tracks the main process's VmHWM while it runs, for hosts without a memory cgroup:
+// once it has exited the kernel no longer shows it, and ru_maxrss is polluted by the init.
+func (p *Process) samplePeak() {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-t.C:
+			p.mu.Lock()
+			p.sampleLocked()
+			p.mu.Unlock()
+		}
+	}
+}
+
+// sampleLocked records and returns the main process's current VmHWM (0 once it is reaped; p.mu
+// must be held so that the pid cannot be reused meanwhile).
+func (p *Process) sampleLocked() uint64 {
+	if p.reaped {
+		return 0
+	}
+	v := statusKB(p.pid, "VmHWM")
+	for {
+		old := p.peakSampled.Load()
+		if v <= old || p.peakSampled.CompareAndSwap(old, v) {
+			return max(v, old)
+		}
+	}
+}
+
+// Mechanisms returns the mechanisms this sandbox was started with (see Mechanisms.Resolve).
+func (p *Process) Mechanisms() Mechanisms { return p.mech.clone() }
