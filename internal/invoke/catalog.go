@@ -51,6 +51,7 @@ type functionView struct {
 	reserved *int
 	// eventInvoke holds the asynchronous invocation configs by qualifier ("$LATEST" for the function).
 	eventInvoke map[string]controlplane.EventInvokeConfig
+	provisioned []controlplane.ProvisionedConfig
 }
 
 // catalog keeps a functionView per function in memory, so the invoke path never reads the store.
@@ -104,7 +105,8 @@ func (c *catalog) refresh(ctx context.Context, name string) error {
 
 	f := snap.Function
 	v := &functionView{name: name, status: f.Status, reserved: f.ReservedConcurrency,
-		versions: map[string]*target{}, aliases: map[string]*aliasEntry{}, eventInvoke: snap.EventInvoke}
+		versions: map[string]*target{}, aliases: map[string]*aliasEntry{}, eventInvoke: snap.EventInvoke,
+		provisioned: snap.Provisioned}
 	v.latest = c.newTarget(name, lambda.Latest, snap.Effective, f.Status)
 	for _, ver := range snap.Versions {
 		n := strconv.Itoa(ver.Number)

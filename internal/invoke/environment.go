@@ -33,6 +33,8 @@ type environment struct {
 	out       *outputSink
 	logStream string
 	initType  string
+	// provisioned environments are kept warm for a provisioned-concurrency configuration (guarded by pool.mu).
+	provisioned bool
 
 	spawned      time.Time
 	initialized  bool

@@ -16,6 +16,12 @@ type pool struct {
 	busy     int
 	retired  bool // superseded by a newer configuration: drain, keep nothing idle
 	lastUsed time.Time
+
+	// Provisioned concurrency (see provisioned.go).
+	provisionedWant     int
+	provisionedHave     int // initialised provisioned environments, idle or busy
+	provisionedStarting int
+	provisionedFailure  string
 }
 
 // take returns an idle environment or nil.
@@ -24,12 +30,21 @@ func (p *pool) take() *environment {
 	defer p.mu.Unlock()
 	p.busy++
 	p.lastUsed = time.Now()
-	if n := len(p.idle); n > 0 {
-		e := p.idle[n-1]
-		p.idle = p.idle[:n-1]
-		return e
+	n := len(p.idle)
+	if n == 0 {
+		return nil
 	}
-	return nil
+	// Provisioned environments serve first; among the rest, the most recently used (warmest) one.
+	i := n - 1
+	for j := n - 1; j >= 0; j-- {
+		if p.idle[j].provisioned {
+			i = j
+			break
+		}
+	}
+	e := p.idle[i]
+	p.idle = append(p.idle[:i], p.idle[i+1:]...)
+	return e
 }
 
 // giveBack returns a healthy environment for reuse; it reports false when the environment must be destroyed
@@ -46,11 +61,17 @@ func (p *pool) giveBack(e *environment) bool {
 	return true
 }
 
-// forget accounts for a busy environment that was destroyed.
-func (p *pool) forget() {
+// forget accounts for a busy environment that was destroyed (e nil: it never started). It reports whether a
+// provisioned environment was lost and must be replaced.
+func (p *pool) forget(e *environment) bool {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.busy--
-	p.mu.Unlock()
+	if e != nil && e.provisioned {
+		p.provisionedHave--
+		return true
+	}
+	return false
 }
 
 // reap removes environments idle since before cutoff (all of them when the pool is retired).
@@ -59,7 +80,10 @@ func (p *pool) reap(cutoff time.Time) []*environment {
 	defer p.mu.Unlock()
 	var out, keep []*environment
 	for _, e := range p.idle {
-		if p.retired || e.lastUsed.Before(cutoff) {
+		if p.retired || !e.provisioned && e.lastUsed.Before(cutoff) {
+			if e.provisioned {
+				p.provisionedHave--
+			}
 			out = append(out, e)
 		} else {
 			keep = append(keep, e)

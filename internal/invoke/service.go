@@ -107,6 +107,13 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.catalog.load(ctx); err != nil {
 		return err
 	}
+	names, err := s.opts.Source.FunctionNames(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		s.reconcileProvisioned(n)
+	}
 	go s.reapLoop(ctx)
 	go s.queue.Run(ctx)
 	return nil
@@ -118,6 +125,7 @@ func (s *Service) FunctionChanged(name string) {
 		s.log.Error("refresh function", "function", name, "err", err)
 	}
 	s.retireStale(name)
+	s.reconcileProvisioned(name)
 }
 
 // Invoke runs one invocation.
@@ -188,7 +196,7 @@ func (s *Service) run(ctx context.Context, r resolved, req Request) (Result, err
 	if cold {
 		var err error
 		if env, err = s.launch(ctx, p, "on-demand"); err != nil {
-			p.forget()
+			p.forget(nil)
 			return Result{}, err
 		}
 	}
@@ -197,8 +205,8 @@ func (s *Service) run(ctx context.Context, r resolved, req Request) (Result, err
 	if healthy && p.giveBack(env) {
 		return res, nil
 	}
-	if !healthy {
-		p.forget()
+	if !healthy && p.forget(env) {
+		defer s.reconcileProvisioned(t.function) // replace the lost provisioned environment
 	}
 	go env.destroy(s)
 	return res, nil

@@ -126,6 +126,9 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 				inv.FunctionChanged(name)
 			}
 		},
+		ProvisionedState: func(function, qualifier string, requested int) controlplane.ProvisionedState {
+			return inv.ProvisionedState(function, qualifier, requested)
+		},
 	})
 	inv, err = invoke.New(invoke.Options{
 		Source: cp, Store: db, Account: acct, AsyncRetryDelay: cfg.AsyncRetryDelay, DataDir: cfg.DataDir, Endpoint: endpoint, Logs: logs,

@@ -62,6 +62,10 @@ func (h *Handler) routes() {
 	h.handle("GET "+eic, h.getEventInvokeConfig)
 	h.handle("DELETE "+eic, h.deleteEventInvokeConfig)
 	h.handle("GET "+eic+"/list", h.listEventInvokeConfigs)
+	const pc = "/2019-09-30/functions/{FunctionName}/provisioned-concurrency"
+	h.handle("PUT "+pc, h.putProvisioned)
+	h.handle("GET "+pc, h.getProvisioned) // also ?List=ALL
+	h.handle("DELETE "+pc, h.deleteProvisioned)
 	h.handle("GET "+DeadLettersPath, h.listDeadLetters)
 	h.handle("GET /2016-08-19/account-settings", h.getAccountSettings)
 	h.handle("GET /2016-08-19/account-settings/{$}", h.getAccountSettings)

@@ -1,0 +1,141 @@
+package invoke
+
+import (
+	"context"
+	"errors"
+
+	"github.com/sluice-dev/sluice/internal/controlplane"
+	"github.com/sluice-dev/sluice/internal/lambda"
+)
+
+// Provisioned concurrency: a configuration on a version (or on an alias, meaning the alias's version) asks for N
+// environments initialised ahead of invocations (AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency) and kept
+// warm. They sit in their target's pool flagged provisioned, are never reaped for idleness, serve invocations
+// first, and are replaced when they die. Invocations beyond them spill over to on-demand environments.
+
+// provisionedTargets maps each configuration of fn to the target it warms.
+func provisionedTargets(fn *functionView) map[string]*target {
+	out := map[string]*target{}
+	for _, c := range fn.provisioned {
+		version := c.Qualifier
+		if !lambda.IsVersionNumber(version) {
+			a, ok := fn.aliases[c.Qualifier]
+			if !ok {
+				continue
+			}
+			version = a.split.primary
+		}
+		if t, ok := fn.versions[version]; ok {
+			out[c.Qualifier] = t
+		}
+	}
+	return out
+}
+
+// reconcileProvisioned makes every pool of a function hold exactly the provisioned environments its configurations
+// ask for: it starts missing ones (in the background) and releases surplus ones to ordinary idle reaping.
+func (s *Service) reconcileProvisioned(name string) {
+	fn := s.catalog.get(name)
+	want := map[poolKey]int{}
+	if fn != nil {
+		targets := provisionedTargets(fn)
+		for _, c := range fn.provisioned {
+			if t, ok := targets[c.Qualifier]; ok {
+				want[t.key] += c.Requested
+				s.poolFor(t) // make sure the pool exists
+			}
+		}
+	}
+	s.mu.Lock()
+	var pools []*pool
+	for k, p := range s.pools {
+		if k.function == name {
+			pools = append(pools, p)
+		}
+	}
+	s.mu.Unlock()
+	for _, p := range pools {
+		p.mu.Lock()
+		p.provisionedWant = want[p.target.key]
+		if p.retired {
+			p.provisionedWant = 0
+		}
+		missing := p.provisionedWant - p.provisionedHave - p.provisionedStarting
+		// Surplus: drop the flag on idle provisioned environments so they age out like any other.
+		for i := len(p.idle) - 1; i >= 0 && missing < 0; i-- {
+			if e := p.idle[i]; e.provisioned {
+				e.provisioned = false
+				p.provisionedHave--
+				missing++
+			}
+		}
+		if missing > 0 {
+			p.provisionedStarting += missing
+		}
+		p.mu.Unlock()
+		for range max(missing, 0) {
+			go s.startProvisioned(p)
+		}
+	}
+}
+
+// startProvisioned initialises one provisioned environment and parks it idle in its pool.
+func (s *Service) startProvisioned(p *pool) {
+	done := func(e *environment, failure string) {
+		p.mu.Lock()
+		p.provisionedStarting--
+		keep := e != nil && !p.retired && p.provisionedHave < p.provisionedWant
+		if keep {
+			e.provisioned = true
+			p.provisionedHave++
+			p.idle = append(p.idle, e)
+			p.provisionedFailure = ""
+		} else if failure != "" {
+			p.provisionedFailure = failure
+		}
+		p.mu.Unlock()
+		if e != nil && !keep {
+			e.destroy(s)
+		}
+	}
+	e, err := s.launch(context.Background(), p, "provisioned-concurrency")
+	if err != nil {
+		done(nil, "FUNCTION_ERROR_INIT_FAILURE: "+err.Error())
+		return
+	}
+	if err := e.awaitInit(); err != nil {
+		reason := err.Error()
+		if errors.Is(err, errInitFailed) {
+			reason = string(e.api.InitError().Payload)
+		}
+		e.destroy(s)
+		done(nil, "FUNCTION_ERROR_INIT_FAILURE: "+reason)
+		return
+	}
+	done(e, "")
+}
+
+// ProvisionedState reports a configuration's live state (the control plane's ProvisionedState hook).
+func (s *Service) ProvisionedState(function, qualifier string, requested int) controlplane.ProvisionedState {
+	st := controlplane.ProvisionedState{Status: "IN_PROGRESS"}
+	fn := s.catalog.get(function)
+	if fn == nil {
+		return st
+	}
+	t, ok := provisionedTargets(fn)[qualifier]
+	if !ok {
+		return st
+	}
+	p := s.poolFor(t)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ready := min(p.provisionedHave, requested)
+	st.Allocated, st.Available = ready, ready
+	switch {
+	case ready >= requested:
+		st.Status = "READY"
+	case p.provisionedFailure != "" && p.provisionedStarting == 0:
+		st.Status, st.Reason = "FAILED", p.provisionedFailure
+	}
+	return st
+}
