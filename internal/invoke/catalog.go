@@ -152,6 +152,17 @@ func (c *catalog) newTarget(name, version string, cfg lambda.Config, status lamb
 	return t
 }
 
+// names lists the functions in the catalog.
+func (c *catalog) names() []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]string, 0, len(c.fns))
+	for n := range c.fns {
+		out = append(out, n)
+	}
+	return out
+}
+
 func (c *catalog) get(name string) *functionView {
 	c.mu.RLock()
 	defer c.mu.RUnlock()

@@ -48,6 +48,10 @@ type Options struct {
 	Node, Python, PythonPath string
 	// Credentials returns the AWS_* credential variables for a function's execution role (nil: none).
 	Credentials func(role string) []string
+	// InactiveAfter turns a function Inactive after this long without invocations (default 14 days).
+	InactiveAfter time.Duration
+	// Lifecycle moves functions between Active and Inactive (the control plane).
+	Lifecycle Lifecycle
 	// AsyncRetryDelay is the wait before an asynchronous invocation's first retry (Lambda: 1 minute).
 	AsyncRetryDelay time.Duration
 	Logger          *slog.Logger
@@ -67,6 +71,14 @@ type Service struct {
 
 	conc  *concurrency
 	queue *asyncq.Queue
+
+	lastInvoked sync.Map // function name → time.Time of its last invocation (or of when Sluice first saw it)
+}
+
+// Lifecycle is the part of the control plane that idles and restores functions.
+type Lifecycle interface {
+	Deactivate(ctx context.Context, name string) (bool, error)
+	Reactivate(ctx context.Context, name string) error
 }
 
 // New prepares the service: writes the runtime shims and finds interpreters. Call Start before invoking.
@@ -82,6 +94,9 @@ func New(o Options) (*Service, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.InactiveAfter == 0 {
+		o.InactiveAfter = 14 * 24 * time.Hour
 	}
 	s := &Service{opts: o, catalog: newCatalog(o.Source, o.Account), uids: newUIDAllocator(o.UIDBase, o.UIDCount),
 		shimDir: filepath.Join(o.DataDir, "runtime"), pools: map[poolKey]*pool{},
@@ -134,7 +149,14 @@ func (s *Service) Invoke(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	s.lastInvoked.Store(r.fn.name, time.Now())
 	if err := runnable(r); err != nil {
+		if r.fn.status.State == lambda.StateInactive && s.opts.Lifecycle != nil {
+			// The first invocation of an inactive function fails and starts its restoration, as on Lambda.
+			if rerr := s.opts.Lifecycle.Reactivate(context.WithoutCancel(ctx), r.fn.name); rerr != nil {
+				s.log.Error("reactivate function", "function", r.fn.name, "err", rerr)
+			}
+		}
 		return Result{}, err
 	}
 	switch req.Type {
@@ -364,7 +386,7 @@ func (s *Service) retireStale(name string) {
 
 // reapLoop destroys environments idle longer than KeepAlive and forgets drained pools.
 func (s *Service) reapLoop(ctx context.Context) {
-	tick := time.NewTicker(min(s.opts.KeepAlive/4, 5*time.Second))
+	tick := time.NewTicker(min(s.opts.KeepAlive/4, s.opts.InactiveAfter/4, 5*time.Second))
 	defer tick.Stop()
 	for {
 		select {
@@ -373,6 +395,7 @@ func (s *Service) reapLoop(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
+		s.deactivateIdle(ctx)
 		cutoff := time.Now().Add(-s.opts.KeepAlive)
 		s.mu.Lock()
 		pools := make([]*pool, 0, len(s.pools))
@@ -410,4 +433,52 @@ func (s *Service) shutdown() {
 		}
 	}
 	wg.Wait()
+}
+
+// deactivateIdle turns functions not invoked for InactiveAfter Inactive and releases their environments. Functions
+// with provisioned concurrency stay active.
+func (s *Service) deactivateIdle(ctx context.Context) {
+	if s.opts.Lifecycle == nil {
+		return
+	}
+	cutoff := time.Now().Add(-s.opts.InactiveAfter)
+	for _, name := range s.catalog.names() {
+		fn := s.catalog.get(name)
+		if fn == nil || fn.status.State != lambda.StateActive || len(fn.provisioned) > 0 {
+			continue
+		}
+		last, seen := s.lastInvoked.LoadOrStore(name, time.Now())
+		if !seen || last.(time.Time).After(cutoff) {
+			continue
+		}
+		changed, err := s.opts.Lifecycle.Deactivate(ctx, name)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Error("deactivate function", "function", name, "err", err)
+			}
+			continue
+		}
+		if changed {
+			s.releaseIdle(name)
+			s.log.Info("function inactive", "function", name)
+		}
+	}
+}
+
+// releaseIdle destroys every idle environment of a function.
+func (s *Service) releaseIdle(name string) {
+	s.mu.Lock()
+	var pools []*pool
+	for k, p := range s.pools {
+		if k.function == name {
+			pools = append(pools, p)
+		}
+	}
+	s.mu.Unlock()
+	far := time.Now().Add(time.Hour)
+	for _, p := range pools {
+		for _, e := range p.reap(far) {
+			go e.destroy(s)
+		}
+	}
 }

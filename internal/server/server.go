@@ -38,6 +38,8 @@ type Config struct {
 	ConcurrencyLimit int    // default 1000
 	// ProcessingDelay holds background settles (test/demo knob; see controlplane.Options).
 	ProcessingDelay time.Duration
+	// InactiveAfter turns functions Inactive after this long without invocations (default 336h).
+	InactiveAfter time.Duration
 	// AsyncRetryDelay is the wait before an asynchronous invocation's first retry (default 1 minute).
 	AsyncRetryDelay time.Duration
 	// KeepAlive is how long idle execution environments stay warm (default 10 minutes).
@@ -131,7 +133,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		},
 	})
 	inv, err = invoke.New(invoke.Options{
-		Source: cp, Store: db, Account: acct, AsyncRetryDelay: cfg.AsyncRetryDelay, DataDir: cfg.DataDir, Endpoint: endpoint, Logs: logs,
+		Source: cp, Store: db, Lifecycle: cp, Account: acct, AsyncRetryDelay: cfg.AsyncRetryDelay, InactiveAfter: cfg.InactiveAfter, DataDir: cfg.DataDir, Endpoint: endpoint, Logs: logs,
 		ConcurrencyLimit: cfg.ConcurrencyLimit, KeepAlive: cfg.KeepAlive,
 		Node: cfg.Node, Python: cfg.Python, PythonPath: cfg.PythonPath, Logger: log,
 	})
