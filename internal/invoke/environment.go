@@ -136,7 +136,7 @@ func (s *Service) environ(t *target, e *environment, rt runtimes.Runtime, shimDi
 		env = append(env, "PYTHONPATH="+s.opts.PythonPath)
 	}
 	if s.opts.Credentials != nil {
-		env = append(env, s.opts.Credentials(t.config.Role)...)
+		env = append(env, s.opts.Credentials(t.config.Role, t.function)...)
 	}
 	for k, v := range t.config.Environment {
 		env = append(env, k+"="+v)

@@ -74,13 +74,14 @@ func (p *pool) forget(e *environment) bool {
 	return false
 }
 
-// reap removes environments idle since before cutoff (all of them when the pool is retired).
-func (p *pool) reap(cutoff time.Time) []*environment {
+// reap removes idle environments: all of them when the pool is retired, else on-demand ones idle since before
+// idleCutoff and any started before bornCutoff.
+func (p *pool) reap(idleCutoff, bornCutoff time.Time) []*environment {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out, keep []*environment
 	for _, e := range p.idle {
-		if p.retired || !e.provisioned && e.lastUsed.Before(cutoff) {
+		if p.retired || !e.provisioned && e.lastUsed.Before(idleCutoff) || e.spawned.Before(bornCutoff) {
 			if e.provisioned {
 				p.provisionedHave--
 			}

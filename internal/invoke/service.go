@@ -46,8 +46,12 @@ type Options struct {
 	UIDBase, UIDCount uint32
 	// NodePath and PythonPath override interpreter discovery; PythonPath (the env var) adds packages for Python functions.
 	Node, Python, PythonPath string
-	// Credentials returns the AWS_* credential variables for a function's execution role (nil: none).
-	Credentials func(role string) []string
+	// Credentials returns temporary credentials for a function's execution role as AWS_* variables (nil: none).
+	// They must outlive MaxLifetime.
+	Credentials func(role, function string) []string
+	// MaxLifetime retires an environment, even a provisioned one, this long after it started (default 6 h), so
+	// its credentials never expire under it.
+	MaxLifetime time.Duration
 	// InactiveAfter turns a function Inactive after this long without invocations (default 14 days).
 	InactiveAfter time.Duration
 	// Lifecycle moves functions between Active and Inactive (the control plane).
@@ -94,6 +98,9 @@ func New(o Options) (*Service, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.MaxLifetime == 0 {
+		o.MaxLifetime = 6 * time.Hour
 	}
 	if o.InactiveAfter == 0 {
 		o.InactiveAfter = 14 * 24 * time.Hour
@@ -378,7 +385,7 @@ func (s *Service) retireStale(name string) {
 	}
 	s.mu.Unlock()
 	for _, p := range retired {
-		for _, e := range p.reap(time.Now()) {
+		for _, e := range p.reap(time.Now(), time.Time{}) {
 			go e.destroy(s)
 		}
 	}
@@ -396,7 +403,8 @@ func (s *Service) reapLoop(ctx context.Context) {
 		case <-tick.C:
 		}
 		s.deactivateIdle(ctx)
-		cutoff := time.Now().Add(-s.opts.KeepAlive)
+		now := time.Now()
+		idleCutoff, bornCutoff := now.Add(-s.opts.KeepAlive), now.Add(-s.opts.MaxLifetime)
 		s.mu.Lock()
 		pools := make([]*pool, 0, len(s.pools))
 		for k, p := range s.pools {
@@ -408,8 +416,13 @@ func (s *Service) reapLoop(ctx context.Context) {
 		}
 		s.mu.Unlock()
 		for _, p := range pools {
-			for _, e := range p.reap(cutoff) {
+			lostProvisioned := false
+			for _, e := range p.reap(idleCutoff, bornCutoff) {
+				lostProvisioned = lostProvisioned || e.provisioned
 				e.destroy(s)
+			}
+			if lostProvisioned {
+				s.reconcileProvisioned(p.target.function)
 			}
 		}
 	}
@@ -428,7 +441,7 @@ func (s *Service) shutdown() {
 	s.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, p := range pools {
-		for _, e := range p.reap(time.Now()) {
+		for _, e := range p.reap(time.Now(), time.Time{}) {
 			wg.Go(func() { e.destroy(s) })
 		}
 	}
@@ -477,7 +490,7 @@ func (s *Service) releaseIdle(name string) {
 	s.mu.Unlock()
 	far := time.Now().Add(time.Hour)
 	for _, p := range pools {
-		for _, e := range p.reap(far) {
+		for _, e := range p.reap(far, time.Time{}) {
 			go e.destroy(s)
 		}
 	}

@@ -50,6 +50,10 @@ type Config struct {
 	Logger                   *slog.Logger
 }
 
+// functionCredentialTTL is how long a function environment's session credentials last: longer than any
+// environment lives (invoke.Options.MaxLifetime).
+const functionCredentialTTL = 12 * time.Hour
+
 // DefaultListen is where `sluice serve` listens unless told otherwise: loopback only.
 const DefaultListen = "127.0.0.1:9324"
 
@@ -119,6 +123,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	}
 	defer logs.Close()
 	acct := lambda.Account{Region: cfg.Region, ID: cfg.AccountID}
+	keyring := auth.NewKeyring(root, cfg.AccountID)
 	var inv *invoke.Service
 	cp := controlplane.New(controlplane.Options{
 		Store: db, Code: code, Account: acct, ConcurrencyLimit: cfg.ConcurrencyLimit,
@@ -136,6 +141,15 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		Source: cp, Store: db, Lifecycle: cp, Account: acct, AsyncRetryDelay: cfg.AsyncRetryDelay, InactiveAfter: cfg.InactiveAfter, DataDir: cfg.DataDir, Endpoint: endpoint, Logs: logs,
 		ConcurrencyLimit: cfg.ConcurrencyLimit, KeepAlive: cfg.KeepAlive,
 		Node: cfg.Node, Python: cfg.Python, PythonPath: cfg.PythonPath, Logger: log,
+		Credentials: func(role, function string) []string {
+			c, err := keyring.IssueSession(auth.AssumedRolePrincipal(role, function), functionCredentialTTL)
+			if err != nil {
+				log.Error("issue function credentials", "function", function, "err", err)
+				return nil
+			}
+			return []string{"AWS_ACCESS_KEY_ID=" + c.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + c.SecretAccessKey,
+				"AWS_SESSION_TOKEN=" + c.SessionToken, "AWS_ACCESS_KEY=" + c.AccessKeyID}
+		},
 	})
 	if err != nil {
 		return err
@@ -149,7 +163,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	internal.Handle("GET /_sluice/code/{file}", links)
 
 	gw := &gateway.Gateway{
-		Verifier: &sigv4.Verifier{Credentials: auth.NewKeyring(root, cfg.AccountID)},
+		Verifier: &sigv4.Verifier{Credentials: keyring},
 		Services: map[string]http.Handler{"lambda": lambdaapi.New(cp, inv, links.Locate, log)},
 		Internal: internal,
 		Region:   cfg.Region,

@@ -565,7 +565,57 @@ def _set_sys_path(task_root):
     sys.path[:0] = [p for p in front if p not in sys.path]
 
 
+class _EndpointFromEnvironment(object):
+    """Makes an older botocore honour AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE>.
+
+    botocore reads these variables itself from 1.31 on. Distributions ship older ones (Debian 12: 1.29), and
+    Sluice hands functions AWS_ENDPOINT_URL so that SDK clients reach it unchanged. This import hook waits until
+    the function imports botocore.session and then, only for versions that lack the feature, gives create_client
+    a default endpoint_url. Functions that never import boto3 pay nothing.
+    """
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "botocore.session":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            return spec
+        original_exec = spec.loader.exec_module
+
+        def exec_module(module):
+            original_exec(module)
+            _patch_botocore(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+def _patch_botocore(session_module):
+    try:
+        import botocore
+        major, minor = (int(x) for x in botocore.__version__.split(".")[:2])
+    except Exception:
+        return
+    if (major, minor) >= (1, 31):
+        return
+    original = session_module.Session.create_client
+
+    def create_client(self, service_name, *args, **kwargs):
+        if kwargs.get("endpoint_url") is None and not (len(args) >= 5 and args[4]):
+            env_name = "AWS_ENDPOINT_URL_" + re.sub(r"[^A-Z0-9]", "_", service_name.upper())
+            url = os.environ.get(env_name) or os.environ.get("AWS_ENDPOINT_URL")
+            if url:
+                kwargs["endpoint_url"] = url
+        return original(self, service_name, *args, **kwargs)
+
+    session_module.Session.create_client = create_client
+
+
 def main():
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        import importlib.util  # noqa: F401  (used by the hook)
+        sys.meta_path.insert(0, _EndpointFromEnvironment())
     address = os.environ.get("AWS_LAMBDA_RUNTIME_API")
     if not address:
         sys.stderr.write("sluice runtime: AWS_LAMBDA_RUNTIME_API is not set\n")

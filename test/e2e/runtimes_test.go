@@ -1,0 +1,140 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+)
+
+// requireBoto3ForFunctions skips unless the interpreter Sluice runs Python functions with has boto3, as Lambda's
+// Python runtimes do (.ci/run installs Debian's python3-boto3).
+func requireBoto3ForFunctions(t *testing.T) {
+	t.Helper()
+	if err := exec.Command("/usr/bin/python3", "-c", "import boto3").Run(); err != nil {
+		t.Skip("/usr/bin/python3 has no boto3 (install python3-boto3)")
+	}
+}
+
+func TestPythonFunctionCallsSluiceWithBoto3(t *testing.T) {
+	t.Parallel()
+	requireBoto3ForFunctions(t)
+	s := startServer(t)
+	c := s.Lambda()
+	createEcho(t, c, "target")
+	createFunction(t, c, "caller", func(in *lambda.CreateFunctionInput) {
+		in.Runtime, in.Handler = types.RuntimePython311, aws.String("app.handler")
+		in.Code.ZipFile = makeZip(t, zipFile{Name: "app.py", Body: `import json
+import boto3
+
+client = boto3.client("lambda")  # created at init, as real functions do
+
+
+def handler(event, context):
+    r = client.invoke(FunctionName=event["target"], Payload=json.dumps({"message": "from python"}))
+    body = json.loads(r["Payload"].read())
+    return {"status": r["StatusCode"], "executed": r["ExecutedVersion"], "message": body["message"],
+            "caller": context.function_name, "remaining": context.get_remaining_time_in_millis() > 0}
+`})
+	})
+	waitActive(t, c, "caller")
+	out := invokeJSON(t, c, "caller", "", `{"target":"target"}`)
+	if out.FunctionError != nil {
+		t.Fatalf("python function failed: %s", out.Payload)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(out.Payload, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got["status"] != float64(200) || got["executed"] != "$LATEST" || got["message"] != "from python" || got["caller"] != "caller" || got["remaining"] != true {
+		t.Fatalf("python function answered %s", out.Payload)
+	}
+}
+
+func TestNodeFunction(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node is not installed")
+	}
+	s := startServer(t)
+	c := s.Lambda()
+	createFunction(t, c, "node-fn", func(in *lambda.CreateFunctionInput) {
+		in.Runtime, in.Handler = types.RuntimeNodejs20x, aws.String("index.handler")
+		in.Code.ZipFile = makeZip(t,
+			zipFile{Name: "index.js", Body: `let count = 0;
+exports.handler = async (event, context) => {
+  count++;
+  if (event.fail) throw new TypeError(event.fail);
+  console.log("node says", event.message);
+  return { echo: event.message, count, fn: context.functionName, id: context.awsRequestId };
+};
+`},
+			zipFile{Name: "callback.js", Body: `exports.handler = (event, context, callback) => callback(null, { style: "callback", got: event.n });
+`})
+	})
+	waitActive(t, c, "node-fn")
+	out := invokeJSON(t, c, "node-fn", "", `{"message":"hi"}`)
+	var got map[string]any
+	json.Unmarshal(out.Payload, &got)
+	if out.FunctionError != nil || got["echo"] != "hi" || got["fn"] != "node-fn" || got["count"] != float64(1) {
+		t.Fatalf("node function: %s", out.Payload)
+	}
+	out = invokeJSON(t, c, "node-fn", "", `{"message":"again"}`)
+	json.Unmarshal(out.Payload, &got)
+	if got["count"] != float64(2) {
+		t.Fatalf("second invocation not warm: %s", out.Payload)
+	}
+	out = invokeJSON(t, c, "node-fn", "", `{"fail":"bad input"}`)
+	if aws.ToString(out.FunctionError) != "Unhandled" || !strings.Contains(string(out.Payload), `"errorType":"TypeError"`) ||
+		!strings.Contains(string(out.Payload), `"errorMessage":"bad input"`) {
+		t.Fatalf("node error: %s", out.Payload)
+	}
+
+	if _, err := c.UpdateFunctionConfiguration(t.Context(), &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("node-fn"), Handler: aws.String("callback.handler")}); err != nil {
+		t.Fatal(err)
+	}
+	waitUpdated(t, c, "node-fn")
+	out = invokeJSON(t, c, "node-fn", "", `{"n":7}`)
+	if string(out.Payload) != `{"style":"callback","got":7}` {
+		t.Fatalf("callback handler after a configuration change: %s", out.Payload)
+	}
+
+	if _, err := c.UpdateFunctionConfiguration(t.Context(), &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("node-fn"), Handler: aws.String("missing.handler")}); err != nil {
+		t.Fatal(err)
+	}
+	waitUpdated(t, c, "node-fn")
+	out = invokeJSON(t, c, "node-fn", "", `{}`)
+	if aws.ToString(out.FunctionError) != "Unhandled" || !strings.Contains(string(out.Payload), "Runtime.ImportModuleError") {
+		t.Fatalf("missing module: %s", out.Payload)
+	}
+}
+
+func TestPythonFunctionErrors(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	c := s.Lambda()
+	createFunction(t, c, "py", func(in *lambda.CreateFunctionInput) {
+		in.Runtime, in.Handler = types.RuntimePython311, aws.String("app.handler")
+		in.Code.ZipFile = makeZip(t, zipFile{Name: "app.py", Body: "def handler(event, context):\n    if event.get('fail'):\n        raise ValueError(event['fail'])\n    return {'ok': True, 'request': context.aws_request_id}\n"})
+	})
+	waitActive(t, c, "py")
+	if out := invokeJSON(t, c, "py", "", `{}`); out.FunctionError != nil || !strings.Contains(string(out.Payload), `"ok": true`) {
+		t.Fatalf("python ok: %s", out.Payload)
+	}
+	out := invokeJSON(t, c, "py", "", `{"fail":"nope"}`)
+	if aws.ToString(out.FunctionError) != "Unhandled" || !strings.Contains(string(out.Payload), `"errorType": "ValueError"`) {
+		t.Fatalf("python error: %s", out.Payload)
+	}
+	if _, err := c.UpdateFunctionConfiguration(t.Context(), &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("py"), Handler: aws.String("app.nothere")}); err != nil {
+		t.Fatal(err)
+	}
+	waitUpdated(t, c, "py")
+	out = invokeJSON(t, c, "py", "", `{}`)
+	if !strings.Contains(string(out.Payload), "Runtime.HandlerNotFound") {
+		t.Fatalf("missing handler: %s", out.Payload)
+	}
+}
