@@ -290,7 +290,10 @@ func (s *Service) execute(env *environment, t *target, invokedARN, requestID str
 		res.FunctionError, healthy, status = "Unhandled", false, "timeout"
 	}
 	duration := time.Since(start)
-	if !healthy {
+	if healthy {
+		// Lines the function printed before answering are in the pipe: they belong to this invocation.
+		env.proc.FlushOutput(100 * time.Millisecond)
+	} else {
 		env.proc.Kill()
 	}
 	s.finishLog(env, t, requestID, duration, initDuration, status, req.LogTail, &res)

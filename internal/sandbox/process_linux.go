@@ -45,8 +45,15 @@ type Process struct {
 
 	peakFinal   atomic.Uint64 // PeakMemoryBytes after teardown
 	peakSampled atomic.Uint64 // without a memory cgroup: highest VmHWM seen while running
-	outputs     []*os.File    // read ends of the output pipes
+	outputs     []*outputPipe // read ends of the output pipes
 	copying     sync.WaitGroup
+}
+
+// outputPipe is the read end of one output pipe and the goroutine copying it.
+type outputPipe struct {
+	r       *os.File
+	mu      sync.Mutex
+	waiters []chan struct{} // FlushOutput calls waiting for the copier to drain the pipe
 }
 
 // Start starts the sandboxed process described by spec and returns once the target has been
@@ -220,18 +227,81 @@ func (p *Process) output(w io.Writer) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.outputs = append(p.outputs, r)
+	o := &outputPipe{r: r}
+	p.outputs = append(p.outputs, o)
 	p.copying.Add(1)
 	go func() {
 		defer p.copying.Done()
-		_, _ = io.Copy(w, r) // ends at EOF, or when the supervisor closes r after the grace period
+		o.copy(w) // ends at EOF, or when the supervisor closes r after the grace period
 	}()
 	return cw, nil
 }
 
+// copy moves output to w. All reads happen here, so a flush is exact: FlushOutput sets a read deadline in the
+// past, the pending Read returns, and the copier keeps reading until the pipe is empty before it releases the
+// waiters — every byte written before the flush request has then been handed to w, in order.
+func (o *outputPipe) copy(w io.Writer) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := o.r.Read(buf)
+		if n > 0 {
+			w.Write(buf[:n])
+		}
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			if n > 0 {
+				continue // more may be pending: read until a read comes back empty
+			}
+			o.mu.Lock()
+			waiters := o.waiters
+			o.waiters = nil
+			o.r.SetReadDeadline(time.Time{})
+			o.mu.Unlock()
+			for _, c := range waiters {
+				close(c)
+			}
+		case err != nil:
+			o.mu.Lock()
+			for _, c := range o.waiters {
+				close(c)
+			}
+			o.waiters = nil
+			o.mu.Unlock()
+			return
+		}
+	}
+}
+
+// FlushOutput waits (at most timeout) until everything the process wrote to stdout and stderr before the call
+// has been delivered to Spec.Stdout/Stderr. The execution layer calls it when an invocation ends, so the
+// function's last log lines belong to that invocation.
+func (p *Process) FlushOutput(timeout time.Duration) {
+	var waits []chan struct{}
+	for _, o := range p.outputs {
+		c := make(chan struct{})
+		o.mu.Lock()
+		o.waiters = append(o.waiters, c)
+		err := o.r.SetReadDeadline(time.Now())
+		o.mu.Unlock()
+		if err != nil {
+			continue // closed, or not pollable: nothing to wait for
+		}
+		waits = append(waits, c)
+	}
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for _, c := range waits {
+		select {
+		case <-c:
+		case <-deadline.C:
+			return
+		}
+	}
+}
+
 func (p *Process) closeOutputs() {
-	for _, r := range p.outputs {
-		r.Close()
+	for _, o := range p.outputs {
+		o.r.Close()
 	}
 }
 

@@ -2,7 +2,10 @@
 
 package sandbox
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Process is one running sandbox (Linux only).
 type Process struct{}
@@ -21,9 +24,10 @@ func Start(ctx context.Context, spec Spec) (*Process, error) { return nil, ErrUn
 // CleanupStale does nothing outside Linux.
 func CleanupStale(cgroupParent string) (int, error) { return 0, nil }
 
-func (p *Process) Pid() int                { return 0 }
-func (p *Process) Wait() Exit              { return Exit{Err: ErrUnsupported} }
-func (p *Process) Kill()                   {}
-func (p *Process) Done() <-chan struct{}   { c := make(chan struct{}); close(c); return c }
-func (p *Process) PeakMemoryBytes() uint64 { return 0 }
-func (p *Process) Mechanisms() Mechanisms  { return Mechanisms{} }
+func (p *Process) Pid() int                  { return 0 }
+func (p *Process) Wait() Exit                { return Exit{Err: ErrUnsupported} }
+func (p *Process) Kill()                     {}
+func (p *Process) Done() <-chan struct{}     { c := make(chan struct{}); close(c); return c }
+func (p *Process) PeakMemoryBytes() uint64   { return 0 }
+func (p *Process) Mechanisms() Mechanisms    { return Mechanisms{} }
+func (p *Process) FlushOutput(time.Duration) {}

@@ -154,6 +154,23 @@ func TestInvokeGoFunction(t *testing.T) {
 		t.Fatalf("function error: %v %s", aws.ToString(out.FunctionError), out.Payload)
 	}
 
+	// A fork bomb hits the environment's process or memory limit (whichever comes first); the platform and the
+	// next invocation carry on.
+	out = invokeJSON(t, c, "echo", "", `{"spawn":5000}`)
+	var bomb struct {
+		Spawned   int
+		ErrorType string
+	}
+	json.Unmarshal(out.Payload, &bomb)
+	contained := out.FunctionError == nil && bomb.Spawned > 0 && bomb.Spawned < 5000 ||
+		out.FunctionError != nil && (bomb.ErrorType == "Runtime.OutOfMemory" || bomb.ErrorType == "Runtime.ExitError")
+	if !contained {
+		t.Fatalf("fork bomb not contained: %s", out.Payload)
+	}
+	if out := invokeJSON(t, c, "echo", "", `{"message":"still here"}`); out.FunctionError != nil {
+		t.Fatalf("after the fork bomb: %s", out.Payload)
+	}
+
 	// DryRun validates without running.
 	dry, err := c.Invoke(t.Context(), &lambda.InvokeInput{FunctionName: aws.String("echo"), InvocationType: types.InvocationTypeDryRun})
 	if err != nil || dry.StatusCode != 204 {

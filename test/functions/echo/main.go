@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"time"
 
@@ -23,6 +24,7 @@ type Event struct {
 	HogMB    int    `json:"hogMB,omitempty"`    // allocate and touch this much memory
 	Log      string `json:"log,omitempty"`      // print this line
 	WriteTmp string `json:"writeTmp,omitempty"` // write this file under /tmp and read it back
+	Spawn    int    `json:"spawn,omitempty"`    // try to start this many `sleep 60` processes (a fork bomb)
 }
 
 // Response reports what the function saw.
@@ -37,6 +39,7 @@ type Response struct {
 	Invocations   int               `json:"invocations"`
 	RemainingMs   int64             `json:"remainingMs"`
 	ClientContext map[string]string `json:"clientContext,omitempty"`
+	Spawned       int               `json:"spawned,omitempty"`
 }
 
 var invocations int
@@ -72,6 +75,13 @@ func handle(ctx context.Context, e Event) (Response, error) {
 	if e.Fail != "" {
 		return Response{}, errors.New(e.Fail)
 	}
+	spawned := 0
+	for range e.Spawn {
+		if exec.Command("/bin/sleep", "60").Start() != nil {
+			break
+		}
+		spawned++
+	}
 	env := map[string]string{}
 	for _, kv := range os.Environ() {
 		k, v, _ := strings.Cut(kv, "=")
@@ -83,7 +93,7 @@ func handle(ctx context.Context, e Event) (Response, error) {
 	deadline, _ := ctx.Deadline()
 	r := Response{Message: e.Message, RequestID: lc.AwsRequestID, FunctionArn: lc.InvokedFunctionArn,
 		Version: lambdacontext.FunctionVersion, Env: env, UID: os.Getuid(), Cwd: cwd, Invocations: invocations,
-		RemainingMs: time.Until(deadline).Milliseconds(), ClientContext: lc.ClientContext.Custom}
+		RemainingMs: time.Until(deadline).Milliseconds(), ClientContext: lc.ClientContext.Custom, Spawned: spawned}
 	return r, nil
 }
 
