@@ -981,3 +981,32 @@ func waitForCond(t *testing.T, d time.Duration, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestFlushOutputDeliversEverythingWrittenBefore(t *testing.T) {
+	for _, m := range modes(t) {
+		t.Run(m.name, func(t *testing.T) {
+			// The process writes 2000 lines, then a marker file in /tmp, then idles: once the marker exists, every
+			// line is in the pipe or already delivered, and a flush must deliver all of them.
+			spec, out, _ := baseSpec(t, m, `i=0; while [ $i -lt 2000 ]; do echo "line $i"; i=$((i+1)); done; : > "$MARKER"; sleep 30`)
+			spec.Env = append(spec.Env, "MARKER="+m.mech.Resolve(spec, "/tmp/written"))
+			p := start(t, spec)
+			marker := filepath.Join(spec.TmpDir, "written")
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				if _, err := os.Stat(marker); err == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the process never wrote its marker")
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			p.FlushOutput(5 * time.Second)
+			if got := out.String(); !strings.HasSuffix(got, "line 1999\n") || strings.Count(got, "\n") != 2000 {
+				t.Fatalf("after flush: %d lines, ends %q", strings.Count(got, "\n"), got[max(0, len(got)-20):])
+			}
+			p.Kill()
+			p.FlushOutput(time.Second) // on a dead process: returns, does not hang
+		})
+	}
+}
