@@ -18,6 +18,12 @@ import (
 	"github.com/sluice-dev/sluice/internal/sigv4"
 )
 
+// AuthErrorWriter is implemented by service handlers whose protocol shapes errors differently from REST-JSON
+// (CloudWatch's CBOR and query protocols, STS's XML): the gateway lets them write authentication failures.
+type AuthErrorWriter interface {
+	WriteAuthError(w http.ResponseWriter, r *http.Request, code string, status int, message string)
+}
+
 // MaxRequestBytes is the largest request AWS accepts (a CreateFunction carrying a 50 MB package in base64).
 const MaxRequestBytes = 70167211
 
@@ -74,13 +80,12 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		if se.Status >= 500 {
 			g.Log.Error("credential lookup failed", "err", err, "request_id", awshttp.RequestID(r.Context()))
 		}
-		w.Header().Set("x-amzn-ErrorType", se.Code)
-		awshttp.WriteJSON(w, se.Status, map[string]string{"message": se.Message})
+		g.authError(w, r, sigv4.ClaimedService(r), se.Code, se.Status, se.Message)
 		return
 	}
 	if id.Region != g.Region {
-		w.Header().Set("x-amzn-ErrorType", sigv4.CodeInvalidSignature)
-		awshttp.WriteJSON(w, http.StatusForbidden, map[string]string{"message": "Credential should be scoped to a valid region, not '" + id.Region + "'. This endpoint serves '" + g.Region + "'."})
+		g.authError(w, r, id.Service, sigv4.CodeInvalidSignature, http.StatusForbidden,
+			"Credential should be scoped to a valid region, not '"+id.Region+"'. This endpoint serves '"+g.Region+"'.")
 		return
 	}
 	h, ok := g.Services[id.Service]
@@ -90,6 +95,16 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
+}
+
+// authError answers an authentication failure in the protocol of the service the request claimed.
+func (g *Gateway) authError(w http.ResponseWriter, r *http.Request, service, code string, status int, message string) {
+	if h, ok := g.Services[service].(AuthErrorWriter); ok {
+		h.WriteAuthError(w, r, code, status, message)
+		return
+	}
+	w.Header().Set("x-amzn-ErrorType", code)
+	awshttp.WriteJSON(w, status, map[string]string{"message": message})
 }
 
 // operationName names the operation in the request-too-large message for the two operations that carry packages.

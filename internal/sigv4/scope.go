@@ -1,0 +1,29 @@
+package sigv4
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// ClaimedService returns the service a request says it is signed for (the credential scope's fourth element),
+// without verifying anything. The gateway uses it to answer a request that fails verification in the protocol of
+// the service it was meant for.
+func ClaimedService(r *http.Request) string {
+	cred := ""
+	if h := r.Header.Get(headerAuthorization); h != "" {
+		if i := strings.Index(h, "Credential="); i >= 0 {
+			cred = h[i+len("Credential="):]
+			if j := strings.IndexAny(cred, ", "); j >= 0 {
+				cred = cred[:j]
+			}
+		}
+	} else if v, err := url.ParseQuery(r.URL.RawQuery); err == nil {
+		cred = v.Get("X-Amz-Credential")
+	}
+	parts := strings.Split(cred, "/")
+	if len(parts) != 5 {
+		return ""
+	}
+	return parts[3]
+}
