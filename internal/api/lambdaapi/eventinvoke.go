@@ -110,26 +110,14 @@ func (h *Handler) deleteEventInvokeConfig(w http.ResponseWriter, r *http.Request
 }
 
 func (h *Handler) listEventInvokeConfigs(w http.ResponseWriter, r *http.Request) error {
-	ref, err := h.functionRef(r, maxNamespacedFunctionName)
+	req, err := h.decodeList(r, maxNamespacedFunctionName)
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	n, err := maxItems(q)
+	views, next, err := h.svc.ListFunctionEventInvokeConfigs(r.Context(), req.ref, req.marker, req.max)
 	if err != nil {
 		return err
 	}
-	views, next, err := h.svc.ListFunctionEventInvokeConfigs(r.Context(), ref, q.Get("Marker"), n)
-	if err != nil {
-		return err
-	}
-	out := struct {
-		FunctionEventInvokeConfigs []functionEventInvokeConfig `json:"FunctionEventInvokeConfigs"`
-		NextMarker                 string                      `json:"NextMarker,omitempty"`
-	}{FunctionEventInvokeConfigs: make([]functionEventInvokeConfig, len(views)), NextMarker: next}
-	for i, v := range views {
-		out.FunctionEventInvokeConfigs[i] = encodeEventInvoke(v)
-	}
-	awshttp.WriteJSON(w, http.StatusOK, out)
+	writeList(w, "FunctionEventInvokeConfigs", views, next, encodeEventInvoke)
 	return nil
 }

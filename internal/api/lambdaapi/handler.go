@@ -114,6 +114,37 @@ const (
 	maxNamespacedFunctionName = 256 // NamespacedFunctionName shape
 )
 
+// listRequest is a decoded List operation: the function it is about, the marker and the page size.
+type listRequest struct {
+	ref    lambda.Ref
+	marker string
+	max    int
+	query  url.Values
+}
+
+func (h *Handler) decodeList(r *http.Request, maxLen int) (listRequest, error) {
+	ref, err := h.functionRef(r, maxLen)
+	if err != nil {
+		return listRequest{}, err
+	}
+	q := r.URL.Query()
+	n, err := maxItems(q)
+	return listRequest{ref: ref, marker: q.Get("Marker"), max: n, query: q}, err
+}
+
+// writeList answers a List operation: the items encoded under field, and NextMarker when there are more.
+func writeList[V, W any](w http.ResponseWriter, field string, views []V, next string, encode func(V) W) {
+	items := make([]W, len(views))
+	for i, v := range views {
+		items[i] = encode(v)
+	}
+	out := map[string]any{field: items}
+	if next != "" {
+		out["NextMarker"] = next
+	}
+	awshttp.WriteJSON(w, http.StatusOK, out)
+}
+
 // maxItems parses the MaxItems query parameter (1..10000 per the model; pages hold at most 50).
 func maxItems(q url.Values) (int, error) {
 	s := q.Get("MaxItems")

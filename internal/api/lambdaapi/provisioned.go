@@ -95,26 +95,14 @@ func (h *Handler) deleteProvisioned(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (h *Handler) listProvisioned(w http.ResponseWriter, r *http.Request) error {
-	ref, err := h.functionRef(r, maxFunctionName)
+	req, err := h.decodeList(r, maxFunctionName)
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	n, err := maxItems(q)
+	views, next, err := h.svc.ListProvisionedConcurrencyConfigs(r.Context(), req.ref, req.marker, req.max)
 	if err != nil {
 		return err
 	}
-	views, next, err := h.svc.ListProvisionedConcurrencyConfigs(r.Context(), ref, q.Get("Marker"), n)
-	if err != nil {
-		return err
-	}
-	out := struct {
-		ProvisionedConcurrencyConfigs []provisionedConfig `json:"ProvisionedConcurrencyConfigs"`
-		NextMarker                    string              `json:"NextMarker,omitempty"`
-	}{ProvisionedConcurrencyConfigs: make([]provisionedConfig, len(views)), NextMarker: next}
-	for i, v := range views {
-		out.ProvisionedConcurrencyConfigs[i] = encodeProvisioned(v, true)
-	}
-	awshttp.WriteJSON(w, http.StatusOK, out)
+	writeList(w, "ProvisionedConcurrencyConfigs", views, next, func(v controlplane.ProvisionedView) provisionedConfig { return encodeProvisioned(v, true) })
 	return nil
 }

@@ -25,30 +25,16 @@ func (h *Handler) publishVersion(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-type listVersionsResponse struct {
-	Versions   []functionConfiguration `json:"Versions"`
-	NextMarker string                  `json:"NextMarker,omitempty"`
-}
-
 func (h *Handler) listVersionsByFunction(w http.ResponseWriter, r *http.Request) error {
-	ref, err := h.functionRef(r, maxNamespacedFunctionName)
+	req, err := h.decodeList(r, maxNamespacedFunctionName)
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	n, err := maxItems(q)
+	views, next, err := h.svc.ListVersionsByFunction(r.Context(), req.ref, req.marker, req.max)
 	if err != nil {
 		return err
 	}
-	views, next, err := h.svc.ListVersionsByFunction(r.Context(), ref, q.Get("Marker"), n)
-	if err != nil {
-		return err
-	}
-	out := listVersionsResponse{Versions: make([]functionConfiguration, len(views)), NextMarker: next}
-	for i, v := range views {
-		out.Versions[i] = h.encodeConfiguration(v, true)
-	}
-	awshttp.WriteJSON(w, http.StatusOK, out)
+	writeList(w, "Versions", views, next, func(v controlplane.FunctionView) functionConfiguration { return h.encodeConfiguration(v, true) })
 	return nil
 }
 
@@ -121,30 +107,16 @@ func (h *Handler) deleteAlias(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-type listAliasesResponse struct {
-	Aliases    []aliasConfiguration `json:"Aliases"`
-	NextMarker string               `json:"NextMarker,omitempty"`
-}
-
 func (h *Handler) listAliases(w http.ResponseWriter, r *http.Request) error {
-	ref, err := h.functionRef(r, maxFunctionName)
+	req, err := h.decodeList(r, maxFunctionName)
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	n, err := maxItems(q)
+	views, next, err := h.svc.ListAliases(r.Context(), req.ref, req.query.Get("FunctionVersion"), req.marker, req.max)
 	if err != nil {
 		return err
 	}
-	views, next, err := h.svc.ListAliases(r.Context(), ref, q.Get("FunctionVersion"), q.Get("Marker"), n)
-	if err != nil {
-		return err
-	}
-	out := listAliasesResponse{Aliases: make([]aliasConfiguration, len(views)), NextMarker: next}
-	for i, v := range views {
-		out.Aliases[i] = encodeAlias(v)
-	}
-	awshttp.WriteJSON(w, http.StatusOK, out)
+	writeList(w, "Aliases", views, next, encodeAlias)
 	return nil
 }
 
