@@ -24,6 +24,7 @@ func (s *Service) runEvent(ctx context.Context, e asyncq.Event) asyncq.Outcome {
 	}
 	release, err := s.conc.admit(r.fn, s.catalog)
 	if err != nil {
+		s.metrics.throttle(r, time.Now())
 		return asyncq.Outcome{Retry: err}
 	}
 	defer release()

@@ -181,6 +181,8 @@ type resolved struct {
 	fn         *functionView
 	target     *target
 	invokedARN string // as the caller named it: unqualified, version or alias ARN
+	resource   string // the Resource metric dimension ("fn:qualifier"), "" for unqualified invocations
+	viaAlias   bool
 }
 
 // resolve maps a reference to the target that serves this invocation, picking a version for aliases.
@@ -190,6 +192,9 @@ func (c *catalog) resolve(ref lambda.Ref) (resolved, error) {
 		return resolved{}, fault.NotFound("Function not found: %s", c.acct.FunctionARN(ref.Name))
 	}
 	r := resolved{fn: fn, invokedARN: c.acct.QualifiedARN(ref.Name, ref.Qualifier)}
+	if ref.Qualifier != "" {
+		r.resource = ref.Name + ":" + ref.Qualifier
+	}
 	switch q := ref.Qualifier; {
 	case q == "" || q == lambda.Latest:
 		r.target = fn.latest
@@ -200,6 +205,7 @@ func (c *catalog) resolve(ref lambda.Ref) (resolved, error) {
 		if !ok {
 			return resolved{}, fault.NotFound("Function not found: %s", c.acct.QualifiedARN(ref.Name, q))
 		}
+		r.viaAlias = true
 		v := a.split.pick()
 		if v == lambda.Latest {
 			r.target = fn.latest

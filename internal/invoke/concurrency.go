@@ -55,3 +55,10 @@ func (c *concurrency) admit(fn *functionView, cat *catalog) (release func(), err
 		c.mu.Unlock()
 	}, nil
 }
+
+// inFlight is how many invocations of a function are running.
+func (c *concurrency) inFlight(function string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.perFn[function]
+}

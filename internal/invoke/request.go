@@ -1,6 +1,10 @@
 package invoke
 
-import "github.com/sluice-dev/sluice/internal/lambda"
+import (
+	"time"
+
+	"github.com/sluice-dev/sluice/internal/lambda"
+)
 
 // Invocation types (X-Amz-Invocation-Type).
 const (
@@ -31,4 +35,7 @@ type Result struct {
 	FunctionError   string // "Unhandled" when Payload is an error document
 	ExecutedVersion string
 	LogTail         []byte // the last 4 KB of the invocation's log (when asked for)
+
+	started  time.Time     // when the function was handed the event
+	duration time.Duration // how long it took to answer
 }

@@ -56,6 +56,8 @@ type Options struct {
 	InactiveAfter time.Duration
 	// Lifecycle moves functions between Active and Inactive (the control plane).
 	Lifecycle Lifecycle
+	// Metrics receives the AWS/Lambda metrics of every invocation (nil: not recorded).
+	Metrics Recorder
 	// AsyncRetryDelay is the wait before an asynchronous invocation's first retry (Lambda: 1 minute).
 	AsyncRetryDelay time.Duration
 	Logger          *slog.Logger
@@ -73,8 +75,9 @@ type Service struct {
 	mu    sync.Mutex
 	pools map[poolKey]*pool
 
-	conc  *concurrency
-	queue *asyncq.Queue
+	conc    *concurrency
+	queue   *asyncq.Queue
+	metrics *lambdaMetrics
 
 	lastInvoked sync.Map // function name → time.Time of its last invocation (or of when Sluice first saw it)
 }
@@ -107,7 +110,7 @@ func New(o Options) (*Service, error) {
 	}
 	s := &Service{opts: o, catalog: newCatalog(o.Source, o.Account), uids: newUIDAllocator(o.UIDBase, o.UIDCount),
 		shimDir: filepath.Join(o.DataDir, "runtime"), pools: map[poolKey]*pool{},
-		log: o.Logger.With("component", "invoke"), conc: newConcurrency(o.ConcurrencyLimit)}
+		log: o.Logger.With("component", "invoke"), conc: newConcurrency(o.ConcurrencyLimit), metrics: &lambdaMetrics{rec: o.Metrics}}
 	s.queue = asyncq.New(asyncq.Options{Store: o.Store, Run: s.runEvent, Policy: s.eventPolicy, Destination: s.destination,
 		ARN: o.Account.QualifiedARN, RetryDelay: o.AsyncRetryDelay, Logger: s.log})
 	if err := runtimes.WriteShims(s.shimDir); err != nil {
@@ -178,6 +181,7 @@ func (s *Service) Invoke(ctx context.Context, req Request) (Result, error) {
 	}
 	release, err := s.conc.admit(r.fn, s.catalog)
 	if err != nil {
+		s.metrics.throttle(r, time.Now())
 		return Result{}, err
 	}
 	defer release()
@@ -230,7 +234,12 @@ func (s *Service) run(ctx context.Context, r resolved, req Request) (Result, err
 		}
 	}
 	requestID := uuid.NewString()
+	p.mu.Lock()
+	provisioned, spillover := env.provisioned, !env.provisioned && p.provisionedWant > 0
+	p.mu.Unlock()
 	res, healthy := s.execute(env, t, r.invokedARN, requestID, req, cold)
+	s.metrics.invocation(r, invocationOutcome{started: res.started, duration: res.duration, failed: res.FunctionError != "",
+		provisioned: provisioned, spillover: spillover, concurrent: s.conc.inFlight(r.fn.name)})
 	if healthy && p.giveBack(env) {
 		return res, nil
 	}
@@ -290,6 +299,7 @@ func (s *Service) execute(env *environment, t *target, invokedARN, requestID str
 		res.FunctionError, healthy, status = "Unhandled", false, "timeout"
 	}
 	duration := time.Since(start)
+	res.started, res.duration = start, duration
 	if healthy {
 		// Lines the function printed before answering are in the pipe: they belong to this invocation.
 		env.proc.FlushOutput(100 * time.Millisecond)

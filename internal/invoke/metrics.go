@@ -1,0 +1,95 @@
+package invoke
+
+import (
+	"sync"
+	"time"
+
+	"github.com/sluice-dev/sluice/internal/metrics"
+)
+
+// Recorder stores metric samples (the metrics store). nil disables recording.
+type Recorder interface {
+	Record(id metrics.MetricID, s metrics.Sample)
+}
+
+const lambdaNamespace = "AWS/Lambda"
+
+// dimensionSets are the series one invocation contributes to, as Lambda publishes them: the account aggregate,
+// the function, the function as invoked (alias or version), and — for alias invocations — split by the version
+// that actually ran (the dimension canary alarms watch).
+type dimensionSets [][]metrics.Dimension
+
+// lambdaMetrics turns invocation outcomes into AWS/Lambda samples, caching each (function, resource, version)'s
+// dimension sets so the hot path allocates nothing new in the steady state.
+type lambdaMetrics struct {
+	rec  Recorder
+	sets sync.Map // "fn\x00resource\x00version" → dimensionSets
+}
+
+func (m *lambdaMetrics) dimensions(function, resource, executed string) dimensionSets {
+	key := function + "\x00" + resource + "\x00" + executed
+	if v, ok := m.sets.Load(key); ok {
+		return v.(dimensionSets)
+	}
+	fn := metrics.Dimension{Name: "FunctionName", Value: function}
+	sets := dimensionSets{nil, {fn}}
+	if resource != "" {
+		res := metrics.Dimension{Name: "Resource", Value: resource}
+		sets = append(sets, []metrics.Dimension{fn, res})
+		if executed != "" {
+			sets = append(sets, []metrics.Dimension{{Name: "ExecutedVersion", Value: executed}, fn, res})
+		}
+	}
+	m.sets.Store(key, sets)
+	return sets
+}
+
+func (m *lambdaMetrics) record(sets dimensionSets, name, unit string, value float64, at time.Time) {
+	for _, dims := range sets {
+		m.rec.Record(metrics.MetricID{Namespace: lambdaNamespace, Name: name, Dimensions: dims},
+			metrics.Sample{Value: value, Count: 1, Unit: unit, At: at})
+	}
+}
+
+// invocation records one invocation that reached the function.
+type invocationOutcome struct {
+	started     time.Time
+	duration    time.Duration
+	failed      bool
+	provisioned bool // served by a provisioned environment
+	spillover   bool // the target has provisioned concurrency, but this one ran on demand
+	concurrent  int  // the function's executions in flight, this one included
+}
+
+func (m *lambdaMetrics) invocation(r resolved, o invocationOutcome) {
+	if m == nil || m.rec == nil {
+		return
+	}
+	executed := ""
+	if r.viaAlias {
+		executed = r.target.version
+	}
+	sets := m.dimensions(r.fn.name, r.resource, executed)
+	m.record(sets, "Invocations", "Count", 1, o.started)
+	errors := 0.0
+	if o.failed {
+		errors = 1
+	}
+	m.record(sets, "Errors", "Count", errors, o.started)
+	m.record(sets, "Duration", "Milliseconds", ms(o.duration), o.started)
+	m.record(sets, "ConcurrentExecutions", "Count", float64(o.concurrent), o.started)
+	if o.provisioned {
+		m.record(sets, "ProvisionedConcurrencyInvocations", "Count", 1, o.started)
+	}
+	if o.spillover {
+		m.record(sets, "ProvisionedConcurrencySpilloverInvocations", "Count", 1, o.started)
+	}
+}
+
+// throttle records an invocation rejected with 429.
+func (m *lambdaMetrics) throttle(r resolved, at time.Time) {
+	if m == nil || m.rec == nil {
+		return
+	}
+	m.record(m.dimensions(r.fn.name, r.resource, ""), "Throttles", "Count", 1, at)
+}
