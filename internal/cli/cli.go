@@ -26,7 +26,7 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serveCommand(), envCommand(), versionCommand(), statusCommand(), dlqCommand())
+	root.AddCommand(serveCommand(), envCommand(), versionCommand(), statusCommand(), dlqCommand(), logsCommand())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(stderr, "sluice:", err)
 		return 1

@@ -18,6 +18,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/api/awshttp"
 	"github.com/sluice-dev/sluice/internal/api/gateway"
 	"github.com/sluice-dev/sluice/internal/api/lambdaapi"
+	"github.com/sluice-dev/sluice/internal/api/logsapi"
 	"github.com/sluice-dev/sluice/internal/auth"
 	"github.com/sluice-dev/sluice/internal/codestore"
 	"github.com/sluice-dev/sluice/internal/controlplane"
@@ -164,7 +165,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 
 	gw := &gateway.Gateway{
 		Verifier: &sigv4.Verifier{Credentials: keyring},
-		Services: map[string]http.Handler{"lambda": lambdaapi.New(cp, inv, links.Locate, log)},
+		Services: map[string]http.Handler{"lambda": lambdaapi.New(cp, inv, links.Locate, log), "logs": logsapi.New(logs, acct, log)},
 		Internal: internal,
 		Region:   cfg.Region,
 		Log:      log,

@@ -1,0 +1,230 @@
+// Package logsapi is a read-only CloudWatch Logs 2014-03-28 edge (AWS JSON 1.1: POST /, X-Amz-Target
+// Logs_20140328.<Operation>) over the function logs in logstore: FilterLogEvents, GetLogEvents, DescribeLogStreams
+// and DescribeLogGroups, enough for `aws logs tail [--follow]`, `aws logs filter-log-events` and the SDKs'
+// paginators. Log groups exist once a function has logged; nothing can be written through this API.
+package logsapi
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/sluice-dev/sluice/internal/api/awshttp"
+	"github.com/sluice-dev/sluice/internal/fault"
+	"github.com/sluice-dev/sluice/internal/lambda"
+	"github.com/sluice-dev/sluice/internal/logstore"
+)
+
+// targetPrefix starts every X-Amz-Target header of the service.
+const targetPrefix = "Logs_20140328."
+
+// contentType is the JSON 1.1 protocol's media type, for requests and responses alike.
+const contentType = "application/x-amz-json-1.1"
+
+// CloudWatch Logs exception names.
+const (
+	codeInvalidParameter   = "InvalidParameterException"
+	codeResourceNotFound   = fault.ResourceNotFound
+	codeServiceUnavailable = "ServiceUnavailableException"
+	codeUnknownOperation   = "UnknownOperationException"
+	codeSerialization      = "SerializationException"
+)
+
+// Messages AWS sends for missing resources.
+const (
+	msgNoGroup  = "The specified log group does not exist."
+	msgNoStream = "The specified log stream does not exist."
+)
+
+// Handler serves the CloudWatch Logs API.
+type Handler struct {
+	store *logstore.Store
+	acct  lambda.Account
+	log   *slog.Logger
+	ops   map[string]func(r *http.Request, body []byte) (any, error)
+}
+
+// New returns the CloudWatch Logs API handler over store.
+func New(store *logstore.Store, acct lambda.Account, log *slog.Logger) *Handler {
+	h := &Handler{store: store, acct: acct, log: log.With("component", "logsapi")}
+	h.ops = map[string]func(*http.Request, []byte) (any, error){
+		"FilterLogEvents":    decoded(h.filterLogEvents),
+		"GetLogEvents":       decoded(h.getLogEvents),
+		"DescribeLogStreams": decoded(h.describeLogStreams),
+		"DescribeLogGroups":  decoded(h.describeLogGroups),
+	}
+	return h
+}
+
+// decoded adapts an operation taking its typed input.
+func decoded[In any](op func(*In) (any, error)) func(*http.Request, []byte) (any, error) {
+	return func(r *http.Request, body []byte) (any, error) {
+		in := new(In)
+		if len(strings.TrimSpace(string(body))) > 0 {
+			if err := json.Unmarshal(body, in); err != nil {
+				return nil, fault.New(codeSerialization, "%s", serializationMessage(err))
+			}
+		}
+		return op(in)
+	}
+}
+
+func serializationMessage(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return "Cannot deserialize value of " + te.Field + ": expected " + te.Type.String() + ", got " + te.Value
+	}
+	return "Request body is not valid JSON: " + err.Error()
+}
+
+// ServeHTTP serves an authenticated CloudWatch Logs request (the gateway has read and verified the body).
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	target := r.Header.Get("X-Amz-Target")
+	name, ok := strings.CutPrefix(target, targetPrefix)
+	op := h.ops[name]
+	if r.Method != http.MethodPost || !ok || op == nil {
+		h.writeError(w, r, fault.New(codeUnknownOperation, "Unknown operation %s", unknownName(r, target)))
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		h.writeError(w, r, fault.New(codeSerialization, "Could not read request body: %s", err))
+		return
+	}
+	out, err := op(r, body)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func unknownName(r *http.Request, target string) string {
+	if target == "" {
+		return r.Method + " " + r.URL.Path
+	}
+	return target
+}
+
+// writeJSON writes a JSON 1.1 response.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"__type":"ServiceUnavailableException","message":"internal error"}`)
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// writeError writes err in JSON 1.1 form: {"__type": code, "message": text}, with x-amzn-ErrorType too. Anything
+// that is not a fault is logged and reported as a ServiceUnavailableException without detail.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	f, ok := fault.As(err)
+	if !ok {
+		h.log.Error("internal error", "target", r.Header.Get("X-Amz-Target"), "request_id", awshttp.RequestID(r.Context()), "err", err)
+		f = fault.New(codeServiceUnavailable, "An internal error occurred. Request ID: %s", awshttp.RequestID(r.Context()))
+	}
+	status := http.StatusBadRequest
+	if f.Code == codeServiceUnavailable {
+		status = http.StatusInternalServerError
+	}
+	w.Header().Set("x-amzn-ErrorType", f.Code)
+	writeJSON(w, status, map[string]string{"__type": f.Code, "message": f.Message})
+}
+
+func invalid(format string, args ...any) error {
+	return fault.New(codeInvalidParameter, format, args...)
+}
+
+func notFound(msg string) error { return &fault.Error{Code: codeResourceNotFound, Message: msg} }
+
+// ---- names and ARNs ----
+
+// groupARN is a log group's ARN as DescribeLogGroups' arn member spells it (with the trailing ":*").
+func (h *Handler) groupARN(group string) string {
+	return "arn:aws:logs:" + h.acct.Region + ":" + h.acct.ID + ":log-group:" + group + ":*"
+}
+
+func (h *Handler) streamARN(group, stream string) string {
+	return "arn:aws:logs:" + h.acct.Region + ":" + h.acct.ID + ":log-group:" + group + ":log-stream:" + stream
+}
+
+// resolveGroup picks the log group from logGroupName or logGroupIdentifier (a name or an ARN of this account and
+// region, with or without the trailing ":*") and checks that it exists.
+func (h *Handler) resolveGroup(name, identifier *string) (string, error) {
+	switch {
+	case name != nil && identifier != nil:
+		return "", invalid("LogGroup name and LogGroup ARN are mutually exclusive parameters.")
+	case name == nil && identifier == nil:
+		return "", invalid("Either logGroupName or logGroupIdentifier must be specified.")
+	}
+	var group string
+	if name != nil {
+		if err := checkGroupName("logGroupName", *name); err != nil {
+			return "", err
+		}
+		group = *name
+	} else {
+		id := *identifier
+		if rest, ok := strings.CutPrefix(id, "arn:"); ok {
+			// arn:<partition>:logs:<region>:<account>:log-group:<name>[:*]
+			parts := strings.SplitN(rest, ":", 6)
+			if len(parts) != 6 || parts[1] != "logs" || parts[4] != "log-group" {
+				return "", invalid("Invalid logGroupIdentifier: %s", id)
+			}
+			if parts[2] != h.acct.Region || parts[3] != h.acct.ID {
+				return "", notFound(msgNoGroup)
+			}
+			id = strings.TrimSuffix(parts[5], ":*")
+		}
+		if err := checkGroupName("logGroupIdentifier", id); err != nil {
+			return "", err
+		}
+		group = id
+	}
+	if _, ok, err := h.store.Group(group); err != nil {
+		return "", err
+	} else if !ok {
+		return "", notFound(msgNoGroup)
+	}
+	return group, nil
+}
+
+// checkGroupName applies the model's LogGroupName constraints: 1-512 of [.\-_/#A-Za-z0-9].
+func checkGroupName(member, name string) error {
+	if len(name) < 1 || len(name) > 512 {
+		return invalid("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must have length between 1 and 512", name, member)
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("._-/#", c)) {
+			return invalid("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+", name, member)
+		}
+	}
+	return nil
+}
+
+// limitOf validates an optional limit member against [1, max] and applies the default.
+func limitOf(member string, v *int32, max, def int) (int, error) {
+	if v == nil {
+		return def, nil
+	}
+	switch {
+	case *v < 1:
+		return 0, invalid("1 validation error detected: Value '%d' at '%s' failed to satisfy constraint: Member must have value greater than or equal to 1", *v, member)
+	case int(*v) > max:
+		return 0, invalid("1 validation error detected: Value '%d' at '%s' failed to satisfy constraint: Member must have value less than or equal to %d", *v, member, max)
+	}
+	return int(*v), nil
+}
+
+// checkTime validates an optional timestamp member (non-negative).
+func checkTime(member string, v *int64) error {
+	if v != nil && *v < 0 {
+		return invalid("1 validation error detected: Value '%d' at '%s' failed to satisfy constraint: Member must have value greater than or equal to 0", *v, member)
+	}
+	return nil
+}
