@@ -219,17 +219,19 @@ func TestInvokeContainsBadFunctions(t *testing.T) {
 	s := startServer(t)
 	c := s.Lambda()
 	createEcho(t, c, "bad", func(in *lambda.CreateFunctionInput) { in.Timeout = aws.Int32(1) })
+	// The memory hog gets time enough to reach its limit even on a loaded machine: it must end by the limit.
+	createEcho(t, c, "hog", func(in *lambda.CreateFunctionInput) { in.Timeout = aws.Int32(60) })
 	createEcho(t, c, "good")
 
 	cases := []struct {
-		name, payload, wantType, wantText string
+		name, function, payload, wantType, wantText string
 	}{
-		{"timeout", `{"sleepMs":3000}`, "Sandbox.Timedout", "Task timed out after 1.00 seconds"},
-		{"crash", `{"exit":3}`, "Runtime.ExitError", "Runtime exited with error: exit status 3"},
-		{"memory hog", `{"hogMB":400}`, "", "Runtime exited with error"},
+		{"timeout", "bad", `{"sleepMs":3000}`, "Sandbox.Timedout", "Task timed out after 1.00 seconds"},
+		{"crash", "bad", `{"exit":3}`, "Runtime.ExitError", "Runtime exited with error: exit status 3"},
+		{"memory hog", "hog", `{"hogMB":400}`, "", "Runtime exited with error"},
 	}
 	for _, tc := range cases {
-		out := invokeJSON(t, c, "bad", "", tc.payload)
+		out := invokeJSON(t, c, tc.function, "", tc.payload)
 		var doc struct{ ErrorType, ErrorMessage string }
 		json.Unmarshal(out.Payload, &doc)
 		if aws.ToString(out.FunctionError) != "Unhandled" || !strings.Contains(doc.ErrorMessage, tc.wantText) ||
@@ -240,7 +242,7 @@ func TestInvokeContainsBadFunctions(t *testing.T) {
 			t.Errorf("memory hog: errorType %q", doc.ErrorType)
 		}
 		// The platform keeps serving: the same function recovers, others never noticed.
-		if out := invokeJSON(t, c, "bad", "", `{"message":"after"}`); out.FunctionError != nil {
+		if out := invokeJSON(t, c, tc.function, "", `{"message":"after"}`); out.FunctionError != nil {
 			t.Fatalf("%s: the function did not recover: %s", tc.name, out.Payload)
 		}
 		if out := invokeJSON(t, c, "good", "", `{"message":"fine"}`); out.FunctionError != nil {
