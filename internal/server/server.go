@@ -15,7 +15,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/alarms"
 	"github.com/sluice-dev/sluice/internal/api/awshttp"
+	"github.com/sluice-dev/sluice/internal/api/cloudwatchapi"
 	"github.com/sluice-dev/sluice/internal/api/gateway"
 	"github.com/sluice-dev/sluice/internal/api/lambdaapi"
 	"github.com/sluice-dev/sluice/internal/api/logsapi"
@@ -25,6 +27,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/invoke"
 	"github.com/sluice-dev/sluice/internal/lambda"
 	"github.com/sluice-dev/sluice/internal/logstore"
+	"github.com/sluice-dev/sluice/internal/metrics"
 	"github.com/sluice-dev/sluice/internal/sandbox"
 	"github.com/sluice-dev/sluice/internal/sigv4"
 	"github.com/sluice-dev/sluice/internal/store/bolt"
@@ -39,6 +42,8 @@ type Config struct {
 	ConcurrencyLimit int    // default 1000
 	// ProcessingDelay holds background settles (test/demo knob; see controlplane.Options).
 	ProcessingDelay time.Duration
+	// MetricRetention is how long metrics are kept in memory (default 3h).
+	MetricRetention time.Duration
 	// InactiveAfter turns functions Inactive after this long without invocations (default 336h).
 	InactiveAfter time.Duration
 	// AsyncRetryDelay is the wait before an asynchronous invocation's first retry (default 1 minute).
@@ -125,6 +130,11 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	defer logs.Close()
 	acct := lambda.Account{Region: cfg.Region, ID: cfg.AccountID}
 	keyring := auth.NewKeyring(root, cfg.AccountID)
+	metricStore := metrics.NewStore(metrics.Options{Retention: cfg.MetricRetention})
+	alarmService, err := alarms.New(alarms.Options{Store: db, Metrics: metricStore, Region: cfg.Region, AccountID: cfg.AccountID, Logger: log})
+	if err != nil {
+		return err
+	}
 	var inv *invoke.Service
 	cp := controlplane.New(controlplane.Options{
 		Store: db, Code: code, Account: acct, ConcurrencyLimit: cfg.ConcurrencyLimit,
@@ -141,7 +151,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	inv, err = invoke.New(invoke.Options{
 		Source: cp, Store: db, Lifecycle: cp, Account: acct, AsyncRetryDelay: cfg.AsyncRetryDelay, InactiveAfter: cfg.InactiveAfter, DataDir: cfg.DataDir, Endpoint: endpoint, Logs: logs,
 		ConcurrencyLimit: cfg.ConcurrencyLimit, KeepAlive: cfg.KeepAlive,
-		Node: cfg.Node, Python: cfg.Python, PythonPath: cfg.PythonPath, Logger: log,
+		Node: cfg.Node, Python: cfg.Python, PythonPath: cfg.PythonPath, Logger: log, Metrics: metricStore,
 		Credentials: func(role, function string) []string {
 			c, err := keyring.IssueSession(auth.AssumedRolePrincipal(role, function), functionCredentialTTL)
 			if err != nil {
@@ -165,7 +175,11 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 
 	gw := &gateway.Gateway{
 		Verifier: &sigv4.Verifier{Credentials: keyring},
-		Services: map[string]http.Handler{"lambda": lambdaapi.New(cp, inv, links.Locate, log), "logs": logsapi.New(logs, acct, log)},
+		Services: map[string]http.Handler{
+			"lambda":     lambdaapi.New(cp, inv, links.Locate, log),
+			"logs":       logsapi.New(logs, acct, log),
+			"monitoring": cloudwatchapi.New(&cloudWatch{metrics: metricStore, alarms: alarmService}, log),
+		},
 		Internal: internal,
 		Region:   cfg.Region,
 		Log:      log,
@@ -180,6 +194,8 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	runCtx, stopLoops := context.WithCancel(context.Background())
 	var loops sync.WaitGroup
 	loops.Go(func() { cp.Run(runCtx) })
+	loops.Go(func() { metricStore.Run(runCtx) })
+	loops.Go(func() { alarmService.Run(runCtx) })
 	if err := inv.Start(runCtx); err != nil {
 		stopLoops()
 		loops.Wait()

@@ -1,0 +1,240 @@
+package metrics
+
+import (
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/DataDog/sketches-go/ddsketch"
+)
+
+// Statistics returns the datapoints of q.Metric in [q.Start, q.End): one per period that has samples, in time
+// order. Periods are aligned to the epoch as CloudWatch aligns them: the first one starts at q.Start rounded down
+// to a multiple of q.Period since 1970-01-01T00:00:00Z (so it may include samples from before q.Start), and a
+// period that straddles q.End only counts the samples before q.End. Each datapoint aggregates the 1-second
+// buckets of its period: SampleCount, Sum, Minimum and Maximum are exact; the percentiles named in
+// q.Percentiles come from the merged sketches (see RelativeAccuracy) and are left out of a period that contains a
+// statistic set with Minimum != Maximum, whose values are unknown. If q.Unit is set, only samples recorded with
+// that unit count; otherwise all units are aggregated together and Datapoint.Unit is the common unit, or "None"
+// when the period mixes units. Samples outside retention are gone.
+//
+// Errors (*fault.Error, CloudWatch's codes): InvalidParameterValue for a Period that is not a positive whole
+// number of seconds, an End not after Start, or a percentile name that is not pNN(.N) within [p0, p100].
+func (s *Store) Statistics(q Query) ([]Datapoint, error) { return s.statistics(q, true) }
+
+// StatisticsUnaligned is Statistics with periods that start exactly at q.Start (truncated to the second) rather
+// than at an epoch multiple of q.Period. The alarm evaluator uses it for periods longer than a minute, whose
+// windows CloudWatch slides by whole minutes.
+func (s *Store) StatisticsUnaligned(q Query) ([]Datapoint, error) { return s.statistics(q, false) }
+
+type percentile struct {
+	name string
+	q    float64 // 0..1
+}
+
+// ParsePercentile parses an extended statistic of the form pNN or pNN.N… (p0 to p100) and returns it as a
+// fraction in [0, 1]. Other CloudWatch extended statistics (tm90, IQM, PR(…), …) are not supported.
+func ParsePercentile(name string) (float64, bool) {
+	rest, ok := strings.CutPrefix(name, "p")
+	if !ok || rest == "" || len(rest) > 12 {
+		return 0, false
+	}
+	intPart, frac, hasFrac := strings.Cut(rest, ".")
+	if intPart == "" || len(intPart) > 3 || (hasFrac && frac == "") || !digits(intPart) || !digits(frac) {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(rest, 64)
+	if err != nil || v < 0 || v > 100 {
+		return 0, false
+	}
+	return v / 100, true
+}
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func parsePercentiles(names []string) ([]percentile, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	out := make([]percentile, 0, len(names))
+	for _, n := range names {
+		q, ok := ParsePercentile(n)
+		if !ok {
+			return nil, invalidValue("The value %s for parameter ExtendedStatistics is not supported.", n)
+		}
+		out = append(out, percentile{n, q})
+	}
+	return out, nil
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+func (s *Store) statistics(q Query, align bool) ([]Datapoint, error) {
+	if q.Period < time.Second || q.Period%time.Second != 0 {
+		return nil, invalidValue("The parameter Period must be a positive multiple of 1 second.")
+	}
+	if !q.End.After(q.Start) {
+		return nil, invalidValue("The parameter StartTime must be less than the parameter EndTime.")
+	}
+	pcts, err := parsePercentiles(q.Percentiles)
+	if err != nil {
+		return nil, err
+	}
+	period := int64(q.Period / time.Second)
+	start := q.Start.Unix()
+	if align {
+		start = floorDiv(start, period) * period
+	}
+	end := q.End.Unix() // buckets [sec, sec+1) with sec < End
+	if q.End.Nanosecond() != 0 {
+		end++
+	}
+	lo := max(start, s.cutoff(s.now()))
+	var unit uint16
+	if q.Unit != "" {
+		u, ok := s.units.lookup(q.Unit)
+		if !ok {
+			return []Datapoint{}, nil
+		}
+		unit = u
+	}
+	id := normalize(q.Metric)
+	se := s.lookup(s.hash(&id), &id)
+	out := []Datapoint{}
+	if se == nil {
+		return out, nil
+	}
+	agg := aggregator{s: s, pcts: pcts}
+	se.mu.Lock()
+	defer se.mu.Unlock()
+	bs := se.buckets
+	cur := int64(math.MinInt64)
+	for i := sort.Search(len(bs), func(i int) bool { return bs[i].sec >= lo }); i < len(bs) && bs[i].sec < end; i++ {
+		b := &bs[i]
+		if q.Unit != "" && b.unit != unit {
+			continue
+		}
+		p := floorDiv(b.sec-start, period)
+		if p != cur {
+			if agg.n > 0 {
+				out = append(out, agg.datapoint())
+			}
+			agg.reset(start + p*period)
+			cur = p
+		}
+		agg.add(b)
+	}
+	if agg.n > 0 {
+		out = append(out, agg.datapoint())
+	}
+	return out, nil
+}
+
+// aggregator folds the buckets of one period. It runs under the series lock.
+type aggregator struct {
+	s                    *Store
+	pcts                 []percentile
+	start                int64
+	n                    int
+	count, sum, min, max float64
+	unit                 uint16
+	mixed, noPct         bool
+	buckets              []*bucket
+}
+
+func (a *aggregator) reset(start int64) {
+	a.start, a.n = start, 0
+	a.count, a.sum, a.min, a.max = 0, 0, math.Inf(1), math.Inf(-1)
+	a.mixed, a.noPct = false, false
+	a.buckets = a.buckets[:0]
+}
+
+func (a *aggregator) add(b *bucket) {
+	if a.n == 0 {
+		a.unit = b.unit
+	} else if b.unit != a.unit {
+		a.mixed = true
+	}
+	a.n++
+	a.count += b.count
+	a.sum += b.sum
+	a.min = min(a.min, b.min)
+	a.max = max(a.max, b.max)
+	a.noPct = a.noPct || b.noPct
+	if len(a.pcts) > 0 {
+		a.buckets = append(a.buckets, b)
+	}
+}
+
+func (a *aggregator) datapoint() Datapoint {
+	d := Datapoint{
+		Timestamp:   time.Unix(a.start, 0).UTC(),
+		SampleCount: a.count,
+		Sum:         a.sum,
+		Minimum:     a.min,
+		Maximum:     a.max,
+		Unit:        "None",
+	}
+	if !a.mixed {
+		d.Unit = a.s.units.name(a.unit)
+	}
+	if len(a.pcts) == 0 || a.noPct {
+		return d
+	}
+	d.Percentiles = make(map[string]float64, len(a.pcts))
+	if a.min == a.max { // every value is the same: exact
+		for _, p := range a.pcts {
+			d.Percentiles[p.name] = a.min
+		}
+		return d
+	}
+	sk := a.s.scratch.Get().(*ddsketch.DDSketch)
+	defer func() {
+		sk.Clear()
+		a.s.scratch.Put(sk)
+	}()
+	for _, b := range a.buckets {
+		var err error
+		if b.sk != nil {
+			err = sk.MergeWith(b.sk)
+		} else {
+			err = sk.AddWithCount(b.min, b.count)
+		}
+		if err != nil {
+			d.Percentiles = nil
+			return d
+		}
+	}
+	for _, p := range a.pcts {
+		switch p.q {
+		case 0: // p0 and p100 are the exact extremes
+			d.Percentiles[p.name] = a.min
+			continue
+		case 1:
+			d.Percentiles[p.name] = a.max
+			continue
+		}
+		v, err := sk.GetValueAtQuantile(p.q)
+		if err != nil {
+			continue
+		}
+		// The exact extremes are known: clamping can only bring the estimate closer.
+		d.Percentiles[p.name] = min(max(v, a.min), a.max)
+	}
+	return d
+}

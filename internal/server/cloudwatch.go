@@ -1,0 +1,62 @@
+package server
+
+import (
+	"context"
+
+	"github.com/sluice-dev/sluice/internal/alarms"
+	"github.com/sluice-dev/sluice/internal/api/cloudwatchapi"
+	"github.com/sluice-dev/sluice/internal/metrics"
+)
+
+// cloudWatch joins the metric store and the alarm service behind the CloudWatch API edge.
+type cloudWatch struct {
+	metrics *metrics.Store
+	alarms  *alarms.Service
+}
+
+var _ cloudwatchapi.Backend = (*cloudWatch)(nil)
+
+func (c *cloudWatch) PutMetricAlarm(ctx context.Context, d alarms.Definition) error {
+	return c.alarms.Put(ctx, d)
+}
+
+func (c *cloudWatch) DescribeAlarms(ctx context.Context, f cloudwatchapi.AlarmFilter) ([]alarms.Alarm, string, error) {
+	return c.alarms.Describe(ctx, alarms.DescribeFilter{Names: f.Names, NamePrefix: f.NamePrefix, State: f.StateValue,
+		ActionPrefix: f.ActionPrefix, MaxRecords: f.MaxRecords, NextToken: f.NextToken})
+}
+
+func (c *cloudWatch) DescribeAlarmsForMetric(ctx context.Context, f cloudwatchapi.MetricAlarmFilter) ([]alarms.Alarm, error) {
+	return c.alarms.ForMetric(ctx, f.Metric, f.Statistic, f.ExtendedStatistic, f.Period, f.Unit)
+}
+
+func (c *cloudWatch) DeleteAlarms(ctx context.Context, names []string) error {
+	return c.alarms.Delete(ctx, names)
+}
+
+func (c *cloudWatch) SetAlarmState(ctx context.Context, name, state, reason, data string) error {
+	return c.alarms.SetState(ctx, name, state, reason, data)
+}
+
+func (c *cloudWatch) DescribeAlarmHistory(ctx context.Context, f cloudwatchapi.HistoryFilter) ([]alarms.HistoryItem, string, error) {
+	return c.alarms.History(ctx, alarms.HistoryFilter{Name: f.AlarmName, Type: f.Type, Start: f.Start, End: f.End,
+		MaxRecords: f.MaxRecords, NextToken: f.NextToken, Ascending: f.Ascending})
+}
+
+func (c *cloudWatch) SetAlarmActions(ctx context.Context, names []string, enabled bool) error {
+	return c.alarms.SetActionsEnabled(ctx, names, enabled)
+}
+
+func (c *cloudWatch) PutMetricData(_ context.Context, data []cloudwatchapi.Datum) error {
+	for _, d := range data {
+		c.metrics.Record(d.Metric, d.Sample)
+	}
+	return nil
+}
+
+func (c *cloudWatch) Statistics(_ context.Context, q metrics.Query) ([]metrics.Datapoint, error) {
+	return c.metrics.Statistics(q)
+}
+
+func (c *cloudWatch) ListMetrics(_ context.Context, f cloudwatchapi.ListMetricsFilter) ([]metrics.MetricID, string, error) {
+	return c.metrics.List(f.Namespace, f.MetricName, f.Dimensions, f.NextToken)
+}
