@@ -12,6 +12,13 @@ type Recorder interface {
 	Record(id metrics.MetricID, s metrics.Sample)
 }
 
+// Observer is told of each invocation's outcome in plain terms (the Prometheus exporter). nil: none.
+type Observer interface {
+	Invocation(function, resource, executedVersion string, d time.Duration, failed bool)
+	Throttle(function, resource string)
+	ColdStart(function, version string)
+}
+
 const lambdaNamespace = "AWS/Lambda"
 
 // dimensionSets are the series one invocation contributes to, as Lambda publishes them: the account aggregate,
@@ -23,6 +30,7 @@ type dimensionSets [][]metrics.Dimension
 // dimension sets so the hot path allocates nothing new in the steady state.
 type lambdaMetrics struct {
 	rec  Recorder
+	obs  Observer
 	sets sync.Map // "fn\x00resource\x00version" → dimensionSets
 }
 
@@ -62,12 +70,15 @@ type invocationOutcome struct {
 }
 
 func (m *lambdaMetrics) invocation(r resolved, o invocationOutcome) {
-	if m == nil || m.rec == nil {
-		return
-	}
 	executed := ""
 	if r.viaAlias {
 		executed = r.target.version
+	}
+	if m.obs != nil {
+		m.obs.Invocation(r.fn.name, r.resource, executed, o.duration, o.failed)
+	}
+	if m.rec == nil {
+		return
 	}
 	sets := m.dimensions(r.fn.name, r.resource, executed)
 	m.record(sets, "Invocations", "Count", 1, o.started)
@@ -88,7 +99,10 @@ func (m *lambdaMetrics) invocation(r resolved, o invocationOutcome) {
 
 // throttle records an invocation rejected with 429.
 func (m *lambdaMetrics) throttle(r resolved, at time.Time) {
-	if m == nil || m.rec == nil {
+	if m.obs != nil {
+		m.obs.Throttle(r.fn.name, r.resource)
+	}
+	if m.rec == nil {
 		return
 	}
 	m.record(m.dimensions(r.fn.name, r.resource, ""), "Throttles", "Count", 1, at)

@@ -58,6 +58,8 @@ type Options struct {
 	Lifecycle Lifecycle
 	// Metrics receives the AWS/Lambda metrics of every invocation (nil: not recorded).
 	Metrics Recorder
+	// Observer is told of invocations, throttles and cold starts (nil: nobody).
+	Observer Observer
 	// AsyncRetryDelay is the wait before an asynchronous invocation's first retry (Lambda: 1 minute).
 	AsyncRetryDelay time.Duration
 	Logger          *slog.Logger
@@ -110,7 +112,7 @@ func New(o Options) (*Service, error) {
 	}
 	s := &Service{opts: o, catalog: newCatalog(o.Source, o.Account), uids: newUIDAllocator(o.UIDBase, o.UIDCount),
 		shimDir: filepath.Join(o.DataDir, "runtime"), pools: map[poolKey]*pool{},
-		log: o.Logger.With("component", "invoke"), conc: newConcurrency(o.ConcurrencyLimit), metrics: &lambdaMetrics{rec: o.Metrics}}
+		log: o.Logger.With("component", "invoke"), conc: newConcurrency(o.ConcurrencyLimit), metrics: &lambdaMetrics{rec: o.Metrics, obs: o.Observer}}
 	s.queue = asyncq.New(asyncq.Options{Store: o.Store, Run: s.runEvent, Policy: s.eventPolicy, Destination: s.destination,
 		ARN: o.Account.QualifiedARN, RetryDelay: o.AsyncRetryDelay, Logger: s.log})
 	if err := runtimes.WriteShims(s.shimDir); err != nil {
@@ -231,6 +233,9 @@ func (s *Service) run(ctx context.Context, r resolved, req Request) (Result, err
 		if env, err = s.launch(ctx, p, "on-demand"); err != nil {
 			p.forget(nil)
 			return Result{}, err
+		}
+		if s.opts.Observer != nil {
+			s.opts.Observer.ColdStart(t.function, t.version)
 		}
 	}
 	requestID := uuid.NewString()
@@ -508,3 +513,29 @@ func (s *Service) releaseIdle(name string) {
 		}
 	}
 }
+
+// PoolStats describes the environments of one pool.
+type PoolStats struct {
+	Function, Version       string
+	Idle, Busy, Provisioned int
+}
+
+// Pools reports every pool's environments (for metrics export and status).
+func (s *Service) Pools() []PoolStats {
+	s.mu.Lock()
+	pools := make([]*pool, 0, len(s.pools))
+	for _, p := range s.pools {
+		pools = append(pools, p)
+	}
+	s.mu.Unlock()
+	out := make([]PoolStats, 0, len(pools))
+	for _, p := range pools {
+		p.mu.Lock()
+		out = append(out, PoolStats{Function: p.target.function, Version: p.target.version, Idle: len(p.idle), Busy: p.busy, Provisioned: p.provisionedHave})
+		p.mu.Unlock()
+	}
+	return out
+}
+
+// QueueDepth counts queued asynchronous invocations.
+func (s *Service) QueueDepth(ctx context.Context) (int, error) { return s.queue.Pending(ctx) }

@@ -28,6 +28,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/lambda"
 	"github.com/sluice-dev/sluice/internal/logstore"
 	"github.com/sluice-dev/sluice/internal/metrics"
+	"github.com/sluice-dev/sluice/internal/prom"
 	"github.com/sluice-dev/sluice/internal/sandbox"
 	"github.com/sluice-dev/sluice/internal/sigv4"
 	"github.com/sluice-dev/sluice/internal/store/bolt"
@@ -136,6 +137,26 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		return err
 	}
 	var inv *invoke.Service
+	exporter := prom.New(prom.Sources{
+		Pools: func() []prom.PoolStats {
+			var out []prom.PoolStats
+			for _, p := range inv.Pools() {
+				out = append(out, prom.PoolStats{Function: p.Function, Version: p.Version, Idle: p.Idle, Busy: p.Busy, Provisioned: p.Provisioned})
+			}
+			return out
+		},
+		QueueDepth: func(ctx context.Context) (int, error) { return inv.QueueDepth(ctx) },
+		Alarms: func(ctx context.Context) ([]alarms.Alarm, error) {
+			var all []alarms.Alarm
+			for token := ""; ; {
+				page, next, err := alarmService.Describe(ctx, alarms.DescribeFilter{MaxRecords: 100, NextToken: token})
+				if err != nil || next == "" {
+					return append(all, page...), err
+				}
+				all, token = append(all, page...), next
+			}
+		},
+	})
 	cp := controlplane.New(controlplane.Options{
 		Store: db, Code: code, Account: acct, ConcurrencyLimit: cfg.ConcurrencyLimit,
 		ProcessingDelay: cfg.ProcessingDelay, Logger: log,
@@ -151,7 +172,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	inv, err = invoke.New(invoke.Options{
 		Source: cp, Store: db, Lifecycle: cp, Account: acct, AsyncRetryDelay: cfg.AsyncRetryDelay, InactiveAfter: cfg.InactiveAfter, DataDir: cfg.DataDir, Endpoint: endpoint, Logs: logs,
 		ConcurrencyLimit: cfg.ConcurrencyLimit, KeepAlive: cfg.KeepAlive,
-		Node: cfg.Node, Python: cfg.Python, PythonPath: cfg.PythonPath, Logger: log, Metrics: metricStore,
+		Node: cfg.Node, Python: cfg.Python, PythonPath: cfg.PythonPath, Logger: log, Metrics: metricStore, Observer: exporter,
 		Credentials: func(role, function string) []string {
 			c, err := keyring.IssueSession(auth.AssumedRolePrincipal(role, function), functionCredentialTTL)
 			if err != nil {
@@ -182,6 +203,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		},
 		Internal: internal,
 		Region:   cfg.Region,
+		Metrics:  exporter.Handler(),
 		Log:      log,
 	}
 

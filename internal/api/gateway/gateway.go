@@ -36,7 +36,9 @@ type Gateway struct {
 	Internal http.Handler
 	// Region is the only region signatures may be scoped to.
 	Region string
-	Log    *slog.Logger
+	// Metrics serves GET /metrics unsigned, as Prometheus scrapers expect (nil: not served).
+	Metrics http.Handler
+	Log     *slog.Logger
 }
 
 type identityKey struct{}
@@ -50,6 +52,10 @@ func IdentityFrom(ctx context.Context) (sigv4.Identity, bool) {
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_sluice/") {
 		g.Internal.ServeHTTP(w, r)
+		return
+	}
+	if r.URL.Path == "/metrics" && r.Method == http.MethodGet && g.Metrics != nil {
+		g.Metrics.ServeHTTP(w, r)
 		return
 	}
 	start := time.Now()
