@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,5 +77,11 @@ func TestFailingCanaryDrivesAlarm(t *testing.T) {
 	}
 	if total != 8 {
 		t.Fatalf("Invocations on orders:live ExecutedVersion=%s sums to %v, want 8 (%+v)", v1, total, stats.Datapoints)
+	}
+
+	// The same figures in the terminal.
+	stdout, stderr, code := sluice(t, s.Env(), "metrics", "orders", "--qualifier", "live")
+	if code != 0 || !strings.Contains(stdout, "By executed version:") || !regexp.MustCompile(`(?m)^\s+`+v1+`\s+8\s+1\s+12\.5%`).MatchString(stdout) {
+		t.Fatalf("sluice metrics: %d\n%s\n%s", code, stdout, stderr)
 	}
 }
