@@ -39,6 +39,8 @@ func serveCommand() *cobra.Command {
 	f.StringVar(&cfg.PythonPath, "python-path", "", "extra PYTHONPATH for Python functions (e.g. where boto3 lives)")
 	f.DurationVar(&cfg.ProcessingDelay, "processing-delay", 0, "hold every Pending/InProgress settle this long (testing and demos)")
 	_ = f.MarkHidden("processing-delay")
+	f.BoolVar(&cfg.NoInvocationMetrics, "no-invocation-metrics", false, "do not record metrics on the invoke path (benchmarking what recording costs)")
+	_ = f.MarkHidden("no-invocation-metrics")
 	f.DurationVar(&cfg.MetricRetention, "metric-retention", 3*time.Hour, "how long metrics are kept (in memory)")
 	f.DurationVar(&cfg.InactiveAfter, "inactive-after", 336*time.Hour, "turn a function Inactive after this long without invocations")
 	f.DurationVar(&cfg.AsyncRetryDelay, "async-retry-delay", time.Minute, "wait before an asynchronous invocation's first retry (the second waits twice as long)")

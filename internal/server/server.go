@@ -45,6 +45,8 @@ type Config struct {
 	ProcessingDelay time.Duration
 	// MetricRetention is how long metrics are kept in memory (default 3h).
 	MetricRetention time.Duration
+	// NoInvocationMetrics turns off recording metrics on the invoke path (to measure what recording costs).
+	NoInvocationMetrics bool
 	// InactiveAfter turns functions Inactive after this long without invocations (default 336h).
 	InactiveAfter time.Duration
 	// AsyncRetryDelay is the wait before an asynchronous invocation's first retry (default 1 minute).
@@ -169,10 +171,15 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 			return inv.ProvisionedState(function, qualifier, requested)
 		},
 	})
+	var recorder invoke.Recorder = metricStore
+	var observer invoke.Observer = exporter
+	if cfg.NoInvocationMetrics {
+		recorder, observer = nil, nil
+	}
 	inv, err = invoke.New(invoke.Options{
 		Source: cp, Store: db, Lifecycle: cp, Account: acct, AsyncRetryDelay: cfg.AsyncRetryDelay, InactiveAfter: cfg.InactiveAfter, DataDir: cfg.DataDir, Endpoint: endpoint, Logs: logs,
-		ConcurrencyLimit: cfg.ConcurrencyLimit, KeepAlive: cfg.KeepAlive,
-		Node: cfg.Node, Python: cfg.Python, PythonPath: cfg.PythonPath, Logger: log, Metrics: metricStore, Observer: exporter,
+		ConcurrencyLimit: cfg.ConcurrencyLimit, KeepAlive: cfg.KeepAlive, Metrics: recorder, Observer: observer,
+		Node: cfg.Node, Python: cfg.Python, PythonPath: cfg.PythonPath, Logger: log,
 		Credentials: func(role, function string) []string {
 			c, err := keyring.IssueSession(auth.AssumedRolePrincipal(role, function), functionCredentialTTL)
 			if err != nil {
