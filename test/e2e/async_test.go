@@ -86,7 +86,7 @@ func TestAsyncDestinations(t *testing.T) {
 	createEcho(t, c, "worker")
 	createRecorder(t, c, "on-success")
 	if _, err := c.PutFunctionEventInvokeConfig(t.Context(), &lambda.PutFunctionEventInvokeConfigInput{
-		FunctionName: aws.String("worker"),
+		FunctionName:      aws.String("worker"),
 		DestinationConfig: &types.DestinationConfig{OnSuccess: &types.OnSuccess{Destination: aws.String(arnPrefix + "on-success")}}}); err != nil {
 		t.Fatal(err)
 	}
