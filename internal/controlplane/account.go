@@ -60,7 +60,7 @@ func (s *Service) GetFunctionConcurrency(ctx context.Context, ref lambda.Ref) (*
 		return nil, err
 	}
 	var out *int
-	err := s.store.View(ctx, func(tx store.Tx) error {
+	err := s.view(ctx, func(tx store.Tx) error {
 		f, err := s.loadFunction(tx, ref.Name)
 		if err == nil {
 			out = f.ReservedConcurrency
@@ -102,7 +102,7 @@ const TotalCodeSizeLimit = 80530636800
 // GetAccountSettings reports limits and usage.
 func (s *Service) GetAccountSettings(ctx context.Context) (AccountSettings, error) {
 	var u usage
-	err := s.store.View(ctx, func(tx store.Tx) error {
+	err := s.view(ctx, func(tx store.Tx) error {
 		var err error
 		u, err = loadUsage(tx)
 		return err

@@ -84,7 +84,7 @@ func (s *Service) GetAlias(ctx context.Context, ref lambda.Ref, name string) (Al
 		return AliasView{}, err
 	}
 	var out AliasView
-	err := s.store.View(ctx, func(tx store.Tx) error {
+	err := s.view(ctx, func(tx store.Tx) error {
 		if _, err := s.loadFunction(tx, ref.Name); err != nil {
 			return err
 		}
@@ -178,7 +178,7 @@ func (s *Service) ListAliases(ctx context.Context, ref lambda.Ref, functionVersi
 		return nil, "", err
 	}
 	page := newPager[AliasView](maxItems)
-	err = s.store.View(ctx, func(tx store.Tx) error {
+	err = s.view(ctx, func(tx store.Tx) error {
 		if _, err := s.loadFunction(tx, ref.Name); err != nil {
 			return err
 		}

@@ -136,7 +136,7 @@ func (s *Service) noEventInvokeConfig(name, q string) error {
 // GetFunctionEventInvokeConfig returns the config of a function or qualifier.
 func (s *Service) GetFunctionEventInvokeConfig(ctx context.Context, ref lambda.Ref) (EventInvokeConfigView, error) {
 	var out EventInvokeConfigView
-	err := s.store.View(ctx, func(tx store.Tx) error {
+	err := s.view(ctx, func(tx store.Tx) error {
 		q, err := s.eventInvokeTarget(tx, ref)
 		if err != nil {
 			return err
@@ -177,7 +177,7 @@ func (s *Service) ListFunctionEventInvokeConfigs(ctx context.Context, ref lambda
 		return nil, "", err
 	}
 	page := newPager[EventInvokeConfigView](maxItems)
-	err = s.store.View(ctx, func(tx store.Tx) error {
+	err = s.view(ctx, func(tx store.Tx) error {
 		if _, err := s.loadFunction(tx, ref.Name); err != nil {
 			return err
 		}

@@ -298,7 +298,7 @@ func (s *Service) ListFunctions(ctx context.Context, marker string, maxItems int
 		return nil, "", err
 	}
 	page := newPager[FunctionView](maxItems)
-	err = s.store.View(ctx, func(tx store.Tx) error {
+	err = s.view(ctx, func(tx store.Tx) error {
 		startFn := after
 		if name, ok := versionMarkerFunction(after); ok {
 			// The last page ended inside this function's versions: finish them first.
@@ -362,7 +362,7 @@ func (s *Service) ListTags(ctx context.Context, ref lambda.Ref) (map[string]stri
 		return nil, err
 	}
 	var tags map[string]string
-	err := s.store.View(ctx, func(tx store.Tx) error {
+	err := s.view(ctx, func(tx store.Tx) error {
 		f, err := s.loadFunction(tx, ref.Name)
 		if err == nil {
 			tags = f.Tags

@@ -128,7 +128,7 @@ func (s *Service) noProvisioned() error {
 // GetProvisionedConcurrencyConfig returns a configuration with its live state.
 func (s *Service) GetProvisionedConcurrencyConfig(ctx context.Context, ref lambda.Ref) (ProvisionedView, error) {
 	var c ProvisionedConfig
-	err := s.store.View(ctx, func(tx store.Tx) error {
+	err := s.view(ctx, func(tx store.Tx) error {
 		if _, err := s.loadFunction(tx, ref.Name); err != nil {
 			return err
 		}
@@ -171,7 +171,7 @@ func (s *Service) ListProvisionedConcurrencyConfigs(ctx context.Context, ref lam
 	}
 	var configs []ProvisionedConfig
 	page := newPager[ProvisionedConfig](maxItems)
-	err = s.store.View(ctx, func(tx store.Tx) error {
+	err = s.view(ctx, func(tx store.Tx) error {
 		if _, err := s.loadFunction(tx, ref.Name); err != nil {
 			return err
 		}

@@ -47,6 +47,8 @@ type Service struct {
 
 	wake chan struct{}
 
+	visibility sync.RWMutex // see mutate
+
 	// settled is closed and replaced each time the processor finishes a pass, so tests and callers can wait.
 	mu      sync.Mutex
 	settled chan struct{}
@@ -217,7 +219,7 @@ func (s *Service) resolve(tx store.Tx, ref lambda.Ref) (FunctionView, error) {
 // GetFunctionConfiguration returns the configuration a reference names.
 func (s *Service) GetFunctionConfiguration(ctx context.Context, ref lambda.Ref) (FunctionView, error) {
 	var out FunctionView
-	err := s.store.View(ctx, func(tx store.Tx) error {
+	err := s.view(ctx, func(tx store.Tx) error {
 		var err error
 		out, err = s.resolve(tx, ref)
 		return err
@@ -235,7 +237,7 @@ type FunctionDetails struct {
 // GetFunction returns the configuration plus function-level settings.
 func (s *Service) GetFunction(ctx context.Context, ref lambda.Ref) (FunctionDetails, error) {
 	var out FunctionDetails
-	err := s.store.View(ctx, func(tx store.Tx) error {
+	err := s.view(ctx, func(tx store.Tx) error {
 		view, err := s.resolve(tx, ref)
 		if err != nil {
 			return err
@@ -255,7 +257,13 @@ func (s *Service) CodePath(sha string) (string, bool) { return s.code.ZipPath(sh
 
 // mutate runs fn in a read-write transaction and, once it committed, tells the observer which function changed,
 // so in-memory views (the invoke path's catalog) see the change before the API call returns.
+//
+// A change and its propagation are one step for API readers: mutate holds the visibility lock (writer side) until
+// OnChange has run, and API reads take it as readers (view). Otherwise a client could see, say,
+// LastUpdateStatus=Successful and invoke before the invoke path knew the new configuration.
 func (s *Service) mutate(ctx context.Context, name string, fn func(store.Tx) error) error {
+	s.visibility.Lock()
+	defer s.visibility.Unlock()
 	if err := s.store.Update(ctx, fn); err != nil {
 		return err
 	}
@@ -263,4 +271,12 @@ func (s *Service) mutate(ctx context.Context, name string, fn func(store.Tx) err
 		s.opts.OnChange(name)
 	}
 	return nil
+}
+
+// view runs fn in a read-only transaction that sees every change together with its propagation (see mutate).
+// OnChange hooks must not call back into API reads (they use the store directly, as Snapshot does).
+func (s *Service) view(ctx context.Context, fn func(store.Tx) error) error {
+	s.visibility.RLock()
+	defer s.visibility.RUnlock()
+	return s.store.View(ctx, fn)
 }

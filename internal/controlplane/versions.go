@@ -119,7 +119,7 @@ func (s *Service) ListVersionsByFunction(ctx context.Context, ref lambda.Ref, ma
 		return nil, "", err
 	}
 	page := newPager[FunctionView](maxItems)
-	err = s.store.View(ctx, func(tx store.Tx) error {
+	err = s.view(ctx, func(tx store.Tx) error {
 		f, err := s.loadFunction(tx, ref.Name)
 		if err != nil {
 			return err

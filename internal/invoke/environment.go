@@ -37,6 +37,8 @@ type environment struct {
 	provisioned bool
 
 	spawned      time.Time
+	peakRead     time.Time // when peakBytes was read (one invocation at a time: no lock needed)
+	peakBytes    uint64
 	initialized  bool
 	initDuration time.Duration
 	lastUsed     time.Time

@@ -82,6 +82,17 @@ type Service struct {
 	metrics *lambdaMetrics
 
 	lastInvoked sync.Map // function name → time.Time of its last invocation (or of when Sluice first saw it)
+	destroying  sync.WaitGroup
+}
+
+// destroyLater destroys an environment in the background (killing a process tree takes a moment); shutdown
+// waits for every such destruction.
+func (s *Service) destroyLater(e *environment) {
+	s.destroying.Add(1)
+	go func() {
+		defer s.destroying.Done()
+		e.destroy(s)
+	}()
 }
 
 // Lifecycle is the part of the control plane that idles and restores functions.
@@ -129,7 +140,7 @@ func New(o Options) (*Service, error) {
 	return s, nil
 }
 
-// Start loads the catalog and runs the reaper until ctx ends; it returns once the catalog is loaded.
+// Start loads the catalog and starts provisioned environments; call it before serving invocations.
 func (s *Service) Start(ctx context.Context) error {
 	if err := s.catalog.load(ctx); err != nil {
 		return err
@@ -141,9 +152,17 @@ func (s *Service) Start(ctx context.Context) error {
 	for _, n := range names {
 		s.reconcileProvisioned(n)
 	}
-	go s.reapLoop(ctx)
-	go s.queue.Run(ctx)
 	return nil
+}
+
+// Run runs the asynchronous queue and the reaper until ctx ends, then destroys every environment before it
+// returns (stop serving invocations first: busy environments are waited for).
+func (s *Service) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { s.queue.Run(ctx) })
+	s.reapLoop(ctx)
+	wg.Wait()
+	s.shutdown()
 }
 
 // FunctionChanged refreshes the in-memory view of a function (the control plane's OnChange hook).
@@ -251,7 +270,7 @@ func (s *Service) run(ctx context.Context, r resolved, req Request) (Result, err
 	if !healthy && p.forget(env) {
 		defer s.reconcileProvisioned(t.function) // replace the lost provisioned environment
 	}
-	go env.destroy(s)
+	s.destroyLater(env)
 	return res, nil
 }
 
@@ -363,12 +382,20 @@ func (s *Service) finishLog(env *environment, t *target, requestID string, d, in
 	}
 }
 
+// peakMB is the environment's Max Memory Used. Reading it from the cgroup costs tens of microseconds, a large
+// share of a warm invocation, so a busy environment re-reads it at most every peakRefresh; the figure is a
+// running maximum, so a slightly older reading is only ever a little low.
 func peakMB(env *environment) uint64 {
 	if env.proc == nil {
 		return 0
 	}
-	return (env.proc.PeakMemoryBytes() + (1<<20 - 1)) >> 20
+	if now := time.Now(); now.Sub(env.peakRead) >= peakRefresh {
+		env.peakBytes, env.peakRead = env.proc.PeakMemoryBytes(), now
+	}
+	return (env.peakBytes + (1<<20 - 1)) >> 20
 }
+
+const peakRefresh = 250 * time.Millisecond
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
@@ -404,7 +431,7 @@ func (s *Service) retireStale(name string) {
 	s.mu.Unlock()
 	for _, p := range retired {
 		for _, e := range p.reap(time.Now(), time.Time{}) {
-			go e.destroy(s)
+			s.destroyLater(e)
 		}
 	}
 }
@@ -416,7 +443,6 @@ func (s *Service) reapLoop(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			s.shutdown()
 			return
 		case <-tick.C:
 		}
@@ -446,7 +472,7 @@ func (s *Service) reapLoop(ctx context.Context) {
 	}
 }
 
-// shutdown destroys every idle environment (busy ones end with their invocation's context).
+// shutdown destroys every environment: idle ones at once, busy ones as soon as their invocation returns them.
 func (s *Service) shutdown() {
 	s.mu.Lock()
 	pools := make([]*pool, 0, len(s.pools))
@@ -457,13 +483,21 @@ func (s *Service) shutdown() {
 		pools = append(pools, p)
 	}
 	s.mu.Unlock()
+	deadline := time.Now().Add(30 * time.Second)
 	var wg sync.WaitGroup
 	for _, p := range pools {
-		for _, e := range p.reap(time.Now(), time.Time{}) {
-			wg.Go(func() { e.destroy(s) })
+		for {
+			for _, e := range p.reap(time.Now(), time.Time{}) {
+				wg.Go(func() { e.destroy(s) })
+			}
+			if p.empty() || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(10 * time.Millisecond) // a busy environment is being given back (and destroyed: the pool is retired)
 		}
 	}
 	wg.Wait()
+	s.destroying.Wait()
 }
 
 // deactivateIdle turns functions not invoked for InactiveAfter Inactive and releases their environments. Functions
@@ -509,7 +543,7 @@ func (s *Service) releaseIdle(name string) {
 	far := time.Now().Add(time.Hour)
 	for _, p := range pools {
 		for _, e := range p.reap(far, time.Time{}) {
-			go e.destroy(s)
+			s.destroyLater(e)
 		}
 	}
 }

@@ -230,6 +230,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		loops.Wait()
 		return fmt.Errorf("start execution layer: %w", err)
 	}
+	loops.Go(func() { inv.Run(runCtx) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

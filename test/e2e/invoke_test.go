@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -326,6 +327,28 @@ func TestInvokeWithAWSCLI(t *testing.T) {
 		b, _ := os.ReadFile(out)
 		if !strings.Contains(string(b), `"message":"cli"`) {
 			t.Fatalf("%s invoke output: %s", cliName(v2), b)
+		}
+	}
+}
+
+// TestInvokeSeesConfigurationOnceUpdated: once the updated-waiter reports Successful, the very next invocation
+// runs the new configuration (the invoke path learns of a change before readers can see it).
+func TestInvokeSeesConfigurationOnceUpdated(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	c := s.Lambda()
+	createEcho(t, c, "cfg")
+	for i := range 25 {
+		want := fmt.Sprintf("value-%d", i)
+		if _, err := c.UpdateFunctionConfiguration(t.Context(), &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("cfg"),
+			Environment: &types.Environment{Variables: map[string]string{"USER_SETTING": want}}}); err != nil {
+			t.Fatal(err)
+		}
+		waitUpdated(t, c, "cfg")
+		var r echoResponse
+		json.Unmarshal(invokeJSON(t, c, "cfg", "", `{}`).Payload, &r)
+		if got := r.Env["USER_SETTING"]; got != want {
+			t.Fatalf("update %d: the invocation after the waiter saw %q, want %q", i, got, want)
 		}
 	}
 }

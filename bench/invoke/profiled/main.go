@@ -1,0 +1,72 @@
+// Command profiled is cmd/sluice plus a loopback control endpoint that starts and stops a CPU profile of the
+// server, so `go run ./bench/invoke -profile-dir DIR` can profile exactly the measured phases. Only the benchmark
+// builds it; the numbers it reports come from the real ./cmd/sluice when -profile-dir is not given.
+package main
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"sync"
+	"syscall"
+
+	"github.com/sluice-dev/sluice/internal/cli"
+	"github.com/sluice-dev/sluice/internal/sandbox"
+)
+
+func main() {
+	sandbox.MaybeRunInit() // as cmd/sluice: a sandbox's init is a re-execution of this binary
+	if path := os.Getenv("SLUICE_BENCH_PROFILE_ADDR_FILE"); path != "" {
+		if err := serveControl(path); err != nil {
+			os.Stderr.WriteString("profiled: " + err.Error() + "\n")
+			os.Exit(1)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// serveControl listens on loopback and writes its address to path. GET /start?path=P starts a CPU profile into
+// P; GET /stop ends it and answers once the file is complete.
+func serveControl(path string) error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	var (
+		mu sync.Mutex
+		f  *os.File
+	)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/start", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		out, err := os.Create(r.URL.Query().Get("path"))
+		if err == nil {
+			if err = pprof.StartCPUProfile(out); err != nil {
+				out.Close()
+			}
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		f = out
+	})
+	mux.HandleFunc("/stop", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if f != nil {
+			pprof.StopCPUProfile()
+			f.Close()
+			f = nil
+		}
+	})
+	go http.Serve(ln, mux)
+	return os.WriteFile(path, []byte(ln.Addr().String()), 0o600)
+}
