@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -48,9 +49,11 @@ func main() {
 	flag.IntVar(&cfg.concurrency, "concurrency", 32, "in-flight invocations in the throughput phase")
 	flag.IntVar(&cfg.coldSamples, "cold-samples", 30, "forced cold starts per target (0 skips cold starts)")
 	flag.BoolVar(&cfg.skipRIE, "skip-rie", false, "do not build or measure the Runtime Interface Emulator")
+	serveArgs := flag.String("serve-args", "", "extra `sluice serve` flags, space-separated (e.g. --no-invocation-metrics)")
 	flag.StringVar(&cfg.profileDir, "profile-dir", "", "write CPU profiles of the Sluice server and of this client during Sluice's phases here")
 	flag.Parse()
 	cfg.warmup = 200
+	extraServeArgs = strings.Fields(*serveArgs)
 	if cfg.profileDir != "" {
 		abs, err := filepath.Abs(cfg.profileDir) // the server runs elsewhere: give it a path that means the same
 		if err != nil {

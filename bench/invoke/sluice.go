@@ -32,6 +32,10 @@ const (
 	role      = "arn:aws:iam::000000000000:role/bench"
 )
 
+// extraServeArgs are added to `sluice serve` (flag -serve-args), e.g. --no-invocation-metrics to measure what
+// recording metrics costs.
+var extraServeArgs []string
+
 // sluiceServer is the real `sluice serve` binary on a fresh data dir.
 type sluiceServer struct {
 	cmd      *exec.Cmd
@@ -41,7 +45,8 @@ type sluiceServer struct {
 
 func startSluice(bin, dataDir string, env ...string) (*sluiceServer, error) {
 	s := &sluiceServer{done: make(chan struct{})}
-	s.cmd = exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "warn")
+	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "warn"}, extraServeArgs...)
+	s.cmd = exec.Command(bin, args...)
 	s.cmd.Env = append(os.Environ(), "SLUICE_ROOT_ACCESS_KEY_ID="+accessKey, "SLUICE_ROOT_SECRET_ACCESS_KEY="+secretKey)
 	s.cmd.Env = append(s.cmd.Env, env...)
 	s.cmd.Stdout, s.cmd.Stderr = os.Stderr, os.Stderr // warnings and errors are worth seeing: report them

@@ -6,6 +6,7 @@ package prom
 import (
 	"context"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,6 +38,14 @@ type Exporter struct {
 	throttles   *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
 	coldStarts  *prometheus.CounterVec
+
+	series sync.Map // "function\x00resource\x00version" → *invocationSeries
+}
+
+// invocationSeries caches one label set's metrics, so the hot path does no label hashing or allocation.
+type invocationSeries struct {
+	invocations, errors prometheus.Counter
+	duration            prometheus.Observer
 }
 
 // New builds an exporter reading platform state from src.
@@ -67,14 +76,22 @@ func (e *Exporter) Handler() http.Handler {
 
 // Invocation counts one invocation (the execution layer's observer).
 func (e *Exporter) Invocation(function, resource, executedVersion string, d time.Duration, failed bool) {
-	l := prometheus.Labels{"function": function, "resource": resource, "executed_version": executedVersion}
-	e.invocations.With(l).Inc()
-	if failed {
-		e.errors.With(l).Inc()
-	} else {
-		e.errors.With(l).Add(0) // make the series exist, so rate(errors) is 0 rather than absent
+	key := function + "\x00" + resource + "\x00" + executedVersion
+	v, ok := e.series.Load(key)
+	if !ok {
+		// Creating the error counter at 0 makes rate(errors) 0 rather than absent for a healthy function.
+		v, _ = e.series.LoadOrStore(key, &invocationSeries{
+			invocations: e.invocations.WithLabelValues(function, resource, executedVersion),
+			errors:      e.errors.WithLabelValues(function, resource, executedVersion),
+			duration:    e.duration.WithLabelValues(function, resource, executedVersion),
+		})
 	}
-	e.duration.With(l).Observe(d.Seconds())
+	s := v.(*invocationSeries)
+	s.invocations.Inc()
+	if failed {
+		s.errors.Inc()
+	}
+	s.duration.Observe(d.Seconds())
 }
 
 // Throttle counts one rejected invocation.
