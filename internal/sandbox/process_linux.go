@@ -91,78 +91,16 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 	plan := buildPlan(s, m, cg != nil)
 	p := &Process{mech: m, uid: s.UID, cg: cg, done: make(chan struct{}), finished: make(chan struct{})}
 
-	// Pipes (close-on-exec in the server; exec.Cmd dups the child ends to fds 1-4). childEnds are
-	// closed in the server once the child has them, so EOF means the child side is gone.
-	var childEnds []*os.File
-	closeChildEnds := func() {
-		for _, f := range childEnds {
-			f.Close()
-		}
-		childEnds = nil
-	}
-	var planR, planW, statusR, statusW, outW, errW *os.File
-	if planR, planW, err = os.Pipe(); err == nil {
-		childEnds = append(childEnds, planR)
-	}
-	if err == nil {
-		if statusR, statusW, err = os.Pipe(); err == nil {
-			childEnds = append(childEnds, statusW)
-		}
-	}
-	if err == nil && s.Stdout != nil {
-		if outW, err = p.output(s.Stdout); err == nil {
-			childEnds = append(childEnds, outW)
-		}
-	}
-	if err == nil && s.Stderr != nil {
-		if interfaceEqual(s.Stdout, s.Stderr) {
-			errW = outW
-		} else if errW, err = p.output(s.Stderr); err == nil {
-			childEnds = append(childEnds, errW)
-		}
-	}
-	if err != nil {
-		closeChildEnds()
-		for _, f := range []*os.File{planW, statusR} {
-			if f != nil {
-				f.Close()
-			}
-		}
-		p.closeOutputs()
+	var planW, statusR *os.File
+	if w := takeWarm(m, s, spec.mech != nil); w != nil {
+		// A prestarted init: its Go start-up is already paid; give it this sandbox's output writer.
+		p.adoptOutput(w.outR, s.Stdout)
+		p.cmd, planW, statusR = w.cmd, w.planW, w.statusR
+	} else if planW, statusR, err = p.startInit(m, s); err != nil {
 		_ = destroyCgroup(cg)
-		return nil, fmt.Errorf("sandbox: %w", err)
+		return nil, err
 	}
-
-	cmd := &exec.Cmd{
-		Path:       "/proc/self/exe",
-		Args:       []string{"sluice-sandbox-init"},
-		Env:        []string{initEnv + "=" + roleInit}, // the plan (with the environment) goes through a pipe, not argv/env
-		Dir:        "/",
-		ExtraFiles: []*os.File{planR, statusW}, // fds 3 and 4: planFD, statusFD
-		SysProcAttr: &syscall.SysProcAttr{
-			Setpgid:   true,
-			Pdeathsig: syscall.SIGKILL,
-		},
-	}
-	if m.MountNamespace {
-		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWNS
-	}
-	if outW != nil { // (a nil *os.File in the io.Writer would not mean /dev/null)
-		cmd.Stdout = outW
-	}
-	if errW != nil {
-		cmd.Stderr = errW
-	}
-	p.cmd = cmd
-	err = cmd.Start()
-	closeChildEnds()
-	if err != nil {
-		planW.Close()
-		statusR.Close()
-		p.closeOutputs()
-		_ = destroyCgroup(cg)
-		return nil, fmt.Errorf("sandbox: starting init: %w", err)
-	}
+	cmd := p.cmd
 	p.pid = cmd.Process.Pid
 	go p.supervise()
 	fail := func(err error) (*Process, error) {
@@ -221,12 +159,100 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 	return p, nil
 }
 
+// startInit starts a sandbox init for s, with s's output writers, and returns the server's ends of its plan and
+// status pipes. The init then waits for its plan.
+func (p *Process) startInit(m Mechanisms, s Spec) (planW, statusR *os.File, err error) {
+	// Pipes (close-on-exec in the server; exec.Cmd dups the child ends to fds 1-4). childEnds are
+	// closed in the server once the child has them, so EOF means the child side is gone.
+	var childEnds []*os.File
+	closeChildEnds := func() {
+		for _, f := range childEnds {
+			f.Close()
+		}
+		childEnds = nil
+	}
+	var planR, statusW, outW, errW *os.File
+	if planR, planW, err = os.Pipe(); err == nil {
+		childEnds = append(childEnds, planR)
+	}
+	if err == nil {
+		if statusR, statusW, err = os.Pipe(); err == nil {
+			childEnds = append(childEnds, statusW)
+		}
+	}
+	if err == nil && s.Stdout != nil {
+		if outW, err = p.output(s.Stdout); err == nil {
+			childEnds = append(childEnds, outW)
+		}
+	}
+	if err == nil && s.Stderr != nil {
+		if interfaceEqual(s.Stdout, s.Stderr) {
+			errW = outW
+		} else if errW, err = p.output(s.Stderr); err == nil {
+			childEnds = append(childEnds, errW)
+		}
+	}
+	if err != nil {
+		closeChildEnds()
+		for _, f := range []*os.File{planW, statusR} {
+			if f != nil {
+				f.Close()
+			}
+		}
+		p.closeOutputs()
+		return nil, nil, fmt.Errorf("sandbox: %w", err)
+	}
+	cmd := initCommand(m, planR, statusW, outW, errW)
+	p.cmd = cmd
+	err = cmd.Start()
+	closeChildEnds()
+	if err != nil {
+		planW.Close()
+		statusR.Close()
+		p.closeOutputs()
+		return nil, nil, fmt.Errorf("sandbox: starting init: %w", err)
+	}
+	return planW, statusR, nil
+}
+
+// initCommand is the re-execution of this binary as a sandbox init, reading its plan on fd 3 and reporting on
+// fd 4.
+func initCommand(m Mechanisms, planR, statusW, outW, errW *os.File) *exec.Cmd {
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/exe",
+		Args:       []string{"sluice-sandbox-init"},
+		Env:        []string{initEnv + "=" + roleInit}, // the plan (with the environment) goes through a pipe, not argv/env
+		Dir:        "/",
+		ExtraFiles: []*os.File{planR, statusW}, // fds 3 and 4: planFD, statusFD
+		SysProcAttr: &syscall.SysProcAttr{
+			Setpgid:   true,
+			Pdeathsig: syscall.SIGKILL,
+		},
+	}
+	if m.MountNamespace {
+		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWNS
+	}
+	if outW != nil { // (a nil *os.File in the io.Writer would not mean /dev/null)
+		cmd.Stdout = outW
+	}
+	if errW != nil {
+		cmd.Stderr = errW
+	}
+	return cmd
+}
+
 // output creates a pipe whose read end is copied to w and returns the write end for the child.
 func (p *Process) output(w io.Writer) (*os.File, error) {
 	r, cw, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
+	p.adoptOutput(r, w)
+	return cw, nil
+}
+
+// adoptOutput copies the read end r of an output pipe to w.
+func (p *Process) adoptOutput(r *os.File, w io.Writer) {
 	o := &outputPipe{r: r}
 	p.outputs = append(p.outputs, o)
 	p.copying.Add(1)
@@ -234,7 +260,6 @@ func (p *Process) output(w io.Writer) (*os.File, error) {
 		defer p.copying.Done()
 		o.copy(w) // ends at EOF, or when the supervisor closes r after the grace period
 	}()
-	return cw, nil
 }
 
 // copy moves output to w. All reads happen here, so a flush is exact: FlushOutput sets a read deadline in the

@@ -31,3 +31,6 @@ func (p *Process) Done() <-chan struct{}     { c := make(chan struct{}); close(c
 func (p *Process) PeakMemoryBytes() uint64   { return 0 }
 func (p *Process) Mechanisms() Mechanisms    { return Mechanisms{} }
 func (p *Process) FlushOutput(time.Duration) {}
+
+// Prewarm does nothing outside Linux.
+func Prewarm(int) {}

@@ -1010,3 +1010,41 @@ func TestFlushOutputDeliversEverythingWrittenBefore(t *testing.T) {
 		})
 	}
 }
+
+func TestPrestartedInit(t *testing.T) {
+	Prewarm(1)
+	defer Prewarm(0)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		warm.mu.Lock()
+		n := len(warm.idle)
+		warm.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no init was prestarted")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	spec, out, _ := baseSpec(t, mode{"host", Detect()}, `echo "uid=$(id -u) cwd=$(pwd)"; echo oops >&2`)
+	spec.mech = nil // the host's mechanisms, so a prestarted init may serve
+	spec.Stderr = spec.Stdout
+	warm.mu.Lock()
+	takenBefore := warm.taken
+	warm.mu.Unlock()
+	p := start(t, spec)
+	warm.mu.Lock()
+	taken := warm.taken - takenBefore
+	warm.mu.Unlock()
+	if taken != 1 {
+		t.Fatalf("Start took %d prestarted inits, want 1", taken)
+	}
+	if x := waitTimeout(t, p, 10*time.Second); x.Code != 0 {
+		t.Fatalf("exit %+v", x)
+	}
+	want := fmt.Sprintf("uid=%d cwd=%s\noops\n", spec.UID, Detect().TaskRoot(spec))
+	if got := out.String(); got != want {
+		t.Fatalf("output %q, want %q", got, want)
+	}
+}

@@ -45,6 +45,8 @@ type Config struct {
 	ProcessingDelay time.Duration
 	// MetricRetention is how long metrics are kept in memory (default 3h).
 	MetricRetention time.Duration
+	// PrestartedSandboxes is how many sandbox inits are kept started ahead of cold starts (0: none).
+	PrestartedSandboxes int
 	// NoInvocationMetrics turns off recording metrics on the invoke path (to measure what recording costs).
 	NoInvocationMetrics bool
 	// InactiveAfter turns functions Inactive after this long without invocations (default 336h).
@@ -231,6 +233,8 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		return fmt.Errorf("start execution layer: %w", err)
 	}
 	loops.Go(func() { inv.Run(runCtx) })
+	sandbox.Prewarm(cfg.PrestartedSandboxes)
+	defer sandbox.Prewarm(0)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
