@@ -245,6 +245,11 @@ echo DATA=$(ulimit -d); echo NPROC=$(ulimit -p); echo FSIZE=$(ulimit -f)
 echo ENV=$(env | sort | tr '\n' ,)`
 			spec, out, errb := baseSpec(t, m, script)
 			spec.MemoryMB, spec.MaxProcs, spec.TmpSizeMB = 128, 100, 64
+			if raceEnabled && !m.mech.memoryCgroup() {
+				// Under RLIMIT_DATA the race runtime's own threads may still map trace memory between the
+				// limit and the exec; give a race-enabled init room (production binaries have no such threads).
+				spec.MemoryMB = 4096
+			}
 			p := start(t, spec)
 			e := waitTimeout(t, p, 10*time.Second)
 			if e.Code != 0 || e.Signal != "" || e.Err != nil {
@@ -267,7 +272,7 @@ echo ENV=$(env | sort | tr '\n' ,)`
 			}
 			// With cgroups these two are inherited from the server.
 			if !m.mech.memoryCgroup() {
-				want["DATA"] = strconv.Itoa(128 << 10) // KiB
+				want["DATA"] = strconv.Itoa(spec.MemoryMB << 10) // KiB
 			}
 			if !m.mech.pidsCgroup() {
 				want["NPROC"] = "100"
