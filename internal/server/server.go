@@ -24,6 +24,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/auth"
 	"github.com/sluice-dev/sluice/internal/codestore"
 	"github.com/sluice-dev/sluice/internal/controlplane"
+	"github.com/sluice-dev/sluice/internal/deployctl"
 	"github.com/sluice-dev/sluice/internal/invoke"
 	"github.com/sluice-dev/sluice/internal/lambda"
 	"github.com/sluice-dev/sluice/internal/logstore"
@@ -45,6 +46,10 @@ type Config struct {
 	ProcessingDelay time.Duration
 	// MetricRetention is how long metrics are kept in memory (default 3h).
 	MetricRetention time.Duration
+	// DeployTimeScale makes one configured deployment minute last 60/DeployTimeScale seconds (default 1).
+	DeployTimeScale float64
+	// HookTimeout bounds how long a lifecycle hook may take to report (default 1 hour).
+	HookTimeout time.Duration
 	// PrestartedSandboxes is how many sandbox inits are kept started ahead of cold starts (0: none).
 	PrestartedSandboxes int
 	// NoInvocationMetrics turns off recording metrics on the invoke path (to measure what recording costs).
@@ -196,6 +201,9 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		return err
 	}
 	links := &codeLinks{key: linkKey, now: time.Now, path: code.ZipPath}
+	deployments := deployctl.New(deployctl.Options{Store: db, Lambda: deployLambda{cp}, Hooks: deployHooks{inv},
+		Alarms: deployAlarms{alarmService}, TimeScale: cfg.DeployTimeScale, HookTimeout: cfg.HookTimeout,
+		Region: cfg.Region, AccountID: cfg.AccountID, Logger: log})
 
 	internal := http.NewServeMux()
 	internal.HandleFunc("GET /_sluice/health", func(w http.ResponseWriter, r *http.Request) {
@@ -233,6 +241,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		return fmt.Errorf("start execution layer: %w", err)
 	}
 	loops.Go(func() { inv.Run(runCtx) })
+	loops.Go(func() { deployments.Run(runCtx) })
 	sandbox.Prewarm(cfg.PrestartedSandboxes)
 	defer sandbox.Prewarm(0)
 

@@ -1,0 +1,434 @@
+package deployctl
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"sort"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/sluice-dev/sluice/internal/api/codedeployapi"
+	"github.com/sluice-dev/sluice/internal/deploy"
+	"github.com/sluice-dev/sluice/internal/fault"
+	"github.com/sluice-dev/sluice/internal/store"
+)
+
+var _ codedeployapi.Backend = (*Controller)(nil)
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// newUUID names applications, groups and configs, as CodeDeploy's UUID-shaped ids.
+func (c *Controller) newUUID() string { return uuid.NewString() }
+
+// list pages through the names under a prefix (pages of 100, opaque tokens).
+func (c *Controller) list(ctx context.Context, prefix, token string) ([]string, string, error) {
+	after := ""
+	if token != "" {
+		b, err := base64.RawURLEncoding.DecodeString(token)
+		if err != nil {
+			return nil, "", fault.New("InvalidNextTokenException", "The next token is invalid.")
+		}
+		after = prefix + string(b)
+	}
+	var names []string
+	next := ""
+	err := c.o.Store.View(ctx, func(tx store.Tx) error {
+		return tx.Scan(prefix, after, func(k string, _ []byte) (bool, error) {
+			if len(names) == 100 {
+				next = base64.RawURLEncoding.EncodeToString([]byte(names[len(names)-1]))
+				return false, nil
+			}
+			names = append(names, k[len(prefix):])
+			return true, nil
+		})
+	})
+	return names, next, err
+}
+
+// Applications.
+
+func (c *Controller) CreateApplication(ctx context.Context, app deploy.Application) (deploy.Application, error) {
+	if app.ComputePlatform == "" {
+		app.ComputePlatform = deploy.ComputePlatformLambda
+	}
+	if err := deploy.CheckApplication(app.Name, app.ComputePlatform); err != nil {
+		return app, err
+	}
+	app.ID, app.CreateTime = c.newUUID(), c.o.Now()
+	err := c.o.Store.Update(ctx, func(tx store.Tx) error {
+		if ok, err := store.Exists(tx, "cd/app/"+app.Name); err != nil || ok {
+			return errors.Join(err, fault.New("ApplicationAlreadyExistsException", "Application %s already exists", app.Name))
+		}
+		return store.PutJSON(tx, "cd/app/"+app.Name, app)
+	})
+	return app, err
+}
+
+func (c *Controller) loadApp(tx store.Tx, name string) (deploy.Application, error) {
+	var a deploy.Application
+	err := store.GetJSON(tx, "cd/app/"+name, &a)
+	if errors.Is(err, store.ErrNotFound) {
+		return a, deploy.ApplicationDoesNotExist(name)
+	}
+	return a, err
+}
+
+func (c *Controller) GetApplication(ctx context.Context, name string) (deploy.Application, error) {
+	var a deploy.Application
+	err := c.o.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		a, err = c.loadApp(tx, name)
+		return err
+	})
+	return a, err
+}
+
+func (c *Controller) ListApplications(ctx context.Context, token string) ([]string, string, error) {
+	return c.list(ctx, "cd/app/", token)
+}
+
+// DeleteApplication deletes an application with its deployment groups (as CodeDeploy does).
+func (c *Controller) DeleteApplication(ctx context.Context, name string) error {
+	return c.o.Store.Update(ctx, func(tx store.Tx) error {
+		var keys []string
+		if err := tx.Scan("cd/dg/"+name+"/", "", func(k string, _ []byte) (bool, error) {
+			keys = append(keys, k)
+			return true, nil
+		}); err != nil {
+			return err
+		}
+		for _, k := range append(keys, "cd/app/"+name) {
+			if err := tx.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Deployment groups.
+
+func (c *Controller) checkGroupRefs(tx store.Tx, g *deploy.DeploymentGroup) error {
+	if _, err := c.loadApp(tx, g.ApplicationName); err != nil {
+		return err
+	}
+	if g.DeploymentConfigName == "" {
+		g.DeploymentConfigName = deploy.LambdaAllAtOnce
+	}
+	if _, err := deploy.ResolveConfig(g.DeploymentConfigName, c.configLookup(tx)); err != nil {
+		return err
+	}
+	if g.Style.DeploymentType == "" {
+		g.Style = deploy.DeploymentStyle{DeploymentType: "BLUE_GREEN", DeploymentOption: "WITH_TRAFFIC_CONTROL"}
+	}
+	return deploy.CheckDeploymentGroup(*g)
+}
+
+func (c *Controller) CreateDeploymentGroup(ctx context.Context, g deploy.DeploymentGroup) (deploy.DeploymentGroup, error) {
+	g.ID = c.newUUID()
+	err := c.o.Store.Update(ctx, func(tx store.Tx) error {
+		if err := c.checkGroupRefs(tx, &g); err != nil {
+			return err
+		}
+		key := groupKey(g.ApplicationName, g.Name)
+		if ok, err := store.Exists(tx, key); err != nil || ok {
+			return errors.Join(err, fault.New("DeploymentGroupAlreadyExistsException", "Deployment group %s already exists for application %s", g.Name, g.ApplicationName))
+		}
+		return store.PutJSON(tx, key, g)
+	})
+	return g, err
+}
+
+func (c *Controller) loadGroup(tx store.Tx, app, name string) (deploy.DeploymentGroup, error) {
+	if _, err := c.loadApp(tx, app); err != nil {
+		return deploy.DeploymentGroup{}, err
+	}
+	var g deploy.DeploymentGroup
+	err := store.GetJSON(tx, groupKey(app, name), &g)
+	if errors.Is(err, store.ErrNotFound) {
+		return g, deploy.DeploymentGroupDoesNotExist(name)
+	}
+	return g, err
+}
+
+func (c *Controller) GetDeploymentGroup(ctx context.Context, app, name string) (deploy.DeploymentGroup, error) {
+	var g deploy.DeploymentGroup
+	err := c.o.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		g, err = c.loadGroup(tx, app, name)
+		return err
+	})
+	return g, err
+}
+
+func (c *Controller) UpdateDeploymentGroup(ctx context.Context, current string, g deploy.DeploymentGroup) error {
+	return c.o.Store.Update(ctx, func(tx store.Tx) error {
+		old, err := c.loadGroup(tx, g.ApplicationName, current)
+		if err != nil {
+			return err
+		}
+		if g.Name == "" {
+			g.Name = current
+		}
+		g.ID, g.LastAttempted, g.LastSuccessful = old.ID, old.LastAttempted, old.LastSuccessful
+		if err := c.checkGroupRefs(tx, &g); err != nil {
+			return err
+		}
+		if g.Name != current {
+			if ok, err := store.Exists(tx, groupKey(g.ApplicationName, g.Name)); err != nil || ok {
+				return errors.Join(err, fault.New("DeploymentGroupAlreadyExistsException", "Deployment group %s already exists", g.Name))
+			}
+			if err := tx.Delete(groupKey(g.ApplicationName, current)); err != nil {
+				return err
+			}
+		}
+		return store.PutJSON(tx, groupKey(g.ApplicationName, g.Name), g)
+	})
+}
+
+func (c *Controller) DeleteDeploymentGroup(ctx context.Context, app, name string) error {
+	return c.o.Store.Update(ctx, func(tx store.Tx) error {
+		if _, err := c.loadApp(tx, app); err != nil {
+			return err
+		}
+		return tx.Delete(groupKey(app, name))
+	})
+}
+
+func (c *Controller) ListDeploymentGroups(ctx context.Context, app, token string) ([]string, string, error) {
+	if _, err := c.GetApplication(ctx, app); err != nil {
+		return nil, "", err
+	}
+	return c.list(ctx, "cd/dg/"+app+"/", token)
+}
+
+// Deployment configs.
+
+func (c *Controller) configLookup(tx store.Tx) func(string) (deploy.DeploymentConfig, bool) {
+	return func(name string) (deploy.DeploymentConfig, bool) {
+		var dc deploy.DeploymentConfig
+		if err := store.GetJSON(tx, "cd/dc/"+name, &dc); err != nil {
+			return dc, false
+		}
+		return dc, true
+	}
+}
+
+func (c *Controller) CreateDeploymentConfig(ctx context.Context, dc deploy.DeploymentConfig) (deploy.DeploymentConfig, error) {
+	if err := deploy.CheckConfigName(dc.Name); err != nil {
+		return dc, err
+	}
+	if deploy.IsPredefined(dc.Name) {
+		return dc, fault.New("DeploymentConfigAlreadyExistsException", "A deployment configuration with the name %s already exists", dc.Name)
+	}
+	if err := deploy.ValidateTrafficRouting(dc.TrafficRouting); err != nil {
+		return dc, err
+	}
+	dc.ID, dc.CreateTime = c.newUUID(), c.o.Now()
+	err := c.o.Store.Update(ctx, func(tx store.Tx) error {
+		if ok, err := store.Exists(tx, "cd/dc/"+dc.Name); err != nil || ok {
+			return errors.Join(err, fault.New("DeploymentConfigAlreadyExistsException", "A deployment configuration with the name %s already exists", dc.Name))
+		}
+		return store.PutJSON(tx, "cd/dc/"+dc.Name, dc)
+	})
+	return dc, err
+}
+
+func (c *Controller) GetDeploymentConfig(ctx context.Context, name string) (deploy.DeploymentConfig, error) {
+	var dc deploy.DeploymentConfig
+	err := c.o.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		dc, err = deploy.ResolveConfig(name, c.configLookup(tx))
+		return err
+	})
+	return dc, err
+}
+
+func (c *Controller) DeleteDeploymentConfig(ctx context.Context, name string) error {
+	if err := deploy.CheckDeletable(name); err != nil {
+		return err
+	}
+	return c.o.Store.Update(ctx, func(tx store.Tx) error { return tx.Delete("cd/dc/" + name) })
+}
+
+func (c *Controller) ListDeploymentConfigs(ctx context.Context, token string) ([]string, string, error) {
+	custom, next, err := c.list(ctx, "cd/dc/", token)
+	if err != nil || token != "" {
+		return custom, next, err
+	}
+	var names []string
+	for _, p := range deploy.PredefinedConfigs() {
+		names = append(names, p.Name)
+	}
+	return append(names, custom...), next, nil
+}
+
+// Deployments.
+
+func (c *Controller) CreateDeployment(ctx context.Context, in codedeployapi.CreateDeploymentInput) (string, error) {
+	id, err := c.o.IDs.DeploymentID()
+	if err != nil {
+		return "", err
+	}
+	err = c.o.Store.Update(ctx, func(tx store.Tx) error {
+		g, err := c.loadGroup(tx, in.ApplicationName, in.DeploymentGroupName)
+		if err != nil {
+			return err
+		}
+		name := in.DeploymentConfigName
+		if name == "" {
+			name = g.DeploymentConfigName
+		}
+		dc, err := deploy.ResolveConfig(name, c.configLookup(tx))
+		if err != nil {
+			return err
+		}
+		rollback, alarms := g.AutoRollback, g.Alarms
+		if in.AutoRollback != nil {
+			rollback = *in.AutoRollback
+		}
+		if in.Alarms != nil {
+			alarms = *in.Alarms
+		}
+		d, err := deploy.NewDeployment(deploy.NewDeploymentInput{ID: id, ApplicationName: in.ApplicationName,
+			DeploymentGroupName: in.DeploymentGroupName, Config: dc, Revision: in.Revision, Description: in.Description,
+			AutoRollback: rollback, Alarms: alarms, Now: c.o.Now()})
+		if err != nil {
+			return err
+		}
+		g.LastAttempted = id
+		if err := store.PutJSON(tx, groupKey(g.ApplicationName, g.Name), g); err != nil {
+			return err
+		}
+		if err := store.PutJSON(tx, "cd/dep/"+id, d); err != nil {
+			return err
+		}
+		return tx.Put("cd/open/"+id, []byte{})
+	})
+	if err != nil {
+		return "", err
+	}
+	c.kick()
+	return id, nil
+}
+
+func (c *Controller) loadDeployment(tx store.Tx, id string) (deploy.Deployment, error) {
+	if err := deploy.CheckDeploymentID(id); err != nil {
+		return deploy.Deployment{}, err
+	}
+	var d deploy.Deployment
+	err := store.GetJSON(tx, "cd/dep/"+id, &d)
+	if errors.Is(err, store.ErrNotFound) {
+		return d, deploy.DeploymentDoesNotExist(id)
+	}
+	return d, err
+}
+
+func (c *Controller) GetDeployment(ctx context.Context, id string) (deploy.Deployment, error) {
+	var d deploy.Deployment
+	err := c.o.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		d, err = c.loadDeployment(tx, id)
+		return err
+	})
+	return d, err
+}
+
+func (c *Controller) ListDeployments(ctx context.Context, f codedeployapi.ListDeploymentsFilter) ([]string, string, error) {
+	var all []deploy.Deployment
+	err := c.o.Store.View(ctx, func(tx store.Tx) error {
+		return tx.Scan("cd/dep/", "", func(_ string, v []byte) (bool, error) {
+			var d deploy.Deployment
+			if err := jsonUnmarshal(v, &d); err != nil {
+				return false, err
+			}
+			if matches(d, f) {
+				all = append(all, d)
+			}
+			return true, nil
+		})
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].CreateTime.After(all[j].CreateTime) }) // newest first
+	start := 0
+	if f.NextToken != "" {
+		for i, d := range all {
+			if d.ID == f.NextToken {
+				start = i + 1
+			}
+		}
+	}
+	var ids []string
+	next := ""
+	for i := start; i < len(all); i++ {
+		if len(ids) == 100 {
+			next = ids[len(ids)-1]
+			break
+		}
+		ids = append(ids, all[i].ID)
+	}
+	return ids, next, nil
+}
+
+func matches(d deploy.Deployment, f codedeployapi.ListDeploymentsFilter) bool {
+	if f.ApplicationName != "" && d.ApplicationName != f.ApplicationName || f.DeploymentGroupName != "" && d.DeploymentGroupName != f.DeploymentGroupName {
+		return false
+	}
+	if !f.CreatedAfter.IsZero() && d.CreateTime.Before(f.CreatedAfter) || !f.CreatedBefore.IsZero() && d.CreateTime.After(f.CreatedBefore) {
+		return false
+	}
+	if len(f.Statuses) == 0 {
+		return true
+	}
+	for _, s := range f.Statuses {
+		if strings.EqualFold(string(s), string(d.Status)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Controller) StopDeployment(ctx context.Context, id string, autoRollback *bool) (deploy.StopStatus, string, error) {
+	var status deploy.StopStatus
+	var msg string
+	err := c.o.Store.Update(ctx, func(tx store.Tx) error {
+		d, err := c.loadDeployment(tx, id)
+		if err != nil {
+			return err
+		}
+		d, status, msg, err = deploy.RequestStop(d, autoRollback, c.o.Now())
+		if err != nil {
+			return err
+		}
+		return store.PutJSON(tx, "cd/dep/"+id, d)
+	})
+	if err == nil {
+		c.kick()
+	}
+	return status, msg, err
+}
+
+func (c *Controller) PutLifecycleEventHookExecutionStatus(ctx context.Context, id, execution, status string) error {
+	err := c.o.Store.Update(ctx, func(tx store.Tx) error {
+		d, err := c.loadDeployment(tx, id)
+		if err != nil {
+			return err
+		}
+		if d, err = deploy.ReportHookStatus(d, execution, status, c.o.Now()); err != nil {
+			return err
+		}
+		if err := store.PutJSON(tx, "cd/hook/"+id+"/"+execution, status); err != nil {
+			return err
+		}
+		return store.PutJSON(tx, "cd/dep/"+id, d)
+	})
+	if err == nil {
+		c.kick()
+	}
+	return err
+}

@@ -1,0 +1,303 @@
+// Package deployctl runs CodeDeploy-style deployments of Lambda aliases: it keeps applications, deployment groups,
+// custom configs and deployment records in the store, and drives every open deployment with a level-triggered
+// reconcile loop that asks deploy.Decide what to do next and does it — move the alias, invoke a hook, start a
+// rollback. It wakes on its schedule, on hook reports, and at once when an alarm changes state, so a rollback
+// follows an alarm within milliseconds. A restart simply reconciles every open deployment again.
+//
+// Store layout (JSON values):
+//
+//	cd/app/<application>             deploy.Application
+//	cd/dg/<application>/<group>      deploy.DeploymentGroup
+//	cd/dc/<config>                   deploy.DeploymentConfig (custom ones; predefined ones are built in)
+//	cd/dep/<id>                      deploy.Deployment
+//	cd/open/<id>                     present while the deployment is not terminal
+//	cd/hook/<id>/<execution>         a dispatched hook execution (value: its result, "" while pending)
+package deployctl
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/sluice-dev/sluice/internal/deploy"
+	"github.com/sluice-dev/sluice/internal/store"
+)
+
+// Lambda is what the controller needs from the Lambda control plane.
+type Lambda interface {
+	// Alias returns an alias's routing; functionMissing / aliasMissing report what does not exist.
+	Alias(ctx context.Context, function, alias string) (state deploy.AliasState, functionMissing, aliasMissing bool, err error)
+	VersionExists(ctx context.Context, function, version string) (bool, error)
+	SetAlias(ctx context.Context, function, alias string, state deploy.AliasState) error
+}
+
+// Hooks invokes hook functions asynchronously.
+type Hooks interface {
+	InvokeAsync(ctx context.Context, function string, payload []byte) error
+}
+
+// Alarms reports alarm states and changes.
+type Alarms interface {
+	InAlarm(ctx context.Context, names []string) ([]string, error)
+	Subscribe(fn func()) (cancel func())
+}
+
+// Options configures a Controller.
+type Options struct {
+	Store  store.Store
+	Lambda Lambda
+	Hooks  Hooks
+	Alarms Alarms
+	// TimeScale makes a configured minute last 60/TimeScale seconds (default 1: real time).
+	TimeScale float64
+	// HookTimeout bounds how long a hook may take to report (default 1 hour).
+	HookTimeout time.Duration
+	Region      string
+	AccountID   string
+	Now         func() time.Time
+	IDs         deploy.IDSource
+	Logger      *slog.Logger
+}
+
+// Controller is the deployment controller.
+type Controller struct {
+	o    Options
+	wake chan struct{}
+	log  *slog.Logger
+	mu   sync.Mutex // serialises reconciliation (one deployment decision at a time)
+}
+
+// New returns a controller; call Run to drive deployments.
+func New(o Options) *Controller {
+	if o.TimeScale <= 0 {
+		o.TimeScale = 1
+	}
+	if o.HookTimeout == 0 {
+		o.HookTimeout = deploy.DefaultHookTimeout
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.IDs == nil {
+		o.IDs = deploy.RandomIDs{Rand: rand.Reader}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return &Controller{o: o, wake: make(chan struct{}, 1), log: o.Logger.With("component", "deploy")}
+}
+
+func (c *Controller) kick() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run reconciles open deployments until ctx ends.
+func (c *Controller) Run(ctx context.Context) {
+	if c.o.Alarms != nil {
+		cancel := c.o.Alarms.Subscribe(c.kick)
+		defer cancel()
+	}
+	c.kick()
+	for {
+		next := c.ReconcileAll(ctx)
+		wait := time.Second // a safety net: every open deployment is looked at at least once a second
+		if !next.IsZero() {
+			wait = min(wait, max(time.Until(next), time.Millisecond))
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-c.wake:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// ReconcileAll reconciles every open deployment once (oldest first) and returns the earliest wake-up asked for.
+func (c *Controller) ReconcileAll(ctx context.Context) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	open, err := c.openDeployments(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.log.Error("list open deployments", "err", err)
+		}
+		return time.Time{}
+	}
+	var next time.Time
+	for _, d := range open {
+		wake, err := c.reconcile(ctx, d, open)
+		if err != nil {
+			if ctx.Err() == nil {
+				c.log.Error("reconcile deployment", "deployment", d.ID, "err", err)
+			}
+			continue
+		}
+		if !wake.IsZero() && (next.IsZero() || wake.Before(next)) {
+			next = wake
+		}
+	}
+	return next
+}
+
+func (c *Controller) openDeployments(ctx context.Context) ([]deploy.Deployment, error) {
+	var out []deploy.Deployment
+	err := c.o.Store.View(ctx, func(tx store.Tx) error {
+		return tx.Scan("cd/open/", "", func(k string, _ []byte) (bool, error) {
+			var d deploy.Deployment
+			if err := store.GetJSON(tx, "cd/dep/"+k[len("cd/open/"):], &d); err != nil {
+				return false, err
+			}
+			out = append(out, d)
+			return true, nil
+		})
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].CreateTime.Before(out[j].CreateTime) })
+	return out, err
+}
+
+// reconcile observes the world for one deployment, asks Decide, persists the decision, then acts on it.
+func (c *Controller) reconcile(ctx context.Context, d deploy.Deployment, open []deploy.Deployment) (time.Time, error) {
+	o, err := c.observe(ctx, d, open)
+	if err != nil {
+		return time.Time{}, err
+	}
+	next, actions, err := deploy.Decide(d, o, c.o.IDs)
+	if err != nil {
+		return time.Time{}, err
+	}
+	var rollbacks []deploy.Deployment
+	for _, a := range actions {
+		if a.Type == deploy.ActionStartRollback && a.Rollback != nil {
+			rollbacks = append(rollbacks, *a.Rollback)
+		}
+	}
+	if err := c.save(ctx, next, rollbacks); err != nil {
+		return time.Time{}, err
+	}
+	for _, a := range actions {
+		switch a.Type {
+		case deploy.ActionSetAlias:
+			s := a.SetAlias
+			if err := c.o.Lambda.SetAlias(ctx, s.FunctionName, s.AliasName, s.AliasState); err != nil {
+				return time.Time{}, err // the next pass observes the alias and asks again
+			}
+		case deploy.ActionInvokeHook:
+			h := a.InvokeHook
+			if err := c.o.Hooks.InvokeAsync(ctx, h.FunctionName, h.Payload()); err != nil {
+				c.log.Warn("invoke hook", "deployment", d.ID, "hook", h.FunctionName, "err", err)
+				return time.Time{}, nil // not recorded as dispatched: the next pass invokes it again
+			}
+			if err := c.o.Store.Update(ctx, func(tx store.Tx) error {
+				return store.PutJSON(tx, "cd/hook/"+d.ID+"/"+h.ExecutionID, "")
+			}); err != nil {
+				return time.Time{}, err
+			}
+		case deploy.ActionStartRollback:
+			c.kick()
+		}
+	}
+	if len(actions) > 0 {
+		c.kick() // act on the new state at once (the next step may already be due)
+	}
+	return next.WakeAt, nil
+}
+
+func (c *Controller) observe(ctx context.Context, d deploy.Deployment, open []deploy.Deployment) (deploy.Observe, error) {
+	o := deploy.Observe{Now: c.o.Now(), TimeScale: c.o.TimeScale, HookTimeout: c.o.HookTimeout}
+	spec := d.AppSpec.Resource
+	var err error
+	o.Alias, o.FunctionMissing, o.AliasMissing, err = c.o.Lambda.Alias(ctx, spec.Name, spec.Alias)
+	if err != nil {
+		return o, err
+	}
+	if !o.FunctionMissing {
+		exists, err := c.o.Lambda.VersionExists(ctx, spec.Name, spec.TargetVersion)
+		if err != nil {
+			return o, err
+		}
+		o.TargetVersionMissing = !exists
+	}
+	if d.Alarms.Active() && c.o.Alarms != nil {
+		if o.AlarmsInAlarm, err = c.o.Alarms.InAlarm(ctx, d.Alarms.Names()); err != nil {
+			o.AlarmPollFailed = true
+		}
+	}
+	o.Hooks = map[string]deploy.HookResult{}
+	err = c.o.Store.View(ctx, func(tx store.Tx) error {
+		prefix := "cd/hook/" + d.ID + "/"
+		return tx.Scan(prefix, "", func(k string, v []byte) (bool, error) {
+			var r deploy.HookResult
+			err := jsonUnmarshal(v, &r)
+			o.Hooks[k[len(prefix):]] = r
+			return err == nil, err
+		})
+	})
+	if err != nil {
+		return o, err
+	}
+	// One deployment at a time per group and per alias: a later one waits, Queued.
+	for _, other := range open {
+		if other.ID == d.ID || !other.CreateTime.Before(d.CreateTime) {
+			continue
+		}
+		sameGroup := other.ApplicationName == d.ApplicationName && other.DeploymentGroupName == d.DeploymentGroupName
+		sameAlias := other.AppSpec.Resource.Name == spec.Name && other.AppSpec.Resource.Alias == spec.Alias
+		if (sameGroup && !d.IsRollback() && !other.IsRollback()) || (sameAlias && !d.IsRollback()) {
+			o.BlockedBy = other.ID
+			break
+		}
+	}
+	return o, nil
+}
+
+// save persists a decided record, the rollback deployments it started, and the open index, in one transaction.
+func (c *Controller) save(ctx context.Context, d deploy.Deployment, rollbacks []deploy.Deployment) error {
+	return c.o.Store.Update(ctx, func(tx store.Tx) error {
+		for _, r := range append([]deploy.Deployment{d}, rollbacks...) {
+			if err := store.PutJSON(tx, "cd/dep/"+r.ID, r); err != nil {
+				return err
+			}
+			if r.Status.Terminal() {
+				if err := tx.Delete("cd/open/" + r.ID); err != nil {
+					return err
+				}
+				if err := c.noteOutcome(tx, r); err != nil {
+					return err
+				}
+			} else if err := tx.Put("cd/open/"+r.ID, []byte{}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// noteOutcome records a finished deployment on its group.
+func (c *Controller) noteOutcome(tx store.Tx, d deploy.Deployment) error {
+	if d.Status != deploy.StatusSucceeded {
+		return nil
+	}
+	var g deploy.DeploymentGroup
+	key := groupKey(d.ApplicationName, d.DeploymentGroupName)
+	if err := store.GetJSON(tx, key, &g); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	g.LastSuccessful = d.ID
+	return store.PutJSON(tx, key, g)
+}
+
+func groupKey(app, group string) string { return "cd/dg/" + app + "/" + group }
