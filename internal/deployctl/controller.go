@@ -46,12 +46,18 @@ type Alarms interface {
 	Subscribe(fn func()) (cancel func())
 }
 
+// Exposure reports how many invocations (and errors) a version served through an alias since a time: the
+// deployment's blast radius (from the AWS/Lambda metrics).
+type Exposure func(ctx context.Context, function, alias, version string, since time.Time) (invocations, errors int64, err error)
+
 // Options configures a Controller.
 type Options struct {
 	Store  store.Store
 	Lambda Lambda
 	Hooks  Hooks
 	Alarms Alarms
+	// Exposure, if set, fills in each deployment's blast radius.
+	Exposure Exposure
 	// TimeScale makes a configured minute last 60/TimeScale seconds (default 1: real time).
 	TimeScale float64
 	// HookTimeout bounds how long a hook may take to report (default 1 hour).
@@ -175,6 +181,12 @@ func (c *Controller) reconcile(ctx context.Context, d deploy.Deployment, open []
 	next, actions, err := deploy.Decide(d, o, c.o.IDs)
 	if err != nil {
 		return time.Time{}, err
+	}
+	if c.o.Exposure != nil && !next.StartTime.IsZero() && !next.IsRollback() {
+		spec := next.AppSpec.Resource
+		if inv, errs, err := c.o.Exposure(ctx, spec.Name, spec.Alias, spec.TargetVersion, next.StartTime); err == nil {
+			next.BlastRadius = deploy.BlastRadius{TargetInvocations: inv, TargetErrors: errs}
+		}
 	}
 	var rollbacks []deploy.Deployment
 	for _, a := range actions {

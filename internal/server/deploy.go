@@ -2,13 +2,16 @@ package server
 
 import (
 	"context"
+	"time"
 
 	"github.com/sluice-dev/sluice/internal/alarms"
 	"github.com/sluice-dev/sluice/internal/controlplane"
 	"github.com/sluice-dev/sluice/internal/deploy"
+	"github.com/sluice-dev/sluice/internal/deployctl"
 	"github.com/sluice-dev/sluice/internal/fault"
 	"github.com/sluice-dev/sluice/internal/invoke"
 	"github.com/sluice-dev/sluice/internal/lambda"
+	"github.com/sluice-dev/sluice/internal/metrics"
 )
 
 // deployLambda gives the deployment controller the Lambda control plane: the same operations a client has.
@@ -77,4 +80,29 @@ func (a deployAlarms) InAlarm(ctx context.Context, names []string) ([]string, er
 
 func (a deployAlarms) Subscribe(fn func()) func() {
 	return a.svc.Subscribe(func(alarms.Change) { fn() })
+}
+
+// deployExposure reads a deployment's blast radius from the AWS/Lambda metrics: what the target version served
+// through the alias since the deployment started.
+func deployExposure(store *metrics.Store) deployctl.Exposure {
+	return func(_ context.Context, function, alias, version string, since time.Time) (int64, int64, error) {
+		dims := []metrics.Dimension{{Name: "ExecutedVersion", Value: version}, {Name: "FunctionName", Value: function},
+			{Name: "Resource", Value: function + ":" + alias}}
+		end := time.Now().Add(time.Second)
+		sum := func(name string) (int64, error) {
+			points, err := store.StatisticsUnaligned(metrics.Query{Metric: metrics.MetricID{Namespace: "AWS/Lambda", Name: name, Dimensions: dims},
+				Start: since.Truncate(time.Second), End: end, Period: end.Sub(since.Truncate(time.Second)).Round(time.Second) + time.Second})
+			var total float64
+			for _, p := range points {
+				total += p.Sum
+			}
+			return int64(total), err
+		}
+		inv, err := sum("Invocations")
+		if err != nil {
+			return 0, 0, err
+		}
+		errs, err := sum("Errors")
+		return inv, errs, err
+	}
 }

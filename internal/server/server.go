@@ -202,7 +202,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	}
 	links := &codeLinks{key: linkKey, now: time.Now, path: code.ZipPath}
 	deployments := deployctl.New(deployctl.Options{Store: db, Lambda: deployLambda{cp}, Hooks: deployHooks{inv},
-		Alarms: deployAlarms{alarmService}, TimeScale: cfg.DeployTimeScale, HookTimeout: cfg.HookTimeout,
+		Alarms: deployAlarms{alarmService}, Exposure: deployExposure(metricStore), TimeScale: cfg.DeployTimeScale, HookTimeout: cfg.HookTimeout,
 		Region: cfg.Region, AccountID: cfg.AccountID, Logger: log})
 
 	internal := http.NewServeMux()

@@ -75,6 +75,9 @@ func handle(ctx context.Context, e Event) (Response, error) {
 	if e.Fail != "" {
 		return Response{}, errors.New(e.Fail)
 	}
+	if msg := os.Getenv("FAIL_ALL"); msg != "" { // a defective version: every invocation fails
+		return Response{}, errors.New(msg)
+	}
 	spawned := 0
 	for range e.Spawn {
 		if exec.Command("/bin/sleep", "60").Start() != nil {
