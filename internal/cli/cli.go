@@ -26,7 +26,7 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serveCommand(), envCommand(), versionCommand(), statusCommand(), dlqCommand(), metricsCommand(), logsCommand())
+	root.AddCommand(serveCommand(), envCommand(), versionCommand(), statusCommand(), dlqCommand(), metricsCommand(), logsCommand(), deploymentsCommand())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(stderr, "sluice:", err)
 		return 1

@@ -1,18 +1,13 @@
 package cli
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"text/tabwriter"
-	"time"
 
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-dev/sluice/internal/api/lambdaapi"
@@ -35,26 +30,9 @@ func dlqCommand() *cobra.Command {
 				return fmt.Errorf("no Sluice endpoint: set AWS_ENDPOINT_URL or --endpoint-url")
 			}
 			path := strings.Replace(lambdaapi.DeadLettersPath, "{FunctionName}", url.PathEscape(args[0]), 1)
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(*cfg.BaseEndpoint, "/")+path, nil)
+			body, err := signedCall(ctx, cfg, "lambda", http.MethodGet, path, nil, nil)
 			if err != nil {
 				return err
-			}
-			creds, err := cfg.Credentials.Retrieve(ctx)
-			if err != nil {
-				return err
-			}
-			empty := sha256.Sum256(nil)
-			if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(empty[:]), "lambda", cfg.Region, time.Now()); err != nil {
-				return err
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return err
-			}
-			defer resp.Body.Close()
-			body, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("%s: %s", resp.Header.Get("x-amzn-ErrorType"), strings.TrimSpace(string(body)))
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
