@@ -18,6 +18,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/alarms"
 	"github.com/sluice-dev/sluice/internal/api/awshttp"
 	"github.com/sluice-dev/sluice/internal/api/cloudwatchapi"
+	"github.com/sluice-dev/sluice/internal/api/codedeployapi"
 	"github.com/sluice-dev/sluice/internal/api/gateway"
 	"github.com/sluice-dev/sluice/internal/api/lambdaapi"
 	"github.com/sluice-dev/sluice/internal/api/logsapi"
@@ -217,6 +218,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 			"lambda":     lambdaapi.New(cp, inv, links.Locate, log),
 			"logs":       logsapi.New(logs, acct, log),
 			"monitoring": cloudwatchapi.New(&cloudWatch{metrics: metricStore, alarms: alarmService}, log),
+			"codedeploy": codedeployapi.New(deployments, log, codedeployapi.WithAccount(acct)),
 		},
 		Internal: internal,
 		Region:   cfg.Region,

@@ -1,0 +1,198 @@
+// Package codedeployapi is the CodeDeploy 2014-10-06 edge (AWS JSON 1.1: POST /, X-Amz-Target
+// CodeDeploy_20141006.<Operation>, lowerCamelCase members, epoch-second timestamps) over a Backend that speaks in
+// internal/deploy's domain types. It decodes requests, applies the checks the wire itself implies (required
+// members, the model's length limits, enum values the domain never sees, batch sizes), renders domain records in
+// CodeDeploy's shapes and writes *fault.Error values as {"__type": <ExceptionName>, "message": ...} with HTTP 400.
+// Every rule about applications, groups, configurations and deployments is the Backend's.
+//
+// Operations: Create/Get/BatchGet/List/Delete/UpdateApplication; Create/Get/BatchGet/Update/Delete/
+// ListDeploymentGroups; Create/Get/Delete/ListDeploymentConfigs; CreateDeployment, GetDeployment,
+// BatchGetDeployments, ListDeployments, StopDeployment, ContinueDeployment, PutLifecycleEventHookExecutionStatus;
+// GetDeploymentTarget, ListDeploymentTargets, BatchGetDeploymentTargets (a Lambda deployment has exactly one
+// target, built from the deployment record).
+//
+// Sluice extension: deploymentInfo carries sluiceTimeline (the deployment's history: time, kind, detail and, for
+// traffic steps, the target version's weight) and sluiceBlastRadius ({targetInvocations, targetErrors}). Stock
+// clients (botocore, the AWS CLI, the Go SDK) ignore members their model does not declare.
+package codedeployapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/sluice-dev/sluice/internal/api/awshttp"
+	"github.com/sluice-dev/sluice/internal/fault"
+	"github.com/sluice-dev/sluice/internal/lambda"
+)
+
+// targetPrefix starts every X-Amz-Target header of the service.
+const targetPrefix = "CodeDeploy_20141006."
+
+// contentType is the JSON 1.1 protocol's media type, for requests and responses alike.
+const contentType = "application/x-amz-json-1.1"
+
+// Protocol-level exception names. InternalFailure and ServiceUnavailable are the common errors AWS documents for
+// every JSON service (CodeDeploy's model declares no server-side exception).
+const (
+	codeUnknownOperation   = "UnknownOperationException"
+	codeSerialization      = "SerializationException"
+	codeInternalFailure    = "InternalFailure"
+	codeServiceUnavailable = "ServiceUnavailable"
+)
+
+// Handler serves the CodeDeploy API.
+type Handler struct {
+	b    Backend
+	log  *slog.Logger
+	acct lambda.Account
+	ops  map[string]func(ctx context.Context, body []byte) (any, error)
+}
+
+// Option configures a Handler.
+type Option func(*Handler)
+
+// WithAccount sets the region and account used in the ARNs the edge builds (a Lambda target's targetArn). The
+// default is us-east-1 / 000000000000, Sluice's defaults.
+func WithAccount(acct lambda.Account) Option {
+	return func(h *Handler) { h.acct = acct }
+}
+
+// New returns the CodeDeploy API handler over b.
+func New(b Backend, log *slog.Logger, opts ...Option) *Handler {
+	h := &Handler{b: b, log: log.With("component", "codedeployapi"), acct: lambda.Account{Region: "us-east-1", ID: "000000000000"}}
+	for _, o := range opts {
+		o(h)
+	}
+	h.ops = map[string]func(context.Context, []byte) (any, error){
+		"CreateApplication":    decoded(h.createApplication),
+		"GetApplication":       decoded(h.getApplication),
+		"BatchGetApplications": decoded(h.batchGetApplications),
+		"ListApplications":     decoded(h.listApplications),
+		"DeleteApplication":    decoded(h.deleteApplication),
+		"UpdateApplication":    decoded(h.updateApplication),
+
+		"CreateDeploymentGroup":    decoded(h.createDeploymentGroup),
+		"GetDeploymentGroup":       decoded(h.getDeploymentGroup),
+		"BatchGetDeploymentGroups": decoded(h.batchGetDeploymentGroups),
+		"UpdateDeploymentGroup":    decoded(h.updateDeploymentGroup),
+		"DeleteDeploymentGroup":    decoded(h.deleteDeploymentGroup),
+		"ListDeploymentGroups":     decoded(h.listDeploymentGroups),
+
+		"CreateDeploymentConfig": decoded(h.createDeploymentConfig),
+		"GetDeploymentConfig":    decoded(h.getDeploymentConfig),
+		"DeleteDeploymentConfig": decoded(h.deleteDeploymentConfig),
+		"ListDeploymentConfigs":  decoded(h.listDeploymentConfigs),
+
+		"CreateDeployment":                     decoded(h.createDeployment),
+		"GetDeployment":                        decoded(h.getDeployment),
+		"BatchGetDeployments":                  decoded(h.batchGetDeployments),
+		"ListDeployments":                      decoded(h.listDeployments),
+		"StopDeployment":                       decoded(h.stopDeployment),
+		"ContinueDeployment":                   decoded(h.continueDeployment),
+		"PutLifecycleEventHookExecutionStatus": decoded(h.putLifecycleEventHookExecutionStatus),
+
+		"GetDeploymentTarget":       decoded(h.getDeploymentTarget),
+		"ListDeploymentTargets":     decoded(h.listDeploymentTargets),
+		"BatchGetDeploymentTargets": decoded(h.batchGetDeploymentTargets),
+	}
+	return h
+}
+
+// decoded adapts an operation taking its typed input. An empty body is an empty input.
+func decoded[In any](op func(context.Context, *In) (any, error)) func(context.Context, []byte) (any, error) {
+	return func(ctx context.Context, body []byte) (any, error) {
+		in := new(In)
+		if len(strings.TrimSpace(string(body))) > 0 {
+			if err := json.Unmarshal(body, in); err != nil {
+				return nil, fault.New(codeSerialization, "%s", serializationMessage(err))
+			}
+		}
+		return op(ctx, in)
+	}
+}
+
+func serializationMessage(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return "Cannot deserialize value of " + te.Field + ": expected " + te.Type.String() + ", got " + te.Value
+	}
+	var fe *fieldError
+	if errors.As(err, &fe) {
+		return fe.Error()
+	}
+	return "Request body is not valid JSON: " + err.Error()
+}
+
+// ServeHTTP serves a CodeDeploy request (behind the gateway, which has verified its signature and read its body).
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if awshttp.RequestID(r.Context()) == "" {
+		r = awshttp.WithRequestID(w, r)
+	}
+	target := r.Header.Get("X-Amz-Target")
+	name, ok := strings.CutPrefix(target, targetPrefix)
+	op := h.ops[name]
+	if r.Method != http.MethodPost || !ok || op == nil {
+		h.writeError(w, r, fault.New(codeUnknownOperation, "Unknown operation %s", unknownName(r, target)))
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		h.writeError(w, r, fault.New(codeSerialization, "Could not read request body: %s", err))
+		return
+	}
+	out, err := op(r.Context(), body)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func unknownName(r *http.Request, target string) string {
+	if target == "" {
+		return r.Method + " " + r.URL.Path
+	}
+	return target
+}
+
+// WriteAuthError answers a request the gateway could not authenticate, in JSON 1.1 form.
+func (h *Handler) WriteAuthError(w http.ResponseWriter, r *http.Request, code string, status int, message string) {
+	w.Header().Set("x-amzn-ErrorType", code)
+	writeJSON(w, status, map[string]string{"__type": code, "message": message})
+}
+
+// writeJSON writes a JSON 1.1 response.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"__type":"InternalFailure","message":"internal error"}`)
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// writeError writes err in JSON 1.1 form: {"__type": code, "message": text}, with x-amzn-ErrorType too. Every
+// CodeDeploy exception is a 400; anything that is not a fault is logged and reported as an InternalFailure (500)
+// without detail.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	f, ok := fault.As(err)
+	if !ok {
+		h.log.Error("internal error", "target", r.Header.Get("X-Amz-Target"), "request_id", awshttp.RequestID(r.Context()), "err", err)
+		f = fault.New(codeInternalFailure, "An internal error occurred. Request ID: %s", awshttp.RequestID(r.Context()))
+	}
+	status := http.StatusBadRequest
+	switch f.Code {
+	case codeInternalFailure:
+		status = http.StatusInternalServerError
+	case codeServiceUnavailable:
+		status = http.StatusServiceUnavailable
+	}
+	w.Header().Set("x-amzn-ErrorType", f.Code)
+	writeJSON(w, status, map[string]string{"__type": f.Code, "message": f.Message})
+}

@@ -1,0 +1,234 @@
+package e2e
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+)
+
+func (s *server) CodeDeploy() *codedeploy.Client {
+	return codedeploy.NewFromConfig(aws.Config{Region: region, BaseEndpoint: aws.String(s.URL),
+		Credentials: credentials.NewStaticCredentialsProvider(s.creds().AccessKeyID, s.creds().SecretAccessKey, "")})
+}
+
+func appSpecFor(fn, alias, current, target string) string {
+	return fmt.Sprintf("version: 0.0\nResources:\n  - %s:\n      Type: AWS::Lambda::Function\n      Properties:\n        Name: %s\n        Alias: %s\n        CurrentVersion: %q\n        TargetVersion: %q\n", fn, fn, alias, current, target)
+}
+
+func waitDeployment(t *testing.T, cd *codedeploy.Client, id string, want cdtypes.DeploymentStatus) *cdtypes.DeploymentInfo {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		out, err := cd.GetDeployment(t.Context(), &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		info := out.DeploymentInfo
+		if info.Status == want {
+			return info
+		}
+		terminal := info.Status == cdtypes.DeploymentStatusSucceeded || info.Status == cdtypes.DeploymentStatusFailed || info.Status == cdtypes.DeploymentStatusStopped
+		if terminal || time.Now().After(deadline) {
+			t.Fatalf("deployment %s is %s (%+v), want %s", id, info.Status, info.ErrorInformation, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestCanaryDeploymentsWithAlarmRollback(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--deploy-time-scale", "30") // a configured minute lasts 2 s
+	c, cw, cd := s.Lambda(), s.CloudWatch(), s.CodeDeploy()
+	createEcho(t, c, "orders")
+	v1 := publishNew(t, c, "orders", "one")
+	v2 := publishNew(t, c, "orders", "two")
+	if _, err := c.UpdateFunctionConfiguration(t.Context(), &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("orders"),
+		Environment: &types.Environment{Variables: map[string]string{"FAIL_ALL": "defect in v3"}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitUpdated(t, c, "orders")
+	v3 := publishNew(t, c, "orders", "three (defective)")
+	if _, err := c.CreateAlias(t.Context(), &lambda.CreateAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live"), FunctionVersion: aws.String(v1)}); err != nil {
+		t.Fatal(err)
+	}
+	// The seed's alarm, with a 1-second period (a Sluice extension) so the test is quick.
+	if _, err := cw.PutMetricAlarm(t.Context(), &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("orders-errors"),
+		Namespace: aws.String("AWS/Lambda"), MetricName: aws.String("Errors"), Statistic: cwtypes.StatisticSum,
+		Dimensions: []cwtypes.Dimension{{Name: aws.String("FunctionName"), Value: aws.String("orders")}, {Name: aws.String("Resource"), Value: aws.String("orders:live")}},
+		Period: aws.Int32(1), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1), TreatMissingData: aws.String("notBreaching"),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cd.CreateApplication(t.Context(), &codedeploy.CreateApplicationInput{ApplicationName: aws.String("orders-app"), ComputePlatform: cdtypes.ComputePlatformLambda}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cd.CreateDeploymentGroup(t.Context(), &codedeploy.CreateDeploymentGroupInput{ApplicationName: aws.String("orders-app"),
+		DeploymentGroupName: aws.String("orders-dg"), ServiceRoleArn: aws.String("arn:aws:iam::000000000000:role/codedeploy"),
+		DeploymentConfigName: aws.String("CodeDeployDefault.LambdaCanary10Percent5Minutes"),
+		DeploymentStyle:      &cdtypes.DeploymentStyle{DeploymentType: cdtypes.DeploymentTypeBlueGreen, DeploymentOption: cdtypes.DeploymentOptionWithTrafficControl},
+		AlarmConfiguration:   &cdtypes.AlarmConfiguration{Enabled: true, Alarms: []cdtypes.Alarm{{Name: aws.String("orders-errors")}}},
+		AutoRollbackConfiguration: &cdtypes.AutoRollbackConfiguration{Enabled: true,
+			Events: []cdtypes.AutoRollbackEvent{cdtypes.AutoRollbackEventDeploymentFailure, cdtypes.AutoRollbackEventDeploymentStopOnAlarm}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	deployTo := func(current, target string) string {
+		out, err := cd.CreateDeployment(t.Context(), &codedeploy.CreateDeploymentInput{ApplicationName: aws.String("orders-app"),
+			DeploymentGroupName: aws.String("orders-dg"),
+			Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent,
+				AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(appSpecFor("orders", "live", current, target))}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(out.DeploymentId)
+	}
+
+	// Steady traffic through the alias for the whole test; count what each version served.
+	var stop atomic.Bool
+	var mu sync.Mutex
+	served := map[string]int{}
+	failed := map[string]int{}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for !stop.Load() {
+				out, err := c.Invoke(t.Context(), &lambda.InvokeInput{FunctionName: aws.String("orders"), Qualifier: aws.String("live"), Payload: []byte(`{}`)})
+				if err != nil {
+					continue
+				}
+				mu.Lock()
+				served[aws.ToString(out.ExecutedVersion)]++
+				if out.FunctionError != nil {
+					failed[aws.ToString(out.ExecutedVersion)]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	defer func() { stop.Store(true); wg.Wait() }()
+
+	// 1. A healthy canary: 10%, then all of it, Succeeded, the alias left on v2 with no routing.
+	id := deployTo(v1, v2)
+	waitDeployment(t, cd, id, cdtypes.DeploymentStatusSucceeded)
+	alias, err := c.GetAlias(t.Context(), &lambda.GetAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live")})
+	if err != nil || aws.ToString(alias.FunctionVersion) != v2 || alias.RoutingConfig != nil && len(alias.RoutingConfig.AdditionalVersionWeights) != 0 {
+		t.Fatalf("alias after the healthy canary: %+v %v", alias, err)
+	}
+
+	// 2. A defective version: the canary's errors drive the alarm, the deployment stops and rolls back.
+	id = deployTo(v2, v3)
+	info := waitDeployment(t, cd, id, cdtypes.DeploymentStatusStopped)
+	if info.ErrorInformation == nil || info.ErrorInformation.Code != cdtypes.ErrorCodeAlarmActive || info.RollbackInfo == nil {
+		t.Fatalf("stopped deployment: %+v %+v", info.ErrorInformation, info.RollbackInfo)
+	}
+	rollback := waitDeployment(t, cd, aws.ToString(info.RollbackInfo.RollbackDeploymentId), cdtypes.DeploymentStatusSucceeded)
+	if rollback.Creator != cdtypes.DeploymentCreatorCodeDeployRollback {
+		t.Fatalf("rollback creator %q", rollback.Creator)
+	}
+	alias, err = c.GetAlias(t.Context(), &lambda.GetAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live")})
+	if err != nil || aws.ToString(alias.FunctionVersion) != v2 || alias.RoutingConfig != nil && len(alias.RoutingConfig.AdditionalVersionWeights) != 0 {
+		t.Fatalf("alias after the rollback: %+v %v (must be back on %s, unsplit)", alias, err, v2)
+	}
+	stop.Store(true)
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("served %v, failed %v", served, failed)
+	if failed[v1] != 0 || failed[v2] != 0 {
+		t.Fatalf("healthy versions served errors: %v", failed)
+	}
+	if served[v3] == 0 || failed[v3] != served[v3] {
+		t.Fatalf("the defective canary served %d and failed %d", served[v3], failed[v3])
+	}
+}
+
+// seedHook is the seed article's pre-traffic hook, verbatim below the line that gives it the smoke test it calls.
+const seedHook = `import json, os, urllib.request
+
+
+def run_smoke_tests():
+    if os.environ.get("SMOKE") == "fail":
+        raise RuntimeError("smoke test failed")
+
+
+# ---- the seed's hook, verbatim ----
+# プリトラフィックフック:切替前に新バージョンをスモークテストし、合否をCodeDeployへ返す
+import boto3
+codedeploy = boto3.client("codedeploy")
+def handler(event, context):
+    deployment_id = event["DeploymentId"]
+    hook_id = event["LifecycleEventHookExecutionId"]
+    status = "Succeeded"
+    try:
+        run_smoke_tests() # 新バージョン(エイリアス未切替の version)を直接叩いて検証
+    except Exception:
+        status = "Failed" # ここでFailedを返すと切替されずロールバックされる
+    codedeploy.put_lifecycle_event_hook_execution_status(
+        deploymentId=deployment_id, lifecycleEventHookExecutionId=hook_id, status=status,
+    )
+    return {"status": status}
+`
+
+func TestSeedPreTrafficHook(t *testing.T) {
+	t.Parallel()
+	requireBoto3ForFunctions(t)
+	s := startServer(t, "--deploy-time-scale", "600")
+	c, cd := s.Lambda(), s.CodeDeploy()
+	createEcho(t, c, "orders")
+	v1 := publishNew(t, c, "orders", "one")
+	v2 := publishNew(t, c, "orders", "two")
+	if _, err := c.CreateAlias(t.Context(), &lambda.CreateAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live"), FunctionVersion: aws.String(v1)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, hook := range []struct{ name, smoke string }{{"CodeDeployHook_pre", "pass"}, {"CodeDeployHook_pre_bad", "fail"}} {
+		createFunction(t, c, hook.name, func(in *lambda.CreateFunctionInput) {
+			in.Runtime, in.Handler = types.RuntimePython311, aws.String("hook.handler")
+			in.Code.ZipFile = makeZip(t, zipFile{Name: "hook.py", Body: seedHook})
+			in.Environment = &types.Environment{Variables: map[string]string{"SMOKE": hook.smoke}}
+		})
+		waitActive(t, c, hook.name)
+	}
+	if _, err := cd.CreateApplication(t.Context(), &codedeploy.CreateApplicationInput{ApplicationName: aws.String("app"), ComputePlatform: cdtypes.ComputePlatformLambda}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cd.CreateDeploymentGroup(t.Context(), &codedeploy.CreateDeploymentGroupInput{ApplicationName: aws.String("app"),
+		DeploymentGroupName: aws.String("dg"), ServiceRoleArn: aws.String("arn:aws:iam::000000000000:role/codedeploy"),
+		DeploymentConfigName: aws.String("CodeDeployDefault.LambdaAllAtOnce"),
+		AutoRollbackConfiguration: &cdtypes.AutoRollbackConfiguration{Enabled: true, Events: []cdtypes.AutoRollbackEvent{cdtypes.AutoRollbackEventDeploymentFailure}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	deploy := func(current, target, hook string) string {
+		spec := appSpecFor("orders", "live", current, target) + "Hooks:\n  - BeforeAllowTraffic: " + hook + "\n"
+		out, err := cd.CreateDeployment(t.Context(), &codedeploy.CreateDeploymentInput{ApplicationName: aws.String("app"), DeploymentGroupName: aws.String("dg"),
+			Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent, AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(spec)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(out.DeploymentId)
+	}
+	// A failing smoke test: the hook reports Failed, no traffic moves.
+	info := waitDeployment(t, cd, deploy(v1, v2, "CodeDeployHook_pre_bad"), cdtypes.DeploymentStatusFailed)
+	if info.ErrorInformation == nil || info.ErrorInformation.Code != cdtypes.ErrorCodeHookExecutionFailure {
+		t.Fatalf("failed hook: %+v", info.ErrorInformation)
+	}
+	if a, _ := c.GetAlias(t.Context(), &lambda.GetAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live")}); aws.ToString(a.FunctionVersion) != v1 {
+		t.Fatalf("a failed pre-traffic hook moved the alias to %s", aws.ToString(a.FunctionVersion))
+	}
+	// A passing one: the deployment shifts and succeeds.
+	waitDeployment(t, cd, deploy(v1, v2, "CodeDeployHook_pre"), cdtypes.DeploymentStatusSucceeded)
+	if a, _ := c.GetAlias(t.Context(), &lambda.GetAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live")}); aws.ToString(a.FunctionVersion) != v2 {
+		t.Fatalf("after a passing hook the alias is on %s, want %s", aws.ToString(a.FunctionVersion), v2)
+	}
+}
