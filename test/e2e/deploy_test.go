@@ -232,3 +232,55 @@ func TestSeedPreTrafficHook(t *testing.T) {
 		t.Fatalf("after a passing hook the alias is on %s, want %s", aws.ToString(a.FunctionVersion), v2)
 	}
 }
+
+// TestDeploymentSurvivesKill: SIGKILL mid-canary; after the restart the deployment continues on schedule and the
+// alias ends on the target with no split left behind.
+func TestDeploymentSurvivesKill(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--deploy-time-scale", "60") // a configured minute lasts 1 s
+	c, cd := s.Lambda(), s.CodeDeploy()
+	createEcho(t, c, "orders")
+	v1 := publishNew(t, c, "orders", "one")
+	v2 := publishNew(t, c, "orders", "two")
+	if _, err := c.CreateAlias(t.Context(), &lambda.CreateAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live"), FunctionVersion: aws.String(v1)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cd.CreateApplication(t.Context(), &codedeploy.CreateApplicationInput{ApplicationName: aws.String("app"), ComputePlatform: cdtypes.ComputePlatformLambda}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cd.CreateDeploymentGroup(t.Context(), &codedeploy.CreateDeploymentGroupInput{ApplicationName: aws.String("app"),
+		DeploymentGroupName: aws.String("dg"), ServiceRoleArn: aws.String("arn:aws:iam::000000000000:role/codedeploy"),
+		DeploymentConfigName: aws.String("CodeDeployDefault.LambdaLinear10PercentEvery1Minute")}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := cd.CreateDeployment(t.Context(), &codedeploy.CreateDeploymentInput{ApplicationName: aws.String("app"), DeploymentGroupName: aws.String("dg"),
+		Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent,
+			AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(appSpecFor("orders", "live", v1, v2))}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := aws.ToString(out.DeploymentId)
+	// Wait until the alias is split (mid-shift), then kill the server without warning.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		a, err := c.GetAlias(t.Context(), &lambda.GetAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.RoutingConfig != nil && a.RoutingConfig.AdditionalVersionWeights[v2] >= 0.2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the linear shift never reached 20%")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.Kill(t)
+	s.Restart(t)
+	c, cd = s.Lambda(), s.CodeDeploy()
+	waitDeployment(t, cd, id, cdtypes.DeploymentStatusSucceeded)
+	a, err := c.GetAlias(t.Context(), &lambda.GetAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live")})
+	if err != nil || aws.ToString(a.FunctionVersion) != v2 || a.RoutingConfig != nil && len(a.RoutingConfig.AdditionalVersionWeights) != 0 {
+		t.Fatalf("alias after the restarted deployment: %+v %v", a, err)
+	}
+}
