@@ -66,7 +66,7 @@ func TestCanaryDeploymentsWithAlarmRollback(t *testing.T) {
 	if _, err := cw.PutMetricAlarm(t.Context(), &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("orders-errors"),
 		Namespace: aws.String("AWS/Lambda"), MetricName: aws.String("Errors"), Statistic: cwtypes.StatisticSum,
 		Dimensions: []cwtypes.Dimension{{Name: aws.String("FunctionName"), Value: aws.String("orders")}, {Name: aws.String("Resource"), Value: aws.String("orders:live")}},
-		Period: aws.Int32(1), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1), TreatMissingData: aws.String("notBreaching"),
+		Period:     aws.Int32(1), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1), TreatMissingData: aws.String("notBreaching"),
 		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold}); err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func TestSeedPreTrafficHook(t *testing.T) {
 	}
 	if _, err := cd.CreateDeploymentGroup(t.Context(), &codedeploy.CreateDeploymentGroupInput{ApplicationName: aws.String("app"),
 		DeploymentGroupName: aws.String("dg"), ServiceRoleArn: aws.String("arn:aws:iam::000000000000:role/codedeploy"),
-		DeploymentConfigName: aws.String("CodeDeployDefault.LambdaAllAtOnce"),
+		DeploymentConfigName:      aws.String("CodeDeployDefault.LambdaAllAtOnce"),
 		AutoRollbackConfiguration: &cdtypes.AutoRollbackConfiguration{Enabled: true, Events: []cdtypes.AutoRollbackEvent{cdtypes.AutoRollbackEventDeploymentFailure}},
 	}); err != nil {
 		t.Fatal(err)
