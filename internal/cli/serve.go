@@ -42,6 +42,7 @@ func serveCommand() *cobra.Command {
 	f.BoolVar(&cfg.NoInvocationMetrics, "no-invocation-metrics", false, "do not record metrics on the invoke path (benchmarking what recording costs)")
 	_ = f.MarkHidden("no-invocation-metrics")
 	f.Float64Var(&cfg.DeployTimeScale, "deploy-time-scale", 1, "make one configured deployment minute last 60/N seconds (demos, tests); AWS-shaped configs stay unchanged")
+	f.BoolVar(&cfg.NoPrewarm, "no-prewarm", false, "do not start the target version's environments before a deployment shifts traffic")
 	f.DurationVar(&cfg.HookTimeout, "hook-timeout", time.Hour, "how long a lifecycle hook may take to report its status")
 	f.IntVar(&cfg.PrestartedSandboxes, "prestarted-sandboxes", 2, "sandbox inits kept started ahead of time: most of a cold start's platform overhead is paid before the invocation arrives")
 	f.DurationVar(&cfg.MetricRetention, "metric-retention", 3*time.Hour, "how long metrics are kept (in memory)")

@@ -282,6 +282,10 @@ type Deployment struct {
 	// controller's queue; calling Decide earlier or more often is always safe.
 	WakeAt time.Time `json:"wakeAt,omitzero"`
 
+	// Prewarmed records that the controller started environments of the target version before shifting traffic
+	// (a Sluice extension; Decide ignores it).
+	Prewarmed bool `json:"prewarmed,omitempty"`
+
 	BlastRadius BlastRadius     `json:"blastRadius"`
 	Timeline    []TimelineEntry `json:"timeline"`
 }

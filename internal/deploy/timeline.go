@@ -26,7 +26,14 @@ const (
 	KindSucceeded     TimelineKind = "succeeded"
 	KindFailed        TimelineKind = "failed"
 	KindStopped       TimelineKind = "stopped"
+	KindPrewarmed     TimelineKind = "prewarmed" // the controller started environments of the target ahead of traffic
 )
+
+// NotePrewarmed records that the controller pre-warmed n environments of the target version.
+func (d *Deployment) NotePrewarmed(now time.Time, n int) {
+	d.Prewarmed = true
+	d.note(now, KindPrewarmed, "started %d environment(s) of version %s ahead of the first traffic shift", n, d.AppSpec.Resource.TargetVersion)
+}
 
 // TimelineEntry is one line of a deployment's history. Decide appends an entry only when something changes, so
 // calling it repeatedly with the same observation adds nothing.

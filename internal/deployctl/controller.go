@@ -50,6 +50,10 @@ type Alarms interface {
 // deployment's blast radius (from the AWS/Lambda metrics).
 type Exposure func(ctx context.Context, function, alias, version string, since time.Time) (invocations, errors int64, err error)
 
+// Prewarm starts environments of a version ahead of a traffic shift that will give it weight; it returns how
+// many it started (in the background).
+type Prewarm func(ctx context.Context, function, version string, weight float64) int
+
 // Options configures a Controller.
 type Options struct {
 	Store  store.Store
@@ -58,6 +62,8 @@ type Options struct {
 	Alarms Alarms
 	// Exposure, if set, fills in each deployment's blast radius.
 	Exposure Exposure
+	// Prewarm, if set, is called once per deployment when it starts, before any traffic moves.
+	Prewarm Prewarm
 	// TimeScale makes a configured minute last 60/TimeScale seconds (default 1: real time).
 	TimeScale float64
 	// HookTimeout bounds how long a hook may take to report (default 1 hour).
@@ -181,6 +187,14 @@ func (c *Controller) reconcile(ctx context.Context, d deploy.Deployment, open []
 	next, actions, err := deploy.Decide(d, o, c.o.IDs)
 	if err != nil {
 		return time.Time{}, err
+	}
+	if c.o.Prewarm != nil && !next.Prewarmed && next.Status == deploy.StatusInProgress && !next.IsRollback() {
+		weight := 1.0
+		if steps := next.TrafficRouting.Steps(); len(steps) > 0 {
+			weight = steps[0].Weight()
+		}
+		spec := next.AppSpec.Resource
+		next.NotePrewarmed(c.o.Now(), c.o.Prewarm(ctx, spec.Name, spec.TargetVersion, weight))
 	}
 	if c.o.Exposure != nil && !next.StartTime.IsZero() && !next.IsRollback() {
 		spec := next.AppSpec.Resource

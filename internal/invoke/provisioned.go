@@ -3,6 +3,7 @@ package invoke
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/sluice-dev/sluice/internal/controlplane"
 	"github.com/sluice-dev/sluice/internal/lambda"
@@ -139,3 +140,44 @@ func (s *Service) ProvisionedState(function, qualifier string, requested int) co
 	}
 	return st
 }
+
+// Prewarm starts n on-demand environments of a published version in the background and parks them idle in its
+// pool, so the first invocations a deployment sends there do not wait for cold starts. It returns how many it
+// started (0 if the version is unknown).
+func (s *Service) Prewarm(function, version string, n int) int {
+	fn := s.catalog.get(function)
+	if fn == nil || n <= 0 {
+		return 0
+	}
+	t, ok := fn.versions[version]
+	if !ok || t.codeDir == "" {
+		return 0
+	}
+	p := s.poolFor(t)
+	for range n {
+		go func() {
+			e, err := s.launch(context.Background(), p, "on-demand")
+			if err != nil {
+				return
+			}
+			if err := e.awaitInit(); err != nil {
+				e.destroy(s)
+				return
+			}
+			p.mu.Lock()
+			retired := p.retired
+			if !retired {
+				e.lastUsed = time.Now()
+				p.idle = append(p.idle, e)
+			}
+			p.mu.Unlock()
+			if retired {
+				e.destroy(s)
+			}
+		}()
+	}
+	return n
+}
+
+// InFlight is how many invocations of a function are running now.
+func (s *Service) InFlight(function string) int { return s.conc.inFlight(function) }

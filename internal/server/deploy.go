@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/alarms"
@@ -104,5 +105,17 @@ func deployExposure(store *metrics.Store) deployctl.Exposure {
 		}
 		errs, err := sum("Errors")
 		return inv, errs, err
+	}
+}
+
+// deployPrewarm sizes a target version's warm-up to the traffic it is about to get: the function's current
+// concurrency times the first step's weight, at least one environment.
+func deployPrewarm(inv *invoke.Service, off bool) deployctl.Prewarm {
+	if off {
+		return nil
+	}
+	return func(_ context.Context, function, version string, weight float64) int {
+		n := int(math.Ceil(float64(inv.InFlight(function)) * weight))
+		return inv.Prewarm(function, version, max(n, 1))
 	}
 }

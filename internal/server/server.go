@@ -51,6 +51,8 @@ type Config struct {
 	DeployTimeScale float64
 	// HookTimeout bounds how long a lifecycle hook may take to report (default 1 hour).
 	HookTimeout time.Duration
+	// NoPrewarm turns off starting the target version's environments before a deployment shifts traffic.
+	NoPrewarm bool
 	// PrestartedSandboxes is how many sandbox inits are kept started ahead of cold starts (0: none).
 	PrestartedSandboxes int
 	// NoInvocationMetrics turns off recording metrics on the invoke path (to measure what recording costs).
@@ -203,7 +205,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	}
 	links := &codeLinks{key: linkKey, now: time.Now, path: code.ZipPath}
 	deployments := deployctl.New(deployctl.Options{Store: db, Lambda: deployLambda{cp}, Hooks: deployHooks{inv},
-		Alarms: deployAlarms{alarmService}, Exposure: deployExposure(metricStore), TimeScale: cfg.DeployTimeScale, HookTimeout: cfg.HookTimeout,
+		Alarms: deployAlarms{alarmService}, Exposure: deployExposure(metricStore), Prewarm: deployPrewarm(inv, cfg.NoPrewarm), TimeScale: cfg.DeployTimeScale, HookTimeout: cfg.HookTimeout,
 		Region: cfg.Region, AccountID: cfg.AccountID, Logger: log})
 
 	internal := http.NewServeMux()

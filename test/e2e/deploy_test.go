@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -121,6 +122,12 @@ func TestCanaryDeploymentsWithAlarmRollback(t *testing.T) {
 	// 1. A healthy canary: 10%, then all of it, Succeeded, the alias left on v2 with no routing.
 	id := deployTo(v1, v2)
 	waitDeployment(t, cd, id, cdtypes.DeploymentStatusSucceeded)
+	shown, stderr, code := sluice(t, s.Env(), "deployments", "show", id)
+	for _, want := range []string{"Succeeded", "prewarmed", "step       10%", "step       100%", "Blast radius: the target version served"} {
+		if code != 0 || !strings.Contains(shown, want) {
+			t.Fatalf("sluice deployments show lacks %q (exit %d):\n%s\n%s", want, code, shown, stderr)
+		}
+	}
 	alias, err := c.GetAlias(t.Context(), &lambda.GetAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live")})
 	if err != nil || aws.ToString(alias.FunctionVersion) != v2 || alias.RoutingConfig != nil && len(alias.RoutingConfig.AdditionalVersionWeights) != 0 {
 		t.Fatalf("alias after the healthy canary: %+v %v", alias, err)
