@@ -291,3 +291,54 @@ func TestDeploymentSurvivesKill(t *testing.T) {
 		t.Fatalf("alias after the restarted deployment: %+v %v", a, err)
 	}
 }
+
+// TestHookTimeoutAndQueueing: a hook that never reports fails its deployment with TIMEOUT, and a second deployment
+// to the same group waits Queued until the first one ends.
+func TestHookTimeoutAndQueueing(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--hook-timeout", "2s", "--deploy-time-scale", "600")
+	c, cd := s.Lambda(), s.CodeDeploy()
+	createEcho(t, c, "orders")
+	createEcho(t, c, "CodeDeployHook_silent") // answers its invocation and never calls back
+	v1 := publishNew(t, c, "orders", "one")
+	v2 := publishNew(t, c, "orders", "two")
+	if _, err := c.CreateAlias(t.Context(), &lambda.CreateAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live"), FunctionVersion: aws.String(v1)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cd.CreateApplication(t.Context(), &codedeploy.CreateApplicationInput{ApplicationName: aws.String("app"), ComputePlatform: cdtypes.ComputePlatformLambda}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cd.CreateDeploymentGroup(t.Context(), &codedeploy.CreateDeploymentGroupInput{ApplicationName: aws.String("app"),
+		DeploymentGroupName: aws.String("dg"), ServiceRoleArn: aws.String("arn:aws:iam::000000000000:role/codedeploy")}); err != nil {
+		t.Fatal(err)
+	}
+	create := func(spec string) string {
+		out, err := cd.CreateDeployment(t.Context(), &codedeploy.CreateDeploymentInput{ApplicationName: aws.String("app"), DeploymentGroupName: aws.String("dg"),
+			Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent, AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(spec)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(out.DeploymentId)
+	}
+	first := create(appSpecFor("orders", "live", v1, v2) + "Hooks:\n  - BeforeAllowTraffic: CodeDeployHook_silent\n")
+	second := create(appSpecFor("orders", "live", v1, v2))
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out, err := cd.GetDeployment(t.Context(), &codedeploy.GetDeploymentInput{DeploymentId: aws.String(second)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.DeploymentInfo.Status == cdtypes.DeploymentStatusQueued {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the second deployment is %s while the first runs, want Queued", out.DeploymentInfo.Status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	info := waitDeployment(t, cd, first, cdtypes.DeploymentStatusFailed)
+	if info.ErrorInformation == nil || info.ErrorInformation.Code != cdtypes.ErrorCodeTimeout {
+		t.Fatalf("silent hook: %+v", info.ErrorInformation)
+	}
+	waitDeployment(t, cd, second, cdtypes.DeploymentStatusSucceeded)
+}
