@@ -162,37 +162,28 @@ func unknownName(r *http.Request, target string) string {
 
 // WriteAuthError answers a request the gateway could not authenticate, in JSON 1.1 form.
 func (h *Handler) WriteAuthError(w http.ResponseWriter, r *http.Request, code string, status int, message string) {
-	w.Header().Set("x-amzn-ErrorType", code)
-	writeJSON(w, status, map[string]string{"__type": code, "message": message})
+	h.proto().WriteFault(w, status, code, message)
+}
+
+// proto is the JSON 1.1 protocol as CodeDeploy answers it: every exception a 400.
+func (h *Handler) proto() awshttp.JSONRPC {
+	return awshttp.JSONRPC{ContentType: contentType, InternalCode: codeInternalFailure, Log: h.log, Status: func(code string) int {
+		switch code {
+		case codeInternalFailure:
+			return http.StatusInternalServerError
+		case codeServiceUnavailable:
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusBadRequest
+	}}
 }
 
 // writeJSON writes a JSON 1.1 response.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"__type":"InternalFailure","message":"internal error"}`)
-	}
-	w.Header().Set("Content-Type", contentType)
-	w.WriteHeader(status)
-	w.Write(b)
+	awshttp.JSONRPC{ContentType: contentType, InternalCode: codeInternalFailure}.WriteJSON(w, status, v)
 }
 
-// writeError writes err in JSON 1.1 form: {"__type": code, "message": text}, with x-amzn-ErrorType too. Every
-// CodeDeploy exception is a 400; anything that is not a fault is logged and reported as an InternalFailure (500)
-// without detail.
+// writeError writes err in JSON 1.1 form (see awshttp.JSONRPC).
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	f, ok := fault.As(err)
-	if !ok {
-		h.log.Error("internal error", "target", r.Header.Get("X-Amz-Target"), "request_id", awshttp.RequestID(r.Context()), "err", err)
-		f = fault.New(codeInternalFailure, "An internal error occurred. Request ID: %s", awshttp.RequestID(r.Context()))
-	}
-	status := http.StatusBadRequest
-	switch f.Code {
-	case codeInternalFailure:
-		status = http.StatusInternalServerError
-	case codeServiceUnavailable:
-		status = http.StatusServiceUnavailable
-	}
-	w.Header().Set("x-amzn-ErrorType", f.Code)
-	writeJSON(w, status, map[string]string{"__type": f.Code, "message": f.Message})
+	h.proto().WriteError(w, r, err)
 }

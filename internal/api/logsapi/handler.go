@@ -111,29 +111,13 @@ func unknownName(r *http.Request, target string) string {
 
 // writeJSON writes a JSON 1.1 response.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"__type":"ServiceUnavailableException","message":"internal error"}`)
-	}
-	w.Header().Set("Content-Type", contentType)
-	w.WriteHeader(status)
-	w.Write(b)
+	awshttp.JSONRPC{ContentType: contentType, InternalCode: codeServiceUnavailable}.WriteJSON(w, status, v)
 }
 
-// writeError writes err in JSON 1.1 form: {"__type": code, "message": text}, with x-amzn-ErrorType too. Anything
-// that is not a fault is logged and reported as a ServiceUnavailableException without detail.
+// writeError writes err in JSON 1.1 form: CloudWatch Logs exceptions are 400s; what is not a fault is logged and
+// reported as a ServiceUnavailableException (500) without detail.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	f, ok := fault.As(err)
-	if !ok {
-		h.log.Error("internal error", "target", r.Header.Get("X-Amz-Target"), "request_id", awshttp.RequestID(r.Context()), "err", err)
-		f = fault.New(codeServiceUnavailable, "An internal error occurred. Request ID: %s", awshttp.RequestID(r.Context()))
-	}
-	status := http.StatusBadRequest
-	if f.Code == codeServiceUnavailable {
-		status = http.StatusInternalServerError
-	}
-	w.Header().Set("x-amzn-ErrorType", f.Code)
-	writeJSON(w, status, map[string]string{"__type": f.Code, "message": f.Message})
+	awshttp.JSONRPC{ContentType: contentType, InternalCode: codeServiceUnavailable, Log: h.log}.WriteError(w, r, err)
 }
 
 func invalid(format string, args ...any) error {
