@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/sluice-dev/sluice/bench/internal/hostinfo"
 	"io"
 	"runtime"
 	"slices"
@@ -23,7 +24,7 @@ func flagsLine(cfg config) string {
 }
 
 func printReport(w io.Writer, cfg config, m measurements) {
-	fmt.Fprintf(w, "\n**Machine:** %s.\n", machineDescription())
+	fmt.Fprintf(w, "\n**Machine:** %s.\n", hostinfo.Description())
 	fmt.Fprintf(w, "Sluice built from %s; %s.\n\n", m.source, flagsLine(cfg))
 	printWarmTable(w, cfg, m)
 	printCPUTable(w, cfg, m)

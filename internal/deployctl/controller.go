@@ -48,7 +48,8 @@ type Alarms interface {
 
 // Exposure reports how many invocations (and errors) a version served through an alias since a time: the
 // deployment's blast radius (from the AWS/Lambda metrics).
-type Exposure func(ctx context.Context, function, alias, version string, since time.Time) (invocations, errors int64, err error)
+// until zero means now.
+type Exposure func(ctx context.Context, function, alias, version string, since, until time.Time) (invocations, errors int64, err error)
 
 // Prewarm starts environments of a version ahead of a traffic shift that will give it weight; it returns how
 // many it started (in the background).
@@ -146,6 +147,7 @@ func (c *Controller) ReconcileAll(ctx context.Context) time.Time {
 		}
 		return time.Time{}
 	}
+	c.settleBlastRadius(ctx)
 	var next time.Time
 	for _, d := range open {
 		wake, err := c.reconcile(ctx, d, open)
@@ -198,7 +200,7 @@ func (c *Controller) reconcile(ctx context.Context, d deploy.Deployment, open []
 	}
 	if c.o.Exposure != nil && !next.StartTime.IsZero() && !next.IsRollback() {
 		spec := next.AppSpec.Resource
-		if inv, errs, err := c.o.Exposure(ctx, spec.Name, spec.Alias, spec.TargetVersion, next.StartTime); err == nil {
+		if inv, errs, err := c.o.Exposure(ctx, spec.Name, spec.Alias, spec.TargetVersion, next.StartTime, time.Time{}); err == nil {
 			next.BlastRadius = deploy.BlastRadius{TargetInvocations: inv, TargetErrors: errs}
 		}
 	}
@@ -298,6 +300,11 @@ func (c *Controller) save(ctx context.Context, d deploy.Deployment, rollbacks []
 				if err := tx.Delete("cd/open/" + r.ID); err != nil {
 					return err
 				}
+				if c.o.Exposure != nil && !r.IsRollback() && !r.StartTime.IsZero() {
+					if err := tx.Put("cd/settle/"+r.ID, []byte{}); err != nil {
+						return err
+					}
+				}
 				if err := c.noteOutcome(tx, r); err != nil {
 					return err
 				}
@@ -307,6 +314,50 @@ func (c *Controller) save(ctx context.Context, d deploy.Deployment, rollbacks []
 		}
 		return nil
 	})
+}
+
+// blastRadiusSettle is how long after a deployment ends its blast radius is still recounted: invocations that were
+// running when it stopped, or were routed just before the alias changed, are recorded when they finish.
+const blastRadiusSettle = 10 * time.Second
+
+// settleBlastRadius recounts the blast radius of recently finished deployments, then lets them go.
+func (c *Controller) settleBlastRadius(ctx context.Context) {
+	var ids []string
+	if err := c.o.Store.View(ctx, func(tx store.Tx) error {
+		return tx.Scan("cd/settle/", "", func(k string, _ []byte) (bool, error) {
+			ids = append(ids, k[len("cd/settle/"):])
+			return true, nil
+		})
+	}); err != nil {
+		return
+	}
+	for _, id := range ids {
+		var d deploy.Deployment
+		if err := c.o.Store.View(ctx, func(tx store.Tx) error { return store.GetJSON(tx, "cd/dep/"+id, &d) }); err != nil {
+			continue
+		}
+		spec := d.AppSpec.Resource
+		// Up to the end for a success (afterwards all traffic is the target's by design); a second past it for a
+		// stop or failure, for invocations routed before the alias flip landed.
+		until := d.CompleteTime
+		if d.Status != deploy.StatusSucceeded {
+			until = until.Add(time.Second)
+		}
+		inv, errs, err := c.o.Exposure(ctx, spec.Name, spec.Alias, spec.TargetVersion, d.StartTime, until)
+		done := c.o.Now().Sub(d.CompleteTime) > blastRadiusSettle
+		c.o.Store.Update(ctx, func(tx store.Tx) error {
+			if err == nil {
+				d.BlastRadius = deploy.BlastRadius{TargetInvocations: inv, TargetErrors: errs}
+				if err := store.PutJSON(tx, "cd/dep/"+id, d); err != nil {
+					return err
+				}
+			}
+			if done {
+				return tx.Delete("cd/settle/" + id)
+			}
+			return nil
+		})
+	}
 }
 
 // noteOutcome records a finished deployment on its group.

@@ -86,10 +86,13 @@ func (a deployAlarms) Subscribe(fn func()) func() {
 // deployExposure reads a deployment's blast radius from the AWS/Lambda metrics: what the target version served
 // through the alias since the deployment started.
 func deployExposure(store *metrics.Store) deployctl.Exposure {
-	return func(_ context.Context, function, alias, version string, since time.Time) (int64, int64, error) {
+	return func(_ context.Context, function, alias, version string, since, until time.Time) (int64, int64, error) {
 		dims := []metrics.Dimension{{Name: "ExecutedVersion", Value: version}, {Name: "FunctionName", Value: function},
 			{Name: "Resource", Value: function + ":" + alias}}
 		end := time.Now().Add(time.Second)
+		if !until.IsZero() {
+			end = until
+		}
 		sum := func(name string) (int64, error) {
 			points, err := store.StatisticsUnaligned(metrics.Query{Metric: metrics.MetricID{Namespace: "AWS/Lambda", Name: name, Dimensions: dims},
 				Start: since.Truncate(time.Second), End: end, Period: end.Sub(since.Truncate(time.Second)).Round(time.Second) + time.Second})

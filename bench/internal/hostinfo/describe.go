@@ -1,4 +1,6 @@
-package main
+// Package hostinfo reads what the benchmark harnesses report about the machine they ran on: a description, and
+// CPU time consumed by the machine and by each process (from /proc).
+package hostinfo
 
 import (
 	"bufio"
@@ -9,8 +11,8 @@ import (
 	"strings"
 )
 
-// machineDescription says what the numbers were measured on: they mean little without it.
-func machineDescription() string {
+// Description says what the numbers were measured on: they mean little without it.
+func Description() string {
 	cpu := cpuinfoField("model name")
 	if cpu == "" {
 		cpu = "unknown CPU"
