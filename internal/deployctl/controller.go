@@ -51,9 +51,9 @@ type Alarms interface {
 // until zero means now.
 type Exposure func(ctx context.Context, function, alias, version string, since, until time.Time) (invocations, errors int64, err error)
 
-// Prewarm starts environments of a version ahead of a traffic shift that will give it weight; it returns how
-// many it started (in the background).
-type Prewarm func(ctx context.Context, function, version string, weight float64) int
+// Prewarm starts environments of the target version ahead of a traffic shift that will give it weight (current is
+// the version serving the alias now) and returns, once they are ready, how many it started.
+type Prewarm func(ctx context.Context, function, current, target string, weight float64) int
 
 // Options configures a Controller.
 type Options struct {
@@ -196,7 +196,8 @@ func (c *Controller) reconcile(ctx context.Context, d deploy.Deployment, open []
 			weight = steps[0].Weight()
 		}
 		spec := next.AppSpec.Resource
-		next.NotePrewarmed(c.o.Now(), c.o.Prewarm(ctx, spec.Name, spec.TargetVersion, weight))
+		// Before the actions run: the first shift reaches the alias only once the target's environments are ready.
+		next.NotePrewarmed(c.o.Now(), c.o.Prewarm(ctx, spec.Name, spec.CurrentVersion, spec.TargetVersion, weight))
 	}
 	if c.o.Exposure != nil && !next.StartTime.IsZero() && !next.IsRollback() {
 		spec := next.AppSpec.Resource

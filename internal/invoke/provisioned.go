@@ -3,6 +3,7 @@ package invoke
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/controlplane"
@@ -141,9 +142,9 @@ func (s *Service) ProvisionedState(function, qualifier string, requested int) co
 	return st
 }
 
-// Prewarm starts n on-demand environments of a published version in the background and parks them idle in its
-// pool, so the first invocations a deployment sends there do not wait for cold starts. It returns how many it
-// started (0 if the version is unknown).
+// Prewarm starts n on-demand environments of a published version, parks them idle in its pool and returns once
+// they are initialised, or after a second (the deployment controller waits for it), so the first invocations a
+// deployment sends there do not wait for cold starts. It returns how many it started (0 if the version is unknown).
 func (s *Service) Prewarm(function, version string, n int) int {
 	fn := s.catalog.get(function)
 	if fn == nil || n <= 0 {
@@ -154,8 +155,9 @@ func (s *Service) Prewarm(function, version string, n int) int {
 		return 0
 	}
 	p := s.poolFor(t)
+	var wg sync.WaitGroup
 	for range n {
-		go func() {
+		wg.Go(func() {
 			e, err := s.launch(context.Background(), p, "on-demand")
 			if err != nil {
 				return
@@ -174,7 +176,25 @@ func (s *Service) Prewarm(function, version string, n int) int {
 			if retired {
 				e.destroy(s)
 			}
-		}()
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+	}
+	return n
+}
+
+// Environments is how many environments a function version has now (idle and busy): the concurrency it has needed
+// recently.
+func (s *Service) Environments(function, version string) int {
+	n := 0
+	for _, p := range s.Pools() {
+		if p.Function == function && p.Version == version {
+			n += p.Idle + p.Busy
+		}
 	}
 	return n
 }

@@ -111,14 +111,16 @@ func deployExposure(store *metrics.Store) deployctl.Exposure {
 	}
 }
 
-// deployPrewarm sizes a target version's warm-up to the traffic it is about to get: the function's current
-// concurrency times the first step's weight, at least one environment.
+// deployPrewarm sizes a target version's warm-up to the traffic it is about to get: the environments the current
+// version needs now (its pool's size, or the invocations in flight if larger) times the first step's weight, at
+// least one.
 func deployPrewarm(inv *invoke.Service, off bool) deployctl.Prewarm {
 	if off {
 		return nil
 	}
-	return func(_ context.Context, function, version string, weight float64) int {
-		n := int(math.Ceil(float64(inv.InFlight(function)) * weight))
-		return inv.Prewarm(function, version, max(n, 1))
+	return func(_ context.Context, function, current, target string, weight float64) int {
+		need := max(inv.Environments(function, current), inv.InFlight(function))
+		n := int(math.Ceil(float64(need) * weight))
+		return inv.Prewarm(function, target, max(n, 1))
 	}
 }
