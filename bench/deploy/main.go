@@ -23,6 +23,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/sluice-dev/sluice/bench/internal/buildkit"
 	"log"
 	"os"
 	"os/signal"
@@ -100,21 +101,21 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	root, err := moduleRoot(ctx)
+	root, err := buildkit.ModuleRoot(ctx)
 	if err != nil {
 		return err
 	}
-	res := results{source: sourceState(ctx, root)}
+	res := results{source: buildkit.SourceState(ctx, root)}
 	log.Print("building sluice and the function")
 	bin := filepath.Join(tmp, "sluice")
-	if err := goBuild(ctx, root, "./cmd/sluice", bin, false); err != nil {
+	if err := buildkit.GoBuild(ctx, root, "./cmd/sluice", bin, false); err != nil {
 		return err
 	}
 	bootstrap := filepath.Join(tmp, "fn", "bootstrap")
-	if err := goBuild(ctx, root, "./bench/deploy/fn", bootstrap, true); err != nil {
+	if err := buildkit.GoBuild(ctx, root, "./bench/deploy/fn", bootstrap, true); err != nil {
 		return err
 	}
-	pkg, err := zipBootstrap(bootstrap)
+	pkg, err := buildkit.ZipBootstrap(bootstrap)
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -10,34 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 )
-
-// moduleRoot finds the Sluice module's directory, so the harness builds the right code from any working dir.
-func moduleRoot(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", fmt.Errorf("run the harness inside the sluice module (go run ./bench/invoke)")
-	}
-	return filepath.Dir(mod), nil
-}
-
-// goBuild builds pkg (relative to the module root) into out. The function is built static (CGO_ENABLED=0), as
-// a provided.al2023 bootstrap is.
-func goBuild(ctx context.Context, root, pkg, out string, static bool) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
-	cmd.Dir = root
-	cmd.Env = os.Environ()
-	if static {
-		cmd.Env = append(cmd.Env, "CGO_ENABLED=0")
-	}
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
-	}
-	return nil
-}
 
 // installRIE builds the AWS Lambda Runtime Interface Emulator from the Go module proxy into dir (never into the
 // repository); the module has no tagged releases, so @latest is its newest commit.
@@ -59,41 +29,4 @@ func installRIE(ctx context.Context, dir string) (bin, version string, err error
 		}
 	}
 	return bin, version, nil
-}
-
-// zipBootstrap packages a bootstrap binary as a provided.al2023 deployment package.
-func zipBootstrap(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
-	h.SetMode(0o755)
-	w, err := zw.CreateHeader(h)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := w.Write(b); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-// sourceState names the commit the working tree is at and whether it has uncommitted changes: the server is
-// being edited while it is measured, so a number must say which code it belongs to.
-func sourceState(ctx context.Context, root string) string {
-	head, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--short", "HEAD").Output()
-	if err != nil {
-		return "an unknown revision (no git)"
-	}
-	state := "commit " + strings.TrimSpace(string(head))
-	if st, err := exec.CommandContext(ctx, "git", "-C", root, "status", "--porcelain", "--", "cmd", "internal", "go.mod").Output(); err == nil && len(st) > 0 {
-		state += " plus uncommitted changes to the server"
-	}
-	return state
 }

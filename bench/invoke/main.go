@@ -20,6 +20,7 @@ package main
 import (
 	"context"
 	"flag"
+	"github.com/sluice-dev/sluice/bench/internal/buildkit"
 	"log"
 	"os"
 	"os/signal"
@@ -125,14 +126,14 @@ func run(ctx context.Context, cfg config) error {
 
 func build(ctx context.Context, cfg config, tmp string) (artifacts, error) {
 	var art artifacts
-	root, err := moduleRoot(ctx)
+	root, err := buildkit.ModuleRoot(ctx)
 	if err != nil {
 		return art, err
 	}
 	log.Print("building sluice and the function")
-	art.source = sourceState(ctx, root)
+	art.source = buildkit.SourceState(ctx, root)
 	art.sluice = filepath.Join(tmp, "sluice")
-	if err := goBuild(ctx, root, "./cmd/sluice", art.sluice, false); err != nil {
+	if err := buildkit.GoBuild(ctx, root, "./cmd/sluice", art.sluice, false); err != nil {
 		return art, err
 	}
 	fnDir := filepath.Join(tmp, "fn")
@@ -140,10 +141,10 @@ func build(ctx context.Context, cfg config, tmp string) (artifacts, error) {
 		return art, err
 	}
 	art.bootstrap = filepath.Join(fnDir, "bootstrap")
-	if err := goBuild(ctx, root, "./bench/invoke/fn", art.bootstrap, true); err != nil {
+	if err := buildkit.GoBuild(ctx, root, "./bench/invoke/fn", art.bootstrap, true); err != nil {
 		return art, err
 	}
-	if art.pkg, err = zipBootstrap(art.bootstrap); err != nil {
+	if art.pkg, err = buildkit.ZipBootstrap(art.bootstrap); err != nil {
 		return art, err
 	}
 	if cfg.skipRIE {

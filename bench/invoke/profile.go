@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/sluice-dev/sluice/bench/internal/buildkit"
 	"net/http"
 	"net/url"
 	"os"
@@ -21,12 +22,12 @@ type profiler struct {
 
 // buildProfiled builds bench/invoke/profiled next to the real binary.
 func buildProfiled(ctx context.Context, dir string) (string, error) {
-	root, err := moduleRoot(ctx)
+	root, err := buildkit.ModuleRoot(ctx)
 	if err != nil {
 		return "", err
 	}
 	bin := filepath.Join(dir, "sluice-profiled")
-	return bin, goBuild(ctx, root, "./bench/invoke/profiled", bin, false)
+	return bin, buildkit.GoBuild(ctx, root, "./bench/invoke/profiled", bin, false)
 }
 
 // env tells the profiled server where to write its control address.

@@ -1,4 +1,6 @@
-package main
+// Package buildkit builds what the benchmark harnesses measure: the module's binaries and functions, and the
+// deployment package of a bootstrap; and it says which commit (and uncommitted changes) a run measured.
+package buildkit
 
 import (
 	"archive/zip"
@@ -11,22 +13,22 @@ import (
 	"strings"
 )
 
-// moduleRoot finds the Sluice module's directory, so the harness builds the right code from any working dir.
-func moduleRoot(ctx context.Context) (string, error) {
+// ModuleRoot finds the Sluice module's directory, so the harness builds the right code from any working dir.
+func ModuleRoot(ctx context.Context) (string, error) {
 	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOMOD: %w", err)
 	}
 	mod := strings.TrimSpace(string(out))
 	if mod == "" || mod == os.DevNull {
-		return "", fmt.Errorf("run the harness inside the sluice module (go run ./bench/deploy)")
+		return "", fmt.Errorf("run the harness inside the sluice module (go run ./bench/...)")
 	}
 	return filepath.Dir(mod), nil
 }
 
-// goBuild builds pkg (relative to the module root) into out. The function is built static (CGO_ENABLED=0), as
+// GoBuild builds pkg (relative to the module root) into out. The function is built static (CGO_ENABLED=0), as
 // a provided.al2023 bootstrap is.
-func goBuild(ctx context.Context, root, pkg, out string, static bool) error {
+func GoBuild(ctx context.Context, root, pkg, out string, static bool) error {
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
 	cmd.Dir = root
 	cmd.Env = os.Environ()
@@ -39,8 +41,8 @@ func goBuild(ctx context.Context, root, pkg, out string, static bool) error {
 	return nil
 }
 
-// zipBootstrap packages a bootstrap binary as a provided.al2023 deployment package.
-func zipBootstrap(path string) ([]byte, error) {
+// ZipBootstrap packages a bootstrap binary as a provided.al2023 deployment package.
+func ZipBootstrap(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -62,9 +64,9 @@ func zipBootstrap(path string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// sourceState names the commit the working tree is at and whether it has uncommitted changes: the server is
+// SourceState names the commit the working tree is at and whether it has uncommitted changes: the server is
 // being edited while it is measured (by others too), so a number must say which code it belongs to.
-func sourceState(ctx context.Context, root string) string {
+func SourceState(ctx context.Context, root string) string {
 	head, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--short", "HEAD").Output()
 	if err != nil {
 		return "an unknown revision (no git)"
