@@ -124,9 +124,9 @@ func run(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
-	pid := srv.cmd.Process.Pid
-	c := newClients(srv.endpoint, cfg.workers)
+	defer srv.Stop()
+	pid := srv.Cmd.Process.Pid
+	c := newClients(srv.Endpoint, cfg.workers)
 	log.Print("creating the function, its versions, the alarms and the deployment groups")
 	if err := setup(ctx, c, pkg); err != nil {
 		return fmt.Errorf("set-up: %w", err)
@@ -172,7 +172,7 @@ func run(ctx context.Context, cfg config) error {
 	g.stop()
 	res.all = count(g.window(from, end), from, end)
 	res.skipped = g.skipped.Load()
-	res.serverAlive = srv.alive()
+	res.serverAlive = srv.Alive()
 	if err := ctx.Err(); err != nil {
 		return err
 	}

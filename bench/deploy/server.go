@@ -7,12 +7,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/sluice-dev/sluice/bench/internal/sluiceproc"
 	"io"
 	"math"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -34,67 +32,12 @@ const (
 )
 
 // sluiceServer is the real `sluice serve` binary on a fresh data dir.
-type sluiceServer struct {
-	cmd      *exec.Cmd
-	endpoint string
-	done     chan struct{}
-}
+type sluiceServer = sluiceproc.Server
 
 func startSluice(bin, dataDir string, args ...string) (*sluiceServer, error) {
-	s := &sluiceServer{done: make(chan struct{})}
-	all := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "warn"}, args...)
-	s.cmd = exec.Command(bin, all...)
-	s.cmd.Env = append(os.Environ(), "SLUICE_ROOT_ACCESS_KEY_ID="+accessKey, "SLUICE_ROOT_SECRET_ACCESS_KEY="+secretKey)
-	s.cmd.Stdout, s.cmd.Stderr = os.Stderr, os.Stderr // warnings and errors are worth seeing
 	// SIGTERM if the harness dies: the server then destroys its sandboxes itself.
-	s.cmd.SysProcAttr = childAttr(syscall.SIGTERM)
-	if err := s.cmd.Start(); err != nil {
-		return nil, err
-	}
-	go func() { s.cmd.Wait(); close(s.done) }()
-	endpoint, err := waitEndpoint(filepath.Join(dataDir, "endpoint"), s.done)
-	if err != nil {
-		s.stop()
-		return nil, err
-	}
-	s.endpoint = endpoint
-	return s, nil
-}
-
-// waitEndpoint waits for the server to write its URL, which it does once it is listening.
-func waitEndpoint(path string, done <-chan struct{}) (string, error) {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if b, err := os.ReadFile(path); err == nil && len(bytes.TrimSpace(b)) > 0 {
-			return strings.TrimSpace(string(b)), nil
-		}
-		select {
-		case <-done:
-			return "", fmt.Errorf("sluice exited during start-up")
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	return "", fmt.Errorf("sluice did not write %s within 30s", path)
-}
-
-func (s *sluiceServer) alive() bool {
-	select {
-	case <-s.done:
-		return false
-	default:
-		return true
-	}
-}
-
-// stop asks for a graceful shutdown (the server destroys its environments), then kills after a grace period.
-func (s *sluiceServer) stop() {
-	s.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-s.done:
-	case <-time.After(15 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
-	}
+	return sluiceproc.Start(bin, dataDir, args,
+		[]string{"SLUICE_ROOT_ACCESS_KEY_ID=" + accessKey, "SLUICE_ROOT_SECRET_ACCESS_KEY=" + secretKey}, childAttr(syscall.SIGTERM))
 }
 
 // clients are what a real caller uses: aws-sdk-go-v2 with SigV4 signing.

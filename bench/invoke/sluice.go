@@ -6,10 +6,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/sluice-dev/sluice/bench/internal/sluiceproc"
 	"log"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -37,74 +37,18 @@ const (
 var extraServeArgs []string
 
 // sluiceServer is the real `sluice serve` binary on a fresh data dir.
-type sluiceServer struct {
-	cmd      *exec.Cmd
-	endpoint string
-	done     chan struct{}
-}
+type sluiceServer = sluiceproc.Server
 
 func startSluice(bin, dataDir string, env ...string) (*sluiceServer, error) {
-	s := &sluiceServer{done: make(chan struct{})}
-	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "warn"}, extraServeArgs...)
-	s.cmd = exec.Command(bin, args...)
-	s.cmd.Env = append(os.Environ(), "SLUICE_ROOT_ACCESS_KEY_ID="+accessKey, "SLUICE_ROOT_SECRET_ACCESS_KEY="+secretKey)
-	s.cmd.Env = append(s.cmd.Env, env...)
-	s.cmd.Stdout, s.cmd.Stderr = os.Stderr, os.Stderr // warnings and errors are worth seeing: report them
 	// SIGTERM if the harness dies: the server then destroys its sandboxes itself.
-	s.cmd.SysProcAttr = childAttr(syscall.SIGTERM, false)
-	if err := s.cmd.Start(); err != nil {
-		return nil, err
-	}
-	go func() { s.cmd.Wait(); close(s.done) }()
-	endpoint, err := waitEndpoint(filepath.Join(dataDir, "endpoint"), s.done)
-	if err != nil {
-		s.stop()
-		return nil, err
-	}
-	s.endpoint = endpoint
-	return s, nil
-}
-
-// waitEndpoint waits for the server to write its URL, which it does once it is listening.
-func waitEndpoint(path string, done <-chan struct{}) (string, error) {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if b, err := os.ReadFile(path); err == nil && len(bytes.TrimSpace(b)) > 0 {
-			return strings.TrimSpace(string(b)), nil
-		}
-		select {
-		case <-done:
-			return "", fmt.Errorf("sluice exited during start-up")
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	return "", fmt.Errorf("sluice did not write %s within 30s", path)
-}
-
-func (s *sluiceServer) alive() bool {
-	select {
-	case <-s.done:
-		return false
-	default:
-		return true
-	}
-}
-
-// stop asks for a graceful shutdown (the server destroys its environments), then kills after a grace period.
-func (s *sluiceServer) stop() {
-	s.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-s.done:
-	case <-time.After(15 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
-	}
+	return sluiceproc.Start(bin, dataDir, extraServeArgs,
+		append([]string{"SLUICE_ROOT_ACCESS_KEY_ID=" + accessKey, "SLUICE_ROOT_SECRET_ACCESS_KEY=" + secretKey}, env...), childAttr(syscall.SIGTERM, false))
 }
 
 // client is what a real caller uses: aws-sdk-go-v2 with SigV4 signing. Retries are off so every failure is
 // counted rather than hidden, and the connection pool holds one connection per worker, as for the other targets.
-func (s *sluiceServer) client(concurrency int) *lambda.Client {
-	return sdkClient(s.endpoint, concurrency)
+func sluiceClient(s *sluiceServer, concurrency int) *lambda.Client {
+	return sdkClient(s.Endpoint, concurrency)
 }
 
 func sdkClient(endpoint string, concurrency int) *lambda.Client {
@@ -324,7 +268,7 @@ func measureSluice(ctx context.Context, cfg config, art artifacts, dataDir strin
 		return sm, err
 	}
 	defer func() { sm.left = stopAndCheck(srv, bin, dataDir) }()
-	c := srv.client(cfg.concurrency)
+	c := sluiceClient(srv, cfg.concurrency)
 	if err := setupCanary(ctx, c, "bench", art.pkg); err != nil {
 		return sm, fmt.Errorf("sluice set-up: %w", err)
 	}
@@ -334,7 +278,7 @@ func measureSluice(ctx context.Context, cfg config, art artifacts, dataDir strin
 		return sm, err
 	}
 	log.Print("sluice: measuring warm invocations through the alias")
-	if sm.c1, sm.cN, err = measureCanary(ctx, cfg, inv, srv.cmd.Process.Pid, prof); err != nil {
+	if sm.c1, sm.cN, err = measureCanary(ctx, cfg, inv, srv.Cmd.Process.Pid, prof); err != nil {
 		return sm, err
 	}
 	sm.split = versions.reset()
@@ -347,7 +291,7 @@ func measureSluice(ctx context.Context, cfg config, art artifacts, dataDir strin
 			return sm, fmt.Errorf("sluice cold start: %w", err)
 		}
 	}
-	sm.aliveAtEnd = srv.alive()
+	sm.aliveAtEnd = srv.Alive()
 	return sm, ctx.Err()
 }
 
@@ -424,14 +368,14 @@ func fileHas(path string, values ...string) bool {
 // server once more on the same data dir: its start-up removes what dead servers left behind, so the machine is
 // left clean.
 func stopAndCheck(srv *sluiceServer, bin, dataDir string) leftovers {
-	pid := srv.cmd.Process.Pid
-	srv.stop()
+	pid := srv.Cmd.Process.Pid
+	srv.Stop()
 	l := sandboxLeftovers(pid)
 	if l.cgroups == 0 {
 		return l
 	}
 	if again, err := startSluice(bin, dataDir); err == nil {
-		again.stop()
+		again.Stop()
 	}
 	l.cleaned = sandboxLeftovers(pid).cgroups == 0
 	return l
