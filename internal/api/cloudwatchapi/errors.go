@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/sluice-dev/sluice/internal/api/cloudwatchapi/wire"
+	"github.com/sluice-dev/sluice/internal/api/wire"
 	"github.com/sluice-dev/sluice/internal/fault"
 )
 

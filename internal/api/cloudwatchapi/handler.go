@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/api/awshttp"
-	"github.com/sluice-dev/sluice/internal/api/cloudwatchapi/wire"
+	"github.com/sluice-dev/sluice/internal/api/wire"
 	"github.com/sluice-dev/sluice/internal/fault"
 )
 
