@@ -1,0 +1,67 @@
+// Package policy owns the IAM policy language: parsing AWS IAM JSON policy
+// documents with IAM's validation rules and MalformedPolicyDocument messages,
+// and evaluating them against a request the way IAM does.
+//
+// Two grammars are supported, selected by [Kind]:
+//
+//   - [Identity]: a role's inline permissions policy (PutRolePolicy). It names
+//     actions and resources and must not name a principal.
+//   - [Trust]: a role's AssumeRolePolicyDocument (CreateRole,
+//     UpdateAssumeRolePolicy). It names principals and STS actions and must
+//     not name a resource.
+//
+// The package is pure: it does not know which roles, accounts or identity
+// providers exist, does no I/O and keeps no state. Callers resolve the
+// caller's identity into a [Principal] and the request's condition keys into
+// a [Context] before calling [Evaluate].
+//
+// # Evaluation
+//
+// [Evaluate] applies IAM's logic across every statement of every document: a
+// matching Deny statement wins ([ExplicitDeny]); otherwise a matching Allow
+// statement grants ([Allow]); otherwise the request is denied by default
+// ([ImplicitDeny]). A statement matches when its action, resource, principal
+// and condition tests all hold:
+//
+//   - Action/NotAction patterns compare case-insensitively, with '*' (any run,
+//     possibly empty) and '?' (exactly one character).
+//   - Resource/NotResource patterns compare case-sensitively over the whole
+//     ARN, so '*' may span ':'. A statement without either (a trust
+//     statement) matches every resource.
+//   - Principal/NotPrincipal is matched against the caller only when present,
+//     which Parse allows only in trust documents.
+//   - Condition blocks AND their operators and keys and OR the values listed
+//     for one key; see [Condition] for the operator semantics.
+//
+// # Choices where IAM's behaviour is not pinned down
+//
+//   - Duplicate JSON keys at any level are a syntax error rather than
+//     last-wins, so what a reviewer reads is what is evaluated.
+//   - Element and operator names are case-sensitive ("effect" is an unknown
+//     field); condition key names are case-insensitive, as in IAM.
+//   - Statement IDs must match [0-9A-Za-z]* and be unique, in both grammars.
+//   - NotPrincipal is accepted in trust documents only with Effect Deny (IAM
+//     documents it as unsupported with Allow and in role trust policies). As
+//     IAM documents for NotPrincipal, each of the caller's identities is
+//     checked separately, so excluding a role without its account root still
+//     denies the role.
+//   - Trust statements may only name STS actions that a role's trust policy
+//     controls (sts:AssumeRole*, sts:TagSession, sts:SetSourceIdentity,
+//     sts:SetContext), or patterns that cover one of them.
+//   - Principal values are checked for form only (account ID, IAM/STS ARN,
+//     "*"); IAM's check that the named role or account exists is the caller's
+//     business. CanonicalUser principals are refused in trust documents.
+//   - Resource ARNs are checked only for an "arn:partition:service:" prefix.
+//   - Date condition values are validated at parse time (IAM's "The policy
+//     failed legacy parsing"); numeric, Bool and IP values are not, and a
+//     value that does not parse never matches.
+//   - A context key with no values counts as absent. NullIfExists is refused.
+//   - ArnEquals and ArnLike both accept wildcards and compare the six ARN
+//     components separately; a policy value with fewer than six components
+//     is compared as a whole-string pattern.
+//   - Policy variables such as ${aws:username} are not substituted: they are
+//     compared literally. The escapes ${*}, ${?} and ${$} stand for a literal
+//     '*', '?' and '$' in Resource elements and String/Arn condition values,
+//     and only under Version 2012-10-17, since IAM treats variables as plain
+//     text in older documents.
+package policy
