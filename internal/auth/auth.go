@@ -163,9 +163,9 @@ func (k *Keyring) LookupCredential(_ context.Context, id string) (sigv4.Credenti
 	return c, nil
 }
 
-// IssueSession mints temporary credentials (an ASIA… key with a session token) for principal, valid for ttl.
-// Expired sessions are dropped from the keyring as new ones are issued.
-func (k *Keyring) IssueSession(principal string, ttl time.Duration) (sigv4.Credential, error) {
+// NewSession mints temporary credentials (an ASIA… key with a session token) for principal, valid for ttl,
+// without registering them: STS persists them first.
+func NewSession(principal string, ttl time.Duration, now time.Time) (sigv4.Credential, error) {
 	id := make([]byte, 10)
 	secret := make([]byte, 30)
 	token := make([]byte, 96)
@@ -174,13 +174,22 @@ func (k *Keyring) IssueSession(principal string, ttl time.Duration) (sigv4.Crede
 			return sigv4.Credential{}, err
 		}
 	}
-	now := time.Now()
-	c := sigv4.Credential{
+	return sigv4.Credential{
 		AccessKeyID:     "ASIA" + base32.StdEncoding.EncodeToString(id),
 		SecretAccessKey: base64.StdEncoding.EncodeToString(secret),
 		SessionToken:    base64.StdEncoding.EncodeToString(token),
 		Expires:         now.Add(ttl),
 		Principal:       principal,
+	}, nil
+}
+
+// IssueSession mints temporary credentials for principal, valid for ttl, and accepts them from now on.
+// Expired sessions are dropped from the keyring as new ones are issued.
+func (k *Keyring) IssueSession(principal string, ttl time.Duration) (sigv4.Credential, error) {
+	now := time.Now()
+	c, err := NewSession(principal, ttl, now)
+	if err != nil {
+		return c, err
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -188,12 +197,22 @@ func (k *Keyring) IssueSession(principal string, ttl time.Duration) (sigv4.Crede
 	if k.issued++; k.issued%256 == 0 {
 		// Keep expired sessions an hour, so their use is answered "expired" rather than "unknown".
 		for id, old := range k.creds {
-			if !old.Expires.IsZero() && now.Sub(old.Expires) > time.Hour {
+			if !old.Expires.IsZero() && now.Sub(old.Expires) > ExpiredGrace {
 				delete(k.creds, id)
 			}
 		}
 	}
 	return c, nil
+}
+
+// ExpiredGrace is how long an expired session stays known, so that its use is answered ExpiredToken.
+const ExpiredGrace = time.Hour
+
+// Remove forgets a credential (a deleted access key).
+func (k *Keyring) Remove(accessKeyID string) {
+	k.mu.Lock()
+	delete(k.creds, accessKeyID)
+	k.mu.Unlock()
 }
 
 // AssumedRolePrincipal is the identity of a session for role (an IAM role ARN) named session, as STS writes it:

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-dev/sluice/internal/server"
@@ -25,12 +27,34 @@ func (f *clientFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.dataDir, "data-dir", defaultDataDir(), "data dir of a local server, used when no endpoint or credentials are configured")
 }
 
+// stsEndpoint is where STS calls go: --endpoint-url, else AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL.
+func stsEndpoint(flag string) string {
+	return firstNonEmpty(flag, os.Getenv("AWS_ENDPOINT_URL_STS"), os.Getenv("AWS_ENDPOINT_URL"))
+}
+
+func firstNonEmpty(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
 // awsConfig builds an SDK config from the standard chain; with nothing configured, it falls back to the local
 // server on --data-dir and its root credentials, which is what a developer at the same machine wants.
 func (f *clientFlags) awsConfig(ctx context.Context) (aws.Config, error) {
 	var opts []func(*config.LoadOptions) error
 	if f.region != "" {
 		opts = append(opts, config.WithRegion(f.region))
+	}
+	if stsURL := stsEndpoint(f.endpoint); stsURL != "" {
+		// aws-sdk-go-v2 resolves credentials before AWS_ENDPOINT_URL, so its web identity provider would call the
+		// real STS: give it a client for Sluice's.
+		opts = append(opts, config.WithWebIdentityRoleCredentialOptions(func(o *stscreds.WebIdentityRoleOptions) {
+			o.Client = sts.New(sts.Options{Region: firstNonEmpty(f.region, os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"), "us-east-1"),
+				BaseEndpoint: aws.String(stsURL)})
+		}))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {

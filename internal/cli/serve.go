@@ -41,6 +41,8 @@ func serveCommand() *cobra.Command {
 	_ = f.MarkHidden("processing-delay")
 	f.BoolVar(&cfg.NoInvocationMetrics, "no-invocation-metrics", false, "do not record metrics on the invoke path (benchmarking what recording costs)")
 	_ = f.MarkHidden("no-invocation-metrics")
+	f.Float64Var(&cfg.SessionTimeScale, "session-time-scale", 1, "make STS sessions last 1/N of their DurationSeconds (tests of expiry)")
+	_ = f.MarkHidden("session-time-scale")
 	f.Float64Var(&cfg.DeployTimeScale, "deploy-time-scale", 1, "make one configured deployment minute last 60/N seconds (demos, tests); AWS-shaped configs stay unchanged")
 	f.BoolVar(&cfg.NoPrewarm, "no-prewarm", false, "do not start the target version's environments before a deployment shifts traffic")
 	f.DurationVar(&cfg.HookTimeout, "hook-timeout", time.Hour, "how long a lifecycle hook may take to report its status")

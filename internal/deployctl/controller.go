@@ -35,10 +35,15 @@ type Lambda interface {
 	SetAlias(ctx context.Context, function, alias string, state deploy.AliasState) error
 }
 
-// Hooks invokes hook functions asynchronously.
+// Hooks invokes hook functions asynchronously, as the deployment group's service role.
 type Hooks interface {
-	InvokeAsync(ctx context.Context, function string, payload []byte) error
+	// InvokeAsync returns an error wrapping ErrHookNotAuthorized when serviceRole may not invoke function.
+	InvokeAsync(ctx context.Context, serviceRole, function string, payload []byte) error
 }
+
+// ErrHookNotAuthorized reports that a deployment group's service role may not invoke a hook function: the hook
+// fails at once, as CodeDeploy's does.
+var ErrHookNotAuthorized = errors.New("the deployment group's service role is not authorized to invoke the hook")
 
 // Alarms reports alarm states and changes.
 type Alarms interface {
@@ -223,7 +228,19 @@ func (c *Controller) reconcile(ctx context.Context, d deploy.Deployment, open []
 			}
 		case deploy.ActionInvokeHook:
 			h := a.InvokeHook
-			if err := c.o.Hooks.InvokeAsync(ctx, h.FunctionName, h.Payload()); err != nil {
+			role := ""
+			if g, err := c.GetDeploymentGroup(ctx, d.ApplicationName, d.DeploymentGroupName); err == nil {
+				role = g.ServiceRoleARN
+			}
+			err := c.o.Hooks.InvokeAsync(ctx, role, h.FunctionName, h.Payload())
+			if errors.Is(err, ErrHookNotAuthorized) {
+				c.log.Warn("hook not authorized", "deployment", d.ID, "hook", h.FunctionName, "role", role, "err", err)
+				if err := c.PutLifecycleEventHookExecutionStatus(ctx, d.ID, h.ExecutionID, "Failed"); err != nil {
+					return time.Time{}, err
+				}
+				continue
+			}
+			if err != nil {
 				c.log.Warn("invoke hook", "deployment", d.ID, "hook", h.FunctionName, "err", err)
 				return time.Time{}, nil // not recorded as dispatched: the next pass invokes it again
 			}

@@ -44,7 +44,7 @@ func (w *world) SetAlias(_ context.Context, fn, alias string, s deploy.AliasStat
 	w.history = append(w.history, s)
 	return nil
 }
-func (w *world) InvokeAsync(_ context.Context, fn string, payload []byte) error {
+func (w *world) InvokeAsync(_ context.Context, _, fn string, payload []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.hooks = append(w.hooks, payload)

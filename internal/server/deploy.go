@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/deploy"
 	"github.com/sluice-dev/sluice/internal/deployctl"
 	"github.com/sluice-dev/sluice/internal/fault"
+	"github.com/sluice-dev/sluice/internal/iam"
 	"github.com/sluice-dev/sluice/internal/invoke"
 	"github.com/sluice-dev/sluice/internal/lambda"
 	"github.com/sluice-dev/sluice/internal/metrics"
@@ -54,10 +56,22 @@ func (l deployLambda) SetAlias(ctx context.Context, function, alias string, s de
 	return err
 }
 
-// deployHooks invokes hook functions the way CodeDeploy does: asynchronously.
-type deployHooks struct{ inv *invoke.Service }
+// deployHooks invokes hook functions the way CodeDeploy does: asynchronously, as the deployment group's service
+// role, which must be allowed lambda:InvokeFunction on the hook (AWSCodeDeployRoleForLambda allows it on
+// functions named CodeDeployHook_*).
+type deployHooks struct {
+	inv  *invoke.Service
+	iam  *iam.Service
+	acct lambda.Account
+}
 
-func (h deployHooks) InvokeAsync(ctx context.Context, function string, payload []byte) error {
+func (h deployHooks) InvokeAsync(ctx context.Context, serviceRole, function string, payload []byte) error {
+	resource := h.acct.FunctionARN(function)
+	if ok, err := h.iam.RoleAllows(ctx, serviceRole, "lambda:InvokeFunction", resource); err != nil {
+		return err
+	} else if !ok {
+		return fmt.Errorf("%w: role %q may not perform lambda:InvokeFunction on %s", deployctl.ErrHookNotAuthorized, serviceRole, resource)
+	}
 	_, err := h.inv.Invoke(ctx, invoke.Request{Ref: lambda.Ref{Name: function}, Type: invoke.Event, Payload: payload})
 	return err
 }

@@ -20,12 +20,14 @@ import (
 	"github.com/sluice-dev/sluice/internal/api/cloudwatchapi"
 	"github.com/sluice-dev/sluice/internal/api/codedeployapi"
 	"github.com/sluice-dev/sluice/internal/api/gateway"
+	"github.com/sluice-dev/sluice/internal/api/iamapi"
 	"github.com/sluice-dev/sluice/internal/api/lambdaapi"
 	"github.com/sluice-dev/sluice/internal/api/logsapi"
 	"github.com/sluice-dev/sluice/internal/auth"
 	"github.com/sluice-dev/sluice/internal/codestore"
 	"github.com/sluice-dev/sluice/internal/controlplane"
 	"github.com/sluice-dev/sluice/internal/deployctl"
+	"github.com/sluice-dev/sluice/internal/iam"
 	"github.com/sluice-dev/sluice/internal/invoke"
 	"github.com/sluice-dev/sluice/internal/lambda"
 	"github.com/sluice-dev/sluice/internal/logstore"
@@ -49,6 +51,8 @@ type Config struct {
 	MetricRetention time.Duration
 	// DeployTimeScale makes one configured deployment minute last 60/DeployTimeScale seconds (default 1).
 	DeployTimeScale float64
+	// SessionTimeScale makes STS sessions last 1/SessionTimeScale of their duration (tests; default 1).
+	SessionTimeScale float64
 	// HookTimeout bounds how long a lifecycle hook may take to report (default 1 hour).
 	HookTimeout time.Duration
 	// NoPrewarm turns off starting the target version's environments before a deployment shifts traffic.
@@ -143,6 +147,10 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	defer logs.Close()
 	acct := lambda.Account{Region: cfg.Region, ID: cfg.AccountID}
 	keyring := auth.NewKeyring(root, cfg.AccountID)
+	identities, err := iam.New(context.Background(), iam.Options{Store: db, Keyring: keyring, AccountID: cfg.AccountID, SessionTimeScale: cfg.SessionTimeScale, Logger: log})
+	if err != nil {
+		return err
+	}
 	metricStore := metrics.NewStore(metrics.Options{Retention: cfg.MetricRetention})
 	alarmService, err := alarms.New(alarms.Options{Store: db, Metrics: metricStore, Region: cfg.Region, AccountID: cfg.AccountID, Logger: log})
 	if err != nil {
@@ -204,7 +212,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		return err
 	}
 	links := &codeLinks{key: linkKey, now: time.Now, path: code.ZipPath}
-	deployments := deployctl.New(deployctl.Options{Store: db, Lambda: deployLambda{cp}, Hooks: deployHooks{inv},
+	deployments := deployctl.New(deployctl.Options{Store: db, Lambda: deployLambda{cp}, Hooks: deployHooks{inv: inv, iam: identities, acct: acct},
 		Alarms: deployAlarms{alarmService}, Exposure: deployExposure(metricStore), Prewarm: deployPrewarm(inv, cfg.NoPrewarm), TimeScale: cfg.DeployTimeScale, HookTimeout: cfg.HookTimeout,
 		Region: cfg.Region, AccountID: cfg.AccountID, Logger: log})
 
@@ -214,18 +222,29 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	})
 	internal.Handle("GET /_sluice/code/{file}", links)
 
+	stsHandler := iamapi.NewSTS(identities, log)
 	gw := &gateway.Gateway{
 		Verifier: &sigv4.Verifier{Credentials: keyring},
 		Services: map[string]http.Handler{
 			"lambda":     lambdaapi.New(cp, inv, links.Locate, log),
 			"logs":       logsapi.New(logs, acct, log),
-			"monitoring": cloudwatchapi.New(&cloudWatch{metrics: metricStore, alarms: alarmService}, log),
+			"monitoring": cloudwatchapi.New(&cloudWatch{metrics: metricStore, alarms: alarmService}, log, cloudwatchapi.WithAccount(acct)),
 			"codedeploy": codedeployapi.New(deployments, log, codedeployapi.WithAccount(acct)),
+			"iam":        iamapi.NewIAM(identities, log),
+			"sts":        stsHandler,
 		},
-		Internal: internal,
-		Region:   cfg.Region,
-		Metrics:  exporter.Handler(),
-		Log:      log,
+		Authorizer: identities,
+		Anonymous: func(r *http.Request, body []byte) http.Handler {
+			if iamapi.IsAnonymousSTS(r, body) {
+				return stsHandler
+			}
+			return nil
+		},
+		GlobalServices: map[string]bool{"iam": true, "sts": true},
+		Internal:       internal,
+		Region:         cfg.Region,
+		Metrics:        exporter.Handler(),
+		Log:            log,
 	}
 
 	if err := os.WriteFile(filepath.Join(cfg.DataDir, EndpointFile), []byte(endpoint+"\n"), 0o600); err != nil {

@@ -27,3 +27,14 @@ func ClaimedService(r *http.Request) string {
 	}
 	return parts[3]
 }
+
+// Signed reports whether a request carries a signature in either form (it may still be invalid). The gateway
+// lets a few unsigned requests through (STS's AssumeRoleWithWebIdentity); a request that tries to sign is always
+// verified.
+func Signed(r *http.Request) bool {
+	if r.Header.Get(headerAuthorization) != "" {
+		return true
+	}
+	q := r.URL.Query()
+	return q.Get("X-Amz-Algorithm") != "" || q.Get("X-Amz-Credential") != "" || q.Get("X-Amz-Signature") != ""
+}

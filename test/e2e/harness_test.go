@@ -161,6 +161,7 @@ func startServerEnv(t *testing.T, env []string, args ...string) *server {
 		}
 	})
 	s.start(t)
+	grantTestRoles(t, s)
 	return s
 }
 

@@ -58,12 +58,13 @@ var Status = map[string]int{
 	"UnsupportedMediaTypeException":                 415,
 	"UnknownOperationException":                     404,
 	"SerializationException":                        400,
+	"AccessDeniedException":                         403,
 }
 
 // upperMessage lists the Lambda exceptions whose model spells the member "Message" rather than "message".
 var upperMessage = map[string]bool{
 	fault.ResourceNotFound: true, fault.Service: true, fault.RequestTooLarge: true,
-	"ServiceQuotaExceededException": true,
+	"ServiceQuotaExceededException": true, "AccessDeniedException": true,
 }
 
 // WriteRESTError writes err in REST-JSON form: x-amzn-ErrorType header plus the modelled body. Anything that is

@@ -20,8 +20,10 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/api/awshttp"
+	"github.com/sluice-dev/sluice/internal/api/gateway"
 	"github.com/sluice-dev/sluice/internal/api/wire"
 	"github.com/sluice-dev/sluice/internal/fault"
+	"github.com/sluice-dev/sluice/internal/lambda"
 )
 
 // service is CloudWatch as its protocols name it.
@@ -38,14 +40,27 @@ type Handler struct {
 	log     *slog.Logger
 	ops     map[string]operation
 	now     func() time.Time
+	// region and account name alarms in ARNs.
+	region, account string
+}
+
+// Option configures a Handler.
+type Option func(*Handler)
+
+// WithAccount sets the region and account alarm ARNs carry.
+func WithAccount(acct lambda.Account) Option {
+	return func(h *Handler) { h.region, h.account = acct.Region, acct.ID }
 }
 
 // operation decodes its input with the request's protocol, runs, and returns its output (nil for none).
 type operation func(ctx context.Context, p wire.Protocol, r *http.Request, body []byte) (any, error)
 
 // New returns the CloudWatch API handler over backend.
-func New(backend Backend, log *slog.Logger) *Handler {
-	h := &Handler{backend: backend, log: log.With("component", "cloudwatchapi"), now: time.Now}
+func New(backend Backend, log *slog.Logger, opts ...Option) *Handler {
+	h := &Handler{backend: backend, log: log.With("component", "cloudwatchapi"), now: time.Now, region: "us-east-1", account: "000000000000"}
+	for _, o := range opts {
+		o(h)
+	}
 	h.ops = map[string]operation{
 		"PutMetricAlarm":          noOutput(h.putMetricAlarm),
 		"DescribeAlarms":          withOutput(h.describeAlarms),
@@ -108,6 +123,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op, ok := h.ops[name]
 	if !ok {
 		h.writeError(w, r, p, name, p.UnknownOperation(name))
+		return
+	}
+	if err := gateway.AuthorizeFor(r.Context(), "cloudwatch:"+name, func() string { return h.resource(p, r, body) }); err != nil {
+		h.writeError(w, r, p, name, err)
 		return
 	}
 	out, err := op(r.Context(), p, r, body)
@@ -178,4 +197,23 @@ func (h *Handler) WriteAuthError(w http.ResponseWriter, r *http.Request, code st
 	}
 	service.Detect(r).EncodeError(w, &wire.Error{Code: code, Status: status, Receiver: status >= 500, Message: message},
 		awshttp.RequestID(r.Context()))
+}
+
+// resource is the ARN an operation acts on for IAM: the alarm, when the request names exactly one; else "*".
+func (h *Handler) resource(p wire.Protocol, r *http.Request, body []byte) string {
+	var in struct {
+		AlarmName  *string
+		AlarmNames []string
+	}
+	if p.Decode(r, body, &in) != nil {
+		return "*"
+	}
+	name := str(in.AlarmName)
+	if name == "" && len(in.AlarmNames) == 1 {
+		name = in.AlarmNames[0]
+	}
+	if name == "" {
+		return "*"
+	}
+	return "arn:aws:cloudwatch:" + h.region + ":" + h.account + ":alarm:" + name
 }

@@ -12,7 +12,8 @@
 // target, built from the deployment record).
 //
 // Sluice extension: deploymentInfo carries sluiceTimeline (the deployment's history: time, kind, detail and, for
-// traffic steps, the target version's weight) and sluiceBlastRadius ({targetInvocations, targetErrors}). Stock
+// traffic steps, the target version's weight), sluiceBlastRadius ({targetInvocations, targetErrors}),
+// sluiceTargetWeight, sluiceNextStepTime and sluiceLifecycleEvents (what `sluice deploy` shows live). Stock
 // clients (botocore, the AWS CLI, the Go SDK) ignore members their model does not declare.
 package codedeployapi
 
@@ -26,6 +27,7 @@ import (
 	"strings"
 
 	"github.com/sluice-dev/sluice/internal/api/awshttp"
+	"github.com/sluice-dev/sluice/internal/api/gateway"
 	"github.com/sluice-dev/sluice/internal/fault"
 	"github.com/sluice-dev/sluice/internal/lambda"
 )
@@ -145,6 +147,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, fault.New(codeSerialization, "Could not read request body: %s", err))
 		return
 	}
+	if err := gateway.AuthorizeFor(r.Context(), "codedeploy:"+name, func() string { return h.resource(r.Context(), name, body) }); err != nil {
+		if f, ok := fault.As(err); ok && f.Code == "AccessDenied" {
+			err = fault.New("AccessDeniedException", "%s", f.Message)
+		}
+		h.writeError(w, r, err)
+		return
+	}
 	out, err := op(r.Context(), body)
 	if err != nil {
 		h.writeError(w, r, err)
@@ -186,4 +195,32 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeError writes err in JSON 1.1 form (see awshttp.JSONRPC).
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	h.proto().WriteError(w, r, err)
+}
+
+// resource is the ARN an operation acts on, as IAM policies name CodeDeploy's resources: the deployment group
+// (operations on a deployment act on its group), the application, the deployment config, or "*".
+func (h *Handler) resource(ctx context.Context, op string, body []byte) string {
+	var in struct {
+		ApplicationName, DeploymentGroupName, CurrentDeploymentGroupName, DeploymentConfigName, DeploymentID string
+	}
+	_ = json.Unmarshal(body, &in)
+	prefix := "arn:aws:codedeploy:" + h.acct.Region + ":" + h.acct.ID + ":"
+	if in.CurrentDeploymentGroupName != "" {
+		in.DeploymentGroupName = in.CurrentDeploymentGroupName
+	}
+	switch {
+	case in.DeploymentID != "":
+		d, err := h.b.GetDeployment(ctx, in.DeploymentID)
+		if err != nil {
+			return "*"
+		}
+		return prefix + "deploymentgroup:" + d.ApplicationName + "/" + d.DeploymentGroupName
+	case in.ApplicationName != "" && in.DeploymentGroupName != "":
+		return prefix + "deploymentgroup:" + in.ApplicationName + "/" + in.DeploymentGroupName
+	case in.ApplicationName != "":
+		return prefix + "application:" + in.ApplicationName
+	case in.DeploymentConfigName != "" && strings.HasSuffix(op, "DeploymentConfig"):
+		return prefix + "deploymentconfig:" + in.DeploymentConfigName
+	}
+	return "*"
 }

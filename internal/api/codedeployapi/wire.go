@@ -213,6 +213,19 @@ type deploymentInfo struct {
 
 	SluiceTimeline    []timelineEntry    `json:"sluiceTimeline"`
 	SluiceBlastRadius deploy.BlastRadius `json:"sluiceBlastRadius"`
+	// SluiceTargetWeight is the share of the alias's traffic on the target version.
+	SluiceTargetWeight float64 `json:"sluiceTargetWeight"`
+	// SluiceNextStepTime is when the deployment next acts on its own (a traffic shift, a hook timeout).
+	SluiceNextStepTime epoch `json:"sluiceNextStepTime,omitzero"`
+	// SluiceLifecycleEvents are the deployment's lifecycle events with their hooks.
+	SluiceLifecycleEvents []sluiceEvent `json:"sluiceLifecycleEvents"`
+}
+
+// sluiceEvent is a lifecycle event in the sluiceLifecycleEvents extension.
+type sluiceEvent struct {
+	Name   deploy.EventName   `json:"lifecycleEventName"`
+	Status deploy.EventStatus `json:"status"`
+	Hook   string             `json:"hook,omitempty"`
 }
 
 // deploymentWire renders a deployment record as deploymentInfo.
@@ -242,6 +255,14 @@ func deploymentWire(d deploy.Deployment) deploymentInfo {
 		ComputePlatform:           deploy.ComputePlatformLambda,
 		SluiceTimeline:            make([]timelineEntry, len(d.Timeline)),
 		SluiceBlastRadius:         d.BlastRadius,
+		SluiceTargetWeight:        d.TargetWeight,
+		SluiceLifecycleEvents:     make([]sluiceEvent, len(d.Events)),
+	}
+	if d.Status == deploy.StatusInProgress {
+		out.SluiceNextStepTime = epoch(d.WakeAt)
+	}
+	for i, e := range d.Events {
+		out.SluiceLifecycleEvents[i] = sluiceEvent{Name: e.Name, Status: e.Status, Hook: e.Hook}
 	}
 	if d.Revision.RevisionType != "" || d.Revision.AppSpecContent != nil || d.Revision.String != nil {
 		r := d.Revision

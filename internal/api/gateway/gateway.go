@@ -38,7 +38,49 @@ type Gateway struct {
 	Region string
 	// Metrics serves GET /metrics unsigned, as Prometheus scrapers expect (nil: not served).
 	Metrics http.Handler
-	Log     *slog.Logger
+	// Authorizer decides what each verified caller may do (nil: everything).
+	Authorizer Authorizer
+	// Anonymous, if set, names the handler for an unsigned request that may go without a signature (STS's
+	// AssumeRoleWithWebIdentity), or nil.
+	Anonymous func(r *http.Request, body []byte) http.Handler
+	// GlobalServices are signing names of global services (iam, sts) whose clients may scope signatures to
+	// us-east-1 whatever the endpoint's region.
+	GlobalServices map[string]bool
+	Log            *slog.Logger
+}
+
+// Authorizer decides whether a caller may perform an action (e.g. "lambda:InvokeFunction") on a resource (an
+// ARN or "*"). A refusal is a fault the service edge puts on the wire in its own protocol.
+type Authorizer interface {
+	Authorize(ctx context.Context, principal, accessKeyID, action, resource string) error
+	// Unrestricted reports whether principal may do anything (the account root), so that edges can skip working
+	// out which resource a request names.
+	Unrestricted(principal string) bool
+}
+
+type authorizerKey struct{}
+
+// Authorize checks that the caller of the request ctx belongs to may perform action on resource. Requests that
+// did not pass the gateway (edge unit tests) are not checked.
+func Authorize(ctx context.Context, action, resource string) error {
+	return AuthorizeFor(ctx, action, func() string { return resource })
+}
+
+// AuthorizeFor is Authorize for edges that must look something up to name the resource: resource is only
+// called for callers whose permissions are limited.
+func AuthorizeFor(ctx context.Context, action string, resource func() string) error {
+	a, ok := ctx.Value(authorizerKey{}).(Authorizer)
+	if !ok || a == nil {
+		return nil
+	}
+	id, ok := IdentityFrom(ctx)
+	if !ok {
+		return fault.New("AccessDenied", "Anonymous callers may not perform %s", action)
+	}
+	if a.Unrestricted(id.Principal) {
+		return nil
+	}
+	return a.Authorize(ctx, id.Principal, id.AccessKeyID, action, resource())
 }
 
 type identityKey struct{}
@@ -77,6 +119,13 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 			"Request must be smaller than %d bytes for the %s operation", MaxRequestBytes, operationName(r)))
 		return
 	}
+	if g.Anonymous != nil && !sigv4.Signed(r) {
+		if h := g.Anonymous(r, body); h != nil {
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			h.ServeHTTP(w, r)
+			return
+		}
+	}
 	id, err := g.Verifier.Verify(r.Context(), r, body)
 	if err != nil {
 		var se *sigv4.Error
@@ -89,7 +138,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		g.authError(w, r, sigv4.ClaimedService(r), se.Code, se.Status, se.Message)
 		return
 	}
-	if id.Region != g.Region {
+	if id.Region != g.Region && !(g.GlobalServices[id.Service] && id.Region == "us-east-1") {
 		g.authError(w, r, id.Service, sigv4.CodeInvalidSignature, http.StatusForbidden,
 			"Credential should be scoped to a valid region, not '"+id.Region+"'. This endpoint serves '"+g.Region+"'.")
 		return
@@ -100,7 +149,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
+	ctx := context.WithValue(r.Context(), identityKey{}, id)
+	if g.Authorizer != nil {
+		ctx = context.WithValue(ctx, authorizerKey{}, g.Authorizer)
+	}
+	h.ServeHTTP(w, r.WithContext(ctx))
 }
 
 // authError answers an authentication failure in the protocol of the service the request claimed.

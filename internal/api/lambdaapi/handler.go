@@ -3,13 +3,16 @@
 package lambdaapi
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
 
 	"github.com/sluice-dev/sluice/internal/api/awshttp"
+	"github.com/sluice-dev/sluice/internal/api/gateway"
 	"github.com/sluice-dev/sluice/internal/controlplane"
 	"github.com/sluice-dev/sluice/internal/fault"
 	"github.com/sluice-dev/sluice/internal/lambda"
@@ -37,41 +40,41 @@ func New(svc *controlplane.Service, invoker Invoker, locate CodeLocator, log *sl
 // routes lists every operation in one place.
 func (h *Handler) routes() {
 	const fn = "/2015-03-31/functions/{FunctionName}"
-	h.handle("POST /2015-03-31/functions", h.createFunction)
-	h.handle("GET /2015-03-31/functions", h.listFunctions)
-	h.handle("GET /2015-03-31/functions/{$}", h.listFunctions) // the model's path; CLI v2 sends it
-	h.handle("GET "+fn, h.getFunction)
-	h.handle("DELETE "+fn, h.deleteFunction)
-	h.handle("GET "+fn+"/configuration", h.getFunctionConfiguration)
-	h.handle("PUT "+fn+"/configuration", h.updateFunctionConfiguration)
-	h.handle("PUT "+fn+"/code", h.updateFunctionCode)
-	h.handle("POST "+fn+"/invocations", h.invoke)
-	h.handle("POST "+fn+"/versions", h.publishVersion)
-	h.handle("GET "+fn+"/versions", h.listVersionsByFunction)
-	h.handle("POST "+fn+"/aliases", h.createAlias)
-	h.handle("GET "+fn+"/aliases", h.listAliases)
-	h.handle("GET "+fn+"/aliases/{Name}", h.getAlias)
-	h.handle("PUT "+fn+"/aliases/{Name}", h.updateAlias)
-	h.handle("DELETE "+fn+"/aliases/{Name}", h.deleteAlias)
-	h.handle("PUT /2017-10-31/functions/{FunctionName}/concurrency", h.putFunctionConcurrency)
-	h.handle("GET /2019-09-30/functions/{FunctionName}/concurrency", h.getFunctionConcurrency)
-	h.handle("DELETE /2017-10-31/functions/{FunctionName}/concurrency", h.deleteFunctionConcurrency)
+	h.handle("POST /2015-03-31/functions", "lambda:CreateFunction", h.createFunction)
+	h.handle("GET /2015-03-31/functions", "lambda:ListFunctions", h.listFunctions)
+	h.handle("GET /2015-03-31/functions/{$}", "lambda:ListFunctions", h.listFunctions) // the model's path; CLI v2 sends it
+	h.handle("GET "+fn, "lambda:GetFunction", h.getFunction)
+	h.handle("DELETE "+fn, "lambda:DeleteFunction", h.deleteFunction)
+	h.handle("GET "+fn+"/configuration", "lambda:GetFunctionConfiguration", h.getFunctionConfiguration)
+	h.handle("PUT "+fn+"/configuration", "lambda:UpdateFunctionConfiguration", h.updateFunctionConfiguration)
+	h.handle("PUT "+fn+"/code", "lambda:UpdateFunctionCode", h.updateFunctionCode)
+	h.handle("POST "+fn+"/invocations", "lambda:InvokeFunction", h.invoke)
+	h.handle("POST "+fn+"/versions", "lambda:PublishVersion", h.publishVersion)
+	h.handle("GET "+fn+"/versions", "lambda:ListVersionsByFunction", h.listVersionsByFunction)
+	h.handle("POST "+fn+"/aliases", "lambda:CreateAlias", h.createAlias)
+	h.handle("GET "+fn+"/aliases", "lambda:ListAliases", h.listAliases)
+	h.handle("GET "+fn+"/aliases/{Name}", "lambda:GetAlias", h.getAlias)
+	h.handle("PUT "+fn+"/aliases/{Name}", "lambda:UpdateAlias", h.updateAlias)
+	h.handle("DELETE "+fn+"/aliases/{Name}", "lambda:DeleteAlias", h.deleteAlias)
+	h.handle("PUT /2017-10-31/functions/{FunctionName}/concurrency", "lambda:PutFunctionConcurrency", h.putFunctionConcurrency)
+	h.handle("GET /2019-09-30/functions/{FunctionName}/concurrency", "lambda:GetFunctionConcurrency", h.getFunctionConcurrency)
+	h.handle("DELETE /2017-10-31/functions/{FunctionName}/concurrency", "lambda:DeleteFunctionConcurrency", h.deleteFunctionConcurrency)
 	const eic = "/2019-09-25/functions/{FunctionName}/event-invoke-config"
-	h.handle("PUT "+eic, h.putEventInvokeConfig(false))
-	h.handle("POST "+eic, h.putEventInvokeConfig(true))
-	h.handle("GET "+eic, h.getEventInvokeConfig)
-	h.handle("DELETE "+eic, h.deleteEventInvokeConfig)
-	h.handle("GET "+eic+"/list", h.listEventInvokeConfigs)
+	h.handle("PUT "+eic, "lambda:PutFunctionEventInvokeConfig", h.putEventInvokeConfig(false))
+	h.handle("POST "+eic, "lambda:UpdateFunctionEventInvokeConfig", h.putEventInvokeConfig(true))
+	h.handle("GET "+eic, "lambda:GetFunctionEventInvokeConfig", h.getEventInvokeConfig)
+	h.handle("DELETE "+eic, "lambda:DeleteFunctionEventInvokeConfig", h.deleteEventInvokeConfig)
+	h.handle("GET "+eic+"/list", "lambda:ListFunctionEventInvokeConfigs", h.listEventInvokeConfigs)
 	const pc = "/2019-09-30/functions/{FunctionName}/provisioned-concurrency"
-	h.handle("PUT "+pc, h.putProvisioned)
-	h.handle("GET "+pc, h.getProvisioned) // also ?List=ALL
-	h.handle("DELETE "+pc, h.deleteProvisioned)
-	h.handle("GET "+DeadLettersPath, h.listDeadLetters)
-	h.handle("GET /2016-08-19/account-settings", h.getAccountSettings)
-	h.handle("GET /2016-08-19/account-settings/{$}", h.getAccountSettings)
-	h.handle("POST /2017-03-31/tags/{Resource}", h.tagResource)
-	h.handle("DELETE /2017-03-31/tags/{Resource}", h.untagResource)
-	h.handle("GET /2017-03-31/tags/{Resource}", h.listTags)
+	h.handle("PUT "+pc, "lambda:PutProvisionedConcurrencyConfig", h.putProvisioned)
+	h.handle("GET "+pc, "lambda:GetProvisionedConcurrencyConfig", h.getProvisioned) // also ?List=ALL
+	h.handle("DELETE "+pc, "lambda:DeleteProvisionedConcurrencyConfig", h.deleteProvisioned)
+	h.handle("GET "+DeadLettersPath, "sluice:ListDeadLetters", h.listDeadLetters)
+	h.handle("GET /2016-08-19/account-settings", "lambda:GetAccountSettings", h.getAccountSettings)
+	h.handle("GET /2016-08-19/account-settings/{$}", "lambda:GetAccountSettings", h.getAccountSettings)
+	h.handle("POST /2017-03-31/tags/{Resource}", "lambda:TagResource", h.tagResource)
+	h.handle("DELETE /2017-03-31/tags/{Resource}", "lambda:UntagResource", h.untagResource)
+	h.handle("GET /2017-03-31/tags/{Resource}", "lambda:ListTags", h.listTags)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		awshttp.WriteRESTError(w, r, h.log, fault.New("UnknownOperationException", "Unknown operation %s %s", r.Method, r.URL.Path))
 	})
@@ -80,12 +83,68 @@ func (h *Handler) routes() {
 // operation is a handler that returns its error instead of writing it.
 type operation func(w http.ResponseWriter, r *http.Request) error
 
-func (h *Handler) handle(pattern string, op operation) {
+// handle routes pattern to op after authorizing the caller for action on the resource the request names.
+func (h *Handler) handle(pattern, action string, op operation) {
 	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		if err := op(w, r); err != nil {
-			awshttp.WriteRESTError(w, r, h.log, err)
+		err := gateway.AuthorizeFor(r.Context(), action, func() string { return h.resource(r, action) })
+		if err == nil {
+			err = op(w, r)
+		}
+		if err != nil {
+			awshttp.WriteRESTError(w, r, h.log, accessDenied(err))
 		}
 	})
+}
+
+// resource is the ARN a request acts on, as IAM policies name it: the function ARN, qualified when the request
+// names a version or alias; the tagged resource; "*" for account-wide operations.
+func (h *Handler) resource(r *http.Request, action string) string {
+	acct := h.svc.Account()
+	label := r.PathValue("FunctionName")
+	if action == "lambda:CreateFunction" {
+		label = peekFunctionName(r)
+	}
+	if res := r.PathValue("Resource"); res != "" {
+		return res
+	}
+	if label == "" {
+		return "*"
+	}
+	ref, err := acct.ParseFunctionName("functionName", label, maxNamespacedFunctionName)
+	if err != nil {
+		return "*"
+	}
+	q := ref.Qualifier
+	if v := r.URL.Query().Get("Qualifier"); v != "" {
+		q = v
+	}
+	if alias := r.PathValue("Name"); alias != "" {
+		q = alias
+	}
+	if q == "" {
+		return acct.FunctionARN(ref.Name)
+	}
+	return acct.QualifiedARN(ref.Name, q)
+}
+
+// peekFunctionName reads CreateFunction's FunctionName without consuming the body.
+func peekFunctionName(r *http.Request) string {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return ""
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var in struct{ FunctionName string }
+	_ = json.Unmarshal(body, &in)
+	return in.FunctionName
+}
+
+// accessDenied spells an authorization refusal as Lambda does.
+func accessDenied(err error) error {
+	if f, ok := fault.As(err); ok && f.Code == "AccessDenied" {
+		return fault.New("AccessDeniedException", "%s", f.Message)
+	}
+	return err
 }
 
 // ServeHTTP serves an authenticated Lambda API request.

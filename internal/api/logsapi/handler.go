@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/sluice-dev/sluice/internal/api/awshttp"
+	"github.com/sluice-dev/sluice/internal/api/gateway"
 	"github.com/sluice-dev/sluice/internal/fault"
 	"github.com/sluice-dev/sluice/internal/lambda"
 	"github.com/sluice-dev/sluice/internal/logstore"
@@ -92,6 +93,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		h.writeError(w, r, fault.New(codeSerialization, "Could not read request body: %s", err))
+		return
+	}
+	if err := gateway.AuthorizeFor(r.Context(), "logs:"+name, func() string { return h.resource(body) }); err != nil {
+		if f, ok := fault.As(err); ok && f.Code == "AccessDenied" {
+			err = fault.New("AccessDeniedException", "%s", f.Message)
+		}
+		h.writeError(w, r, err)
 		return
 	}
 	out, err := op(r, body)
@@ -211,4 +219,19 @@ func checkTime(member string, v *int64) error {
 		return invalid("1 validation error detected: Value '%d' at '%s' failed to satisfy constraint: Member must have value greater than or equal to 0", *v, member)
 	}
 	return nil
+}
+
+// resource is the log group a request names, for IAM ("*" when it names none).
+func (h *Handler) resource(body []byte) string {
+	var in struct{ LogGroupName, LogGroupIdentifier string }
+	_ = json.Unmarshal(body, &in)
+	switch {
+	case in.LogGroupName != "":
+		return h.groupARN(in.LogGroupName)
+	case strings.HasPrefix(in.LogGroupIdentifier, "arn:"):
+		return strings.TrimSuffix(in.LogGroupIdentifier, ":*") + ":*"
+	case in.LogGroupIdentifier != "":
+		return h.groupARN(in.LogGroupIdentifier)
+	}
+	return "*"
 }
