@@ -4,6 +4,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -26,9 +27,14 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serveCommand(), envCommand(), versionCommand(), statusCommand(), dlqCommand(), metricsCommand(), logsCommand(), deploymentsCommand())
+	root.AddCommand(serveCommand(), envCommand(), versionCommand(), statusCommand(), dlqCommand(), metricsCommand(), logsCommand(), deploymentsCommand(),
+		deployCommand(), diffCommand(), rollbackCommand(), stackCommand())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(stderr, "sluice:", err)
+		var exit *ExitError
+		if errors.As(err, &exit) {
+			return exit.Code
+		}
 		return 1
 	}
 	return 0

@@ -23,6 +23,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/api/iamapi"
 	"github.com/sluice-dev/sluice/internal/api/lambdaapi"
 	"github.com/sluice-dev/sluice/internal/api/logsapi"
+	"github.com/sluice-dev/sluice/internal/api/stackapi"
 	"github.com/sluice-dev/sluice/internal/auth"
 	"github.com/sluice-dev/sluice/internal/codestore"
 	"github.com/sluice-dev/sluice/internal/controlplane"
@@ -35,6 +36,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/prom"
 	"github.com/sluice-dev/sluice/internal/sandbox"
 	"github.com/sluice-dev/sluice/internal/sigv4"
+	"github.com/sluice-dev/sluice/internal/stack"
 	"github.com/sluice-dev/sluice/internal/store/bolt"
 )
 
@@ -232,6 +234,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 			"codedeploy": codedeployapi.New(deployments, log, codedeployapi.WithAccount(acct)),
 			"iam":        iamapi.NewIAM(identities, log),
 			"sts":        stsHandler,
+			"sluice":     stackapi.New(stack.NewStore(db), acct, log),
 		},
 		Authorizer: identities,
 		Anonymous: func(r *http.Request, body []byte) http.Handler {

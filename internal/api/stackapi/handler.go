@@ -1,0 +1,289 @@
+// Package stackapi is Sluice's own stack-record service, the server side of what `sluice deploy` remembers
+// between deploys: an AWS JSON 1.1 edge (POST /, X-Amz-Target SluiceStacks_20261126.<Operation>, content type
+// application/x-amz-json-1.1) under the SigV4 signing name "sluice", over a stack.Store.
+//
+// Operations (envelope members are UpperCamelCase; the record inside is stack.Stack's own JSON):
+//
+//	GetStack    {"StackName"}             → {"Stack": record}
+//	PutStack    {"Stack": record}         → {"Stack": stored record}  (revision checked, then incremented)
+//	DeleteStack {"StackName", "Revision"} → {}
+//	ListStacks  {}                        → {"Stacks": [summary, ...]} (by name)
+//
+// Errors are {"__type": <code>, "message": <text>} with HTTP 400 (CodeDeploy's convention), InternalFailure with
+// 500: StackNotFoundException, RevisionConflictException, ValidationException, AccessDeniedException,
+// SerializationException, UnknownOperationException.
+//
+// Every call is authorized as action "sluice:<Operation>" on "arn:aws:sluice:<region>:<account>:stack/<name>"
+// ("*" for ListStacks).
+package stackapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/sluice-dev/sluice/internal/api/awshttp"
+	"github.com/sluice-dev/sluice/internal/api/gateway"
+	"github.com/sluice-dev/sluice/internal/fault"
+	"github.com/sluice-dev/sluice/internal/lambda"
+	"github.com/sluice-dev/sluice/internal/stack"
+)
+
+// TargetPrefix starts every X-Amz-Target header of the service.
+const TargetPrefix = "SluiceStacks_20261126."
+
+// ContentType is the JSON 1.1 protocol's media type, for requests and responses alike.
+const ContentType = "application/x-amz-json-1.1"
+
+// MaxBodyBytes bounds a request body (a stack record with every resource's properties).
+const MaxBodyBytes = 16 << 20
+
+// Exception names the service answers with.
+const (
+	CodeStackNotFound    = "StackNotFoundException"
+	CodeRevisionConflict = "RevisionConflictException"
+	CodeValidation       = "ValidationException"
+	CodeAccessDenied     = "AccessDeniedException"
+	CodeSerialization    = "SerializationException"
+	CodeUnknownOperation = "UnknownOperationException"
+	CodeInternalFailure  = "InternalFailure"
+)
+
+// CloudFormation's stack name rule.
+const (
+	maxStackNameLength   = 128
+	stackNamePatternText = "[a-zA-Z][-a-zA-Z0-9]*"
+)
+
+var stackNamePattern = regexp.MustCompile("^" + stackNamePatternText + "$")
+
+// Handler serves the stack API.
+type Handler struct {
+	s    stack.Store
+	acct lambda.Account
+	log  *slog.Logger
+	ops  map[string]func(ctx context.Context, body []byte) (any, error)
+}
+
+var _ gateway.AuthErrorWriter = (*Handler)(nil)
+
+// New returns the stack API handler over s; acct names the region and account in the ARNs it authorizes.
+func New(s stack.Store, acct lambda.Account, log *slog.Logger) *Handler {
+	h := &Handler{s: s, acct: acct, log: log.With("component", "stackapi")}
+	h.ops = map[string]func(context.Context, []byte) (any, error){
+		"GetStack":    decoded(h.getStack),
+		"PutStack":    decoded(h.putStack),
+		"DeleteStack": decoded(h.deleteStack),
+		"ListStacks":  decoded(h.listStacks),
+	}
+	return h
+}
+
+// ServeHTTP serves a stack API request (behind the gateway, which has verified its signature).
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if awshttp.RequestID(r.Context()) == "" {
+		r = awshttp.WithRequestID(w, r)
+	}
+	target := r.Header.Get("X-Amz-Target")
+	name, ok := strings.CutPrefix(target, TargetPrefix)
+	op := h.ops[name]
+	if r.Method != http.MethodPost || !ok || op == nil {
+		h.writeError(w, r, fault.New(CodeUnknownOperation, "Unknown operation %s", unknownName(r, target)))
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	if err != nil {
+		h.writeError(w, r, fault.New(CodeSerialization, "Could not read request body: %s", err))
+		return
+	}
+	if len(body) > MaxBodyBytes {
+		h.writeError(w, r, fault.New(CodeValidation, "Request must be smaller than %d bytes for the %s operation", MaxBodyBytes, name))
+		return
+	}
+	if err := gateway.AuthorizeFor(r.Context(), "sluice:"+name, func() string { return h.resource(name, body) }); err != nil {
+		if f, ok := fault.As(err); ok && f.Code == "AccessDenied" {
+			err = fault.New(CodeAccessDenied, "%s", f.Message)
+		}
+		h.writeError(w, r, err)
+		return
+	}
+	out, err := op(r.Context(), body)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.proto().WriteJSON(w, http.StatusOK, out)
+}
+
+func unknownName(r *http.Request, target string) string {
+	if target == "" {
+		return r.Method + " " + r.URL.Path
+	}
+	return target
+}
+
+// resource is the ARN an operation acts on: the stack it names, or "*" for ListStacks. A body that does not
+// decode names no stack (the operation then fails with SerializationException, if the caller may call it at all).
+func (h *Handler) resource(op string, body []byte) string {
+	if op == "ListStacks" {
+		return "*"
+	}
+	var in struct {
+		StackName string
+		Stack     *struct {
+			Name string `json:"name"`
+		}
+	}
+	_ = json.Unmarshal(body, &in)
+	if in.Stack != nil {
+		in.StackName = in.Stack.Name
+	}
+	return "arn:aws:sluice:" + h.acct.Region + ":" + h.acct.ID + ":stack/" + in.StackName
+}
+
+// decoded adapts an operation taking its typed input. An empty body is an empty input.
+func decoded[In any](op func(context.Context, *In) (any, error)) func(context.Context, []byte) (any, error) {
+	return func(ctx context.Context, body []byte) (any, error) {
+		in := new(In)
+		if len(strings.TrimSpace(string(body))) > 0 {
+			if err := json.Unmarshal(body, in); err != nil {
+				return nil, fault.New(CodeSerialization, "%s", serializationMessage(err))
+			}
+		}
+		return op(ctx, in)
+	}
+}
+
+func serializationMessage(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return "Cannot deserialize value of " + te.Field + ": expected " + te.Type.String() + ", got " + te.Value
+	}
+	return "Request body is not valid JSON: " + err.Error()
+}
+
+type getStackInput struct {
+	StackName string
+}
+
+type stackOutput struct {
+	Stack stack.Stack
+}
+
+func (h *Handler) getStack(ctx context.Context, in *getStackInput) (any, error) {
+	if err := validateName("StackName", in.StackName); err != nil {
+		return nil, err
+	}
+	s, err := h.s.Get(ctx, in.StackName)
+	if err != nil {
+		return nil, storeFault(in.StackName, err)
+	}
+	return stackOutput{Stack: s}, nil
+}
+
+type putStackInput struct {
+	Stack *stack.Stack
+}
+
+func (h *Handler) putStack(ctx context.Context, in *putStackInput) (any, error) {
+	if in.Stack == nil {
+		return nil, validationError("null", "Stack", "Member must not be null")
+	}
+	if err := validateName("Stack.name", in.Stack.Name); err != nil {
+		return nil, err
+	}
+	if in.Stack.Revision < 0 {
+		return nil, validationError(in.Stack.Revision, "Stack.revision", "Member must have value greater than or equal to 0")
+	}
+	s, err := h.s.Put(ctx, *in.Stack)
+	if err != nil {
+		return nil, storeFault(in.Stack.Name, err)
+	}
+	return stackOutput{Stack: s}, nil
+}
+
+type deleteStackInput struct {
+	StackName string
+	Revision  int64
+}
+
+func (h *Handler) deleteStack(ctx context.Context, in *deleteStackInput) (any, error) {
+	if err := validateName("StackName", in.StackName); err != nil {
+		return nil, err
+	}
+	if err := h.s.Delete(ctx, in.StackName, in.Revision); err != nil {
+		return nil, storeFault(in.StackName, err)
+	}
+	return struct{}{}, nil
+}
+
+type listStacksOutput struct {
+	Stacks []stack.Summary
+}
+
+func (h *Handler) listStacks(ctx context.Context, _ *struct{}) (any, error) {
+	l, err := h.s.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if l == nil {
+		l = []stack.Summary{}
+	}
+	return listStacksOutput{Stacks: l}, nil
+}
+
+// validateName applies CloudFormation's stack name rule, with its validation message.
+func validateName(member, name string) error {
+	switch {
+	case name == "":
+		return validationError("null", member, "Member must not be null")
+	case len(name) > maxStackNameLength:
+		return validationError("'"+name+"'", member, "Member must have length less than or equal to 128")
+	case !stackNamePattern.MatchString(name):
+		return validationError("'"+name+"'", member, "Member must satisfy regular expression pattern: "+stackNamePatternText)
+	}
+	return nil
+}
+
+func validationError(value any, member, constraint string) error {
+	return fault.New(CodeValidation, "1 validation error detected: Value %v at '%s' failed to satisfy constraint: %s", value, member, constraint)
+}
+
+// storeFault puts a store error in the service's vocabulary; other errors stay internal.
+func storeFault(name string, err error) error {
+	var se *stack.Error
+	switch {
+	case errors.Is(err, stack.ErrNotFound):
+		msg := "Stack with id " + name + " does not exist"
+		if errors.As(err, &se) {
+			msg = se.Message
+		}
+		return fault.New(CodeStackNotFound, "%s", msg)
+	case errors.Is(err, stack.ErrConflict):
+		msg := "Stack " + name + " was changed by another deploy"
+		if errors.As(err, &se) {
+			msg = se.Message
+		}
+		return fault.New(CodeRevisionConflict, "%s", msg)
+	}
+	return err
+}
+
+// WriteAuthError answers a request the gateway could not authenticate, in JSON 1.1 form.
+func (h *Handler) WriteAuthError(w http.ResponseWriter, r *http.Request, code string, status int, message string) {
+	h.proto().WriteFault(w, status, code, message)
+}
+
+// proto is the JSON 1.1 protocol as CodeDeploy answers it: every exception a 400, InternalFailure a 500.
+func (h *Handler) proto() awshttp.JSONRPC {
+	return awshttp.JSONRPC{ContentType: ContentType, InternalCode: CodeInternalFailure, Log: h.log}
+}
+
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	h.proto().WriteError(w, r, err)
+}

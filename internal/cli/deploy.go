@@ -1,0 +1,414 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/spf13/cobra"
+
+	"github.com/sluice-dev/sluice/internal/cli/progress"
+	"github.com/sluice-dev/sluice/internal/deployer"
+	"github.com/sluice-dev/sluice/internal/stack"
+)
+
+// deployFlags are the flags deploy and diff share.
+type deployFlags struct {
+	clientFlags
+	template   string
+	stackName  string
+	overrides  []string
+	output     string
+	noProgress bool
+}
+
+func (f *deployFlags) register(cmd *cobra.Command) {
+	f.clientFlags.register(cmd)
+	cmd.Flags().StringVarP(&f.template, "template-file", "t", "template.yaml", "SAM or CloudFormation template (YAML or JSON)")
+	cmd.Flags().StringVar(&f.stackName, "stack-name", "", "stack name (default: the template's directory name)")
+	cmd.Flags().StringSliceVar(&f.overrides, "parameter-overrides", nil, "template parameters as Key=Value (repeatable, or space/comma separated)")
+	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "text or json (a summary on stdout)")
+}
+
+func (f *deployFlags) options(ctx context.Context) (deployer.Options, error) {
+	cfg, err := f.awsConfig(ctx)
+	if err != nil {
+		return deployer.Options{}, err
+	}
+	name := f.stackName
+	if name == "" {
+		abs, _ := filepath.Abs(f.template)
+		name = sanitizeStackName(filepath.Base(filepath.Dir(abs)))
+	}
+	overrides := map[string]string{}
+	for _, kv := range f.overrides {
+		for _, part := range strings.Fields(kv) {
+			k, v, ok := strings.Cut(part, "=")
+			if !ok || k == "" {
+				return deployer.Options{}, fmt.Errorf("--parameter-overrides: %q is not Key=Value", part)
+			}
+			overrides[k] = v
+		}
+	}
+	if f.output != "text" && f.output != "json" {
+		return deployer.Options{}, fmt.Errorf("--output: %q is neither text nor json", f.output)
+	}
+	return deployer.Options{TemplatePath: f.template, StackName: name, Overrides: overrides, Config: cfg, Stacks: stack.NewClient(cfg)}, nil
+}
+
+// sanitizeStackName turns a directory name into a valid stack name.
+func sanitizeStackName(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9' && b.Len() > 0, r == '-' && b.Len() > 0:
+			b.WriteRune(r)
+		case b.Len() > 0:
+			b.WriteByte('-')
+		}
+	}
+	if b.Len() == 0 {
+		return "stack"
+	}
+	return b.String()
+}
+
+func deployCommand() *cobra.Command {
+	var f deployFlags
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "deploy",
+		Short: "Deploy a SAM or CloudFormation template safely (versions, aliases, CodeDeploy traffic shifting)",
+		Long: `Deploys a template through Sluice's AWS APIs with the standard credential chain (keys, profiles, or
+AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE for keyless CI) and AWS_ENDPOINT_URL.
+
+The first deploy creates everything and points each alias at its first version in one step. Later deploys
+publish a new version only when code, environment or memory changed (all properties with
+AutoPublishAliasAllProperties), and move aliases with a DeploymentPreference through a CodeDeploy deployment —
+canary or linear steps, pre/post-traffic hooks, alarms that roll back — showing its progress live. Exits 0 on
+success, 1 on failure, 2 when a traffic shift was rolled back.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDeploy(cmd, &f, dryRun)
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show what would change and change nothing")
+	cmd.Flags().BoolVar(&f.noProgress, "no-progress", false, "plain timestamped lines even on a terminal")
+	return cmd
+}
+
+func diffCommand() *cobra.Command {
+	var f deployFlags
+	cmd := &cobra.Command{
+		Use:   "diff",
+		Short: "Show what `sluice deploy` would change (same flags)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDeploy(cmd, &f, true)
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+// ExitError carries a process exit code.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+func runDeploy(cmd *cobra.Command, f *deployFlags, dryRun bool) error {
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	o, err := f.options(ctx)
+	if err != nil {
+		return err
+	}
+	o.DryRun = dryRun
+	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	// Progress goes to stderr so that --output json keeps stdout clean.
+	stderr, isFile := errOut.(*os.File)
+	live := isFile && progress.IsTerminal(stderr) && !f.noProgress
+	if live {
+		o.Renderer = progress.NewTerminal(errOut, progress.TerminalWidth(stderr), true)
+	} else {
+		o.Renderer = progress.NewPlain(errOut)
+	}
+	o.Event = func(format string, args ...any) {
+		fmt.Fprintf(errOut, "%s %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, args...))
+	}
+	res, err := deployer.Deploy(ctx, o)
+	if f.output == "json" {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(res)
+	} else {
+		printResult(out, res)
+	}
+	switch {
+	case errors.Is(err, deployer.ErrRolledBack):
+		return &ExitError{Code: 2, Err: err}
+	case err != nil:
+		return &ExitError{Code: 1, Err: err}
+	}
+	return nil
+}
+
+// printResult summarises a deploy for people.
+func printResult(w io.Writer, r *deployer.Result) {
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	if !r.Changed() && r.Reason == "" {
+		fmt.Fprintf(w, "No changes: stack %s is up to date.\n", r.Stack)
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	verb := map[bool]string{true: "would ", false: ""}[r.DryRun]
+	for _, c := range r.Changes {
+		if c.Action == deployer.ActionNone {
+			continue
+		}
+		detail := c.Detail
+		if detail == "" && len(c.Properties) > 0 {
+			detail = strings.Join(c.Properties, ", ")
+		}
+		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\n", verb, c.Action, c.LogicalID, c.Type, detail)
+	}
+	tw.Flush()
+	for _, s := range r.Shifts {
+		fmt.Fprintf(w, "%s:%s %s → %s  %s  %s (new version served %d requests, %d errors)\n", s.Function, s.Alias, s.FromVersion, s.ToVersion, s.DeploymentID, s.Status, s.Invocations, s.Errors)
+	}
+	if len(r.Outputs) > 0 {
+		fmt.Fprintln(w, "Outputs:")
+		keys := make([]string, 0, len(r.Outputs))
+		for k := range r.Outputs {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(w, "  %s = %s\n", k, r.Outputs[k])
+		}
+	}
+	switch {
+	case r.DryRun:
+		fmt.Fprintf(w, "Dry run: nothing was changed.\n")
+	case r.Reason != "":
+		fmt.Fprintf(w, "Stack %s: %s — %s\n", r.Stack, r.Status, r.Reason)
+	default:
+		fmt.Fprintf(w, "Stack %s: %s\n", r.Stack, r.Status)
+	}
+}
+
+func rollbackCommand() *cobra.Command {
+	var cf clientFlags
+	var alias, toVersion string
+	cmd := &cobra.Command{
+		Use:   "rollback FUNCTION --alias ALIAS",
+		Short: "Flip an alias back at once: stop its deployment (CodeDeploy rolls back) or point it at the previous version",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			cfg, err := cf.awsConfig(ctx)
+			if err != nil {
+				return err
+			}
+			return rollback(ctx, cmd.OutOrStdout(), cfg, args[0], alias, toVersion)
+		},
+	}
+	cf.register(cmd)
+	cmd.Flags().StringVar(&alias, "alias", "", "alias to roll back (required)")
+	cmd.Flags().StringVar(&toVersion, "to-version", "", "version to point at (default: the version before the alias's current one)")
+	_ = cmd.MarkFlagRequired("alias")
+	return cmd
+}
+
+// rollback stops any deployment moving the alias (with CodeDeploy's rollback), then points the alias, with no
+// routing weights, at the version wanted.
+func rollback(ctx context.Context, w io.Writer, cfg aws.Config, function, alias, toVersion string) error {
+	lc, cd := lambda.NewFromConfig(cfg), codedeploy.NewFromConfig(cfg)
+	if id, err := activeDeployment(ctx, cd, function, alias); err != nil {
+		return err
+	} else if id != "" {
+		if _, err := cd.StopDeployment(ctx, &codedeploy.StopDeploymentInput{DeploymentId: aws.String(id), AutoRollbackEnabled: aws.Bool(true)}); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "stopped deployment %s (CodeDeploy rolls it back)\n", id)
+		for range 100 {
+			a, err := lc.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String(function), Name: aws.String(alias)})
+			if err == nil && (a.RoutingConfig == nil || len(a.RoutingConfig.AdditionalVersionWeights) == 0) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if toVersion == "" {
+			a, err := lc.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String(function), Name: aws.String(alias)})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "%s:%s is on version %s\n", function, alias, aws.ToString(a.FunctionVersion))
+			return nil
+		}
+	}
+	a, err := lc.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String(function), Name: aws.String(alias)})
+	if err != nil {
+		return err
+	}
+	current := aws.ToString(a.FunctionVersion)
+	if toVersion == "" {
+		if toVersion, err = previousVersion(ctx, lc, function, current); err != nil {
+			return err
+		}
+	}
+	if _, err := lc.UpdateAlias(ctx, &lambda.UpdateAliasInput{FunctionName: aws.String(function), Name: aws.String(alias),
+		FunctionVersion: aws.String(toVersion), RoutingConfig: &types.AliasRoutingConfiguration{AdditionalVersionWeights: map[string]float64{}}}); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s:%s: version %s → %s\n", function, alias, current, toVersion)
+	return nil
+}
+
+// previousVersion is the highest published version below current.
+func previousVersion(ctx context.Context, lc *lambda.Client, function, current string) (string, error) {
+	var cur int
+	if _, err := fmt.Sscan(current, &cur); err != nil {
+		return "", fmt.Errorf("the alias points at %s; say which version with --to-version", current)
+	}
+	best := 0
+	p := lambda.NewListVersionsByFunctionPaginator(lc, &lambda.ListVersionsByFunctionInput{FunctionName: aws.String(function)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return "", err
+		}
+		for _, v := range page.Versions {
+			var n int
+			if _, err := fmt.Sscan(aws.ToString(v.Version), &n); err == nil && n < cur && n > best {
+				best = n
+			}
+		}
+	}
+	if best == 0 {
+		return "", fmt.Errorf("%s has no version before %s", function, current)
+	}
+	return fmt.Sprint(best), nil
+}
+
+// activeDeployment finds a deployment in progress that targets function:alias.
+func activeDeployment(ctx context.Context, cd *codedeploy.Client, function, alias string) (string, error) {
+	apps, err := cd.ListApplications(ctx, &codedeploy.ListApplicationsInput{})
+	if err != nil {
+		return "", err
+	}
+	for _, app := range apps.Applications {
+		groups, err := cd.ListDeploymentGroups(ctx, &codedeploy.ListDeploymentGroupsInput{ApplicationName: aws.String(app)})
+		if err != nil {
+			return "", err
+		}
+		for _, g := range groups.DeploymentGroups {
+			ds, err := cd.ListDeployments(ctx, &codedeploy.ListDeploymentsInput{ApplicationName: aws.String(app), DeploymentGroupName: aws.String(g),
+				IncludeOnlyStatuses: []cdtypes.DeploymentStatus{cdtypes.DeploymentStatusCreated, cdtypes.DeploymentStatusQueued, cdtypes.DeploymentStatusInProgress}})
+			if err != nil {
+				return "", err
+			}
+			for _, id := range ds.Deployments {
+				t, err := cd.GetDeploymentTarget(ctx, &codedeploy.GetDeploymentTargetInput{DeploymentId: aws.String(id), TargetId: aws.String(function + ":" + alias)})
+				if err == nil && t.DeploymentTarget != nil && t.DeploymentTarget.LambdaTarget != nil {
+					return id, nil
+				}
+			}
+		}
+	}
+	return "", nil
+}
+
+func stackCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "stack", Short: "Stacks sluice deploy manages"}
+	var cf clientFlags
+	status := &cobra.Command{
+		Use:   "status [STACK]",
+		Short: "List stacks, or show one stack's resources, outputs and last deploy",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			cfg, err := cf.awsConfig(ctx)
+			if err != nil {
+				return err
+			}
+			stacks := stack.NewClient(cfg)
+			out := cmd.OutOrStdout()
+			if len(args) == 0 {
+				list, err := stacks.List(ctx)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "STACK\tSTATUS\tRESOURCES\tUPDATED")
+				for _, s := range list {
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", s.Name, s.Status, s.Resources, s.Updated.Local().Format(time.DateTime))
+				}
+				return tw.Flush()
+			}
+			s, err := stacks.Get(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "Stack    %s\nStatus   %s\n", s.Name, s.Status)
+			if s.Reason != "" {
+				fmt.Fprintf(out, "Reason   %s\n", s.Reason)
+			}
+			fmt.Fprintf(out, "Updated  %s (revision %d)\n\n", s.Updated.Local().Format(time.DateTime), s.Revision)
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "RESOURCE\tTYPE\tPHYSICAL ID")
+			for _, id := range sortedStackKeys(s.Resources) {
+				r := s.Resources[id]
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", id, r.Type, r.PhysicalID)
+			}
+			tw.Flush()
+			if len(s.Deployments) > 0 {
+				fmt.Fprintln(out, "\nLast traffic shifts:")
+				for _, id := range sortedStackKeys(s.Deployments) {
+					fmt.Fprintf(out, "  %s  %s  (sluice deployments show %s)\n", id, s.Deployments[id], s.Deployments[id])
+				}
+			}
+			if len(s.Outputs) > 0 {
+				fmt.Fprintln(out, "\nOutputs:")
+				for _, k := range sortedStackKeys(s.Outputs) {
+					fmt.Fprintf(out, "  %s = %s\n", k, s.Outputs[k])
+				}
+			}
+			return nil
+		},
+	}
+	cf.register(status)
+	cmd.AddCommand(status)
+	return cmd
+}
+
+func sortedStackKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,179 @@
+package stack
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+)
+
+// The wire contract of the server's stack API (internal/api/stackapi). It is restated here rather than imported
+// because the edge imports this package.
+const (
+	signingName   = "sluice"
+	targetPrefix  = "SluiceStacks_20261126."
+	contentType   = "application/x-amz-json-1.1"
+	codeNotFound  = "StackNotFoundException"
+	codeConflict  = "RevisionConflictException"
+	maxReplyBytes = 64 << 20
+)
+
+// Client is a Store over the Sluice server's stack API, for the CLI: each call is one SigV4-signed request. It
+// never retries: a Put whose reply was lost may have been applied, and then a retry would conflict with itself.
+type Client struct {
+	cfg    aws.Config
+	signer *v4.Signer
+	now    func() time.Time
+}
+
+var _ Store = (*Client)(nil)
+
+// NewClient returns a client for the server at cfg.BaseEndpoint, signing with cfg.Credentials for cfg.Region and
+// sending through cfg.HTTPClient (http.DefaultClient if nil).
+func NewClient(cfg aws.Config) *Client {
+	return &Client{cfg: cfg, signer: v4.NewSigner(), now: time.Now}
+}
+
+// APIError is an error the stack API answered with, other than not-found and conflict (which are ErrNotFound and
+// ErrConflict).
+type APIError struct {
+	Code    string // the exception name, e.g. AccessDeniedException
+	Message string
+	Status  int // the HTTP status
+}
+
+func (e *APIError) Error() string { return e.Code + ": " + e.Message }
+
+func (c *Client) Get(ctx context.Context, name string) (Stack, error) {
+	var out struct{ Stack Stack }
+	if err := c.call(ctx, "GetStack", struct{ StackName string }{name}, &out); err != nil {
+		return Stack{}, err
+	}
+	return out.Stack, nil
+}
+
+func (c *Client) Put(ctx context.Context, s Stack) (Stack, error) {
+	var out struct{ Stack Stack }
+	if err := c.call(ctx, "PutStack", struct{ Stack Stack }{s}, &out); err != nil {
+		return Stack{}, err
+	}
+	return out.Stack, nil
+}
+
+func (c *Client) Delete(ctx context.Context, name string, revision int64) error {
+	return c.call(ctx, "DeleteStack", struct {
+		StackName string
+		Revision  int64
+	}{name, revision}, nil)
+}
+
+func (c *Client) List(ctx context.Context) ([]Summary, error) {
+	var out struct{ Stacks []Summary }
+	if err := c.call(ctx, "ListStacks", struct{}{}, &out); err != nil {
+		return nil, err
+	}
+	if out.Stacks == nil {
+		out.Stacks = []Summary{}
+	}
+	return out.Stacks, nil
+}
+
+// call sends one operation and decodes a 200's body into out (nil: ignored).
+func (c *Client) call(ctx context.Context, op string, in, out any) error {
+	if c.cfg.BaseEndpoint == nil {
+		return errors.New("no Sluice endpoint: set AWS_ENDPOINT_URL")
+	}
+	if c.cfg.Credentials == nil {
+		return errors.New("no AWS credentials to sign Sluice requests with")
+	}
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(*c.cfg.BaseEndpoint, "/")+"/", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("X-Amz-Target", targetPrefix+op)
+	req.Header.Set("Content-Type", contentType)
+	creds, err := c.cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: retrieve credentials: %w", op, err)
+	}
+	sum := sha256.Sum256(body)
+	if err := c.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), signingName, c.cfg.Region, c.now()); err != nil {
+		return fmt.Errorf("%s: sign: %w", op, err)
+	}
+	var hc aws.HTTPClient = http.DefaultClient
+	if c.cfg.HTTPClient != nil {
+		hc = c.cfg.HTTPClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	defer resp.Body.Close()
+	reply, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes))
+	if err != nil {
+		return fmt.Errorf("%s: read reply: %w", op, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return replyError(resp, reply)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(reply, out); err != nil {
+		return fmt.Errorf("%s: decode reply: %w", op, err)
+	}
+	return nil
+}
+
+// replyError turns an error reply into ErrNotFound, ErrConflict (as *Error) or an *APIError. A reply that is not
+// the protocol's (a proxy's HTML page, say) keeps its status and a bounded piece of its body.
+func replyError(resp *http.Response, reply []byte) error {
+	var e struct {
+		Type    string `json:"__type"`
+		Message string `json:"message"`
+		Upper   string `json:"Message"`
+	}
+	_ = json.Unmarshal(reply, &e)
+	code := e.Type
+	if code == "" {
+		code = resp.Header.Get("X-Amzn-Errortype")
+	}
+	// Some AWS services qualify the name ("ns#Code") or append detail ("Code:http://..."): keep the name.
+	if i := strings.LastIndexByte(code, '#'); i >= 0 {
+		code = code[i+1:]
+	}
+	if i := strings.IndexByte(code, ':'); i >= 0 {
+		code = code[:i]
+	}
+	msg := e.Message
+	if msg == "" {
+		msg = e.Upper
+	}
+	if code == "" {
+		code = http.StatusText(resp.StatusCode)
+		if msg == "" {
+			msg = strings.TrimSpace(string(reply[:min(len(reply), 512)]))
+		}
+	}
+	switch code {
+	case codeNotFound:
+		return &Error{Kind: ErrNotFound, Message: msg}
+	case codeConflict:
+		return &Error{Kind: ErrConflict, Message: msg}
+	}
+	return &APIError{Code: code, Message: msg, Status: resp.StatusCode}
+}
