@@ -36,6 +36,10 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxAlarms is the quota of alarms; zero means DefaultMaxAlarms.
 	MaxAlarms int
+	// TimeScale makes a configured period last Period/TimeScale (at least one second) when alarms are evaluated:
+	// demos and tests of time-scaled deployments, whose canaries would otherwise end before a 60 s period does.
+	// Definitions and what the API reports keep the configured period. Zero or one: real time.
+	TimeScale float64
 }
 
 // Service owns the alarms. It is safe for concurrent use.
@@ -47,6 +51,7 @@ type Service struct {
 	now       func() time.Time
 	log       *slog.Logger
 	maxAlarms int
+	scale     float64
 
 	mu     sync.RWMutex // guards alarms; held (write) across a mutation's store transaction
 	alarms map[string]*entry
@@ -86,7 +91,7 @@ func New(o Options) (*Service, error) {
 	}
 	s := &Service{
 		st: o.Store, metrics: o.Metrics, region: o.Region, account: o.AccountID,
-		now: o.Now, log: o.Logger, maxAlarms: o.MaxAlarms,
+		now: o.Now, log: o.Logger, maxAlarms: o.MaxAlarms, scale: o.TimeScale,
 		alarms: make(map[string]*entry), subs: make(map[uint64]func(Change)), cache: make(map[string]*windowCache),
 	}
 	if s.now == nil {
@@ -465,6 +470,11 @@ type windowCache struct {
 // alarm's window cache for the next pass.
 func (s *Service) evaluate(e *entry, now time.Time, wc *windowCache) (outcome, *windowCache, error) {
 	d := &e.a.Definition
+	if s.scale > 1 {
+		scaled := *d
+		scaled.Period = max(time.Second, (time.Duration(float64(d.Period)/s.scale)).Round(time.Second))
+		d = &scaled
+	}
 	end := windowEnd(now, d.Period)
 	if e.held && !end.After(e.a.StateUpdated) {
 		return outcome{}, wc, nil // a SetState still holds

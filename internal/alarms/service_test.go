@@ -913,3 +913,28 @@ func TestRun(t *testing.T) {
 var quiet = slog.New(slog.DiscardHandler)
 
 func nan() float64 { var z float64; return z / z }
+
+// TestTimeScale: with TimeScale 60 the seed's 60 s alarm is evaluated on 1 s periods, so it catches a
+// time-scaled canary; without it the same error waits for the minute to end.
+func TestTimeScale(t *testing.T) {
+	cases := []struct {
+		scale float64
+		want  string
+	}{{1, StateInsufficientData}, {60, StateAlarm}}
+	for _, tc := range cases {
+		e := newEnv(t)
+		svc, err := New(Options{Store: e.db, Metrics: e.metrics, Now: e.clock.Now, Logger: quiet, TimeScale: tc.scale})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.svc = svc
+		e.put(seedAlarm())
+		e.record(errorsLive, 1, at(0.5))
+		if got := e.evalAt(at(2.01), "orders-live-errors"); got != tc.want {
+			t.Errorf("scale %g: state %s two seconds after an error, want %s", tc.scale, got, tc.want)
+		}
+		if p := e.get("orders-live-errors").Period; p != time.Minute {
+			t.Errorf("scale %g: the alarm reports period %v", tc.scale, p)
+		}
+	}
+}

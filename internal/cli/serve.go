@@ -43,6 +43,7 @@ func serveCommand() *cobra.Command {
 	_ = f.MarkHidden("no-invocation-metrics")
 	f.Float64Var(&cfg.SessionTimeScale, "session-time-scale", 1, "make STS sessions last 1/N of their DurationSeconds (tests of expiry)")
 	_ = f.MarkHidden("session-time-scale")
+	f.Float64Var(&cfg.AlarmTimeScale, "alarm-time-scale", 1, "evaluate alarms as if a configured period lasted period/N (at least 1 s; demos and tests, with --deploy-time-scale)")
 	f.Float64Var(&cfg.DeployTimeScale, "deploy-time-scale", 1, "make one configured deployment minute last 60/N seconds (demos, tests); AWS-shaped configs stay unchanged")
 	f.BoolVar(&cfg.NoPrewarm, "no-prewarm", false, "do not start the target version's environments before a deployment shifts traffic")
 	f.DurationVar(&cfg.HookTimeout, "hook-timeout", time.Hour, "how long a lifecycle hook may take to report its status")

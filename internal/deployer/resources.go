@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -15,6 +16,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/sluice-dev/sluice/internal/cfn"
+	iampkg "github.com/sluice-dev/sluice/internal/iam"
 	"github.com/sluice-dev/sluice/internal/stack"
 )
 
@@ -231,6 +233,11 @@ func (roleHandler) check(r *run, id string, _ *cfn.Resource) error {
 	}
 	if _, err := rolePolicies(props); err != nil {
 		return err
+	}
+	for _, arn := range managedARNs(props) {
+		if _, ok := iampkg.ManagedPolicy(arn); !ok {
+			return fmt.Errorf("managed policy %s is not one Sluice knows (it knows %s); use an inline policy", arn, strings.Join(iampkg.ManagedPolicyARNs(), ", "))
+		}
 	}
 	_, err = document(props["AssumeRolePolicyDocument"])
 	return err

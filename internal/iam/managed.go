@@ -24,6 +24,10 @@ var managedPolicies = map[string]string{
 		{"Effect":"Allow","Action":["cloudwatch:DescribeAlarms","lambda:UpdateAlias","lambda:GetAlias","lambda:GetProvisionedConcurrencyConfig","sns:Publish"],"Resource":"*"},
 		{"Effect":"Allow","Action":["s3:GetObject","s3:GetObjectVersion"],"Resource":"arn:aws:s3:::*/CodeDeploy/*"},
 		{"Effect":"Allow","Action":["lambda:InvokeFunction"],"Resource":"arn:aws:lambda:*:*:function:CodeDeployHook_*"}]}`,
+	"arn:aws:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited": `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":["cloudwatch:DescribeAlarms","lambda:UpdateAlias","lambda:GetAlias","lambda:GetProvisionedConcurrencyConfig"],"Resource":"*"},
+		{"Effect":"Allow","Action":["lambda:InvokeFunction"],"Resource":"arn:aws:lambda:*:*:function:CodeDeployHook_*"},
+		{"Effect":"Allow","Action":["sns:Publish"],"Resource":"arn:aws:sns:*:*:CodeDeployTopic_*"}]}`,
 	"arn:aws:iam::aws:policy/AWSLambda_FullAccess": `{"Version":"2012-10-17","Statement":[
 		{"Effect":"Allow","Action":["lambda:*","cloudwatch:GetMetricData","cloudwatch:GetMetricStatistics","cloudwatch:ListMetrics","logs:DescribeLogGroups","logs:DescribeLogStreams","logs:FilterLogEvents","logs:GetLogEvents","iam:GetRole","iam:ListRoles","iam:ListRolePolicies","iam:GetRolePolicy"],"Resource":"*"}]}`,
 	"arn:aws:iam::aws:policy/AWSLambda_ReadOnlyAccess": `{"Version":"2012-10-17","Statement":[
@@ -38,6 +42,16 @@ var managedPolicies = map[string]string{
 		{"Effect":"Allow","NotAction":["iam:*","organizations:*","account:*"],"Resource":"*"}]}`,
 	"arn:aws:iam::aws:policy/AdministratorAccess": `{"Version":"2012-10-17","Statement":[
 		{"Effect":"Allow","Action":"*","Resource":"*"}]}`,
+}
+
+// ManagedPolicyARNs lists the AWS managed policies Sluice knows.
+func ManagedPolicyARNs() []string {
+	out := make([]string, 0, len(managedPolicies))
+	for arn := range managedPolicies {
+		out = append(out, arn)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // ManagedPolicy returns the document of an AWS managed policy Sluice knows.

@@ -53,6 +53,8 @@ type Config struct {
 	MetricRetention time.Duration
 	// DeployTimeScale makes one configured deployment minute last 60/DeployTimeScale seconds (default 1).
 	DeployTimeScale float64
+	// AlarmTimeScale makes a configured alarm period last Period/AlarmTimeScale when alarms are evaluated (default 1).
+	AlarmTimeScale float64
 	// SessionTimeScale makes STS sessions last 1/SessionTimeScale of their duration (tests; default 1).
 	SessionTimeScale float64
 	// HookTimeout bounds how long a lifecycle hook may take to report (default 1 hour).
@@ -154,7 +156,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		return err
 	}
 	metricStore := metrics.NewStore(metrics.Options{Retention: cfg.MetricRetention})
-	alarmService, err := alarms.New(alarms.Options{Store: db, Metrics: metricStore, Region: cfg.Region, AccountID: cfg.AccountID, Logger: log})
+	alarmService, err := alarms.New(alarms.Options{Store: db, Metrics: metricStore, Region: cfg.Region, AccountID: cfg.AccountID, TimeScale: cfg.AlarmTimeScale, Logger: log})
 	if err != nil {
 		return err
 	}
