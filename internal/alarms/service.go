@@ -472,7 +472,7 @@ func (s *Service) evaluate(e *entry, now time.Time, wc *windowCache) (outcome, *
 	d := &e.a.Definition
 	if s.scale > 1 {
 		scaled := *d
-		scaled.Period = max(time.Second, (time.Duration(float64(d.Period)/s.scale)).Round(time.Second))
+		scaled.Period = max(time.Second, (time.Duration(float64(d.Period) / s.scale)).Round(time.Second))
 		d = &scaled
 	}
 	end := windowEnd(now, d.Period)
