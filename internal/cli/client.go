@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,6 +74,12 @@ func (f *clientFlags) awsConfig(ctx context.Context) (aws.Config, error) {
 		cfg.BaseEndpoint = aws.String(endpoint)
 	}
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		// Credentials that were configured but do not work are an error, never a reason to fall back to root.
+		for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_PROFILE"} {
+			if os.Getenv(k) != "" {
+				return cfg, fmt.Errorf("credentials from %s: %w", k, err)
+			}
+		}
 		if c, rerr := rootCredentials(f.dataDir); rerr == nil {
 			cfg.Credentials = credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, "")
 		}

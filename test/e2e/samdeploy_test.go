@@ -1,0 +1,331 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+)
+
+// deployResult is `sluice deploy --output json`.
+type deployResult struct {
+	Stack   string `json:"stack"`
+	Status  string `json:"status"`
+	Reason  string `json:"reason"`
+	Changes []struct {
+		LogicalID string `json:"logicalId"`
+		Type      string `json:"type"`
+		Action    string `json:"action"`
+	} `json:"changes"`
+	Shifts []struct {
+		Alias, Function, FromVersion, ToVersion, DeploymentID, Status, Message string
+		Config                                                                 string `json:"deploymentConfig"`
+	} `json:"shifts"`
+	Outputs map[string]string `json:"outputs"`
+}
+
+func (r deployResult) actions() map[string]int {
+	out := map[string]int{}
+	for _, c := range r.Changes {
+		out[c.Action]++
+	}
+	return out
+}
+
+// copyTree copies an example directory so that a test can edit it.
+func copyTree(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	err := filepath.Walk(src, func(path string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		if info.IsDir() {
+			if info.Name() == "node_modules" {
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, info.Mode())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// deployStack runs `sluice deploy --output json` and decodes its summary.
+func deployStack(t *testing.T, env []string, dir string, args ...string) (deployResult, string, int) {
+	t.Helper()
+	stdout, stderr, code := run(t, env, dir, sluiceBin, append([]string{"deploy", "--output", "json"}, args...)...)
+	var r deployResult
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("sluice deploy printed no JSON summary (exit %d): %v\nstdout:\n%s\nstderr:\n%s", code, err, stdout, stderr)
+	}
+	return r, stderr, code
+}
+
+func setRelease(t *testing.T, dir, release string) {
+	t.Helper()
+	path := filepath.Join(dir, "src", "index.js")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(b)
+	i := strings.Index(src, `const RELEASE = "`)
+	if i < 0 {
+		t.Fatal("index.js has no RELEASE line")
+	}
+	j := strings.Index(src[i:], "\n")
+	src = src[:i] + `const RELEASE = "` + release + `";` + src[i+j:]
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func aliasVersion(t *testing.T, c *lambda.Client, fn, alias string) (string, map[string]float64) {
+	t.Helper()
+	a, err := c.GetAlias(context.Background(), &lambda.GetAliasInput{FunctionName: aws.String(fn), Name: aws.String(alias)})
+	if err != nil {
+		t.Fatalf("GetAlias %s:%s: %v", fn, alias, err)
+	}
+	var w map[string]float64
+	if a.RoutingConfig != nil {
+		w = a.RoutingConfig.AdditionalVersionWeights
+	}
+	return aws.ToString(a.FunctionVersion), w
+}
+
+// TestDeploySeedTemplate is the seed's §3 story with its own template (examples/orders, the seed's template
+// completed): v1 in one step, a no-op deploy, v2 through Canary10Percent5Minutes (time-scaled) with both hooks and
+// both alarms, a defective v3 rolled back by the errors alarm with a non-zero exit, then `sluice rollback`.
+func TestDeploySeedTemplate(t *testing.T) {
+	s := startServer(t, "--deploy-time-scale", "60", "--alarm-time-scale", "60") // five minutes last five seconds, a 60 s alarm period one
+	dir := copyTree(t, filepath.Join(moduleRoot, "examples", "orders"))
+	env := s.Env()
+	c := s.Lambda()
+	cd := s.CodeDeploy()
+	ctx := context.Background()
+
+	// v1: everything is created and the alias points at version 1, with no deployment.
+	r, stderr, code := deployStack(t, env, dir, "--stack-name", "orders")
+	if code != 0 || r.Status != "CREATE_COMPLETE" {
+		t.Fatalf("first deploy: exit %d, %s %s\n%s", code, r.Status, r.Reason, stderr)
+	}
+	if v, w := aliasVersion(t, c, "orders", "live"); v != "1" || len(w) != 0 {
+		t.Fatalf("after the first deploy live → %s %v, want 1", v, w)
+	}
+	if ds, _ := cd.ListDeployments(ctx, &codedeploy.ListDeploymentsInput{}); len(ds.Deployments) != 0 {
+		t.Fatalf("the first deploy ran deployments: %v", ds.Deployments)
+	}
+	if !strings.HasSuffix(r.Outputs["OrdersLiveAliasArn"], ":function:orders:live") {
+		t.Fatalf("outputs %v", r.Outputs)
+	}
+	for _, want := range []string{"OrdersFunctionAliaslive", "ServerlessDeploymentApplication", "OrdersFunctionDeploymentGroup", "CodeDeployServiceRole"} {
+		found := false
+		for _, ch := range r.Changes {
+			found = found || ch.LogicalID == want && ch.Action == "create"
+		}
+		if !found {
+			t.Errorf("first deploy did not create %s: %+v", want, r.Changes)
+		}
+	}
+	out := invokeJSON(t, c, "orders", "live", `{"orderId":"o-1","items":[{"sku":"a","quantity":2,"unitPrice":3.5}]}`)
+	if out.FunctionError != nil || !strings.Contains(string(out.Payload), `"orderId":"o-1"`) {
+		t.Fatalf("invoke v1: %s", out.Payload)
+	}
+
+	// A deploy with nothing changed changes nothing: no version, no deployment.
+	r, _, code = deployStack(t, env, dir, "--stack-name", "orders")
+	if code != 0 || len(r.Changes) == 0 || r.actions()["none"] != len(r.Changes) {
+		t.Fatalf("no-op deploy: exit %d %+v", code, r.Changes)
+	}
+	if stdout, _, _ := sluice(t, env, "deploy", "-t", filepath.Join(dir, "template.yaml"), "--stack-name", "orders"); !strings.Contains(stdout, "No changes") {
+		t.Fatalf("no-op deploy printed:\n%s", stdout)
+	}
+
+	// v2: a new version, shifted by CodeDeploy with both hooks; the dry run says so first.
+	setRelease(t, dir, "v2")
+	stdout, _, code := sluice(t, env, "diff", "-t", filepath.Join(dir, "template.yaml"), "--stack-name", "orders")
+	if code != 0 || !strings.Contains(stdout, "would shift") || !strings.Contains(stdout, "OrdersFunctionAliaslive") {
+		t.Fatalf("diff before v2 (exit %d):\n%s", code, stdout)
+	}
+	r, stderr, code = deployStack(t, env, dir, "--stack-name", "orders")
+	if code != 0 || r.Status != "UPDATE_COMPLETE" || len(r.Shifts) != 1 || r.Shifts[0].Status != "Succeeded" {
+		t.Fatalf("v2 deploy: exit %d %s %s %+v\n%s", code, r.Status, r.Reason, r.Shifts, stderr)
+	}
+	shift := r.Shifts[0]
+	if shift.FromVersion != "1" || shift.ToVersion != "2" || shift.Config != "CodeDeployDefault.LambdaCanary10Percent5Minutes" {
+		t.Fatalf("v2 shift %+v", shift)
+	}
+	if v, w := aliasVersion(t, c, "orders", "live"); v != "2" || len(w) != 0 {
+		t.Fatalf("after v2 live → %s %v", v, w)
+	}
+	target, err := cd.GetDeploymentTarget(ctx, &codedeploy.GetDeploymentTargetInput{DeploymentId: aws.String(shift.DeploymentID), TargetId: aws.String("orders:live")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hooks := map[string]cdtypes.LifecycleEventStatus{}
+	for _, e := range target.DeploymentTarget.LambdaTarget.LifecycleEvents {
+		hooks[aws.ToString(e.LifecycleEventName)] = e.Status
+	}
+	if hooks["BeforeAllowTraffic"] != cdtypes.LifecycleEventStatusSucceeded || hooks["AfterAllowTraffic"] != cdtypes.LifecycleEventStatusSucceeded {
+		t.Fatalf("hooks of the v2 deployment: %v", hooks)
+	}
+	if !strings.Contains(stderr, "10% on the new version") && !strings.Contains(stderr, " 10% ") {
+		t.Errorf("the progress never showed the canary step:\n%s", stderr)
+	}
+
+	// v3 is defective for multi-line orders. Under load, the errors alarm fires during the canary, CodeDeploy
+	// rolls back, and sluice deploy exits 2 once live is back on version 2.
+	setRelease(t, dir, "v3")
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	var v3Errors atomic.Int64
+	for range 4 {
+		wg.Go(func() {
+			for !stop.Load() {
+				out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("orders"), Qualifier: aws.String("live"),
+					Payload: []byte(`{"items":[{"sku":"a","quantity":1,"unitPrice":2},{"sku":"b","quantity":1,"unitPrice":3}]}`)})
+				if err == nil && out.FunctionError != nil {
+					v3Errors.Add(1)
+				}
+			}
+		})
+	}
+	r, stderr, code = deployStack(t, env, dir, "--stack-name", "orders")
+	stop.Store(true)
+	wg.Wait()
+	if code != 2 || r.Status != "UPDATE_ROLLBACK_COMPLETE" || len(r.Shifts) != 1 || r.Shifts[0].Status == "Succeeded" {
+		t.Fatalf("defective deploy: exit %d %s %+v (errors seen by clients: %d)\n%s", code, r.Status, r.Shifts, v3Errors.Load(), stderr)
+	}
+	if !strings.Contains(r.Reason, "OrdersErrorsAlarm") && !strings.Contains(r.Shifts[0].Message, "alarm") {
+		t.Errorf("the rollback reason does not name the alarm: %s / %s", r.Reason, r.Shifts[0].Message)
+	}
+	if v, w := aliasVersion(t, c, "orders", "live"); v != "2" || len(w) != 0 {
+		t.Fatalf("after the rollback live → %s %v, want 2", v, w)
+	}
+	stdout, _, _ = sluice(t, env, "stack", "status", "orders")
+	if !strings.Contains(stdout, "UPDATE_ROLLBACK_COMPLETE") || !strings.Contains(stdout, "OrdersFunctionAliaslive") {
+		t.Fatalf("stack status:\n%s", stdout)
+	}
+
+	// sluice rollback flips the alias back one more version at once.
+	if stdout, stderr, code := sluice(t, env, "rollback", "orders", "--alias", "live"); code != 0 || !strings.Contains(stdout, "2 → 1") {
+		t.Fatalf("sluice rollback: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if v, _ := aliasVersion(t, c, "orders", "live"); v != "1" {
+		t.Fatalf("after sluice rollback live → %s", v)
+	}
+}
+
+// TestDeployRefusesWhatItCannotDo: an unsupported resource or property is named, and nothing is created.
+func TestDeployRefusesWhatItCannotDo(t *testing.T) {
+	s := startServer(t)
+	dir := t.TempDir()
+	tpl := `Resources:
+  Queue:
+    Type: AWS::SQS::Queue
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Role: arn:aws:iam::000000000000:role/orders
+      Runtime: nodejs22.x
+      Handler: index.handler
+      Code: {ZipFile: "exports.handler = async () => 1"}
+      Colour: blue
+`
+	if err := os.WriteFile(filepath.Join(dir, "template.yaml"), []byte(tpl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := sluice(t, s.Env(), "deploy", "-t", filepath.Join(dir, "template.yaml"), "--stack-name", "bad")
+	if code != 1 || !strings.Contains(stderr, "Queue: resource type AWS::SQS::Queue is not supported") || !strings.Contains(stderr, "Colour") {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	fns, err := s.Lambda().ListFunctions(context.Background(), &lambda.ListFunctionsInput{})
+	if err != nil || len(fns.Functions) != 0 {
+		t.Fatalf("functions after a refused deploy: %v %v", fns, err)
+	}
+}
+
+// TestDeployCDKTemplate: a template in the shape `cdk synth` writes (asset directories, LambdaDeploymentGroup,
+// BootstrapVersion parameter, Rules) deploys.
+func TestDeployCDKTemplate(t *testing.T) {
+	matches, _ := filepath.Glob(filepath.Join(moduleRoot, "examples", "cdk", "cdk.out", "*.template.json"))
+	if len(matches) != 1 {
+		t.Fatalf("examples/cdk/cdk.out has %d templates", len(matches))
+	}
+	s := startServer(t)
+	r, stderr, code := deployStack(t, s.Env(), "", "-t", matches[0], "--stack-name", "cdk-orders")
+	if code != 0 || r.Status != "CREATE_COMPLETE" {
+		t.Fatalf("cdk deploy: exit %d %s %s\n%s", code, r.Status, r.Reason, stderr)
+	}
+	types := map[string]bool{}
+	for _, ch := range r.Changes {
+		types[ch.Type] = true
+	}
+	for _, want := range []string{"AWS::Lambda::Function", "AWS::Lambda::Version", "AWS::Lambda::Alias", "AWS::CodeDeploy::DeploymentGroup"} {
+		if !types[want] {
+			t.Errorf("the CDK deploy created no %s: %+v", want, r.Changes)
+		}
+	}
+	r, _, code = deployStack(t, s.Env(), "", "-t", matches[0], "--stack-name", "cdk-orders")
+	if code != 0 || r.actions()["none"] != len(r.Changes) {
+		t.Fatalf("second CDK deploy changed things: %+v", r.Changes)
+	}
+}
+
+// TestDeployKeyless: `sluice deploy` with only a role and a web identity token file (the GitHub Actions set-up of
+// examples/github-actions) deploys the orders stack under a least-privilege role, and the same role cannot deploy a
+// stack its policy does not cover.
+func TestDeployKeyless(t *testing.T) {
+	s := startServer(t)
+	issuer := keyless(t, s)
+	ctx := context.Background()
+	policy, err := os.ReadFile(filepath.Join(moduleRoot, "examples", "github-actions", "deploy-policy.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The example's policy replaces the suite's.
+	if _, err := s.IAM().PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("gha-deploy"), PolicyName: aws.String("deploy"),
+		PolicyDocument: aws.String(string(policy))}); err != nil {
+		t.Fatal(err)
+	}
+	dir := copyTree(t, filepath.Join(moduleRoot, "examples", "orders"))
+	env := webIdentityEnv(s, tokenFile(t, issuer.Sign(issuer.GitHubClaims(repo, "refs/heads/main"))))
+	r, stderr, code := deployStack(t, env, dir, "--stack-name", "orders")
+	if code != 0 || r.Status != "CREATE_COMPLETE" {
+		t.Fatalf("keyless deploy: exit %d %s %s\n%s", code, r.Status, r.Reason, stderr)
+	}
+	if v, _ := aliasVersion(t, s.Lambda(), "orders", "live"); v != "1" {
+		t.Fatalf("live → %s", v)
+	}
+	_, stderr, code = deployStack(t, env, dir, "--stack-name", "payments")
+	if code == 0 || !strings.Contains(stderr, "AccessDenied") {
+		t.Fatalf("deploying another stack with the orders role: exit %d\n%s", code, stderr)
+	}
+
+	// A token the trust policy refuses is an error — never a fall back to the root credentials of a local data dir.
+	bad := webIdentityEnv(s, tokenFile(t, issuer.Sign(issuer.GitHubClaims(repo, "refs/heads/feature"))))
+	bad = append(bad, "SLUICE_DATA_DIR="+s.DataDir)
+	_, stderr, code = run(t, bad, dir, sluiceBin, "deploy", "--stack-name", "orders")
+	if code == 0 || !strings.Contains(stderr, "AccessDenied") || !strings.Contains(stderr, "AssumeRoleWithWebIdentity") {
+		t.Fatalf("deploy with a feature-branch token: exit %d\n%s", code, stderr)
+	}
+}
