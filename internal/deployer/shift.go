@@ -1,25 +1,21 @@
 package deployer
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
+	"github.com/sluice-dev/sluice/internal/awsraw"
 	"github.com/sluice-dev/sluice/internal/cli/progress"
 	"github.com/sluice-dev/sluice/internal/stack"
 )
@@ -252,40 +248,14 @@ func stepText(event string, weight float64) string {
 // rawCodeDeploy calls a CodeDeploy operation and decodes the raw response, extensions included (the SDK's
 // output types drop members its model does not declare).
 func (r *run) rawCodeDeploy(ctx context.Context, op string, in, out any) error {
-	cfg := r.o.Config
-	if cfg.BaseEndpoint == nil {
-		return errors.New("no Sluice endpoint: set AWS_ENDPOINT_URL")
-	}
 	body, _ := json.Marshal(in)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(*cfg.BaseEndpoint, "/")+"/", bytes.NewReader(body))
+	resp, err := awsraw.Do(ctx, r.o.Config, "codedeploy", http.MethodPost, "/",
+		map[string]string{"X-Amz-Target": "CodeDeploy_20141006." + op, "Content-Type": "application/x-amz-json-1.1"}, body)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("X-Amz-Target", "CodeDeploy_20141006."+op)
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	creds, err := cfg.Credentials.Retrieve(ctx)
-	if err != nil {
-		return err
+	if resp.Status != http.StatusOK {
+		return fmt.Errorf("codedeploy %s: HTTP %d: %s", op, resp.Status, resp.Body)
 	}
-	sum := sha256.Sum256(body)
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "codedeploy", cfg.Region, time.Now()); err != nil {
-		return err
-	}
-	client := http.DefaultClient
-	if c, ok := cfg.HTTPClient.(*http.Client); ok && c != nil {
-		client = c
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("codedeploy %s: HTTP %d: %s", op, resp.StatusCode, b)
-	}
-	return json.Unmarshal(b, out)
+	return json.Unmarshal(resp.Body, out)
 }

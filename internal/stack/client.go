@@ -1,20 +1,15 @@
 package stack
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/sluice-dev/sluice/internal/awsraw"
 )
 
 // The wire contract of the server's stack API (internal/api/stackapi). It is restated here rather than imported
@@ -31,9 +26,7 @@ const (
 // Client is a Store over the Sluice server's stack API, for the CLI: each call is one SigV4-signed request. It
 // never retries: a Put whose reply was lost may have been applied, and then a retry would conflict with itself.
 type Client struct {
-	cfg    aws.Config
-	signer *v4.Signer
-	now    func() time.Time
+	cfg aws.Config
 }
 
 var _ Store = (*Client)(nil)
@@ -41,7 +34,7 @@ var _ Store = (*Client)(nil)
 // NewClient returns a client for the server at cfg.BaseEndpoint, signing with cfg.Credentials for cfg.Region and
 // sending through cfg.HTTPClient (http.DefaultClient if nil).
 func NewClient(cfg aws.Config) *Client {
-	return &Client{cfg: cfg, signer: v4.NewSigner(), now: time.Now}
+	return &Client{cfg: cfg}
 }
 
 // APIError is an error the stack API answered with, other than not-found and conflict (which are ErrNotFound and
@@ -100,36 +93,15 @@ func (c *Client) call(ctx context.Context, op string, in, out any) error {
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(*c.cfg.BaseEndpoint, "/")+"/", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("X-Amz-Target", targetPrefix+op)
-	req.Header.Set("Content-Type", contentType)
-	creds, err := c.cfg.Credentials.Retrieve(ctx)
-	if err != nil {
-		return fmt.Errorf("%s: retrieve credentials: %w", op, err)
-	}
-	sum := sha256.Sum256(body)
-	if err := c.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), signingName, c.cfg.Region, c.now()); err != nil {
-		return fmt.Errorf("%s: sign: %w", op, err)
-	}
-	var hc aws.HTTPClient = http.DefaultClient
-	if c.cfg.HTTPClient != nil {
-		hc = c.cfg.HTTPClient
-	}
-	resp, err := hc.Do(req)
+	resp, err := awsraw.Do(ctx, c.cfg, signingName, http.MethodPost, "/",
+		map[string]string{"X-Amz-Target": targetPrefix + op, "Content-Type": contentType}, body)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	defer resp.Body.Close()
-	reply, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes))
-	if err != nil {
-		return fmt.Errorf("%s: read reply: %w", op, err)
+	if resp.Status != http.StatusOK {
+		return replyError(resp, resp.Body)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return replyError(resp, reply)
-	}
+	reply := resp.Body
 	if out == nil {
 		return nil
 	}
@@ -141,7 +113,7 @@ func (c *Client) call(ctx context.Context, op string, in, out any) error {
 
 // replyError turns an error reply into ErrNotFound, ErrConflict (as *Error) or an *APIError. A reply that is not
 // the protocol's (a proxy's HTML page, say) keeps its status and a bounded piece of its body.
-func replyError(resp *http.Response, reply []byte) error {
+func replyError(resp *awsraw.Response, reply []byte) error {
 	var e struct {
 		Type    string `json:"__type"`
 		Message string `json:"message"`
@@ -164,7 +136,7 @@ func replyError(resp *http.Response, reply []byte) error {
 		msg = e.Upper
 	}
 	if code == "" {
-		code = http.StatusText(resp.StatusCode)
+		code = http.StatusText(resp.Status)
 		if msg == "" {
 			msg = strings.TrimSpace(string(reply[:min(len(reply), 512)]))
 		}
@@ -175,5 +147,5 @@ func replyError(resp *http.Response, reply []byte) error {
 	case codeConflict:
 		return &Error{Kind: ErrConflict, Message: msg}
 	}
-	return &APIError{Code: code, Message: msg, Status: resp.StatusCode}
+	return &APIError{Code: code, Message: msg, Status: resp.Status}
 }

@@ -1,12 +1,14 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
@@ -52,6 +54,32 @@ def handler(event, context):
 	}
 	if got["status"] != float64(200) || got["executed"] != "$LATEST" || got["message"] != "from python" || got["caller"] != "caller" || got["remaining"] != true {
 		t.Fatalf("python function answered %s", out.Payload)
+	}
+
+	// The function's credentials carry its execution role's policies: a role allowed only to invoke "target" may
+	// not invoke anything else, and a role Sluice's IAM does not know may call nothing.
+	ctx := context.Background()
+	if _, err := s.IAM().CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("narrow"), AssumeRolePolicyDocument: aws.String(lambdaTrust)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.IAM().PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("narrow"), PolicyName: aws.String("invoke-target"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:InvokeFunction","Resource":"arn:aws:lambda:*:*:function:target"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ role, target, want string }{
+		{"narrow", "target", "from python"},
+		{"narrow", "caller", "AccessDeniedException"},
+		{"unknown", "target", "AccessDeniedException"},
+	} {
+		if _, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("caller"),
+			Role: aws.String("arn:aws:iam::000000000000:role/" + tc.role)}); err != nil {
+			t.Fatal(err)
+		}
+		waitUpdated(t, c, "caller")
+		out := invokeJSON(t, c, "caller", "", `{"target":"`+tc.target+`"}`)
+		if !strings.Contains(string(out.Payload), tc.want) {
+			t.Errorf("role %s invoking %s: %s, want %s", tc.role, tc.target, out.Payload, tc.want)
+		}
 	}
 }
 

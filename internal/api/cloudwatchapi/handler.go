@@ -12,7 +12,6 @@ package cloudwatchapi
 
 import (
 	"compress/gzip"
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -38,7 +37,7 @@ var service = &wire.Service{
 type Handler struct {
 	backend Backend
 	log     *slog.Logger
-	ops     map[string]operation
+	ops     map[string]wire.Operation
 	now     func() time.Time
 	// region and account name alarms in ARNs.
 	region, account string
@@ -52,56 +51,27 @@ func WithAccount(acct lambda.Account) Option {
 	return func(h *Handler) { h.region, h.account = acct.Region, acct.ID }
 }
 
-// operation decodes its input with the request's protocol, runs, and returns its output (nil for none).
-type operation func(ctx context.Context, p wire.Protocol, r *http.Request, body []byte) (any, error)
-
 // New returns the CloudWatch API handler over backend.
 func New(backend Backend, log *slog.Logger, opts ...Option) *Handler {
 	h := &Handler{backend: backend, log: log.With("component", "cloudwatchapi"), now: time.Now, region: "us-east-1", account: "000000000000"}
 	for _, o := range opts {
 		o(h)
 	}
-	h.ops = map[string]operation{
-		"PutMetricAlarm":          noOutput(h.putMetricAlarm),
-		"DescribeAlarms":          withOutput(h.describeAlarms),
-		"DescribeAlarmsForMetric": withOutput(h.describeAlarmsForMetric),
-		"DeleteAlarms":            noOutput(h.deleteAlarms),
-		"SetAlarmState":           noOutput(h.setAlarmState),
-		"DescribeAlarmHistory":    withOutput(h.describeAlarmHistory),
-		"EnableAlarmActions":      noOutput(h.setAlarmActions(true)),
-		"DisableAlarmActions":     noOutput(h.setAlarmActions(false)),
-		"PutMetricData":           noOutput(h.putMetricData),
-		"GetMetricStatistics":     withOutput(h.getMetricStatistics),
-		"GetMetricData":           withOutput(h.getMetricData),
-		"ListMetrics":             withOutput(h.listMetrics),
+	h.ops = map[string]wire.Operation{
+		"PutMetricAlarm":          wire.NoOutput(h.putMetricAlarm),
+		"DescribeAlarms":          wire.WithOutput(h.describeAlarms),
+		"DescribeAlarmsForMetric": wire.WithOutput(h.describeAlarmsForMetric),
+		"DeleteAlarms":            wire.NoOutput(h.deleteAlarms),
+		"SetAlarmState":           wire.NoOutput(h.setAlarmState),
+		"DescribeAlarmHistory":    wire.WithOutput(h.describeAlarmHistory),
+		"EnableAlarmActions":      wire.NoOutput(h.setAlarmActions(true)),
+		"DisableAlarmActions":     wire.NoOutput(h.setAlarmActions(false)),
+		"PutMetricData":           wire.NoOutput(h.putMetricData),
+		"GetMetricStatistics":     wire.WithOutput(h.getMetricStatistics),
+		"GetMetricData":           wire.WithOutput(h.getMetricData),
+		"ListMetrics":             wire.WithOutput(h.listMetrics),
 	}
 	return h
-}
-
-// withOutput adapts an operation with typed input and output.
-func withOutput[In, Out any](f func(context.Context, *In) (*Out, error)) operation {
-	return func(ctx context.Context, p wire.Protocol, r *http.Request, body []byte) (any, error) {
-		in := new(In)
-		if err := p.Decode(r, body, in); err != nil {
-			return nil, err
-		}
-		out, err := f(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		return out, nil
-	}
-}
-
-// noOutput adapts an operation whose response has no members.
-func noOutput[In any](f func(context.Context, *In) error) operation {
-	return func(ctx context.Context, p wire.Protocol, r *http.Request, body []byte) (any, error) {
-		in := new(In)
-		if err := p.Decode(r, body, in); err != nil {
-			return nil, err
-		}
-		return nil, f(ctx, in)
-	}
 }
 
 // ServeHTTP serves an authenticated CloudWatch request (the gateway has verified it).

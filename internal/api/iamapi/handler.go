@@ -23,39 +23,12 @@ var (
 	stsService = &wire.Service{Version: "2011-06-15", XMLNamespace: "https://sts.amazonaws.com/doc/2011-06-15/"}
 )
 
-// operation decodes its input, runs, and returns its output (nil for none).
-type operation func(ctx context.Context, p wire.Protocol, r *http.Request, body []byte) (any, error)
-
-func withOutput[In, Out any](f func(context.Context, *In) (*Out, error)) operation {
-	return func(ctx context.Context, p wire.Protocol, r *http.Request, body []byte) (any, error) {
-		in := new(In)
-		if err := p.Decode(r, body, in); err != nil {
-			return nil, err
-		}
-		out, err := f(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		return out, nil
-	}
-}
-
-func noOutput[In any](f func(context.Context, *In) error) operation {
-	return func(ctx context.Context, p wire.Protocol, r *http.Request, body []byte) (any, error) {
-		in := new(In)
-		if err := p.Decode(r, body, in); err != nil {
-			return nil, err
-		}
-		return nil, f(ctx, in)
-	}
-}
-
 // Handler serves one of the two services.
 type Handler struct {
 	svc     *iam.Service
 	service *wire.Service
 	codes   map[string]int // error code → HTTP status, from the model
-	ops     map[string]operation
+	ops     map[string]wire.Operation
 	log     *slog.Logger
 }
 

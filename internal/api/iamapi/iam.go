@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/api/wire"
 	"github.com/sluice-dev/sluice/internal/iam"
 )
 
@@ -17,34 +18,34 @@ func NewIAM(svc *iam.Service, log *slog.Logger) *Handler {
 		"UnmodifiableEntity": 400, "ConcurrentModification": 409, "OpenIdIdpCommunicationError": 400,
 	}}
 	o := &iamOps{svc: svc}
-	h.ops = map[string]operation{
-		"CreateRole":                  withOutput(o.createRole),
-		"GetRole":                     withOutput(o.getRole),
-		"ListRoles":                   withOutput(o.listRoles),
-		"DeleteRole":                  noOutput(o.deleteRole),
-		"UpdateAssumeRolePolicy":      noOutput(o.updateAssumeRolePolicy),
-		"PutRolePolicy":               noOutput(o.putRolePolicy),
-		"GetRolePolicy":               withOutput(o.getRolePolicy),
-		"DeleteRolePolicy":            noOutput(o.deleteRolePolicy),
-		"ListRolePolicies":            withOutput(o.listRolePolicies),
-		"AttachRolePolicy":            noOutput(o.attachRolePolicy),
-		"DetachRolePolicy":            noOutput(o.detachRolePolicy),
-		"ListAttachedRolePolicies":    withOutput(o.listAttachedRolePolicies),
-		"CreateOpenIDConnectProvider": withOutput(o.createProvider),
-		"GetOpenIDConnectProvider":    withOutput(o.getProvider),
-		"ListOpenIDConnectProviders":  withOutput(o.listProviders),
-		"DeleteOpenIDConnectProvider": noOutput(o.deleteProvider),
-		"CreateUser":                  withOutput(o.createUser),
-		"GetUser":                     withOutput(o.getUser),
-		"ListUsers":                   withOutput(o.listUsers),
-		"DeleteUser":                  noOutput(o.deleteUser),
-		"PutUserPolicy":               noOutput(o.putUserPolicy),
-		"GetUserPolicy":               withOutput(o.getUserPolicy),
-		"DeleteUserPolicy":            noOutput(o.deleteUserPolicy),
-		"ListUserPolicies":            withOutput(o.listUserPolicies),
-		"CreateAccessKey":             withOutput(o.createAccessKey),
-		"DeleteAccessKey":             noOutput(o.deleteAccessKey),
-		"ListAccessKeys":              withOutput(o.listAccessKeys),
+	h.ops = map[string]wire.Operation{
+		"CreateRole":                  wire.WithOutput(o.createRole),
+		"GetRole":                     wire.WithOutput(o.getRole),
+		"ListRoles":                   wire.WithOutput(o.listRoles),
+		"DeleteRole":                  wire.NoOutput(o.deleteRole),
+		"UpdateAssumeRolePolicy":      wire.NoOutput(o.updateAssumeRolePolicy),
+		"PutRolePolicy":               wire.NoOutput(o.putRolePolicy),
+		"GetRolePolicy":               wire.WithOutput(o.getRolePolicy),
+		"DeleteRolePolicy":            wire.NoOutput(o.deleteRolePolicy),
+		"ListRolePolicies":            wire.WithOutput(o.listRolePolicies),
+		"AttachRolePolicy":            wire.NoOutput(o.attachRolePolicy),
+		"DetachRolePolicy":            wire.NoOutput(o.detachRolePolicy),
+		"ListAttachedRolePolicies":    wire.WithOutput(o.listAttachedRolePolicies),
+		"CreateOpenIDConnectProvider": wire.WithOutput(o.createProvider),
+		"GetOpenIDConnectProvider":    wire.WithOutput(o.getProvider),
+		"ListOpenIDConnectProviders":  wire.WithOutput(o.listProviders),
+		"DeleteOpenIDConnectProvider": wire.NoOutput(o.deleteProvider),
+		"CreateUser":                  wire.WithOutput(o.createUser),
+		"GetUser":                     wire.WithOutput(o.getUser),
+		"ListUsers":                   wire.WithOutput(o.listUsers),
+		"DeleteUser":                  wire.NoOutput(o.deleteUser),
+		"PutUserPolicy":               wire.NoOutput(o.putUserPolicy),
+		"GetUserPolicy":               wire.WithOutput(o.getUserPolicy),
+		"DeleteUserPolicy":            wire.NoOutput(o.deleteUserPolicy),
+		"ListUserPolicies":            wire.WithOutput(o.listUserPolicies),
+		"CreateAccessKey":             wire.WithOutput(o.createAccessKey),
+		"DeleteAccessKey":             wire.NoOutput(o.deleteAccessKey),
+		"ListAccessKeys":              wire.WithOutput(o.listAccessKeys),
 	}
 	return h
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/api/gateway"
+	"github.com/sluice-dev/sluice/internal/api/wire"
 	"github.com/sluice-dev/sluice/internal/iam"
 )
 
@@ -17,10 +18,10 @@ func NewSTS(svc *iam.Service, log *slog.Logger) *Handler {
 		"RegionDisabledException": 403,
 	}}
 	o := &stsOps{svc: svc}
-	h.ops = map[string]operation{
-		"AssumeRoleWithWebIdentity": withOutput(o.assumeRoleWithWebIdentity),
-		"AssumeRole":                withOutput(o.assumeRole),
-		"GetCallerIdentity":         withOutput(o.getCallerIdentity),
+	h.ops = map[string]wire.Operation{
+		"AssumeRoleWithWebIdentity": wire.WithOutput(o.assumeRoleWithWebIdentity),
+		"AssumeRole":                wire.WithOutput(o.assumeRole),
+		"GetCallerIdentity":         wire.WithOutput(o.getCallerIdentity),
 	}
 	return h
 }
