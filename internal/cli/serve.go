@@ -47,7 +47,7 @@ func serveCommand() *cobra.Command {
 	f.Float64Var(&cfg.DeployTimeScale, "deploy-time-scale", 1, "make one configured deployment minute last 60/N seconds (demos, tests); AWS-shaped configs stay unchanged")
 	f.BoolVar(&cfg.NoPrewarm, "no-prewarm", false, "do not start the target version's environments before a deployment shifts traffic")
 	f.DurationVar(&cfg.HookTimeout, "hook-timeout", time.Hour, "how long a lifecycle hook may take to report its status")
-	f.IntVar(&cfg.PrestartedSandboxes, "prestarted-sandboxes", 2, "sandbox inits kept started ahead of time: most of a cold start's platform overhead is paid before the invocation arrives")
+	f.IntVar(&cfg.PrestartedSandboxes, "prestarted-sandboxes", 4, "sandbox inits kept started ahead of time: most of a cold start's platform overhead is paid before the invocation arrives")
 	f.DurationVar(&cfg.MetricRetention, "metric-retention", 3*time.Hour, "how long metrics are kept (in memory)")
 	f.DurationVar(&cfg.InactiveAfter, "inactive-after", 336*time.Hour, "turn a function Inactive after this long without invocations")
 	f.DurationVar(&cfg.AsyncRetryDelay, "async-retry-delay", time.Minute, "wait before an asynchronous invocation's first retry (the second waits twice as long)")

@@ -35,7 +35,20 @@ var (
 
 // newCgroup creates the sandbox's cgroups below parent and sets their limits. The name embeds
 // the server's pid and start time so that CleanupStale can tell leftovers of dead servers apart.
-func newCgroup(m Mechanisms, parent string, memoryMB, maxProcs int) (_ *cgroup, err error) {
+func newCgroup(m Mechanisms, parent string, memoryMB, maxProcs int) (*cgroup, error) {
+	c, err := createCgroup(m, parent)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.limit(m, memoryMB, maxProcs); err != nil {
+		_ = c.destroy()
+		return nil, err
+	}
+	return c, nil
+}
+
+// createCgroup creates the sandbox's cgroups below parent, without limits.
+func createCgroup(m Mechanisms, parent string) (_ *cgroup, err error) {
 	name := fmt.Sprintf("%s-%d", instanceIDOnce(), cgSeq.Add(1))
 	c := &cgroup{v2: m.CgroupV2}
 	defer func() {
@@ -66,26 +79,9 @@ func newCgroup(m Mechanisms, parent string, memoryMB, maxProcs int) (_ *cgroup, 
 		c.freezer = dir
 		if m.cg.v2Memory {
 			c.mem = dir
-			if memoryMB > 0 {
-				if err := writeFile(dir, "memory.max", strconv.Itoa(memoryMB<<20)); err != nil {
-					return nil, err
-				}
-				if m.cg.v2SwapMax {
-					// Without this the limit only covers RAM and the sandbox could push the rest to swap.
-					if err := writeFile(dir, "memory.swap.max", "0"); err != nil {
-						return nil, err
-					}
-				}
-			}
-			// Best effort: an OOM kill takes the whole sandbox down at once instead of leaving a
-			// half-dead process tree behind.
-			_ = writeFile(dir, "memory.oom.group", "1")
 		}
 		if m.cg.v2Pids {
 			c.pids = dir
-			if err := writeFile(dir, "pids.max", strconv.Itoa(maxProcs)); err != nil {
-				return nil, err
-			}
 		}
 		return c, nil
 	}
@@ -107,28 +103,54 @@ func newCgroup(m Mechanisms, parent string, memoryMB, maxProcs int) (_ *cgroup, 
 		switch ctrl {
 		case "memory":
 			c.mem = dir
-			if memoryMB > 0 {
-				limit := strconv.Itoa(memoryMB << 20)
-				if err := writeFile(dir, "memory.limit_in_bytes", limit); err != nil {
-					return nil, err
-				}
-				if m.cg.v1Memsw {
-					// memsw limits RAM+swap; set after limit_in_bytes, which it must not undercut.
-					if err := writeFile(dir, "memory.memsw.limit_in_bytes", limit); err != nil {
-						return nil, err
-					}
-				}
-			}
 		case "pids":
 			c.pids = dir
-			if err := writeFile(dir, "pids.max", strconv.Itoa(maxProcs)); err != nil {
-				return nil, err
-			}
 		case "freezer":
 			c.freezer = dir
 		}
 	}
 	return c, nil
+}
+
+// limit sets the sandbox's memory and process limits. Raising a fresh cgroup's limits from unlimited is always
+// possible, so a cgroup created (and joined) ahead of time takes its limits when the sandbox is started.
+func (c *cgroup) limit(m Mechanisms, memoryMB, maxProcs int) error {
+	wrap := func(err error) error { return fmt.Errorf("sandbox: cgroup: %w", err) }
+	if c.mem != "" && memoryMB > 0 {
+		limit := strconv.Itoa(memoryMB << 20)
+		if m.CgroupV2 {
+			if err := writeFile(c.mem, "memory.max", limit); err != nil {
+				return wrap(err)
+			}
+			if m.cg.v2SwapMax {
+				// Without this the limit only covers RAM and the sandbox could push the rest to swap.
+				if err := writeFile(c.mem, "memory.swap.max", "0"); err != nil {
+					return wrap(err)
+				}
+			}
+		} else {
+			if err := writeFile(c.mem, "memory.limit_in_bytes", limit); err != nil {
+				return wrap(err)
+			}
+			if m.cg.v1Memsw {
+				// memsw limits RAM+swap; set after limit_in_bytes, which it must not undercut.
+				if err := writeFile(c.mem, "memory.memsw.limit_in_bytes", limit); err != nil {
+					return wrap(err)
+				}
+			}
+		}
+	}
+	if c.mem != "" && m.CgroupV2 {
+		// Best effort: an OOM kill takes the whole sandbox down at once instead of leaving a
+		// half-dead process tree behind.
+		_ = writeFile(c.mem, "memory.oom.group", "1")
+	}
+	if c.pids != "" {
+		if err := writeFile(c.pids, "pids.max", strconv.Itoa(maxProcs)); err != nil {
+			return wrap(err)
+		}
+	}
+	return nil
 }
 
 // ensureV2Parent creates parent on the v2 hierarchy and enables the memory and pids controllers

@@ -82,9 +82,21 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 			return nil, err
 		}
 	}
+	w := takeWarm(m, s, spec.mech != nil)
 	var cg *cgroup
+	joined := false
 	if m.cgroups() {
-		if cg, err = newCgroup(m, s.CgroupParent, s.MemoryMB, s.MaxProcs); err != nil {
+		if w != nil && w.cg != nil {
+			// The prestarted init is already in a cgroup of its own: it only needs this sandbox's limits.
+			if err := w.cg.limit(m, s.MemoryMB, s.MaxProcs); err != nil {
+				w.discard()
+				return nil, err
+			}
+			cg, joined = w.cg, true
+		} else if cg, err = newCgroup(m, s.CgroupParent, s.MemoryMB, s.MaxProcs); err != nil {
+			if w != nil {
+				w.discard()
+			}
 			return nil, err
 		}
 	}
@@ -92,7 +104,7 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 	p := &Process{mech: m, uid: s.UID, cg: cg, done: make(chan struct{}), finished: make(chan struct{})}
 
 	var planW, statusR *os.File
-	if w := takeWarm(m, s, spec.mech != nil); w != nil {
+	if w != nil {
 		// A prestarted init: its Go start-up is already paid; give it this sandbox's output writer.
 		p.adoptOutput(w.outR, s.Stdout)
 		p.cmd, planW, statusR = w.cmd, w.planW, w.statusR
@@ -110,7 +122,7 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 	}
 
 	// The init waits for its plan, so it is in its cgroups before anything of the function runs.
-	if cg != nil {
+	if cg != nil && !joined {
 		if err := cg.join(p.pid); err != nil {
 			statusR.Close()
 			return fail(err)
