@@ -329,3 +329,88 @@ func TestDeployKeyless(t *testing.T) {
 		t.Fatalf("deploy with a feature-branch token: exit %d\n%s", code, stderr)
 	}
 }
+
+// TestDeployGoFunctionWithParameters: a Go main package as CodeUri is built into a bootstrap, parameters come
+// from --parameter-overrides (and are checked against AllowedValues), conditions and outputs follow them, and a
+// function without a DeploymentPreference has its alias moved at once on the next code change.
+func TestDeployGoFunctionWithParameters(t *testing.T) {
+	s := startServer(t)
+	dir := t.TempDir()
+	tpl := `AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Stage:
+    Type: String
+    AllowedValues: [dev, prod]
+    Default: dev
+  Greeting:
+    Type: String
+Conditions:
+  IsProd: !Equals [!Ref Stage, prod]
+Globals:
+  Function:
+    Timeout: 5
+    MemorySize: 256
+Resources:
+  Echo:
+    Type: AWS::Serverless::Function
+    Metadata:
+      BuildMethod: go1.x
+    Properties:
+      FunctionName: !Sub "echo-${Stage}"
+      CodeUri: ` + filepath.Join(moduleRoot, "test", "functions", "echo") + `
+      Handler: bootstrap
+      Runtime: provided.al2023
+      Architectures: [x86_64]
+      AutoPublishAlias: live
+      Environment:
+        Variables:
+          GREETING: !Ref Greeting
+          TIER: !If [IsProd, gold, bronze]
+      EventInvokeConfig:
+        MaximumRetryAttempts: 0
+Outputs:
+  Alias:
+    Value: !Ref Echo.Alias
+  Tier:
+    Value: !If [IsProd, gold, bronze]
+`
+	path := filepath.Join(dir, "template.yaml")
+	if err := os.WriteFile(path, []byte(tpl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := s.Env()
+	_, stderr, code := run(t, env, dir, sluiceBin, "deploy", "--stack-name", "echo", "--parameter-overrides", "Stage=qa Greeting=hi")
+	if code != 1 || !strings.Contains(stderr, "Stage") {
+		t.Fatalf("a value outside AllowedValues: exit %d\n%s", code, stderr)
+	}
+	r, stderr, code := deployStack(t, env, dir, "--stack-name", "echo", "--parameter-overrides", "Stage=prod", "--parameter-overrides", "Greeting=hi")
+	if code != 0 || r.Outputs["Tier"] != "gold" || !strings.HasSuffix(r.Outputs["Alias"], ":function:echo-prod:live") {
+		t.Fatalf("deploy: exit %d %s %+v\n%s", code, r.Reason, r.Outputs, stderr)
+	}
+	c := s.Lambda()
+	cfg, err := c.GetFunctionConfiguration(context.Background(), &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("echo-prod")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Environment.Variables["GREETING"] != "hi" || cfg.Environment.Variables["TIER"] != "gold" || aws.ToInt32(cfg.MemorySize) != 256 || aws.ToInt32(cfg.Timeout) != 5 {
+		t.Fatalf("configuration %+v", cfg.Environment.Variables)
+	}
+	out := invokeJSON(t, c, "echo-prod", "live", `{"message":"built by sluice deploy"}`)
+	if out.FunctionError != nil || !strings.Contains(string(out.Payload), "built by sluice deploy") {
+		t.Fatalf("invoke the built function: %s", out.Payload)
+	}
+	eic, err := c.GetFunctionEventInvokeConfig(context.Background(), &lambda.GetFunctionEventInvokeConfigInput{FunctionName: aws.String("echo-prod"), Qualifier: aws.String("live")})
+	if err != nil || aws.ToInt32(eic.MaximumRetryAttempts) != 0 {
+		t.Fatalf("event invoke config: %+v %v", eic, err)
+	}
+
+	// A new environment value is a new version; without a deployment preference live moves at once.
+	r, stderr, code = deployStack(t, env, dir, "--stack-name", "echo", "--parameter-overrides", "Stage=prod Greeting=hello")
+	if code != 0 || len(r.Shifts) != 0 {
+		t.Fatalf("second deploy: exit %d %+v\n%s", code, r.Shifts, stderr)
+	}
+	if v, _ := aliasVersion(t, c, "echo-prod", "live"); v != "2" {
+		t.Fatalf("live → %s, want 2", v)
+	}
+}
