@@ -32,6 +32,7 @@ type deployFlags struct {
 	clientFlags
 	template   string
 	stackName  string
+	unlock     bool
 	overrides  []string
 	output     string
 	noProgress bool
@@ -68,7 +69,7 @@ func (f *deployFlags) options(ctx context.Context) (deployer.Options, error) {
 	if f.output != "text" && f.output != "json" {
 		return deployer.Options{}, fmt.Errorf("--output: %q is neither text nor json", f.output)
 	}
-	return deployer.Options{TemplatePath: f.template, StackName: name, Overrides: overrides, Config: cfg, Stacks: stack.NewClient(cfg)}, nil
+	return deployer.Options{TemplatePath: f.template, StackName: name, Overrides: overrides, Config: cfg, Stacks: stack.NewClient(cfg), Unlock: f.unlock}, nil
 }
 
 // sanitizeStackName turns a directory name into a valid stack name.
@@ -110,6 +111,7 @@ success, 1 on failure, 2 when a traffic shift was rolled back.`,
 	f.register(cmd)
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show what would change and change nothing")
 	cmd.Flags().BoolVar(&f.noProgress, "no-progress", false, "plain timestamped lines even on a terminal")
+	cmd.Flags().BoolVar(&f.unlock, "unlock", false, "deploy even if the stack is recorded as being deployed (that deploy died)")
 	return cmd
 }
 

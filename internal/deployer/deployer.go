@@ -49,6 +49,8 @@ type Options struct {
 	Event func(format string, args ...any)
 	// Poll is how often a running deployment is looked at (default 500 ms).
 	Poll time.Duration
+	// Unlock deploys even if the stack is recorded as being deployed (by a deploy that is known to be gone).
+	Unlock bool
 }
 
 // Change is one resource's fate in a deploy.
@@ -167,8 +169,8 @@ func (r *run) deploy(ctx context.Context) error {
 		st = stack.Stack{Name: r.o.StackName, Resources: map[string]stack.ResourceState{}}
 	case err != nil:
 		return fmt.Errorf("read stack %s: %w", r.o.StackName, err)
-	case st.Status.InProgress() && time.Since(st.Updated) < staleLock:
-		return fmt.Errorf("stack %s is being deployed by %s (since %s); try again when it is done",
+	case st.Status.InProgress() && time.Since(st.Updated) < staleLock && !r.o.Unlock:
+		return fmt.Errorf("stack %s is being deployed by %s (since %s); try again when it is done, or with --unlock if that deploy is gone",
 			st.Name, st.Owner, st.Updated.Local().Format(time.TimeOnly))
 	}
 	if st.Resources == nil {

@@ -54,6 +54,10 @@ func (r *run) startShift(ctx context.Context, res *resource, prev stack.Resource
 	}
 	s := &pendingShift{res: res, prev: prev, function: fn, alias: alias, from: aws.ToString(current.FunctionVersion),
 		to: str(res.props, "FunctionVersion"), pre: str(p, "BeforeAllowTrafficHook"), post: str(p, "AfterAllowTrafficHook")}
+	if s.from == s.to && (current.RoutingConfig == nil || len(current.RoutingConfig.AdditionalVersionWeights) == 0) {
+		// Already there (a deployment an interrupted deploy left running has finished since): nothing to shift.
+		return ActionUpdate, fmt.Sprintf("%s:%s is already on version %s", fn, alias, s.to), nil
+	}
 	spec := fmt.Sprintf("version: 0.0\nResources:\n  - %s:\n      Type: AWS::Lambda::Function\n      Properties:\n        Name: %q\n        Alias: %q\n        CurrentVersion: %q\n        TargetVersion: %q\n",
 		res.id, fn, alias, s.from, s.to)
 	var hooks []string
