@@ -342,3 +342,42 @@ func TestHookTimeoutAndQueueing(t *testing.T) {
 	}
 	waitDeployment(t, cd, second, cdtypes.DeploymentStatusSucceeded)
 }
+
+// TestHookNeedsTheServiceRole: CodeDeploy invokes hooks as the deployment group's service role. With AWS's
+// managed AWSCodeDeployRoleForLambda only CodeDeployHook_* functions may be invoked, so a hook named otherwise —
+// or any hook under a role without that permission — fails its lifecycle event at once, and no traffic moves.
+func TestHookNeedsTheServiceRole(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--deploy-time-scale", "600")
+	c, cd := s.Lambda(), s.CodeDeploy()
+	createEcho(t, c, "orders")
+	createEcho(t, c, "smoke") // not CodeDeployHook_*
+	v1 := publishNew(t, c, "orders", "one")
+	v2 := publishNew(t, c, "orders", "two")
+	if _, err := c.CreateAlias(t.Context(), &lambda.CreateAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live"), FunctionVersion: aws.String(v1)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cd.CreateApplication(t.Context(), &codedeploy.CreateApplicationInput{ApplicationName: aws.String("app"), ComputePlatform: cdtypes.ComputePlatformLambda}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cd.CreateDeploymentGroup(t.Context(), &codedeploy.CreateDeploymentGroupInput{ApplicationName: aws.String("app"),
+		DeploymentGroupName: aws.String("dg"), ServiceRoleArn: aws.String("arn:aws:iam::000000000000:role/codedeploy")}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := cd.CreateDeployment(t.Context(), &codedeploy.CreateDeploymentInput{ApplicationName: aws.String("app"), DeploymentGroupName: aws.String("dg"),
+		Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent, AppSpecContent: &cdtypes.AppSpecContent{
+			Content: aws.String(appSpecFor("orders", "live", v1, v2) + "Hooks:\n  - BeforeAllowTraffic: smoke\n")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := waitDeployment(t, cd, aws.ToString(out.DeploymentId), cdtypes.DeploymentStatusFailed)
+	if info.ErrorInformation == nil || info.ErrorInformation.Code != cdtypes.ErrorCodeHookExecutionFailure {
+		t.Fatalf("hook the role may not invoke: %+v", info.ErrorInformation)
+	}
+	if a, _ := c.GetAlias(t.Context(), &lambda.GetAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live")}); aws.ToString(a.FunctionVersion) != v1 {
+		t.Fatalf("live moved to %s", aws.ToString(a.FunctionVersion))
+	}
+	if !strings.Contains(s.log.String(), "hook not authorized") {
+		t.Errorf("the server did not say why the hook failed")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -412,5 +413,41 @@ Outputs:
 	}
 	if v, _ := aliasVersion(t, c, "echo-prod", "live"); v != "2" {
 		t.Fatalf("live → %s, want 2", v)
+	}
+
+	// What leaves the template leaves the account.
+	if err := os.WriteFile(path, []byte(strings.Replace(tpl, "      EventInvokeConfig:\n        MaximumRetryAttempts: 0\n", "", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, stderr, code = deployStack(t, env, dir, "--stack-name", "echo", "--parameter-overrides", "Stage=prod Greeting=hello")
+	if code != 0 || r.actions()["delete"] != 1 {
+		t.Fatalf("deploy without the event invoke config: exit %d %+v\n%s", code, r.Changes, stderr)
+	}
+	if _, err := c.GetFunctionEventInvokeConfig(context.Background(), &lambda.GetFunctionEventInvokeConfigInput{FunctionName: aws.String("echo-prod"), Qualifier: aws.String("live")}); err == nil {
+		t.Fatal("the event invoke config is still there")
+	}
+}
+
+// TestExampleTemplatesPassCfnLint: the templates the examples ship are valid CloudFormation as AWS's own linter
+// sees it.
+func TestExampleTemplatesPassCfnLint(t *testing.T) {
+	if _, err := exec.LookPath("cfn-lint"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("cfn-lint is not installed")
+		}
+		t.Skip("cfn-lint is not installed")
+	}
+	templates := []string{filepath.Join(moduleRoot, "examples", "orders", "template.yaml")}
+	cdk, _ := filepath.Glob(filepath.Join(moduleRoot, "examples", "cdk", "cdk.out", "*.template.json"))
+	templates = append(templates, cdk...)
+	for _, tpl := range templates {
+		cmd := exec.Command("cfn-lint", tpl)
+		cmd.Dir = filepath.Dir(tpl)
+		if dir := filepath.Dir(filepath.Dir(tpl)); strings.HasSuffix(dir, "cdk") {
+			cmd.Dir = dir // its .cfnlintrc.yaml (CDK's redundant DependsOn)
+		}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("cfn-lint %s: %v\n%s", tpl, err, out)
+		}
 	}
 }
