@@ -141,12 +141,16 @@ func (e *ExitError) Unwrap() error { return e.Err }
 func runDeploy(cmd *cobra.Command, f *deployFlags, dryRun bool) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	o, err := f.options(ctx)
 	if err != nil {
-		return err
+		if f.output == "json" {
+			// Pipelines that parse the summary get one even when the deploy could not begin.
+			writeJSON(out, &deployer.Result{Stack: f.stackName, Reason: err.Error(), Changes: []deployer.Change{}})
+		}
+		return &ExitError{Code: 1, Err: err}
 	}
 	o.DryRun = dryRun
-	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	// Progress goes to stderr so that --output json keeps stdout clean.
 	stderr, isFile := errOut.(*os.File)
 	live := isFile && progress.IsTerminal(stderr) && !f.noProgress
@@ -160,9 +164,7 @@ func runDeploy(cmd *cobra.Command, f *deployFlags, dryRun bool) error {
 	}
 	res, err := deployer.Deploy(ctx, o)
 	if f.output == "json" {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(res)
+		writeJSON(out, res)
 	} else {
 		printResult(out, res)
 	}
@@ -413,4 +415,10 @@ func sortedStackKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+func writeJSON(w io.Writer, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
 }
