@@ -404,7 +404,41 @@ func stackCommand() *cobra.Command {
 		},
 	}
 	cf.register(status)
-	cmd.AddCommand(status)
+	cmd.AddCommand(status, stackDeleteCommand())
+	return cmd
+}
+
+func stackDeleteCommand() *cobra.Command {
+	var f deployFlags
+	cmd := &cobra.Command{
+		Use:   "delete STACK",
+		Short: "Delete what a stack made (except resources it retains) and its record",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f.stackName = args[0]
+			o, err := f.options(cmd.Context())
+			if err != nil {
+				return err
+			}
+			errOut := cmd.ErrOrStderr()
+			o.Event = func(format string, args ...any) {
+				fmt.Fprintf(errOut, "%s %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, args...))
+			}
+			res, err := deployer.Delete(cmd.Context(), o)
+			if f.output == "json" {
+				writeJSON(cmd.OutOrStdout(), res)
+			} else if err == nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "Stack %s: %s\n", res.Stack, res.Status)
+			}
+			if err != nil {
+				return &ExitError{Code: 1, Err: err}
+			}
+			return nil
+		},
+	}
+	f.clientFlags.register(cmd)
+	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "text or json")
+	cmd.Flags().BoolVar(&f.unlock, "unlock", false, "delete even if the stack is recorded as being deployed (that deploy died)")
 	return cmd
 }
 

@@ -144,12 +144,7 @@ func (r *run) event(format string, args ...any) {
 
 // Deploy deploys a template as a stack. It returns the result even when it fails.
 func Deploy(ctx context.Context, o Options) (*Result, error) {
-	if o.Poll == 0 {
-		o.Poll = 500 * time.Millisecond
-	}
-	r := &run{o: o, region: o.Config.Region, lambda: lambda.NewFromConfig(o.Config), iam: iam.NewFromConfig(o.Config),
-		cw: cloudwatch.NewFromConfig(o.Config), cd: codedeploy.NewFromConfig(o.Config)}
-	r.result = Result{Stack: o.StackName, DryRun: o.DryRun, Changes: []Change{}}
+	r := newRun(o)
 	err := r.deploy(ctx)
 	if err != nil && r.result.Reason == "" {
 		r.result.Reason = err.Error()
@@ -248,6 +243,60 @@ func (r *run) deploy(ctx context.Context) error {
 		err = serr
 	}
 	return err
+}
+
+func newRun(o Options) *run {
+	if o.Poll == 0 {
+		o.Poll = 500 * time.Millisecond
+	}
+	r := &run{o: o, region: o.Config.Region, lambda: lambda.NewFromConfig(o.Config), iam: iam.NewFromConfig(o.Config),
+		cw: cloudwatch.NewFromConfig(o.Config), cd: codedeploy.NewFromConfig(o.Config)}
+	r.result = Result{Stack: o.StackName, DryRun: o.DryRun, Changes: []Change{}}
+	return r
+}
+
+// Delete deletes what a stack made — except resources it retains (DeletionPolicy: Retain), which stay — and then
+// the stack's record. Options' TemplatePath, Overrides and DryRun are not used.
+func Delete(ctx context.Context, o Options) (*Result, error) {
+	r := newRun(o)
+	err := r.delete(ctx)
+	if err != nil && r.result.Reason == "" {
+		r.result.Reason = err.Error()
+	}
+	return &r.result, err
+}
+
+func (r *run) delete(ctx context.Context) error {
+	st, err := r.o.Stacks.Get(ctx, r.o.StackName)
+	if err != nil {
+		return fmt.Errorf("read stack %s: %w", r.o.StackName, err)
+	}
+	if st.Status.InProgress() && time.Since(st.Updated) < staleLock && !r.o.Unlock {
+		return fmt.Errorf("stack %s is being deployed by %s (since %s); try again when it is done, or with --unlock if that deploy is gone",
+			st.Name, st.Owner, st.Updated.Local().Format(time.TimeOnly))
+	}
+	r.st, r.state = st, map[string]stack.ResourceState{}
+	for k, v := range st.Resources {
+		r.state[k] = v
+	}
+	host, _ := os.Hostname()
+	r.st.Status, r.st.Owner, r.st.Reason = stack.StatusDeleteInProgress, fmt.Sprintf("%s pid %d", host, os.Getpid()), ""
+	if err := r.save(ctx); err != nil {
+		return err
+	}
+	if err := r.removeLeftovers(ctx); err != nil {
+		r.st.Status, r.st.Owner, r.st.Reason = stack.StatusDeleteFailed, "", err.Error()
+		r.result.Status = r.st.Status
+		saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		_ = r.save(saveCtx)
+		return err
+	}
+	if err := r.o.Stacks.Delete(ctx, r.st.Name, r.st.Revision); err != nil {
+		return fmt.Errorf("delete the record of stack %s: %w", r.st.Name, err)
+	}
+	r.result.Status = stack.StatusDeleteComplete
+	return nil
 }
 
 // staleLock is how long an in-progress stack stays locked when its deploy disappeared.
@@ -365,9 +414,11 @@ func (r *run) note(c Change) { r.result.Changes = append(r.result.Changes, c) }
 func (r *run) removeLeftovers(ctx context.Context) error {
 	var gone []replacedResource
 	for id, st := range r.state {
-		if _, ok := r.l.tpl.Resources[id]; ok {
-			if inc, _ := r.l.eval.Included(id); inc {
-				continue
+		if r.l != nil { // nil when the whole stack is being deleted
+			if _, ok := r.l.tpl.Resources[id]; ok {
+				if inc, _ := r.l.eval.Included(id); inc {
+					continue
+				}
 			}
 		}
 		gone = append(gone, replacedResource{id, st})

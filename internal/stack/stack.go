@@ -25,6 +25,7 @@ const (
 	StatusUpdateRolledBack Status = "UPDATE_ROLLBACK_COMPLETE" // a traffic shift was rolled back
 	StatusDeleteInProgress Status = "DELETE_IN_PROGRESS"
 	StatusDeleteFailed     Status = "DELETE_FAILED"
+	StatusDeleteComplete   Status = "DELETE_COMPLETE" // reported by a delete; the record is then gone
 )
 
 // InProgress reports whether a deploy holds the stack.

@@ -426,6 +426,27 @@ Outputs:
 	if _, err := c.GetFunctionEventInvokeConfig(context.Background(), &lambda.GetFunctionEventInvokeConfigInput{FunctionName: aws.String("echo-prod"), Qualifier: aws.String("live")}); err == nil {
 		t.Fatal("the event invoke config is still there")
 	}
+
+	// Deleting the stack deletes what it made, then its record.
+	stdout, stderr, code := sluice(t, env, "stack", "delete", "echo")
+	if code != 0 || !strings.Contains(stdout, "DELETE_COMPLETE") {
+		t.Fatalf("stack delete: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if _, err := c.GetFunction(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String("echo-prod")}); err == nil {
+		t.Fatal("the function outlived its stack")
+	}
+	roles, err := s.IAM().ListRoles(context.Background(), &iam.ListRolesInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range roles.Roles {
+		if strings.HasPrefix(aws.ToString(r.RoleName), "echo-") {
+			t.Fatalf("role %s outlived its stack", aws.ToString(r.RoleName))
+		}
+	}
+	if stdout, _, code := sluice(t, env, "stack", "status", "echo"); code == 0 {
+		t.Fatalf("the stack record outlived the stack:\n%s", stdout)
+	}
 }
 
 // TestExampleTemplatesPassCfnLint: the templates the examples ship are valid CloudFormation as AWS's own linter
