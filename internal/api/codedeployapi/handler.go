@@ -20,7 +20,6 @@ package codedeployapi
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -42,7 +41,7 @@ const contentType = "application/x-amz-json-1.1"
 // every JSON service (CodeDeploy's model declares no server-side exception).
 const (
 	codeUnknownOperation   = "UnknownOperationException"
-	codeSerialization      = "SerializationException"
+	codeSerialization      = awshttp.CodeSerialization
 	codeInternalFailure    = "InternalFailure"
 	codeServiceUnavailable = "ServiceUnavailable"
 )
@@ -109,25 +108,11 @@ func New(b Backend, log *slog.Logger, opts ...Option) *Handler {
 func decoded[In any](op func(context.Context, *In) (any, error)) func(context.Context, []byte) (any, error) {
 	return func(ctx context.Context, body []byte) (any, error) {
 		in := new(In)
-		if len(strings.TrimSpace(string(body))) > 0 {
-			if err := json.Unmarshal(body, in); err != nil {
-				return nil, fault.New(codeSerialization, "%s", serializationMessage(err))
-			}
+		if err := awshttp.DecodeJSONBody(body, in); err != nil {
+			return nil, err
 		}
 		return op(ctx, in)
 	}
-}
-
-func serializationMessage(err error) string {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && te.Field != "" {
-		return "Cannot deserialize value of " + te.Field + ": expected " + te.Type.String() + ", got " + te.Value
-	}
-	var fe *fieldError
-	if errors.As(err, &fe) {
-		return fe.Error()
-	}
-	return "Request body is not valid JSON: " + err.Error()
 }
 
 // ServeHTTP serves a CodeDeploy request (behind the gateway, which has verified its signature and read its body).

@@ -3,6 +3,7 @@ package codedeployapi
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/sluice-dev/sluice/internal/api/awshttp"
 	"math"
 	"strconv"
 	"strings"
@@ -32,7 +33,7 @@ func (e *epoch) UnmarshalJSON(b []byte) error {
 	if strings.HasPrefix(s, `"`) {
 		var str string
 		if err := json.Unmarshal(b, &str); err != nil {
-			return &fieldError{"Invalid timestamp " + s}
+			return &awshttp.FieldError{Msg: "Invalid timestamp " + s}
 		}
 		if t, err := time.Parse(time.RFC3339Nano, str); err == nil {
 			*e = epoch(t.Round(time.Millisecond))
@@ -42,16 +43,11 @@ func (e *epoch) UnmarshalJSON(b []byte) error {
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e13 {
-		return &fieldError{"Invalid timestamp " + string(b) + ": expected epoch seconds"}
+		return &awshttp.FieldError{Msg: "Invalid timestamp " + string(b) + ": expected epoch seconds"}
 	}
 	*e = epoch(time.UnixMilli(int64(math.Round(f * 1000))).UTC())
 	return nil
 }
-
-// fieldError is a value the decoder could not read (reported as a SerializationException).
-type fieldError struct{ msg string }
-
-func (e *fieldError) Error() string { return e.msg }
 
 func timeOf(e *epoch) time.Time {
 	if e == nil {

@@ -6,7 +6,6 @@ package logsapi
 
 import (
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -31,7 +30,7 @@ const (
 	codeResourceNotFound   = fault.ResourceNotFound
 	codeServiceUnavailable = "ServiceUnavailableException"
 	codeUnknownOperation   = "UnknownOperationException"
-	codeSerialization      = "SerializationException"
+	codeSerialization      = awshttp.CodeSerialization
 )
 
 // Messages AWS sends for missing resources.
@@ -64,21 +63,11 @@ func New(store *logstore.Store, acct lambda.Account, log *slog.Logger) *Handler 
 func decoded[In any](op func(*In) (any, error)) func(*http.Request, []byte) (any, error) {
 	return func(r *http.Request, body []byte) (any, error) {
 		in := new(In)
-		if len(strings.TrimSpace(string(body))) > 0 {
-			if err := json.Unmarshal(body, in); err != nil {
-				return nil, fault.New(codeSerialization, "%s", serializationMessage(err))
-			}
+		if err := awshttp.DecodeJSONBody(body, in); err != nil {
+			return nil, err
 		}
 		return op(in)
 	}
-}
-
-func serializationMessage(err error) string {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && te.Field != "" {
-		return "Cannot deserialize value of " + te.Field + ": expected " + te.Type.String() + ", got " + te.Value
-	}
-	return "Request body is not valid JSON: " + err.Error()
 }
 
 // ServeHTTP serves an authenticated CloudWatch Logs request (the gateway has read and verified the body).

@@ -49,7 +49,7 @@ const (
 	CodeRevisionConflict = "RevisionConflictException"
 	CodeValidation       = "ValidationException"
 	CodeAccessDenied     = "AccessDeniedException"
-	CodeSerialization    = "SerializationException"
+	CodeSerialization    = awshttp.CodeSerialization
 	CodeUnknownOperation = "UnknownOperationException"
 	CodeInternalFailure  = "InternalFailure"
 )
@@ -150,21 +150,11 @@ func (h *Handler) resource(op string, body []byte) string {
 func decoded[In any](op func(context.Context, *In) (any, error)) func(context.Context, []byte) (any, error) {
 	return func(ctx context.Context, body []byte) (any, error) {
 		in := new(In)
-		if len(strings.TrimSpace(string(body))) > 0 {
-			if err := json.Unmarshal(body, in); err != nil {
-				return nil, fault.New(CodeSerialization, "%s", serializationMessage(err))
-			}
+		if err := awshttp.DecodeJSONBody(body, in); err != nil {
+			return nil, err
 		}
 		return op(ctx, in)
 	}
-}
-
-func serializationMessage(err error) string {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && te.Field != "" {
-		return "Cannot deserialize value of " + te.Field + ": expected " + te.Type.String() + ", got " + te.Value
-	}
-	return "Request body is not valid JSON: " + err.Error()
 }
 
 type getStackInput struct {
