@@ -283,11 +283,12 @@ func (s *Service) AssumeRole(ctx context.Context, principal, accessKeyID string,
 	}
 	// A trust policy naming the caller itself suffices; one that lets the caller's whole account in also needs
 	// the caller's own permission, as in IAM.
-	parts := strings.SplitN(principal, ":", 6)
-	accountRoot := policy.Request{Action: action, Resource: role.ARN, Principal: policy.Principal{AWS: []string{"arn:aws:iam::" + parts[len(parts)-2] + ":root"}}}
-	if len(parts) == 6 && policy.Evaluate(accountRoot, trust) == policy.Allow {
-		if err := s.Authorize(ctx, principal, accessKeyID, action, role.ARN); err != nil {
-			return Session{}, notAuthorized
+	if parts := strings.SplitN(principal, ":", 6); len(parts) == 6 {
+		accountRoot := policy.Request{Action: action, Resource: role.ARN, Principal: policy.Principal{AWS: []string{"arn:aws:iam::" + parts[4] + ":root"}}}
+		if policy.Evaluate(accountRoot, trust) == policy.Allow {
+			if err := s.Authorize(ctx, principal, accessKeyID, action, role.ARN); err != nil {
+				return Session{}, notAuthorized
+			}
 		}
 	}
 	return s.issue(ctx, role, in.RoleSessionName, in.DurationSeconds, in.Policy)
