@@ -164,9 +164,9 @@ func (r *run) deploy(ctx context.Context) error {
 		st = stack.Stack{Name: r.o.StackName, Resources: map[string]stack.ResourceState{}}
 	case err != nil:
 		return fmt.Errorf("read stack %s: %w", r.o.StackName, err)
-	case st.Status.InProgress() && time.Since(st.Updated) < staleLock && !r.o.Unlock:
-		return fmt.Errorf("stack %s is being deployed by %s (since %s); try again when it is done, or with --unlock if that deploy is gone",
-			st.Name, st.Owner, st.Updated.Local().Format(time.TimeOnly))
+	}
+	if err := r.locked(st); err != nil {
+		return err
 	}
 	if st.Resources == nil {
 		st.Resources = map[string]stack.ResourceState{}
@@ -195,15 +195,11 @@ func (r *run) deploy(ctx context.Context) error {
 		return r.plan(order)
 	}
 	creating := len(st.Resources) == 0
+	status := stack.StatusUpdateInProgress
 	if creating {
-		r.st.Status = stack.StatusCreateInProgress
-	} else {
-		r.st.Status = stack.StatusUpdateInProgress
+		status = stack.StatusCreateInProgress
 	}
-	host, _ := os.Hostname()
-	r.st.Owner = fmt.Sprintf("%s pid %d", host, os.Getpid())
-	r.st.Reason = ""
-	if err := r.save(ctx); err != nil {
+	if err := r.hold(ctx, status); err != nil {
 		return err
 	}
 	err = r.apply(ctx, order)
@@ -271,17 +267,14 @@ func (r *run) delete(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read stack %s: %w", r.o.StackName, err)
 	}
-	if st.Status.InProgress() && time.Since(st.Updated) < staleLock && !r.o.Unlock {
-		return fmt.Errorf("stack %s is being deployed by %s (since %s); try again when it is done, or with --unlock if that deploy is gone",
-			st.Name, st.Owner, st.Updated.Local().Format(time.TimeOnly))
+	if err := r.locked(st); err != nil {
+		return err
 	}
 	r.st, r.state = st, map[string]stack.ResourceState{}
 	for k, v := range st.Resources {
 		r.state[k] = v
 	}
-	host, _ := os.Hostname()
-	r.st.Status, r.st.Owner, r.st.Reason = stack.StatusDeleteInProgress, fmt.Sprintf("%s pid %d", host, os.Getpid()), ""
-	if err := r.save(ctx); err != nil {
+	if err := r.hold(ctx, stack.StatusDeleteInProgress); err != nil {
 		return err
 	}
 	if err := r.removeLeftovers(ctx); err != nil {
@@ -297,6 +290,22 @@ func (r *run) delete(ctx context.Context) error {
 	}
 	r.result.Status = stack.StatusDeleteComplete
 	return nil
+}
+
+// locked refuses a stack another deploy holds (unless it has been silent for staleLock, or Unlock says it is gone).
+func (r *run) locked(st stack.Stack) error {
+	if !st.Status.InProgress() || time.Since(st.Updated) >= staleLock || r.o.Unlock {
+		return nil
+	}
+	return fmt.Errorf("stack %s is being deployed by %s (since %s); try again when it is done, or with --unlock if that deploy is gone",
+		st.Name, st.Owner, st.Updated.Local().Format(time.TimeOnly))
+}
+
+// hold records the stack as in progress (status) by this process, which locks it for other deploys.
+func (r *run) hold(ctx context.Context, status stack.Status) error {
+	host, _ := os.Hostname()
+	r.st.Status, r.st.Owner, r.st.Reason = status, fmt.Sprintf("%s pid %d", host, os.Getpid()), ""
+	return r.save(ctx)
 }
 
 // staleLock is how long an in-progress stack stays locked when its deploy disappeared.
