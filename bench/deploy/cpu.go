@@ -1,10 +1,8 @@
 package main
 
 import (
-	"fmt"
+	"github.com/sluice-dev/sluice/bench/internal/hostinfo"
 	"os"
-	"slices"
-	"strings"
 	"time"
 )
 
@@ -52,7 +50,7 @@ func (a cpuSnap) until(b cpuSnap, serverPid int) cpuUse {
 		}
 	}
 	u.kernel = max(0, u.busy-u.client-u.server-u.functions-u.foreign)
-	u.topForeign = topNames(foreign, 3)
+	u.topForeign = hostinfo.TopNames(foreign, 3)
 	return u
 }
 
@@ -62,30 +60,6 @@ func (u cpuUse) share(sec float64) float64 {
 		return 0
 	}
 	return 100 * sec / (u.wall.Seconds() * float64(nproc()))
-}
-
-// topNames lists the n biggest users, e.g. "metrics.test 4.1 s, go 0.3 s".
-func topNames(use map[string]float64, n int) string {
-	names := make([]string, 0, len(use))
-	for k, v := range use {
-		if v >= 0.05 {
-			names = append(names, k)
-		}
-	}
-	slices.SortFunc(names, func(x, y string) int {
-		switch {
-		case use[x] > use[y]:
-			return -1
-		case use[x] < use[y]:
-			return 1
-		}
-		return strings.Compare(x, y)
-	})
-	var parts []string
-	for _, k := range names[:min(n, len(names))] {
-		parts = append(parts, fmt.Sprintf("%s %.1f s", k, use[k]))
-	}
-	return strings.Join(parts, ", ")
 }
 
 // waitQuiet waits (up to max) for the machine to be idle before measuring: on a machine shared with other work,
