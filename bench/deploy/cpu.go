@@ -1,9 +1,10 @@
 package main
 
 import (
-	"github.com/sluice-dev/sluice/bench/internal/hostinfo"
 	"os"
 	"time"
+
+	"github.com/sluice-dev/sluice/bench/internal/hostinfo"
 )
 
 // procCPU is one process's CPU time so far.
