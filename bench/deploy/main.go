@@ -23,7 +23,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/sluice-dev/sluice/bench/internal/buildkit"
 	"log"
 	"os"
 	"os/signal"
@@ -31,6 +30,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sluice-dev/sluice/bench/internal/buildkit"
 )
 
 type config struct {

@@ -2,13 +2,14 @@ package main
 
 import (
 	"fmt"
-	"github.com/sluice-dev/sluice/bench/internal/hostinfo"
 	"io"
 	"maps"
 	"math"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sluice-dev/sluice/bench/internal/hostinfo"
 )
 
 // evalDelay is how long after a period ends the alarm evaluator looks at it (internal/alarms TickGrace).

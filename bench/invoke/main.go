@@ -20,7 +20,6 @@ package main
 import (
 	"context"
 	"flag"
-	"github.com/sluice-dev/sluice/bench/internal/buildkit"
 	"log"
 	"os"
 	"os/signal"
@@ -28,6 +27,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sluice-dev/sluice/bench/internal/buildkit"
 )
 
 // payload is the event every target echoes back: small, like most API events.

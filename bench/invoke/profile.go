@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/sluice-dev/sluice/bench/internal/buildkit"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
+
+	"github.com/sluice-dev/sluice/bench/internal/buildkit"
 )
 
 // profiler records CPU profiles of the Sluice server (through bench/invoke/profiled's control endpoint) and of

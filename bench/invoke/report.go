@@ -2,12 +2,13 @@ package main
 
 import (
 	"fmt"
-	"github.com/sluice-dev/sluice/bench/internal/hostinfo"
 	"io"
 	"runtime"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sluice-dev/sluice/bench/internal/hostinfo"
 )
 
 // measurements is everything one run measured.

@@ -3,12 +3,12 @@ package codedeployapi
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/sluice-dev/sluice/internal/api/awshttp"
 	"math"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/api/awshttp"
 	"github.com/sluice-dev/sluice/internal/deploy"
 )
 
