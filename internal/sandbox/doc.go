@@ -60,7 +60,9 @@
 //     memory, pids and freezer hierarchies that are mounted), sets memory.limit_in_bytes and
 //     memory.memsw.limit_in_bytes (v1; the latter stops escaping into swap) or memory.max,
 //     memory.swap.max=0 and memory.oom.group=1 (v2), and pids.max = MaxProcs, and moves the init
-//     there before it reads its plan, so nothing of the function ever runs outside.
+//     there before it reads its plan, so nothing of the function ever runs outside. A prestarted
+//     init (prewarm_linux.go) is created in its own cgroup and joined while it waits — moving a
+//     process costs milliseconds — so Start only writes its limits.
 //   - Exit.OOMKilled comes from the oom_kill counter (v1 memory.oom_control, v2 memory.events);
 //     PeakMemoryBytes from memory.max_usage_in_bytes (v1) or memory.peak (v2, Linux 5.19+).
 //   - Killing: cgroup.kill (v2, Linux 5.14+), else SIGKILL every pid in cgroup.procs until it is
