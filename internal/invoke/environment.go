@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/lambda"
 	"github.com/sluice-dev/sluice/internal/runtimeapi"
 	"github.com/sluice-dev/sluice/internal/runtimes"
 	"github.com/sluice-dev/sluice/internal/sandbox"
@@ -85,6 +86,7 @@ func (s *Service) launch(ctx context.Context, p *pool, initType string) (*enviro
 		ExtraReadOnly: []sandbox.Mount{{Host: s.shimDir, Sandbox: shimMount}},
 		UID:           uid, GID: uid,
 		MemoryMB:  t.config.MemorySize,
+		CPUs:      lambda.VCPUs(t.config.MemorySize),
 		TmpDir:    e.tmpDir,
 		TmpSizeMB: t.config.EphemeralStorage,
 		HideDirs:  []string{s.opts.DataDir},

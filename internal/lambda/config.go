@@ -248,3 +248,13 @@ func (c Config) SameForPublish(o Config) bool {
 	b, _ := json.Marshal(o)
 	return string(a) == string(b)
 }
+
+// MemoryPerVCPU is the memory size at which Lambda gives a function the equivalent of one vCPU; CPU power grows
+// in proportion to memory, up to 6 vCPUs at the maximum size.
+const MemoryPerVCPU = 1769
+
+// VCPUs is how many whole CPUs an execution environment of memorySize megabytes gets: Lambda's share rounded
+// up, so every function has at least one. The sandbox pins the environment to that many CPUs.
+func VCPUs(memorySize int) int {
+	return max(1, (memorySize+MemoryPerVCPU-1)/MemoryPerVCPU)
+}

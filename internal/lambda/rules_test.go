@@ -186,3 +186,13 @@ func TestAliasReferences(t *testing.T) {
 		t.Errorf("canonical routing = %v", got)
 	}
 }
+
+func TestVCPUs(t *testing.T) {
+	for _, tc := range []struct{ memory, want int }{
+		{MinMemorySize, 1}, {1024, 1}, {1769, 1}, {1770, 2}, {3538, 2}, {3539, 3}, {MaxMemorySize, 6},
+	} {
+		if got := VCPUs(tc.memory); got != tc.want {
+			t.Errorf("VCPUs(%d) = %d, want %d", tc.memory, got, tc.want)
+		}
+	}
+}

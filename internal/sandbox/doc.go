@@ -28,6 +28,11 @@
 //     RLIMIT_FSIZE = TmpSizeMB (per file).
 //   - Kill and the end of the main process SIGKILL the process group (while the main pid is a
 //     zombie, so the group id cannot have been reused), then what the mechanisms below reach.
+//   - CPUs: with Spec.CPUs below the number of CPUs the server may use, the process is pinned
+//     (sched_setaffinity) to that many of them, those the fewest live sandboxes use. Runtimes size
+//     themselves by the affinity (Go's GOMAXPROCS, Python's os.sched_getaffinity), and a process
+//     spinning on the CPU cannot take the whole machine. The process may widen its own mask again
+//     (it is a placement, not a quota).
 //
 // Mount namespace (CLONE_NEWNS; needs root; otherwise Detect notes why it is missing):
 //   - All mounts are made private, so nothing propagates to the host or to other sandboxes.
@@ -90,5 +95,6 @@
 // or killed descendants stay zombies.
 //
 // Not isolated: the network (functions must reach the runtime API and AWS-style endpoints), the
-// pid and IPC namespaces, and CPU time (the caller enforces timeouts by calling Kill).
+// pid and IPC namespaces, and CPU time beyond the placement above (the caller enforces timeouts
+// by calling Kill).
 package sandbox

@@ -18,13 +18,16 @@ import (
 
 // The init role: Start runs /proc/self/exe with initEnv set; MaybeRunInit notices it, sets the
 // sandbox up from the plan read on fd planFD and execs the target. Anything that goes wrong is
-// reported on fd statusFD, which is close-on-exec: EOF on it tells Start the exec succeeded.
+// reported on fd statusFD, which is close-on-exec: EOF on it tells Start the exec succeeded. Before it reads its
+// plan the init writes readyMarker there, so the server knows which prestarted inits have finished starting.
 const (
 	initEnv   = "_SLUICE_SANDBOX_INIT"
 	roleInit  = "init"
 	roleProbe = "probe"
 	planFD    = 3
 	statusFD  = 4
+	// readyMarker is the first byte an init writes to its status pipe, once it waits for its plan.
+	readyMarker = 'R'
 )
 
 // initHooked records that MaybeRunInit ran in this process, so re-executing /proc/self/exe
@@ -46,6 +49,7 @@ type initPlan struct {
 	Mounts       []mountOp
 	Rlimits      []rlimitOp
 	DataLimit    uint64 // RLIMIT_DATA (0: none), applied right before execve (see limitAndExec)
+	CPUs         []int  // the CPUs the target may run on (empty: those the init has)
 }
 
 // mountOp is mount(Source, Target, FSType, Flags, Data), followed, if Remount != 0, by
@@ -116,6 +120,15 @@ func runInit() {
 	}()
 
 	var plan initPlan
+	// execve keeps ignored signals ignored, and Go leaves SIGHUP/SIGINT ignored if the server was
+	// started that way (nohup, a background job). Handling them makes execve reset them to the
+	// default, so the function starts with pristine dispositions. (Done before the plan: it takes a while.)
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGHUP, syscall.SIGINT)
+	// Tell the server this init is ready: its start-up is over, only the plan is missing. Failures follow the
+	// marker on the same pipe.
+	if _, err := status.Write([]byte{readyMarker}); err != nil {
+		exitNow(127) // the server is gone
+	}
 	pf := os.NewFile(planFD, "plan")
 	err := json.NewDecoder(pf).Decode(&plan)
 	pf.Close()
@@ -137,8 +150,9 @@ func setupAndExec(p *initPlan) (string, error) {
 			return "mount", err
 		}
 	}
-	// A prestarted init ran at a low priority (warmNice); the function runs at the normal one. Root may raise
-	// it back; a non-root server's inits never lowered it below what it may restore.
+	// A prestarted init ran at a low priority (warmNice); the function runs at the normal one. Start already
+	// raised every thread; this covers a thread the init started since. A non-root server's inits never
+	// lowered it.
 	_ = syscall.Setpriority(syscall.PRIO_PROCESS, 0, 0)
 	for _, r := range p.Rlimits {
 		lim := syscall.Rlimit{Cur: r.Cur, Max: r.Max}
@@ -153,6 +167,17 @@ func setupAndExec(p *initPlan) (string, error) {
 		}
 		if err != nil {
 			return "rlimit", fmt.Errorf("setrlimit %s: %w", r.Name, err)
+		}
+	}
+	// The affinity of the thread that calls execve is the target's: its runtime sizes itself by it (Go's
+	// GOMAXPROCS, Python's os.sched_getaffinity).
+	if len(p.CPUs) > 0 {
+		var set unix.CPUSet
+		for _, cpu := range p.CPUs {
+			set.Set(cpu)
+		}
+		if err := unix.SchedSetaffinity(0, &set); err != nil {
+			return "affinity", fmt.Errorf("sched_setaffinity %v: %w", p.CPUs, err)
 		}
 	}
 	// Nothing but stdin/stdout/stderr may reach the target; in particular the status pipe must
@@ -181,10 +206,6 @@ func setupAndExec(p *initPlan) (string, error) {
 	if os.Getppid() != p.ParentPID {
 		return "parent", errors.New("server exited")
 	}
-	// execve keeps ignored signals ignored, and Go leaves SIGHUP/SIGINT ignored if the server was
-	// started that way (nohup, a background job). Handling them makes execve reset them to the
-	// default, so the function starts with pristine dispositions.
-	signal.Notify(make(chan os.Signal, 1), syscall.SIGHUP, syscall.SIGINT)
 
 	path, err := syscall.BytePtrFromString(p.Path)
 	if err != nil {

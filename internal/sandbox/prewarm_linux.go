@@ -3,8 +3,14 @@ package sandbox
 import (
 	"os"
 	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // warmNice is the scheduling priority of prestarted inits until they are used.
@@ -27,6 +33,24 @@ type warmInit struct {
 	// cgroups, or if that failed): moving a process into a cgroup costs milliseconds (the kernel waits for an
 	// RCU grace period per hierarchy), which a cold start should not pay. Start only sets its limits.
 	cg *cgroup
+	// markerRead is closed once the init's readyMarker has been read off statusR (or the pipe failed); ready
+	// then tells which. An init still starting up is a poor pick: its taker would wait for the rest of it.
+	markerRead chan struct{}
+	ready      atomic.Bool
+	misread    []byte // what watchReady read instead of the marker (the start of a failure report), for Start
+}
+
+// watchReady reads the init's readyMarker.
+func (w *warmInit) watchReady() {
+	defer close(w.markerRead)
+	var b [1]byte
+	n, _ := w.statusR.Read(b[:])
+	switch {
+	case n == 1 && b[0] == readyMarker:
+		w.ready.Store(true)
+	case n == 1:
+		w.misread = b[:]
+	}
 }
 
 var warm struct {
@@ -61,7 +85,11 @@ func takeWarm(m Mechanisms, s Spec, mechOverridden bool) *warmInit {
 	warm.mu.Lock()
 	var w *warmInit
 	if n := len(warm.idle); n > 0 {
-		w, warm.idle = warm.idle[n-1], warm.idle[:n-1]
+		// The oldest ready init; else the oldest, the closest to ready (inits start in the order they are kept).
+		i := slices.IndexFunc(warm.idle, func(w *warmInit) bool { return w.ready.Load() })
+		i = max(i, 0)
+		w = warm.idle[i]
+		warm.idle = slices.Delete(warm.idle, i, i+1)
 		warm.taken++
 	}
 	warm.mu.Unlock()
@@ -137,7 +165,7 @@ func startWarm(m Mechanisms) (*warmInit, error) {
 		return nil, err
 	}
 	cmd := initCommand(m, planR, statusW, outW, outW)
-	err = cmd.Start()
+	err = startLowPriority(cmd)
 	planR.Close()
 	statusW.Close()
 	outW.Close()
@@ -147,11 +175,8 @@ func startWarm(m Mechanisms) (*warmInit, error) {
 		outR.Close()
 		return nil, err
 	}
-	// A prestarted init's start-up (the Go runtime, the package initialisers) is background work: at a low
-	// priority it does not slow the cold start that just took its predecessor. The init restores priority 0
-	// before it execs the function.
-	_ = syscall.Setpriority(syscall.PRIO_PROCESS, cmd.Process.Pid, warmNice)
-	w := &warmInit{cmd: cmd, planW: planW, statusR: statusR, outR: outR}
+	w := &warmInit{cmd: cmd, planW: planW, statusR: statusR, outR: outR, markerRead: make(chan struct{})}
+	go w.watchReady()
 	if m.cgroups() {
 		// Best effort: without its own cgroup yet, Start creates one and moves the init there.
 		if cg, err := createCgroup(m, DefaultCgroupParent); err == nil {
@@ -174,5 +199,58 @@ func (w *warmInit) discard() {
 	w.outR.Close()
 	if w.cg != nil {
 		_ = destroyCgroup(w.cg)
+	}
+}
+
+// A prestarted init's start-up (the dynamic loader, the Go runtime, the package initialisers: ~10 ms of CPU) is
+// background work: at a low priority it does not slow the cold start that just took its predecessor. Linux keeps
+// the nice value per thread and a child starts with its forking thread's, so every prestarted init is forked by
+// one thread kept at warmNice for the life of the server: the whole init, each of its threads, and the fork itself
+// run at that priority from the first instruction. The thread never exits, because the kernel sends a child its
+// parent-death signal when the thread that forked it ends. Start raises a taken init back to priority 0 (prepareTaken).
+var lowPrioritySpawner = sync.OnceValue(func() chan<- func() {
+	jobs := make(chan func())
+	go func() {
+		runtime.LockOSThread() // never unlocked: see above
+		if os.Geteuid() == 0 { // only root may raise the priority again (CAP_SYS_NICE)
+			_ = syscall.Setpriority(syscall.PRIO_PROCESS, 0, warmNice) // 0: this thread
+		}
+		for job := range jobs {
+			job()
+		}
+	}()
+	return jobs
+})
+
+func startLowPriority(cmd *exec.Cmd) error {
+	done := make(chan error, 1)
+	lowPrioritySpawner() <- func() { done <- cmd.Start() }
+	return <-done
+}
+
+// prepareTaken readies a prestarted init for the sandbox that took it, before it gets its plan: every thread back
+// to priority 0, so the cold start does not compete on equal terms with the refill it triggered, and onto the CPUs
+// the sandbox will run on (if it is pinned), so that the init wakes up there rather than where it happened to
+// sleep: a kernel that packs tasks onto few CPUs would otherwise queue it behind the server's own work.
+func prepareTaken(pid int, cpus []int) {
+	tasks, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+	if err != nil {
+		return
+	}
+	var set unix.CPUSet
+	for _, cpu := range cpus {
+		set.Set(cpu)
+	}
+	for _, t := range tasks {
+		tid, err := strconv.Atoi(t.Name())
+		if err != nil {
+			continue
+		}
+		_ = syscall.Setpriority(syscall.PRIO_PROCESS, tid, 0)
+		if len(cpus) > 0 && tid == pid {
+			// Only the main thread, which execs (the init runs on it from the start): execve waits for the
+			// other threads to exit, and they should not queue for that on the main thread's CPU.
+			_ = unix.SchedSetaffinity(tid, &set)
+		}
 	}
 }

@@ -34,6 +34,7 @@ type Process struct {
 	mech Mechanisms
 	uid  uint32
 	cg   *cgroup // nil without cgroups
+	cpus []int   // what the process is pinned to (from placer), given back after teardown
 
 	done     chan struct{} // main process exited
 	finished chan struct{} // sandbox torn down; exit is set
@@ -54,6 +55,9 @@ type outputPipe struct {
 	r       *os.File
 	mu      sync.Mutex
 	waiters []chan struct{} // FlushOutput calls waiting for the copier to drain the pipe
+	// holding is set by the copier from just before it reads until what it read has been handed on, so that
+	// FlushOutput can tell an empty pipe with nothing in flight (most invocations) without waking the copier.
+	holding atomic.Bool
 }
 
 // Start starts the sandboxed process described by spec and returns once the target has been
@@ -101,15 +105,20 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 		}
 	}
 	plan := buildPlan(s, m, cg != nil)
-	p := &Process{mech: m, uid: s.UID, cg: cg, done: make(chan struct{}), finished: make(chan struct{})}
+	plan.CPUs = placer().place(s.CPUs)
+	p := &Process{mech: m, uid: s.UID, cg: cg, cpus: plan.CPUs, done: make(chan struct{}), finished: make(chan struct{})}
 
 	var planW, statusR *os.File
+	var markerRead <-chan struct{} // closed once the init's readyMarker is off the status pipe (prestarted inits)
+	var misread *[]byte
 	if w != nil {
 		// A prestarted init: its Go start-up is already paid; give it this sandbox's output writer.
+		prepareTaken(w.cmd.Process.Pid, plan.CPUs)
 		p.adoptOutput(w.outR, s.Stdout)
-		p.cmd, planW, statusR = w.cmd, w.planW, w.statusR
+		p.cmd, planW, statusR, markerRead, misread = w.cmd, w.planW, w.statusR, w.markerRead, &w.misread
 	} else if planW, statusR, err = p.startInit(m, s); err != nil {
 		_ = destroyCgroup(cg)
+		placer().release(p.cpus)
 		return nil, err
 	}
 	cmd := p.cmd
@@ -129,25 +138,41 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 		}
 	}
 	plan.ParentPID = os.Getpid()
+	// No trailing newline (unlike json.Encoder): the init's decoder consumes every byte, so a write error
+	// really means the init died before reading its plan.
+	planJSON, err := json.Marshal(&plan)
+	if err != nil {
+		statusR.Close()
+		return fail(err)
+	}
 	planErr := make(chan error, 1)
-	go func() {
-		// No trailing newline (unlike json.Encoder): the init's decoder consumes every byte, so a
-		// write error really means the init died before reading its plan.
-		b, err := json.Marshal(&plan)
-		if err == nil {
-			_, err = planW.Write(b)
-		}
+	sendPlan := func() {
+		_, err := planW.Write(planJSON)
 		planW.Close()
 		planErr <- err
-	}()
+	}
+	if len(planJSON) <= pipeAtomicWrite {
+		sendPlan() // fits the emptiest pipe buffer: cannot block, and a goroutine would only add scheduling latency
+	} else {
+		go sendPlan()
+	}
 	type statusMsg struct {
 		b   []byte
 		err error
 	}
 	statusCh := make(chan statusMsg, 1)
 	go func() {
-		b, err := io.ReadAll(statusR) // EOF without data: the status pipe was closed by a successful exec
+		var lead []byte
+		if markerRead != nil {
+			<-markerRead // the prestarted init's marker has its own reader
+			lead = *misread
+		}
+		b, err := io.ReadAll(statusR) // after the marker, EOF without data: a successful exec closed the pipe
+		b = append(lead, b...)
 		statusR.Close()
+		if markerRead == nil && len(b) > 0 && b[0] == readyMarker {
+			b = b[1:]
+		}
 		statusCh <- statusMsg{b, err}
 	}()
 	var st statusMsg
@@ -231,9 +256,11 @@ func (p *Process) startInit(m Mechanisms, s Spec) (planW, statusR *os.File, err 
 // fd 4.
 func initCommand(m Mechanisms, planR, statusW, outW, errW *os.File) *exec.Cmd {
 	cmd := &exec.Cmd{
-		Path:       "/proc/self/exe",
-		Args:       []string{"sluice-sandbox-init"},
-		Env:        []string{initEnv + "=" + roleInit}, // the plan (with the environment) goes through a pipe, not argv/env
+		Path: "/proc/self/exe",
+		Args: []string{"sluice-sandbox-init"},
+		// The plan (with the environment) goes through a pipe, not argv/env. One P: the init does one thing at a
+		// time, and fewer threads make its execve cheaper (the kernel ends every other thread first).
+		Env:        []string{initEnv + "=" + roleInit, "GOMAXPROCS=1"},
 		Dir:        "/",
 		ExtraFiles: []*os.File{planR, statusW}, // fds 3 and 4: planFD, statusFD
 		SysProcAttr: &syscall.SysProcAttr{
@@ -275,20 +302,35 @@ func (p *Process) adoptOutput(r *os.File, w io.Writer) {
 }
 
 // copy moves output to w. All reads happen here, so a flush is exact: FlushOutput sets a read deadline in the
-// past, the pending Read returns, and the copier keeps reading until the pipe is empty before it releases the
-// waiters — every byte written before the flush request has then been handed to w, in order.
+// past, the pending read returns, and the copier empties the pipe before it releases the waiters — every byte
+// written before the flush request has then been handed to w, in order.
 func (o *outputPipe) copy(w io.Writer) {
+	rc, err := o.r.SyscallConn()
+	if err != nil {
+		o.release()
+		return
+	}
 	buf := make([]byte, 32<<10)
 	for {
-		n, err := o.r.Read(buf)
+		var n int
+		var rerr error
+		err := rc.Read(func(fd uintptr) bool {
+			o.holding.Store(true)
+			n, rerr = readRetrying(fd, buf)
+			if rerr == syscall.EAGAIN {
+				o.holding.Store(false)
+				return false // wait until readable (or the deadline)
+			}
+			return true
+		})
 		if n > 0 {
 			w.Write(buf[:n])
 		}
+		o.holding.Store(false)
 		switch {
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			if n > 0 {
-				continue // more may be pending: read until a read comes back empty
-			}
+			// A flush. The deadline can win over data that arrived at the same moment: empty the pipe first.
+			eof := o.drain(rc, buf, w)
 			o.mu.Lock()
 			waiters := o.waiters
 			o.waiters = nil
@@ -297,16 +339,71 @@ func (o *outputPipe) copy(w io.Writer) {
 			for _, c := range waiters {
 				close(c)
 			}
-		case err != nil:
-			o.mu.Lock()
-			for _, c := range o.waiters {
-				close(c)
+			if eof {
+				return
 			}
-			o.waiters = nil
-			o.mu.Unlock()
+		case err != nil || rerr != nil || n == 0: // n == 0: EOF, every writer is gone
+			o.release()
 			return
 		}
 	}
+}
+
+// drain hands on what the pipe holds right now, reading without waiting (and whatever the deadline), and reports
+// whether the pipe is finished (EOF or an error).
+func (o *outputPipe) drain(rc syscall.RawConn, buf []byte, w io.Writer) (finished bool) {
+	for {
+		var n int
+		var rerr error
+		o.holding.Store(true)
+		if err := rc.Control(func(fd uintptr) { n, rerr = readRetrying(fd, buf) }); err != nil {
+			o.holding.Store(false)
+			return true
+		}
+		if n > 0 {
+			w.Write(buf[:n])
+		}
+		o.holding.Store(false)
+		switch {
+		case rerr == syscall.EAGAIN:
+			return false
+		case rerr != nil || n == 0:
+			return true
+		}
+	}
+}
+
+func readRetrying(fd uintptr, buf []byte) (int, error) {
+	for {
+		n, err := syscall.Read(int(fd), buf)
+		if err != syscall.EINTR {
+			return n, err
+		}
+	}
+}
+
+// release frees every FlushOutput waiting on a pipe that will not be read any more.
+func (o *outputPipe) release() {
+	o.mu.Lock()
+	for _, c := range o.waiters {
+		close(c)
+	}
+	o.waiters = nil
+	o.mu.Unlock()
+}
+
+// idle reports that nothing written to the pipe so far is still to be delivered: the pipe is empty and the
+// copier holds nothing. The order matters: the copier marks itself holding before it empties the pipe.
+func (o *outputPipe) idle() bool {
+	rc, err := o.r.SyscallConn()
+	if err != nil {
+		return false
+	}
+	pending := -1 // FIONREAD (TIOCINQ on Linux): bytes waiting in the pipe
+	if rc.Control(func(fd uintptr) { pending, err = unix.IoctlGetInt(int(fd), unix.TIOCINQ) }) != nil || err != nil {
+		return false
+	}
+	return pending == 0 && !o.holding.Load()
 }
 
 // FlushOutput waits (at most timeout) until everything the process wrote to stdout and stderr before the call
@@ -315,6 +412,9 @@ func (o *outputPipe) copy(w io.Writer) {
 func (p *Process) FlushOutput(timeout time.Duration) {
 	var waits []chan struct{}
 	for _, o := range p.outputs {
+		if o.idle() {
+			continue
+		}
 		c := make(chan struct{})
 		o.mu.Lock()
 		o.waiters = append(o.waiters, c)
@@ -324,6 +424,9 @@ func (p *Process) FlushOutput(timeout time.Duration) {
 			continue // closed, or not pollable: nothing to wait for
 		}
 		waits = append(waits, c)
+	}
+	if len(waits) == 0 {
+		return
 	}
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
@@ -487,14 +590,7 @@ func buildPlan(s Spec, m Mechanisms, haveCgroup bool) initPlan {
 func (p *Process) supervise() {
 	// Wait without reaping first: while the main process is a zombie its pid, and so its process
 	// group id, cannot be reused, so signalling the group cannot hit an unrelated process.
-	var info unix.Siginfo
-	var werr error
-	for {
-		werr = unix.Waitid(unix.P_PID, p.pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
-		if werr != unix.EINTR {
-			break
-		}
-	}
+	werr := waitExited(p.pid)
 	close(p.done)
 
 	var exit Exit
@@ -538,6 +634,7 @@ func (p *Process) supervise() {
 	}
 	p.tornDown = true
 	p.mu.Unlock()
+	placer().release(p.cpus)
 
 	if state != nil {
 		ws, _ := state.Sys().(syscall.WaitStatus)
@@ -559,6 +656,49 @@ func (p *Process) supervise() {
 
 	p.exit = exit
 	close(p.finished)
+}
+
+// pipeAtomicWrite is PIPE_BUF: a write of at most this many bytes to an empty pipe completes at once, whatever
+// the pipe's buffer size (at least one page).
+const pipeAtomicWrite = 4096
+
+// waitExited waits until pid has exited, leaving it a zombie (WNOWAIT). It waits on a pidfd through the Go
+// poller where the kernel offers pidfds (Linux 5.3+): a wait(2) blocked in the kernel would hold on to a P of the
+// Go scheduler, and goroutines queued behind it (a cold start's own) could wait milliseconds for sysmon to retake it.
+func waitExited(pid int) error {
+	var info unix.Siginfo
+	exited := func(flags int) (bool, error) {
+		for {
+			info = unix.Siginfo{}
+			err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT|flags, nil)
+			switch {
+			case err == unix.EINTR:
+				continue
+			case err != nil:
+				return true, err
+			}
+			// With WNOHANG, a child that has not exited leaves info zeroed (si_pid 0).
+			return flags&unix.WNOHANG == 0 || info.Signo != 0, nil
+		}
+	}
+	if fd, err := unix.PidfdOpen(pid, 0); err == nil && unix.SetNonblock(fd, true) == nil {
+		f := os.NewFile(uintptr(fd), "pidfd")
+		defer f.Close()
+		if rc, err := f.SyscallConn(); err == nil {
+			var werr error
+			if err := rc.Read(func(uintptr) bool {
+				var done bool
+				done, werr = exited(unix.WNOHANG)
+				return done
+			}); err == nil {
+				return werr
+			}
+		}
+	} else if err == nil {
+		unix.Close(fd)
+	}
+	_, err := exited(0)
+	return err
 }
 
 // killLocked SIGKILLs everything in the sandbox. p.mu must be held.

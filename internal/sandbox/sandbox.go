@@ -47,6 +47,9 @@ type Spec struct {
 	UID, GID      uint32   // unprivileged identity; Start refuses 0. Give every environment its own UID (see package doc)
 	MemoryMB      int      // memory limit (Lambda MemorySize); 0 = no limit, else at least MinMemoryMB
 	MaxProcs      int      // max tasks (processes + threads) in the sandbox; default DefaultMaxProcs, at least MinMaxProcs
+	// CPUs is how many CPUs the process may run on: Start pins it (sched_setaffinity) to that many of the
+	// server's CPUs, those the fewest live sandboxes use. 0, or at least as many as the server has: no pinning.
+	CPUs int
 	// TmpDir is the host directory that backs the private /tmp: Start creates it (0700, owned by
 	// UID:GID) and binds it at /tmp, so files the function writes to /tmp appear here; the caller
 	// deletes it afterwards. Empty: /tmp is a private tmpfs of TmpSizeMB instead (strictly size
@@ -210,8 +213,8 @@ func (s Spec) normalize() (Spec, error) {
 	if s.CgroupParent == "" {
 		s.CgroupParent = DefaultCgroupParent
 	}
-	if s.MemoryMB < 0 || s.MaxProcs < 0 || s.TmpSizeMB < 0 {
-		return bad("MemoryMB, MaxProcs and TmpSizeMB must not be negative")
+	if s.MemoryMB < 0 || s.MaxProcs < 0 || s.TmpSizeMB < 0 || s.CPUs < 0 {
+		return bad("MemoryMB, MaxProcs, TmpSizeMB and CPUs must not be negative")
 	}
 	if s.MaxProcs < MinMaxProcs || (s.MemoryMB > 0 && s.MemoryMB < MinMemoryMB) {
 		return bad("MaxProcs must be at least %d and MemoryMB 0 or at least %d", MinMaxProcs, MinMemoryMB)

@@ -34,3 +34,5 @@ func (p *Process) FlushOutput(time.Duration) {}
 
 // Prewarm does nothing outside Linux.
 func Prewarm(int) {}
+
+func allowedCPUs() []int { return nil }

@@ -1053,3 +1053,72 @@ func TestPrestartedInit(t *testing.T) {
 		t.Fatalf("output %q, want %q", got, want)
 	}
 }
+
+// TestCPUPinning: a sandbox asking for fewer CPUs than the server has runs on that many, and two live ones are
+// spread over different CPUs; asking for none leaves the server's set.
+func TestCPUPinning(t *testing.T) {
+	all := allowedCPUs()
+	if len(all) < 2 {
+		t.Skipf("the server may use %d CPU(s): nothing to pin to", len(all))
+	}
+	cpusOf := func(cpus int) (string, *Process) {
+		spec, out, _ := baseSpec(t, modes(t)[0], "grep Cpus_allowed_list /proc/self/status; exec sleep 30")
+		spec.CPUs = cpus
+		p := start(t, spec)
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(out.String(), "\n") {
+			if time.Now().After(deadline) {
+				t.Fatalf("no output from the sandbox: %q", out.String())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		return strings.TrimSpace(strings.TrimPrefix(out.String(), "Cpus_allowed_list:")), p
+	}
+	first, p1 := cpusOf(1)
+	second, p2 := cpusOf(1)
+	if strings.ContainsAny(first, ",-") || strings.ContainsAny(second, ",-") {
+		t.Fatalf("pinned to %q and %q, want one CPU each", first, second)
+	}
+	if first == second {
+		t.Fatalf("two live sandboxes share CPU %s while another is idle", first)
+	}
+	unpinned, p3 := cpusOf(0)
+	if strings.Count(unpinned, ",")+strings.Count(unpinned, "-") == 0 {
+		t.Fatalf("CPUs 0 ran on %q, want the server's whole set %v", unpinned, all)
+	}
+	for _, p := range []*Process{p1, p2, p3} {
+		p.Kill()
+		waitTimeout(t, p, 10*time.Second)
+	}
+	if pl := placer(); len(pl.load) != 0 {
+		t.Fatalf("CPUs still held after the sandboxes ended: %v", pl.load)
+	}
+}
+
+// TestFlushOutputAfterEachLine: a flush right after the process wrote one line delivers that line, round after
+// round — whether the copier already has it, is handing it on, or has not woken up yet.
+func TestFlushOutputAfterEachLine(t *testing.T) {
+	m := modes(t)[0]
+	spec, out, _ := baseSpec(t, m, `i=0; while [ $i -lt 100 ]; do while [ ! -e "$DIR/go$i" ]; do :; done; echo "line $i"; : > "$DIR/done$i"; i=$((i+1)); done; sleep 30`)
+	spec.Env = append(spec.Env, "DIR="+m.mech.Resolve(spec, "/tmp"))
+	p := start(t, spec)
+	for i := range 100 {
+		if err := os.WriteFile(filepath.Join(spec.TmpDir, fmt.Sprintf("go%d", i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if _, err := os.Stat(filepath.Join(spec.TmpDir, fmt.Sprintf("done%d", i))); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: the process never wrote its marker", i)
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+		p.FlushOutput(5 * time.Second)
+		if got, want := out.String(), fmt.Sprintf("line %d\n", i); !strings.HasSuffix(got, want) {
+			t.Fatalf("round %d: after flush the output ends %q, want %q", i, got[max(0, len(got)-20):], want)
+		}
+	}
+}
