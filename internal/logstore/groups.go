@@ -17,6 +17,9 @@ type GroupInfo struct {
 
 // Group describes one log group; ok is false when the group holds no events (it was never written to).
 func (s *Store) Group(logGroup string) (info GroupInfo, ok bool, err error) {
+	if err := s.flush(logGroup); err != nil {
+		return info, false, err
+	}
 	return describeGroup(logGroup, s.fileName(logGroup))
 }
 
@@ -25,6 +28,9 @@ func (s *Store) Group(logGroup string) (info GroupInfo, ok bool, err error) {
 // (/aws/lambda/<function>: function names hold no '/') and a best guess for others (a leading '/', and '_' read
 // as '/'). Either way, Find and Streams on the returned name read that group.
 func (s *Store) Groups() ([]GroupInfo, error) {
+	if err := s.flushAll(); err != nil {
+		return nil, err
+	}
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 // Package logstore keeps function logs: per log group (one per function, /aws/lambda/<name>), an append-only file
 // of JSON lines with bounded retention (two generations of at most MaxBytes/2 each). Logs are best effort: they
-// are written without fsync, so a crash may lose the last lines, never the control plane's state.
+// are written without fsync, and appends are gathered for up to FlushDelay before they are written (readers of
+// the store always see them), so a crash may lose the last lines, never the control plane's state.
 package logstore
 
 import (
@@ -12,7 +13,15 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
+
+// FlushDelay is how long appended events may wait in memory before they are written: a busy function's
+// invocations then share one write instead of paying for one each.
+const FlushDelay = 20 * time.Millisecond
+
+// flushBytes is how much may wait before an append writes at once.
+const flushBytes = 64 << 10
 
 // Event is one log line.
 type Event struct {
@@ -35,9 +44,13 @@ type Store struct {
 }
 
 type group struct {
-	mu   sync.Mutex
-	f    *os.File
-	size int64
+	name      string
+	mu        sync.Mutex
+	f         *os.File
+	size      int64  // bytes in the current generation's file
+	pending   []byte // appended, not yet written
+	scheduled bool   // a flush is due within FlushDelay
+	err       error  // what the last background write failed with, reported by the next call
 }
 
 // Open creates dir (0700) if needed.
@@ -71,7 +84,7 @@ func (s *Store) group(logGroup string) (*group, error) {
 		f.Close()
 		return nil, err
 	}
-	g := &group{f: f, size: fi.Size()}
+	g := &group{name: logGroup, f: f, size: fi.Size()}
 	s.groups[logGroup] = g
 	return g, nil
 }
@@ -95,20 +108,81 @@ func (s *Store) Append(logGroup string, events []Event) error {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.size+int64(len(buf)) > s.maxBytes/2 {
-		path := s.fileName(logGroup)
+	g.pending = append(g.pending, buf...)
+	if err := g.err; err != nil {
+		g.err = nil
+		return err
+	}
+	switch {
+	case len(g.pending) >= flushBytes:
+		return s.writeLocked(g)
+	case !g.scheduled:
+		g.scheduled = true
+		time.AfterFunc(FlushDelay, func() {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			if err := s.writeLocked(g); err != nil {
+				g.err = err
+			}
+		})
+	}
+	return nil
+}
+
+// writeLocked writes what is pending, rotating when the current generation is full. g.mu must be held.
+func (s *Store) writeLocked(g *group) error {
+	g.scheduled = false
+	if len(g.pending) == 0 {
+		return nil
+	}
+	if g.size+int64(len(g.pending)) > s.maxBytes/2 {
+		path := s.fileName(g.name)
 		g.f.Close()
 		if err := os.Rename(path, path+".1"); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
+		var err error
 		if g.f, err = os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_TRUNC, 0o600); err != nil {
 			return err
 		}
 		g.size = 0
 	}
-	n, err := g.f.Write(buf)
+	n, err := g.f.Write(g.pending)
 	g.size += int64(n)
+	g.pending = g.pending[:0]
 	return err
+}
+
+// flush writes what is pending for logGroup, so that reading its files sees every append.
+func (s *Store) flush(logGroup string) error {
+	s.mu.Lock()
+	g, ok := s.groups[logGroup]
+	s.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return s.writeLocked(g)
+}
+
+// flushAll writes what is pending for every group.
+func (s *Store) flushAll() error {
+	s.mu.Lock()
+	groups := make([]*group, 0, len(s.groups))
+	for _, g := range s.groups {
+		groups = append(groups, g)
+	}
+	s.mu.Unlock()
+	var first error
+	for _, g := range groups {
+		g.mu.Lock()
+		if err := s.writeLocked(g); err != nil && first == nil {
+			first = err
+		}
+		g.mu.Unlock()
+	}
+	return first
 }
 
 // Query selects events.
@@ -125,6 +199,9 @@ type Query struct {
 func (s *Store) Find(logGroup string, q Query) ([]Event, int64, error) {
 	if q.Limit <= 0 || q.Limit > 10000 {
 		q.Limit = 10000
+	}
+	if err := s.flush(logGroup); err != nil {
+		return nil, 0, err
 	}
 	var out []Event
 	var skipped int64
@@ -211,6 +288,9 @@ type StreamInfo struct {
 
 // Streams lists the streams of a group, newest last event first.
 func (s *Store) Streams(logGroup string) ([]StreamInfo, error) {
+	if err := s.flush(logGroup); err != nil {
+		return nil, err
+	}
 	byName := map[string]*StreamInfo{}
 	path := s.fileName(logGroup)
 	for _, p := range []string{path + ".1", path} {
@@ -235,13 +315,16 @@ func (s *Store) Streams(logGroup string) ([]StreamInfo, error) {
 	return out, nil
 }
 
-// Close closes open files.
+// Close writes what is pending and closes open files.
 func (s *Store) Close() error {
+	err := s.flushAll()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, g := range s.groups {
+		g.mu.Lock()
 		g.f.Close()
+		g.mu.Unlock()
 	}
 	s.groups = map[string]*group{}
-	return nil
+	return err
 }
