@@ -1,37 +1,111 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
 	"time"
 )
 
-// floor is the loopback floor: a Go net/http server in the harness process that echoes the request body. No
-// Lambda platform can answer an HTTP invocation on this machine faster than this.
+// floor is the loopback floor: a Go net/http server that echoes the request body. Run in a process of its own,
+// like every platform measured, it is what no Lambda platform can beat on this machine: one HTTP exchange between
+// two processes and nothing else. Run inside the harness (client and server in one process, so every hand-off is
+// a goroutine switch), it is a lower bound that no separate server can reach.
 type floor struct {
-	srv       *http.Server
+	srv       *http.Server // in-process
+	cmd       *exec.Cmd    // own process
 	base, url string
 }
 
-func startFloor() (*floor, error) {
+// echoServerFlag makes the harness binary serve the floor (see serveEcho) instead of measuring.
+const echoServerFlag = "-serve-echo"
+
+func echoHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.Copy(w, r.Body)
+	})
+}
+
+func newFloor(addr string) *floor {
+	base := "http://" + addr
+	return &floor{base: base, url: base + "/2015-03-31/functions/function/invocations"}
+}
+
+func startFloorInProcess() (*floor, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		io.Copy(w, r.Body)
-	}), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	base := "http://" + ln.Addr().String()
-	return &floor{srv: srv, base: base, url: base + "/2015-03-31/functions/function/invocations"}, nil
+	f := newFloor(ln.Addr().String())
+	f.srv = &http.Server{Handler: echoHandler(), ReadHeaderTimeout: 10 * time.Second}
+	go f.srv.Serve(ln)
+	return f, nil
 }
 
-func (f *floor) close() { f.srv.Close() }
+// startFloorProcess runs the echo server as a child: this binary again, with echoServerFlag.
+func startFloorProcess() (*floor, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, echoServerFlag)
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = childAttr(syscall.SIGKILL, true)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	addr, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		killGroup(cmd)
+		cmd.Wait()
+		return nil, fmt.Errorf("echo server: %w", err)
+	}
+	f := newFloor(strings.TrimSpace(addr))
+	f.cmd = cmd
+	return f, nil
+}
+
+// serveEcho is the echo server's process: it prints its address and serves until killed.
+func serveEcho() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Println(ln.Addr())
+	srv := &http.Server{Handler: echoHandler(), ReadHeaderTimeout: 10 * time.Second}
+	srv.Serve(ln)
+}
+
+func (f *floor) pid() int {
+	if f.cmd == nil {
+		return 0
+	}
+	return f.cmd.Process.Pid
+}
+
+func (f *floor) close() {
+	if f.srv != nil {
+		f.srv.Close()
+	}
+	if f.cmd != nil {
+		killGroup(f.cmd)
+		f.cmd.Wait()
+	}
+}
 
 // postInvoker POSTs the payload to url with plain net/http and checks the answer is the payload echoed back.
 func postInvoker(client *http.Client, url string, payload []byte) invoker {
@@ -68,29 +142,38 @@ func httpClient(concurrency int) *http.Client {
 	return &http.Client{Transport: t, Timeout: time.Minute}
 }
 
-// floorMeasurements are the loopback floor's results, with plain net/http and with aws-sdk-go-v2 as the client.
+// floorMeasurements are the floors' results.
 type floorMeasurements struct {
-	c1, cN       result
-	sdkC1, sdkCN result // the same echo server invoked through aws-sdk-go-v2: what the client alone costs
+	c1, cN       result // the echo server in its own process, plain net/http: the floor the targets are set against
+	inC1, inCN   result // the echo server inside the harness
+	sdkC1, sdkCN result // the echo server in its own process invoked through aws-sdk-go-v2: what that client costs
 	fnC1, fnCN   result // the Runtime API floor (see fnFloor)
 }
 
 func measureFloor(ctx context.Context, cfg config) (fm floorMeasurements, err error) {
-	f, err := startFloor()
+	client := httpClient(cfg.concurrency)
+	defer client.CloseIdleConnections()
+	own, err := startFloorProcess()
 	if err != nil {
 		return fm, err
 	}
-	defer f.close()
-	client := httpClient(cfg.concurrency)
-	defer client.CloseIdleConnections()
-	if fm.c1, fm.cN, err = warmAndMeasure(ctx, cfg, postInvoker(client, f.url, payload), 0, 0); err != nil {
+	defer own.close()
+	if fm.c1, fm.cN, err = warmAndMeasure(ctx, cfg, postInvoker(client, own.url, payload), own.pid(), 0); err != nil {
 		return fm, fmt.Errorf("floor: %w", err)
 	}
 	// The echo server answers any path, so the SDK's Invoke gets its payload back as a function would send it.
-	sdk := sdkClient(f.base, cfg.concurrency)
+	sdk := sdkClient(own.base, cfg.concurrency)
 	inv := sdkInvoker(sdk, "bench", "live", payload, &versionCount{n: map[string]int{}})
-	if fm.sdkC1, fm.sdkCN, err = warmAndMeasure(ctx, cfg, inv, 0, 0); err != nil {
+	if fm.sdkC1, fm.sdkCN, err = warmAndMeasure(ctx, cfg, inv, own.pid(), 0); err != nil {
 		return fm, fmt.Errorf("floor via the SDK: %w", err)
+	}
+	in, err := startFloorInProcess()
+	if err != nil {
+		return fm, err
+	}
+	defer in.close()
+	if fm.inC1, fm.inCN, err = warmAndMeasure(ctx, cfg, postInvoker(client, in.url, payload), 0, 0); err != nil {
+		return fm, fmt.Errorf("in-process floor: %w", err)
 	}
 	return fm, nil
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,7 +40,8 @@ type fnEvent struct {
 	payload []byte
 }
 
-// startFnFloor starts the API and n bootstraps (one invocation at a time each, as in Lambda).
+// startFnFloor starts the API and n bootstraps (one invocation at a time each, as in Lambda), each pinned to one
+// CPU like Sluice's environments.
 func startFnFloor(bootstrap string, n int) (*fnFloor, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -48,14 +50,14 @@ func startFnFloor(bootstrap string, n int) (*fnFloor, error) {
 	f := &fnFloor{addr: ln.Addr().String(), events: make(chan fnEvent), waiting: map[string]chan []byte{}}
 	f.srv = &http.Server{Handler: http.HandlerFunc(f.serve), ReadHeaderTimeout: 10 * time.Second}
 	go f.srv.Serve(ln)
-	for range n {
+	for i := range n {
 		cmd := exec.Command(bootstrap)
 		cmd.Dir = filepath.Dir(bootstrap)
 		cmd.Env = []string{"AWS_LAMBDA_RUNTIME_API=" + f.addr, "AWS_LAMBDA_FUNCTION_NAME=bench", "AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
 			"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128", "AWS_REGION=us-east-1"}
 		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 		cmd.SysProcAttr = childAttr(syscall.SIGKILL, true)
-		if err := cmd.Start(); err != nil {
+		if err := startPinned(cmd, i%runtime.NumCPU()); err != nil { // spread over the CPUs, one each, as Sluice does
 			f.close()
 			return nil, err
 		}

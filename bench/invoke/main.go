@@ -2,11 +2,13 @@
 // loopback floor, in one run on one machine, with the same aws-lambda-go function (./fn, which echoes its input):
 //
 //   - Sluice: the real binary; the function has two published versions and an alias `live` sending 10% to v2;
-//     invoked through the alias with aws-sdk-go-v2, SigV4 signing included (a real client pays for it).
+//     invoked through the alias with plain net/http plus a SigV4 signature (Sluice authenticates every call), and
+//     again through aws-sdk-go-v2 (what most callers use).
 //   - RIE: built from the Go module proxy into a temp dir, run as its docs say, invoked with plain net/http.
-//   - Floor: a net/http server in this process echoing the body, invoked with plain net/http.
-//   - Two reference points that explain the gaps: the floor invoked through aws-sdk-go-v2 (the client's cost),
-//     and the Runtime API floor (this process hands events straight to host bootstraps: the function's cost).
+//   - Floor: a net/http server echoing the body in a process of its own, invoked with plain net/http.
+//   - Reference points that explain the gaps: the floor invoked through aws-sdk-go-v2 (the SDK's cost), the echo
+//     server inside the harness (no process boundary at all), and the Runtime API floor (this process hands events
+//     straight to host bootstraps: the function's cost).
 //
 // For each it reports warm latency and throughput at concurrency 1 and at -concurrency, and the CPU each phase
 // used per invocation (client, server, function processes; other processes on a shared machine are flagged).
@@ -41,19 +43,30 @@ type config struct {
 	coldSamples int
 	warmup      int // sequential warm-up invocations per target
 	skipRIE     bool
+	sluiceOnly  bool   // measure Sluice alone (profiling and tracing sessions): no floors, no RIE, no ratios
+	sluiceBin   string // a prebuilt sluice binary to measure instead of building one (A/B comparisons)
 	profileDir  string
 }
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == echoServerFlag {
+		serveEcho()
+		return
+	}
 	var cfg config
 	flag.IntVar(&cfg.n, "n", 2000, "invocations at concurrency 1 (latency and throughput)")
 	flag.DurationVar(&cfg.duration, "duration", 10*time.Second, "length of the concurrent throughput phase (also caps the concurrency-1 phase)")
 	flag.IntVar(&cfg.concurrency, "concurrency", 32, "in-flight invocations in the throughput phase")
 	flag.IntVar(&cfg.coldSamples, "cold-samples", 30, "forced cold starts per target (0 skips cold starts)")
 	flag.BoolVar(&cfg.skipRIE, "skip-rie", false, "do not build or measure the Runtime Interface Emulator")
+	flag.StringVar(&cfg.sluiceBin, "sluice-bin", "", "measure this prebuilt sluice binary instead of building one from the working tree (to compare builds)")
+	flag.BoolVar(&cfg.sluiceOnly, "sluice-only", false, "measure Sluice alone, e.g. while profiling or tracing it (no floors, no RIE, no ratios)")
 	serveArgs := flag.String("serve-args", "", "extra `sluice serve` flags, space-separated (e.g. --no-invocation-metrics)")
 	flag.StringVar(&cfg.profileDir, "profile-dir", "", "write CPU profiles of the Sluice server and of this client during Sluice's phases here")
 	flag.Parse()
+	if cfg.sluiceOnly {
+		cfg.skipRIE = true
+	}
 	cfg.warmup = 200
 	extraServeArgs = strings.Fields(*serveArgs)
 	if cfg.profileDir != "" {
@@ -99,13 +112,15 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 	m := measurements{source: art.source}
-	log.Print("floor: measuring")
-	if m.floor, err = measureFloor(ctx, cfg); err != nil {
-		return err
-	}
-	log.Print("runtime API floor: measuring")
-	if m.floor.fnC1, m.floor.fnCN, err = measureFnFloor(ctx, cfg, art.bootstrap); err != nil {
-		return err
+	if !cfg.sluiceOnly {
+		log.Print("floor: measuring")
+		if m.floor, err = measureFloor(ctx, cfg); err != nil {
+			return err
+		}
+		log.Print("runtime API floor: measuring")
+		if m.floor.fnC1, m.floor.fnCN, err = measureFnFloor(ctx, cfg, art.bootstrap); err != nil {
+			return err
+		}
 	}
 	if !cfg.skipRIE {
 		if m.rie, err = measureRIEAll(ctx, cfg, art); err != nil {
@@ -134,7 +149,12 @@ func build(ctx context.Context, cfg config, tmp string) (artifacts, error) {
 	log.Print("building sluice and the function")
 	art.source = buildkit.SourceState(ctx, root)
 	art.sluice = filepath.Join(tmp, "sluice")
-	if err := buildkit.GoBuild(ctx, root, "./cmd/sluice", art.sluice, false); err != nil {
+	if cfg.sluiceBin != "" {
+		art.source = "the prebuilt binary " + cfg.sluiceBin
+		if err := copyFile(cfg.sluiceBin, art.sluice); err != nil {
+			return art, err
+		}
+	} else if err := buildkit.GoBuild(ctx, root, "./cmd/sluice", art.sluice, false); err != nil {
 		return art, err
 	}
 	fnDir := filepath.Join(tmp, "fn")
@@ -173,4 +193,12 @@ func collectCold(n int, sample func(i int) (coldSample, error)) ([]coldSample, e
 		}
 	}
 	return out, nil
+}
+
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o755)
 }

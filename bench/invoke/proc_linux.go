@@ -1,6 +1,9 @@
 package main
 
 import (
+	"runtime"
+
+	"golang.org/x/sys/unix"
 	"os/exec"
 	"syscall"
 )
@@ -16,4 +19,21 @@ func killGroup(cmd *exec.Cmd) {
 	if cmd.Process != nil {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
+}
+
+// startPinned starts cmd on one CPU, as Sluice runs an execution environment of up to 1,769 MB: the child inherits
+// the affinity of the thread that forks it, so that thread is pinned for the fork and released after.
+func startPinned(cmd *exec.Cmd, cpu int) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var all, one unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &all); err != nil {
+		return cmd.Start()
+	}
+	one.Set(cpu)
+	if err := unix.SchedSetaffinity(0, &one); err != nil {
+		return cmd.Start()
+	}
+	defer unix.SchedSetaffinity(0, &all)
+	return cmd.Start()
 }

@@ -32,7 +32,9 @@ func printReport(w io.Writer, cfg config, m measurements) {
 	if cfg.coldSamples > 0 {
 		printColdTable(w, m)
 	}
-	printRatios(w, cfg, m)
+	if !cfg.sluiceOnly {
+		printRatios(w, cfg, m)
+	}
 	printNotes(w, cfg, m)
 }
 
@@ -41,21 +43,24 @@ func printWarmTable(w io.Writer, cfg config, m measurements) {
 	fmt.Fprintf(w, "| target | c=1 p50 | c=1 p99 | c=1 invokes/s | c=%d invokes/s | c=%d p50 | c=%d p99 | c=%d errors |\n", c, c, c, c)
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|")
 	row := func(name string, c1, cN result) {
+		if c1.ok+c1.errs+cN.ok+cN.errs == 0 {
+			return // not measured in this run
+		}
 		fmt.Fprintf(w, "| %s | %s | %s | %.0f | %.0f | %s | %s | %d of %d |\n", name, pct(c1, 0.5), pct(c1, 0.99),
 			c1.throughput(), cN.throughput(), pct(cN, 0.5), pct(cN, 0.99), cN.errs, cN.errs+cN.ok)
 	}
-	row("Sluice (alias `live`, 10% canary; aws-sdk-go-v2, SigV4)", m.sluice.c1, m.sluice.cN)
+	row("Sluice (alias `live`, 10% canary; net/http + SigV4)", m.sluice.c1, m.sluice.cN)
+	row("Sluice, the same invoked through aws-sdk-go-v2", m.sluice.sdkC1, m.sluice.sdkCN)
 	if m.rie != nil {
 		row("AWS Runtime Interface Emulator (net/http)", m.rie.c1, m.rie.cN)
 	}
-	row("loopback floor (net/http echo, in-process)", m.floor.c1, m.floor.cN)
-	row("loopback floor invoked through aws-sdk-go-v2 (the client's own cost)", m.floor.sdkC1, m.floor.sdkCN)
+	row("loopback floor: net/http echo server in its own process (net/http)", m.floor.c1, m.floor.cN)
+	row("loopback floor invoked through aws-sdk-go-v2 (the SDK's own cost)", m.floor.sdkC1, m.floor.sdkCN)
+	row("loopback floor in-process: client and echo server in one process", m.floor.inC1, m.floor.inCN)
 	row("Runtime API floor: the harness hands the event straight to host bootstraps (no client request, no sandbox)", m.floor.fnC1, m.floor.fnCN)
 	fmt.Fprintln(w)
 }
 
-// printCPUTable shows where the machine's CPU went in each measured phase, per successful invocation: it explains
-// throughput (at c>1 the machine is the limit) and part of latency (at c=1, CPU on the critical path).
 // printCPUTable shows where the machine's CPU went in each measured phase, per successful invocation: it explains
 // throughput (at c>1 the machine is the limit) and part of latency (at c=1, CPU on the critical path). It also
 // shows CPU used by processes that are not part of the measurement, which disturb it.
@@ -74,13 +79,14 @@ func printCPUTable(w io.Writer, cfg config, m measurements) {
 	c := cfg.concurrency
 	row("Sluice, c=1", m.sluice.c1)
 	row(fmt.Sprintf("Sluice, c=%d", c), m.sluice.cN)
+	row(fmt.Sprintf("Sluice via aws-sdk-go-v2, c=%d", c), m.sluice.sdkCN)
 	if m.rie != nil {
 		row("RIE, c=1", m.rie.c1)
 	}
-	row("floor (client and server in one process), c=1", m.floor.c1)
-	row(fmt.Sprintf("floor (client and server in one process), c=%d", c), m.floor.cN)
-	row("floor via aws-sdk-go-v2, c=1", m.floor.sdkC1)
+	row("floor (echo server in its own process: the server column), c=1", m.floor.c1)
+	row(fmt.Sprintf("floor (echo server in its own process), c=%d", c), m.floor.cN)
 	row(fmt.Sprintf("floor via aws-sdk-go-v2, c=%d", c), m.floor.sdkCN)
+	row(fmt.Sprintf("floor in-process (client and server in one process), c=%d", c), m.floor.inCN)
 	row("Runtime API floor, c=1", m.floor.fnC1)
 	row(fmt.Sprintf("Runtime API floor, c=%d", c), m.floor.fnCN)
 	fmt.Fprintln(w)
@@ -156,9 +162,16 @@ func printRatios(w io.Writer, cfg config, m measurements) {
 	check("Sluice warm p50 / floor warm p50", f, "≤ 3×", f <= 3)
 	t := m.sluice.cN.throughput() / m.floor.cN.throughput()
 	check(fmt.Sprintf("Sluice c=%d throughput / floor c=%d throughput", cfg.concurrency, cfg.concurrency), t, "≥ 0.4×", t >= 0.4)
-	check("Sluice warm p50 / floor-via-SDK warm p50 (same client on both sides)", s50/m.floor.sdkC1.p(0.5).Seconds(), "", true)
-	check(fmt.Sprintf("Sluice c=%d throughput / floor-via-SDK c=%d throughput", cfg.concurrency, cfg.concurrency),
-		m.sluice.cN.throughput()/m.floor.sdkCN.throughput(), "", true)
+	check("Sluice warm p50 / in-process floor warm p50", s50/m.floor.inC1.p(0.5).Seconds(), "", true)
+	check(fmt.Sprintf("Sluice c=%d throughput / in-process floor c=%d throughput", cfg.concurrency, cfg.concurrency),
+		m.sluice.cN.throughput()/m.floor.inCN.throughput(), "", true)
+	check("Sluice via aws-sdk-go-v2 warm p50 / floor-via-SDK warm p50 (the SDK on both sides)",
+		m.sluice.sdkC1.p(0.5).Seconds()/m.floor.sdkC1.p(0.5).Seconds(), "", true)
+	if m.rie != nil {
+		check("Sluice via aws-sdk-go-v2 warm p50 / RIE warm p50", m.sluice.sdkC1.p(0.5).Seconds()/m.rie.c1.p(0.5).Seconds(), "", true)
+	}
+	check(fmt.Sprintf("Sluice c=%d throughput / Runtime API floor c=%d throughput", cfg.concurrency, cfg.concurrency),
+		m.sluice.cN.throughput()/m.floor.fnCN.throughput(), "", true)
 	if m.rie != nil {
 		best := max(m.rie.c1.throughput(), m.rie.cN.throughput())
 		check(fmt.Sprintf("Sluice c=%d throughput / RIE best throughput (successful invokes/s)", cfg.concurrency), m.sluice.cN.throughput()/best, "", true)
@@ -260,7 +273,9 @@ type namedResult struct {
 func phases(cfg config, m measurements) []namedResult {
 	c := cfg.concurrency
 	out := []namedResult{{name: "Sluice c=1", r: m.sluice.c1}, {name: fmt.Sprintf("Sluice c=%d", c), r: m.sluice.cN},
+		{name: "Sluice via SDK c=1", r: m.sluice.sdkC1}, {name: fmt.Sprintf("Sluice via SDK c=%d", c), r: m.sluice.sdkCN},
 		{name: "floor c=1", r: m.floor.c1}, {name: fmt.Sprintf("floor c=%d", c), r: m.floor.cN},
+		{name: "in-process floor c=1", r: m.floor.inC1}, {name: fmt.Sprintf("in-process floor c=%d", c), r: m.floor.inCN},
 		{name: "floor via SDK c=1", r: m.floor.sdkC1}, {name: fmt.Sprintf("floor via SDK c=%d", c), r: m.floor.sdkCN},
 		{name: "Runtime API floor c=1", r: m.floor.fnC1}, {name: fmt.Sprintf("Runtime API floor c=%d", c), r: m.floor.fnCN}}
 	if m.rie != nil {

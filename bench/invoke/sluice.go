@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net/http"
 	"os"
@@ -19,6 +22,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -147,6 +151,45 @@ func sdkInvoker(c *lambda.Client, name, qualifier string, payload []byte, versio
 	}
 }
 
+// signedInvoker invokes name:qualifier the way the other targets are invoked, with plain net/http, plus what
+// Sluice requires of every caller: a SigV4 signature (aws-sdk-go-v2's signer, payload hash included). It checks
+// the function echoed the payload and tallies the version that ran.
+func signedInvoker(client *http.Client, endpoint, name, qualifier string, payload []byte, versions *versionCount) invoker {
+	signer := v4.NewSigner()
+	creds := aws.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey}
+	url := endpoint + "/2015-03-31/functions/" + name + "/invocations?Qualifier=" + qualifier
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(payload))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		sum := sha256.Sum256(payload)
+		if err := signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "lambda", "us-east-1", time.Now()); err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		switch {
+		case resp.StatusCode != http.StatusOK:
+			return fmt.Errorf("HTTP %d: %.80s", resp.StatusCode, body)
+		case resp.Header.Get("X-Amz-Function-Error") != "":
+			return fmt.Errorf("function error %s: %.80s", resp.Header.Get("X-Amz-Function-Error"), body)
+		case !bytes.Equal(body, payload):
+			return fmt.Errorf("unexpected answer: %.80s", body)
+		}
+		versions.add(resp.Header.Get("X-Amz-Executed-Version"))
+		return nil
+	}
+}
+
 // sluiceColdSample forces a cold start of $LATEST: changing an environment variable makes a new configuration,
 // whose pool has no environment yet. The invocation asks for the log tail to read Sluice's Init Duration (spawn
 // + sandbox set-up + the runtime's start until its first GET /next).
@@ -248,14 +291,15 @@ func sluiceBreakdown(ctx context.Context, c *lambda.Client, name string, n int) 
 
 // sluiceMeasurements are Sluice's results.
 type sluiceMeasurements struct {
-	c1, cN     result
-	warmSplit  map[string]int // versions the alias chose during warm-up
-	split      map[string]int // ... and during the measured phases
-	cold       []coldSample
-	servedWarm int // forced cold starts that reached a warm environment of the previous configuration
-	breakdown  breakdown
-	aliveAtEnd bool
-	left       leftovers // what the server left of its sandboxes after it stopped
+	c1, cN       result         // plain net/http + SigV4, like the other targets
+	sdkC1, sdkCN result         // aws-sdk-go-v2
+	warmSplit    map[string]int // versions the alias chose during warm-up
+	split        map[string]int // ... and during the measured phases
+	cold         []coldSample
+	servedWarm   int // forced cold starts that reached a warm environment of the previous configuration
+	breakdown    breakdown
+	aliveAtEnd   bool
+	left         leftovers // what the server left of its sandboxes after it stopped
 }
 
 func measureSluice(ctx context.Context, cfg config, art artifacts, dataDir string) (sm sluiceMeasurements, err error) {
@@ -274,7 +318,9 @@ func measureSluice(ctx context.Context, cfg config, art artifacts, dataDir strin
 		return sm, fmt.Errorf("sluice set-up: %w", err)
 	}
 	versions := &versionCount{n: map[string]int{}}
-	inv := sdkInvoker(c, "bench", "live", payload, versions)
+	hc := httpClient(cfg.concurrency)
+	defer hc.CloseIdleConnections()
+	inv := signedInvoker(hc, srv.Endpoint, "bench", "live", payload, versions)
 	if sm.warmSplit, err = warmCanary(ctx, cfg, inv, versions); err != nil {
 		return sm, err
 	}
@@ -283,6 +329,18 @@ func measureSluice(ctx context.Context, cfg config, art artifacts, dataDir strin
 		return sm, err
 	}
 	sm.split = versions.reset()
+	log.Print("sluice: the same through aws-sdk-go-v2")
+	sdkInv := sdkInvoker(c, "bench", "live", payload, versions)
+	if err := warmUp(ctx, sdkInv, cfg.concurrency, 10*cfg.concurrency); err != nil {
+		return sm, fmt.Errorf("sluice warm-up (SDK): %w", err)
+	}
+	waitQuiet()
+	pid := srv.Cmd.Process.Pid
+	sm.sdkC1 = measure(ctx, phase{1, cfg.n, cfg.duration}, sdkInv, pid, pid)
+	sm.sdkCN = measure(ctx, phase{cfg.concurrency, 1 << 30, cfg.duration}, sdkInv, pid, pid)
+	for v, n := range versions.reset() {
+		sm.split[v] += n
+	}
 	if sm.breakdown, err = sluiceBreakdown(ctx, c, "bench", 500); err != nil {
 		return sm, fmt.Errorf("sluice breakdown: %w", err)
 	}
