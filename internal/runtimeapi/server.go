@@ -12,7 +12,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	goruntime "runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -236,9 +235,6 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, id string, isErr
 		resp = Response{Payload: body}
 	}
 	inv.done <- resp
-	// Let the invocation's goroutine run first: it answers the caller, who is waiting, while the runtime only
-	// waits for this acknowledgement before its next GET /next.
-	goruntime.Gosched()
 	if tooLarge {
 		writeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Exceeded maximum allowed payload size (6291556 bytes).")
 		return
