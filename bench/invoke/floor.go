@@ -114,23 +114,32 @@ func postInvoker(client *http.Client, url string, payload []byte) invoker {
 		if err != nil {
 			return err
 		}
-		resp, err := client.Do(req)
+		_, body, err := send(client, req)
 		if err != nil {
 			return err
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return err
-		}
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("HTTP %d: %.80s", resp.StatusCode, body)
 		}
 		if !bytes.Equal(bytes.TrimSpace(body), payload) {
 			return fmt.Errorf("unexpected answer: %.80s", body)
 		}
 		return nil
 	}
+}
+
+// send performs req and returns the answer's headers and body, or an error for anything but HTTP 200.
+func send(client *http.Client, req *http.Request) (http.Header, []byte, error) {
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, nil, fmt.Errorf("HTTP %d: %.80s", resp.StatusCode, body)
+	}
+	return resp.Header, body, nil
 }
 
 // httpClient keeps one idle connection per worker, so no target pays for reconnecting because the client's pool

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log"
 	"net/http"
 	"os"
@@ -168,24 +167,16 @@ func signedInvoker(client *http.Client, endpoint, name, qualifier string, payloa
 		if err := signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "lambda", "us-east-1", time.Now()); err != nil {
 			return err
 		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return err
-		}
+		header, body, err := send(client, req)
 		switch {
-		case resp.StatusCode != http.StatusOK:
-			return fmt.Errorf("HTTP %d: %.80s", resp.StatusCode, body)
-		case resp.Header.Get("X-Amz-Function-Error") != "":
-			return fmt.Errorf("function error %s: %.80s", resp.Header.Get("X-Amz-Function-Error"), body)
+		case err != nil:
+			return err
+		case header.Get("X-Amz-Function-Error") != "":
+			return fmt.Errorf("function error %s: %.80s", header.Get("X-Amz-Function-Error"), body)
 		case !bytes.Equal(body, payload):
 			return fmt.Errorf("unexpected answer: %.80s", body)
 		}
-		versions.add(resp.Header.Get("X-Amz-Executed-Version"))
+		versions.add(header.Get("X-Amz-Executed-Version"))
 		return nil
 	}
 }
