@@ -3,7 +3,9 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -164,5 +166,35 @@ func TestPythonFunctionErrors(t *testing.T) {
 	out = invokeJSON(t, c, "py", "", `{}`)
 	if !strings.Contains(string(out.Payload), "Runtime.HandlerNotFound") {
 		t.Fatalf("missing handler: %s", out.Payload)
+	}
+}
+
+// TestEnvironmentCPUsFollowMemorySize: like Lambda, an environment gets CPU in proportion to its memory — one CPU up
+// to 1,769 MB, then one more per 1,769 MB, never more than the machine has — and the function sees it in its
+// affinity, which runtimes size themselves by (Go's GOMAXPROCS, Python's os.sched_getaffinity).
+func TestEnvironmentCPUsFollowMemorySize(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	c := s.Lambda()
+	createFunction(t, c, "cpus", func(in *lambda.CreateFunctionInput) {
+		in.Runtime, in.Handler = types.RuntimePython312, aws.String("app.handler")
+		in.Code.ZipFile = makeZip(t, zipFile{Name: "app.py", Body: "import os\n\ndef handler(event, context):\n    return {'cpus': len(os.sched_getaffinity(0))}\n"})
+	})
+	waitActive(t, c, "cpus")
+	for _, tc := range []struct{ memory, want int }{
+		{128, 1}, {1769, 1}, {1770, 2}, {10240, 6},
+	} {
+		if tc.memory != 128 {
+			if _, err := c.UpdateFunctionConfiguration(t.Context(), &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("cpus"),
+				MemorySize: aws.Int32(int32(tc.memory))}); err != nil {
+				t.Fatal(err)
+			}
+			waitUpdated(t, c, "cpus")
+		}
+		want := min(tc.want, runtime.NumCPU())
+		out := invokeJSON(t, c, "cpus", "", `{}`)
+		if string(out.Payload) != fmt.Sprintf(`{"cpus": %d}`, want) {
+			t.Errorf("MemorySize %d: the function runs on %s, want %d CPU(s) (the machine has %d)", tc.memory, out.Payload, want, runtime.NumCPU())
+		}
 	}
 }
