@@ -329,17 +329,24 @@ func (o *outputPipe) copy(w io.Writer) {
 		o.holding.Store(false)
 		switch {
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			// A flush. The deadline can win over data that arrived at the same moment: empty the pipe first.
-			eof := o.drain(rc, buf, w)
+			// A flush. The deadline can win over data that arrived at the same moment: empty the pipe, then
+			// release the flushes that were waiting before it was emptied. One that came in meanwhile keeps its
+			// deadline, so the next read serves it the same way.
 			o.mu.Lock()
 			waiters := o.waiters
 			o.waiters = nil
-			o.r.SetReadDeadline(time.Time{})
+			o.mu.Unlock()
+			eof := o.drain(rc, buf, w)
+			o.mu.Lock()
+			if len(o.waiters) == 0 {
+				o.r.SetReadDeadline(time.Time{})
+			}
 			o.mu.Unlock()
 			for _, c := range waiters {
 				close(c)
 			}
 			if eof {
+				o.release()
 				return
 			}
 		case err != nil || rerr != nil || n == 0: // n == 0: EOF, every writer is gone
