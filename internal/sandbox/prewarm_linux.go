@@ -19,7 +19,9 @@ const warmNice = 10
 // Prestarted inits. Most of a sandbox's start-up is this binary starting in its init role (the dynamic loader,
 // the Go runtime, every package initialiser) before it reads its plan; nothing of that depends on the plan. So the
 // server may keep a few inits started ahead of time, each blocked reading its plan in its own mount namespace,
-// and hand one to the next Start: the new sandbox then only pays its mounts, limits and the exec. A prestarted
+// and hand one to the next Start: the new sandbox then only pays its mounts, limits and the exec. Start takes the
+// oldest init that has reported ready (readyMarker), since one still starting up would make it wait for the rest
+// of its start-up (the pool refills right after a take, so back-to-back cold starts meet fresh ones). A prestarted
 // init has a single output pipe, so it serves specs whose Stdout and Stderr are the same writer (the execution
 // layer's case); other specs, and tests that override the host's mechanisms, start an init of their own.
 
