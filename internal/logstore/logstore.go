@@ -135,22 +135,41 @@ func (s *Store) writeLocked(g *group) error {
 	if len(g.pending) == 0 {
 		return nil
 	}
-	if g.size+int64(len(g.pending)) > s.maxBytes/2 {
-		path := s.fileName(g.name)
-		g.f.Close()
-		if err := os.Rename(path, path+".1"); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
+	if g.f == nil || g.size+int64(len(g.pending)) > s.maxBytes/2 {
+		if err := s.rotateLocked(g, g.f != nil); err != nil {
+			return err // what is pending stays for the next attempt
 		}
-		var err error
-		if g.f, err = os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_TRUNC, 0o600); err != nil {
-			return err
-		}
-		g.size = 0
 	}
 	n, err := g.f.Write(g.pending)
 	g.size += int64(n)
 	g.pending = g.pending[:0]
 	return err
+}
+
+// rotateLocked starts a new generation (full: the current file becomes the previous one) or, after a failed
+// rotation left the group without a file, reopens the current one. g.mu must be held.
+func (s *Store) rotateLocked(g *group, full bool) error {
+	path := s.fileName(g.name)
+	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	if full {
+		g.f.Close()
+		g.f = nil
+		if err := os.Rename(path, path+".1"); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		flags |= os.O_TRUNC
+	}
+	f, err := os.OpenFile(path, flags, 0o600)
+	if err != nil {
+		return err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return err
+	}
+	g.f, g.size = f, fi.Size()
+	return nil
 }
 
 // flush writes what is pending for logGroup, so that reading its files sees every append.
@@ -322,7 +341,9 @@ func (s *Store) Close() error {
 	defer s.mu.Unlock()
 	for _, g := range s.groups {
 		g.mu.Lock()
-		g.f.Close()
+		if g.f != nil {
+			g.f.Close()
+		}
 		g.mu.Unlock()
 	}
 	s.groups = map[string]*group{}

@@ -129,3 +129,44 @@ func TestConcurrentAppendsAndReads(t *testing.T) {
 		t.Fatalf("%d events, %v; want 800", len(got), err)
 	}
 }
+
+// TestFailedRotationLosesNothing: when the current generation cannot be moved aside, the pending lines stay
+// pending, the store keeps working, and once the obstacle is gone everything is written.
+func TestFailedRotationLosesNothing(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, 2<<10) // generations of 1 KiB
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const group = "g"
+	if err := s.Append(group, events("a", 0, 5)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Find(group, Query{}); err != nil {
+		t.Fatal(err)
+	}
+	// A directory where the previous generation goes makes the rename fail.
+	if err := os.Mkdir(filepath.Join(dir, "g.log.1"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "g.log.1", "x"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for i := 5; i < 40; i++ {
+		s.Append(group, events("a", i, 1)) // errors are reported, nothing panics
+	}
+	if _, _, err := s.Find(group, Query{}); err == nil {
+		t.Fatal("Find succeeded while the rotation cannot happen")
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "g.log.1")); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := s.Find(group, Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 40 || got[len(got)-1].Message != "line 39" {
+		t.Fatalf("after the obstacle went: %d events, want all 40", len(got))
+	}
+}
