@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/sluice-dev/sluice/internal/fault"
 )
@@ -51,4 +52,16 @@ func (p JSONRPC) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 func (p JSONRPC) WriteFault(w http.ResponseWriter, status int, code, message string) {
 	w.Header().Set("x-amzn-ErrorType", code)
 	p.WriteJSON(w, status, map[string]string{"__type": code, "message": message})
+}
+
+// Operation reads a JSON protocol request's operation from X-Amz-Target (prefix, e.g. "CodeDeploy_20141006.", then
+// the name). ok is false for anything else, and shown is then what an "Unknown operation" error names: the target
+// sent, or the method and path when there was none.
+func Operation(r *http.Request, prefix string) (name, shown string, ok bool) {
+	target := r.Header.Get("X-Amz-Target")
+	name, ok = strings.CutPrefix(target, prefix)
+	if target == "" {
+		return name, r.Method + " " + r.URL.Path, false
+	}
+	return name, target, ok && r.Method == http.MethodPost
 }

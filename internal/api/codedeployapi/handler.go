@@ -120,11 +120,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if awshttp.RequestID(r.Context()) == "" {
 		r = awshttp.WithRequestID(w, r)
 	}
-	target := r.Header.Get("X-Amz-Target")
-	name, ok := strings.CutPrefix(target, targetPrefix)
+	name, shown, ok := awshttp.Operation(r, targetPrefix)
 	op := h.ops[name]
-	if r.Method != http.MethodPost || !ok || op == nil {
-		h.writeError(w, r, fault.New(codeUnknownOperation, "Unknown operation %s", unknownName(r, target)))
+	if !ok || op == nil {
+		h.writeError(w, r, fault.New(codeUnknownOperation, "Unknown operation %s", shown))
 		return
 	}
 	body, err := io.ReadAll(r.Body)
@@ -133,10 +132,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := gateway.AuthorizeFor(r.Context(), "codedeploy:"+name, func() string { return h.resource(r.Context(), name, body) }); err != nil {
-		if f, ok := fault.As(err); ok && f.Code == "AccessDenied" {
-			err = fault.New("AccessDeniedException", "%s", f.Message)
-		}
-		h.writeError(w, r, err)
+		h.writeError(w, r, gateway.AccessDeniedAs(err, "AccessDeniedException"))
 		return
 	}
 	out, err := op(r.Context(), body)
@@ -145,13 +141,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-func unknownName(r *http.Request, target string) string {
-	if target == "" {
-		return r.Method + " " + r.URL.Path
-	}
-	return target
 }
 
 // WriteAuthError answers a request the gateway could not authenticate, in JSON 1.1 form.

@@ -83,6 +83,15 @@ func AuthorizeFor(ctx context.Context, action string, resource func() string) er
 	return a.Authorize(ctx, id.Principal, id.AccessKeyID, action, resource())
 }
 
+// AccessDeniedAs spells an authorization refusal (Authorize's "AccessDenied") with a service's own error code, e.g.
+// Lambda's and CodeDeploy's AccessDeniedException; other errors pass through.
+func AccessDeniedAs(err error, code string) error {
+	if f, ok := fault.As(err); ok && f.Code == "AccessDenied" {
+		return fault.New(code, "%s", f.Message)
+	}
+	return err
+}
+
 type identityKey struct{}
 
 // IdentityFrom returns the verified caller of a request.

@@ -91,7 +91,7 @@ func (h *Handler) handle(pattern, action string, op operation) {
 			err = op(w, r)
 		}
 		if err != nil {
-			awshttp.WriteRESTError(w, r, h.log, accessDenied(err))
+			awshttp.WriteRESTError(w, r, h.log, gateway.AccessDeniedAs(err, "AccessDeniedException"))
 		}
 	})
 }
@@ -137,14 +137,6 @@ func peekFunctionName(r *http.Request) string {
 	var in struct{ FunctionName string }
 	_ = json.Unmarshal(body, &in)
 	return in.FunctionName
-}
-
-// accessDenied spells an authorization refusal as Lambda does.
-func accessDenied(err error) error {
-	if f, ok := fault.As(err); ok && f.Code == "AccessDenied" {
-		return fault.New("AccessDeniedException", "%s", f.Message)
-	}
-	return err
 }
 
 // ServeHTTP serves an authenticated Lambda API request.

@@ -72,11 +72,10 @@ func decoded[In any](op func(*In) (any, error)) func(*http.Request, []byte) (any
 
 // ServeHTTP serves an authenticated CloudWatch Logs request (the gateway has read and verified the body).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	target := r.Header.Get("X-Amz-Target")
-	name, ok := strings.CutPrefix(target, targetPrefix)
+	name, shown, ok := awshttp.Operation(r, targetPrefix)
 	op := h.ops[name]
-	if r.Method != http.MethodPost || !ok || op == nil {
-		h.writeError(w, r, fault.New(codeUnknownOperation, "Unknown operation %s", unknownName(r, target)))
+	if !ok || op == nil {
+		h.writeError(w, r, fault.New(codeUnknownOperation, "Unknown operation %s", shown))
 		return
 	}
 	body, err := io.ReadAll(r.Body)
@@ -85,10 +84,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := gateway.AuthorizeFor(r.Context(), "logs:"+name, func() string { return h.resource(body) }); err != nil {
-		if f, ok := fault.As(err); ok && f.Code == "AccessDenied" {
-			err = fault.New("AccessDeniedException", "%s", f.Message)
-		}
-		h.writeError(w, r, err)
+		h.writeError(w, r, gateway.AccessDeniedAs(err, "AccessDeniedException"))
 		return
 	}
 	out, err := op(r, body)
@@ -97,13 +93,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-func unknownName(r *http.Request, target string) string {
-	if target == "" {
-		return r.Method + " " + r.URL.Path
-	}
-	return target
 }
 
 // writeJSON writes a JSON 1.1 response.

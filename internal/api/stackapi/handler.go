@@ -25,7 +25,6 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
-	"strings"
 
 	"github.com/sluice-dev/sluice/internal/api/awshttp"
 	"github.com/sluice-dev/sluice/internal/api/gateway"
@@ -89,11 +88,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if awshttp.RequestID(r.Context()) == "" {
 		r = awshttp.WithRequestID(w, r)
 	}
-	target := r.Header.Get("X-Amz-Target")
-	name, ok := strings.CutPrefix(target, TargetPrefix)
+	name, shown, ok := awshttp.Operation(r, TargetPrefix)
 	op := h.ops[name]
-	if r.Method != http.MethodPost || !ok || op == nil {
-		h.writeError(w, r, fault.New(CodeUnknownOperation, "Unknown operation %s", unknownName(r, target)))
+	if !ok || op == nil {
+		h.writeError(w, r, fault.New(CodeUnknownOperation, "Unknown operation %s", shown))
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
@@ -106,10 +104,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := gateway.AuthorizeFor(r.Context(), "sluice:"+name, func() string { return h.resource(name, body) }); err != nil {
-		if f, ok := fault.As(err); ok && f.Code == "AccessDenied" {
-			err = fault.New(CodeAccessDenied, "%s", f.Message)
-		}
-		h.writeError(w, r, err)
+		h.writeError(w, r, gateway.AccessDeniedAs(err, CodeAccessDenied))
 		return
 	}
 	out, err := op(r.Context(), body)
@@ -118,13 +113,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.proto().WriteJSON(w, http.StatusOK, out)
-}
-
-func unknownName(r *http.Request, target string) string {
-	if target == "" {
-		return r.Method + " " + r.URL.Path
-	}
-	return target
 }
 
 // resource is the ARN an operation acts on: the stack it names, or "*" for ListStacks. A body that does not
