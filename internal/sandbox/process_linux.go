@@ -53,6 +53,7 @@ type Process struct {
 // outputPipe is the read end of one output pipe and the goroutine copying it.
 type outputPipe struct {
 	r       *os.File
+	rc      syscall.RawConn // r's, for reads and FIONREAD without the os.File wrappers
 	mu      sync.Mutex
 	waiters []chan struct{} // FlushOutput calls waiting for the copier to drain the pipe
 	// holding is set by the copier from just before it reads until what it read has been handed on, so that
@@ -109,13 +110,11 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 	p := &Process{mech: m, uid: s.UID, cg: cg, cpus: plan.CPUs, done: make(chan struct{}), finished: make(chan struct{})}
 
 	var planW, statusR *os.File
-	var markerRead <-chan struct{} // closed once the init's readyMarker is off the status pipe (prestarted inits)
-	var misread *[]byte
 	if w != nil {
 		// A prestarted init: its Go start-up is already paid; give it this sandbox's output writer.
 		prepareTaken(w.cmd.Process.Pid, plan.CPUs)
 		p.adoptOutput(w.outR, s.Stdout)
-		p.cmd, planW, statusR, markerRead, misread = w.cmd, w.planW, w.statusR, w.markerRead, &w.misread
+		p.cmd, planW, statusR = w.cmd, w.planW, w.statusR
 	} else if planW, statusR, err = p.startInit(m, s); err != nil {
 		_ = destroyCgroup(cg)
 		placer().release(p.cpus)
@@ -163,14 +162,14 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 	statusCh := make(chan statusMsg, 1)
 	go func() {
 		var lead []byte
-		if markerRead != nil {
-			<-markerRead // the prestarted init's marker has its own reader
-			lead = *misread
+		if w != nil {
+			<-w.markerRead // a prestarted init's marker has its own reader (watchReady)
+			lead = w.misread
 		}
 		b, err := io.ReadAll(statusR) // after the marker, EOF without data: a successful exec closed the pipe
 		b = append(lead, b...)
 		statusR.Close()
-		if markerRead == nil && len(b) > 0 && b[0] == readyMarker {
+		if w == nil && len(b) > 0 && b[0] == readyMarker {
 			b = b[1:]
 		}
 		statusCh <- statusMsg{b, err}
@@ -294,6 +293,7 @@ func (p *Process) output(w io.Writer) (*os.File, error) {
 // adoptOutput copies the read end r of an output pipe to w.
 func (p *Process) adoptOutput(r *os.File, w io.Writer) {
 	o := &outputPipe{r: r}
+	o.rc, _ = r.SyscallConn() // nil only for a closed file: the copier then ends at once
 	p.outputs = append(p.outputs, o)
 	p.copying.Add(1)
 	go func() {
@@ -306,8 +306,8 @@ func (p *Process) adoptOutput(r *os.File, w io.Writer) {
 // past, the pending read returns, and the copier empties the pipe before it releases the waiters — every byte
 // written before the flush request has then been handed to w, in order.
 func (o *outputPipe) copy(w io.Writer) {
-	rc, err := o.r.SyscallConn()
-	if err != nil {
+	rc := o.rc
+	if rc == nil {
 		o.release()
 		return
 	}
@@ -403,12 +403,12 @@ func (o *outputPipe) release() {
 // idle reports that nothing written to the pipe so far is still to be delivered: the pipe is empty and the
 // copier holds nothing. The order matters: the copier marks itself holding before it empties the pipe.
 func (o *outputPipe) idle() bool {
-	rc, err := o.r.SyscallConn()
-	if err != nil {
+	if o.rc == nil {
 		return false
 	}
+	var err error
 	pending := -1 // FIONREAD (TIOCINQ on Linux): bytes waiting in the pipe
-	if rc.Control(func(fd uintptr) { pending, err = unix.IoctlGetInt(int(fd), unix.TIOCINQ) }) != nil || err != nil {
+	if o.rc.Control(func(fd uintptr) { pending, err = unix.IoctlGetInt(int(fd), unix.TIOCINQ) }) != nil || err != nil {
 		return false
 	}
 	return pending == 0 && !o.holding.Load()
