@@ -17,6 +17,7 @@
 // writes CPU profiles of the server (built from ./profiled) and of the client during Sluice's phases.
 //
 //	go run ./bench/invoke [-n 2000] [-duration 10s] [-concurrency 32] [-cold-samples 30] [-skip-rie] [-profile-dir DIR]
+//	                      [-sluice-only] [-sluice-bin PATH] [-serve-args "..."]
 package main
 
 import (
