@@ -9,6 +9,14 @@
 // returns the proven [Identity] or an [*Error] that carries the AWS error
 // code, HTTP status and message to put on the wire.
 //
+// Verification has two phases, so that a server can refuse a request without
+// reading its body: [Verifier.Prepare] decides everything the headers decide
+// (the signature's form, scope date, clock skew, signed Host, the declared
+// payload hash's form, the access key, the session token and its expiry, and
+// the scope's region and service for the caller to judge), and
+// [Pending.Verify] or [Pending.VerifyHash] checks the payload hash and the
+// signature once the body is in. [Verifier.Verify] does both.
+//
 // Both signing forms are accepted:
 //
 //   - header form: "Authorization: AWS4-HMAC-SHA256 Credential=...,

@@ -61,112 +61,179 @@ type Identity struct {
 // is accepted with either "UNSIGNED-PAYLOAD" (the S3 convention) or the
 // body's hash (what botocore and the Go SDK sign for other services).
 //
+// Verify is [Verifier.Prepare] followed by [Pending.Verify]; a server that
+// must not read the body of a request it will refuse calls the two itself.
+//
 // Every error Verify returns is an *Error.
 func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte) (Identity, error) {
-	id, err := v.verify(ctx, r, body)
-	if err != nil {
+	var p Pending
+	if err := v.prepare(ctx, r, &p); err != nil {
 		return Identity{}, err
 	}
-	return id, nil
+	return p.Verify(body)
 }
 
-func (v *Verifier) verify(ctx context.Context, r *http.Request, body []byte) (Identity, *Error) {
-	params := parseRawQuery(r.URL.RawQuery)
+// Pending is a request whose signature passed every check its headers decide, waiting for its body: what is left
+// is the payload hash and the signature itself. A Pending refers to its request, which must not change until the
+// signature is verified.
+type Pending struct {
+	v          *Verifier
+	r          *http.Request
+	params     []queryParam
+	a          authInfo
+	cred       Credential
+	contentSHA string // the X-Amz-Content-Sha256 header, "" if absent
+}
 
-	var a authInfo
+// Prepare checks everything about r's signature that does not need the body, in the order AWS reports problems:
+// the signature is present and well formed, its scope date matches the request time, the time is within the skew
+// window (or a presigned URL's expiry), Host is signed, X-Amz-Content-Sha256 (if sent) is a hex SHA-256 or
+// UNSIGNED-PAYLOAD, the access key is known, the session token matches the credential's, and the credential has
+// not expired. The scope's region and service are then known ([Pending.Region], [Pending.Service]), so a server
+// can refuse a request meant for another region or service before reading its body too.
+//
+// Every error Prepare returns is an *Error.
+func (v *Verifier) Prepare(ctx context.Context, r *http.Request) (*Pending, error) {
+	p := new(Pending)
+	if err := v.prepare(ctx, r, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (v *Verifier) prepare(ctx context.Context, r *http.Request, p *Pending) *Error {
+	p.v, p.r = v, r
+	p.params = parseRawQuery(r.URL.RawQuery)
+
 	var err *Error
 	switch {
 	case r.Header.Get(headerAuthorization) != "":
-		a, err = parseAuthorizationHeader(r.Header.Get(headerAuthorization), r.Header)
-	case hasQueryAuth(params):
-		a, err = parseQueryAuth(params, r.Header)
+		p.a, err = parseAuthorizationHeader(r.Header.Get(headerAuthorization), r.Header)
+	case hasQueryAuth(p.params):
+		p.a, err = parseQueryAuth(p.params, r.Header)
 	default:
-		return Identity{}, errMissingToken()
+		return errMissingToken()
 	}
 	if err != nil {
-		return Identity{}, err
+		return err
 	}
+	a := &p.a
 
 	if day := a.amzDate[:len(scopeDateFormat)]; day != a.scopeDate {
-		return Identity{}, errInvalidSignature(fmt.Sprintf(
+		return errInvalidSignature(fmt.Sprintf(
 			"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.",
 			a.scopeDate, day, a.amzDate))
 	}
 	now := v.now().UTC()
-	if err := v.checkTime(&a, now); err != nil {
-		return Identity{}, err
+	if err := v.checkTime(a, now); err != nil {
+		return err
 	}
 	if !signsHost(a.signedHeaders) {
-		return Identity{}, errInvalidSignature(msgHostUnsigned)
+		return errInvalidSignature(msgHostUnsigned)
 	}
 
 	// The payload hash value, when the client states one.
-	contentSHA := r.Header.Get(headerContentSHA256)
-	if contentSHA != "" && contentSHA != unsignedPayload && !isSHA256Hex(contentSHA) {
-		return Identity{}, errIncomplete("Unsupported x-amz-content-sha256 value '%s'; expected a hex SHA-256 of the payload or '%s'.",
-			echo(contentSHA), unsignedPayload)
+	p.contentSHA = r.Header.Get(headerContentSHA256)
+	if c := p.contentSHA; c != "" && c != unsignedPayload && !isSHA256Hex(c) {
+		return errIncomplete("Unsupported x-amz-content-sha256 value '%s'; expected a hex SHA-256 of the payload or '%s'.",
+			echo(c), unsignedPayload)
 	}
 
 	if v.Credentials == nil {
-		return Identity{}, errInternal(errors.New("sigv4: Verifier has no CredentialSource"))
+		return errInternal(errors.New("sigv4: Verifier has no CredentialSource"))
 	}
 	cred, lerr := v.Credentials.LookupCredential(ctx, a.accessKeyID)
 	if lerr != nil {
 		if errors.Is(lerr, ErrUnknownAccessKey) {
-			return Identity{}, errInvalidToken()
+			return errInvalidToken()
 		}
-		return Identity{}, errInternal(lerr)
+		return errInternal(lerr)
 	}
 
 	// Temporary credentials must present their session token, and long-term
 	// ones must not present any.
 	if cred.SessionToken != "" || a.token != "" {
 		if subtle.ConstantTimeCompare([]byte(cred.SessionToken), []byte(a.token)) != 1 {
-			return Identity{}, errInvalidToken()
+			return errInvalidToken()
 		}
 	}
+	// Reported only to a caller holding the session token, which is as secret as the key.
+	if !cred.Expires.IsZero() && !now.Before(cred.Expires) {
+		return errExpiredToken()
+	}
+	p.cred = cred
+	return nil
+}
 
+// Region is the region of the request's credential scope.
+func (p *Pending) Region() string { return p.a.region }
+
+// Service is the service of the request's credential scope.
+func (p *Pending) Service() string { return p.a.service }
+
+// AccessKeyID is the access key the request is signed with.
+func (p *Pending) AccessKeyID() string { return p.a.accessKeyID }
+
+// NeedsBodyHash reports whether verifying needs the body's SHA-256: false when the request declares its payload
+// UNSIGNED-PAYLOAD.
+func (p *Pending) NeedsBodyHash() bool { return p.contentSHA != unsignedPayload }
+
+// Verify finishes verification with the request's full body. Every error it returns is an *Error.
+func (p *Pending) Verify(body []byte) (Identity, error) {
+	if !p.NeedsBodyHash() {
+		return p.VerifyHash([sha256.Size]byte{})
+	}
+	return p.VerifyHash(sha256.Sum256(body))
+}
+
+// VerifyHash finishes verification with the SHA-256 of the request's full body, for a caller that hashed the body
+// while reading it (the sum is ignored when NeedsBodyHash is false). Every error it returns is an *Error.
+func (p *Pending) VerifyHash(bodySHA256 [sha256.Size]byte) (Identity, error) {
+	id, err := p.verify(&bodySHA256)
+	if err != nil {
+		return Identity{}, err
+	}
+	return id, nil
+}
+
+func (p *Pending) verify(sum *[sha256.Size]byte) (Identity, *Error) {
+	a := &p.a
 	// Payload hash candidates, kept off the heap.
 	var bodyHex [2 * sha256.Size]byte
-	if contentSHA != unsignedPayload {
-		sum := sha256.Sum256(body)
+	if p.NeedsBodyHash() {
 		hex.Encode(bodyHex[:], sum[:])
 	}
 	var payloads [2][]byte
 	np := 1
 	switch {
-	case contentSHA == unsignedPayload:
+	case p.contentSHA == unsignedPayload:
 		payloads[0] = unsignedPayloadBytes
-	case contentSHA != "":
-		if !strings.EqualFold(contentSHA, string(bodyHex[:])) {
+	case p.contentSHA != "":
+		if !strings.EqualFold(p.contentSHA, string(bodyHex[:])) {
 			return Identity{}, errSignatureMismatch()
 		}
-		payloads[0] = []byte(contentSHA)
+		payloads[0] = []byte(p.contentSHA)
 	case a.presigned:
 		payloads[0], payloads[1], np = unsignedPayloadBytes, bodyHex[:], 2
 	default:
 		payloads[0] = bodyHex[:]
 	}
 
-	ck := keyCacheKey{secret: cred.SecretAccessKey, date: a.scopeDate, region: a.region, service: a.service}
-	signingKey, cached := v.keys.get(ck)
+	ck := keyCacheKey{secret: p.cred.SecretAccessKey, date: a.scopeDate, region: a.region, service: a.service}
+	signingKey, cached := p.v.keys.get(ck)
 	if !cached {
 		signingKey = deriveSigningKey(ck)
 	}
-	if !matchSignature(r, &a, params, payloads[:np], signingKey) {
+	if !matchSignature(p.r, a, p.params, payloads[:np], signingKey) {
 		return Identity{}, errSignatureMismatch()
 	}
 	if !cached {
-		v.keys.put(ck, signingKey)
-	}
-
-	if !cred.Expires.IsZero() && !now.Before(cred.Expires) {
-		return Identity{}, errExpiredToken()
+		p.v.keys.put(ck, signingKey)
 	}
 
 	return Identity{
 		AccessKeyID:  a.accessKeyID,
-		Principal:    cred.Principal,
+		Principal:    p.cred.Principal,
 		Region:       a.region,
 		Service:      a.service,
 		SessionToken: a.token,
