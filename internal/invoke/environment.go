@@ -60,21 +60,23 @@ func randomID() string {
 // environment records it and reports it on its first invocation, as Lambda does.
 func (s *Service) launch(ctx context.Context, p *pool, initType string) (*environment, error) {
 	t := p.target
-	api, err := runtimeapi.Listen()
+	uid, err := s.uids.get()
 	if err != nil {
 		return nil, err
 	}
-	go api.Serve()
-	uid, err := s.uids.get()
+	var e *environment
+	api, err := runtimeapi.Listen(s.admitOnly(uid, &e))
 	if err != nil {
-		api.Close()
+		s.uids.put(uid)
 		return nil, err
 	}
 	id := randomID()
 	now := time.Now()
-	e := &environment{id: id, pool: p, api: api, uid: uid, out: &outputSink{}, initType: initType,
+	e = &environment{id: id, pool: p, api: api, uid: uid, out: &outputSink{}, initType: initType,
 		logStream: logStreamName(t.version, id, now), spawned: now,
 		tmpDir: filepath.Join(s.opts.DataDir, "tmp", id)}
+	s.envs.add(e)
+	go api.Serve() // after e is set: the admission check reads it
 
 	rt, ok := runtimes.Lookup(t.config.Runtime)
 	if !ok {
@@ -185,6 +187,7 @@ func (e *environment) destroy(s *Service) {
 	if e.tmpDir != "" {
 		removeAll(e.tmpDir)
 	}
+	s.envs.remove(e)
 	s.uids.put(e.uid)
 }
 

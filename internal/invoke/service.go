@@ -81,6 +81,9 @@ type Service struct {
 	queue   *asyncq.Queue
 	metrics *lambdaMetrics
 
+	envs     environments // live environments by uid
+	refusals refusalLog   // Runtime API connections refused
+
 	lastInvoked sync.Map // function name → time.Time of its last invocation (or of when Sluice first saw it)
 	destroying  sync.WaitGroup
 }

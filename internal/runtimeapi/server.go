@@ -1,8 +1,10 @@
 // Package runtimeapi serves the Lambda Runtime API (2018-06-01) to one execution environment: the function process
 // long-polls /runtime/invocation/next for an event and posts its result to /response or /error, or reports a fatal
 // initialisation failure to /runtime/init/error. One Server per environment, on its own loopback port, because the
-// API's paths carry no environment identity. The server knows nothing of pools or aliases: it hands over one
-// invocation at a time and returns what the runtime answered.
+// API's paths carry no environment identity. Function processes share the host's loopback, so every server takes an
+// admission check that decides, before anything is read, whether a connection comes from its own environment. The
+// server knows nothing of pools or aliases: it hands over one invocation at a time and returns what the runtime
+// answered.
 package runtimeapi
 
 import (
@@ -76,16 +78,46 @@ type Server struct {
 	closeOnce sync.Once
 }
 
-// Listen binds a Runtime API server on a fresh loopback port; call Serve to start answering.
-func Listen() (*Server, error) {
+// Admit decides whether an accepted connection may talk to the server. A connection it refuses (non-nil error) is
+// closed before a byte of it is read, so no event is handed out and no answer accepted through it.
+type Admit func(net.Conn) error
+
+// Listen binds a Runtime API server on a fresh loopback port; call Serve to start answering. admit (nil: everyone)
+// vets every connection.
+func Listen(admit Admit) (*Server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
+	}
+	if admit != nil {
+		ln = admittingListener{ln, admit}
 	}
 	s := &Server{ln: ln, pending: make(chan *Invocation, 1), ready: make(chan struct{}),
 		initFail: make(chan struct{}), closed: make(chan struct{})}
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
 	return s, nil
+}
+
+// admittingListener hands the HTTP server only the connections admit lets through.
+type admittingListener struct {
+	net.Listener
+	admit Admit
+}
+
+func (l admittingListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if l.admit(c) == nil {
+			return c, nil
+		}
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetLinger(0) // a reset: the refused caller sees its connection fail at once, nothing to wait for
+		}
+		c.Close()
+	}
 }
 
 // Addr is the value of AWS_LAMBDA_RUNTIME_API.

@@ -3,9 +3,12 @@ package runtimeapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -44,7 +47,12 @@ func (rt runtime) post(path string, header map[string]string, body []byte) (int,
 
 func start(t *testing.T) (*Server, runtime) {
 	t.Helper()
-	s, err := Listen()
+	return startWith(t, nil)
+}
+
+func startWith(t *testing.T, admit Admit) (*Server, runtime) {
+	t.Helper()
+	s, err := Listen(admit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,5 +213,48 @@ func TestAbandonRejectsLateAnswer(t *testing.T) {
 	s.Abandon()
 	if code, _ := rt.post("invocation/late/response", nil, []byte(`1`)); code != 403 {
 		t.Fatalf("late answer = %d, want 403", code)
+	}
+}
+
+// TestAdmitRefusesBeforeReading: a refused connection gets neither the pending event nor a say in its answer, and
+// the admitted runtime still gets both.
+func TestAdmitRefusesBeforeReading(t *testing.T) {
+	var refuse atomic.Bool
+	refuse.Store(true)
+	var refused atomic.Int32
+	s, rt := startWith(t, func(net.Conn) error {
+		if refuse.Load() {
+			refused.Add(1)
+			return errors.New("not this environment's")
+		}
+		return nil
+	})
+	inv := NewInvocation("req-1", []byte(`{"secret":1}`), time.Now().Add(time.Minute))
+	s.Deliver(inv)
+
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	if resp, err := client.Get(rt.base + "/2018-06-01/runtime/invocation/next"); err == nil {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		t.Fatalf("a refused connection got %d %s", resp.StatusCode, b)
+	}
+	resp, err := client.Post(rt.base+"/2018-06-01/runtime/invocation/req-1/response", "application/json", strings.NewReader(`"forged"`))
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("a refused connection could answer: %d", resp.StatusCode)
+	}
+	if refused.Load() != 2 {
+		t.Errorf("admit refused %d connections, want 2", refused.Load())
+	}
+
+	refuse.Store(false)
+	if id, _, body := rt.next(); id != "req-1" || string(body) != `{"secret":1}` {
+		t.Fatalf("the admitted runtime got %q %s", id, body)
+	}
+	if code, _ := rt.post("invocation/req-1/response", nil, []byte(`"real"`)); code != http.StatusAccepted {
+		t.Fatalf("response: %d", code)
+	}
+	if r := wait(t, inv); string(r.Payload) != `"real"` {
+		t.Errorf("the caller got %s, want the environment's own answer", r.Payload)
 	}
 }

@@ -4,6 +4,8 @@ package sandbox
 
 import (
 	"context"
+	"errors"
+	"net"
 	"time"
 )
 
@@ -36,3 +38,9 @@ func (p *Process) FlushOutput(time.Duration) {}
 func Prewarm(int) {}
 
 func allowedCPUs() []int { return nil }
+
+// ErrPeerUnknown is returned by PeerUID when the connecting socket is unknown.
+var ErrPeerUnknown = errors.New("sandbox: the connecting socket is unknown")
+
+// PeerUID is not available outside Linux.
+func PeerUID(net.Conn) (uint32, error) { return 0, ErrUnsupported }

@@ -198,7 +198,14 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if cfg.NoInvocationMetrics {
 		recorder, observer = nil, nil
 	}
+	// Sandbox uids keep environments apart, also from those of another Sluice server on this host.
+	uids, err := sandbox.LeaseUIDs()
+	if err != nil {
+		return err
+	}
+	defer uids.Release()
 	inv, err = invoke.New(invoke.Options{
+		UIDBase: uids.Base, UIDCount: uids.Count,
 		Source: cp, Store: db, Lifecycle: cp, Account: acct, AsyncRetryDelay: cfg.AsyncRetryDelay, InactiveAfter: cfg.InactiveAfter, DataDir: cfg.DataDir, Endpoint: endpoint, Logs: logs,
 		ConcurrencyLimit: cfg.ConcurrencyLimit, KeepAlive: cfg.KeepAlive, Metrics: recorder, Observer: observer,
 		Node: cfg.Node, Python: cfg.Python, PythonPath: cfg.PythonPath, Logger: log,

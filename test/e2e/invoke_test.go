@@ -19,50 +19,66 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
 
+// builtFunction is one aws-lambda-go package built into a provided.al2023 `bootstrap` zip, once per test run.
+type builtFunction struct {
+	once sync.Once
+	zip  []byte
+	err  error
+}
+
 var (
-	echoOnce sync.Once
-	echoPkg  []byte
-	echoErr  error
+	builtMu sync.Mutex
+	built   = map[string]*builtFunction{}
 )
 
-// echoZip is the aws-lambda-go function in test/functions/echo, built as a provided.al2023 `bootstrap`.
-func echoZip(t *testing.T) []byte {
+// goFunctionZip builds the aws-lambda-go function in the package pkg (e.g. ./test/functions/echo) as a
+// provided.al2023 `bootstrap` and zips it.
+func goFunctionZip(t *testing.T, pkg string) []byte {
 	t.Helper()
-	echoOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "sluice-echo-")
-		if err != nil {
-			echoErr = err
-			return
-		}
-		defer os.RemoveAll(dir)
-		bin := filepath.Join(dir, "bootstrap")
-		cmd := exec.Command("go", "build", "-o", bin, "./test/functions/echo")
-		cmd.Dir = moduleRoot
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			echoErr = err
-			t.Log(string(out))
-			return
-		}
-		b, err := os.ReadFile(bin)
-		if err != nil {
-			echoErr = err
-			return
-		}
-		var buf bytes.Buffer
-		zw := zip.NewWriter(&buf)
-		h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
-		h.SetMode(0o755)
-		w, _ := zw.CreateHeader(h)
-		w.Write(b)
-		zw.Close()
-		echoPkg = buf.Bytes()
-	})
-	if echoErr != nil {
-		t.Fatal("build echo function:", echoErr)
+	builtMu.Lock()
+	b, ok := built[pkg]
+	if !ok {
+		b = &builtFunction{}
+		built[pkg] = b
 	}
-	return echoPkg
+	builtMu.Unlock()
+	b.once.Do(func() { b.zip, b.err = buildGoFunction(t, pkg) })
+	if b.err != nil {
+		t.Fatalf("build %s: %v", pkg, b.err)
+	}
+	return b.zip
 }
+
+func buildGoFunction(t *testing.T, pkg string) ([]byte, error) {
+	dir, err := os.MkdirTemp("", "sluice-fn-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "bootstrap")
+	cmd := exec.Command("go", "build", "-o", bin, pkg)
+	cmd.Dir = moduleRoot
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Log(string(out))
+		return nil, err
+	}
+	exe, err := os.ReadFile(bin)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
+	h.SetMode(0o755)
+	w, _ := zw.CreateHeader(h)
+	w.Write(exe)
+	zw.Close()
+	return buf.Bytes(), nil
+}
+
+// echoZip is the aws-lambda-go function in test/functions/echo.
+func echoZip(t *testing.T) []byte { return goFunctionZip(t, "./test/functions/echo") }
 
 type echoResponse struct {
 	Message     string            `json:"message"`
