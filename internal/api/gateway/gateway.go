@@ -1,16 +1,19 @@
-// Package gateway is Sluice's front door: every API request passes here to get a request ID, have its body read
-// within limits, its SigV4 signature verified, and be handed to the protocol edge of the service it was signed
-// for (lambda today; codedeploy, sts, monitoring later). Paths under /_sluice/ are Sluice's own, unsigned endpoints.
+// Package gateway is Sluice's front door: every API request passes here to get a request ID, have its SigV4
+// signature checked as far as its headers allow, its body read within limits (a server-wide memory budget and a
+// read deadline), the signature verified against the body, and be handed to the protocol edge of the service it
+// was signed for. Paths under /_sluice/ are Sluice's own, unsigned endpoints; GET /metrics is Prometheus's. No path
+// is ever answered with a redirect.
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"path"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/api/awshttp"
@@ -26,6 +29,22 @@ type AuthErrorWriter interface {
 
 // MaxRequestBytes is the largest request AWS accepts (a CreateFunction carrying a 50 MB package in base64).
 const MaxRequestBytes = 70167211
+
+// Defaults of the limits on request bodies.
+const (
+	// DefaultMaxBodyMemory is the memory budget for request bodies when Gateway.MaxBodyMemory is zero: seven
+	// maximum-size requests at once.
+	DefaultMaxBodyMemory = 512 << 20
+	// DefaultReadTimeout is Gateway.ReadTimeout's default.
+	DefaultReadTimeout = 30 * time.Second
+	// DefaultMinReadRate is Gateway.MinReadRate's default, in bytes per second.
+	DefaultMinReadRate = 64 << 10
+)
+
+// anonymousMaxBytes bounds how much of an unsigned request's body is read to find out whether it may go unsigned:
+// an STS AssumeRoleWithWebIdentity form (a token of up to 20,000 characters, a role ARN, a session policy and up
+// to ten policy ARNs of 2,048 characters each, URL-encoded) fits with room to spare.
+const anonymousMaxBytes = 128 << 10
 
 // Gateway routes authenticated requests to per-service handlers.
 type Gateway struct {
@@ -47,6 +66,18 @@ type Gateway struct {
 	// us-east-1 whatever the endpoint's region.
 	GlobalServices map[string]bool
 	Log            *slog.Logger
+
+	// MaxBodyMemory bounds the bytes of request bodies the gateway holds in memory at once, across all requests
+	// (0: DefaultMaxBodyMemory). A request whose body does not fit is answered at once, without being read, with
+	// its service's throttling error, which SDKs retry; so a body larger than the whole budget is never accepted.
+	MaxBodyMemory int64
+	// ReadTimeout is how long an upload may stall, and how far it may fall behind MinReadRate, before its
+	// connection is cut (0: DefaultReadTimeout).
+	ReadTimeout time.Duration
+	// MinReadRate is the slowest upload, in bytes per second, that is read to its end (0: DefaultMinReadRate).
+	MinReadRate int64
+
+	inUse atomic.Int64 // bytes of the budget held by bodies being read or served
 }
 
 // Authorizer decides whether a caller may perform an action (e.g. "lambda:InvokeFunction") on a resource (an
@@ -101,63 +132,77 @@ func IdentityFrom(ctx context.Context) (sigv4.Identity, bool) {
 }
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !cleanPath(r) {
+		g.logged(w, r, g.unknownPath)
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/_sluice/") {
-		g.Internal.ServeHTTP(w, r)
+		g.internal(g.guard(w, r), r)
 		return
 	}
 	if r.URL.Path == "/metrics" && r.Method == http.MethodGet && g.Metrics != nil {
-		g.Metrics.ServeHTTP(w, r)
+		g.Metrics.ServeHTTP(g.guard(w, r), r)
 		return
 	}
+	g.logged(w, r, g.serve)
+}
+
+// logged serves an API request with a request ID and logs its outcome.
+func (g *Gateway) logged(w http.ResponseWriter, r *http.Request, serve func(http.ResponseWriter, *http.Request)) {
 	start := time.Now()
 	r = awshttp.WithRequestID(w, r)
-	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	g.serve(sw, r)
-	g.Log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+	aw := g.guard(w, r)
+	serve(aw, r)
+	g.Log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", aw.status,
 		"duration_ms", float64(time.Since(start).Microseconds())/1000, "request_id", awshttp.RequestID(r.Context()))
 }
 
+// serve decides all it can from the headers before it reads the body: the size the request declares, whether it
+// is signed (or may go unsigned), the signature's form, time, access key, session and scope, and the service. Only
+// then does it take the body's size from the memory budget and read the body, under a read deadline, to verify
+// the signature and hand the request to its service. A request refused before its body was read is answered with
+// "Connection: close", so that its body is not read at all.
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxRequestBytes+1))
-	if err != nil {
-		awshttp.WriteRESTError(w, r, g.Log, fault.New(fault.InvalidRequestContent, "Could not read request body: %s", err))
-		return
+	if r.ContentLength != 0 {
+		w.Header().Set("Connection", "close") // removed once the body is read
 	}
-	if len(body) > MaxRequestBytes {
-		awshttp.WriteRESTError(w, r, g.Log, fault.New(fault.RequestTooLarge,
-			"Request must be smaller than %d bytes for the %s operation", MaxRequestBytes, operationName(r)))
+	if r.ContentLength > MaxRequestBytes {
+		awshttp.WriteRESTError(w, r, g.Log, tooLarge(r))
 		return
 	}
 	if g.Anonymous != nil && !sigv4.Signed(r) {
-		if h := g.Anonymous(r, body); h != nil {
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			h.ServeHTTP(w, r)
-			return
-		}
+		g.serveUnsigned(w, r)
+		return
 	}
-	id, err := g.Verifier.Verify(r.Context(), r, body)
+	p, err := g.Verifier.Prepare(r.Context(), r)
 	if err != nil {
-		var se *sigv4.Error
-		if !errors.As(err, &se) {
-			se = &sigv4.Error{Code: fault.Service, Status: 500, Message: "internal error"}
-		}
-		if se.Status >= 500 {
-			g.Log.Error("credential lookup failed", "err", err, "request_id", awshttp.RequestID(r.Context()))
-		}
-		g.authError(w, r, sigv4.ClaimedService(r), se.Code, se.Status, se.Message)
+		g.authFailure(w, r, err)
 		return
 	}
-	if id.Region != g.Region && !(g.GlobalServices[id.Service] && id.Region == "us-east-1") {
-		g.authError(w, r, id.Service, sigv4.CodeInvalidSignature, http.StatusForbidden,
-			"Credential should be scoped to a valid region, not '"+id.Region+"'. This endpoint serves '"+g.Region+"'.")
+	service, region := p.Service(), p.Region()
+	if region != g.Region && !(g.GlobalServices[service] && region == "us-east-1") {
+		g.refuse(w, r, service, sigv4.CodeInvalidSignature, http.StatusForbidden,
+			"Credential should be scoped to a valid region, not '"+region+"'. This endpoint serves '"+g.Region+"'.")
 		return
 	}
-	h, ok := g.Services[id.Service]
+	h, ok := g.Services[service]
 	if !ok {
-		awshttp.WriteRESTError(w, r, g.Log, fault.New("UnknownOperationException", "Sluice does not serve the %q service", id.Service))
+		awshttp.WriteRESTError(w, r, g.Log, fault.New("UnknownOperationException", "Sluice does not serve the %q service", service))
 		return
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	b, err := g.readBody(w, r, MaxRequestBytes, p.NeedsBodyHash())
+	if err != nil {
+		g.bodyError(w, r, service, err)
+		return
+	}
+	defer g.release(b)
+	w.Header().Del("Connection")
+	id, err := p.VerifyHash(b.sum)
+	if err != nil {
+		g.authFailure(w, r, err)
+		return
+	}
+	r.Body = io.NopCloser(b.reader())
 	ctx := context.WithValue(r.Context(), identityKey{}, id)
 	if g.Authorizer != nil {
 		ctx = context.WithValue(ctx, authorizerKey{}, g.Authorizer)
@@ -165,14 +210,85 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 	h.ServeHTTP(w, r.WithContext(ctx))
 }
 
-// authError answers an authentication failure in the protocol of the service the request claimed.
-func (g *Gateway) authError(w http.ResponseWriter, r *http.Request, service, code string, status int, message string) {
-	if h, ok := g.Services[service].(AuthErrorWriter); ok {
-		h.WriteAuthError(w, r, code, status, message)
+// serveUnsigned serves an unsigned request that may go without a signature (g.Anonymous decides from the request
+// and its body, of which at most anonymousMaxBytes are read); anything else is refused as unauthenticated, a larger
+// body without being read any further.
+func (g *Gateway) serveUnsigned(w http.ResponseWriter, r *http.Request) {
+	b, err := g.readBody(w, r, anonymousMaxBytes, false)
+	switch {
+	case errors.Is(err, errTooLarge):
+		g.missingAuthentication(w, r)
+		return
+	case err != nil:
+		g.bodyError(w, r, sigv4.ClaimedService(r), err)
 		return
 	}
-	w.Header().Set("x-amzn-ErrorType", code)
-	awshttp.WriteJSON(w, status, map[string]string{"message": message})
+	defer g.release(b)
+	w.Header().Del("Connection")
+	if h := g.Anonymous(r, b.bytes()); h != nil {
+		r.Body = io.NopCloser(b.reader())
+		h.ServeHTTP(w, r)
+		return
+	}
+	g.missingAuthentication(w, r)
+}
+
+// missingAuthentication answers an unsigned request with the verifier's own refusal.
+func (g *Gateway) missingAuthentication(w http.ResponseWriter, r *http.Request) {
+	_, err := g.Verifier.Prepare(r.Context(), r)
+	if err == nil { // not for an unsigned request; it must be refused all the same
+		err = &sigv4.Error{Code: sigv4.CodeMissingAuthenticationToken, Status: http.StatusForbidden, Message: "Missing Authentication Token"}
+	}
+	g.authFailure(w, r, err)
+}
+
+// authFailure answers a verification error in the protocol of the service the request claimed.
+func (g *Gateway) authFailure(w http.ResponseWriter, r *http.Request, err error) {
+	var se *sigv4.Error
+	if !errors.As(err, &se) {
+		se = &sigv4.Error{Code: fault.Service, Status: 500, Message: "internal error"}
+	}
+	if se.Status >= 500 {
+		g.Log.Error("credential lookup failed", "err", err, "request_id", awshttp.RequestID(r.Context()))
+	}
+	g.refuse(w, r, sigv4.ClaimedService(r), se.Code, se.Status, se.Message)
+}
+
+// internal serves Sluice's own unsigned endpoints; a path the internal mux does not route is an unknown operation.
+func (g *Gateway) internal(w http.ResponseWriter, r *http.Request) {
+	if m, ok := g.Internal.(interface {
+		Handler(*http.Request) (http.Handler, string)
+	}); ok {
+		if _, pattern := m.Handler(r); pattern == "" {
+			g.unknownPath(w, r)
+			return
+		}
+	}
+	g.Internal.ServeHTTP(w, r)
+}
+
+// cleanPath reports whether a request's path is one that no router rewrites: it starts with "/" and has no empty,
+// "." or ".." segment, neither as sent nor once decoded, except that it may end in one "/" (Lambda's model spells
+// ListFunctions "/2015-03-31/functions/"). net/http's ServeMux answers any other path with a redirect to its
+// cleaned form, and API paths never redirect. A CONNECT names no path.
+func cleanPath(r *http.Request) bool {
+	return r.Method != http.MethodConnect && isClean(r.URL.EscapedPath()) && isClean(r.URL.Path)
+}
+
+func isClean(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	c := path.Clean(p)
+	if p[len(p)-1] == '/' && c != "/" {
+		c += "/"
+	}
+	return c == p
+}
+
+// tooLarge refuses a body larger than MaxRequestBytes.
+func tooLarge(r *http.Request) *fault.Error {
+	return fault.New(fault.RequestTooLarge, "Request must be smaller than %d bytes for the %s operation", MaxRequestBytes, operationName(r))
 }
 
 // operationName names the operation in the request-too-large message for the two operations that carry packages.
@@ -184,14 +300,4 @@ func operationName(r *http.Request) string {
 		return "UpdateFunctionCode"
 	}
 	return "requested"
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
 }
