@@ -16,6 +16,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/runtimeapi"
 	"github.com/sluice-dev/sluice/internal/runtimes"
 	"github.com/sluice-dev/sluice/internal/sandbox"
+	"github.com/sluice-dev/sluice/internal/scratch"
 )
 
 // initTimeout bounds a runtime's initialisation, as Lambda's 10 s init phase does.
@@ -30,7 +31,8 @@ type environment struct {
 	proc      *sandbox.Process
 	startErr  error // the runtime could not be started (e.g. no bootstrap): every invocation fails with it
 	uid       uint32
-	tmpDir    string
+	vol       *scratch.Volume // the device behind /tmp, or nil
+	tmpDir    string          // the host directory behind /tmp (no mount namespace), or ""
 	out       *outputSink
 	logStream string
 	initType  string
@@ -73,8 +75,7 @@ func (s *Service) launch(ctx context.Context, p *pool, initType string) (*enviro
 	id := randomID()
 	now := time.Now()
 	e = &environment{id: id, pool: p, api: api, uid: uid, out: &outputSink{}, initType: initType,
-		logStream: logStreamName(t.version, id, now), spawned: now,
-		tmpDir: filepath.Join(s.opts.DataDir, "tmp", id)}
+		logStream: logStreamName(t.version, id, now), spawned: now}
 	s.envs.add(e)
 	go api.Serve() // after e is set: the admission check reads it
 
@@ -89,12 +90,26 @@ func (s *Service) launch(ctx context.Context, p *pool, initType string) (*enviro
 		UID:           uid, GID: uid,
 		MemoryMB:  t.config.MemorySize,
 		CPUs:      lambda.VCPUs(t.config.MemorySize),
-		TmpDir:    e.tmpDir,
 		TmpSizeMB: t.config.EphemeralStorage,
 		HideDirs:  []string{s.opts.DataDir},
 		Stdout:    e.out, Stderr: e.out,
 	}
 	mech := sandbox.Detect()
+	// /tmp: a volume of its own, bounded in total and costing no memory; without volumes, a tmpfs of the same size
+	// (bounded, but charged to the function's memory); without a mount namespace, a host directory (per-file limit).
+	switch {
+	case s.opts.Scratch != nil:
+		vol, err := s.opts.Scratch.Take(ctx, t.config.EphemeralStorage)
+		if err != nil {
+			e.destroy(s)
+			return nil, err
+		}
+		e.vol = vol
+		spec.TmpDevice, spec.TmpFSType, spec.TmpMount = vol.Device, scratch.FSType, vol.Mount
+	case !mech.MountNamespace:
+		e.tmpDir = filepath.Join(s.opts.DataDir, "tmp", id)
+		spec.TmpDir = e.tmpDir
+	}
 	taskRoot := mech.TaskRoot(spec)
 	shimDir := mech.Resolve(spec, shimMount)
 	argv, err := rt.CommandFor(s.interpreters, shimDir, taskRoot)
@@ -186,6 +201,9 @@ func (e *environment) destroy(s *Service) {
 	e.api.Close()
 	if e.tmpDir != "" {
 		removeAll(e.tmpDir)
+	}
+	if e.vol != nil {
+		e.vol.Release()
 	}
 	s.envs.remove(e)
 	s.uids.put(e.uid)

@@ -24,6 +24,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/logstore"
 	"github.com/sluice-dev/sluice/internal/runtimeapi"
 	"github.com/sluice-dev/sluice/internal/runtimes"
+	"github.com/sluice-dev/sluice/internal/scratch"
 	"github.com/sluice-dev/sluice/internal/store"
 )
 
@@ -60,6 +61,9 @@ type Options struct {
 	Metrics Recorder
 	// Observer is told of invocations, throttles and cold starts (nil: nobody).
 	Observer Observer
+	// Scratch makes each environment's /tmp a file system of its own, of its EphemeralStorage size (nil: a tmpfs of
+	// that size, charged to the function's memory, or a host directory where sandboxes have no mount namespace).
+	Scratch *scratch.Pool
 	// AsyncRetryDelay is the wait before an asynchronous invocation's first retry (Lambda: 1 minute).
 	AsyncRetryDelay time.Duration
 	Logger          *slog.Logger

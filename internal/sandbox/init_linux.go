@@ -47,16 +47,20 @@ type initPlan struct {
 	Mkdirs       []string // mount points created on the host before the root is made read-only
 	ReadOnlyRoot bool     // make every existing mount read-only and nosuid (mount_setattr)
 	Mounts       []mountOp
+	TmpFresh     bool // /tmp is a fresh file system (Spec.TmpDevice): its root goes to UID:GID, mode 0700, lost+found removed
 	Rlimits      []rlimitOp
 	DataLimit    uint64 // RLIMIT_DATA (0: none), applied right before execve (see limitAndExec)
 	CPUs         []int  // the CPUs the target may run on (empty: those the init has)
 }
 
 // mountOp is mount(Source, Target, FSType, Flags, Data), followed, if Remount != 0, by
-// mount("", Target, "", Remount, "") (bind mounts ignore flags until remounted).
+// mount("", Target, "", Remount, "") (bind mounts ignore flags until remounted). With ServerFD set, the server holds
+// that mount already made (detached, fd ServerFD): it is taken and attached at Target instead, and mounted as
+// above only if that fails.
 type mountOp struct {
 	Source, Target, FSType, Data string
 	Flags, Remount               uintptr
+	ServerFD                     int
 }
 
 type rlimitOp struct {
@@ -284,6 +288,9 @@ func setupMounts(p *initPlan) error {
 		}
 	}
 	for _, m := range p.Mounts {
+		if m.ServerFD > 0 && attachServerMount(p.ParentPID, m.ServerFD, m.Target) == nil {
+			continue
+		}
 		if err := syscall.Mount(m.Source, m.Target, m.FSType, m.Flags, m.Data); err != nil {
 			return fmt.Errorf("mount %s on %s: %w", m.Source, m.Target, err)
 		}
@@ -293,7 +300,33 @@ func setupMounts(p *initPlan) error {
 			}
 		}
 	}
+	if p.TmpFresh {
+		if err := syscall.Rmdir("/tmp/lost+found"); err != nil && !errors.Is(err, syscall.ENOENT) {
+			return fmt.Errorf("/tmp/lost+found: %w", err)
+		}
+		if err := syscall.Chown("/tmp", p.UID, p.GID); err != nil {
+			return fmt.Errorf("chown /tmp: %w", err)
+		}
+		if err := syscall.Chmod("/tmp", 0o700); err != nil {
+			return fmt.Errorf("chmod /tmp: %w", err)
+		}
+	}
 	return nil
+}
+
+// attachServerMount takes the detached mount the server holds as fd and attaches it at target in this namespace.
+func attachServerMount(server, fd int, target string) error {
+	pidfd, err := unix.PidfdOpen(server, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(pidfd)
+	mfd, err := unix.PidfdGetfd(pidfd, fd, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(mfd)
+	return unix.MoveMount(mfd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH)
 }
 
 // dropPrivileges switches to uid/gid with no supplementary groups and verifies the result: a

@@ -82,6 +82,9 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 	if err := checkHostDirs(s); err != nil {
 		return nil, err
 	}
+	if s.TmpDevice != "" && !m.MountNamespace {
+		return nil, errors.New("sandbox: TmpDevice needs a mount namespace, which this host does not offer")
+	}
 	if s.TmpDir != "" {
 		if err := makeTmpDir(s.TmpDir, s.UID, s.GID); err != nil {
 			return nil, err
@@ -549,10 +552,18 @@ func buildPlan(s Spec, m Mechanisms, haveCgroup bool) initPlan {
 			bindRO(x.Host, x.Sandbox)
 		}
 		p.Mkdirs = append(p.Mkdirs, "/tmp")
-		if s.TmpDir != "" {
+		switch {
+		case s.TmpDevice != "":
+			op := mountOp{Source: s.TmpDevice, Target: "/tmp", FSType: s.TmpFSType, Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOATIME}
+			if s.TmpMount != nil {
+				op.ServerFD = int(s.TmpMount.Fd())
+			}
+			p.Mounts = append(p.Mounts, op)
+			p.TmpFresh = true
+		case s.TmpDir != "":
 			p.Mounts = append(p.Mounts, mountOp{Source: s.TmpDir, Target: "/tmp", Flags: unix.MS_BIND,
 				Remount: unix.MS_BIND | unix.MS_REMOUNT | unix.MS_NOSUID | unix.MS_NODEV})
-		} else {
+		default:
 			p.Mounts = append(p.Mounts, mountOp{Source: "tmpfs", Target: "/tmp", FSType: "tmpfs",
 				Flags: unix.MS_NOSUID | unix.MS_NODEV,
 				Data:  fmt.Sprintf("size=%dm,mode=0700,uid=%d,gid=%d", s.TmpSizeMB, s.UID, s.GID)})

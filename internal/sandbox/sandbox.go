@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -54,8 +55,18 @@ type Spec struct {
 	// UID:GID) and binds it at /tmp, so files the function writes to /tmp appear here; the caller
 	// deletes it afterwards. Empty: /tmp is a private tmpfs of TmpSizeMB instead (strictly size
 	// capped, but its pages count against MemoryMB).
-	TmpDir    string
-	TmpSizeMB int      // size of /tmp (Lambda EphemeralStorage); default DefaultTmpSizeMB; also the per-file RLIMIT_FSIZE
+	TmpDir string
+	// TmpDevice, if set, is a block device holding a fresh, empty file system of type TmpFSType, sized by the
+	// caller (e.g. a loop device over an image: package scratch): it is mounted at /tmp inside the sandbox (never on
+	// the host), and its root is given to UID:GID. Writes past its size fail with ENOSPC, and it costs the function
+	// no memory. Needs a mount namespace; excludes TmpDir.
+	TmpDevice, TmpFSType string
+	// TmpMount, if set, is TmpDevice already mounted but attached nowhere (fsmount(2), e.g. scratch.Volume.Mount),
+	// kept open by the caller until the sandbox is gone: the init takes it from the server (pidfd_getfd(2)) and
+	// attaches it at /tmp, which costs microseconds where mounting the device costs milliseconds. If that fails
+	// (kernels before 5.6), the init mounts TmpDevice.
+	TmpMount *os.File
+	TmpSizeMB            int      // size of /tmp (Lambda EphemeralStorage); default DefaultTmpSizeMB; also the per-file RLIMIT_FSIZE
 	HideDirs  []string // host directories made invisible (an empty read-only tmpfs is mounted over each), e.g. the data dir
 	// Stdout and Stderr receive the process's output through pipes copied by goroutines, so a
 	// slow writer never blocks Kill or Wait for more than a short grace period. If both are the
@@ -224,6 +235,9 @@ func (s Spec) normalize() (Spec, error) {
 	}
 	if s.TmpDir != "" && !filepath.IsAbs(s.TmpDir) {
 		return bad("TmpDir %q is not absolute", s.TmpDir)
+	}
+	if s.TmpDevice != "" && (s.TmpDir != "" || !filepath.IsAbs(s.TmpDevice) || s.TmpFSType == "") {
+		return bad("TmpDevice %q needs an absolute path, a TmpFSType and no TmpDir", s.TmpDevice)
 	}
 
 	// Mount targets inside the sandbox must be distinct, non-nested and away from the

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -20,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sluice-dev/sluice/internal/scratch"
 )
 
 // Fixture layout (all below a 0755 directory in /var/tmp, so that unprivileged uids can reach it
@@ -415,6 +418,62 @@ func TestTmpfsSizeLimit(t *testing.T) {
 	got := kv(out.String())
 	if got["RC"] == "0" || got["SIZE"] == "20000000" {
 		t.Errorf("writing 20 MB into an 8 MB /tmp succeeded: %q %q", out.String(), errb.String())
+	}
+}
+
+// TestTmpDevice: /tmp on a volume of its own is bounded in total (several files, each under the per-file limit,
+// stop at ENOSPC), owned by the sandbox, empty, and costs no memory.
+func TestTmpDevice(t *testing.T) {
+	if !Detect().MountNamespace {
+		t.Skip("no mount namespace on this host")
+	}
+	pool, err := scratch.Open(filepath.Join(t.TempDir(), "scratch"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Skipf("no scratch volumes on this host: %v", err)
+	}
+	defer pool.Close()
+	const sizeMB = 40
+	vol, err := pool.Take(t.Context(), sizeMB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vol.Release()
+	// Three files of 30 MB each (under RLIMIT_FSIZE = 40 MB): a per-file limit alone would let 90 MB through.
+	spec, out, errb := baseSpec(t, mode{"host", Detect()}, `ls -A /tmp | wc -l | sed 's/^/ENTRIES=/'; stat -c 'OWNER=%u MODE=%a' /tmp;
+for i in 1 2 3; do head -c 31457280 /dev/zero > /tmp/f$i 2>/tmp/err$i || { echo FAILED=$i; cat /tmp/err$i; break; }; done
+echo TOTAL=$(du -sm /tmp | cut -f1)`)
+	spec.TmpDir, spec.TmpDevice, spec.TmpFSType, spec.TmpMount, spec.TmpSizeMB, spec.MemoryMB = "", vol.Device, scratch.FSType, vol.Mount, sizeMB, 32
+	p := start(t, spec)
+	waitTimeout(t, p, 20*time.Second)
+	text := out.String()
+	got := kv(text)
+	if got["ENTRIES"] != "0" {
+		t.Errorf("/tmp is not empty at start: %q", text)
+	}
+	if !strings.Contains(text, fmt.Sprintf("OWNER=%d MODE=700", spec.UID)) {
+		t.Errorf("/tmp owner/mode: %q", text)
+	}
+	if got["FAILED"] != "2" || !strings.Contains(text, "No space left on device") {
+		t.Errorf("writing 90 MB into a %d MB /tmp: want the second file to fail with ENOSPC, got %q %q", sizeMB, text, errb.String())
+	}
+	// The volume leaves room for ext4's own tables (a fixed 16 MB is generous at this test's small size).
+	if total, _ := strconv.Atoi(got["TOTAL"]); total > sizeMB+18 || total < sizeMB {
+		t.Errorf("/tmp holds %d MB, want %d to %d", total, sizeMB, sizeMB+18)
+	}
+	if x := p.Wait(); x.OOMKilled {
+		t.Errorf("filling /tmp cost memory: OOM-killed with a 32 MB limit")
+	}
+
+	// The pre-made mount is attached as it is: with a device that does not exist, only that path can work.
+	if vol2, err := pool.Take(t.Context(), sizeMB); err == nil && vol2.Mount != nil {
+		defer vol2.Release()
+		spec, out, errb := baseSpec(t, mode{"host", Detect()}, `echo USED=$(stat -f -c %b /tmp)`)
+		spec.TmpDir, spec.TmpDevice, spec.TmpFSType, spec.TmpMount = "", "/dev/sluice-no-such-device", scratch.FSType, vol2.Mount
+		p := start(t, spec)
+		waitTimeout(t, p, 10*time.Second)
+		if kv(out.String())["USED"] == "" {
+			t.Errorf("attaching the pre-made mount: %q %q", out.String(), errb.String())
+		}
 	}
 }
 

@@ -35,6 +35,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/metrics"
 	"github.com/sluice-dev/sluice/internal/prom"
 	"github.com/sluice-dev/sluice/internal/sandbox"
+	"github.com/sluice-dev/sluice/internal/scratch"
 	"github.com/sluice-dev/sluice/internal/sigv4"
 	"github.com/sluice-dev/sluice/internal/stack"
 	"github.com/sluice-dev/sluice/internal/store/bolt"
@@ -71,6 +72,12 @@ type Config struct {
 	AsyncRetryDelay time.Duration
 	// KeepAlive is how long idle execution environments stay warm (default 10 minutes).
 	KeepAlive time.Duration
+	// MaxRequestMemoryMiB bounds the request bodies held in memory at once, across all requests, in MiB (default
+	// 512): past it a request is refused with its service's throttling error (see gateway.Gateway.MaxBodyMemory).
+	MaxRequestMemoryMiB int64
+	// RequestReadTimeout is how long a request body may stall, or fall behind 64 KiB/s, before its connection is
+	// cut (default 30 s; see gateway.Gateway.ReadTimeout).
+	RequestReadTimeout time.Duration
 	// Node and Python name the interpreters for managed runtimes (default: found on PATH, usable unprivileged);
 	// PythonPath is added to Python functions' PYTHONPATH (e.g. a directory holding boto3).
 	Node, Python, PythonPath string
@@ -204,8 +211,16 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		return err
 	}
 	defer uids.Release()
+	// Each environment's /tmp is a file system of its own, bounded in total (see package scratch).
+	scratchPool, err := scratch.Open(filepath.Join(cfg.DataDir, "scratch"), log)
+	if err != nil {
+		scratchPool = nil
+		log.Warn("function /tmp falls back to a tmpfs of EphemeralStorage's size, charged to the function's memory", "reason", err.Error())
+	} else {
+		defer scratchPool.Close()
+	}
 	inv, err = invoke.New(invoke.Options{
-		UIDBase: uids.Base, UIDCount: uids.Count,
+		UIDBase: uids.Base, UIDCount: uids.Count, Scratch: scratchPool,
 		Source: cp, Store: db, Lifecycle: cp, Account: acct, AsyncRetryDelay: cfg.AsyncRetryDelay, InactiveAfter: cfg.InactiveAfter, DataDir: cfg.DataDir, Endpoint: endpoint, Logs: logs,
 		ConcurrencyLimit: cfg.ConcurrencyLimit, KeepAlive: cfg.KeepAlive, Metrics: recorder, Observer: observer,
 		Node: cfg.Node, Python: cfg.Python, PythonPath: cfg.PythonPath, Logger: log,
@@ -257,13 +272,15 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		Region:         cfg.Region,
 		Metrics:        exporter.Handler(),
 		Log:            log,
+		MaxBodyMemory:  cfg.MaxRequestMemoryMiB << 20,
+		ReadTimeout:    cfg.RequestReadTimeout,
 	}
 
 	if err := os.WriteFile(filepath.Join(cfg.DataDir, EndpointFile), []byte(endpoint+"\n"), 0o600); err != nil {
 		ln.Close()
 		return err
 	}
-	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute} // no WriteTimeout: invocations last up to 15 minutes
 
 	runCtx, stopLoops := context.WithCancel(context.Background())
 	var loops sync.WaitGroup

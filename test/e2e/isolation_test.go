@@ -126,3 +126,39 @@ func TestRuntimeAPIHijackRefused(t *testing.T) {
 		t.Errorf("unexpected report %+v", r)
 	}
 }
+
+// TestTmpBoundedByEphemeralStorage: /tmp holds EphemeralStorage in total, however it is split into files; past it
+// writes fail with ENOSPC inside the function, nothing else notices, and a new size applies to new environments,
+// which start with an empty /tmp.
+func TestTmpBoundedByEphemeralStorage(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	c := s.Lambda()
+	createHostile(t, c, "filler", func(in *lambda.CreateFunctionInput) { in.MemorySize = aws.Int32(128) })
+	createEcho(t, c, "neighbour")
+
+	check := func(sizeMB int) {
+		t.Helper()
+		// Files of 400 MB each, all under the per-file limit: only a total limit stops this.
+		r := invokeHostile(t, c, "filler", `{"fillTmpMB":1200,"fileMB":400}`)
+		if r.TmpLeftoverB != 0 {
+			t.Errorf("a new environment's /tmp held %d bytes", r.TmpLeftoverB)
+		}
+		if r.WriteErrno != 28 || r.WrittenMB < sizeMB-8 || r.WrittenMB > sizeMB+8 {
+			t.Errorf("EphemeralStorage %d MB: wrote %d MB, stopped by %q (errno %d); want about %d MB, then ENOSPC",
+				sizeMB, r.WrittenMB, r.WriteErr, r.WriteErrno, sizeMB)
+		}
+		if r.TmpSizeMB < int64(sizeMB)-8 || r.TmpSizeMB > int64(sizeMB)*21/20+8 {
+			t.Errorf("statfs(/tmp) says %d MB, want about %d", r.TmpSizeMB, sizeMB)
+		}
+		if out := invokeJSON(t, c, "neighbour", "", `{"message":"still here","writeTmp":"mine"}`); out.FunctionError != nil {
+			t.Fatalf("another function was affected: %s", out.Payload)
+		}
+	}
+	check(512)
+	// A new size applies to new environments (the old one drains and its volume is released).
+	updateConfig(t, c, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("filler"),
+		EphemeralStorage: &types.EphemeralStorage{Size: aws.Int32(1024)}})
+	waitUpdated(t, c, "filler")
+	check(1024)
+}
