@@ -65,8 +65,8 @@ type Spec struct {
 	// kept open by the caller until the sandbox is gone: the init takes it from the server (pidfd_getfd(2)) and
 	// attaches it at /tmp, which costs microseconds where mounting the device costs milliseconds. If that fails
 	// (kernels before 5.6), the init mounts TmpDevice.
-	TmpMount *os.File
-	TmpSizeMB            int      // size of /tmp (Lambda EphemeralStorage); default DefaultTmpSizeMB; also the per-file RLIMIT_FSIZE
+	TmpMount  *os.File
+	TmpSizeMB int      // size of /tmp (Lambda EphemeralStorage); default DefaultTmpSizeMB; also the per-file RLIMIT_FSIZE
 	HideDirs  []string // host directories made invisible (an empty read-only tmpfs is mounted over each), e.g. the data dir
 	// Stdout and Stderr receive the process's output through pipes copied by goroutines, so a
 	// slow writer never blocks Kill or Wait for more than a short grace period. If both are the
