@@ -40,11 +40,16 @@
 //     5.12+; without it the host file system keeps its permissions).
 //   - CodeDir is bound read-only (nosuid, nodev) at TaskRoot, each ExtraReadOnly directory at its
 //     Sandbox path (mount points missing on the host are created there, mode 0755).
-//   - /tmp: TmpDir bound read-write (disk-backed like Lambda's /tmp; the function's files are
-//     visible to the server in TmpDir, never in the host's /tmp; the size is only enforced per
-//     file, by RLIMIT_FSIZE, so put TmpDir on a file system where that is acceptable), or, with
-//     TmpDir empty, a private tmpfs of TmpSizeMB (strictly capped, but its pages are charged to
-//     the memory limit). In both cases /tmp is mode 0700 and owned by the sandbox's uid.
+//   - /tmp, one of three:
+//     TmpDevice (what the server uses): a file system of its own, sized by the caller (package
+//     scratch: an ext4 image on a loop device), mounted nosuid, nodev, noatime. Its total is capped
+//     (ENOSPC past it), it costs the function no memory, and it is mounted only inside the
+//     sandbox. With TmpMount the server has already mounted it, detached; the init takes that
+//     mount with pidfd_getfd(2) and attaches it with move_mount(2) (microseconds; mounting the
+//     device, the fallback, costs one to several milliseconds).
+//     TmpDir: a host directory bound read-write (the size is only enforced per file, by
+//     RLIMIT_FSIZE). Neither: a private tmpfs of TmpSizeMB (strictly capped, but its pages are
+//     charged to the memory limit). In every case /tmp is mode 0700 and owned by the sandbox's uid.
 //   - /dev/shm: a private 64 MiB tmpfs.
 //   - /proc: a private instance with hidepid=2, so the function sees only its own uid's
 //     processes (not the server's command line, nor other functions).
@@ -94,7 +99,18 @@
 // server itself runs as pid 1 of a container, run it under a minimal init (docker --init, tini),
 // or killed descendants stay zombies.
 //
-// Not isolated: the network (functions must reach the runtime API and AWS-style endpoints), the
-// pid and IPC namespaces, and CPU time beyond the placement above (the caller enforces timeouts
-// by calling Kill).
+// Uids: each environment must run as a uid of its own (kill-by-uid, RLIMIT_NPROC and the peer
+// check below rely on it). [LeaseUIDs] gives each server on a host a disjoint block of uids (a
+// flock(2) per block in /run/sluice, dropped by the kernel when the server exits).
+//
+// Network: sandboxes share the host's network namespace, loopback included (functions reach the
+// Sluice API and the outside world unchanged). What keeps one environment off another's Runtime
+// API, whose paths carry no identity, is [PeerUID]: the listener asks the kernel (one exact
+// NETLINK_INET_DIAG lookup, tens of microseconds, once per connection; runtimes keep theirs open)
+// which uid owns the connecting socket, and refuses — resets — any but its environment's before
+// reading a byte. This holds whenever sandboxes get uids of their own, which needs root; a server
+// that is not root cannot drop functions to other uids, so it cannot run them at all. Not covered:
+// servers a function itself listens on (loopback or not) are reachable by other functions, as on
+// a shared host; the pid and IPC namespaces are not separated; CPU time is bounded only by the
+// placement above (the caller enforces timeouts by calling Kill).
 package sandbox
