@@ -256,6 +256,10 @@ func (g *Gateway) authFailure(w http.ResponseWriter, r *http.Request, err error)
 
 // internal serves Sluice's own unsigned endpoints; a path the internal mux does not route is an unknown operation.
 func (g *Gateway) internal(w http.ResponseWriter, r *http.Request) {
+	if g.Internal == nil {
+		g.unknownPath(w, r)
+		return
+	}
 	if m, ok := g.Internal.(interface {
 		Handler(*http.Request) (http.Handler, string)
 	}); ok {

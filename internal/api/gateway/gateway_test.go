@@ -446,6 +446,13 @@ func TestNoRedirects(t *testing.T) {
 			t.Errorf("GET /2015-03-31/functions/: HTTP %d %q", w.Code, w.Body)
 		}
 	})
+	t.Run("no internal endpoints", func(t *testing.T) {
+		g := newGateway(nil)
+		status, code, _ := restError(t, serve(g, httptest.NewRequest(http.MethodGet, "/_sluice/health", nil)))
+		if status != 404 || code != codeUnknownOperation {
+			t.Errorf("GET /_sluice/health without Internal: %d %s", status, code)
+		}
+	})
 	t.Run("a service's own redirect", func(t *testing.T) {
 		w := serve(g, signed(t, http.MethodGet, "/tree", "lambda", testRegion, nil))
 		status, code, body := restError(t, w)
