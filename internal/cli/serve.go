@@ -50,6 +50,8 @@ func serveCommand() *cobra.Command {
 	f.IntVar(&cfg.PrestartedSandboxes, "prestarted-sandboxes", 4, "sandbox inits kept started ahead of time: most of a cold start's platform overhead is paid before the invocation arrives")
 	f.DurationVar(&cfg.MetricRetention, "metric-retention", 3*time.Hour, "how long metrics are kept (in memory)")
 	f.DurationVar(&cfg.InactiveAfter, "inactive-after", 336*time.Hour, "turn a function Inactive after this long without invocations")
+	f.Int64Var(&cfg.MaxRequestMemoryMiB, "max-request-memory-mib", 512, "MiB of request bodies held in memory at once, across all requests; past it a request gets its service's throttling error (SDKs retry), so keep it above the largest request (67 MiB)")
+	f.DurationVar(&cfg.RequestReadTimeout, "request-read-timeout", 30*time.Second, "how long a request body may stall, or fall behind 64 KiB/s, before its connection is cut")
 	f.DurationVar(&cfg.AsyncRetryDelay, "async-retry-delay", time.Minute, "wait before an asynchronous invocation's first retry (the second waits twice as long)")
 	return cmd
 }
