@@ -22,9 +22,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 )
 
 // FSType is the file system of every volume.
@@ -40,6 +42,11 @@ const (
 	maxSizes = 8
 )
 
+// workerNice is the scheduling priority of the pool's worker thread, which formats spares and lets volumes go: that
+// work (a process to format, a file system's teardown in the kernel) must not take CPU from the cold starts and
+// invocations it serves.
+const workerNice = 10
+
 // Volume is one environment's /tmp file system: Device holds it, formatted FSType, empty. Mount, when not nil, is
 // the file system already mounted — detached, attached nowhere — so that a sandbox attaches it in microseconds
 // (move_mount) instead of mounting the device on the cold start's path (a millisecond or more).
@@ -49,6 +56,7 @@ type Volume struct {
 	SizeMB int
 	image  string
 	loop   *os.File // holds the loop device attached (autoclear: detached after the last close and unmount)
+	pool   *Pool    // whose worker lets it go, or nil
 }
 
 // Pool makes volumes and keeps spares.
@@ -64,6 +72,7 @@ type Pool struct {
 	lastUse map[int]uint64 // size → sequence number of its last Take, to drop the least recently used size
 	uses    uint64
 	closed  bool
+	retired []*Volume // released by their environments, to be let go by the worker
 	wake    chan struct{}
 	done    chan struct{}
 }
@@ -142,9 +151,7 @@ func (p *Pool) forgetOldSizesLocked() {
 		}
 		delete(p.wanted, oldest)
 		delete(p.lastUse, oldest)
-		for _, v := range p.spares[oldest] {
-			v.Release()
-		}
+		p.retired = append(p.retired, p.spares[oldest]...)
 		delete(p.spares, oldest)
 	}
 }
@@ -156,11 +163,22 @@ func (p *Pool) kick() {
 	}
 }
 
-// refill keeps the wanted spares, one volume at a time (formatting is I/O and a process: no stampede).
+// refill lets retired volumes go and keeps the wanted spares, one volume at a time (formatting is I/O and a process:
+// no stampede), on a thread of its own at workerNice: the nice value is per thread, and the formatting process
+// inherits its forking thread's.
 func (p *Pool) refill() {
 	defer close(p.done)
+	runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+	_ = syscall.Setpriority(syscall.PRIO_PROCESS, 0, workerNice)
 	for range p.wake {
 		for {
+			p.mu.Lock()
+			retired := p.retired
+			p.retired = nil
+			p.mu.Unlock()
+			for _, v := range retired {
+				v.let()
+			}
 			p.mu.Lock()
 			if p.closed {
 				p.mu.Unlock()
@@ -185,7 +203,7 @@ func (p *Pool) refill() {
 			p.mu.Lock()
 			if p.closed || len(p.spares[size]) >= p.wanted[size] {
 				p.mu.Unlock()
-				v.Release()
+				v.let()
 				continue
 			}
 			p.spares[size] = append(p.spares[size], v)
@@ -202,15 +220,18 @@ func (p *Pool) Close() {
 		return
 	}
 	p.closed = true
-	spares := p.spares
-	p.spares = nil
+	spares, retired := p.spares, p.retired
+	p.spares, p.retired = nil, nil
 	close(p.wake)
 	p.mu.Unlock()
 	<-p.done
 	for _, s := range spares {
 		for _, v := range s {
-			v.Release()
+			v.let()
 		}
+	}
+	for _, v := range retired {
+		v.let()
 	}
 }
 
@@ -247,16 +268,33 @@ func (p *Pool) make(sizeMB int) (*Volume, error) {
 		os.Remove(image)
 		return nil, err
 	}
-	v := &Volume{Device: dev, SizeMB: sizeMB, image: image, loop: loop}
+	v := &Volume{Device: dev, SizeMB: sizeMB, image: image, loop: loop, pool: p}
 	if v.Mount, err = mountDetached(dev); err != nil {
 		p.log.Debug("scratch volume not pre-mounted; the sandbox mounts the device", "device", dev, "err", err)
 	}
 	return v, nil
 }
 
-// Release gives the volume's space back: the image is deleted and the loop device let go (the kernel detaches it
-// once the sandbox that mounted it is gone). Call it after the environment's processes are dead.
+// Release gives the volume's space back, soon, on the pool's worker: the image is deleted and the loop device let go
+// (the kernel detaches it once the sandbox that mounted it is gone). Call it once, after the environment's processes
+// are dead.
 func (v *Volume) Release() {
+	if p := v.pool; p != nil {
+		p.mu.Lock()
+		if !p.closed {
+			p.retired = append(p.retired, v)
+			p.mu.Unlock()
+			p.kick()
+			return
+		}
+		p.mu.Unlock()
+	}
+	v.let()
+}
+
+// let closes the volume's handles and deletes its image. Closing the mount tears the file system down in the
+// kernel, in the closing thread (milliseconds).
+func (v *Volume) let() {
 	if v.Mount != nil {
 		v.Mount.Close()
 		v.Mount = nil

@@ -47,6 +47,9 @@ func TestTakeGivesFreshVolumes(t *testing.T) {
 	}
 	for _, v := range vols {
 		v.Release()
+	}
+	p.Close() // lets every released volume go before it returns
+	for _, v := range vols {
 		if _, err := os.Stat(v.image); !os.IsNotExist(err) {
 			t.Errorf("Release left %s behind (%v)", v.image, err)
 		}
