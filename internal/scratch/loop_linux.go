@@ -3,6 +3,7 @@ package scratch
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 
@@ -82,4 +83,51 @@ func mountDetached(dev string) (*os.File, error) {
 		return nil, fmt.Errorf("remove lost+found: %w", err)
 	}
 	return os.NewFile(uintptr(mfd), dev+" (detached mount)"), nil
+}
+
+// copySparse copies the file src to a new file dst, data only: holes stay holes, and the data is copied in the
+// kernel (copy_file_range).
+func copySparse(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	if err := out.Truncate(fi.Size()); err != nil {
+		return err
+	}
+	ifd, ofd := int(in.Fd()), int(out.Fd())
+	for off := int64(0); off < fi.Size(); {
+		data, err := unix.Seek(ifd, off, unix.SEEK_DATA)
+		if errors.Is(err, unix.ENXIO) {
+			break // only a hole is left
+		}
+		if err != nil {
+			return err
+		}
+		hole, err := unix.Seek(ifd, data, unix.SEEK_HOLE)
+		if err != nil {
+			return err
+		}
+		for r, w := data, data; r < hole; {
+			n, err := unix.CopyFileRange(ifd, &r, ofd, &w, int(hole-r), 0)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return io.ErrUnexpectedEOF
+			}
+		}
+		off = hole
+	}
+	return nil
 }

@@ -12,3 +12,5 @@ func loopUsable() error { return errors.New("scratch volumes need Linux loop dev
 func attach(string) (string, *os.File, error) { return "", nil, loopUsable() }
 
 func mountDetached(string) (*os.File, error) { return nil, loopUsable() }
+
+func copySparse(string, string) error { return loopUsable() }
