@@ -270,7 +270,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		GlobalServices: map[string]bool{"iam": true, "sts": true},
 		Internal:       internal,
 		Region:         cfg.Region,
-		Metrics:        exporter.Handler(),
+		Metrics:        notFromSandboxes(exporter.Handler(), uids),
 		Log:            log,
 		MaxBodyMemory:  cfg.MaxRequestMemoryMiB << 20,
 		ReadTimeout:    cfg.RequestReadTimeout,
@@ -280,7 +280,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		ln.Close()
 		return err
 	}
-	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute} // no WriteTimeout: invocations last up to 15 minutes
+	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ConnContext: withConn} // no WriteTimeout: invocations last up to 15 minutes
 
 	runCtx, stopLoops := context.WithCancel(context.Background())
 	var loops sync.WaitGroup

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,7 @@ type hostileReport struct {
 	WriteErrno   int      `json:"writeErrno"`
 	TmpSizeMB    int64    `json:"tmpSizeMB"`
 	TmpLeftoverB int64    `json:"tmpLeftoverB"`
+	MetricsCode  int      `json:"metricsCode"`
 }
 
 func createHostile(t *testing.T, c *lambda.Client, name string, mods ...func(*lambda.CreateFunctionInput)) {
@@ -121,9 +123,18 @@ func TestRuntimeAPIHijackRefused(t *testing.T) {
 	if !named {
 		t.Errorf("no log line names both the victim's and the thief's environment")
 	}
-	// The thief's own Runtime API still works: it can be invoked again.
-	if r := invokeHostile(t, c, "thief", `{}`); r.Ports != 0 {
-		t.Errorf("unexpected report %+v", r)
+	// The thief's own Runtime API still works: it can be invoked again. The unsigned Prometheus endpoint, which names
+	// every function, is closed to it, and open to the host.
+	if r := invokeHostile(t, c, "thief", `{"scrapeMetrics":true}`); r.MetricsCode != http.StatusForbidden {
+		t.Errorf("a function read GET /metrics: %d %v", r.MetricsCode, r.Errors)
+	}
+	resp, err := http.Get(s.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /metrics from the host: %d", resp.StatusCode)
 	}
 }
 

@@ -29,6 +29,8 @@ type Event struct {
 	// FillTmpMB: write files of at most FileMB each into /tmp until this much is written or a write fails.
 	FillTmpMB int `json:"fillTmpMB,omitempty"`
 	FileMB    int `json:"fileMB,omitempty"`
+	// ScrapeMetrics: read the server's unsigned Prometheus endpoint (every function's names and numbers).
+	ScrapeMetrics bool `json:"scrapeMetrics,omitempty"`
 }
 
 // Report is what the attack achieved.
@@ -43,6 +45,7 @@ type Report struct {
 	WriteErrno   int      `json:"writeErrno"`   // its errno (ENOSPC = 28)
 	TmpSizeMB    int64    `json:"tmpSizeMB"`    // /tmp: the file system's size as statfs reports it
 	TmpLeftoverB int64    `json:"tmpLeftoverB"` // /tmp: bytes found there at the start (another tenant's, or an earlier run's)
+	MetricsCode  int      `json:"metricsCode"`  // the status GET /metrics answered
 }
 
 func handle(ctx context.Context, e Event) (Report, error) {
@@ -52,6 +55,14 @@ func handle(ctx context.Context, e Event) (Report, error) {
 	}
 	if e.FillTmpMB > 0 {
 		fillTmp(&r, e.FillTmpMB, e.FileMB)
+	}
+	if e.ScrapeMetrics {
+		if resp, err := http.Get(os.Getenv("AWS_ENDPOINT_URL") + "/metrics"); err != nil {
+			r.fail(err)
+		} else {
+			resp.Body.Close()
+			r.MetricsCode = resp.StatusCode
+		}
 	}
 	return r, nil
 }
