@@ -66,18 +66,16 @@ func (s *Service) launch(ctx context.Context, p *pool, initType string) (*enviro
 	if err != nil {
 		return nil, err
 	}
-	var e *environment
-	api, err := runtimeapi.Listen(s.admitOnly(uid, &e))
-	if err != nil {
+	id := randomID()
+	now := time.Now()
+	e := &environment{id: id, pool: p, uid: uid, out: &outputSink{}, initType: initType,
+		logStream: logStreamName(t.version, id, now), spawned: now}
+	if e.api, err = runtimeapi.Listen(s.admitOnly(e)); err != nil {
 		s.uids.put(uid)
 		return nil, err
 	}
-	id := randomID()
-	now := time.Now()
-	e = &environment{id: id, pool: p, api: api, uid: uid, out: &outputSink{}, initType: initType,
-		logStream: logStreamName(t.version, id, now), spawned: now}
 	s.envs.add(e)
-	go api.Serve() // after e is set: the admission check reads it
+	go e.api.Serve()
 
 	rt, ok := runtimes.Lookup(t.config.Runtime)
 	if !ok {

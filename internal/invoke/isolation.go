@@ -39,17 +39,14 @@ func (e *environment) describe() string {
 	return fmt.Sprintf("environment %s of %s:%s (uid %d)", e.id, e.pool.target.function, e.pool.target.version, e.uid)
 }
 
-// admitOnly returns the Runtime API admission check of the environment e that runs as uid.
-func (s *Service) admitOnly(uid uint32, e **environment) func(net.Conn) error {
+// admitOnly returns the Runtime API admission check of the environment e: only its own uid's sockets get through.
+func (s *Service) admitOnly(e *environment) func(net.Conn) error {
 	return func(c net.Conn) error {
 		peer, err := sandbox.PeerUID(c)
-		if err == nil && peer == uid {
+		if err == nil && peer == e.uid {
 			return nil
 		}
-		victim := fmt.Sprintf("uid %d", uid)
-		if *e != nil {
-			victim = (*e).describe()
-		}
+		victim := e.describe()
 		if err != nil {
 			s.refusals.log(s, "runtime API connection refused: its owner is unknown", "environment", victim,
 				"remote", c.RemoteAddr().String(), "err", err)
