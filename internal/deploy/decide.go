@@ -49,7 +49,9 @@ type Observe struct {
 	// HookTimeout bounds how long a hook may take to report; 0 means DefaultHookTimeout.
 	HookTimeout time.Duration
 
-	// StopRequested is a StopDeployment call not yet recorded with RequestStop.
+	// StopRequested is a StopDeployment call kept apart from the record (NewStopRequest), or not yet recorded with
+	// RequestStop. Decide records it in the returned record (Deployment.Stop) and performs it; once recorded it is
+	// ignored, so the controller may keep passing it.
 	StopRequested *StopRequest
 	// BlockedBy names another deployment that must finish before this one may start (same deployment group or
 	// alias); while it is set a Created deployment waits as Queued.
@@ -170,7 +172,8 @@ func (s *decider) run() error {
 			req.RequestedAt = s.now
 		}
 		d.Stop = &req
-		d.note(s.now, KindStopRequested, "stop requested%s", rollbackChoice(req.AutoRollbackEnabled))
+		// Noted when it was asked for (never after now, so the timeline stays in order).
+		d.note(minTime(req.RequestedAt, s.now), KindStopRequested, "stop requested%s", rollbackChoice(req.AutoRollbackEnabled))
 	}
 	switch d.Status {
 	case StatusCreated, StatusQueued:
@@ -209,6 +212,13 @@ func (s *decider) run() error {
 		}
 	}
 	return fmt.Errorf("deployment %s: lifecycle did not settle", d.ID)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // current is the first lifecycle event not yet finished.

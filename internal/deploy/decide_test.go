@@ -771,3 +771,88 @@ func TestHookInvocationPayload(t *testing.T) {
 		t.Fatalf("payload %s", got)
 	}
 }
+
+// TestStopKeptApartFromTheRecord follows a controller that keeps StopDeployment requests apart from the record
+// (NewStopRequest) and hands them to Decide in Observe.StopRequested.
+func TestStopKeptApartFromTheRecord(t *testing.T) {
+	w := newWorld("1")
+	d := newTestDeployment(t, spec{config: LambdaCanary10Percent10Minutes})
+	d = run(t, d, w, time.Minute, 2*time.Minute, 1, &seqIDs{}, nil)
+	flag := true
+	req, st, msg, err := NewStopRequest(d, nil, &flag, t0.Add(2*time.Minute+time.Second))
+	if err != nil || st != StopPending || msg == "" || req == nil || req.AutoRollbackEnabled == nil || !*req.AutoRollbackEnabled {
+		t.Fatalf("NewStopRequest = %+v %q %q %v", req, st, msg, err)
+	}
+	flag = false
+	if !*req.AutoRollbackEnabled {
+		t.Fatal("the request aliases the caller's flag")
+	}
+	if again, st, _, err := NewStopRequest(d, req, nil, t0.Add(3*time.Minute)); again != nil || st != StopPending || err != nil {
+		t.Fatalf("a second request while one is pending = %+v %q %v; want nothing new, Pending", again, st, err)
+	}
+	if len(d.Timeline) == 0 || d.Stop != nil {
+		t.Fatal("NewStopRequest must leave the record alone")
+	}
+
+	w.stop = req
+	now := t0.Add(3 * time.Minute)
+	d = settle(t, d, w, now, 1, &seqIDs{})
+	if d.Status != StatusStopped || d.Stop == nil || !d.Stop.RequestedAt.Equal(req.RequestedAt) || len(w.rollbacks) != 1 {
+		t.Fatalf("%s %+v, %d rollbacks", d.Status, d.Stop, len(w.rollbacks))
+	}
+	for _, e := range d.Timeline {
+		if e.Kind == KindStopRequested && !e.Time.Equal(req.RequestedAt) {
+			t.Fatalf("stop noted at %v, requested at %v", e.Time, req.RequestedAt)
+		}
+	}
+	// Recorded in the record, it counts as pending for the next caller too; completed, it refuses.
+	if _, _, _, err := NewStopRequest(d, nil, nil, now); !fault.Is(err, ErrDeploymentAlreadyCompleted) {
+		t.Fatalf("stop after completion: %v", err)
+	}
+	running := newTestDeployment(t, spec{config: LambdaCanary10Percent10Minutes})
+	running.Stop = &StopRequest{RequestedAt: t0}
+	if again, st, _, err := NewStopRequest(running, nil, &flag, now); again != nil || st != StopPending || err != nil {
+		t.Fatalf("request over a recorded stop = %+v %q %v", again, st, err)
+	}
+}
+
+// TestCheckHookReport follows a controller that keeps hook reports apart from the record (the dispatch log passed
+// as Observe.Hooks): a report already kept there counts even before Decide copied it into the record.
+func TestCheckHookReport(t *testing.T) {
+	d := newTestDeployment(t, spec{config: LambdaAllAtOnce, pre: "pre"})
+	o := Observe{Now: t0, Alias: alias("1"), Hooks: map[string]HookResult{}}
+	d, acts, err := Decide(d, o, &seqIDs{})
+	if err != nil || len(acts) != 1 {
+		t.Fatalf("%v %+v", err, acts)
+	}
+	exec := acts[0].InvokeHook.ExecutionID
+	for _, tc := range []struct {
+		exec, status string
+		recorded     HookResult
+		want         string
+	}{
+		{exec, "Succeeded", HookPending, ""},
+		{exec, "Failed", HookPending, ""},
+		{exec, "InProgress", HookPending, ErrInvalidHookExecutionStatus},
+		{"nope", "Succeeded", HookPending, ErrInvalidHookExecutionID},
+		{"", "Succeeded", HookPending, ErrInvalidHookExecutionID},
+		{exec, "Succeeded", HookFailed, ErrLifecycleEventAlreadyCompleted},
+	} {
+		got, err := CheckHookReport(d, tc.exec, tc.status, tc.recorded)
+		switch {
+		case tc.want == "" && (err != nil || got != HookResult(tc.status)):
+			t.Errorf("CheckHookReport(%q, %q, %q) = %q, %v", tc.exec, tc.status, tc.recorded, got, err)
+		case tc.want != "" && !fault.Is(err, tc.want):
+			t.Errorf("CheckHookReport(%q, %q, %q): %v, want %s", tc.exec, tc.status, tc.recorded, err, tc.want)
+		}
+	}
+	o.Hooks[exec] = HookSucceeded
+	o.Now = t0.Add(time.Second)
+	d, _, err = Decide(d, o, &seqIDs{})
+	if err != nil || d.Event(EventBeforeAllowTraffic).Status != EventSucceeded {
+		t.Fatalf("%v %+v", err, d.Event(EventBeforeAllowTraffic))
+	}
+	if _, err := CheckHookReport(d, exec, "Succeeded", HookSucceeded); !fault.Is(err, ErrLifecycleEventAlreadyCompleted) {
+		t.Fatalf("report after the event completed: %v", err)
+	}
+}

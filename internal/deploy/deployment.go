@@ -286,6 +286,11 @@ type Deployment struct {
 	// (a Sluice extension; Decide ignores it).
 	Prewarmed bool `json:"prewarmed,omitempty"`
 
+	// StoreRevision counts the writes of this record to the store (0: never written). A controller writes a decided
+	// record only if the stored one is still at the revision the decision was made from (a compare-and-swap), and
+	// increments it; the functions of this package copy it unchanged.
+	StoreRevision int64 `json:"storeRevision,omitempty"`
+
 	BlastRadius BlastRadius     `json:"blastRadius"`
 	Timeline    []TimelineEntry `json:"timeline"`
 }
@@ -466,30 +471,48 @@ func RollbackOf(d Deployment) (Deployment, bool) {
 // does — status must be Succeeded or Failed, the execution ID must be one of d's, and the event must still be
 // waiting for it — and stores the result; Decide acts on it at its next call.
 func ReportHookStatus(d Deployment, executionID, status string, now time.Time) (Deployment, error) {
+	result, err := CheckHookReport(d, executionID, status, HookPending)
+	if err != nil {
+		return d, err
+	}
+	d = d.clone()
+	ev := d.eventOfExecution(executionID)
+	ev.HookResult, ev.HookReportedAt = result, now
+	d.WakeAt = now
+	return d, nil
+}
+
+// CheckHookReport validates a PutLifecycleEventHookExecutionStatus call as ReportHookStatus does, for a
+// controller that keeps reports apart from the record and hands them to Decide in Observe.Hooks: recorded is
+// what is already kept for the execution (HookPending if nothing), and a result there counts as a report even
+// before Decide copied it into d. It returns the result to keep.
+func CheckHookReport(d Deployment, executionID, status string, recorded HookResult) (HookResult, error) {
 	result := HookResult(status)
 	if result != HookSucceeded && result != HookFailed {
-		return d, fault.New(ErrInvalidHookExecutionStatus,
+		return "", fault.New(ErrInvalidHookExecutionStatus,
 			"The status %s is not valid for a lifecycle event hook execution; it must be Succeeded or Failed.", status)
 	}
+	ev := d.eventOfExecution(executionID)
+	if ev == nil {
+		return "", fault.New(ErrInvalidHookExecutionID,
+			"The lifecycle event hook execution ID %s is not valid for deployment %s.", executionID, d.ID)
+	}
+	if ev.Status != EventInProgress || ev.HookResult != HookPending || recorded != HookPending || d.Status.Terminal() {
+		return "", fault.New(ErrLifecycleEventAlreadyCompleted,
+			"The %s lifecycle event of deployment %s has already completed.", ev.Name, d.ID)
+	}
+	return result, nil
+}
+
+// eventOfExecution returns the lifecycle event whose hook execution is executionID, or nil.
+func (d *Deployment) eventOfExecution(executionID string) *LifecycleEvent {
 	var ev *LifecycleEvent
 	for i := range d.Events {
 		if executionID != "" && d.Events[i].HookExecutionID == executionID {
 			ev = &d.Events[i]
 		}
 	}
-	if ev == nil {
-		return d, fault.New(ErrInvalidHookExecutionID,
-			"The lifecycle event hook execution ID %s is not valid for deployment %s.", executionID, d.ID)
-	}
-	if ev.Status != EventInProgress || ev.HookResult != HookPending || d.Status.Terminal() {
-		return d, fault.New(ErrLifecycleEventAlreadyCompleted,
-			"The %s lifecycle event of deployment %s has already completed.", ev.Name, d.ID)
-	}
-	d = d.clone()
-	ev = d.Event(ev.Name)
-	ev.HookResult, ev.HookReportedAt = result, now
-	d.WakeAt = now
-	return d, nil
+	return ev
 }
 
 // StopStatus is StopDeployment's answer.
@@ -501,25 +524,40 @@ const (
 	StopSucceeded StopStatus = "Succeeded"
 )
 
-// RequestStop records a StopDeployment call. A completed deployment answers DeploymentAlreadyCompletedException;
-// otherwise the stop is Pending until Decide performs it. Repeating the call while it is pending is harmless (the
-// first request's rollback choice stands).
+// RequestStop records a StopDeployment call in d, for a controller that keeps the request in the record. A
+// completed deployment answers DeploymentAlreadyCompletedException; otherwise the stop is Pending until Decide
+// performs it. Repeating the call while it is pending is harmless (the first request's rollback choice stands).
 func RequestStop(d Deployment, autoRollbackEnabled *bool, now time.Time) (Deployment, StopStatus, string, error) {
-	if d.Status.Terminal() {
-		return d, "", "", fault.New(ErrDeploymentAlreadyCompleted, "Deployment %s has already completed.", d.ID)
-	}
-	if d.Stop != nil {
-		return d, StopPending, "The deployment is being stopped.", nil
+	req, status, msg, err := NewStopRequest(d, nil, autoRollbackEnabled, now)
+	if err != nil || req == nil {
+		return d, status, msg, err
 	}
 	d = d.clone()
-	d.Stop = &StopRequest{RequestedAt: now}
-	if autoRollbackEnabled != nil {
-		v := *autoRollbackEnabled
-		d.Stop.AutoRollbackEnabled = &v
-	}
+	d.Stop = req
 	d.note(now, KindStopRequested, "stop requested%s", rollbackChoice(autoRollbackEnabled))
 	d.WakeAt = now
-	return d, StopPending, "The deployment is being stopped.", nil
+	return d, status, msg, nil
+}
+
+// NewStopRequest validates a StopDeployment call for a controller that keeps the request apart from the record
+// and hands it to Decide as Observe.StopRequested. pending is the request already kept, if any; d.Stop, once
+// Decide recorded it, counts as pending too. A completed deployment answers DeploymentAlreadyCompletedException;
+// otherwise the answer is Pending, and req is the new request to keep — nil when one is pending already (the first
+// request's rollback choice stands).
+func NewStopRequest(d Deployment, pending *StopRequest, autoRollbackEnabled *bool, now time.Time) (req *StopRequest, status StopStatus, msg string, err error) {
+	if d.Status.Terminal() {
+		return nil, "", "", fault.New(ErrDeploymentAlreadyCompleted, "Deployment %s has already completed.", d.ID)
+	}
+	const stopping = "The deployment is being stopped."
+	if d.Stop != nil || pending != nil {
+		return nil, StopPending, stopping, nil
+	}
+	req = &StopRequest{RequestedAt: now}
+	if autoRollbackEnabled != nil {
+		v := *autoRollbackEnabled
+		req.AutoRollbackEnabled = &v
+	}
+	return req, StopPending, stopping, nil
 }
 
 func rollbackChoice(b *bool) string {

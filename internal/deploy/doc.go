@@ -17,22 +17,32 @@
 //   - Revision / AppSpec: CreateDeployment's RevisionLocation and the parsed AppSpec (ParseRevision).
 //   - Deployment: the persisted record — inputs (config, AppSpec, alarms, auto-rollback), status, errorInformation,
 //     the five lifecycle events (Start, BeforeAllowTraffic, AllowTraffic, AfterAllowTraffic, End) with their
-//     status, times and hook execution IDs, rollbackInfo, the weight last asked of the alias, a timeline, and
-//     blast-radius counters the controller fills in. It is plain JSON-encodable data.
-//   - NewDeployment (CreateDeployment), RequestStop (StopDeployment), ReportHookStatus
-//     (PutLifecycleEventHookExecutionStatus) validate an API call and return the updated record.
+//     status, times and hook execution IDs, rollbackInfo, the weight last asked of the alias, a timeline,
+//     blast-radius counters the controller fills in, and StoreRevision, the count of its writes to the store that
+//     the controller's compare-and-swap checks. It is plain JSON-encodable data.
+//   - NewDeployment (CreateDeployment) validates a creation and returns the Created record.
+//   - User intents — StopDeployment and PutLifecycleEventHookExecutionStatus — are validated by NewStopRequest and
+//     CheckHookReport, which return what to keep apart from the record and hand to Decide in Observe
+//     (StopRequested, Hooks). RequestStop and ReportHookStatus are their variants for a controller that keeps
+//     intents in the record itself; Sluice's does not (see below).
 //   - Decide(d, Observe, IDSource) returns the next record and the Actions to perform: SetAlias, InvokeHook,
 //     StartRollback.
 //
 // # The controller's contract
 //
 // On every tick (at the latest at the record's WakeAt, and whenever an input changes: a hook report, a stop, an
-// alarm evaluation) the controller reads the alias, the alarms and its hook dispatch log into an Observe, calls
-// Decide, persists the returned record with a compare-and-swap, and then performs the actions. A StartRollback
-// record is a store write and belongs in the same transaction as the record (RollbackOf rebuilds it if it was
-// lost). A crash between persisting and acting loses nothing: alias updates are re-derived from the observed
-// alias, and a hook execution the dispatch log (Observe.Hooks) does not list is invoked again with the same ID.
-// Calling Decide again after the actions were applied returns no action; a restart is just another call.
+// alarm evaluation) the controller reads the record with the intents kept apart from it (the stop request, the
+// hook dispatch log with its reports), observes the alias and the alarms, calls Decide, and persists the returned
+// record with a compare-and-swap: the write succeeds only if neither the record nor the intents changed since they
+// were read, and otherwise nothing is written, the decision and its actions are dropped, and the deployment is
+// decided again from what is stored now. Only then does it perform the actions. User intents are never written by
+// the controller's pass, so a pass cannot overwrite them; with the compare-and-swap, a stop accepted (Pending) while
+// a pass was deciding is performed by the next pass instead of being lost under a decision made without it.
+// A StartRollback record is a store write and belongs in the same transaction as the record (RollbackOf rebuilds
+// it if it was lost). A crash between persisting and acting loses nothing: alias updates are re-derived from the
+// observed alias, and a hook execution the dispatch log (Observe.Hooks) does not list is invoked again with the
+// same ID. Calling Decide again after the actions were applied returns no action; a restart is just another call.
+// internal/deployctl describes the store keys and transactions that implement this.
 //
 // # Lifecycle
 //
@@ -93,10 +103,10 @@
 //     was changed); rollbackInfo.rollbackMessage says so. Alarm states that cannot be read stop the deployment
 //     with ALARM_ACTIVE unless ignorePollAlarmFailure; alarms are ignored when the configuration is disabled, and
 //     by rollback deployments (the alarm that triggered them is usually still in ALARM).
-//   - Stop: RequestStop answers Pending (Decide performs the stop on its next call); a second request while one
-//     is pending keeps the first's rollback choice; a completed deployment answers
-//     DeploymentAlreadyCompletedException. A deployment stopped before it started is Stopped with every event
-//     Skipped.
+//   - Stop: StopDeployment answers Pending (Decide performs the stop on its next call, noting the request at the
+//     time it was made); a second request while one is pending keeps the first's rollback choice; a deployment
+//     already completed when the request is checked answers DeploymentAlreadyCompletedException. A deployment
+//     stopped before it started is Stopped with every event Skipped.
 //   - Hook reports: only Succeeded and Failed are accepted (InvalidLifecycleEventHookExecutionStatusException), for
 //     an execution ID of this deployment (InvalidLifecycleEventHookExecutionIdException) whose event is still
 //     waiting (else LifecycleEventAlreadyCompletedException — also after a timeout or stop). A re-invoked

@@ -59,17 +59,17 @@ func (c *Controller) CreateApplication(ctx context.Context, app deploy.Applicati
 	}
 	app.ID, app.CreateTime = c.newUUID(), c.o.Now()
 	err := c.o.Store.Update(ctx, func(tx store.Tx) error {
-		if ok, err := store.Exists(tx, "cd/app/"+app.Name); err != nil || ok {
+		if ok, err := store.Exists(tx, appKey(app.Name)); err != nil || ok {
 			return errors.Join(err, fault.New("ApplicationAlreadyExistsException", "Application %s already exists", app.Name))
 		}
-		return store.PutJSON(tx, "cd/app/"+app.Name, app)
+		return store.PutJSON(tx, appKey(app.Name), app)
 	})
 	return app, err
 }
 
 func (c *Controller) loadApp(tx store.Tx, name string) (deploy.Application, error) {
 	var a deploy.Application
-	err := store.GetJSON(tx, "cd/app/"+name, &a)
+	err := store.GetJSON(tx, appKey(name), &a)
 	if errors.Is(err, store.ErrNotFound) {
 		return a, deploy.ApplicationDoesNotExist(name)
 	}
@@ -87,20 +87,20 @@ func (c *Controller) GetApplication(ctx context.Context, name string) (deploy.Ap
 }
 
 func (c *Controller) ListApplications(ctx context.Context, token string) ([]string, string, error) {
-	return c.list(ctx, "cd/app/", token)
+	return c.list(ctx, prefixApp, token)
 }
 
 // DeleteApplication deletes an application with its deployment groups (as CodeDeploy does).
 func (c *Controller) DeleteApplication(ctx context.Context, name string) error {
 	return c.o.Store.Update(ctx, func(tx store.Tx) error {
 		var keys []string
-		if err := tx.Scan("cd/dg/"+name+"/", "", func(k string, _ []byte) (bool, error) {
+		if err := tx.Scan(groupPrefix(name), "", func(k string, _ []byte) (bool, error) {
 			keys = append(keys, k)
 			return true, nil
 		}); err != nil {
 			return err
 		}
-		for _, k := range append(keys, "cd/app/"+name) {
+		for _, k := range append(keys, appKey(name)) {
 			if err := tx.Delete(k); err != nil {
 				return err
 			}
@@ -202,7 +202,7 @@ func (c *Controller) ListDeploymentGroups(ctx context.Context, app, token string
 	if _, err := c.GetApplication(ctx, app); err != nil {
 		return nil, "", err
 	}
-	return c.list(ctx, "cd/dg/"+app+"/", token)
+	return c.list(ctx, groupPrefix(app), token)
 }
 
 // Deployment configs.
@@ -210,7 +210,7 @@ func (c *Controller) ListDeploymentGroups(ctx context.Context, app, token string
 func (c *Controller) configLookup(tx store.Tx) func(string) (deploy.DeploymentConfig, bool) {
 	return func(name string) (deploy.DeploymentConfig, bool) {
 		var dc deploy.DeploymentConfig
-		if err := store.GetJSON(tx, "cd/dc/"+name, &dc); err != nil {
+		if err := store.GetJSON(tx, configKey(name), &dc); err != nil {
 			return dc, false
 		}
 		return dc, true
@@ -229,10 +229,10 @@ func (c *Controller) CreateDeploymentConfig(ctx context.Context, dc deploy.Deplo
 	}
 	dc.ID, dc.CreateTime = c.newUUID(), c.o.Now()
 	err := c.o.Store.Update(ctx, func(tx store.Tx) error {
-		if ok, err := store.Exists(tx, "cd/dc/"+dc.Name); err != nil || ok {
+		if ok, err := store.Exists(tx, configKey(dc.Name)); err != nil || ok {
 			return errors.Join(err, fault.New("DeploymentConfigAlreadyExistsException", "A deployment configuration with the name %s already exists", dc.Name))
 		}
-		return store.PutJSON(tx, "cd/dc/"+dc.Name, dc)
+		return store.PutJSON(tx, configKey(dc.Name), dc)
 	})
 	return dc, err
 }
@@ -251,11 +251,11 @@ func (c *Controller) DeleteDeploymentConfig(ctx context.Context, name string) er
 	if err := deploy.CheckDeletable(name); err != nil {
 		return err
 	}
-	return c.o.Store.Update(ctx, func(tx store.Tx) error { return tx.Delete("cd/dc/" + name) })
+	return c.o.Store.Update(ctx, func(tx store.Tx) error { return tx.Delete(configKey(name)) })
 }
 
 func (c *Controller) ListDeploymentConfigs(ctx context.Context, token string) ([]string, string, error) {
-	custom, next, err := c.list(ctx, "cd/dc/", token)
+	custom, next, err := c.list(ctx, prefixConfig, token)
 	if err != nil || token != "" {
 		return custom, next, err
 	}
@@ -303,10 +303,11 @@ func (c *Controller) CreateDeployment(ctx context.Context, in codedeployapi.Crea
 		if err := store.PutJSON(tx, groupKey(g.ApplicationName, g.Name), g); err != nil {
 			return err
 		}
-		if err := store.PutJSON(tx, "cd/dep/"+id, d); err != nil {
+		d.StoreRevision = 1
+		if err := store.PutJSON(tx, depKey(id), d); err != nil {
 			return err
 		}
-		return tx.Put("cd/open/"+id, []byte{})
+		return tx.Put(openKey(id), []byte{})
 	})
 	if err != nil {
 		return "", err
@@ -320,7 +321,7 @@ func (c *Controller) loadDeployment(tx store.Tx, id string) (deploy.Deployment, 
 		return deploy.Deployment{}, err
 	}
 	var d deploy.Deployment
-	err := store.GetJSON(tx, "cd/dep/"+id, &d)
+	err := store.GetJSON(tx, depKey(id), &d)
 	if errors.Is(err, store.ErrNotFound) {
 		return d, deploy.DeploymentDoesNotExist(id)
 	}
@@ -340,7 +341,7 @@ func (c *Controller) GetDeployment(ctx context.Context, id string) (deploy.Deplo
 func (c *Controller) ListDeployments(ctx context.Context, f codedeployapi.ListDeploymentsFilter) ([]string, string, error) {
 	var all []deploy.Deployment
 	err := c.o.Store.View(ctx, func(tx store.Tx) error {
-		return tx.Scan("cd/dep/", "", func(_ string, v []byte) (bool, error) {
+		return tx.Scan(prefixDep, "", func(_ string, v []byte) (bool, error) {
 			var d deploy.Deployment
 			if err := jsonUnmarshal(v, &d); err != nil {
 				return false, err
@@ -393,6 +394,10 @@ func matches(d deploy.Deployment, f codedeployapi.ListDeploymentsFilter) bool {
 	return false
 }
 
+// StopDeployment keeps a stop request in the deployment's intents, where no reconcile pass writes; the next pass
+// hands it to Decide, which stops the deployment (and rolls it back if asked). The request is refused only if the
+// deployment has completed when it is made, so a Pending answer is never lost: a pass that decided without it
+// cannot save its decision (see save).
 func (c *Controller) StopDeployment(ctx context.Context, id string, autoRollback *bool) (deploy.StopStatus, string, error) {
 	var status deploy.StopStatus
 	var msg string
@@ -401,11 +406,17 @@ func (c *Controller) StopDeployment(ctx context.Context, id string, autoRollback
 		if err != nil {
 			return err
 		}
-		d, status, msg, err = deploy.RequestStop(d, autoRollback, c.o.Now())
+		in, err := loadIntents(tx, id)
 		if err != nil {
 			return err
 		}
-		return store.PutJSON(tx, "cd/dep/"+id, d)
+		var req *deploy.StopRequest
+		req, status, msg, err = deploy.NewStopRequest(d, in.Stop, autoRollback, c.o.Now())
+		if err != nil || req == nil {
+			return err
+		}
+		in.Stop = req
+		return putIntents(tx, id, in)
 	})
 	if err == nil {
 		c.kick()
@@ -413,19 +424,30 @@ func (c *Controller) StopDeployment(ctx context.Context, id string, autoRollback
 	return status, msg, err
 }
 
+// PutLifecycleEventHookExecutionStatus keeps a hook's report in the dispatch log (cd/hook/<id>/<execution>),
+// where the next pass reads it, and counts it as an intent of the deployment.
 func (c *Controller) PutLifecycleEventHookExecutionStatus(ctx context.Context, id, execution, status string) error {
 	err := c.o.Store.Update(ctx, func(tx store.Tx) error {
 		d, err := c.loadDeployment(tx, id)
 		if err != nil {
 			return err
 		}
-		if d, err = deploy.ReportHookStatus(d, execution, status, c.o.Now()); err != nil {
+		var recorded deploy.HookResult
+		if err := store.GetJSON(tx, hookKey(id, execution), &recorded); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		if err := store.PutJSON(tx, "cd/hook/"+id+"/"+execution, status); err != nil {
+		result, err := deploy.CheckHookReport(d, execution, status, recorded)
+		if err != nil {
 			return err
 		}
-		return store.PutJSON(tx, "cd/dep/"+id, d)
+		if err := store.PutJSON(tx, hookKey(id, execution), result); err != nil {
+			return err
+		}
+		in, err := loadIntents(tx, id)
+		if err != nil {
+			return err
+		}
+		return putIntents(tx, id, in)
 	})
 	if err == nil {
 		c.kick()

@@ -1,23 +1,10 @@
-// Package deployctl runs CodeDeploy-style deployments of Lambda aliases: it keeps applications, deployment groups,
-// custom configs and deployment records in the store, and drives every open deployment with a level-triggered
-// reconcile loop that asks deploy.Decide what to do next and does it — move the alias, invoke a hook, start a
-// rollback. It wakes on its schedule, on hook reports, and at once when an alarm changes state, so a rollback
-// follows an alarm within milliseconds. A restart simply reconciles every open deployment again.
-//
-// Store layout (JSON values):
-//
-//	cd/app/<application>             deploy.Application
-//	cd/dg/<application>/<group>      deploy.DeploymentGroup
-//	cd/dc/<config>                   deploy.DeploymentConfig (custom ones; predefined ones are built in)
-//	cd/dep/<id>                      deploy.Deployment
-//	cd/open/<id>                     present while the deployment is not terminal
-//	cd/hook/<id>/<execution>         a dispatched hook execution (value: its result, "" while pending)
 package deployctl
 
 import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sort"
 	"sync"
@@ -155,7 +142,7 @@ func (c *Controller) ReconcileAll(ctx context.Context) time.Time {
 	c.settleBlastRadius(ctx)
 	var next time.Time
 	for _, d := range open {
-		wake, err := c.reconcile(ctx, d, open)
+		wake, err := c.reconcile(ctx, d.ID, open)
 		if err != nil {
 			if ctx.Err() == nil {
 				c.log.Error("reconcile deployment", "deployment", d.ID, "err", err)
@@ -172,9 +159,9 @@ func (c *Controller) ReconcileAll(ctx context.Context) time.Time {
 func (c *Controller) openDeployments(ctx context.Context) ([]deploy.Deployment, error) {
 	var out []deploy.Deployment
 	err := c.o.Store.View(ctx, func(tx store.Tx) error {
-		return tx.Scan("cd/open/", "", func(k string, _ []byte) (bool, error) {
+		return tx.Scan(prefixOpen, "", func(k string, _ []byte) (bool, error) {
 			var d deploy.Deployment
-			if err := store.GetJSON(tx, "cd/dep/"+k[len("cd/open/"):], &d); err != nil {
+			if err := store.GetJSON(tx, depKey(k[len(prefixOpen):]), &d); err != nil {
 				return false, err
 			}
 			out = append(out, d)
@@ -185,9 +172,48 @@ func (c *Controller) openDeployments(ctx context.Context) ([]deploy.Deployment, 
 	return out, err
 }
 
-// reconcile observes the world for one deployment, asks Decide, persists the decision, then acts on it.
-func (c *Controller) reconcile(ctx context.Context, d deploy.Deployment, open []deploy.Deployment) (time.Time, error) {
-	o, err := c.observe(ctx, d, open)
+// snapshot is one deployment as a pass read it, from one consistent view of the store: the record, the intents
+// API callers keep apart from it, and the hook dispatch log with the reports.
+type snapshot struct {
+	d       deploy.Deployment
+	intents intents
+	hooks   map[string]deploy.HookResult
+}
+
+func (c *Controller) read(ctx context.Context, id string) (snapshot, error) {
+	s := snapshot{hooks: map[string]deploy.HookResult{}}
+	err := c.o.Store.View(ctx, func(tx store.Tx) error {
+		if err := store.GetJSON(tx, depKey(id), &s.d); err != nil {
+			return err
+		}
+		var err error
+		if s.intents, err = loadIntents(tx, id); err != nil {
+			return err
+		}
+		prefix := hookPrefix(id)
+		return tx.Scan(prefix, "", func(k string, v []byte) (bool, error) {
+			var r deploy.HookResult
+			err := jsonUnmarshal(v, &r)
+			s.hooks[k[len(prefix):]] = r
+			return err == nil, err
+		})
+	})
+	return s, err
+}
+
+// errConflict reports that a deployment's record or intents changed while a pass was deciding it.
+var errConflict = errors.New("the deployment changed while it was being decided")
+
+// reconcile reads one deployment, observes the world for it, asks Decide, saves the decision if nothing changed
+// in the store meanwhile, then acts on it. A decision made from a stale read is dropped, its actions not
+// performed, and the deployment requeued: the next pass decides again from what is stored now.
+func (c *Controller) reconcile(ctx context.Context, id string, open []deploy.Deployment) (time.Time, error) {
+	snap, err := c.read(ctx, id)
+	if err != nil {
+		return time.Time{}, err
+	}
+	d := snap.d
+	o, err := c.observe(ctx, snap, open)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -216,7 +242,11 @@ func (c *Controller) reconcile(ctx context.Context, d deploy.Deployment, open []
 			rollbacks = append(rollbacks, *a.Rollback)
 		}
 	}
-	if err := c.save(ctx, next, rollbacks); err != nil {
+	if err := c.save(ctx, snap, next, rollbacks); errors.Is(err, errConflict) {
+		c.log.Debug("deployment changed while it was being decided; deciding again", "deployment", d.ID)
+		c.kick()
+		return time.Time{}, nil
+	} else if err != nil {
 		return time.Time{}, err
 	}
 	for _, a := range actions {
@@ -244,9 +274,7 @@ func (c *Controller) reconcile(ctx context.Context, d deploy.Deployment, open []
 				c.log.Warn("invoke hook", "deployment", d.ID, "hook", h.FunctionName, "err", err)
 				return time.Time{}, nil // not recorded as dispatched: the next pass invokes it again
 			}
-			if err := c.o.Store.Update(ctx, func(tx store.Tx) error {
-				return store.PutJSON(tx, "cd/hook/"+d.ID+"/"+h.ExecutionID, "")
-			}); err != nil {
+			if err := c.noteDispatched(ctx, d.ID, h.ExecutionID); err != nil {
 				return time.Time{}, err
 			}
 		case deploy.ActionStartRollback:
@@ -259,8 +287,23 @@ func (c *Controller) reconcile(ctx context.Context, d deploy.Deployment, open []
 	return next.WakeAt, nil
 }
 
-func (c *Controller) observe(ctx context.Context, d deploy.Deployment, open []deploy.Deployment) (deploy.Observe, error) {
-	o := deploy.Observe{Now: c.o.Now(), TimeScale: c.o.TimeScale, HookTimeout: c.o.HookTimeout}
+// noteDispatched adds a hook execution to the dispatch log, unless its report got there first (a hook can answer
+// before the invocation returns).
+func (c *Controller) noteDispatched(ctx context.Context, id, execution string) error {
+	return c.o.Store.Update(ctx, func(tx store.Tx) error {
+		if ok, err := store.Exists(tx, hookKey(id, execution)); err != nil || ok {
+			return err
+		}
+		return store.PutJSON(tx, hookKey(id, execution), deploy.HookPending)
+	})
+}
+
+// observe reads the world outside the store for a deployment and completes the observation with what the pass
+// read from the store (hook reports, a stop request, the deployments ahead of it).
+func (c *Controller) observe(ctx context.Context, snap snapshot, open []deploy.Deployment) (deploy.Observe, error) {
+	d := snap.d
+	o := deploy.Observe{Now: c.o.Now(), TimeScale: c.o.TimeScale, HookTimeout: c.o.HookTimeout,
+		Hooks: snap.hooks, StopRequested: snap.intents.Stop}
 	spec := d.AppSpec.Resource
 	var err error
 	o.Alias, o.FunctionMissing, o.AliasMissing, err = c.o.Lambda.Alias(ctx, spec.Name, spec.Alias)
@@ -279,19 +322,6 @@ func (c *Controller) observe(ctx context.Context, d deploy.Deployment, open []de
 			o.AlarmPollFailed = true
 		}
 	}
-	o.Hooks = map[string]deploy.HookResult{}
-	err = c.o.Store.View(ctx, func(tx store.Tx) error {
-		prefix := "cd/hook/" + d.ID + "/"
-		return tx.Scan(prefix, "", func(k string, v []byte) (bool, error) {
-			var r deploy.HookResult
-			err := jsonUnmarshal(v, &r)
-			o.Hooks[k[len(prefix):]] = r
-			return err == nil, err
-		})
-	})
-	if err != nil {
-		return o, err
-	}
 	// One deployment at a time per group and per alias: a later one waits, Queued.
 	for _, other := range open {
 		if other.ID == d.ID || !other.CreateTime.Before(d.CreateTime) {
@@ -307,31 +337,56 @@ func (c *Controller) observe(ctx context.Context, d deploy.Deployment, open []de
 	return o, nil
 }
 
-// save persists a decided record, the rollback deployments it started, and the open index, in one transaction.
-func (c *Controller) save(ctx context.Context, d deploy.Deployment, rollbacks []deploy.Deployment) error {
+// save persists a decided record, the rollback deployments it started, and the open index, in one transaction —
+// if the record and the deployment's intents are still as the pass read them (from); otherwise it writes nothing
+// and returns errConflict.
+func (c *Controller) save(ctx context.Context, from snapshot, d deploy.Deployment, rollbacks []deploy.Deployment) error {
 	return c.o.Store.Update(ctx, func(tx store.Tx) error {
-		for _, r := range append([]deploy.Deployment{d}, rollbacks...) {
-			if err := store.PutJSON(tx, "cd/dep/"+r.ID, r); err != nil {
-				return err
+		var cur deploy.Deployment
+		if err := store.GetJSON(tx, depKey(d.ID), &cur); err != nil {
+			return err
+		}
+		in, err := loadIntents(tx, d.ID)
+		if err != nil {
+			return err
+		}
+		if cur.StoreRevision != from.d.StoreRevision || in.Seq != from.intents.Seq {
+			return errConflict
+		}
+		d.StoreRevision = cur.StoreRevision + 1
+		if err := c.put(tx, d); err != nil {
+			return err
+		}
+		for _, r := range rollbacks {
+			if ok, err := store.Exists(tx, depKey(r.ID)); err != nil || ok {
+				return errors.Join(err, fmt.Errorf("rollback deployment %s exists already", r.ID))
 			}
-			if r.Status.Terminal() {
-				if err := tx.Delete("cd/open/" + r.ID); err != nil {
-					return err
-				}
-				if c.o.Exposure != nil && !r.IsRollback() && !r.StartTime.IsZero() {
-					if err := tx.Put("cd/settle/"+r.ID, []byte{}); err != nil {
-						return err
-					}
-				}
-				if err := c.noteOutcome(tx, r); err != nil {
-					return err
-				}
-			} else if err := tx.Put("cd/open/"+r.ID, []byte{}); err != nil {
+			r.StoreRevision = 1
+			if err := c.put(tx, r); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// put writes a deployment record with its open or settle index and, when it succeeded, its group's outcome.
+func (c *Controller) put(tx store.Tx, d deploy.Deployment) error {
+	if err := store.PutJSON(tx, depKey(d.ID), d); err != nil {
+		return err
+	}
+	if !d.Status.Terminal() {
+		return tx.Put(openKey(d.ID), []byte{})
+	}
+	if err := tx.Delete(openKey(d.ID)); err != nil {
+		return err
+	}
+	if c.o.Exposure != nil && !d.IsRollback() && !d.StartTime.IsZero() {
+		if err := tx.Put(settleKey(d.ID), []byte{}); err != nil {
+			return err
+		}
+	}
+	return c.noteOutcome(tx, d)
 }
 
 // blastRadiusSettle is how long after a deployment ends its blast radius is still recounted: invocations that were
@@ -342,8 +397,8 @@ const blastRadiusSettle = 10 * time.Second
 func (c *Controller) settleBlastRadius(ctx context.Context) {
 	var ids []string
 	if err := c.o.Store.View(ctx, func(tx store.Tx) error {
-		return tx.Scan("cd/settle/", "", func(k string, _ []byte) (bool, error) {
-			ids = append(ids, k[len("cd/settle/"):])
+		return tx.Scan(prefixSettle, "", func(k string, _ []byte) (bool, error) {
+			ids = append(ids, k[len(prefixSettle):])
 			return true, nil
 		})
 	}); err != nil {
@@ -351,7 +406,7 @@ func (c *Controller) settleBlastRadius(ctx context.Context) {
 	}
 	for _, id := range ids {
 		var d deploy.Deployment
-		if err := c.o.Store.View(ctx, func(tx store.Tx) error { return store.GetJSON(tx, "cd/dep/"+id, &d) }); err != nil {
+		if err := c.o.Store.View(ctx, func(tx store.Tx) error { return store.GetJSON(tx, depKey(id), &d) }); err != nil {
 			continue
 		}
 		spec := d.AppSpec.Resource
@@ -361,17 +416,22 @@ func (c *Controller) settleBlastRadius(ctx context.Context) {
 		if d.Status != deploy.StatusSucceeded {
 			until = until.Add(time.Second)
 		}
-		inv, errs, err := c.o.Exposure(ctx, spec.Name, spec.Alias, spec.TargetVersion, d.StartTime, until)
+		inv, errs, countErr := c.o.Exposure(ctx, spec.Name, spec.Alias, spec.TargetVersion, d.StartTime, until)
 		done := c.o.Now().Sub(d.CompleteTime) > blastRadiusSettle
 		c.o.Store.Update(ctx, func(tx store.Tx) error {
-			if err == nil {
-				d.BlastRadius = deploy.BlastRadius{TargetInvocations: inv, TargetErrors: errs}
-				if err := store.PutJSON(tx, "cd/dep/"+id, d); err != nil {
+			var cur deploy.Deployment
+			if err := store.GetJSON(tx, depKey(id), &cur); err != nil || cur.StoreRevision != d.StoreRevision {
+				return err // changed since it was read: recounted on the next pass
+			}
+			if countErr == nil {
+				cur.BlastRadius = deploy.BlastRadius{TargetInvocations: inv, TargetErrors: errs}
+				cur.StoreRevision++
+				if err := store.PutJSON(tx, depKey(id), cur); err != nil {
 					return err
 				}
 			}
 			if done {
-				return tx.Delete("cd/settle/" + id)
+				return tx.Delete(settleKey(id))
 			}
 			return nil
 		})
@@ -394,5 +454,3 @@ func (c *Controller) noteOutcome(tx store.Tx, d deploy.Deployment) error {
 	g.LastSuccessful = d.ID
 	return store.PutJSON(tx, key, g)
 }
-
-func groupKey(app, group string) string { return "cd/dg/" + app + "/" + group }

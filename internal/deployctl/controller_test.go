@@ -22,19 +22,34 @@ type world struct {
 	hooks    [][]byte
 	inAlarm  map[string]bool
 	notify   []func()
+	// pause, if set, is called at the start of every call the controller makes into the world (named by the
+	// method), so a test can hold a reconcile pass there or act in the middle of it.
+	pause func(call string)
+}
+
+func (w *world) gate(call string) {
+	w.mu.Lock()
+	pause := w.pause
+	w.mu.Unlock()
+	if pause != nil {
+		pause(call)
+	}
 }
 
 func (w *world) Alias(_ context.Context, fn, alias string) (deploy.AliasState, bool, bool, error) {
+	w.gate("Alias")
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.alias, false, false, nil
 }
 func (w *world) VersionExists(_ context.Context, fn, v string) (bool, error) {
+	w.gate("VersionExists")
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.versions[v], nil
 }
 func (w *world) SetAlias(_ context.Context, fn, alias string, s deploy.AliasState) error {
+	w.gate("SetAlias")
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if len(s.AdditionalVersionWeights) == 0 {
@@ -46,11 +61,13 @@ func (w *world) SetAlias(_ context.Context, fn, alias string, s deploy.AliasStat
 }
 func (w *world) InvokeAsync(_ context.Context, _, fn string, payload []byte) error {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.hooks = append(w.hooks, payload)
+	w.mu.Unlock()
+	w.gate("InvokeAsync") // after the hook got its payload: it may report while the invocation is held
 	return nil
 }
 func (w *world) InAlarm(_ context.Context, names []string) ([]string, error) {
+	w.gate("InAlarm")
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var out []string
