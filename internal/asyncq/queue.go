@@ -4,13 +4,29 @@
 // destination or to the built-in dead-letter store. Throttled attempts are retried with back-off without using up
 // retries, as Lambda does. Nothing is dropped: every event ends as a success, a destination invocation, or a dead
 // letter.
+//
+// # Store layout
+//
+//	evdue/<due>-<id>   Event, keyed by when its next attempt is due (Unix nanoseconds, 20 digits)
+//	dlq/<fn>/<at>-<id> DeadLetter
+//
+// Because the queue is ordered by due time, a dispatch pass seeks to the first key and stops at the first one that
+// is not yet due: it costs O(log n + due events), however many events wait for later. An attempt's outcome moves
+// its event to its new due key (or removes it) in one transaction, after checking that the event is still at the
+// key it was read from. Servers before this layout keyed events by enqueue time (evq/<enqueued>-<id>); the first
+// pass of a queue moves any such events to evdue/ in one transaction, so they still run after an upgrade.
 package asyncq
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,8 +36,9 @@ import (
 )
 
 const (
-	queuePrefix = "evq/"
-	deadPrefix  = "dlq/"
+	duePrefix    = "evdue/"
+	legacyPrefix = "evq/" // keyed by enqueue time; only read to migrate
+	deadPrefix   = "dlq/"
 )
 
 // Event is one queued asynchronous invocation.
@@ -81,14 +98,39 @@ type Options struct {
 
 // Queue runs asynchronous invocations.
 type Queue struct {
-	o    Options
-	wake chan struct{}
-	sem  chan struct{}
+	o        Options
+	wake     chan struct{}
+	sem      chan struct{}
+	newTimer func() timer // Run's one wake-up timer; tests replace it
+
+	// dispatchMu makes passes one at a time: only a pass starts events, which is what lets a pass trust its
+	// snapshot for every event that was not running when the pass began.
+	dispatchMu sync.Mutex
+	migrated   bool // legacy keys moved (guarded by dispatchMu)
 
 	mu       sync.Mutex
 	inFlight map[string]bool
 	wg       sync.WaitGroup
 }
+
+// timer is the part of a time.Timer that Run uses.
+type timer interface {
+	C() <-chan time.Time
+	Reset(d time.Duration)
+	Stop()
+}
+
+type wallTimer struct{ t *time.Timer }
+
+func newWallTimer() timer {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return wallTimer{t}
+}
+
+func (w wallTimer) C() <-chan time.Time   { return w.t.C }
+func (w wallTimer) Reset(d time.Duration) { w.t.Reset(d) }
+func (w wallTimer) Stop()                 { w.t.Stop() }
 
 // New returns a queue; call Run to process it.
 func New(o Options) *Queue {
@@ -104,12 +146,38 @@ func New(o Options) *Queue {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Queue{o: o, wake: make(chan struct{}, 1), sem: make(chan struct{}, o.Workers), inFlight: map[string]bool{}}
+	return &Queue{o: o, wake: make(chan struct{}, 1), sem: make(chan struct{}, o.Workers), newTimer: newWallTimer,
+		inFlight: map[string]bool{}}
 }
 
+// key is where an event waits: under its next attempt's due time.
 func key(e Event) string {
-	return queuePrefix + fmt.Sprintf("%020d", e.EnqueuedAt.UnixNano()) + "-" + e.ID
+	ns := int64(0)
+	if e.NextAttempt.After(time.Unix(0, 0)) {
+		ns = e.NextAttempt.UnixNano()
+	}
+	return duePrefix + fmt.Sprintf("%020d", ns) + "-" + e.ID
 }
+
+// parseKey returns the due time and event ID encoded in a key of duePrefix.
+func parseKey(k string) (time.Time, string, error) {
+	rest := strings.TrimPrefix(k, duePrefix)
+	digits, id, ok := strings.Cut(rest, "-")
+	ns, err := strconv.ParseInt(digits, 10, 64)
+	if !ok || err != nil || len(digits) != 20 {
+		return time.Time{}, "", fmt.Errorf("malformed async queue key %q", k)
+	}
+	return time.Unix(0, ns), id, nil
+}
+
+// queued is an event and the key it was read at.
+type queued struct {
+	key string
+	e   Event
+}
+
+// errSettled aborts a write for an event that is no longer at the key its attempt read it from.
+var errSettled = errors.New("event already settled")
 
 // Enqueue stores an event durably and returns its ID (the request ID reported to the caller).
 func (q *Queue) Enqueue(ctx context.Context, function, qualifier string, payload []byte) (string, error) {
@@ -137,45 +205,69 @@ func (q *Queue) kick() {
 	}
 }
 
-// Run processes the queue until ctx ends, then waits for running events to finish.
+// Run processes the queue until ctx ends, then waits for running events to finish. It re-arms one timer for the
+// next due event between passes.
 func (q *Queue) Run(ctx context.Context) {
 	defer q.wg.Wait()
+	t := q.newTimer()
+	defer t.Stop()
 	for {
 		next := q.dispatchDue(ctx)
-		var timer <-chan time.Time
+		var fired <-chan time.Time
 		if !next.IsZero() {
-			t := time.NewTimer(max(next.Sub(q.o.Now()), time.Millisecond))
-			defer t.Stop()
-			timer = t.C
+			t.Reset(max(next.Sub(q.o.Now()), time.Millisecond))
+			fired = t.C()
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-q.wake:
-		case <-timer:
+		case <-fired:
 		}
+		t.Stop()
 	}
 }
 
 // dispatchDue starts every due event not already running (bounded by Workers) and returns when the next
-// not-yet-due event is due (zero if none).
+// not-yet-due event is due (zero if none). It reads the due events and the first later key, nothing more.
 func (q *Queue) dispatchDue(ctx context.Context) time.Time {
-	var due []Event
-	var next time.Time
+	q.dispatchMu.Lock()
+	defer q.dispatchMu.Unlock()
 	now := q.o.Now()
+	if !q.migrated {
+		if err := q.migrate(ctx); err != nil {
+			if ctx.Err() == nil {
+				q.o.Logger.Error("migrate async queue", "err", err)
+			}
+			return now.Add(time.Second)
+		}
+		q.migrated = true
+	}
+	// An event running when the pass begins is skipped even if it finishes during the scan: the snapshot may
+	// predate its outcome, and its worker kicks another pass once the outcome is stored.
+	q.mu.Lock()
+	busy := maps.Clone(q.inFlight)
+	q.mu.Unlock()
+	var due []queued
+	var next time.Time
 	err := q.o.Store.View(ctx, func(tx store.Tx) error {
-		return tx.Scan(queuePrefix, "", func(_ string, b []byte) (bool, error) {
-			var e Event
-			if err := json.Unmarshal(b, &e); err != nil {
+		return tx.Scan(duePrefix, "", func(k string, b []byte) (bool, error) {
+			at, id, err := parseKey(k)
+			if err != nil {
 				return false, err
 			}
-			if e.NextAttempt.After(now) {
-				if next.IsZero() || e.NextAttempt.Before(next) {
-					next = e.NextAttempt
-				}
+			if at.After(now) {
+				next = at
+				return false, nil
+			}
+			if busy[id] {
 				return true, nil
 			}
-			due = append(due, e)
+			var e Event
+			if err := json.Unmarshal(b, &e); err != nil {
+				return false, fmt.Errorf("decode %s: %w", k, err)
+			}
+			due = append(due, queued{key: k, e: e})
 			return true, nil
 		})
 	})
@@ -185,7 +277,8 @@ func (q *Queue) dispatchDue(ctx context.Context) time.Time {
 		}
 		return now.Add(time.Second)
 	}
-	for _, e := range due {
+	for _, d := range due {
+		e := d.e
 		q.mu.Lock()
 		running := q.inFlight[e.ID]
 		if !running {
@@ -204,7 +297,7 @@ func (q *Queue) dispatchDue(ctx context.Context) time.Time {
 		go func() {
 			defer q.wg.Done()
 			defer func() { <-q.sem }()
-			q.process(ctx, e)
+			q.process(ctx, d.key, e)
 			q.mu.Lock()
 			delete(q.inFlight, e.ID)
 			q.mu.Unlock()
@@ -214,14 +307,54 @@ func (q *Queue) dispatchDue(ctx context.Context) time.Time {
 	return next
 }
 
+// migrate moves the events an older server queued under legacyPrefix to their due keys, all in one transaction.
+// A record that cannot be decoded stays where it is (and is logged) rather than blocking the others.
+func (q *Queue) migrate(ctx context.Context) error {
+	var moved int
+	err := q.o.Store.Update(ctx, func(tx store.Tx) error {
+		type move struct {
+			from string
+			e    Event
+			raw  []byte
+		}
+		var moves []move
+		err := tx.Scan(legacyPrefix, "", func(k string, b []byte) (bool, error) {
+			var e Event
+			if err := json.Unmarshal(b, &e); err != nil || e.ID == "" {
+				q.o.Logger.Error("async event left unmigrated: cannot decode", "key", k, "err", err)
+				return true, nil
+			}
+			moves = append(moves, move{from: k, e: e, raw: bytes.Clone(b)})
+			return true, nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, m := range moves {
+			if err := tx.Put(key(m.e), m.raw); err != nil {
+				return err
+			}
+			if err := tx.Delete(m.from); err != nil {
+				return err
+			}
+		}
+		moved = len(moves)
+		return nil
+	})
+	if err == nil && moved > 0 {
+		q.o.Logger.Info("async queue: moved events to the due-time layout", "events", moved)
+	}
+	return err
+}
+
 // ProcessDue runs every due event to completion, synchronously (tests drive the queue with a fake clock).
 func (q *Queue) ProcessDue(ctx context.Context) {
 	q.dispatchDue(ctx)
 	q.wg.Wait()
 }
 
-// process runs one attempt of an event and records what follows.
-func (q *Queue) process(ctx context.Context, e Event) {
+// process runs one attempt of the event read at key at, and records what follows.
+func (q *Queue) process(ctx context.Context, at string, e Event) {
 	policy := DefaultPolicy()
 	if q.o.Policy != nil && !e.Destination {
 		policy = q.o.Policy(e.Function, e.Qualifier)
@@ -237,24 +370,24 @@ func (q *Queue) process(ctx context.Context, e Event) {
 		e.LastError = out.Retry.Error()
 		e.Throttles++
 		e.NextAttempt = now.Add(backoff(e.Throttles, q.o.RetryDelay))
-		q.save(ctx, e)
+		q.save(ctx, at, e)
 	case out.Retry != nil:
-		q.finish(ctx, e, policy, out, "EventAgeExceeded")
+		q.finish(ctx, at, e, policy, out, "EventAgeExceeded")
 	case out.FunctionError == "":
-		q.finish(ctx, e, policy, out, "Success")
+		q.finish(ctx, at, e, policy, out, "Success")
 	default:
 		e.Attempts++
 		e.LastError = string(out.Response)
 		switch {
 		case e.Destination:
-			q.finish(ctx, e, policy, out, "RetriesExhausted")
+			q.finish(ctx, at, e, policy, out, "RetriesExhausted")
 		case e.Attempts > policy.MaximumRetryAttempts:
-			q.finish(ctx, e, policy, out, "RetriesExhausted")
+			q.finish(ctx, at, e, policy, out, "RetriesExhausted")
 		case age+q.o.RetryDelay*time.Duration(e.Attempts) > policy.MaximumEventAge:
-			q.finish(ctx, e, policy, out, "EventAgeExceeded")
+			q.finish(ctx, at, e, policy, out, "EventAgeExceeded")
 		default:
 			e.NextAttempt = now.Add(q.o.RetryDelay * time.Duration(e.Attempts)) // 1×, then 2× the delay
-			q.save(ctx, e)
+			q.save(ctx, at, e)
 		}
 	}
 }
@@ -264,11 +397,30 @@ func backoff(throttles int, retryDelay time.Duration) time.Duration {
 	return min(time.Second<<min(throttles-1, 10), retryDelay*5)
 }
 
-// save rewrites an event under its key.
-func (q *Queue) save(ctx context.Context, e Event) {
-	if err := q.o.Store.Update(ctx, func(tx store.Tx) error { return store.PutJSON(tx, key(e), e) }); err != nil {
+// save moves an event from the key its attempt read it at to the key of its next attempt.
+func (q *Queue) save(ctx context.Context, at string, e Event) {
+	err := q.o.Store.Update(ctx, func(tx store.Tx) error {
+		if err := take(tx, at); err != nil {
+			return err
+		}
+		return store.PutJSON(tx, key(e), e)
+	})
+	if err != nil {
 		q.o.Logger.Error("save async event", "id", e.ID, "err", err)
 	}
+}
+
+// take deletes the record at key, or fails with errSettled when it is not there (another attempt recorded an
+// outcome first), so an outcome is recorded at most once.
+func take(tx store.Tx, key string) error {
+	ok, err := store.Exists(tx, key)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errSettled
+	}
+	return tx.Delete(key)
 }
 
 // DeadLetter is an event that could not be delivered, with why.
@@ -281,7 +433,7 @@ type DeadLetter struct {
 
 // finish ends an event: a destination record for a configured destination, a dead letter for failures without
 // one, and in every case the event leaves the queue — in the same transaction, so it is never both or neither.
-func (q *Queue) finish(ctx context.Context, e Event, p Policy, out Outcome, condition string) {
+func (q *Queue) finish(ctx context.Context, at string, e Event, p Policy, out Outcome, condition string) {
 	var dest string
 	if !e.Destination {
 		if condition == "Success" {
@@ -303,7 +455,7 @@ func (q *Queue) finish(ctx context.Context, e Event, p Policy, out Outcome, cond
 		dead = &DeadLetter{Event: e, Condition: condition, Error: e.LastError, At: q.o.Now()}
 	}
 	err := q.o.Store.Update(ctx, func(tx store.Tx) error {
-		if err := tx.Delete(key(e)); err != nil {
+		if err := take(tx, at); err != nil {
 			return err
 		}
 		if follow != nil {
@@ -318,6 +470,7 @@ func (q *Queue) finish(ctx context.Context, e Event, p Policy, out Outcome, cond
 	})
 	if err != nil {
 		q.o.Logger.Error("finish async event", "id", e.ID, "err", err)
+		return
 	}
 	if follow != nil {
 		q.kick()
@@ -397,11 +550,17 @@ func (q *Queue) DeadLetters(ctx context.Context, function string) ([]DeadLetter,
 	return out, err
 }
 
-// Pending counts queued events (for status and tests).
+// Pending counts queued events, including any an older server left that are not migrated yet (for status and
+// tests).
 func (q *Queue) Pending(ctx context.Context) (int, error) {
 	n := 0
 	err := q.o.Store.View(ctx, func(tx store.Tx) error {
-		return tx.Scan(queuePrefix, "", func(string, []byte) (bool, error) { n++; return true, nil })
+		for _, p := range []string{duePrefix, legacyPrefix} {
+			if err := tx.Scan(p, "", func(string, []byte) (bool, error) { n++; return true, nil }); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return n, err
 }

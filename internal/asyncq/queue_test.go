@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/store"
 	"github.com/sluice-dev/sluice/internal/store/bolt"
 )
 
@@ -63,22 +64,31 @@ var failure = Outcome{Response: []byte(`{"errorMessage":"boom","errorType":"Erro
 
 func newQueue(t *testing.T, sc *script, policy Policy) (*Queue, *fakeClock, func() *Queue) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "db")
-	db, err := bolt.Open(path)
+	db := openStore(t)
+	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	mk := func() *Queue { return queueOn(db, sc.run, clock, policy) }
+	return mk(), clock, mk
+}
+
+// openStore opens a bbolt store in a temporary directory, closed when the test ends.
+func openStore(t *testing.T) *bolt.Store {
+	t.Helper()
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	mk := func() *Queue {
-		return New(Options{Store: db, Run: sc.run, Now: clock.Now, RetryDelay: time.Minute,
-			Policy: func(string, string) Policy { return policy },
-			ARN:    func(fn, q string) string { return "arn:aws:lambda:us-east-1:000000000000:function:" + fn },
-			Destination: func(arn string) (string, string, bool) {
-				return arn[len("arn:aws:lambda:us-east-1:000000000000:function:"):], "", true
-			}})
-	}
 	t.Cleanup(func() { db.Close() })
-	return mk(), clock, mk
+	return db
+}
+
+// queueOn returns a queue on db whose destinations are the functions their ARNs name.
+func queueOn(db store.Store, run func(context.Context, Event) Outcome, clock *fakeClock, policy Policy) *Queue {
+	return New(Options{Store: db, Run: run, Now: clock.Now, RetryDelay: time.Minute,
+		Policy: func(string, string) Policy { return policy },
+		ARN:    func(fn, q string) string { return "arn:aws:lambda:us-east-1:000000000000:function:" + fn },
+		Destination: func(arn string) (string, string, bool) {
+			return arn[len("arn:aws:lambda:us-east-1:000000000000:function:"):], "", true
+		}})
 }
 
 func TestSuccessRunsOnce(t *testing.T) {
