@@ -10,13 +10,10 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/sluice-dev/sluice/internal/api/codedeployapi"
 	"github.com/sluice-dev/sluice/internal/deploy"
 	"github.com/sluice-dev/sluice/internal/fault"
 	"github.com/sluice-dev/sluice/internal/store"
 )
-
-var _ codedeployapi.Backend = (*Controller)(nil)
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
@@ -268,7 +265,7 @@ func (c *Controller) ListDeploymentConfigs(ctx context.Context, token string) ([
 
 // Deployments.
 
-func (c *Controller) CreateDeployment(ctx context.Context, in codedeployapi.CreateDeploymentInput) (string, error) {
+func (c *Controller) CreateDeployment(ctx context.Context, in deploy.CreateDeploymentInput) (string, error) {
 	id, err := c.o.IDs.DeploymentID()
 	if err != nil {
 		return "", err
@@ -338,7 +335,7 @@ func (c *Controller) GetDeployment(ctx context.Context, id string) (deploy.Deplo
 	return d, err
 }
 
-func (c *Controller) ListDeployments(ctx context.Context, f codedeployapi.ListDeploymentsFilter) ([]string, string, error) {
+func (c *Controller) ListDeployments(ctx context.Context, f deploy.ListDeploymentsFilter) ([]string, string, error) {
 	var all []deploy.Deployment
 	err := c.o.Store.View(ctx, func(tx store.Tx) error {
 		return tx.Scan(prefixDep, "", func(_ string, v []byte) (bool, error) {
@@ -376,7 +373,7 @@ func (c *Controller) ListDeployments(ctx context.Context, f codedeployapi.ListDe
 	return ids, next, nil
 }
 
-func matches(d deploy.Deployment, f codedeployapi.ListDeploymentsFilter) bool {
+func matches(d deploy.Deployment, f deploy.ListDeploymentsFilter) bool {
 	if f.ApplicationName != "" && d.ApplicationName != f.ApplicationName || f.DeploymentGroupName != "" && d.DeploymentGroupName != f.DeploymentGroupName {
 		return false
 	}

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-dev/sluice/internal/api/codedeployapi"
 	"github.com/sluice-dev/sluice/internal/deploy"
 	"github.com/sluice-dev/sluice/internal/store/bolt"
 )
@@ -138,7 +137,7 @@ func setup(t *testing.T, scale float64) (*Controller, *world, context.Context) {
 
 func create(t *testing.T, c *Controller, ctx context.Context) string {
 	t.Helper()
-	id, err := c.CreateDeployment(ctx, codedeployapi.CreateDeploymentInput{ApplicationName: "app", DeploymentGroupName: "grp",
+	id, err := c.CreateDeployment(ctx, deploy.CreateDeploymentInput{ApplicationName: "app", DeploymentGroupName: "grp",
 		Revision: deploy.Revision{RevisionType: "AppSpecContent", AppSpecContent: &deploy.RawString{Content: appSpec}}})
 	if err != nil {
 		t.Fatal(err)
@@ -211,7 +210,7 @@ func TestAlarmRollsBackWithinMilliseconds(t *testing.T) {
 
 func TestHooksAreInvokedAndReported(t *testing.T) {
 	c, w, ctx := setup(t, 600)
-	id, err := c.CreateDeployment(ctx, codedeployapi.CreateDeploymentInput{ApplicationName: "app", DeploymentGroupName: "grp",
+	id, err := c.CreateDeployment(ctx, deploy.CreateDeploymentInput{ApplicationName: "app", DeploymentGroupName: "grp",
 		DeploymentConfigName: deploy.LambdaAllAtOnce,
 		Revision: deploy.Revision{RevisionType: "AppSpecContent", AppSpecContent: &deploy.RawString{
 			Content: appSpec + "Hooks:\n  - BeforeAllowTraffic: CodeDeployHook_pre\n"}}})

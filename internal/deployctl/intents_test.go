@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-dev/sluice/internal/api/codedeployapi"
 	"github.com/sluice-dev/sluice/internal/deploy"
 	"github.com/sluice-dev/sluice/internal/fault"
 	"github.com/sluice-dev/sluice/internal/store/bolt"
@@ -88,7 +87,7 @@ func createWith(t *testing.T, c *Controller, ctx context.Context, config, hook s
 	if hook != "" {
 		spec += "Hooks:\n  - BeforeAllowTraffic: " + hook + "\n"
 	}
-	id, err := c.CreateDeployment(ctx, codedeployapi.CreateDeploymentInput{ApplicationName: "app", DeploymentGroupName: "grp",
+	id, err := c.CreateDeployment(ctx, deploy.CreateDeploymentInput{ApplicationName: "app", DeploymentGroupName: "grp",
 		DeploymentConfigName: config,
 		Revision:             deploy.Revision{RevisionType: "AppSpecContent", AppSpecContent: &deploy.RawString{Content: spec}}})
 	if err != nil {

@@ -2,7 +2,6 @@ package codedeployapi
 
 import (
 	"context"
-	"time"
 
 	"github.com/sluice-dev/sluice/internal/deploy"
 )
@@ -27,28 +26,9 @@ type Backend interface {
 	DeleteDeploymentConfig(ctx context.Context, name string) error
 	ListDeploymentConfigs(ctx context.Context, nextToken string) ([]string, string, error)
 
-	CreateDeployment(ctx context.Context, in CreateDeploymentInput) (id string, err error)
+	CreateDeployment(ctx context.Context, in deploy.CreateDeploymentInput) (id string, err error)
 	GetDeployment(ctx context.Context, id string) (deploy.Deployment, error)
-	ListDeployments(ctx context.Context, f ListDeploymentsFilter) ([]string, string, error)
+	ListDeployments(ctx context.Context, f deploy.ListDeploymentsFilter) ([]string, string, error)
 	StopDeployment(ctx context.Context, id string, autoRollbackEnabled *bool) (status deploy.StopStatus, message string, err error)
 	PutLifecycleEventHookExecutionStatus(ctx context.Context, deploymentID, executionID, status string) error
-}
-
-// CreateDeploymentInput is CreateDeployment decoded. Nil overrides mean "as the deployment group says".
-type CreateDeploymentInput struct {
-	ApplicationName      string
-	DeploymentGroupName  string
-	DeploymentConfigName string // "" = the group's
-	Revision             deploy.Revision
-	Description          string
-	AutoRollback         *deploy.AutoRollbackConfiguration
-	Alarms               *deploy.AlarmConfiguration
-}
-
-// ListDeploymentsFilter is ListDeployments decoded.
-type ListDeploymentsFilter struct {
-	ApplicationName, DeploymentGroupName string
-	Statuses                             []deploy.Status
-	CreatedAfter, CreatedBefore          time.Time
-	NextToken                            string
 }

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-dev/sluice/internal/api/codedeployapi"
 	"github.com/sluice-dev/sluice/internal/deploy"
 )
 
@@ -96,7 +95,7 @@ func pyCases() []pyCase {
 				"applicationName": "orders", "deploymentGroupName": "orders-live", "description": "orders v2",
 				"revision": map[string]any{"revisionType": "AppSpecContent", "appSpecContent": map[string]any{"content": appSpecYAML, "sha256": sha}},
 			},
-			want: []call{{"CreateDeployment", codedeployapi.CreateDeploymentInput{
+			want: []call{{"CreateDeployment", deploy.CreateDeploymentInput{
 				ApplicationName: "orders", DeploymentGroupName: "orders-live", Description: "orders v2",
 				Revision: deploy.Revision{RevisionType: "AppSpecContent", AppSpecContent: &deploy.RawString{Content: appSpecYAML, Sha256: sha}},
 			}}},
@@ -153,7 +152,7 @@ func pyCases() []pyCase {
 			name: "ListDeployments", op: "ListDeployments",
 			params: map[string]any{"applicationName": "orders", "deploymentGroupName": "orders-live", "includeOnlyStatuses": []any{"Succeeded"},
 				"createTimeRange": map[string]any{"start": pyTime(tCreate.Truncate(time.Second)), "end": pyTime(tEnd.Truncate(time.Second))}},
-			want: []call{{"ListDeployments", codedeployapi.ListDeploymentsFilter{ApplicationName: "orders", DeploymentGroupName: "orders-live",
+			want: []call{{"ListDeployments", deploy.ListDeploymentsFilter{ApplicationName: "orders", DeploymentGroupName: "orders-live",
 				Statuses: []deploy.Status{deploy.StatusSucceeded}, CreatedAfter: tCreate.Truncate(time.Second), CreatedBefore: tEnd.Truncate(time.Second)}}},
 			response: map[string]any{"deployments": []any{}},
 		},

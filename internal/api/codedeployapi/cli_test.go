@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-dev/sluice/internal/api/codedeployapi"
 	"github.com/sluice-dev/sluice/internal/deploy"
 )
 
@@ -61,7 +60,7 @@ func TestCLIs(t *testing.T) {
 				"--revision", string(revision), "--deployment-config-name", deploy.LambdaLinear10PercentEvery1Minute)), &created); err != nil || created.DeploymentId != idCreated {
 				t.Errorf("create-deployment: %v %+v", err, created)
 			}
-			want := codedeployapi.CreateDeploymentInput{ApplicationName: "orders", DeploymentGroupName: "orders-live",
+			want := deploy.CreateDeploymentInput{ApplicationName: "orders", DeploymentGroupName: "orders-live",
 				DeploymentConfigName: deploy.LambdaLinear10PercentEvery1Minute, Revision: appSpecRevision()}
 			if calls := s.fake.takeCalls(); len(calls) != 1 || !reflect.DeepEqual(calls[0].Args, want) {
 				t.Errorf("backend calls:\n%s\nwant CreateDeployment %+v", dump(calls), want)

@@ -36,7 +36,7 @@ func (h *Handler) createDeployment(ctx context.Context, in *createDeploymentInpu
 	if err := checkConfigName(cfg); err != nil {
 		return nil, err
 	}
-	id, err := h.b.CreateDeployment(ctx, CreateDeploymentInput{
+	id, err := h.b.CreateDeployment(ctx, deploy.CreateDeploymentInput{
 		ApplicationName:      app,
 		DeploymentGroupName:  group,
 		DeploymentConfigName: cfg,
@@ -136,7 +136,7 @@ func (h *Handler) listDeployments(ctx context.Context, in *listDeploymentsInput)
 	if err := checkGroupName(group); err != nil {
 		return nil, err
 	}
-	f := ListDeploymentsFilter{ApplicationName: app, DeploymentGroupName: group, NextToken: in.NextToken}
+	f := deploy.ListDeploymentsFilter{ApplicationName: app, DeploymentGroupName: group, NextToken: in.NextToken}
 	for _, s := range in.IncludeOnlyStatuses {
 		if !deploymentStatuses[s] {
 			return nil, fault.New(codeInvalidDeploymentStatus,

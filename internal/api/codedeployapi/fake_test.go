@@ -219,7 +219,7 @@ func (f *fake) ListDeploymentConfigs(_ context.Context, nextToken string) ([]str
 	return f.names, f.nextToken, nil
 }
 
-func (f *fake) CreateDeployment(_ context.Context, in codedeployapi.CreateDeploymentInput) (string, error) {
+func (f *fake) CreateDeployment(_ context.Context, in deploy.CreateDeploymentInput) (string, error) {
 	if err := f.record("CreateDeployment", in); err != nil {
 		return "", err
 	}
@@ -240,7 +240,7 @@ func (f *fake) GetDeployment(_ context.Context, id string) (deploy.Deployment, e
 	return d, nil
 }
 
-func (f *fake) ListDeployments(_ context.Context, flt codedeployapi.ListDeploymentsFilter) ([]string, string, error) {
+func (f *fake) ListDeployments(_ context.Context, flt deploy.ListDeploymentsFilter) ([]string, string, error) {
 	if err := f.record("ListDeployments", flt); err != nil {
 		return nil, "", err
 	}

@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/sluice-dev/sluice/internal/api/codedeployapi"
 	"github.com/sluice-dev/sluice/internal/deploy"
 	"github.com/sluice-dev/sluice/internal/fault"
 )
@@ -336,7 +335,7 @@ func sdkCases() []sdkCase {
 					OverrideAlarmConfiguration: &types.AlarmConfiguration{Enabled: true, IgnorePollAlarmFailure: true, Alarms: []types.Alarm{{Name: aws.String("orders-errors")}}},
 				})
 			},
-			want: []call{{"CreateDeployment", codedeployapi.CreateDeploymentInput{
+			want: []call{{"CreateDeployment", deploy.CreateDeploymentInput{
 				ApplicationName: "orders", DeploymentGroupName: "orders-live", DeploymentConfigName: deploy.LambdaAllAtOnce,
 				Revision: appSpecRevision(), Description: "orders v2", AutoRollback: &deploy.AutoRollbackConfiguration{},
 				Alarms: &deploy.AlarmConfiguration{Enabled: true, IgnorePollAlarmFailure: true, Alarms: []deploy.Alarm{{Name: "orders-errors"}}},
@@ -354,7 +353,7 @@ func sdkCases() []sdkCase {
 						String_: &types.RawString{Content: aws.String(appSpecYAML), Sha256: aws.String("abc")}},
 				})
 			},
-			want: []call{{"CreateDeployment", codedeployapi.CreateDeploymentInput{
+			want: []call{{"CreateDeployment", deploy.CreateDeploymentInput{
 				ApplicationName: "orders", DeploymentGroupName: "orders-live",
 				Revision: deploy.Revision{RevisionType: "String", String: &deploy.RawString{Content: appSpecYAML, Sha256: "abc"}},
 			}}},
@@ -410,7 +409,7 @@ func sdkCases() []sdkCase {
 					IncludeOnlyStatuses: []types.DeploymentStatus{types.DeploymentStatusSucceeded, types.DeploymentStatusInProgress},
 					CreateTimeRange:     &types.TimeRange{Start: aws.Time(tCreate), End: aws.Time(tEnd)}, NextToken: aws.String("page-1")})
 			},
-			want: []call{{"ListDeployments", codedeployapi.ListDeploymentsFilter{ApplicationName: "orders", DeploymentGroupName: "orders-live",
+			want: []call{{"ListDeployments", deploy.ListDeploymentsFilter{ApplicationName: "orders", DeploymentGroupName: "orders-live",
 				Statuses: []deploy.Status{deploy.StatusSucceeded, deploy.StatusInProgress}, CreatedAfter: tCreate, CreatedBefore: tEnd, NextToken: "page-1"}}},
 			check: func(t *testing.T, out any) {
 				o := out.(*codedeploy.ListDeploymentsOutput)
@@ -423,7 +422,7 @@ func sdkCases() []sdkCase {
 			call: func(ctx context.Context, c *codedeploy.Client) (any, error) {
 				return c.ListDeployments(ctx, &codedeploy.ListDeploymentsInput{CreateTimeRange: &types.TimeRange{Start: aws.Time(tCreate)}})
 			},
-			want: []call{{"ListDeployments", codedeployapi.ListDeploymentsFilter{CreatedAfter: tCreate}}},
+			want: []call{{"ListDeployments", deploy.ListDeploymentsFilter{CreatedAfter: tCreate}}},
 			check: func(t *testing.T, out any) {
 				if d := out.(*codedeploy.ListDeploymentsOutput).Deployments; d == nil || len(d) != 0 {
 					t.Errorf("deployments %#v, want []", d)
