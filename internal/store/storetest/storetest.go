@@ -1,5 +1,8 @@
 // Package storetest is the conformance suite every store.Store backend must pass. A backend's test calls
-// Run with a factory that opens a fresh, empty store; Reopen (optional) reopens the same data to check durability.
+// Run with a factory that opens a fresh, empty store; Reopen (optional) reopens the same data to check durability;
+// Compact (optional) drops watch history so the suite can check ErrCompacted.
+//
+// The suite covers transactions (this file), and revisions and watches (watch.go).
 package storetest
 
 import (
@@ -18,6 +21,9 @@ type Backend struct {
 	Open func(t *testing.T) store.Store
 	// Reopen closes s and opens the same data again; nil skips the durability checks.
 	Reopen func(t *testing.T, s store.Store) store.Store
+	// Compact makes the events of revisions up to and including rev unavailable to Watch (etcd's Compact); nil
+	// skips the ErrCompacted checks.
+	Compact func(t *testing.T, s store.Store, rev int64)
 }
 
 // Run runs the whole suite.
@@ -166,6 +172,8 @@ func Run(t *testing.T, b Backend) {
 			t.Fatalf("after reopen get = %q, want yes", got)
 		}
 	})
+	runRevisions(t, b)
+	runWatch(t, b)
 }
 
 func open(t *testing.T, b Backend) store.Store {
