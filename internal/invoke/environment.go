@@ -28,7 +28,7 @@ type environment struct {
 	id        string
 	pool      *pool
 	api       *runtimeapi.Server
-	proc      *sandbox.Process
+	proc      process
 	startErr  error // the runtime could not be started (e.g. no bootstrap): every invocation fails with it
 	uid       uint32
 	vol       *scratch.Volume // the device behind /tmp, or nil
@@ -67,7 +67,7 @@ func (s *Service) launch(ctx context.Context, p *pool, initType string) (*enviro
 		return nil, err
 	}
 	id := randomID()
-	now := time.Now()
+	now := p.now()
 	e := &environment{id: id, pool: p, uid: uid, out: &outputSink{}, initType: initType,
 		logStream: logStreamName(t.version, id, now), spawned: now}
 	if e.api, err = runtimeapi.Listen(s.admitOnly(e)); err != nil {
@@ -92,7 +92,7 @@ func (s *Service) launch(ctx context.Context, p *pool, initType string) (*enviro
 		HideDirs:  []string{s.opts.DataDir},
 		Stdout:    e.out, Stderr: e.out,
 	}
-	mech := sandbox.Detect()
+	mech := s.sandboxes.Detect()
 	// /tmp: a volume of its own, bounded in total and costing no memory; without volumes, a tmpfs of the same size
 	// (bounded, but charged to the function's memory); without a mount namespace, a host directory (per-file limit).
 	switch {
@@ -117,7 +117,7 @@ func (s *Service) launch(ctx context.Context, p *pool, initType string) (*enviro
 	}
 	spec.Path, spec.Args = argv[0], argv[1:]
 	spec.Env = s.environ(t, e, rt, shimDir, taskRoot)
-	proc, err := sandbox.Start(ctx, spec)
+	proc, err := s.sandboxes.Start(ctx, spec)
 	switch {
 	case errors.Is(err, sandbox.ErrExecFailed) && rt.Family == runtimes.FamilyProvided:
 		e.startErr = fmt.Errorf("Runtime.InvalidEntrypoint: Couldn't find valid bootstrap(s): [%s/bootstrap /opt/bootstrap]", taskRootFor(taskRoot))
@@ -173,7 +173,7 @@ func (e *environment) awaitInit() error {
 	select {
 	case <-e.api.Ready():
 		e.initialized = true
-		e.initDuration = time.Since(e.spawned)
+		e.initDuration = e.pool.now().Sub(e.spawned)
 		return nil
 	case <-e.api.InitFailed():
 		return errInitFailed

@@ -6,8 +6,6 @@ import (
 	"net"
 	"sync"
 	"time"
-
-	"github.com/sluice-dev/sluice/internal/sandbox"
 )
 
 // Every environment's Runtime API listens on the host's loopback, which all function processes share, and its paths
@@ -42,7 +40,7 @@ func (e *environment) describe() string {
 // admitOnly returns the Runtime API admission check of the environment e: only its own uid's sockets get through.
 func (s *Service) admitOnly(e *environment) func(net.Conn) error {
 	return func(c net.Conn) error {
-		peer, err := sandbox.PeerUID(c)
+		peer, err := s.sandboxes.PeerUID(c)
 		if err == nil && peer == e.uid {
 			return nil
 		}

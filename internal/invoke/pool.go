@@ -10,6 +10,7 @@ import (
 // serves next and the coldest ones age out.
 type pool struct {
 	target *target
+	now    func() time.Time // the service's clock
 
 	mu       sync.Mutex
 	idle     []*environment
@@ -29,7 +30,7 @@ func (p *pool) take() *environment {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.busy++
-	p.lastUsed = time.Now()
+	p.lastUsed = p.now()
 	n := len(p.idle)
 	if n == 0 {
 		return nil
@@ -56,7 +57,7 @@ func (p *pool) giveBack(e *environment) bool {
 	if p.retired {
 		return false
 	}
-	e.lastUsed = time.Now()
+	e.lastUsed = p.now()
 	p.idle = append(p.idle, e)
 	return true
 }

@@ -169,7 +169,7 @@ func (s *Service) Prewarm(function, version string, n int) int {
 			p.mu.Lock()
 			retired := p.retired
 			if !retired {
-				e.lastUsed = time.Now()
+				e.lastUsed = p.now()
 				p.idle = append(p.idle, e)
 			}
 			p.mu.Unlock()

@@ -67,11 +67,18 @@ type Options struct {
 	// AsyncRetryDelay is the wait before an asynchronous invocation's first retry (Lambda: 1 minute).
 	AsyncRetryDelay time.Duration
 	Logger          *slog.Logger
+
+	// For tests only. sandboxes starts function processes (nil: real sandboxes); now is the clock that keep-alive,
+	// maximum lifetime and inactivity are measured by (nil: time.Now).
+	sandboxes sandboxes
+	now       func() time.Time
 }
 
 // Service is the execution layer.
 type Service struct {
 	opts         Options
+	sandboxes    sandboxes
+	now          func() time.Time
 	catalog      *catalog
 	uids         *uidAllocator
 	shimDir      string
@@ -128,7 +135,13 @@ func New(o Options) (*Service, error) {
 	if o.InactiveAfter == 0 {
 		o.InactiveAfter = 14 * 24 * time.Hour
 	}
-	s := &Service{opts: o, catalog: newCatalog(o.Source, o.Account), uids: newUIDAllocator(o.UIDBase, o.UIDCount),
+	if o.sandboxes == nil {
+		o.sandboxes = hostSandboxes{}
+	}
+	if o.now == nil {
+		o.now = time.Now
+	}
+	s := &Service{opts: o, sandboxes: o.sandboxes, now: o.now, catalog: newCatalog(o.Source, o.Account), uids: newUIDAllocator(o.UIDBase, o.UIDCount),
 		shimDir: filepath.Join(o.DataDir, "runtime"), pools: map[poolKey]*pool{},
 		log: o.Logger.With("component", "invoke"), conc: newConcurrency(o.ConcurrencyLimit), metrics: &lambdaMetrics{rec: o.Metrics, obs: o.Observer}}
 	s.queue = asyncq.New(asyncq.Options{Store: o.Store, Run: s.runEvent, Policy: s.eventPolicy, Destination: s.destination,
@@ -187,7 +200,7 @@ func (s *Service) Invoke(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	s.lastInvoked.Store(r.fn.name, time.Now())
+	s.lastInvoked.Store(r.fn.name, s.now())
 	if err := runnable(r); err != nil {
 		if r.fn.status.State == lambda.StateInactive && s.opts.Lifecycle != nil {
 			// The first invocation of an inactive function fails and starts its restoration, as on Lambda.
@@ -242,7 +255,7 @@ func (s *Service) poolFor(t *target) *pool {
 	defer s.mu.Unlock()
 	p, ok := s.pools[t.key]
 	if !ok {
-		p = &pool{target: t}
+		p = &pool{target: t, now: s.now}
 		s.pools[t.key] = p
 	}
 	return p
@@ -357,7 +370,7 @@ func (s *Service) failInit(env *environment, t *target, requestID string, req Re
 		res.Payload = runtimeapi.ErrorDocument(errorType, "RequestId: "+requestID+" Error: "+msg)
 	}
 	env.out.platform("START RequestId: " + requestID + " Version: " + t.version)
-	s.finishLog(env, t, requestID, 0, time.Since(env.spawned), "error", req.LogTail, &res)
+	s.finishLog(env, t, requestID, 0, s.now().Sub(env.spawned), "error", req.LogTail, &res)
 	return res
 }
 
@@ -437,7 +450,7 @@ func (s *Service) retireStale(name string) {
 	}
 	s.mu.Unlock()
 	for _, p := range retired {
-		for _, e := range p.reap(time.Now(), time.Time{}) {
+		for _, e := range p.reap(s.now(), time.Time{}) {
 			s.destroyLater(e)
 		}
 	}
@@ -453,28 +466,34 @@ func (s *Service) reapLoop(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		s.deactivateIdle(ctx)
-		now := time.Now()
-		idleCutoff, bornCutoff := now.Add(-s.opts.KeepAlive), now.Add(-s.opts.MaxLifetime)
-		s.mu.Lock()
-		pools := make([]*pool, 0, len(s.pools))
-		for k, p := range s.pools {
-			if p.retired && p.empty() {
-				delete(s.pools, k)
-				continue
-			}
-			pools = append(pools, p)
+		s.reap(ctx)
+	}
+}
+
+// reap runs one pass of the reaper: it idles functions not invoked for InactiveAfter, destroys environments idle
+// longer than KeepAlive or older than MaxLifetime, replaces provisioned ones so lost, and forgets drained pools.
+func (s *Service) reap(ctx context.Context) {
+	s.deactivateIdle(ctx)
+	now := s.now()
+	idleCutoff, bornCutoff := now.Add(-s.opts.KeepAlive), now.Add(-s.opts.MaxLifetime)
+	s.mu.Lock()
+	pools := make([]*pool, 0, len(s.pools))
+	for k, p := range s.pools {
+		if p.retired && p.empty() {
+			delete(s.pools, k)
+			continue
 		}
-		s.mu.Unlock()
-		for _, p := range pools {
-			lostProvisioned := false
-			for _, e := range p.reap(idleCutoff, bornCutoff) {
-				lostProvisioned = lostProvisioned || e.provisioned
-				e.destroy(s)
-			}
-			if lostProvisioned {
-				s.reconcileProvisioned(p.target.function)
-			}
+		pools = append(pools, p)
+	}
+	s.mu.Unlock()
+	for _, p := range pools {
+		lostProvisioned := false
+		for _, e := range p.reap(idleCutoff, bornCutoff) {
+			lostProvisioned = lostProvisioned || e.provisioned
+			e.destroy(s)
+		}
+		if lostProvisioned {
+			s.reconcileProvisioned(p.target.function)
 		}
 	}
 }
@@ -494,7 +513,7 @@ func (s *Service) shutdown() {
 	var wg sync.WaitGroup
 	for _, p := range pools {
 		for {
-			for _, e := range p.reap(time.Now(), time.Time{}) {
+			for _, e := range p.reap(s.now(), time.Time{}) {
 				wg.Go(func() { e.destroy(s) })
 			}
 			if p.empty() || time.Now().After(deadline) {
@@ -513,13 +532,13 @@ func (s *Service) deactivateIdle(ctx context.Context) {
 	if s.opts.Lifecycle == nil {
 		return
 	}
-	cutoff := time.Now().Add(-s.opts.InactiveAfter)
+	cutoff := s.now().Add(-s.opts.InactiveAfter)
 	for _, name := range s.catalog.names() {
 		fn := s.catalog.get(name)
 		if fn == nil || fn.status.State != lambda.StateActive || len(fn.provisioned) > 0 {
 			continue
 		}
-		last, seen := s.lastInvoked.LoadOrStore(name, time.Now())
+		last, seen := s.lastInvoked.LoadOrStore(name, s.now())
 		if !seen || last.(time.Time).After(cutoff) {
 			continue
 		}
@@ -547,7 +566,7 @@ func (s *Service) releaseIdle(name string) {
 		}
 	}
 	s.mu.Unlock()
-	far := time.Now().Add(time.Hour)
+	far := s.now().Add(time.Hour)
 	for _, p := range pools {
 		for _, e := range p.reap(far, time.Time{}) {
 			s.destroyLater(e)
