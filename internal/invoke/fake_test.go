@@ -29,6 +29,7 @@ import (
 //	FAKE_INIT=slow   takes 100 ms to initialise     event "crash"  exits with status 1
 //	FAKE_INIT=error  reports an init error          event "hang"   never answers (until killed)
 //	FAKE_INIT=exit   exits with status 2 at init    event "fail"   answers with a function error
+//	                                                event "oom"    is killed by the OOM killer
 //	                                                event "block"  waits for fakeSandboxes.gate
 //	any other event: answers {"event": <event>, "pid": <the process's pid>}.
 //
@@ -212,6 +213,9 @@ func (f *fakeSandboxes) run(p *fakeProc) {
 		switch name {
 		case "crash":
 			p.end(sandbox.Exit{Code: 1})
+			return
+		case "oom":
+			p.end(sandbox.Exit{Code: -1, Signal: "killed", OOMKilled: true})
 			return
 		case "hang":
 			<-p.ctx.Done()

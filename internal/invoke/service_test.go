@@ -123,6 +123,7 @@ func TestInvokeFailures(t *testing.T) {
 		{name: "FunctionError", event: "fail", want: `"errorType":"Boom"`},
 		{name: "Timeout", event: "hang", want: "Sandbox.Timedout", replaced: true, killedBy: "killed"},
 		{name: "Crash", event: "crash", want: "Runtime.ExitError", replaced: true, killedBy: "exit status 1"},
+		{name: "OutOfMemory", event: "oom", want: "Runtime.OutOfMemory", replaced: true, killedBy: "signal: killed"},
 		{name: "InitError", env: map[string]string{"FAKE_INIT": "error"}, event: "hello", want: "bad config", replaced: true, killedBy: "killed"},
 		{name: "InitExit", env: map[string]string{"FAKE_INIT": "exit"}, event: "hello", want: "Runtime exited with error: exit status 2", replaced: true, killedBy: "exit status 2"},
 	} {
