@@ -14,8 +14,23 @@ import (
 )
 
 func TestConformance(t *testing.T) {
+	storetest.Run(t, backend(false))
+}
+
+// Ensure the suite's own closures, and the wrapper services use to test theirs, survive being run twice.
+func TestConformanceRerunUpdates(t *testing.T) {
+	storetest.Run(t, backend(true))
+}
+
+func backend(rerun bool) storetest.Backend {
 	paths := map[store.Store]string{}
-	storetest.Run(t, storetest.Backend{
+	wrap := func(s *bolt.Store) store.Store {
+		if rerun {
+			return storetest.RerunUpdates(s)
+		}
+		return s
+	}
+	return storetest.Backend{
 		Open: func(t *testing.T) store.Store {
 			p := filepath.Join(t.TempDir(), "sluice.db")
 			s, err := bolt.Open(p)
@@ -23,9 +38,10 @@ func TestConformance(t *testing.T) {
 				t.Fatal(err)
 			}
 			paths[s] = p
-			return s
+			return wrap(s)
 		},
 		Reopen: func(t *testing.T, s store.Store) store.Store {
+			s = storetest.Unwrap(s)
 			p := paths[s]
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
@@ -34,10 +50,11 @@ func TestConformance(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return s2
+			paths[s2] = p
+			return wrap(s2)
 		},
-		Compact: func(t *testing.T, s store.Store, rev int64) { s.(*bolt.Store).Compact(rev) },
-	})
+		Compact: func(t *testing.T, s store.Store, rev int64) { storetest.Unwrap(s).(*bolt.Store).Compact(rev) },
+	}
 }
 
 func openWith(t *testing.T, path string, opts bolt.Options) *bolt.Store {
