@@ -155,9 +155,9 @@ func runDeploy(cmd *cobra.Command, f *deployFlags, dryRun bool) error {
 	stderr, isFile := errOut.(*os.File)
 	live := isFile && progress.IsTerminal(stderr) && !f.noProgress
 	if live {
-		o.Renderer = progress.NewTerminal(errOut, progress.TerminalWidth(stderr), true)
+		o.Observer = progressObserver{progress.NewTerminal(errOut, progress.TerminalWidth(stderr), true)}
 	} else {
-		o.Renderer = progress.NewPlain(errOut)
+		o.Observer = progressObserver{progress.NewPlain(errOut)}
 	}
 	o.Event = func(format string, args ...any) {
 		fmt.Fprintf(errOut, "%s %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, args...))

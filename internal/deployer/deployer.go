@@ -30,7 +30,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/sluice-dev/sluice/internal/cfn"
-	"github.com/sluice-dev/sluice/internal/cli/progress"
 	"github.com/sluice-dev/sluice/internal/stack"
 )
 
@@ -43,8 +42,8 @@ type Options struct {
 	DryRun bool
 	Config aws.Config
 	Stacks stack.Store
-	// Renderer shows traffic shifts while they run (nil: none).
-	Renderer progress.Renderer
+	// Observer is told how traffic shifts stand while they run (nil: nobody).
+	Observer Observer
 	// Event reports each step as a line of text (nil: none).
 	Event func(format string, args ...any)
 	// Poll is how often a running deployment is looked at (default 500 ms).

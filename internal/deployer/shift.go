@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/sluice-dev/sluice/internal/awsraw"
-	"github.com/sluice-dev/sluice/internal/cli/progress"
 	"github.com/sluice-dev/sluice/internal/stack"
 )
 
@@ -130,7 +129,7 @@ func (r *run) awaitShifts(ctx context.Context) error {
 	}
 	var failed []string
 	for {
-		snap := progress.Snapshot{Stack: r.o.StackName, Now: time.Now()}
+		snap := ShiftSnapshot{Stack: r.o.StackName, Now: time.Now()}
 		open := 0
 		for _, s := range r.pending {
 			f, err := r.observe(ctx, s)
@@ -143,13 +142,13 @@ func (r *run) awaitShifts(ctx context.Context) error {
 			}
 		}
 		if open == 0 {
-			if r.o.Renderer != nil {
-				_ = r.o.Renderer.Close(snap)
+			if r.o.Observer != nil {
+				r.o.Observer.ShiftsEnded(snap)
 			}
 			break
 		}
-		if r.o.Renderer != nil {
-			_ = r.o.Renderer.Render(snap)
+		if r.o.Observer != nil {
+			r.o.Observer.Shifting(snap)
 		}
 		select {
 		case <-ctx.Done():
@@ -178,8 +177,8 @@ func (r *run) awaitShifts(ctx context.Context) error {
 }
 
 // observe reads a shift's deployment, alarms and traffic, and returns what to show.
-func (r *run) observe(ctx context.Context, s *pendingShift) (progress.Function, error) {
-	f := progress.Function{Name: s.function, Alias: s.alias, FromVersion: s.from, ToVersion: s.to, DeploymentID: s.id, Config: s.config}
+func (r *run) observe(ctx context.Context, s *pendingShift) (ShiftState, error) {
+	f := ShiftState{Name: s.function, Alias: s.alias, FromVersion: s.from, ToVersion: s.to, DeploymentID: s.id, Config: s.config}
 	var v deploymentView
 	if err := r.rawCodeDeploy(ctx, "GetDeployment", map[string]string{"deploymentId": s.id}, &v); err != nil {
 		return f, err
@@ -190,7 +189,7 @@ func (r *run) observe(ctx context.Context, s *pendingShift) (progress.Function, 
 	s.invocations, s.errorsCount = f.NewInvocations, f.NewErrors
 	for _, e := range d.Events {
 		if e.Hook != "" {
-			f.Hooks = append(f.Hooks, progress.Hook{Event: e.Name, Function: e.Hook, Status: e.Status})
+			f.Hooks = append(f.Hooks, ShiftHook{Event: e.Name, Function: e.Hook, Status: e.Status})
 		}
 		if e.Status == "InProgress" {
 			f.Step = stepText(e.Name, d.TargetWeight)
@@ -203,7 +202,7 @@ func (r *run) observe(ctx context.Context, s *pendingShift) (progress.Function, 
 		out, err := r.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: s.alarms})
 		if err == nil {
 			for _, a := range out.MetricAlarms {
-				f.Alarms = append(f.Alarms, progress.Alarm{Name: aws.ToString(a.AlarmName), State: string(a.StateValue)})
+				f.Alarms = append(f.Alarms, ShiftAlarm{Name: aws.ToString(a.AlarmName), State: string(a.StateValue)})
 			}
 		}
 	}
