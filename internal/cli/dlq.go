@@ -9,9 +9,12 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-
-	"github.com/sluice-dev/sluice/internal/api/lambdaapi"
 )
+
+// deadLettersPath is Sluice's own endpoint listing a function's dead letters. It is lambdaapi.DeadLettersPath,
+// repeated here because the CLI is a client of the wire protocol and imports no server edge; a test checks that
+// the two agree.
+const deadLettersPath = "/sluice/2026-11-26/functions/{FunctionName}/dead-letters"
 
 func dlqCommand() *cobra.Command {
 	var cf clientFlags
@@ -29,7 +32,7 @@ func dlqCommand() *cobra.Command {
 			if cfg.BaseEndpoint == nil {
 				return fmt.Errorf("no Sluice endpoint: set AWS_ENDPOINT_URL or --endpoint-url")
 			}
-			path := strings.Replace(lambdaapi.DeadLettersPath, "{FunctionName}", url.PathEscape(args[0]), 1)
+			path := strings.Replace(deadLettersPath, "{FunctionName}", url.PathEscape(args[0]), 1)
 			body, err := signedCall(ctx, cfg, "lambda", http.MethodGet, path, nil, nil)
 			if err != nil {
 				return err
