@@ -15,8 +15,10 @@
 // compare-and-swap commit) re-runs the closure when its reads were invalidated by a concurrent commit. A closure
 // must therefore have no effect outside the transaction — no channel sends, no counters, no appends to slices
 // declared outside it that survive a re-run, no calls to other services. Assigning results to outer variables is
-// fine (a re-run overwrites them); act on them only after Update returned nil. bbolt runs each closure once
-// today; do not depend on that.
+// fine (a re-run overwrites them); act on them only after Update returned nil. Nor may a closure change values
+// it captured and read again (a record passed in, then bumped inside: the re-run sees the bumped copy). bbolt
+// runs each closure once today; do not depend on that: storetest.RerunUpdates runs every closure twice, for a
+// service's tests to prove theirs are re-runnable.
 //
 // # Revisions
 //
@@ -37,9 +39,12 @@
 // Watch(ctx, prefix, from) delivers, in revision order, every change to keys under prefix committed at revision
 // from or later: first the retained history (replay), then changes as they commit, with no gap and no duplicate.
 // from <= 0 means "changes committed after Watch returns". Each WatchResponse holds the events of one commit,
-// sorted by key, one per key (its final state in that transaction). A response with no events is a progress
-// notification: every change under prefix up to its Revision has been delivered (bbolt sends one, coalesced, when
-// commits that touch nothing under prefix happen, which is what lets a cache wait until it has applied revision R).
+// sorted by key, one per key (its final state in that transaction; a key created and removed within it yields
+// none). A response with no events is a progress notification: every change under prefix up to its Revision has
+// been delivered. Backends send them for commits that touch nothing under prefix (coalesced when the reader is
+// behind), so a watch that has caught up reaches the store's current revision even when nothing under its prefix
+// changed — which is what lets a cache wait until it has applied revision R. (bbolt fans each commit out in
+// process; an etcd backend would watch its whole key space once and fan out the same way.)
 //
 // Backends keep a bounded history. Watch returns ErrCompacted when from is older than what the backend retains,
 // and a watch whose reader falls too far behind ends with a final response whose Err is ErrLagged (which
