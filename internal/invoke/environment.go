@@ -163,12 +163,13 @@ func (s *Service) environ(t *target, e *environment, rt runtimes.Runtime, shimDi
 	return env
 }
 
-// awaitInit waits until the runtime asks for its first event, reports an init error, or dies.
-func (e *environment) awaitInit() error {
+// awaitInit waits until the runtime asks for its first event, reports an init error, dies, or takes longer than
+// timeout.
+func (e *environment) awaitInit(timeout time.Duration) error {
 	if e.startErr != nil {
 		return e.startErr
 	}
-	timer := time.NewTimer(initTimeout)
+	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
 	case <-e.api.Ready():

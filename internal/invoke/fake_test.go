@@ -27,6 +27,7 @@ import (
 // A fake runtime's behaviour is scripted by its function's configuration and by each event:
 //
 //	FAKE_INIT=slow   takes 100 ms to initialise     event "crash"  exits with status 1
+//	FAKE_INIT=hang   never asks for an event
 //	FAKE_INIT=error  reports an init error          event "hang"   never answers (until killed)
 //	FAKE_INIT=exit   exits with status 2 at init    event "fail"   answers with a function error
 //	                                                event "oom"    is killed by the OOM killer
@@ -193,6 +194,9 @@ func (f *fakeSandboxes) run(p *fakeProc) {
 		return
 	case "exit":
 		p.end(sandbox.Exit{Code: 2})
+		return
+	case "hang":
+		<-p.ctx.Done()
 		return
 	}
 	for {

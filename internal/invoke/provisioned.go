@@ -105,7 +105,7 @@ func (s *Service) startProvisioned(p *pool) {
 		done(nil, "FUNCTION_ERROR_INIT_FAILURE: "+err.Error())
 		return
 	}
-	if err := e.awaitInit(); err != nil {
+	if err := e.awaitInit(s.initTimeout); err != nil {
 		reason := err.Error()
 		if errors.Is(err, errInitFailed) {
 			reason = string(e.api.InitError().Payload)
@@ -162,7 +162,7 @@ func (s *Service) Prewarm(function, version string, n int) int {
 			if err != nil {
 				return
 			}
-			if err := e.awaitInit(); err != nil {
+			if err := e.awaitInit(s.initTimeout); err != nil {
 				e.destroy(s)
 				return
 			}

@@ -72,6 +72,8 @@ type Options struct {
 	// maximum lifetime and inactivity are measured by (nil: time.Now).
 	sandboxes sandboxes
 	now       func() time.Time
+	// initTimeout bounds a runtime's initialisation (for tests only; 0: initTimeout, Lambda's 10 s).
+	initTimeout time.Duration
 }
 
 // Service is the execution layer.
@@ -79,6 +81,7 @@ type Service struct {
 	opts         Options
 	sandboxes    sandboxes
 	now          func() time.Time
+	initTimeout  time.Duration
 	catalog      *catalog
 	uids         *uidAllocator
 	shimDir      string
@@ -141,7 +144,10 @@ func New(o Options) (*Service, error) {
 	if o.now == nil {
 		o.now = time.Now
 	}
-	s := &Service{opts: o, sandboxes: o.sandboxes, now: o.now, catalog: newCatalog(o.Source, o.Account), uids: newUIDAllocator(o.UIDBase, o.UIDCount),
+	if o.initTimeout == 0 {
+		o.initTimeout = initTimeout
+	}
+	s := &Service{opts: o, sandboxes: o.sandboxes, now: o.now, initTimeout: o.initTimeout, catalog: newCatalog(o.Source, o.Account), uids: newUIDAllocator(o.UIDBase, o.UIDCount),
 		shimDir: filepath.Join(o.DataDir, "runtime"), pools: map[poolKey]*pool{},
 		log: o.Logger.With("component", "invoke"), conc: newConcurrency(o.ConcurrencyLimit), metrics: &lambdaMetrics{rec: o.Metrics, obs: o.Observer}}
 	s.queue = asyncq.New(asyncq.Options{Store: o.Store, Run: s.runEvent, Policy: s.eventPolicy, Destination: s.destination,
@@ -300,7 +306,7 @@ func (s *Service) execute(env *environment, t *target, invokedARN, requestID str
 	var initDuration time.Duration
 	if cold {
 		env.out.platform(fmt.Sprintf("INIT_START Runtime Version: sluice:%s\tRuntime Version ARN: arn:aws:lambda:%s::runtime:sluice-%s", t.config.Runtime, s.opts.Account.Region, t.config.Runtime))
-		err := env.awaitInit()
+		err := env.awaitInit(s.initTimeout)
 		initDuration = env.initDuration
 		if err != nil {
 			return s.failInit(env, t, requestID, req, err), false
@@ -364,7 +370,7 @@ func (s *Service) failInit(env *environment, t *target, requestID string, req Re
 		x := env.proc.Wait()
 		res.Payload = runtimeapi.ErrorDocument("Runtime.ExitError", "RequestId: "+requestID+" Error: Runtime exited with error: "+exitDescription(x))
 	case errInitTimeout:
-		res.Payload = runtimeapi.ErrorDocument("Sandbox.Timedout", fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", requestID, initTimeout.Seconds()))
+		res.Payload = runtimeapi.ErrorDocument("Sandbox.Timedout", fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", requestID, s.initTimeout.Seconds()))
 	default: // the runtime could not be started at all
 		errorType, msg, _ := strings.Cut(err.Error(), ": ")
 		res.Payload = runtimeapi.ErrorDocument(errorType, "RequestId: "+requestID+" Error: "+msg)

@@ -125,11 +125,12 @@ func TestInvokeFailures(t *testing.T) {
 		{name: "Crash", event: "crash", want: "Runtime.ExitError", replaced: true, killedBy: "exit status 1"},
 		{name: "OutOfMemory", event: "oom", want: "Runtime.OutOfMemory", replaced: true, killedBy: "signal: killed"},
 		{name: "InitError", env: map[string]string{"FAKE_INIT": "error"}, event: "hello", want: "bad config", replaced: true, killedBy: "killed"},
+		{name: "InitTimeout", env: map[string]string{"FAKE_INIT": "hang"}, event: "hello", want: "Task timed out after 0.20 seconds", replaced: true, killedBy: "killed"},
 		{name: "InitExit", env: map[string]string{"FAKE_INIT": "exit"}, event: "hello", want: "Runtime exited with error: exit status 2", replaced: true, killedBy: "exit status 2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, nil, activeSnapshot("fn", testConfig(1, tc.env)))
+			h := newHarness(t, func(o *Options) { o.initTimeout = 200 * time.Millisecond }, activeSnapshot("fn", testConfig(1, tc.env)))
 			res, err := h.invoke("fn", tc.event)
 			if err != nil {
 				t.Fatal(err)
