@@ -238,8 +238,12 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		return err
 	}
 	links := &codeLinks{key: linkKey, now: time.Now, path: code.ZipPath}
-	deployments := deployctl.New(deployctl.Options{Store: db, Lambda: deployLambda{cp}, Hooks: deployHooks{inv: inv, iam: identities, acct: acct},
-		Alarms: deployAlarms{alarmService}, Exposure: deployExposure(metricStore), Prewarm: deployPrewarm(inv, cfg.NoPrewarm), TimeScale: cfg.DeployTimeScale, HookTimeout: cfg.HookTimeout,
+	var prewarm deployctl.Prewarm // nil: --no-prewarm
+	if !cfg.NoPrewarm {
+		prewarm = deployctl.PrewarmWith(inv)
+	}
+	deployments := deployctl.New(deployctl.Options{Store: db, Lambda: deployLambda{cp}, Hooks: deployctl.AuthorizedHooks{Roles: identities, Account: acct, Invoke: deployInvokeAsync(inv)},
+		Alarms: deployAlarms{alarmService}, Exposure: deployctl.MetricsExposure(metricStore), Prewarm: prewarm, TimeScale: cfg.DeployTimeScale, HookTimeout: cfg.HookTimeout,
 		Region: cfg.Region, AccountID: cfg.AccountID, Logger: log})
 
 	internal := http.NewServeMux()
