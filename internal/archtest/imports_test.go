@@ -183,3 +183,27 @@ func TestTable(t *testing.T) {
 		}
 	}
 }
+
+// TestLayerOf checks the longest prefix wins and an unplaced package is reported.
+func TestLayerOf(t *testing.T) {
+	for _, tc := range []struct {
+		pkg  string
+		want layer
+		ok   bool
+	}{
+		{module + "internal/iam", service, true},
+		{module + "internal/iam/policy", domain, true},
+		{module + "internal/store/bolt", infra, true},
+		{module + "internal/cli/progress", cli, true},
+		{module + "internal/api/codedeployapi", edge, true},
+		{module + "internal/deployctl", service, true},
+		{module + "internal/deployer", client, true},
+		{module + "cmd/sluice", wiring, true},
+		{module + "internal/unplaced", "", false},
+		{"net/http", "", false},
+	} {
+		if got, ok := layerOf(tc.pkg); got != tc.want || ok != tc.ok {
+			t.Errorf("layerOf(%s) = %q, %v; want %q, %v", tc.pkg, got, ok, tc.want, tc.ok)
+		}
+	}
+}
