@@ -64,12 +64,13 @@ func (s *kvStore) Get(ctx context.Context, name string) (Stack, error) {
 // Revision to the stored revision + 1, and returns the record decoded from what was written, so the caller sees
 // exactly what a later Get will return. A stack created under the name of a deleted one continues from the deleted
 // one's revision: callers must take the revision from the returned record, not assume 1.
-func (s *kvStore) Put(ctx context.Context, st Stack) (Stack, error) {
-	if st.Name == "" {
+func (s *kvStore) Put(ctx context.Context, in Stack) (Stack, error) {
+	if in.Name == "" {
 		return Stack{}, errors.New("put stack: empty name")
 	}
 	var stored Stack
 	err := s.db.Update(ctx, func(tx store.Tx) error {
+		st := in // the closure may run again (store.Update): change a copy, never the caller's record
 		now := s.now().UTC()
 		var cur Stack
 		switch err := store.GetJSON(tx, key(st.Name), &cur); {
@@ -109,7 +110,7 @@ func (s *kvStore) Put(ctx context.Context, st Stack) (Stack, error) {
 		return json.Unmarshal(b, &stored)
 	})
 	if err != nil {
-		return Stack{}, wrapInternal("put stack "+st.Name, err)
+		return Stack{}, wrapInternal("put stack "+in.Name, err)
 	}
 	return stored, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/stack"
 	"github.com/sluice-dev/sluice/internal/store"
 	"github.com/sluice-dev/sluice/internal/store/bolt"
+	"github.com/sluice-dev/sluice/internal/store/storetest"
 )
 
 // clock is a fake time source the tests move by hand.
@@ -51,6 +52,14 @@ type opener func(t *testing.T, now func() time.Time) stack.Store
 func TestStore(t *testing.T) {
 	runSuite(t, func(t *testing.T, now func() time.Time) stack.Store {
 		return stack.NewStore(openBolt(t), stack.WithClock(now))
+	})
+}
+
+// TestStoreRerunnable: the same suite on a store that runs every Update closure twice (the first run rolled back),
+// as a backend that retries transactions does.
+func TestStoreRerunnable(t *testing.T) {
+	runSuite(t, func(t *testing.T, now func() time.Time) stack.Store {
+		return stack.NewStore(storetest.RerunUpdates(openBolt(t)), stack.WithClock(now))
 	})
 }
 
