@@ -2,17 +2,38 @@
 // of JSON lines with bounded retention (two generations of at most MaxBytes/2 each). Logs are best effort: they
 // are written without fsync, and appends are gathered for up to FlushDelay before they are written (readers of
 // the store always see them), so a crash may lose the last lines, never the control plane's state.
+//
+// # Locking
+//
+// Each group has two locks. Its short lock guards what is pending; Append (the invoke path) only encodes its
+// events and adds them to the pending bytes under it, never touching a file. Its writer lock guards the file: a
+// writer (the background flush FlushDelay after the first pending append, one started at once when flushBytes
+// are pending, or a reader) takes the writer lock, takes everything pending under the short lock and writes it
+// with the short lock released. So an append never waits for a write, one writer at a time keeps the lines of a
+// group in append order, and a reader, which writes what is pending before it reads, sees every line appended
+// before it started.
+//
+// # Errors
+//
+// A write that fails leaves what it could not write pending, ahead of later appends, for the next writer (as a
+// failed rotation always did). A background write's error is logged with its group and counted (Stats); it is
+// never returned by Append. A reader that forces a write gets that write's error. What is pending is bounded by
+// maxPending: while a group cannot be written, appends beyond it are dropped, counted and reported by the
+// Append whose events were dropped (ErrBacklogFull).
 package logstore
 
 import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,8 +41,15 @@ import (
 // invocations then share one write instead of paying for one each.
 const FlushDelay = 20 * time.Millisecond
 
-// flushBytes is how much may wait before an append writes at once.
+// flushBytes is how much may wait before a write starts at once.
 const flushBytes = 64 << 10
+
+// maxPending bounds what a group keeps in memory while it cannot be written.
+const maxPending = 4 << 20
+
+// ErrBacklogFull is returned (wrapped) by Append when its events were dropped because its group's writes have
+// been failing and maxPending bytes already wait.
+var ErrBacklogFull = errors.New("log backlog full, events dropped")
 
 // Event is one log line.
 type Event struct {
@@ -38,22 +66,42 @@ const DefaultMaxBytes = 16 << 20
 type Store struct {
 	dir      string
 	maxBytes int64
+	log      *slog.Logger
+
+	// Seams for tests: the file write and the flush timer.
+	write     func(f *os.File, b []byte) (int, error)
+	afterFunc func(d time.Duration, fn func())
+
+	flushErrors   atomic.Int64
+	droppedEvents atomic.Int64
 
 	mu     sync.Mutex
 	groups map[string]*group
 }
 
 type group struct {
-	name      string
+	name string
+
+	// wmu is the writer lock: held for a whole write, never by Append. Taken before mu, never after.
+	wmu    sync.Mutex
+	f      *os.File
+	size   int64 // bytes in the current generation's file
+	closed bool
+	failed bool // the last background write failed (logged once until a write succeeds)
+
+	// mu is the short lock: held only to change what follows.
 	mu        sync.Mutex
-	f         *os.File
-	size      int64  // bytes in the current generation's file
 	pending   []byte // appended, not yet written
-	scheduled bool   // a flush is due within FlushDelay
-	err       error  // what the last background write failed with, reported by the next call
+	scheduled bool   // a background write is due (timer set or started)
 }
 
-// Open creates dir (0700) if needed.
+// Stats counts what went wrong with background writes.
+type Stats struct {
+	FlushErrors   int64 // writes that failed (their lines stayed pending)
+	DroppedEvents int64 // events Append dropped because maxPending bytes were waiting
+}
+
+// Open creates dir (0700) if needed. Background write errors are logged to slog.Default() until SetLogger.
 func Open(dir string, maxBytes int64) (*Store, error) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
@@ -61,7 +109,23 @@ func Open(dir string, maxBytes int64) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	return &Store{dir: dir, maxBytes: maxBytes, groups: map[string]*group{}}, nil
+	return &Store{
+		dir: dir, maxBytes: maxBytes, log: slog.Default(), groups: map[string]*group{},
+		write:     (*os.File).Write,
+		afterFunc: func(d time.Duration, fn func()) { time.AfterFunc(d, fn) },
+	}, nil
+}
+
+// SetLogger sets where background write errors are logged; call it before the store is used.
+func (s *Store) SetLogger(log *slog.Logger) {
+	if log != nil {
+		s.log = log
+	}
+}
+
+// Stats returns the store's error counters.
+func (s *Store) Stats() Stats {
+	return Stats{FlushErrors: s.flushErrors.Load(), DroppedEvents: s.droppedEvents.Load()}
 }
 
 // fileName maps a log group name to a file (slashes are not allowed in file names).
@@ -89,7 +153,10 @@ func (s *Store) group(logGroup string) (*group, error) {
 	return g, nil
 }
 
-// Append writes events to a log group, rotating when the current generation is full.
+// Append adds events to a log group. It never writes: a background write follows within FlushDelay (at once
+// when flushBytes are pending), and readers write what is pending first. Its error is about its own events
+// (they could not be encoded, the group's file could not be opened, or ErrBacklogFull), never about an earlier
+// background write.
 func (s *Store) Append(logGroup string, events []Event) error {
 	if len(events) == 0 {
 		return nil
@@ -108,46 +175,84 @@ func (s *Store) Append(logGroup string, events []Event) error {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.pending = append(g.pending, buf...)
-	if err := g.err; err != nil {
-		g.err = nil
-		return err
+	if len(g.pending) > 0 && len(g.pending)+len(buf) > maxPending {
+		s.droppedEvents.Add(int64(len(events)))
+		return fmt.Errorf("log group %s: %d events: %w", logGroup, len(events), ErrBacklogFull)
 	}
+	g.pending = append(g.pending, buf...)
 	switch {
+	case g.scheduled:
 	case len(g.pending) >= flushBytes:
-		return s.writeLocked(g)
-	case !g.scheduled:
 		g.scheduled = true
-		time.AfterFunc(FlushDelay, func() {
-			g.mu.Lock()
-			defer g.mu.Unlock()
-			if err := s.writeLocked(g); err != nil {
-				g.err = err
-			}
-		})
+		go s.background(g)
+	default:
+		g.scheduled = true
+		s.afterFunc(FlushDelay, func() { s.background(g) })
 	}
 	return nil
 }
 
-// writeLocked writes what is pending, rotating when the current generation is full. g.mu must be held.
-func (s *Store) writeLocked(g *group) error {
-	g.scheduled = false
-	if len(g.pending) == 0 {
+// background writes what is pending for g; an error is logged (once until a write succeeds) and counted, and
+// what was not written stays pending for the next writer.
+func (s *Store) background(g *group) {
+	g.wmu.Lock()
+	defer g.wmu.Unlock()
+	if err := s.writeLocked(g, true); err != nil {
+		if !g.failed {
+			s.log.Warn("write logs; lines kept pending", "group", g.name, "err", err)
+		}
+		g.failed = true
+	}
+}
+
+// writeLocked writes what is pending, rotating when the current generation is full. g.wmu must be held, g.mu
+// must not be. background clears the schedule so that the next append sets a new one.
+func (s *Store) writeLocked(g *group, background bool) error {
+	g.mu.Lock()
+	if background {
+		g.scheduled = false
+	}
+	buf := g.pending
+	g.pending = nil
+	g.mu.Unlock()
+	if len(buf) == 0 || g.closed {
 		return nil
 	}
-	if g.f == nil || g.size+int64(len(g.pending)) > s.maxBytes/2 {
+	n, err := s.writeFile(g, buf)
+	if err != nil {
+		s.flushErrors.Add(1)
+		g.mu.Lock()
+		g.pending = append(buf[n:], g.pending...) // ahead of what was appended meanwhile
+		g.mu.Unlock()
+		return fmt.Errorf("log group %s: %w", g.name, err)
+	}
+	g.mu.Lock()
+	if g.pending == nil && cap(buf) <= 2*flushBytes {
+		g.pending = buf[:0] // reuse the buffer when nothing was appended meanwhile
+	}
+	g.mu.Unlock()
+	if g.failed {
+		s.log.Info("writing logs again", "group", g.name)
+		g.failed = false
+	}
+	return nil
+}
+
+// writeFile appends buf to g's current generation, rotating first when it is full, and returns how much of buf
+// was written. g.wmu must be held.
+func (s *Store) writeFile(g *group, buf []byte) (int, error) {
+	if g.f == nil || g.size+int64(len(buf)) > s.maxBytes/2 {
 		if err := s.rotateLocked(g, g.f != nil); err != nil {
-			return err // what is pending stays for the next attempt
+			return 0, err
 		}
 	}
-	n, err := g.f.Write(g.pending)
+	n, err := s.write(g.f, buf)
 	g.size += int64(n)
-	g.pending = g.pending[:0]
-	return err
+	return n, err
 }
 
 // rotateLocked starts a new generation (full: the current file becomes the previous one) or, after a failed
-// rotation left the group without a file, reopens the current one. g.mu must be held.
+// rotation left the group without a file, reopens the current one. g.wmu must be held.
 func (s *Store) rotateLocked(g *group, full bool) error {
 	path := s.fileName(g.name)
 	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
@@ -172,7 +277,8 @@ func (s *Store) rotateLocked(g *group, full bool) error {
 	return nil
 }
 
-// flush writes what is pending for logGroup, so that reading its files sees every append.
+// flush writes what is pending for logGroup, so that reading its files sees every append; its error is this
+// write's.
 func (s *Store) flush(logGroup string) error {
 	s.mu.Lock()
 	g, ok := s.groups[logGroup]
@@ -180,9 +286,9 @@ func (s *Store) flush(logGroup string) error {
 	if !ok {
 		return nil
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return s.writeLocked(g)
+	g.wmu.Lock()
+	defer g.wmu.Unlock()
+	return s.writeLocked(g, false)
 }
 
 // flushAll writes what is pending for every group.
@@ -195,11 +301,11 @@ func (s *Store) flushAll() error {
 	s.mu.Unlock()
 	var first error
 	for _, g := range groups {
-		g.mu.Lock()
-		if err := s.writeLocked(g); err != nil && first == nil {
+		g.wmu.Lock()
+		if err := s.writeLocked(g, false); err != nil && first == nil {
 			first = err
 		}
-		g.mu.Unlock()
+		g.wmu.Unlock()
 	}
 	return first
 }
@@ -334,17 +440,20 @@ func (s *Store) Streams(logGroup string) ([]StreamInfo, error) {
 	return out, nil
 }
 
-// Close writes what is pending and closes open files.
+// Close writes what is pending and closes open files. A background write due later finds its group closed and
+// writes nothing.
 func (s *Store) Close() error {
 	err := s.flushAll()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, g := range s.groups {
-		g.mu.Lock()
+		g.wmu.Lock()
 		if g.f != nil {
 			g.f.Close()
+			g.f = nil
 		}
-		g.mu.Unlock()
+		g.closed = true
+		g.wmu.Unlock()
 	}
 	s.groups = map[string]*group{}
 	return err
