@@ -155,6 +155,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if err != nil {
 		return err
 	}
+	logs.SetLogger(log)
 	defer logs.Close()
 	acct := lambda.Account{Region: cfg.Region, ID: cfg.AccountID}
 	keyring := auth.NewKeyring(root, cfg.AccountID)
