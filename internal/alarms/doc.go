@@ -32,8 +32,8 @@
 // accuracy, so a datapoint within 1% of the threshold may be classified as CloudWatch would not.
 //
 // Reaction time: a sample changes an alarm at the first evaluation after its period completes, so with 1- or
-// 5-second periods Sluice reacts within about one period plus TickGrace, and the change reaches subscribers
-// synchronously, right after its commit.
+// 5-second periods Sluice reacts within about one period plus TickGrace, and the change is queued for the
+// subscribers right after its commit (each subscriber's goroutine picks it up at once).
 //
 // SetState forces a state that holds until the alarm's next evaluation instant (the next boundary of its step),
 // whose evaluation may change it back: CloudWatch's "until the next alarm comparison". The hold survives a
@@ -56,12 +56,26 @@
 // "startDate":…,"unit":…,"statistic":… (or "extendedStatistic"),"period":…,"recentDatapoints":[…],"threshold":…,
 // "evaluatedDatapoints":[{"timestamp":…,"sampleCount":…,"value":…},…]}.
 //
-// # Durability and notification order
+// # Durability, locking and notification order
 //
 // Every mutation is one store transaction; a state change and its StateUpdate history item are committed
-// before the in-memory state changes and before subscribers are called (in commit order, one at a time; all
-// changes of an evaluation pass share one transaction). History keeps the last MaxHistoryPerAlarm (100) items
-// per alarm and is deleted with the alarm.
+// before the in-memory state changes and before subscribers hear of it (all changes of an evaluation pass share
+// one transaction). No lock of the service is held while the store writes (an fsync): a mutation decides inside
+// its transaction from the stored records — the store serialises write transactions — and publishes the result
+// in memory after the commit, before it returns, so DescribeAlarms after PutMetricAlarm sees it. Each record
+// carries the revision its transaction read (record.Gen, increasing in commit order); a result older than what
+// memory holds for its alarm, or than the alarm's deletion, is not published, so a commit that finishes late
+// never overwrites a newer state. An evaluation pass decides from a snapshot and commits a change only if the
+// alarm's Gen is still the one it read. Reads take the in-memory lock only to copy.
+//
+// Each subscriber has its own goroutine and queue, filled under the in-memory lock in publication order, so a
+// subscriber sees an alarm's changes in commit order and one that is slow (or stuck) delays neither the
+// evaluator, nor mutations, nor the other subscribers. A stuck subscriber's queue is bounded: past maxQueued
+// (256) changes, a change of an alarm that already has one queued is merged into it (the latest state wins).
+// One gap remains: when two commits for one alarm race between commit and publication and the newer publishes
+// first, the older one is dropped, with its notification.
+//
+// History keeps the last MaxHistoryPerAlarm (100) items per alarm and is deleted with the alarm.
 //
 // # Deviations from CloudWatch
 //

@@ -43,6 +43,13 @@ type Options struct {
 }
 
 // Service owns the alarms. It is safe for concurrent use.
+//
+// Locking: mu guards the in-memory alarms and the subscriber list and is never held across a store transaction or
+// a subscriber call. A mutation decides inside its store transaction, from the stored records (the store
+// serialises write transactions, so that is the one serialisation point), and publishes the result in memory
+// after the commit, before it returns (read-your-writes). Each record carries the revision its transaction read
+// (record.Gen), which increases in commit order: a result is published only if it is newer than what memory holds
+// for the alarm (and than a deletion of it), so an older commit that finishes late never overwrites a newer state.
 type Service struct {
 	st        store.Store
 	metrics   *metrics.Store
@@ -53,18 +60,16 @@ type Service struct {
 	maxAlarms int
 	scale     float64
 
-	mu     sync.RWMutex // guards alarms; held (write) across a mutation's store transaction
-	alarms map[string]*entry
-
-	evalMu   sync.Mutex              // one evaluation pass at a time; guards cache
-	cache    map[string]*windowCache // per alarm: datapoints of completed periods
-	defSeq   atomic.Uint64           // numbers definitions (entry.def)
-	notifyMu sync.Mutex              // subscribers are called under it, in commit order
-
-	subsMu  sync.Mutex
+	mu      sync.RWMutex // guards alarms, deleted, writes and subs; never held across a store write
+	alarms  map[string]*entry
+	deleted map[string]int64 // name → Gen of its deletion, kept while writes are in flight
+	writes  int              // store transactions in flight
 	subsSeq uint64
-	subs    map[uint64]func(Change)
-	subList atomic.Pointer[[]func(Change)]
+	subs    map[uint64]*subscriber
+
+	evalMu sync.Mutex              // one pass decides at a time; guards cache (released before the pass commits)
+	cache  map[string]*windowCache // per alarm: datapoints of completed periods
+	defSeq atomic.Uint64           // numbers definitions (entry.def)
 }
 
 // entry is an alarm in memory. Entries are never modified once published in Service.alarms: a mutation replaces
@@ -74,14 +79,18 @@ type entry struct {
 	held      bool
 	histSeq   uint64
 	histCount int
-	gen       uint64 // bumped by every mutation; an evaluation commits only if it still matches
+	gen       int64  // record.Gen: the entry's place in commit order; an evaluation commits only if it still matches
 	def       uint64 // identifies the definition (changes on every Put): keys the evaluator's cache
 }
 
 func (e *entry) record() record {
 	r := toRecord(&e.a)
-	r.Held, r.HistSeq, r.HistCount = e.held, e.histSeq, e.histCount
+	r.Held, r.HistSeq, r.HistCount, r.Gen = e.held, e.histSeq, e.histCount, e.gen
 	return r
+}
+
+func (s *Service) entryOf(r *record) *entry {
+	return &entry{a: r.alarm(s.region, s.account), held: r.Held, histSeq: r.HistSeq, histCount: r.HistCount, gen: r.Gen}
 }
 
 // New loads the alarms from the store.
@@ -92,7 +101,8 @@ func New(o Options) (*Service, error) {
 	s := &Service{
 		st: o.Store, metrics: o.Metrics, region: o.Region, account: o.AccountID,
 		now: o.Now, log: o.Logger, maxAlarms: o.MaxAlarms, scale: o.TimeScale,
-		alarms: make(map[string]*entry), subs: make(map[uint64]func(Change)), cache: make(map[string]*windowCache),
+		alarms: make(map[string]*entry), deleted: make(map[string]int64), subs: make(map[uint64]*subscriber),
+		cache: make(map[string]*windowCache),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -109,7 +119,9 @@ func New(o Options) (*Service, error) {
 			if err := json.Unmarshal(v, &r); err != nil {
 				return false, fmt.Errorf("decode %s: %w", k, err)
 			}
-			s.alarms[r.Name] = &entry{a: r.alarm(s.region, s.account), held: r.Held, histSeq: r.HistSeq, histCount: r.HistCount, gen: 1, def: s.defSeq.Add(1)}
+			e := s.entryOf(&r)
+			e.def = s.defSeq.Add(1)
+			s.alarms[r.Name] = e
 			return true, nil
 		})
 	})
@@ -117,6 +129,82 @@ func New(o Options) (*Service, error) {
 		return nil, fmt.Errorf("alarms: load: %w", err)
 	}
 	return s, nil
+}
+
+// result is what a committed transaction changed for one alarm, to publish in memory.
+type result struct {
+	name    string
+	gen     int64
+	e       *entry // nil: the alarm was deleted
+	prevGen int64  // the Gen the record had before; with sameDef, memory at prevGen has the same definition
+	sameDef bool   // the definition did not change (keep the evaluator's cache)
+	change  *Change
+}
+
+// commit runs decide in a store transaction (it may run more than once; it reads the stored records and must
+// have no effect outside the transaction) and publishes its results in memory once committed. No lock is held
+// while the store writes.
+func (s *Service) commit(ctx context.Context, decide func(tx store.Tx) ([]result, error)) error {
+	s.mu.Lock()
+	s.writes++
+	s.mu.Unlock()
+	var out []result
+	err := s.st.Update(ctx, func(tx store.Tx) error {
+		var err error
+		out, err = decide(tx)
+		return err
+	})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.writes--
+	if err == nil {
+		for i := range out {
+			s.publishLocked(&out[i])
+		}
+	}
+	if s.writes == 0 {
+		clear(s.deleted) // no older commit can still be published
+	}
+	return err
+}
+
+// publishLocked puts a committed result in memory unless memory already holds a newer state of the alarm, and
+// queues its state change for the subscribers (under mu, so in publication order).
+func (s *Service) publishLocked(r *result) {
+	if g, ok := s.deleted[r.name]; ok && g >= r.gen {
+		return
+	}
+	cur := s.alarms[r.name]
+	if cur != nil && cur.gen >= r.gen {
+		return
+	}
+	if r.e == nil {
+		delete(s.alarms, r.name)
+		s.deleted[r.name] = r.gen
+		return
+	}
+	if r.sameDef && cur != nil && cur.gen == r.prevGen {
+		r.e.def = cur.def
+	} else {
+		r.e.def = s.defSeq.Add(1)
+	}
+	s.alarms[r.name] = r.e
+	if c := r.change; c != nil {
+		s.log.Info("alarm state changed", "alarm", c.AlarmName, "from", c.From, "to", c.To, "reason", c.Reason)
+		for _, sub := range s.subs {
+			sub.push(*c)
+		}
+	}
+}
+
+// getRecord reads an alarm's record; false when there is none.
+func getRecord(tx store.Tx, name string) (record, bool, error) {
+	var r record
+	err := store.GetJSON(tx, alarmKey(name), &r)
+	if errors.Is(err, store.ErrNotFound) {
+		return record{}, false, nil
+	}
+	return r, err == nil, err
 }
 
 // Put creates or replaces an alarm (PutMetricAlarm). A new alarm starts in INSUFFICIENT_DATA ("Unchecked: Initial
@@ -127,55 +215,64 @@ func New(o Options) (*Service, error) {
 // given: the API edge applies its default (true).
 //
 // Errors: ValidationError, MissingParameter, InvalidParameterValue, InvalidParameterCombination (see validate.go
-// for each rule and message) and LimitExceeded when the alarm quota is reached.
+// for each rule and message) and LimitExceeded when the alarm quota is reached (counted in memory, so alarms
+// created concurrently may pass it by the number of creations in flight).
 func (s *Service) Put(ctx context.Context, d Definition) error {
 	d = cloneDefinition(d)
 	if err := validate(&d, s.metrics.Retention()); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	now := s.now()
-	old := s.alarms[d.Name]
-	if old == nil && len(s.alarms) >= s.maxAlarms {
-		return fault.New(CodeLimitExceeded, "The quota for alarms for this customer has already been reached.")
-	}
-	e := &entry{}
-	var before *Alarm
-	summary := fmt.Sprintf("Alarm %q created", d.Name)
-	if old != nil {
-		before = &old.a
-		summary = fmt.Sprintf("Alarm %q updated", d.Name)
-		d.Tags = old.a.Tags
-		*e = *old
-		e.a.Definition = d
-		e.held = false
-		e.gen++
-	} else {
-		e.a = Alarm{
-			Definition: d, StateValue: StateInsufficientData, StateReason: reasonCreated,
-			StateUpdated: now, StateTransitioned: now, ARN: arn(s.region, s.account, d.Name),
+	var refused error
+	err := s.commit(ctx, func(tx store.Tx) ([]result, error) {
+		refused = nil
+		old, exists, err := getRecord(tx, d.Name)
+		if err != nil {
+			return nil, err
 		}
-		e.gen = 1
-	}
-	e.a.ConfigurationUpdated = now
-	e.def = s.defSeq.Add(1)
-	item := HistoryItem{AlarmName: d.Name, Timestamp: now, Type: "ConfigurationUpdate", Summary: summary,
-		Data: configHistoryData(before, &e.a)}
-	base := e.record()
-	var final record
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		final = base
-		if err := appendHistory(tx, &final, item); err != nil {
-			return err
+		dd := d
+		var a Alarm
+		var before *Alarm
+		summary := fmt.Sprintf("Alarm %q created", d.Name)
+		if exists {
+			b := old.alarm(s.region, s.account)
+			before = &b
+			summary = fmt.Sprintf("Alarm %q updated", d.Name)
+			dd.Tags = b.Tags
+			a = b
+			a.Definition = dd
+		} else {
+			s.mu.RLock()
+			n := len(s.alarms)
+			s.mu.RUnlock()
+			if n >= s.maxAlarms {
+				refused = fault.New(CodeLimitExceeded, "The quota for alarms for this customer has already been reached.")
+				return nil, refused
+			}
+			a = Alarm{
+				Definition: dd, StateValue: StateInsufficientData, StateReason: reasonCreated,
+				StateUpdated: now, StateTransitioned: now, ARN: arn(s.region, s.account, d.Name),
+			}
 		}
-		return store.PutJSON(tx, alarmKey(d.Name), final)
+		a.ConfigurationUpdated = now
+		r := toRecord(&a)
+		r.HistSeq, r.HistCount, r.Gen = old.HistSeq, old.HistCount, tx.Revision()
+		item := HistoryItem{AlarmName: d.Name, Timestamp: now, Type: "ConfigurationUpdate", Summary: summary,
+			Data: configHistoryData(before, &a)}
+		if err := appendHistory(tx, &r, item); err != nil {
+			return nil, err
+		}
+		if err := store.PutJSON(tx, alarmKey(d.Name), r); err != nil {
+			return nil, err
+		}
+		return []result{{name: d.Name, gen: r.Gen, e: s.entryOf(&r)}}, nil
 	})
+	if refused != nil && errors.Is(err, refused) {
+		return refused
+	}
 	if err != nil {
 		return fmt.Errorf("put alarm %q: %w", d.Name, err)
 	}
-	e.histSeq, e.histCount = final.HistSeq, final.HistCount
-	s.alarms[d.Name] = e
 	return nil
 }
 
@@ -186,33 +283,40 @@ func (s *Service) Delete(ctx context.Context, names []string) error {
 		return constraint(names, "alarmNames", "Member must have length less than or equal to 100")
 	}
 	names = unique(names)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	missing := 0
-	for _, n := range names {
-		if s.alarms[n] == nil {
-			missing++
+	var refused error
+	err := s.commit(ctx, func(tx store.Tx) ([]result, error) {
+		refused = nil
+		missing := 0
+		for _, n := range names {
+			ok, err := store.Exists(tx, alarmKey(n))
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				missing++
+			}
 		}
-	}
-	if missing > 0 {
-		return fault.New(CodeResourceNotFound, "%d out of %d alarm(s) not found", missing, len(names))
-	}
-	err := s.st.Update(ctx, func(tx store.Tx) error {
+		if missing > 0 {
+			refused = fault.New(CodeResourceNotFound, "%d out of %d alarm(s) not found", missing, len(names))
+			return nil, refused
+		}
+		out := make([]result, 0, len(names))
 		for _, n := range names {
 			if err := tx.Delete(alarmKey(n)); err != nil {
-				return err
+				return nil, err
 			}
 			if err := deleteHistory(tx, n); err != nil {
-				return err
+				return nil, err
 			}
+			out = append(out, result{name: n, gen: tx.Revision()})
 		}
-		return nil
+		return out, nil
 	})
+	if refused != nil && errors.Is(err, refused) {
+		return refused
+	}
 	if err != nil {
 		return fmt.Errorf("delete alarms: %w", err)
-	}
-	for _, n := range names {
-		delete(s.alarms, n)
 	}
 	return nil
 }
@@ -240,17 +344,34 @@ func (s *Service) SetState(ctx context.Context, name, state, reason, reasonData 
 	if reasonData != "" && !json.Valid([]byte(reasonData)) {
 		return fault.New(CodeInvalidFormat, "Data was not syntactically valid JSON")
 	}
-	s.mu.Lock()
-	e := s.alarms[name]
-	if e == nil {
-		s.mu.Unlock()
-		return fault.New(CodeResourceNotFound, "Alarm %s not found", name)
+	now := s.now()
+	var refused error
+	err := s.commit(ctx, func(tx store.Tx) ([]result, error) {
+		refused = nil
+		r, ok, err := getRecord(tx, name)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			refused = fault.New(CodeResourceNotFound, "Alarm %s not found", name)
+			return nil, refused
+		}
+		if r.StateValue == state {
+			return nil, nil
+		}
+		res, err := s.transition(tx, &r, transition{name: name, to: state, reason: reason, data: reasonData, held: true}, now)
+		if err != nil {
+			return nil, err
+		}
+		return []result{res}, nil
+	})
+	if refused != nil && errors.Is(err, refused) {
+		return refused
 	}
-	if e.a.StateValue == state {
-		s.mu.Unlock()
-		return nil
+	if err != nil {
+		return fmt.Errorf("set alarm state: %w", err)
 	}
-	return s.commitLocked(ctx, []transition{{name: name, to: state, reason: reason, data: reasonData, held: true, gen: e.gen}}, s.now())
+	return nil
 }
 
 // SetActionsEnabled turns alarm actions on or off (EnableAlarmActions / DisableAlarmActions). Unknown names are
@@ -259,63 +380,118 @@ func (s *Service) SetActionsEnabled(ctx context.Context, names []string, enabled
 	if len(names) > 100 {
 		return constraint(names, "alarmNames", "Member must have length less than or equal to 100")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var changed []*entry
-	for _, n := range unique(names) {
-		if e := s.alarms[n]; e != nil && e.a.ActionsEnabled != enabled {
-			c := *e
-			c.a.ActionsEnabled = enabled
-			c.gen++
-			changed = append(changed, &c)
-		}
-	}
-	if len(changed) == 0 {
-		return nil
-	}
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		for _, e := range changed {
-			if err := store.PutJSON(tx, alarmKey(e.a.Name), e.record()); err != nil {
-				return err
+	names = unique(names)
+	err := s.commit(ctx, func(tx store.Tx) ([]result, error) {
+		var out []result
+		for _, n := range names {
+			r, ok, err := getRecord(tx, n)
+			if err != nil {
+				return nil, err
 			}
+			if !ok || r.ActionsEnabled == enabled {
+				continue
+			}
+			prev := r.Gen
+			r.ActionsEnabled, r.Gen = enabled, tx.Revision()
+			if err := store.PutJSON(tx, alarmKey(n), r); err != nil {
+				return nil, err
+			}
+			out = append(out, result{name: n, gen: r.Gen, e: s.entryOf(&r), prevGen: prev, sameDef: true})
 		}
-		return nil
+		return out, nil
 	})
 	if err != nil {
 		return fmt.Errorf("set actions enabled: %w", err)
 	}
-	for _, e := range changed {
-		s.alarms[e.a.Name] = e
-	}
 	return nil
 }
 
-// Subscribe registers fn to be called on every state change, synchronously, right after the change is
-// committed to the store, in commit order, one call at a time. fn must be fast, and must not call SetState or
-// EvaluateAll (which wait for the notification in progress); reads and other mutations are fine. cancel
-// unregisters it; it is idempotent.
+// Subscribe registers fn to be called on every state change once it is committed and visible to reads. Each
+// subscriber has its own goroutine and queue: fn is called one change at a time, in commit order for each alarm,
+// and a slow fn delays neither the evaluator, nor mutations, nor the other subscribers. While more than
+// maxQueued changes wait for a subscriber, a further change of an alarm that already has one waiting is merged
+// into it (its From kept, its To, Reason and At replaced: the latest state matters most), so a stuck subscriber
+// holds at most maxQueued changes plus one per alarm. fn may call any method of the service. cancel unregisters
+// it: no call starts after cancel returns (one in progress may finish), and changes still queued are dropped;
+// it is idempotent and may be called from fn.
 func (s *Service) Subscribe(fn func(Change)) (cancel func()) {
-	s.subsMu.Lock()
+	sub := &subscriber{fn: fn}
+	sub.cond.L = &sub.mu
+	s.mu.Lock()
 	s.subsSeq++
 	id := s.subsSeq
-	s.subs[id] = fn
-	s.publishSubsLocked()
-	s.subsMu.Unlock()
+	s.subs[id] = sub
+	s.mu.Unlock()
+	go sub.run()
 	return sync.OnceFunc(func() {
-		s.subsMu.Lock()
+		s.mu.Lock()
 		delete(s.subs, id)
-		s.publishSubsLocked()
-		s.subsMu.Unlock()
+		s.mu.Unlock()
+		sub.close()
 	})
 }
 
-func (s *Service) publishSubsLocked() {
-	ids := slices.Sorted(maps.Keys(s.subs))
-	l := make([]func(Change), len(ids))
-	for i, id := range ids {
-		l[i] = s.subs[id]
+// maxQueued is how many changes a subscriber's queue holds before it merges changes of one alarm.
+const maxQueued = 256
+
+// subscriber is one Subscribe: its queue of changes and the goroutine that calls fn.
+type subscriber struct {
+	fn     func(Change)
+	mu     sync.Mutex
+	cond   sync.Cond // on mu: the queue grew, the subscriber closed or went idle
+	queue  []Change
+	busy   bool // fn is running
+	closed bool
+}
+
+func (sub *subscriber) push(c Change) {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if sub.closed {
+		return
 	}
-	s.subList.Store(&l)
+	if len(sub.queue) >= maxQueued {
+		for i := len(sub.queue) - 1; i >= 0; i-- {
+			if q := &sub.queue[i]; q.AlarmName == c.AlarmName {
+				q.To, q.Reason, q.At = c.To, c.Reason, c.At
+				return
+			}
+		}
+	}
+	sub.queue = append(sub.queue, c)
+	sub.cond.Broadcast()
+}
+
+func (sub *subscriber) run() {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	for {
+		for len(sub.queue) == 0 && !sub.closed {
+			sub.busy = false
+			sub.cond.Broadcast()
+			sub.cond.Wait()
+		}
+		if sub.closed {
+			sub.busy = false
+			sub.cond.Broadcast()
+			return
+		}
+		c := sub.queue[0]
+		sub.queue[0] = Change{}
+		sub.queue = sub.queue[1:]
+		sub.busy = true
+		sub.mu.Unlock()
+		sub.fn(c)
+		sub.mu.Lock()
+	}
+}
+
+func (sub *subscriber) close() {
+	sub.mu.Lock()
+	sub.closed = true
+	sub.queue = nil
+	sub.cond.Broadcast()
+	sub.mu.Unlock()
 }
 
 // transition is a state change to commit.
@@ -324,75 +500,55 @@ type transition struct {
 	to           string
 	reason, data string
 	held         bool
-	gen          uint64 // the entry generation the change was computed from
+	gen          int64 // the entry generation an evaluation decided from
 }
 
-// commitLocked commits state changes in one transaction (each with its StateUpdate history item), publishes them
-// in memory, then calls the subscribers. The caller holds s.mu for writing; commitLocked releases it (before the
-// subscribers run, so that they may read the service, but after taking notifyMu, so that notifications keep
-// commit order). Changes whose alarm was deleted or changed since (generation mismatch) are dropped.
-func (s *Service) commitLocked(ctx context.Context, ts []transition, now time.Time) error {
-	type upd struct {
-		e    *entry
-		item HistoryItem
-		from string
+// transition applies t to the stored record r in tx, with its StateUpdate history item.
+func (s *Service) transition(tx store.Tx, r *record, t transition, now time.Time) (result, error) {
+	from := r.StateValue
+	item := HistoryItem{
+		AlarmName: t.name, Timestamp: now, Type: "StateUpdate",
+		Summary: fmt.Sprintf("Alarm updated from %s to %s", from, t.to),
+		Data:    stateHistoryData(from, r.StateReason, r.StateReasonData, t.to, t.reason, t.data),
 	}
-	var ups []upd
-	for _, t := range ts {
-		old := s.alarms[t.name]
-		if old == nil || old.gen != t.gen || old.a.StateValue == t.to {
-			continue
-		}
-		e := *old
-		e.gen++
-		e.held = t.held
-		e.a.StateValue, e.a.StateReason, e.a.StateReasonData = t.to, t.reason, t.data
-		e.a.StateUpdated, e.a.StateTransitioned = now, now
-		ups = append(ups, upd{e: &e, from: old.a.StateValue, item: HistoryItem{
-			AlarmName: t.name, Timestamp: now, Type: "StateUpdate",
-			Summary: fmt.Sprintf("Alarm updated from %s to %s", old.a.StateValue, t.to),
-			Data: stateHistoryData(old.a.StateValue, old.a.StateReason, old.a.StateReasonData,
-				t.to, t.reason, t.data),
-		}})
+	prev := r.Gen
+	r.Held = t.held
+	r.StateValue, r.StateReason, r.StateReasonData = t.to, t.reason, t.data
+	r.StateUpdated, r.StateTransitioned = now, now
+	r.Gen = tx.Revision()
+	if err := appendHistory(tx, r, item); err != nil {
+		return result{}, err
 	}
-	if len(ups) == 0 {
-		s.mu.Unlock()
-		return nil
+	if err := store.PutJSON(tx, alarmKey(t.name), *r); err != nil {
+		return result{}, err
 	}
-	finals := make([]record, len(ups))
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		for i, u := range ups {
-			finals[i] = u.e.record()
-			if err := appendHistory(tx, &finals[i], u.item); err != nil {
-				return err
+	return result{name: t.name, gen: r.Gen, e: s.entryOf(r), prevGen: prev, sameDef: true,
+		change: &Change{AlarmName: t.name, From: from, To: t.to, Reason: t.reason, At: now}}, nil
+}
+
+// commitTransitions commits an evaluation pass's state changes in one transaction; a change whose alarm was
+// deleted or changed since the pass read it (Gen mismatch), or is already in the target state, is dropped.
+func (s *Service) commitTransitions(ctx context.Context, ts []transition, now time.Time) error {
+	err := s.commit(ctx, func(tx store.Tx) ([]result, error) {
+		var out []result
+		for _, t := range ts {
+			r, ok, err := getRecord(tx, t.name)
+			if err != nil {
+				return nil, err
 			}
-			if err := store.PutJSON(tx, alarmKey(u.e.a.Name), finals[i]); err != nil {
-				return err
+			if !ok || r.Gen != t.gen || r.StateValue == t.to {
+				continue
 			}
+			res, err := s.transition(tx, &r, t, now)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, res)
 		}
-		return nil
+		return out, nil
 	})
 	if err != nil {
-		s.mu.Unlock()
 		return fmt.Errorf("commit alarm state: %w", err)
-	}
-	changes := make([]Change, len(ups))
-	for i, u := range ups {
-		u.e.histSeq, u.e.histCount = finals[i].HistSeq, finals[i].HistCount
-		s.alarms[u.e.a.Name] = u.e
-		changes[i] = Change{AlarmName: u.e.a.Name, From: u.from, To: u.e.a.StateValue, Reason: u.e.a.StateReason, At: now}
-	}
-	s.notifyMu.Lock()
-	s.mu.Unlock()
-	defer s.notifyMu.Unlock()
-	subs := s.subList.Load()
-	for _, c := range changes {
-		s.log.Info("alarm state changed", "alarm", c.AlarmName, "from", c.From, "to", c.To, "reason", c.Reason)
-		if subs != nil {
-			for _, fn := range *subs {
-				fn(c)
-			}
-		}
 	}
 	return nil
 }
@@ -415,12 +571,23 @@ func (s *Service) Run(ctx context.Context) {
 }
 
 // EvaluateAll runs one evaluation pass over every alarm at the current time: it reads each alarm's metric, decides
-// its state (see decide) and commits all the changes of the pass in one transaction before notifying the
-// subscribers. Store failures are logged; the next pass retries them.
+// its state (see decide) and commits all the changes of the pass in one transaction, then queues them for the
+// subscribers. Store failures are logged; the next pass retries them. A pass holds no lock while it commits.
 func (s *Service) EvaluateAll(ctx context.Context) {
+	now := s.now()
+	ts := s.decidePass(ctx, now)
+	if len(ts) == 0 {
+		return
+	}
+	if err := s.commitTransitions(ctx, ts, now); err != nil {
+		s.log.Error("alarm evaluation not committed", "err", err)
+	}
+}
+
+// decidePass evaluates every alarm of a snapshot at now and returns the state changes.
+func (s *Service) decidePass(ctx context.Context, now time.Time) []transition {
 	s.evalMu.Lock()
 	defer s.evalMu.Unlock()
-	now := s.now()
 	s.mu.RLock()
 	snapshot := make([]*entry, 0, len(s.alarms))
 	for _, e := range s.alarms {
@@ -432,7 +599,7 @@ func (s *Service) EvaluateAll(ctx context.Context) {
 	cache := make(map[string]*windowCache, len(snapshot))
 	for _, e := range snapshot {
 		if ctx.Err() != nil {
-			return
+			return nil
 		}
 		o, wc, err := s.evaluate(e, now, s.cache[e.a.Name])
 		if err != nil {
@@ -448,13 +615,7 @@ func (s *Service) EvaluateAll(ctx context.Context) {
 		}
 	}
 	s.cache = cache
-	if len(ts) == 0 {
-		return
-	}
-	s.mu.Lock()
-	if err := s.commitLocked(ctx, ts, now); err != nil {
-		s.log.Error("alarm evaluation not committed", "err", err)
-	}
+	return ts
 }
 
 // windowCache keeps the datapoints of an alarm's completed periods between passes: a period's aggregate only

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/fault"
 	"github.com/sluice-dev/sluice/internal/metrics"
 	"github.com/sluice-dev/sluice/internal/store/bolt"
+	"github.com/sluice-dev/sluice/internal/store/storetest"
 )
 
 type clock struct{ ns atomic.Int64 }
@@ -76,7 +78,8 @@ func (e *env) open() {
 		e.t.Fatal(err)
 	}
 	e.db = db
-	svc, err := New(Options{Store: db, Metrics: e.metrics, Region: "us-east-1", AccountID: "000000000000", Now: e.clock.Now, Logger: quiet})
+	// Every closure runs twice: the service's transactions must be re-runnable.
+	svc, err := New(Options{Store: storetest.RerunUpdates(db), Metrics: e.metrics, Region: "us-east-1", AccountID: "000000000000", Now: e.clock.Now, Logger: quiet})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -108,12 +111,46 @@ func (e *env) get(name string) Alarm {
 	return l[0]
 }
 
-// evalAt sets the clock and runs one pass; it returns the alarm's state.
+// evalAt sets the clock and runs one pass; it returns the alarm's state once the subscribers have seen the
+// pass's changes.
 func (e *env) evalAt(tm time.Time, name string) string {
 	e.t.Helper()
 	e.clock.Set(tm)
 	e.svc.EvaluateAll(context.Background())
+	e.svc.waitDelivered(e.t)
 	return e.get(name).StateValue
+}
+
+// take returns what the env's subscriber received, once every queued change was delivered.
+func (e *env) take() []string {
+	e.t.Helper()
+	e.svc.waitDelivered(e.t)
+	return e.changes.take()
+}
+
+// waitDelivered waits until every subscriber has received every queued change and returned (it fails the test
+// after a minute rather than hang).
+func (s *Service) waitDelivered(t testing.TB) {
+	t.Helper()
+	s.mu.RLock()
+	subs := slices.Collect(maps.Values(s.subs))
+	s.mu.RUnlock()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, sub := range subs {
+			sub.mu.Lock()
+			for (len(sub.queue) > 0 || sub.busy) && !sub.closed {
+				sub.cond.Wait()
+			}
+			sub.mu.Unlock()
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("subscribers did not drain their queues")
+	}
 }
 
 func (e *env) record(id metrics.MetricID, v float64, tm time.Time) {
@@ -193,14 +230,14 @@ func TestSeedAlarm(t *testing.T) {
 	if got := e.evalAt(at(120), "orders-live-errors"); got != StateOK {
 		t.Fatalf("after a clean minute: %s", got)
 	}
-	if got, want := e.changes.take(), []string{"orders-live-errors:INSUFFICIENT_DATA>ALARM", "orders-live-errors:ALARM>OK"}; !slices.Equal(got, want) {
+	if got, want := e.take(), []string{"orders-live-errors:INSUFFICIENT_DATA>ALARM", "orders-live-errors:ALARM>OK"}; !slices.Equal(got, want) {
 		t.Errorf("subscriber got %v, want %v", got, want)
 	}
 	// The next minute has no data: CloudWatch keeps evaluating the most recent real datapoint (still OK).
 	if got := e.evalAt(at(180), "orders-live-errors"); got != StateOK {
 		t.Errorf("after a minute without data: %s", got)
 	}
-	if got := e.changes.take(); len(got) != 0 {
+	if got := e.take(); len(got) != 0 {
 		t.Errorf("spurious changes %v", got)
 	}
 }
@@ -424,7 +461,7 @@ func TestSetStateHoldsUntilNextEvaluation(t *testing.T) {
 	if got := e.evalAt(at(120), d.Name); got != StateOK {
 		t.Fatalf("next evaluation: %s", got)
 	}
-	if got, want := e.changes.take(), []string{
+	if got, want := e.take(), []string{
 		"orders-live-errors:INSUFFICIENT_DATA>OK", "orders-live-errors:OK>ALARM", "orders-live-errors:ALARM>OK",
 	}; !slices.Equal(got, want) {
 		t.Errorf("changes = %v, want %v", got, want)
@@ -433,7 +470,7 @@ func TestSetStateHoldsUntilNextEvaluation(t *testing.T) {
 	if err := e.svc.SetState(context.Background(), d.Name, StateOK, "again", ""); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.changes.take(); len(got) != 0 {
+	if got := e.take(); len(got) != 0 {
 		t.Errorf("no-op SetState notified %v", got)
 	}
 	for _, tt := range []struct {

@@ -69,6 +69,10 @@ type record struct {
 	Held      bool   `json:"held,omitempty"`
 	HistSeq   uint64 `json:"histSeq"`
 	HistCount int    `json:"histCount"`
+	// Gen is the revision the transaction that last wrote the record read (Tx.Revision): unique per commit and
+	// increasing in commit order, so it orders the in-memory updates and identifies what an evaluation decided
+	// from. Zero in records written before it existed.
+	Gen int64 `json:"gen,omitempty"`
 }
 
 func toRecord(a *Alarm) record {
