@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -68,12 +69,18 @@ type Options struct {
 	Logger      *slog.Logger
 }
 
+// Workers is how many deployments the controller's Run works on at once.
+const Workers = 4
+
 // Controller is the deployment controller.
 type Controller struct {
-	o    Options
-	wake chan struct{}
-	log  *slog.Logger
-	mu   sync.Mutex // serialises reconciliation (one deployment decision at a time)
+	o     Options
+	wake  chan struct{} // asks Run to queue every open deployment now
+	queue *keyQueue[string]
+	log   *slog.Logger
+
+	mu     sync.Mutex             // guards timers only; never held across I/O
+	timers map[string]*time.Timer // a deployment's next wake-up, which queues it
 }
 
 // New returns a controller; call Run to drive deployments.
@@ -93,9 +100,11 @@ func New(o Options) *Controller {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Controller{o: o, wake: make(chan struct{}, 1), log: o.Logger.With("component", "deploy")}
+	return &Controller{o: o, wake: make(chan struct{}, 1), queue: newKeyQueue[string](),
+		timers: map[string]*time.Timer{}, log: o.Logger.With("component", "deploy")}
 }
 
+// kick asks Run to queue every open deployment.
 func (c *Controller) kick() {
 	select {
 	case c.wake <- struct{}{}:
@@ -103,20 +112,47 @@ func (c *Controller) kick() {
 	}
 }
 
-// Run reconciles open deployments until ctx ends.
+// Run drives open deployments until ctx ends: Workers goroutines take deployment ids from the queue, each id held
+// by one worker at a time, so one deployment's slow pass (a pre-warm, a hook invocation) never delays another's.
+// Ids are queued by an alarm change (every open deployment, from the alarm's notification), by kicks (API calls),
+// by a deployment's own wake-up timer, by a pass that acted or lost its compare-and-swap, and at least once a
+// second for every open deployment.
 func (c *Controller) Run(ctx context.Context) {
+	var workers sync.WaitGroup
+	defer func() {
+		c.queue.ShutDown()
+		workers.Wait()
+		c.mu.Lock()
+		for id, t := range c.timers {
+			t.Stop()
+			delete(c.timers, id)
+		}
+		c.mu.Unlock()
+	}()
+	for range Workers {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for {
+				id, ok := c.queue.Get()
+				if !ok {
+					return
+				}
+				c.pass(ctx, id)
+				c.queue.Done(id)
+			}
+		}()
+	}
 	if c.o.Alarms != nil {
-		cancel := c.o.Alarms.Subscribe(c.kick)
+		// Queued from the alarm's own notification goroutine, not through the loop below, which may be busy
+		// recounting a blast radius.
+		cancel := c.o.Alarms.Subscribe(func() { c.queueOpen(ctx) })
 		defer cancel()
 	}
-	c.kick()
 	for {
-		next := c.ReconcileAll(ctx)
-		wait := time.Second // a safety net: every open deployment is looked at at least once a second
-		if !next.IsZero() {
-			wait = min(wait, max(time.Until(next), time.Millisecond))
-		}
-		timer := time.NewTimer(wait)
+		c.queueOpen(ctx)
+		c.settleBlastRadius(ctx)
+		timer := time.NewTimer(time.Second) // a safety net: every open deployment is looked at at least once a second
 		select {
 		case <-ctx.Done():
 			timer.Stop()
@@ -128,10 +164,63 @@ func (c *Controller) Run(ctx context.Context) {
 	}
 }
 
-// ReconcileAll reconciles every open deployment once (oldest first) and returns the earliest wake-up asked for.
-func (c *Controller) ReconcileAll(ctx context.Context) time.Time {
+// queueOpen queues every open deployment.
+func (c *Controller) queueOpen(ctx context.Context) {
+	open, err := c.openDeployments(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.log.Error("list open deployments", "err", err)
+		}
+		return
+	}
+	for _, d := range open {
+		c.queue.Add(d.ID)
+	}
+}
+
+// pass reconciles one open deployment (a worker's unit of work) and sets its wake-up timer.
+func (c *Controller) pass(ctx context.Context, id string) {
+	open, err := c.openDeployments(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.log.Error("list open deployments", "err", err)
+		}
+		return
+	}
+	if !slices.ContainsFunc(open, func(d deploy.Deployment) bool { return d.ID == id }) {
+		return // finished meanwhile
+	}
+	wake, err := c.reconcile(ctx, id, open)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.log.Error("reconcile deployment", "deployment", id, "err", err)
+		}
+		return // the once-a-second safety net retries
+	}
+	if !wake.IsZero() {
+		c.wakeAt(id, wake)
+	}
+}
+
+// wakeAt queues deployment id at the controller's time at, replacing its previous wake-up.
+func (c *Controller) wakeAt(id string, at time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if t := c.timers[id]; t != nil {
+		t.Stop()
+	}
+	c.timers[id] = time.AfterFunc(max(at.Sub(c.o.Now()), 0), func() {
+		c.mu.Lock()
+		delete(c.timers, id)
+		c.mu.Unlock()
+		c.queue.Add(id)
+	})
+}
+
+// ReconcileAll reconciles every open deployment once (oldest first), on the caller's goroutine, and returns the
+// earliest wake-up asked for. Tests drive the controller with it instead of Run; it must not run alongside Run or
+// another ReconcileAll.
+func (c *Controller) ReconcileAll(ctx context.Context) time.Time {
 	open, err := c.openDeployments(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -244,7 +333,7 @@ func (c *Controller) reconcile(ctx context.Context, id string, open []deploy.Dep
 	}
 	if err := c.save(ctx, snap, next, rollbacks); errors.Is(err, errConflict) {
 		c.log.Debug("deployment changed while it was being decided; deciding again", "deployment", d.ID)
-		c.kick()
+		c.queue.Add(d.ID)
 		return time.Time{}, nil
 	} else if err != nil {
 		return time.Time{}, err
@@ -278,11 +367,13 @@ func (c *Controller) reconcile(ctx context.Context, id string, open []deploy.Dep
 				return time.Time{}, err
 			}
 		case deploy.ActionStartRollback:
-			c.kick()
+			if a.Rollback != nil {
+				c.queue.Add(a.Rollback.ID)
+			}
 		}
 	}
 	if len(actions) > 0 {
-		c.kick() // act on the new state at once (the next step may already be due)
+		c.queue.Add(d.ID) // act on the new state at once (the next step may already be due)
 	}
 	return next.WakeAt, nil
 }

@@ -21,6 +21,8 @@ type world struct {
 	hooks    [][]byte
 	inAlarm  map[string]bool
 	notify   []func()
+	// others holds the aliases of functions other than orders (on version 1 until set); history is orders' only.
+	others map[string]deploy.AliasState
 	// pause, if set, is called at the start of every call the controller makes into the world (named by the
 	// method), so a test can hold a reconcile pass there or act in the middle of it.
 	pause func(call string)
@@ -39,6 +41,12 @@ func (w *world) Alias(_ context.Context, fn, alias string) (deploy.AliasState, b
 	w.gate("Alias")
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if fn != "orders" {
+		if s, ok := w.others[fn]; ok {
+			return s, false, false, nil
+		}
+		return deploy.AliasState{FunctionVersion: "1"}, false, false, nil
+	}
 	return w.alias, false, false, nil
 }
 func (w *world) VersionExists(_ context.Context, fn, v string) (bool, error) {
@@ -53,6 +61,13 @@ func (w *world) SetAlias(_ context.Context, fn, alias string, s deploy.AliasStat
 	defer w.mu.Unlock()
 	if len(s.AdditionalVersionWeights) == 0 {
 		s.AdditionalVersionWeights = nil
+	}
+	if fn != "orders" {
+		if w.others == nil {
+			w.others = map[string]deploy.AliasState{}
+		}
+		w.others[fn] = s
+		return nil
 	}
 	w.alias = s
 	w.history = append(w.history, s)

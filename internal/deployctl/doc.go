@@ -1,8 +1,9 @@
 // Package deployctl runs CodeDeploy-style deployments of Lambda aliases: it keeps applications, deployment groups,
-// custom configs and deployment records in the store, and drives every open deployment with a level-triggered
-// reconcile loop that asks deploy.Decide what to do next and does it — move the alias, invoke a hook, start a
-// rollback. It wakes on its schedule, on hook reports and stop requests, and at once when an alarm changes state,
-// so a rollback follows an alarm within milliseconds. A restart simply reconciles every open deployment again.
+// custom configs and deployment records in the store, and drives every open deployment with level-triggered
+// reconcile passes, several deployments at once, each asking deploy.Decide what to do next and doing it — move the
+// alias, invoke a hook, start a rollback. It wakes on its schedule, on hook reports and stop requests, and at once
+// when an alarm changes state, so a rollback follows an alarm within milliseconds, whatever other deployments are
+// doing. A restart simply reconciles every open deployment again.
 //
 // # Store layout
 //
@@ -43,5 +44,19 @@
 // pass saved (which then fails its check and decides again, with the stop), or the pass's record was already
 // terminal when the request was checked, and the request was refused with DeploymentAlreadyCompletedException.
 //
-// Passes are serialised by the controller's mutex; API calls never take it and never wait for a pass.
+// # Workers
+//
+// Run works on deployments through a queue of deployment ids, again in controller-runtime's model: an id queued
+// twice before a worker takes it is worked on once; an id is held by at most one worker at a time (queued again
+// if it was added meanwhile), so two passes over one deployment never overlap; Workers workers take ids, so
+// deployments progress independently — one deployment's pre-warm, hook invocation or slow observation never
+// delays another's pass, and an alarm-triggered rollback in particular. Ids are queued by an alarm change (every
+// open deployment, from the alarm's notification), by API calls (a kick: every open deployment), by each
+// deployment's own wake-up timer, by a pass that acted, started a rollback (the rollback's id) or lost its
+// compare-and-swap, and once a second for every open deployment. There is no lock across passes: passes over
+// different deployments meet only in the store, where the compare-and-swap above orders them, and the
+// controller's one mutex guards its timers and is never held across I/O. API calls never wait for a pass.
+//
+// ReconcileAll, for tests, runs one pass over every open deployment on the caller's goroutine instead; it must not
+// run alongside Run.
 package deployctl
