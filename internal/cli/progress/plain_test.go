@@ -11,13 +11,13 @@ import (
 func TestPlainGolden(t *testing.T) {
 	brief := Function{Name: "orders", Alias: "live", FromVersion: "3", ToVersion: "4", Status: "InProgress",
 		NewWeight: 0.1, Step: "canary at 10%", NextShiftAt: time.Date(2026, 11, 26, 12, 5, 3, 0, time.UTC),
-		Alarms: []Alarm{{"OrdersErrorsAlarm", "OK"}, {"OrdersLatencyP99Alarm", "OK"}},
-		Hooks:  []Hook{{"BeforeAllowTraffic", "orders-pre", "Succeeded"}}}
+		Alarms: []Alarm{{Name: "OrdersErrorsAlarm", State: "OK"}, {Name: "OrdersLatencyP99Alarm", State: "OK"}},
+		Hooks:  []Hook{{Event: "BeforeAllowTraffic", Function: "orders-pre", Status: "Succeeded"}}}
 	now := time.Date(2026, 11, 26, 12, 0, 3, 0, time.UTC)
 
 	stopped := canary()
 	stopped.Status, stopped.NewWeight, stopped.Step = "Stopped", 0, "rolled back"
-	stopped.Alarms = append(stopped.Alarms, Alarm{"X", "INSUFFICIENT_DATA"})
+	stopped.Alarms = append(stopped.Alarms, Alarm{Name: "X", State: "INSUFFICIENT_DATA"})
 	stopped.Alarms[0].State, stopped.NewErrors = "ALARM", 1
 	stopped.Message = "Activated alarms:\n<OrdersErrorsAlarm>"
 

@@ -18,8 +18,8 @@ func canary() Function {
 		Name: "orders", Alias: "live", FromVersion: "3", ToVersion: "4", DeploymentID: "d-ABCDEF123",
 		Status: "InProgress", Config: "CodeDeployDefault.LambdaCanary10Percent5Minutes",
 		NewWeight: 0.1, Step: "canary at 10%", NextShiftAt: t0.Add(3*time.Minute + 12*time.Second),
-		Alarms:         []Alarm{{"OrdersErrorsAlarm", "OK"}, {"OrdersLatencyP99Alarm", "OK"}},
-		Hooks:          []Hook{{"BeforeAllowTraffic", "orders-pre", "Succeeded"}, {"AfterAllowTraffic", "orders-post", "Pending"}},
+		Alarms:         []Alarm{{Name: "OrdersErrorsAlarm", State: "OK"}, {Name: "OrdersLatencyP99Alarm", State: "OK"}},
+		Hooks:          []Hook{{Event: "BeforeAllowTraffic", Function: "orders-pre", Status: "Succeeded"}, {Event: "AfterAllowTraffic", Function: "orders-post", Status: "Pending"}},
 		NewInvocations: 1204,
 	}
 }
@@ -204,7 +204,7 @@ func TestTerminalWidths(t *testing.T) {
 	long.Alias = "production-canary-alias"
 	long.Config = "MyCustomLinearDeploymentConfigurationWithAVeryLongName"
 	long.Step = "shifting 10% every 1m, then waiting for AfterAllowTraffic"
-	long.Alarms = append(long.Alarms, Alarm{"AnotherVeryLongCloudWatchAlarmNameForLatency", "INSUFFICIENT_DATA"}, Alarm{"X", "ALARM"})
+	long.Alarms = append(long.Alarms, Alarm{Name: "AnotherVeryLongCloudWatchAlarmNameForLatency", State: "INSUFFICIENT_DATA"}, Alarm{Name: "X", State: "ALARM"})
 	long.NewInvocations, long.NewErrors = 1234567890, 12345
 	long.Message = strings.Repeat("a rather long failure message ", 10) + strings.Repeat("x", 150)
 	ctrl := canary()
