@@ -93,7 +93,7 @@ func TestAlarmRollbackIsNotDelayedByAnotherDeploymentsPass(t *testing.T) {
 	}
 
 	w.setAlarm("payments-errors", true)
-	deadline := time.Now().Add(5 * time.Second) // only to fail instead of hanging
+	deadline := time.Now().Add(30 * time.Second) // only to fail instead of hanging
 	for !reflect.DeepEqual(paymentsAlias(), onVersion("1")) || mustGet(t, c, ctx, payments).Status != deploy.StatusStopped {
 		if time.Now().After(deadline) {
 			t.Fatalf("payments not rolled back while orders' pre-warm is held: alias %+v, status %s",
