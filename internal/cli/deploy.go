@@ -23,7 +23,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-dev/sluice/internal/cli/progress"
-	"github.com/sluice-dev/sluice/internal/deployer"
+	"github.com/sluice-dev/sluice/internal/stackdeploy"
 	"github.com/sluice-dev/sluice/internal/stack"
 )
 
@@ -46,10 +46,10 @@ func (f *deployFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "text or json (a summary on stdout)")
 }
 
-func (f *deployFlags) options(ctx context.Context) (deployer.Options, error) {
+func (f *deployFlags) options(ctx context.Context) (stackdeploy.Options, error) {
 	cfg, err := f.awsConfig(ctx)
 	if err != nil {
-		return deployer.Options{}, err
+		return stackdeploy.Options{}, err
 	}
 	name := f.stackName
 	if name == "" {
@@ -61,15 +61,15 @@ func (f *deployFlags) options(ctx context.Context) (deployer.Options, error) {
 		for _, part := range strings.Fields(kv) {
 			k, v, ok := strings.Cut(part, "=")
 			if !ok || k == "" {
-				return deployer.Options{}, fmt.Errorf("--parameter-overrides: %q is not Key=Value", part)
+				return stackdeploy.Options{}, fmt.Errorf("--parameter-overrides: %q is not Key=Value", part)
 			}
 			overrides[k] = v
 		}
 	}
 	if f.output != "text" && f.output != "json" {
-		return deployer.Options{}, fmt.Errorf("--output: %q is neither text nor json", f.output)
+		return stackdeploy.Options{}, fmt.Errorf("--output: %q is neither text nor json", f.output)
 	}
-	return deployer.Options{TemplatePath: f.template, StackName: name, Overrides: overrides, Config: cfg, Stacks: stack.NewClient(cfg), Unlock: f.unlock}, nil
+	return stackdeploy.Options{TemplatePath: f.template, StackName: name, Overrides: overrides, Config: cfg, Stacks: stack.NewClient(cfg), Unlock: f.unlock}, nil
 }
 
 // sanitizeStackName turns a directory name into a valid stack name.
@@ -146,7 +146,7 @@ func runDeploy(cmd *cobra.Command, f *deployFlags, dryRun bool) error {
 	if err != nil {
 		if f.output == "json" {
 			// Pipelines that parse the summary get one even when the deploy could not begin.
-			writeJSON(out, &deployer.Result{Stack: f.stackName, Reason: err.Error(), Changes: []deployer.Change{}})
+			writeJSON(out, &stackdeploy.Result{Stack: f.stackName, Reason: err.Error(), Changes: []stackdeploy.Change{}})
 		}
 		return &ExitError{Code: 1, Err: err}
 	}
@@ -162,14 +162,14 @@ func runDeploy(cmd *cobra.Command, f *deployFlags, dryRun bool) error {
 	o.Event = func(format string, args ...any) {
 		fmt.Fprintf(errOut, "%s %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, args...))
 	}
-	res, err := deployer.Deploy(ctx, o)
+	res, err := stackdeploy.Deploy(ctx, o)
 	if f.output == "json" {
 		writeJSON(out, res)
 	} else {
 		printResult(out, res)
 	}
 	switch {
-	case errors.Is(err, deployer.ErrRolledBack):
+	case errors.Is(err, stackdeploy.ErrRolledBack):
 		return &ExitError{Code: 2, Err: err}
 	case err != nil:
 		return &ExitError{Code: 1, Err: err}
@@ -178,7 +178,7 @@ func runDeploy(cmd *cobra.Command, f *deployFlags, dryRun bool) error {
 }
 
 // printResult summarises a deploy for people.
-func printResult(w io.Writer, r *deployer.Result) {
+func printResult(w io.Writer, r *stackdeploy.Result) {
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
@@ -189,7 +189,7 @@ func printResult(w io.Writer, r *deployer.Result) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	verb := map[bool]string{true: "would ", false: ""}[r.DryRun]
 	for _, c := range r.Changes {
-		if c.Action == deployer.ActionNone {
+		if c.Action == stackdeploy.ActionNone {
 			continue
 		}
 		detail := c.Detail
@@ -424,7 +424,7 @@ func stackDeleteCommand() *cobra.Command {
 			o.Event = func(format string, args ...any) {
 				fmt.Fprintf(errOut, "%s %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, args...))
 			}
-			res, err := deployer.Delete(cmd.Context(), o)
+			res, err := stackdeploy.Delete(cmd.Context(), o)
 			if f.output == "json" {
 				writeJSON(cmd.OutOrStdout(), res)
 			} else if err == nil {

@@ -27,7 +27,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/auth"
 	"github.com/sluice-dev/sluice/internal/codestore"
 	"github.com/sluice-dev/sluice/internal/controlplane"
-	"github.com/sluice-dev/sluice/internal/deployctl"
+	"github.com/sluice-dev/sluice/internal/codedeploy/controller"
 	"github.com/sluice-dev/sluice/internal/iam"
 	"github.com/sluice-dev/sluice/internal/invoke"
 	"github.com/sluice-dev/sluice/internal/lambda"
@@ -239,12 +239,12 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		return err
 	}
 	links := &codeLinks{key: linkKey, now: time.Now, path: code.ZipPath}
-	var prewarm deployctl.Prewarm // nil: --no-prewarm
+	var prewarm controller.Prewarm // nil: --no-prewarm
 	if !cfg.NoPrewarm {
-		prewarm = deployctl.PrewarmWith(inv)
+		prewarm = controller.PrewarmWith(inv)
 	}
-	deployments := deployctl.New(deployctl.Options{Store: db, Lambda: deployLambda{cp}, Hooks: deployctl.AuthorizedHooks{Roles: identities, Account: acct, Invoke: deployInvokeAsync(inv)},
-		Alarms: deployAlarms{alarmService}, Exposure: deployctl.MetricsExposure(metricStore), Prewarm: prewarm, TimeScale: cfg.DeployTimeScale, HookTimeout: cfg.HookTimeout,
+	deployments := controller.New(controller.Options{Store: db, Lambda: deployLambda{cp}, Hooks: controller.AuthorizedHooks{Roles: identities, Account: acct, Invoke: deployInvokeAsync(inv)},
+		Alarms: deployAlarms{alarmService}, Exposure: controller.MetricsExposure(metricStore), Prewarm: prewarm, TimeScale: cfg.DeployTimeScale, HookTimeout: cfg.HookTimeout,
 		Region: cfg.Region, AccountID: cfg.AccountID, Logger: log})
 
 	internal := http.NewServeMux()

@@ -3,7 +3,7 @@ package codedeployapi
 import (
 	"context"
 
-	"github.com/sluice-dev/sluice/internal/deploy"
+	"github.com/sluice-dev/sluice/internal/codedeploy"
 	"github.com/sluice-dev/sluice/internal/fault"
 )
 
@@ -20,7 +20,7 @@ func (h *Handler) createApplication(ctx context.Context, in *createApplicationIn
 	if err != nil {
 		return nil, err
 	}
-	app, err := h.b.CreateApplication(ctx, deploy.Application{Name: name, ComputePlatform: in.ComputePlatform, Tags: tagMap(in.Tags)})
+	app, err := h.b.CreateApplication(ctx, codedeploy.Application{Name: name, ComputePlatform: in.ComputePlatform, Tags: tagMap(in.Tags)})
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +127,7 @@ func (h *Handler) updateApplication(ctx context.Context, in *updateApplicationIn
 	switch _, err := h.b.GetApplication(ctx, newName); {
 	case err == nil:
 		return nil, fault.New(codeApplicationAlreadyExists, "Application %s already exists", newName)
-	case !fault.Is(err, deploy.ErrApplicationDoesNotExist):
+	case !fault.Is(err, codedeploy.ErrApplicationDoesNotExist):
 		return nil, err
 	}
 	return nil, fault.New(codeInvalidOperation,

@@ -3,32 +3,32 @@ package codedeployapi
 import (
 	"context"
 
-	"github.com/sluice-dev/sluice/internal/deploy"
+	"github.com/sluice-dev/sluice/internal/codedeploy"
 )
 
 // Backend is what the CodeDeploy edge needs from the deployment controller, in domain terms. Errors are
 // *fault.Error values carrying CodeDeploy exception names.
 type Backend interface {
-	CreateApplication(ctx context.Context, app deploy.Application) (deploy.Application, error)
-	GetApplication(ctx context.Context, name string) (deploy.Application, error)
+	CreateApplication(ctx context.Context, app codedeploy.Application) (codedeploy.Application, error)
+	GetApplication(ctx context.Context, name string) (codedeploy.Application, error)
 	ListApplications(ctx context.Context, nextToken string) ([]string, string, error)
 	DeleteApplication(ctx context.Context, name string) error
 
-	CreateDeploymentGroup(ctx context.Context, g deploy.DeploymentGroup) (deploy.DeploymentGroup, error)
-	GetDeploymentGroup(ctx context.Context, application, name string) (deploy.DeploymentGroup, error)
+	CreateDeploymentGroup(ctx context.Context, g codedeploy.DeploymentGroup) (codedeploy.DeploymentGroup, error)
+	GetDeploymentGroup(ctx context.Context, application, name string) (codedeploy.DeploymentGroup, error)
 	// UpdateDeploymentGroup replaces the group named current with g (g.Name may rename it).
-	UpdateDeploymentGroup(ctx context.Context, current string, g deploy.DeploymentGroup) error
+	UpdateDeploymentGroup(ctx context.Context, current string, g codedeploy.DeploymentGroup) error
 	DeleteDeploymentGroup(ctx context.Context, application, name string) error
 	ListDeploymentGroups(ctx context.Context, application, nextToken string) ([]string, string, error)
 
-	CreateDeploymentConfig(ctx context.Context, c deploy.DeploymentConfig) (deploy.DeploymentConfig, error)
-	GetDeploymentConfig(ctx context.Context, name string) (deploy.DeploymentConfig, error)
+	CreateDeploymentConfig(ctx context.Context, c codedeploy.DeploymentConfig) (codedeploy.DeploymentConfig, error)
+	GetDeploymentConfig(ctx context.Context, name string) (codedeploy.DeploymentConfig, error)
 	DeleteDeploymentConfig(ctx context.Context, name string) error
 	ListDeploymentConfigs(ctx context.Context, nextToken string) ([]string, string, error)
 
-	CreateDeployment(ctx context.Context, in deploy.CreateDeploymentInput) (id string, err error)
-	GetDeployment(ctx context.Context, id string) (deploy.Deployment, error)
-	ListDeployments(ctx context.Context, f deploy.ListDeploymentsFilter) ([]string, string, error)
-	StopDeployment(ctx context.Context, id string, autoRollbackEnabled *bool) (status deploy.StopStatus, message string, err error)
+	CreateDeployment(ctx context.Context, in codedeploy.CreateDeploymentInput) (id string, err error)
+	GetDeployment(ctx context.Context, id string) (codedeploy.Deployment, error)
+	ListDeployments(ctx context.Context, f codedeploy.ListDeploymentsFilter) ([]string, string, error)
+	StopDeployment(ctx context.Context, id string, autoRollbackEnabled *bool) (status codedeploy.StopStatus, message string, err error)
 	PutLifecycleEventHookExecutionStatus(ctx context.Context, deploymentID, executionID, status string) error
 }

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-dev/sluice/internal/deploy"
+	"github.com/sluice-dev/sluice/internal/codedeploy"
 )
 
 // botocore flavors (see testdata/botocore_calls.py): boto3 on the python3 on PATH (the botocore of AWS CLI v1
@@ -70,7 +70,7 @@ func pyCases() []pyCase {
 		{
 			name: "CreateApplication", op: "CreateApplication",
 			params:   map[string]any{"applicationName": "orders", "computePlatform": "Lambda"},
-			want:     []call{{"CreateApplication", deploy.Application{Name: "orders", ComputePlatform: "Lambda"}}},
+			want:     []call{{"CreateApplication", codedeploy.Application{Name: "orders", ComputePlatform: "Lambda"}}},
 			response: map[string]any{"applicationId": ordersApp().ID},
 		},
 		{
@@ -78,14 +78,14 @@ func pyCases() []pyCase {
 			params: map[string]any{
 				"applicationName": "orders", "deploymentGroupName": "orders-live",
 				"serviceRoleArn":            "arn:aws:iam::123456789012:role/CodeDeployServiceRole",
-				"deploymentConfigName":      deploy.LambdaCanary10Percent5Minutes,
+				"deploymentConfigName":      codedeploy.LambdaCanary10Percent5Minutes,
 				"alarmConfiguration":        map[string]any{"enabled": true, "alarms": alarms},
 				"autoRollbackConfiguration": map[string]any{"enabled": true, "events": events},
 				"deploymentStyle":           style,
 			},
-			want: []call{{"CreateDeploymentGroup", deploy.DeploymentGroup{
+			want: []call{{"CreateDeploymentGroup", codedeploy.DeploymentGroup{
 				ApplicationName: "orders", Name: "orders-live", ServiceRoleARN: "arn:aws:iam::123456789012:role/CodeDeployServiceRole",
-				DeploymentConfigName: deploy.LambdaCanary10Percent5Minutes, Alarms: ordersAlarms, AutoRollback: ordersRollback, Style: lambdaStyle,
+				DeploymentConfigName: codedeploy.LambdaCanary10Percent5Minutes, Alarms: ordersAlarms, AutoRollback: ordersRollback, Style: lambdaStyle,
 			}}},
 			response: map[string]any{"deploymentGroupId": ordersGroup().ID},
 		},
@@ -95,9 +95,9 @@ func pyCases() []pyCase {
 				"applicationName": "orders", "deploymentGroupName": "orders-live", "description": "orders v2",
 				"revision": map[string]any{"revisionType": "AppSpecContent", "appSpecContent": map[string]any{"content": appSpecYAML, "sha256": sha}},
 			},
-			want: []call{{"CreateDeployment", deploy.CreateDeploymentInput{
+			want: []call{{"CreateDeployment", codedeploy.CreateDeploymentInput{
 				ApplicationName: "orders", DeploymentGroupName: "orders-live", Description: "orders v2",
-				Revision: deploy.Revision{RevisionType: "AppSpecContent", AppSpecContent: &deploy.RawString{Content: appSpecYAML, Sha256: sha}},
+				Revision: codedeploy.Revision{RevisionType: "AppSpecContent", AppSpecContent: &codedeploy.RawString{Content: appSpecYAML, Sha256: sha}},
 			}}},
 			response: map[string]any{"deploymentId": idCreated},
 		},
@@ -105,7 +105,7 @@ func pyCases() []pyCase {
 			name: "GetDeployment", op: "GetDeployment", params: map[string]any{"deploymentId": idInProgress},
 			want: []call{{"GetDeployment", idInProgress}},
 			response: map[string]any{"deploymentInfo": map[string]any{
-				"applicationName": "orders", "deploymentGroupName": "orders-live", "deploymentConfigName": deploy.LambdaCanary10Percent5Minutes,
+				"applicationName": "orders", "deploymentGroupName": "orders-live", "deploymentConfigName": codedeploy.LambdaCanary10Percent5Minutes,
 				"deploymentId": idInProgress,
 				"revision":     map[string]any{"revisionType": "AppSpecContent", "appSpecContent": map[string]any{"content": appSpecYAML}},
 				"status":       "InProgress", "createTime": pyTime(tCreate), "startTime": pyTime(tStart),
@@ -152,8 +152,8 @@ func pyCases() []pyCase {
 			name: "ListDeployments", op: "ListDeployments",
 			params: map[string]any{"applicationName": "orders", "deploymentGroupName": "orders-live", "includeOnlyStatuses": []any{"Succeeded"},
 				"createTimeRange": map[string]any{"start": pyTime(tCreate.Truncate(time.Second)), "end": pyTime(tEnd.Truncate(time.Second))}},
-			want: []call{{"ListDeployments", deploy.ListDeploymentsFilter{ApplicationName: "orders", DeploymentGroupName: "orders-live",
-				Statuses: []deploy.Status{deploy.StatusSucceeded}, CreatedAfter: tCreate.Truncate(time.Second), CreatedBefore: tEnd.Truncate(time.Second)}}},
+			want: []call{{"ListDeployments", codedeploy.ListDeploymentsFilter{ApplicationName: "orders", DeploymentGroupName: "orders-live",
+				Statuses: []codedeploy.Status{codedeploy.StatusSucceeded}, CreatedAfter: tCreate.Truncate(time.Second), CreatedBefore: tEnd.Truncate(time.Second)}}},
 			response: map[string]any{"deployments": []any{}},
 		},
 		{

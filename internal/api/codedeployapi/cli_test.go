@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-dev/sluice/internal/deploy"
+	"github.com/sluice-dev/sluice/internal/codedeploy"
 )
 
 // TestCLIs runs the AWS CLI v1 (on PATH) and v2 (/usr/bin/aws 2.9) against the handler: create-deployment with
@@ -57,11 +57,11 @@ func TestCLIs(t *testing.T) {
 			revision, _ := json.Marshal(map[string]any{"revisionType": "AppSpecContent", "appSpecContent": map[string]any{"content": appSpecYAML}})
 			var created struct{ DeploymentId string }
 			if err := json.Unmarshal([]byte(mustRun("create-deployment", "--application-name", "orders", "--deployment-group-name", "orders-live",
-				"--revision", string(revision), "--deployment-config-name", deploy.LambdaLinear10PercentEvery1Minute)), &created); err != nil || created.DeploymentId != idCreated {
+				"--revision", string(revision), "--deployment-config-name", codedeploy.LambdaLinear10PercentEvery1Minute)), &created); err != nil || created.DeploymentId != idCreated {
 				t.Errorf("create-deployment: %v %+v", err, created)
 			}
-			want := deploy.CreateDeploymentInput{ApplicationName: "orders", DeploymentGroupName: "orders-live",
-				DeploymentConfigName: deploy.LambdaLinear10PercentEvery1Minute, Revision: appSpecRevision()}
+			want := codedeploy.CreateDeploymentInput{ApplicationName: "orders", DeploymentGroupName: "orders-live",
+				DeploymentConfigName: codedeploy.LambdaLinear10PercentEvery1Minute, Revision: appSpecRevision()}
 			if calls := s.fake.takeCalls(); len(calls) != 1 || !reflect.DeepEqual(calls[0].Args, want) {
 				t.Errorf("backend calls:\n%s\nwant CreateDeployment %+v", dump(calls), want)
 			}

@@ -3,13 +3,13 @@ package codedeployapi
 import (
 	"context"
 
-	"github.com/sluice-dev/sluice/internal/deploy"
+	"github.com/sluice-dev/sluice/internal/codedeploy"
 )
 
 type createDeploymentConfigInput struct {
-	DeploymentConfigName *string               `json:"deploymentConfigName"`
-	ComputePlatform      string                `json:"computePlatform"`
-	TrafficRoutingConfig *deploy.RoutingConfig `json:"trafficRoutingConfig"`
+	DeploymentConfigName *string                   `json:"deploymentConfigName"`
+	ComputePlatform      string                    `json:"computePlatform"`
+	TrafficRoutingConfig *codedeploy.RoutingConfig `json:"trafficRoutingConfig"`
 }
 
 // createDeploymentConfig turns the request into a domain configuration with deploy.NewCustomConfig (name,
@@ -20,7 +20,7 @@ func (h *Handler) createDeploymentConfig(ctx context.Context, in *createDeployme
 	if err != nil {
 		return nil, err
 	}
-	c, err := deploy.NewCustomConfig(name, in.ComputePlatform, in.TrafficRoutingConfig)
+	c, err := codedeploy.NewCustomConfig(name, in.ComputePlatform, in.TrafficRoutingConfig)
 	if err != nil {
 		return nil, err
 	}

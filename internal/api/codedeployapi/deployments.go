@@ -3,18 +3,18 @@ package codedeployapi
 import (
 	"context"
 
-	"github.com/sluice-dev/sluice/internal/deploy"
+	"github.com/sluice-dev/sluice/internal/codedeploy"
 	"github.com/sluice-dev/sluice/internal/fault"
 )
 
 type createDeploymentInput struct {
-	ApplicationName            *string                           `json:"applicationName"`
-	DeploymentGroupName        *string                           `json:"deploymentGroupName"`
-	Revision                   *deploy.Revision                  `json:"revision"`
-	DeploymentConfigName       *string                           `json:"deploymentConfigName"`
-	Description                string                            `json:"description"`
-	AutoRollbackConfiguration  *deploy.AutoRollbackConfiguration `json:"autoRollbackConfiguration"`
-	OverrideAlarmConfiguration *deploy.AlarmConfiguration        `json:"overrideAlarmConfiguration"`
+	ApplicationName            *string                               `json:"applicationName"`
+	DeploymentGroupName        *string                               `json:"deploymentGroupName"`
+	Revision                   *codedeploy.Revision                  `json:"revision"`
+	DeploymentConfigName       *string                               `json:"deploymentConfigName"`
+	Description                string                                `json:"description"`
+	AutoRollbackConfiguration  *codedeploy.AutoRollbackConfiguration `json:"autoRollbackConfiguration"`
+	OverrideAlarmConfiguration *codedeploy.AlarmConfiguration        `json:"overrideAlarmConfiguration"`
 }
 
 // createDeployment checks what the wire requires — an application, a deployment group (the model leaves it
@@ -36,7 +36,7 @@ func (h *Handler) createDeployment(ctx context.Context, in *createDeploymentInpu
 	if err := checkConfigName(cfg); err != nil {
 		return nil, err
 	}
-	id, err := h.b.CreateDeployment(ctx, deploy.CreateDeploymentInput{
+	id, err := h.b.CreateDeployment(ctx, codedeploy.CreateDeploymentInput{
 		ApplicationName:      app,
 		DeploymentGroupName:  group,
 		DeploymentConfigName: cfg,
@@ -75,14 +75,14 @@ type batchGetDeploymentsInput struct {
 // does not know (DeploymentDoesNotExistException is not among the operation's errors).
 func (h *Handler) batchGetDeployments(ctx context.Context, in *batchGetDeploymentsInput) (any, error) {
 	if len(in.DeploymentIDs) == 0 {
-		return nil, deploy.CheckDeploymentID("")
+		return nil, codedeploy.CheckDeploymentID("")
 	}
 	ids := dedupe(in.DeploymentIDs)
 	if err := batchLimit(len(ids), maxBatchDeployments); err != nil {
 		return nil, err
 	}
 	for _, id := range ids {
-		if err := deploy.CheckDeploymentID(id); err != nil {
+		if err := codedeploy.CheckDeploymentID(id); err != nil {
 			return nil, err
 		}
 	}
@@ -106,12 +106,12 @@ type timeRange struct {
 }
 
 type listDeploymentsInput struct {
-	ApplicationName     *string         `json:"applicationName"`
-	DeploymentGroupName *string         `json:"deploymentGroupName"`
-	IncludeOnlyStatuses []deploy.Status `json:"includeOnlyStatuses"`
-	CreateTimeRange     *timeRange      `json:"createTimeRange"`
-	ExternalID          string          `json:"externalId"`
-	NextToken           string          `json:"nextToken"`
+	ApplicationName     *string             `json:"applicationName"`
+	DeploymentGroupName *string             `json:"deploymentGroupName"`
+	IncludeOnlyStatuses []codedeploy.Status `json:"includeOnlyStatuses"`
+	CreateTimeRange     *timeRange          `json:"createTimeRange"`
+	ExternalID          string              `json:"externalId"`
+	NextToken           string              `json:"nextToken"`
 }
 
 type listDeploymentsOutput struct {
@@ -136,7 +136,7 @@ func (h *Handler) listDeployments(ctx context.Context, in *listDeploymentsInput)
 	if err := checkGroupName(group); err != nil {
 		return nil, err
 	}
-	f := deploy.ListDeploymentsFilter{ApplicationName: app, DeploymentGroupName: group, NextToken: in.NextToken}
+	f := codedeploy.ListDeploymentsFilter{ApplicationName: app, DeploymentGroupName: group, NextToken: in.NextToken}
 	for _, s := range in.IncludeOnlyStatuses {
 		if !deploymentStatuses[s] {
 			return nil, fault.New(codeInvalidDeploymentStatus,
@@ -163,9 +163,9 @@ func (h *Handler) listDeployments(ctx context.Context, in *listDeploymentsInput)
 	return listDeploymentsOutput{Deployments: orEmpty(ids), NextToken: next}, nil
 }
 
-func dedupeStatuses(s []deploy.Status) []deploy.Status {
-	seen := make(map[deploy.Status]bool, len(s))
-	out := make([]deploy.Status, 0, len(s))
+func dedupeStatuses(s []codedeploy.Status) []codedeploy.Status {
+	seen := make(map[codedeploy.Status]bool, len(s))
+	out := make([]codedeploy.Status, 0, len(s))
 	for _, x := range s {
 		if !seen[x] {
 			seen[x] = true
@@ -181,8 +181,8 @@ type stopDeploymentInput struct {
 }
 
 type stopDeploymentOutput struct {
-	Status        deploy.StopStatus `json:"status"`
-	StatusMessage string            `json:"statusMessage,omitempty"`
+	Status        codedeploy.StopStatus `json:"status"`
+	StatusMessage string                `json:"statusMessage,omitempty"`
 }
 
 func (h *Handler) stopDeployment(ctx context.Context, in *stopDeploymentInput) (any, error) {

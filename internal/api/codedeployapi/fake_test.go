@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/sluice-dev/sluice/internal/api/codedeployapi"
-	"github.com/sluice-dev/sluice/internal/deploy"
+	"github.com/sluice-dev/sluice/internal/codedeploy"
 	"github.com/sluice-dev/sluice/internal/lambda"
 )
 
@@ -26,7 +26,7 @@ type (
 	groupArgs       struct{ Application, Name string }
 	updateGroupArgs struct {
 		Current string
-		Group   deploy.DeploymentGroup
+		Group   codedeploy.DeploymentGroup
 	}
 	listGroupsArgs struct{ Application, NextToken string }
 	stopArgs       struct {
@@ -43,10 +43,10 @@ type fake struct {
 	calls    []call
 	requests []int // indexes in calls where each request's calls start
 
-	apps        map[string]deploy.Application
-	groups      map[string]deploy.DeploymentGroup // by "app/name"
-	configs     map[string]deploy.DeploymentConfig
-	deployments map[string]deploy.Deployment
+	apps        map[string]codedeploy.Application
+	groups      map[string]codedeploy.DeploymentGroup // by "app/name"
+	configs     map[string]codedeploy.DeploymentConfig
+	deployments map[string]codedeploy.Deployment
 	// names and nextToken answer every List call.
 	names     []string
 	nextToken string
@@ -58,17 +58,17 @@ type fake struct {
 
 func newFake() *fake {
 	f := &fake{
-		apps:        map[string]deploy.Application{},
-		groups:      map[string]deploy.DeploymentGroup{},
-		configs:     map[string]deploy.DeploymentConfig{},
-		deployments: map[string]deploy.Deployment{},
+		apps:        map[string]codedeploy.Application{},
+		groups:      map[string]codedeploy.DeploymentGroup{},
+		configs:     map[string]codedeploy.DeploymentConfig{},
+		deployments: map[string]codedeploy.Deployment{},
 		createdID:   idCreated,
 	}
 	a := ordersApp()
 	f.apps[a.Name] = a
 	g := ordersGroup()
 	f.groups[g.ApplicationName+"/"+g.Name] = g
-	for _, c := range deploy.PredefinedConfigs() {
+	for _, c := range codedeploy.PredefinedConfigs() {
 		f.configs[c.Name] = c
 	}
 	c := customConfig()
@@ -119,21 +119,21 @@ func (f *fake) takeCalls() []call {
 	return c
 }
 
-func (f *fake) CreateApplication(_ context.Context, app deploy.Application) (deploy.Application, error) {
+func (f *fake) CreateApplication(_ context.Context, app codedeploy.Application) (codedeploy.Application, error) {
 	if err := f.record("CreateApplication", app); err != nil {
-		return deploy.Application{}, err
+		return codedeploy.Application{}, err
 	}
 	app.ID, app.CreateTime = ordersApp().ID, tCreate
 	return app, nil
 }
 
-func (f *fake) GetApplication(_ context.Context, name string) (deploy.Application, error) {
+func (f *fake) GetApplication(_ context.Context, name string) (codedeploy.Application, error) {
 	if err := f.record("GetApplication", name); err != nil {
-		return deploy.Application{}, err
+		return codedeploy.Application{}, err
 	}
 	a, ok := f.apps[name]
 	if !ok {
-		return deploy.Application{}, deploy.ApplicationDoesNotExist(name)
+		return codedeploy.Application{}, codedeploy.ApplicationDoesNotExist(name)
 	}
 	return a, nil
 }
@@ -149,29 +149,29 @@ func (f *fake) DeleteApplication(_ context.Context, name string) error {
 	return f.record("DeleteApplication", name)
 }
 
-func (f *fake) CreateDeploymentGroup(_ context.Context, g deploy.DeploymentGroup) (deploy.DeploymentGroup, error) {
+func (f *fake) CreateDeploymentGroup(_ context.Context, g codedeploy.DeploymentGroup) (codedeploy.DeploymentGroup, error) {
 	if err := f.record("CreateDeploymentGroup", g); err != nil {
-		return deploy.DeploymentGroup{}, err
+		return codedeploy.DeploymentGroup{}, err
 	}
 	g.ID = ordersGroup().ID
 	return g, nil
 }
 
-func (f *fake) GetDeploymentGroup(_ context.Context, application, name string) (deploy.DeploymentGroup, error) {
+func (f *fake) GetDeploymentGroup(_ context.Context, application, name string) (codedeploy.DeploymentGroup, error) {
 	if err := f.record("GetDeploymentGroup", groupArgs{application, name}); err != nil {
-		return deploy.DeploymentGroup{}, err
+		return codedeploy.DeploymentGroup{}, err
 	}
 	if _, ok := f.apps[application]; !ok {
-		return deploy.DeploymentGroup{}, deploy.ApplicationDoesNotExist(application)
+		return codedeploy.DeploymentGroup{}, codedeploy.ApplicationDoesNotExist(application)
 	}
 	g, ok := f.groups[application+"/"+name]
 	if !ok {
-		return deploy.DeploymentGroup{}, deploy.DeploymentGroupDoesNotExist(name)
+		return codedeploy.DeploymentGroup{}, codedeploy.DeploymentGroupDoesNotExist(name)
 	}
 	return g, nil
 }
 
-func (f *fake) UpdateDeploymentGroup(_ context.Context, current string, g deploy.DeploymentGroup) error {
+func (f *fake) UpdateDeploymentGroup(_ context.Context, current string, g codedeploy.DeploymentGroup) error {
 	return f.record("UpdateDeploymentGroup", updateGroupArgs{current, g})
 }
 
@@ -186,21 +186,21 @@ func (f *fake) ListDeploymentGroups(_ context.Context, application, nextToken st
 	return f.names, f.nextToken, nil
 }
 
-func (f *fake) CreateDeploymentConfig(_ context.Context, c deploy.DeploymentConfig) (deploy.DeploymentConfig, error) {
+func (f *fake) CreateDeploymentConfig(_ context.Context, c codedeploy.DeploymentConfig) (codedeploy.DeploymentConfig, error) {
 	if err := f.record("CreateDeploymentConfig", c); err != nil {
-		return deploy.DeploymentConfig{}, err
+		return codedeploy.DeploymentConfig{}, err
 	}
 	c.ID, c.CreateTime = customConfig().ID, tCreate
 	return c, nil
 }
 
-func (f *fake) GetDeploymentConfig(_ context.Context, name string) (deploy.DeploymentConfig, error) {
+func (f *fake) GetDeploymentConfig(_ context.Context, name string) (codedeploy.DeploymentConfig, error) {
 	if err := f.record("GetDeploymentConfig", name); err != nil {
-		return deploy.DeploymentConfig{}, err
+		return codedeploy.DeploymentConfig{}, err
 	}
 	c, ok := f.configs[name]
 	if !ok {
-		return deploy.DeploymentConfig{}, deploy.DeploymentConfigDoesNotExist(name)
+		return codedeploy.DeploymentConfig{}, codedeploy.DeploymentConfigDoesNotExist(name)
 	}
 	return c, nil
 }
@@ -209,7 +209,7 @@ func (f *fake) DeleteDeploymentConfig(_ context.Context, name string) error {
 	if err := f.record("DeleteDeploymentConfig", name); err != nil {
 		return err
 	}
-	return deploy.CheckDeletable(name)
+	return codedeploy.CheckDeletable(name)
 }
 
 func (f *fake) ListDeploymentConfigs(_ context.Context, nextToken string) ([]string, string, error) {
@@ -219,43 +219,43 @@ func (f *fake) ListDeploymentConfigs(_ context.Context, nextToken string) ([]str
 	return f.names, f.nextToken, nil
 }
 
-func (f *fake) CreateDeployment(_ context.Context, in deploy.CreateDeploymentInput) (string, error) {
+func (f *fake) CreateDeployment(_ context.Context, in codedeploy.CreateDeploymentInput) (string, error) {
 	if err := f.record("CreateDeployment", in); err != nil {
 		return "", err
 	}
-	if _, err := deploy.ParseRevision(in.Revision); err != nil {
+	if _, err := codedeploy.ParseRevision(in.Revision); err != nil {
 		return "", err
 	}
 	return f.createdID, nil
 }
 
-func (f *fake) GetDeployment(_ context.Context, id string) (deploy.Deployment, error) {
+func (f *fake) GetDeployment(_ context.Context, id string) (codedeploy.Deployment, error) {
 	if err := f.record("GetDeployment", id); err != nil {
-		return deploy.Deployment{}, err
+		return codedeploy.Deployment{}, err
 	}
 	d, ok := f.deployments[id]
 	if !ok {
-		return deploy.Deployment{}, deploy.DeploymentDoesNotExist(id)
+		return codedeploy.Deployment{}, codedeploy.DeploymentDoesNotExist(id)
 	}
 	return d, nil
 }
 
-func (f *fake) ListDeployments(_ context.Context, flt deploy.ListDeploymentsFilter) ([]string, string, error) {
+func (f *fake) ListDeployments(_ context.Context, flt codedeploy.ListDeploymentsFilter) ([]string, string, error) {
 	if err := f.record("ListDeployments", flt); err != nil {
 		return nil, "", err
 	}
 	return f.names, f.nextToken, nil
 }
 
-func (f *fake) StopDeployment(_ context.Context, id string, autoRollbackEnabled *bool) (deploy.StopStatus, string, error) {
+func (f *fake) StopDeployment(_ context.Context, id string, autoRollbackEnabled *bool) (codedeploy.StopStatus, string, error) {
 	if err := f.record("StopDeployment", stopArgs{id, autoRollbackEnabled}); err != nil {
 		return "", "", err
 	}
 	d, ok := f.deployments[id]
 	if !ok {
-		return "", "", deploy.DeploymentDoesNotExist(id)
+		return "", "", codedeploy.DeploymentDoesNotExist(id)
 	}
-	_, status, msg, err := deploy.RequestStop(d, autoRollbackEnabled, tNow)
+	_, status, msg, err := codedeploy.RequestStop(d, autoRollbackEnabled, tNow)
 	return status, msg, err
 }
 
@@ -265,9 +265,9 @@ func (f *fake) PutLifecycleEventHookExecutionStatus(_ context.Context, deploymen
 	}
 	d, ok := f.deployments[deploymentID]
 	if !ok {
-		return deploy.DeploymentDoesNotExist(deploymentID)
+		return codedeploy.DeploymentDoesNotExist(deploymentID)
 	}
-	_, err := deploy.ReportHookStatus(d, executionID, status, tNow)
+	_, err := codedeploy.ReportHookStatus(d, executionID, status, tNow)
 	return err
 }
 

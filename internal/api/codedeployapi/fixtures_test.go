@@ -3,7 +3,7 @@ package codedeployapi_test
 import (
 	"time"
 
-	"github.com/sluice-dev/sluice/internal/deploy"
+	"github.com/sluice-dev/sluice/internal/codedeploy"
 )
 
 // Fixture times carry a quarter second (exact in binary floating point, so epoch seconds on the wire carry it
@@ -44,40 +44,40 @@ Hooks:
   - AfterAllowTraffic: CodeDeployHook_postTraffic
 `
 
-func appSpecRevision() deploy.Revision {
-	return deploy.Revision{RevisionType: deploy.RevisionAppSpecContent, AppSpecContent: &deploy.RawString{Content: appSpecYAML}}
+func appSpecRevision() codedeploy.Revision {
+	return codedeploy.Revision{RevisionType: codedeploy.RevisionAppSpecContent, AppSpecContent: &codedeploy.RawString{Content: appSpecYAML}}
 }
 
-func ordersApp() deploy.Application {
-	return deploy.Application{Name: "orders", ID: "0b6f3d4e-1c2a-4f5e-9d8c-7a6b5c4d3e2f", ComputePlatform: "Lambda", CreateTime: tCreate}
+func ordersApp() codedeploy.Application {
+	return codedeploy.Application{Name: "orders", ID: "0b6f3d4e-1c2a-4f5e-9d8c-7a6b5c4d3e2f", ComputePlatform: "Lambda", CreateTime: tCreate}
 }
 
 var (
-	ordersAlarms   = deploy.AlarmConfiguration{Enabled: true, Alarms: []deploy.Alarm{{Name: "orders-errors"}, {Name: "orders-latency-p99"}}}
-	ordersRollback = deploy.AutoRollbackConfiguration{Enabled: true, Events: []deploy.AutoRollbackEvent{deploy.RollbackOnFailure, deploy.RollbackOnAlarm}}
-	lambdaStyle    = deploy.DeploymentStyle{DeploymentType: "BLUE_GREEN", DeploymentOption: "WITH_TRAFFIC_CONTROL"}
+	ordersAlarms   = codedeploy.AlarmConfiguration{Enabled: true, Alarms: []codedeploy.Alarm{{Name: "orders-errors"}, {Name: "orders-latency-p99"}}}
+	ordersRollback = codedeploy.AutoRollbackConfiguration{Enabled: true, Events: []codedeploy.AutoRollbackEvent{codedeploy.RollbackOnFailure, codedeploy.RollbackOnAlarm}}
+	lambdaStyle    = codedeploy.DeploymentStyle{DeploymentType: "BLUE_GREEN", DeploymentOption: "WITH_TRAFFIC_CONTROL"}
 )
 
-func ordersGroup() deploy.DeploymentGroup {
-	return deploy.DeploymentGroup{
+func ordersGroup() codedeploy.DeploymentGroup {
+	return codedeploy.DeploymentGroup{
 		ApplicationName: "orders", Name: "orders-live", ID: "5f4e3d2c-1b0a-4987-8654-3210fedcba98",
 		ServiceRoleARN:       "arn:aws:iam::123456789012:role/CodeDeployServiceRole",
-		DeploymentConfigName: deploy.LambdaCanary10Percent5Minutes,
+		DeploymentConfigName: codedeploy.LambdaCanary10Percent5Minutes,
 		Alarms:               ordersAlarms, AutoRollback: ordersRollback, Style: lambdaStyle,
 		LastAttempted: idInProgress, LastSuccessful: idSucceeded,
 	}
 }
 
-func customConfig() deploy.DeploymentConfig {
-	return deploy.DeploymentConfig{
+func customConfig() codedeploy.DeploymentConfig {
+	return codedeploy.DeploymentConfig{
 		Name: "Canary25Percent45Minutes", ID: "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d", ComputePlatform: "Lambda",
-		TrafficRouting: deploy.TrafficRouting{Type: deploy.TimeBasedCanary, Percentage: 25, IntervalMinutes: 45}, CreateTime: tCreate,
+		TrafficRouting: codedeploy.TrafficRouting{Type: codedeploy.TimeBasedCanary, Percentage: 25, IntervalMinutes: 45}, CreateTime: tCreate,
 	}
 }
 
-func newDeployment(id string) deploy.Deployment {
-	cfg, _ := deploy.PredefinedConfig(deploy.LambdaCanary10Percent5Minutes)
-	d, err := deploy.NewDeployment(deploy.NewDeploymentInput{
+func newDeployment(id string) codedeploy.Deployment {
+	cfg, _ := codedeploy.PredefinedConfig(codedeploy.LambdaCanary10Percent5Minutes)
+	d, err := codedeploy.NewDeployment(codedeploy.NewDeploymentInput{
 		ID: id, ApplicationName: "orders", DeploymentGroupName: "orders-live", Config: cfg, Revision: appSpecRevision(),
 		Description: "orders v2", AutoRollback: ordersRollback, Alarms: ordersAlarms, Now: tCreate,
 	})
@@ -90,50 +90,50 @@ func newDeployment(id string) deploy.Deployment {
 func weight(w float64) *float64 { return &w }
 
 // deployments are the canned deployment records.
-func deployments() []deploy.Deployment {
+func deployments() []codedeploy.Deployment {
 	inProgress := newDeployment(idInProgress)
-	inProgress.Status, inProgress.StartTime, inProgress.TargetWeight = deploy.StatusInProgress, tStart, 0.1
-	setEvent(&inProgress, deploy.EventStart, deploy.EventSucceeded, tStart, tStart)
-	setEvent(&inProgress, deploy.EventBeforeAllowTraffic, deploy.EventSucceeded, tStart, tShift)
-	setEvent(&inProgress, deploy.EventAllowTraffic, deploy.EventInProgress, tShift, time.Time{})
-	inProgress.Event(deploy.EventBeforeAllowTraffic).HookExecutionID = "hook-exec-done"
-	inProgress.Event(deploy.EventBeforeAllowTraffic).HookResult = deploy.HookSucceeded
-	inProgress.BlastRadius = deploy.BlastRadius{TargetInvocations: 120, TargetErrors: 3}
+	inProgress.Status, inProgress.StartTime, inProgress.TargetWeight = codedeploy.StatusInProgress, tStart, 0.1
+	setEvent(&inProgress, codedeploy.EventStart, codedeploy.EventSucceeded, tStart, tStart)
+	setEvent(&inProgress, codedeploy.EventBeforeAllowTraffic, codedeploy.EventSucceeded, tStart, tShift)
+	setEvent(&inProgress, codedeploy.EventAllowTraffic, codedeploy.EventInProgress, tShift, time.Time{})
+	inProgress.Event(codedeploy.EventBeforeAllowTraffic).HookExecutionID = "hook-exec-done"
+	inProgress.Event(codedeploy.EventBeforeAllowTraffic).HookResult = codedeploy.HookSucceeded
+	inProgress.BlastRadius = codedeploy.BlastRadius{TargetInvocations: 120, TargetErrors: 3}
 	inProgress.Timeline = append(inProgress.Timeline,
-		deploy.TimelineEntry{Time: tStart, Kind: deploy.KindStarted, Detail: "deployment started"},
-		deploy.TimelineEntry{Time: tShift, Kind: deploy.KindStep, Detail: "alias live: version 2 at 10%", Weight: weight(0.1)})
+		codedeploy.TimelineEntry{Time: tStart, Kind: codedeploy.KindStarted, Detail: "deployment started"},
+		codedeploy.TimelineEntry{Time: tShift, Kind: codedeploy.KindStep, Detail: "alias live: version 2 at 10%", Weight: weight(0.1)})
 
 	hook := newDeployment(idHook)
-	hook.Status, hook.StartTime = deploy.StatusInProgress, tStart
-	setEvent(&hook, deploy.EventStart, deploy.EventSucceeded, tStart, tStart)
-	setEvent(&hook, deploy.EventBeforeAllowTraffic, deploy.EventInProgress, tStart, time.Time{})
-	hook.Event(deploy.EventBeforeAllowTraffic).HookExecutionID = hookExecution
+	hook.Status, hook.StartTime = codedeploy.StatusInProgress, tStart
+	setEvent(&hook, codedeploy.EventStart, codedeploy.EventSucceeded, tStart, tStart)
+	setEvent(&hook, codedeploy.EventBeforeAllowTraffic, codedeploy.EventInProgress, tStart, time.Time{})
+	hook.Event(codedeploy.EventBeforeAllowTraffic).HookExecutionID = hookExecution
 
 	succeeded := newDeployment(idSucceeded)
-	succeeded.Status, succeeded.StartTime, succeeded.CompleteTime, succeeded.TargetWeight = deploy.StatusSucceeded, tStart, tEnd, 1
-	for _, e := range deploy.LifecycleEvents {
-		setEvent(&succeeded, e, deploy.EventSucceeded, tStart, tEnd)
+	succeeded.Status, succeeded.StartTime, succeeded.CompleteTime, succeeded.TargetWeight = codedeploy.StatusSucceeded, tStart, tEnd, 1
+	for _, e := range codedeploy.LifecycleEvents {
+		setEvent(&succeeded, e, codedeploy.EventSucceeded, tStart, tEnd)
 	}
 	succeeded.WakeAt = time.Time{}
 
 	failed := newDeployment(idFailed)
-	failed.Status, failed.StartTime, failed.CompleteTime = deploy.StatusFailed, tStart, tShift
-	failed.ErrorInformation = &deploy.ErrorInformation{Code: deploy.CodeHookExecutionFailure,
+	failed.Status, failed.StartTime, failed.CompleteTime = codedeploy.StatusFailed, tStart, tShift
+	failed.ErrorInformation = &codedeploy.ErrorInformation{Code: codedeploy.CodeHookExecutionFailure,
 		Message: "The deployment failed because one or more of the lifecycle event hooks failed."}
-	failed.RollbackInfo = &deploy.RollbackInfo{RollbackDeploymentID: "d-ROLLBACK1",
+	failed.RollbackInfo = &codedeploy.RollbackInfo{RollbackDeploymentID: "d-ROLLBACK1",
 		RollbackMessage: "Deployment d-FAILED001 terminated. Automatic rollback is triggered with a DeploymentId d-ROLLBACK1."}
-	setEvent(&failed, deploy.EventStart, deploy.EventSucceeded, tStart, tStart)
-	setEvent(&failed, deploy.EventBeforeAllowTraffic, deploy.EventFailed, tStart, tShift)
-	failed.Event(deploy.EventBeforeAllowTraffic).Diagnostics = &deploy.Diagnostics{ErrorCode: "ScriptFailed",
+	setEvent(&failed, codedeploy.EventStart, codedeploy.EventSucceeded, tStart, tStart)
+	setEvent(&failed, codedeploy.EventBeforeAllowTraffic, codedeploy.EventFailed, tStart, tShift)
+	failed.Event(codedeploy.EventBeforeAllowTraffic).Diagnostics = &codedeploy.Diagnostics{ErrorCode: "ScriptFailed",
 		ScriptName: "CodeDeployHook_preTraffic", Message: "The hook CodeDeployHook_preTraffic reported Failed."}
-	for _, e := range []deploy.EventName{deploy.EventAllowTraffic, deploy.EventAfterAllowTraffic, deploy.EventEnd} {
-		setEvent(&failed, e, deploy.EventSkipped, time.Time{}, time.Time{})
+	for _, e := range []codedeploy.EventName{codedeploy.EventAllowTraffic, codedeploy.EventAfterAllowTraffic, codedeploy.EventEnd} {
+		setEvent(&failed, e, codedeploy.EventSkipped, time.Time{}, time.Time{})
 	}
 
-	return []deploy.Deployment{inProgress, hook, succeeded, failed, newDeployment(idNotStarted)}
+	return []codedeploy.Deployment{inProgress, hook, succeeded, failed, newDeployment(idNotStarted)}
 }
 
-func setEvent(d *deploy.Deployment, name deploy.EventName, status deploy.EventStatus, start, end time.Time) {
+func setEvent(d *codedeploy.Deployment, name codedeploy.EventName, status codedeploy.EventStatus, start, end time.Time) {
 	e := d.Event(name)
 	e.Status, e.StartTime, e.EndTime = status, start, end
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"strings"
 
-	"github.com/sluice-dev/sluice/internal/deploy"
+	"github.com/sluice-dev/sluice/internal/codedeploy"
 	"github.com/sluice-dev/sluice/internal/fault"
 )
 
@@ -12,13 +12,13 @@ import (
 // on-premises, Auto Scaling, ECS and load balancers, and triggerConfigurations (Sluice sends no notifications), are
 // not read.
 type deploymentGroupInput struct {
-	ApplicationName           *string                           `json:"applicationName"`
-	DeploymentConfigName      *string                           `json:"deploymentConfigName"`
-	ServiceRoleARN            *string                           `json:"serviceRoleArn"`
-	AlarmConfiguration        *deploy.AlarmConfiguration        `json:"alarmConfiguration"`
-	AutoRollbackConfiguration *deploy.AutoRollbackConfiguration `json:"autoRollbackConfiguration"`
-	DeploymentStyle           *deploy.DeploymentStyle           `json:"deploymentStyle"`
-	Tags                      []tag                             `json:"tags"`
+	ApplicationName           *string                               `json:"applicationName"`
+	DeploymentConfigName      *string                               `json:"deploymentConfigName"`
+	ServiceRoleARN            *string                               `json:"serviceRoleArn"`
+	AlarmConfiguration        *codedeploy.AlarmConfiguration        `json:"alarmConfiguration"`
+	AutoRollbackConfiguration *codedeploy.AutoRollbackConfiguration `json:"autoRollbackConfiguration"`
+	DeploymentStyle           *codedeploy.DeploymentStyle           `json:"deploymentStyle"`
+	Tags                      []tag                                 `json:"tags"`
 }
 
 type createDeploymentGroupInput struct {
@@ -45,7 +45,7 @@ func (h *Handler) createDeploymentGroup(ctx context.Context, in *createDeploymen
 	if role == "" {
 		return nil, fault.New(codeRoleRequired, msgRoleRequired)
 	}
-	g := deploy.DeploymentGroup{ApplicationName: app, Name: name, ServiceRoleARN: role, DeploymentConfigName: cfg, Tags: tagMap(in.Tags)}
+	g := codedeploy.DeploymentGroup{ApplicationName: app, Name: name, ServiceRoleARN: role, DeploymentConfigName: cfg, Tags: tagMap(in.Tags)}
 	if in.AlarmConfiguration != nil {
 		g.Alarms = *in.AlarmConfiguration
 	}
@@ -238,7 +238,7 @@ func (h *Handler) listDeploymentGroups(ctx context.Context, in *listDeploymentGr
 // groupWire renders a group. lastAttemptedDeployment and lastSuccessfulDeployment carry the status and times of
 // the deployments the group names, read through the Backend; a deployment the Backend cannot answer with a fault
 // (it no longer exists) is reported by its ID alone.
-func (h *Handler) groupWire(ctx context.Context, g deploy.DeploymentGroup) (deploymentGroupInfo, error) {
+func (h *Handler) groupWire(ctx context.Context, g codedeploy.DeploymentGroup) (deploymentGroupInfo, error) {
 	style := g.Style
 	if style.DeploymentType == "" && style.DeploymentOption == "" {
 		style = lambdaStyle
@@ -256,7 +256,7 @@ func (h *Handler) groupWire(ctx context.Context, g deploy.DeploymentGroup) (depl
 		AlarmConfiguration:           alarmWire(g.Alarms),
 		AutoRollbackConfiguration:    autoRollbackWire(g.AutoRollback),
 		DeploymentStyle:              style,
-		ComputePlatform:              deploy.ComputePlatformLambda,
+		ComputePlatform:              codedeploy.ComputePlatformLambda,
 	}
 	var err error
 	if info.LastAttemptedDeployment, err = h.lastDeployment(ctx, g.LastAttempted); err != nil {

@@ -1,6 +1,6 @@
 // Package codedeployapi is the CodeDeploy 2014-10-06 edge (AWS JSON 1.1: POST /, X-Amz-Target
 // CodeDeploy_20141006.<Operation>, lowerCamelCase members, epoch-second timestamps) over a Backend that speaks in
-// internal/deploy's domain types. It decodes requests, applies the checks the wire itself implies (required
+// internal/codedeploy's domain types. It decodes requests, applies the checks the wire itself implies (required
 // members, the model's length limits, enum values the domain never sees, batch sizes), renders domain records in
 // CodeDeploy's shapes and writes *fault.Error values as {"__type": <ExceptionName>, "message": ...} with HTTP 400.
 // Every rule about applications, groups, configurations and deployments is the Backend's.

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/sluice-dev/sluice/internal/api/codedeployapi"
-	"github.com/sluice-dev/sluice/internal/deploy"
+	"github.com/sluice-dev/sluice/internal/codedeploy"
 )
 
 type rawResponse struct {
@@ -174,7 +174,7 @@ func TestTimestampsIn(t *testing.T) {
 	for _, v := range []string{`1780315200.25`, `"1780315200.25"`, `"2026-06-01T12:00:00.25Z"`} {
 		r := post(t, s.URL, target+"ListDeployments", `{"createTimeRange":{"start":`+v+`,"end":null}}`)
 		calls := s.fake.takeCalls()
-		if r.status != 200 || len(calls) != 1 || !calls[0].Args.(deploy.ListDeploymentsFilter).CreatedAfter.Equal(tCreate) {
+		if r.status != 200 || len(calls) != 1 || !calls[0].Args.(codedeploy.ListDeploymentsFilter).CreatedAfter.Equal(tCreate) {
 			t.Errorf("%s: %d %s %+v", v, r.status, r.raw, calls)
 		}
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/sluice-dev/sluice/internal/deploy"
+	domain "github.com/sluice-dev/sluice/internal/codedeploy"
 	"github.com/sluice-dev/sluice/internal/fault"
 )
 
@@ -87,7 +87,7 @@ func sdkCases() []sdkCase {
 				return c.CreateApplication(ctx, &codedeploy.CreateApplicationInput{ApplicationName: aws.String("orders"),
 					ComputePlatform: types.ComputePlatformLambda, Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("payments")}}})
 			},
-			want: []call{{"CreateApplication", deploy.Application{Name: "orders", ComputePlatform: "Lambda", Tags: map[string]string{"team": "payments"}}}},
+			want: []call{{"CreateApplication", domain.Application{Name: "orders", ComputePlatform: "Lambda", Tags: map[string]string{"team": "payments"}}}},
 			check: func(t *testing.T, out any) {
 				eq(t, "applicationId", aws.ToString(out.(*codedeploy.CreateApplicationOutput).ApplicationId), ordersApp().ID)
 			},
@@ -152,7 +152,7 @@ func sdkCases() []sdkCase {
 				return c.CreateDeploymentGroup(ctx, &codedeploy.CreateDeploymentGroupInput{
 					ApplicationName: aws.String("orders"), DeploymentGroupName: aws.String("orders-live"),
 					ServiceRoleArn:       aws.String("arn:aws:iam::123456789012:role/CodeDeployServiceRole"),
-					DeploymentConfigName: aws.String(deploy.LambdaCanary10Percent5Minutes),
+					DeploymentConfigName: aws.String(domain.LambdaCanary10Percent5Minutes),
 					AlarmConfiguration: &types.AlarmConfiguration{Enabled: true,
 						Alarms: []types.Alarm{{Name: aws.String("orders-errors")}, {Name: aws.String("orders-latency-p99")}}},
 					AutoRollbackConfiguration: &types.AutoRollbackConfiguration{Enabled: true,
@@ -161,9 +161,9 @@ func sdkCases() []sdkCase {
 					Tags:            []types.Tag{{Key: aws.String("team"), Value: aws.String("payments")}},
 				})
 			},
-			want: []call{{"CreateDeploymentGroup", deploy.DeploymentGroup{
+			want: []call{{"CreateDeploymentGroup", domain.DeploymentGroup{
 				ApplicationName: "orders", Name: "orders-live", ServiceRoleARN: "arn:aws:iam::123456789012:role/CodeDeployServiceRole",
-				DeploymentConfigName: deploy.LambdaCanary10Percent5Minutes, Alarms: ordersAlarms, AutoRollback: ordersRollback,
+				DeploymentConfigName: domain.LambdaCanary10Percent5Minutes, Alarms: ordersAlarms, AutoRollback: ordersRollback,
 				Style: lambdaStyle, Tags: map[string]string{"team": "payments"},
 			}}},
 			check: func(t *testing.T, out any) {
@@ -176,7 +176,7 @@ func sdkCases() []sdkCase {
 				return c.CreateDeploymentGroup(ctx, &codedeploy.CreateDeploymentGroupInput{
 					ApplicationName: aws.String("orders"), DeploymentGroupName: aws.String("g"), ServiceRoleArn: aws.String("arn:aws:iam::123456789012:role/r")})
 			},
-			want: []call{{"CreateDeploymentGroup", deploy.DeploymentGroup{ApplicationName: "orders", Name: "g", ServiceRoleARN: "arn:aws:iam::123456789012:role/r"}}},
+			want: []call{{"CreateDeploymentGroup", domain.DeploymentGroup{ApplicationName: "orders", Name: "g", ServiceRoleARN: "arn:aws:iam::123456789012:role/r"}}},
 		},
 		{
 			name: "GetDeploymentGroup",
@@ -211,13 +211,13 @@ func sdkCases() []sdkCase {
 			call: func(ctx context.Context, c *codedeploy.Client) (any, error) {
 				return c.UpdateDeploymentGroup(ctx, &codedeploy.UpdateDeploymentGroupInput{
 					ApplicationName: aws.String("orders"), CurrentDeploymentGroupName: aws.String("orders-live"),
-					NewDeploymentGroupName: aws.String("orders-prod"), DeploymentConfigName: aws.String(deploy.LambdaLinear10PercentEvery1Minute),
+					NewDeploymentGroupName: aws.String("orders-prod"), DeploymentConfigName: aws.String(domain.LambdaLinear10PercentEvery1Minute),
 					AlarmConfiguration: &types.AlarmConfiguration{Enabled: false},
 				})
 			},
-			want: []call{{"GetDeploymentGroup", groupArgs{"orders", "orders-live"}}, {"UpdateDeploymentGroup", updateGroupArgs{"orders-live", func() deploy.DeploymentGroup {
+			want: []call{{"GetDeploymentGroup", groupArgs{"orders", "orders-live"}}, {"UpdateDeploymentGroup", updateGroupArgs{"orders-live", func() domain.DeploymentGroup {
 				g := ordersGroup()
-				g.Name, g.DeploymentConfigName, g.Alarms = "orders-prod", deploy.LambdaLinear10PercentEvery1Minute, deploy.AlarmConfiguration{}
+				g.Name, g.DeploymentConfigName, g.Alarms = "orders-prod", domain.LambdaLinear10PercentEvery1Minute, domain.AlarmConfiguration{}
 				return g
 			}()}}},
 			check: func(t *testing.T, out any) {
@@ -261,7 +261,7 @@ func sdkCases() []sdkCase {
 						TimeBasedCanary: &types.TimeBasedCanary{CanaryPercentage: 25, CanaryInterval: 45}},
 				})
 			},
-			want: []call{{"CreateDeploymentConfig", func() deploy.DeploymentConfig {
+			want: []call{{"CreateDeploymentConfig", func() domain.DeploymentConfig {
 				c := customConfig()
 				c.ID, c.CreateTime = "", time.Time{}
 				return c
@@ -290,9 +290,9 @@ func sdkCases() []sdkCase {
 		{
 			name: "GetDeploymentConfig predefined linear",
 			call: func(ctx context.Context, c *codedeploy.Client) (any, error) {
-				return c.GetDeploymentConfig(ctx, &codedeploy.GetDeploymentConfigInput{DeploymentConfigName: aws.String(deploy.LambdaLinear10PercentEvery2Minutes)})
+				return c.GetDeploymentConfig(ctx, &codedeploy.GetDeploymentConfigInput{DeploymentConfigName: aws.String(domain.LambdaLinear10PercentEvery2Minutes)})
 			},
-			want: []call{{"GetDeploymentConfig", deploy.LambdaLinear10PercentEvery2Minutes}},
+			want: []call{{"GetDeploymentConfig", domain.LambdaLinear10PercentEvery2Minutes}},
 			check: func(t *testing.T, out any) {
 				i := out.(*codedeploy.GetDeploymentConfigOutput).DeploymentConfigInfo
 				r := i.TrafficRoutingConfig
@@ -311,14 +311,14 @@ func sdkCases() []sdkCase {
 		},
 		{
 			name:  "ListDeploymentConfigs",
-			setup: func(f *fake) { f.names = []string{deploy.LambdaAllAtOnce, "Canary25Percent45Minutes"} },
+			setup: func(f *fake) { f.names = []string{domain.LambdaAllAtOnce, "Canary25Percent45Minutes"} },
 			call: func(ctx context.Context, c *codedeploy.Client) (any, error) {
 				return c.ListDeploymentConfigs(ctx, &codedeploy.ListDeploymentConfigsInput{})
 			},
 			want: []call{{"ListDeploymentConfigs", ""}},
 			check: func(t *testing.T, out any) {
 				eq(t, "deploymentConfigsList", out.(*codedeploy.ListDeploymentConfigsOutput).DeploymentConfigsList,
-					[]string{deploy.LambdaAllAtOnce, "Canary25Percent45Minutes"})
+					[]string{domain.LambdaAllAtOnce, "Canary25Percent45Minutes"})
 			},
 		},
 
@@ -330,15 +330,15 @@ func sdkCases() []sdkCase {
 					ApplicationName: aws.String("orders"), DeploymentGroupName: aws.String("orders-live"),
 					Revision: &types.RevisionLocation{RevisionType: types.RevisionLocationTypeAppSpecContent,
 						AppSpecContent: &types.AppSpecContent{Content: aws.String(appSpecYAML)}},
-					DeploymentConfigName: aws.String(deploy.LambdaAllAtOnce), Description: aws.String("orders v2"),
+					DeploymentConfigName: aws.String(domain.LambdaAllAtOnce), Description: aws.String("orders v2"),
 					AutoRollbackConfiguration:  &types.AutoRollbackConfiguration{Enabled: false},
 					OverrideAlarmConfiguration: &types.AlarmConfiguration{Enabled: true, IgnorePollAlarmFailure: true, Alarms: []types.Alarm{{Name: aws.String("orders-errors")}}},
 				})
 			},
-			want: []call{{"CreateDeployment", deploy.CreateDeploymentInput{
-				ApplicationName: "orders", DeploymentGroupName: "orders-live", DeploymentConfigName: deploy.LambdaAllAtOnce,
-				Revision: appSpecRevision(), Description: "orders v2", AutoRollback: &deploy.AutoRollbackConfiguration{},
-				Alarms: &deploy.AlarmConfiguration{Enabled: true, IgnorePollAlarmFailure: true, Alarms: []deploy.Alarm{{Name: "orders-errors"}}},
+			want: []call{{"CreateDeployment", domain.CreateDeploymentInput{
+				ApplicationName: "orders", DeploymentGroupName: "orders-live", DeploymentConfigName: domain.LambdaAllAtOnce,
+				Revision: appSpecRevision(), Description: "orders v2", AutoRollback: &domain.AutoRollbackConfiguration{},
+				Alarms: &domain.AlarmConfiguration{Enabled: true, IgnorePollAlarmFailure: true, Alarms: []domain.Alarm{{Name: "orders-errors"}}},
 			}}},
 			check: func(t *testing.T, out any) {
 				eq(t, "deploymentId", aws.ToString(out.(*codedeploy.CreateDeploymentOutput).DeploymentId), idCreated)
@@ -353,9 +353,9 @@ func sdkCases() []sdkCase {
 						String_: &types.RawString{Content: aws.String(appSpecYAML), Sha256: aws.String("abc")}},
 				})
 			},
-			want: []call{{"CreateDeployment", deploy.CreateDeploymentInput{
+			want: []call{{"CreateDeployment", domain.CreateDeploymentInput{
 				ApplicationName: "orders", DeploymentGroupName: "orders-live",
-				Revision: deploy.Revision{RevisionType: "String", String: &deploy.RawString{Content: appSpecYAML, Sha256: "abc"}},
+				Revision: domain.Revision{RevisionType: "String", String: &domain.RawString{Content: appSpecYAML, Sha256: "abc"}},
 			}}},
 		}.withErr(), // the fake's ParseRevision refuses the sha256: checked in TestSDKErrors
 		{
@@ -409,8 +409,8 @@ func sdkCases() []sdkCase {
 					IncludeOnlyStatuses: []types.DeploymentStatus{types.DeploymentStatusSucceeded, types.DeploymentStatusInProgress},
 					CreateTimeRange:     &types.TimeRange{Start: aws.Time(tCreate), End: aws.Time(tEnd)}, NextToken: aws.String("page-1")})
 			},
-			want: []call{{"ListDeployments", deploy.ListDeploymentsFilter{ApplicationName: "orders", DeploymentGroupName: "orders-live",
-				Statuses: []deploy.Status{deploy.StatusSucceeded, deploy.StatusInProgress}, CreatedAfter: tCreate, CreatedBefore: tEnd, NextToken: "page-1"}}},
+			want: []call{{"ListDeployments", domain.ListDeploymentsFilter{ApplicationName: "orders", DeploymentGroupName: "orders-live",
+				Statuses: []domain.Status{domain.StatusSucceeded, domain.StatusInProgress}, CreatedAfter: tCreate, CreatedBefore: tEnd, NextToken: "page-1"}}},
 			check: func(t *testing.T, out any) {
 				o := out.(*codedeploy.ListDeploymentsOutput)
 				eq(t, "deployments", o.Deployments, []string{idSucceeded, idInProgress})
@@ -422,7 +422,7 @@ func sdkCases() []sdkCase {
 			call: func(ctx context.Context, c *codedeploy.Client) (any, error) {
 				return c.ListDeployments(ctx, &codedeploy.ListDeploymentsInput{CreateTimeRange: &types.TimeRange{Start: aws.Time(tCreate)}})
 			},
-			want: []call{{"ListDeployments", deploy.ListDeploymentsFilter{CreatedAfter: tCreate}}},
+			want: []call{{"ListDeployments", domain.ListDeploymentsFilter{CreatedAfter: tCreate}}},
 			check: func(t *testing.T, out any) {
 				if d := out.(*codedeploy.ListDeploymentsOutput).Deployments; d == nil || len(d) != 0 {
 					t.Errorf("deployments %#v, want []", d)
@@ -591,7 +591,7 @@ func checkGroup(t *testing.T, g *types.DeploymentGroupInfo) {
 func checkInProgress(t *testing.T, d *types.DeploymentInfo) {
 	t.Helper()
 	eq(t, "ids", [4]string{aws.ToString(d.ApplicationName), aws.ToString(d.DeploymentGroupName), aws.ToString(d.DeploymentConfigName), aws.ToString(d.DeploymentId)},
-		[4]string{"orders", "orders-live", deploy.LambdaCanary10Percent5Minutes, idInProgress})
+		[4]string{"orders", "orders-live", domain.LambdaCanary10Percent5Minutes, idInProgress})
 	eq(t, "status", d.Status, types.DeploymentStatusInProgress)
 	eq(t, "creator", d.Creator, types.DeploymentCreatorUser)
 	eq(t, "description", aws.ToString(d.Description), "orders v2")
@@ -765,7 +765,7 @@ func TestSDKErrors(t *testing.T) {
 		{
 			name: "DeleteDeploymentConfig predefined",
 			call: func(ctx context.Context, c *codedeploy.Client) error {
-				_, err := c.DeleteDeploymentConfig(ctx, &codedeploy.DeleteDeploymentConfigInput{DeploymentConfigName: aws.String(deploy.LambdaAllAtOnce)})
+				_, err := c.DeleteDeploymentConfig(ctx, &codedeploy.DeleteDeploymentConfigInput{DeploymentConfigName: aws.String(domain.LambdaAllAtOnce)})
 				return err
 			},
 			typed: new(*types.InvalidOperationException), code: "InvalidOperationException",

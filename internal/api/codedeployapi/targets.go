@@ -4,7 +4,7 @@ import (
 	"context"
 	"sort"
 
-	"github.com/sluice-dev/sluice/internal/deploy"
+	"github.com/sluice-dev/sluice/internal/codedeploy"
 	"github.com/sluice-dev/sluice/internal/fault"
 )
 
@@ -14,23 +14,23 @@ import (
 // DeploymentNotStartedException.
 
 // startedDeployment validates the ID and reads a deployment that has started.
-func (h *Handler) startedDeployment(ctx context.Context, v *string) (deploy.Deployment, error) {
+func (h *Handler) startedDeployment(ctx context.Context, v *string) (codedeploy.Deployment, error) {
 	id, err := deploymentID(v)
 	if err != nil {
-		return deploy.Deployment{}, err
+		return codedeploy.Deployment{}, err
 	}
 	d, err := h.b.GetDeployment(ctx, id)
 	if err != nil {
-		return deploy.Deployment{}, err
+		return codedeploy.Deployment{}, err
 	}
-	if d.Status == deploy.StatusCreated || d.Status == deploy.StatusQueued {
-		return deploy.Deployment{}, fault.New(codeDeploymentNotStarted, "The deployment %s has not started.", id)
+	if d.Status == codedeploy.StatusCreated || d.Status == codedeploy.StatusQueued {
+		return codedeploy.Deployment{}, fault.New(codeDeploymentNotStarted, "The deployment %s has not started.", id)
 	}
 	return d, nil
 }
 
 // checkTarget accepts d's target ID (or its function name).
-func checkTarget(d deploy.Deployment, id string) error {
+func checkTarget(d codedeploy.Deployment, id string) error {
 	if id == targetID(d) || id == d.AppSpec.Resource.Name {
 		return nil
 	}
@@ -119,7 +119,7 @@ func (h *Handler) listDeploymentTargets(ctx context.Context, in *listDeploymentT
 		switch name {
 		case "TargetStatus":
 			for _, s := range in.TargetFilters[name] {
-				if !targetStatuses[deploy.EventStatus(s)] {
+				if !targetStatuses[codedeploy.EventStatus(s)] {
 					return nil, fault.New(codeInvalidInstanceStatus,
 						"The target status %s is invalid. Valid statuses are Pending, InProgress, Succeeded, Failed, Skipped, Unknown and Ready.", s)
 				}
@@ -145,7 +145,7 @@ func (h *Handler) listDeploymentTargets(ctx context.Context, in *listDeploymentT
 	return out, nil
 }
 
-func matches(d deploy.Deployment, filters map[string][]string) bool {
+func matches(d codedeploy.Deployment, filters map[string][]string) bool {
 	if labels, ok := filters["ServerInstanceLabel"]; ok && len(labels) > 0 {
 		return false
 	}

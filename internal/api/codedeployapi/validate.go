@@ -3,11 +3,11 @@ package codedeployapi
 import (
 	"unicode/utf8"
 
-	"github.com/sluice-dev/sluice/internal/deploy"
+	"github.com/sluice-dev/sluice/internal/codedeploy"
 	"github.com/sluice-dev/sluice/internal/fault"
 )
 
-// CodeDeploy exception names the edge raises itself (the domain's are in internal/deploy).
+// CodeDeploy exception names the edge raises itself (the domain's are in internal/codedeploy).
 const (
 	codeApplicationNameRequired      = "ApplicationNameRequiredException"
 	codeInvalidApplicationName       = "InvalidApplicationNameException"
@@ -27,13 +27,13 @@ const (
 	codeInvalidTargetFilterName      = "InvalidTargetFilterNameException"
 	codeInvalidInstanceStatus        = "InvalidInstanceStatusException"
 	codeApplicationAlreadyExists     = "ApplicationAlreadyExistsException"
-	codeInvalidOperation             = deploy.ErrInvalidOperation
-	codeDeploymentConfigNameRequired = deploy.ErrDeploymentConfigNameRequired
-	codeInvalidDeploymentConfigName  = deploy.ErrInvalidDeploymentConfigName
-	codeRevisionRequired             = deploy.ErrRevisionRequired
-	codeDeploymentAlreadyCompleted   = deploy.ErrDeploymentAlreadyCompleted
-	codeDeploymentGroupDoesNotExist  = deploy.ErrDeploymentGroupDoesNotExist
-	codeDeploymentDoesNotExist       = deploy.ErrDeploymentDoesNotExist
+	codeInvalidOperation             = codedeploy.ErrInvalidOperation
+	codeDeploymentConfigNameRequired = codedeploy.ErrDeploymentConfigNameRequired
+	codeInvalidDeploymentConfigName  = codedeploy.ErrInvalidDeploymentConfigName
+	codeRevisionRequired             = codedeploy.ErrRevisionRequired
+	codeDeploymentAlreadyCompleted   = codedeploy.ErrDeploymentAlreadyCompleted
+	codeDeploymentGroupDoesNotExist  = codedeploy.ErrDeploymentGroupDoesNotExist
+	codeDeploymentDoesNotExist       = codedeploy.ErrDeploymentDoesNotExist
 )
 
 // Limits the model or the operation documentation sets.
@@ -112,7 +112,7 @@ func optional(v *string) string {
 // alphanumerics): DeploymentIdRequiredException or InvalidDeploymentIdException.
 func deploymentID(v *string) (string, error) {
 	id := optional(v)
-	return id, deploy.CheckDeploymentID(id)
+	return id, codedeploy.CheckDeploymentID(id)
 }
 
 // batchLimit refuses a batch of more than max names or IDs.
@@ -124,15 +124,15 @@ func batchLimit(n, max int) error {
 }
 
 // deploymentStatuses are the values of the DeploymentStatus enum.
-var deploymentStatuses = map[deploy.Status]bool{
-	deploy.StatusCreated: true, deploy.StatusQueued: true, deploy.StatusInProgress: true, "Baking": true,
-	deploy.StatusSucceeded: true, deploy.StatusFailed: true, deploy.StatusStopped: true, "Ready": true,
+var deploymentStatuses = map[codedeploy.Status]bool{
+	codedeploy.StatusCreated: true, codedeploy.StatusQueued: true, codedeploy.StatusInProgress: true, "Baking": true,
+	codedeploy.StatusSucceeded: true, codedeploy.StatusFailed: true, codedeploy.StatusStopped: true, "Ready": true,
 }
 
 // targetStatuses are the values of the TargetStatus enum.
-var targetStatuses = map[deploy.EventStatus]bool{
-	deploy.EventPending: true, deploy.EventInProgress: true, deploy.EventSucceeded: true, deploy.EventFailed: true,
-	deploy.EventSkipped: true, "Unknown": true, "Ready": true,
+var targetStatuses = map[codedeploy.EventStatus]bool{
+	codedeploy.EventPending: true, codedeploy.EventInProgress: true, codedeploy.EventSucceeded: true, codedeploy.EventFailed: true,
+	codedeploy.EventSkipped: true, "Unknown": true, "Ready": true,
 }
 
 // dedupe drops repeated names, keeping the first occurrence's order.

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/api/awshttp"
-	"github.com/sluice-dev/sluice/internal/deploy"
+	"github.com/sluice-dev/sluice/internal/codedeploy"
 )
 
 // epoch is a CodeDeploy timestamp: epoch seconds as a JSON number, fractional to the millisecond.
@@ -77,27 +77,27 @@ func tagMap(tags []tag) map[string]string {
 
 // alarmConfig is alarmConfiguration as the edge writes it (alarms always present).
 type alarmConfig struct {
-	Enabled                bool           `json:"enabled"`
-	IgnorePollAlarmFailure bool           `json:"ignorePollAlarmFailure"`
-	Alarms                 []deploy.Alarm `json:"alarms"`
+	Enabled                bool               `json:"enabled"`
+	IgnorePollAlarmFailure bool               `json:"ignorePollAlarmFailure"`
+	Alarms                 []codedeploy.Alarm `json:"alarms"`
 }
 
-func alarmWire(c deploy.AlarmConfiguration) alarmConfig {
+func alarmWire(c codedeploy.AlarmConfiguration) alarmConfig {
 	return alarmConfig{Enabled: c.Enabled, IgnorePollAlarmFailure: c.IgnorePollAlarmFailure, Alarms: orEmpty(c.Alarms)}
 }
 
 // autoRollback is autoRollbackConfiguration as the edge writes it (events always present).
 type autoRollback struct {
-	Enabled bool                       `json:"enabled"`
-	Events  []deploy.AutoRollbackEvent `json:"events"`
+	Enabled bool                           `json:"enabled"`
+	Events  []codedeploy.AutoRollbackEvent `json:"events"`
 }
 
-func autoRollbackWire(c deploy.AutoRollbackConfiguration) autoRollback {
+func autoRollbackWire(c codedeploy.AutoRollbackConfiguration) autoRollback {
 	return autoRollback{Enabled: c.Enabled, Events: orEmpty(c.Events)}
 }
 
 // lambdaStyle is the deployment style of every Lambda deployment group and deployment.
-var lambdaStyle = deploy.DeploymentStyle{DeploymentType: "BLUE_GREEN", DeploymentOption: "WITH_TRAFFIC_CONTROL"}
+var lambdaStyle = codedeploy.DeploymentStyle{DeploymentType: "BLUE_GREEN", DeploymentOption: "WITH_TRAFFIC_CONTROL"}
 
 func orEmpty[T any](s []T) []T {
 	if s == nil {
@@ -116,48 +116,48 @@ type applicationInfo struct {
 	ComputePlatform string `json:"computePlatform,omitempty"`
 }
 
-func applicationWire(a deploy.Application) applicationInfo {
+func applicationWire(a codedeploy.Application) applicationInfo {
 	return applicationInfo{ApplicationID: a.ID, ApplicationName: a.Name, CreateTime: epoch(a.CreateTime), ComputePlatform: a.ComputePlatform}
 }
 
 // ---- deployment groups ----
 
 type lastDeploymentInfo struct {
-	DeploymentID string        `json:"deploymentId"`
-	Status       deploy.Status `json:"status,omitempty"`
-	EndTime      epoch         `json:"endTime,omitzero"`
-	CreateTime   epoch         `json:"createTime,omitzero"`
+	DeploymentID string            `json:"deploymentId"`
+	Status       codedeploy.Status `json:"status,omitempty"`
+	EndTime      epoch             `json:"endTime,omitzero"`
+	CreateTime   epoch             `json:"createTime,omitzero"`
 }
 
 type deploymentGroupInfo struct {
-	ApplicationName              string                 `json:"applicationName"`
-	DeploymentGroupID            string                 `json:"deploymentGroupId,omitempty"`
-	DeploymentGroupName          string                 `json:"deploymentGroupName"`
-	DeploymentConfigName         string                 `json:"deploymentConfigName,omitempty"`
-	EC2TagFilters                []struct{}             `json:"ec2TagFilters"`
-	OnPremisesInstanceTagFilters []struct{}             `json:"onPremisesInstanceTagFilters"`
-	AutoScalingGroups            []struct{}             `json:"autoScalingGroups"`
-	ServiceRoleARN               string                 `json:"serviceRoleArn,omitempty"`
-	TriggerConfigurations        []struct{}             `json:"triggerConfigurations"`
-	AlarmConfiguration           alarmConfig            `json:"alarmConfiguration"`
-	AutoRollbackConfiguration    autoRollback           `json:"autoRollbackConfiguration"`
-	DeploymentStyle              deploy.DeploymentStyle `json:"deploymentStyle"`
-	LastSuccessfulDeployment     *lastDeploymentInfo    `json:"lastSuccessfulDeployment,omitempty"`
-	LastAttemptedDeployment      *lastDeploymentInfo    `json:"lastAttemptedDeployment,omitempty"`
-	ComputePlatform              string                 `json:"computePlatform"`
+	ApplicationName              string                     `json:"applicationName"`
+	DeploymentGroupID            string                     `json:"deploymentGroupId,omitempty"`
+	DeploymentGroupName          string                     `json:"deploymentGroupName"`
+	DeploymentConfigName         string                     `json:"deploymentConfigName,omitempty"`
+	EC2TagFilters                []struct{}                 `json:"ec2TagFilters"`
+	OnPremisesInstanceTagFilters []struct{}                 `json:"onPremisesInstanceTagFilters"`
+	AutoScalingGroups            []struct{}                 `json:"autoScalingGroups"`
+	ServiceRoleARN               string                     `json:"serviceRoleArn,omitempty"`
+	TriggerConfigurations        []struct{}                 `json:"triggerConfigurations"`
+	AlarmConfiguration           alarmConfig                `json:"alarmConfiguration"`
+	AutoRollbackConfiguration    autoRollback               `json:"autoRollbackConfiguration"`
+	DeploymentStyle              codedeploy.DeploymentStyle `json:"deploymentStyle"`
+	LastSuccessfulDeployment     *lastDeploymentInfo        `json:"lastSuccessfulDeployment,omitempty"`
+	LastAttemptedDeployment      *lastDeploymentInfo        `json:"lastAttemptedDeployment,omitempty"`
+	ComputePlatform              string                     `json:"computePlatform"`
 }
 
 // ---- deployment configurations ----
 
 type deploymentConfigInfo struct {
-	DeploymentConfigID   string               `json:"deploymentConfigId,omitempty"`
-	DeploymentConfigName string               `json:"deploymentConfigName"`
-	CreateTime           epoch                `json:"createTime,omitzero"`
-	ComputePlatform      string               `json:"computePlatform"`
-	TrafficRoutingConfig deploy.RoutingConfig `json:"trafficRoutingConfig"`
+	DeploymentConfigID   string                   `json:"deploymentConfigId,omitempty"`
+	DeploymentConfigName string                   `json:"deploymentConfigName"`
+	CreateTime           epoch                    `json:"createTime,omitzero"`
+	ComputePlatform      string                   `json:"computePlatform"`
+	TrafficRoutingConfig codedeploy.RoutingConfig `json:"trafficRoutingConfig"`
 }
 
-func deploymentConfigWire(c deploy.DeploymentConfig) deploymentConfigInfo {
+func deploymentConfigWire(c codedeploy.DeploymentConfig) deploymentConfigInfo {
 	return deploymentConfigInfo{
 		DeploymentConfigID: c.ID, DeploymentConfigName: c.Name, CreateTime: epoch(c.CreateTime),
 		ComputePlatform: c.ComputePlatform, TrafficRoutingConfig: c.TrafficRouting.Wire(),
@@ -178,37 +178,37 @@ type deploymentOverview struct {
 
 // timelineEntry is one entry of the sluiceTimeline extension.
 type timelineEntry struct {
-	Time   epoch               `json:"time"`
-	Kind   deploy.TimelineKind `json:"kind"`
-	Detail string              `json:"detail,omitempty"`
-	Weight *float64            `json:"weight,omitempty"`
+	Time   epoch                   `json:"time"`
+	Kind   codedeploy.TimelineKind `json:"kind"`
+	Detail string                  `json:"detail,omitempty"`
+	Weight *float64                `json:"weight,omitempty"`
 }
 
 type deploymentInfo struct {
-	ApplicationName               string                   `json:"applicationName"`
-	DeploymentGroupName           string                   `json:"deploymentGroupName"`
-	DeploymentConfigName          string                   `json:"deploymentConfigName"`
-	DeploymentID                  string                   `json:"deploymentId"`
-	Revision                      *deploy.Revision         `json:"revision,omitempty"`
-	Status                        deploy.Status            `json:"status"`
-	ErrorInformation              *deploy.ErrorInformation `json:"errorInformation,omitempty"`
-	CreateTime                    epoch                    `json:"createTime"`
-	StartTime                     epoch                    `json:"startTime,omitzero"`
-	CompleteTime                  epoch                    `json:"completeTime,omitzero"`
-	DeploymentOverview            deploymentOverview       `json:"deploymentOverview"`
-	Description                   string                   `json:"description,omitempty"`
-	Creator                       deploy.Creator           `json:"creator"`
-	IgnoreApplicationStopFailures bool                     `json:"ignoreApplicationStopFailures"`
-	AutoRollbackConfiguration     autoRollback             `json:"autoRollbackConfiguration"`
-	UpdateOutdatedInstancesOnly   bool                     `json:"updateOutdatedInstancesOnly"`
-	RollbackInfo                  *deploy.RollbackInfo     `json:"rollbackInfo,omitempty"`
-	DeploymentStyle               deploy.DeploymentStyle   `json:"deploymentStyle"`
-	DeploymentStatusMessages      []string                 `json:"deploymentStatusMessages"`
-	ComputePlatform               string                   `json:"computePlatform"`
-	OverrideAlarmConfiguration    *alarmConfig             `json:"overrideAlarmConfiguration,omitempty"`
+	ApplicationName               string                       `json:"applicationName"`
+	DeploymentGroupName           string                       `json:"deploymentGroupName"`
+	DeploymentConfigName          string                       `json:"deploymentConfigName"`
+	DeploymentID                  string                       `json:"deploymentId"`
+	Revision                      *codedeploy.Revision         `json:"revision,omitempty"`
+	Status                        codedeploy.Status            `json:"status"`
+	ErrorInformation              *codedeploy.ErrorInformation `json:"errorInformation,omitempty"`
+	CreateTime                    epoch                        `json:"createTime"`
+	StartTime                     epoch                        `json:"startTime,omitzero"`
+	CompleteTime                  epoch                        `json:"completeTime,omitzero"`
+	DeploymentOverview            deploymentOverview           `json:"deploymentOverview"`
+	Description                   string                       `json:"description,omitempty"`
+	Creator                       codedeploy.Creator           `json:"creator"`
+	IgnoreApplicationStopFailures bool                         `json:"ignoreApplicationStopFailures"`
+	AutoRollbackConfiguration     autoRollback                 `json:"autoRollbackConfiguration"`
+	UpdateOutdatedInstancesOnly   bool                         `json:"updateOutdatedInstancesOnly"`
+	RollbackInfo                  *codedeploy.RollbackInfo     `json:"rollbackInfo,omitempty"`
+	DeploymentStyle               codedeploy.DeploymentStyle   `json:"deploymentStyle"`
+	DeploymentStatusMessages      []string                     `json:"deploymentStatusMessages"`
+	ComputePlatform               string                       `json:"computePlatform"`
+	OverrideAlarmConfiguration    *alarmConfig                 `json:"overrideAlarmConfiguration,omitempty"`
 
-	SluiceTimeline    []timelineEntry    `json:"sluiceTimeline"`
-	SluiceBlastRadius deploy.BlastRadius `json:"sluiceBlastRadius"`
+	SluiceTimeline    []timelineEntry        `json:"sluiceTimeline"`
+	SluiceBlastRadius codedeploy.BlastRadius `json:"sluiceBlastRadius"`
 	// SluiceTargetWeight is the share of the alias's traffic on the target version.
 	SluiceTargetWeight float64 `json:"sluiceTargetWeight"`
 	// SluiceNextStepTime is when the deployment next acts on its own (a traffic shift, a hook timeout).
@@ -219,9 +219,9 @@ type deploymentInfo struct {
 
 // sluiceEvent is a lifecycle event in the sluiceLifecycleEvents extension.
 type sluiceEvent struct {
-	Name   deploy.EventName   `json:"lifecycleEventName"`
-	Status deploy.EventStatus `json:"status"`
-	Hook   string             `json:"hook,omitempty"`
+	Name   codedeploy.EventName   `json:"lifecycleEventName"`
+	Status codedeploy.EventStatus `json:"status"`
+	Hook   string                 `json:"hook,omitempty"`
 }
 
 // deploymentWire renders a deployment record as deploymentInfo.
@@ -229,7 +229,7 @@ type sluiceEvent struct {
 // The record keeps the alarm configuration in force (the group's at creation, or the request's override) without
 // saying which it was; it is reported as overrideAlarmConfiguration whenever it is enabled or names alarms, so that
 // clients see what the deployment watches.
-func deploymentWire(d deploy.Deployment) deploymentInfo {
+func deploymentWire(d codedeploy.Deployment) deploymentInfo {
 	o := d.Overview()
 	out := deploymentInfo{
 		ApplicationName:           d.ApplicationName,
@@ -248,13 +248,13 @@ func deploymentWire(d deploy.Deployment) deploymentInfo {
 		RollbackInfo:              d.RollbackInfo,
 		DeploymentStyle:           lambdaStyle,
 		DeploymentStatusMessages:  []string{},
-		ComputePlatform:           deploy.ComputePlatformLambda,
+		ComputePlatform:           codedeploy.ComputePlatformLambda,
 		SluiceTimeline:            make([]timelineEntry, len(d.Timeline)),
 		SluiceBlastRadius:         d.BlastRadius,
 		SluiceTargetWeight:        d.TargetWeight,
 		SluiceLifecycleEvents:     make([]sluiceEvent, len(d.Events)),
 	}
-	if d.Status == deploy.StatusInProgress {
+	if d.Status == codedeploy.StatusInProgress {
 		out.SluiceNextStepTime = epoch(d.WakeAt)
 	}
 	for i, e := range d.Events {
@@ -284,11 +284,11 @@ type diagnostics struct {
 }
 
 type lifecycleEvent struct {
-	LifecycleEventName deploy.EventName   `json:"lifecycleEventName"`
-	Diagnostics        *diagnostics       `json:"diagnostics,omitempty"`
-	StartTime          epoch              `json:"startTime,omitzero"`
-	EndTime            epoch              `json:"endTime,omitzero"`
-	Status             deploy.EventStatus `json:"status"`
+	LifecycleEventName codedeploy.EventName   `json:"lifecycleEventName"`
+	Diagnostics        *diagnostics           `json:"diagnostics,omitempty"`
+	StartTime          epoch                  `json:"startTime,omitzero"`
+	EndTime            epoch                  `json:"endTime,omitzero"`
+	Status             codedeploy.EventStatus `json:"status"`
 }
 
 type lambdaFunctionInfo struct {
@@ -300,13 +300,13 @@ type lambdaFunctionInfo struct {
 }
 
 type lambdaTarget struct {
-	DeploymentID       string             `json:"deploymentId"`
-	TargetID           string             `json:"targetId"`
-	TargetARN          string             `json:"targetArn"`
-	Status             deploy.EventStatus `json:"status"`
-	LastUpdatedAt      epoch              `json:"lastUpdatedAt,omitzero"`
-	LifecycleEvents    []lifecycleEvent   `json:"lifecycleEvents"`
-	LambdaFunctionInfo lambdaFunctionInfo `json:"lambdaFunctionInfo"`
+	DeploymentID       string                 `json:"deploymentId"`
+	TargetID           string                 `json:"targetId"`
+	TargetARN          string                 `json:"targetArn"`
+	Status             codedeploy.EventStatus `json:"status"`
+	LastUpdatedAt      epoch                  `json:"lastUpdatedAt,omitzero"`
+	LifecycleEvents    []lifecycleEvent       `json:"lifecycleEvents"`
+	LambdaFunctionInfo lambdaFunctionInfo     `json:"lambdaFunctionInfo"`
 }
 
 type deploymentTarget struct {
@@ -315,12 +315,12 @@ type deploymentTarget struct {
 }
 
 // targetID names a deployment's one target: "<function>:<alias>", the alias being what the deployment moves.
-func targetID(d deploy.Deployment) string {
+func targetID(d codedeploy.Deployment) string {
 	return d.AppSpec.Resource.Name + ":" + d.AppSpec.Resource.Alias
 }
 
 // targetWire renders d's one Lambda target.
-func (h *Handler) targetWire(d deploy.Deployment) deploymentTarget {
+func (h *Handler) targetWire(d codedeploy.Deployment) deploymentTarget {
 	r := d.AppSpec.Resource
 	t := &lambdaTarget{
 		DeploymentID:    d.ID,

@@ -5,19 +5,19 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/sluice-dev/sluice/internal/deployer"
+	"github.com/sluice-dev/sluice/internal/stackdeploy"
 )
 
-// What the view shows is what the deploy engine reports (deployer.Observer): one set of types, no copies.
+// What the view shows is what the deploy engine reports (stackdeploy.Observer): one set of types, no copies.
 type (
 	// Snapshot is everything shown at one moment. Now is the moment; zero means time.Now().
-	Snapshot = deployer.ShiftSnapshot
+	Snapshot = stackdeploy.ShiftSnapshot
 	// Function is the state of one function's deployment, as the deploy command last saw it.
-	Function = deployer.ShiftState
+	Function = stackdeploy.ShiftState
 	// Alarm is a CloudWatch alarm watched by a deployment.
-	Alarm = deployer.ShiftAlarm
+	Alarm = stackdeploy.ShiftAlarm
 	// Hook is a lifecycle hook of a deployment.
-	Hook = deployer.ShiftHook
+	Hook = stackdeploy.ShiftHook
 )
 
 // Renderer shows a sequence of snapshots. Render may be called as often as the caller polls; Close shows the

@@ -1,0 +1,53 @@
+package stackdeploy
+
+import "time"
+
+// Observer is told how the traffic shifts of a deploy stand while the deploy watches them. The engine only
+// reports; `sluice deploy` renders (internal/cli implements Observer with internal/cli/progress).
+type Observer interface {
+	// Shifting is called after every poll while a shift is still open.
+	Shifting(s ShiftSnapshot)
+	// ShiftsEnded is called once, when every shift has ended, with their final state.
+	ShiftsEnded(final ShiftSnapshot)
+}
+
+// ShiftSnapshot is the state of every shift of a deploy at one moment.
+type ShiftSnapshot struct {
+	Stack     string
+	Functions []ShiftState
+	Now       time.Time
+}
+
+// ShiftState is the state of one function's deployment, as the deploy last read it.
+type ShiftState struct {
+	Name, Alias            string
+	FromVersion, ToVersion string // "" FromVersion: first deployment of the alias
+	DeploymentID           string
+	// Status is CodeDeploy's: Created, Queued, InProgress, Baking, Ready, Succeeded, Failed or Stopped.
+	Status string
+	// Config is the deployment configuration, e.g. "CodeDeployDefault.LambdaCanary10Percent5Minutes".
+	Config string
+	// NewWeight is the share of the alias's traffic on ToVersion, 0..1.
+	NewWeight float64
+	// Step is human text for the current step, e.g. "canary at 10%" or "BeforeAllowTraffic hook".
+	Step string
+	// NextShiftAt is when traffic next moves; zero when no shift is scheduled.
+	NextShiftAt time.Time
+	Alarms      []ShiftAlarm
+	Hooks       []ShiftHook
+	// NewInvocations and NewErrors are the blast radius: requests ToVersion served so far, and how many failed.
+	NewInvocations, NewErrors int64
+	// Message is a failure or rollback reason, or a final note.
+	Message string
+}
+
+// ShiftAlarm is a CloudWatch alarm watched by a deployment. State is OK, ALARM or INSUFFICIENT_DATA.
+type ShiftAlarm struct {
+	Name, State string
+}
+
+// ShiftHook is a lifecycle hook of a deployment. Event is BeforeAllowTraffic or AfterAllowTraffic; Status is
+// Pending, InProgress, Succeeded, Failed or Skipped.
+type ShiftHook struct {
+	Event, Function, Status string
+}

@@ -1,0 +1,264 @@
+package stackdeploy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/sluice-dev/sluice/internal/awsraw"
+	"github.com/sluice-dev/sluice/internal/stack"
+)
+
+// pendingShift is a CodeDeploy deployment moving an alias, started by this deploy.
+type pendingShift struct {
+	res                      *resource
+	prev                     stack.ResourceState
+	function, alias          string
+	from, to                 string
+	id, config               string
+	alarms                   []string
+	pre, post                string
+	done                     bool
+	status, message          string
+	rollbackSince            time.Time
+	invocations, errorsCount int64
+}
+
+// startShift asks CodeDeploy to move an alias to its new version under the deployment group the alias's
+// CodeDeployLambdaAliasUpdate policy names, with the policy's hooks.
+func (r *run) startShift(ctx context.Context, res *resource, prev stack.ResourceState, policy any) (Action, string, error) {
+	v, err := r.l.eval.Eval(policy, r.refs(), "Resources."+res.id+".UpdatePolicy.CodeDeployLambdaAliasUpdate")
+	if err != nil {
+		return "", "", err
+	}
+	p, _ := v.(map[string]any)
+	app, group := str(p, "ApplicationName"), str(p, "DeploymentGroupName")
+	if app == "" || group == "" {
+		return "", "", errors.New("CodeDeployLambdaAliasUpdate needs ApplicationName and DeploymentGroupName")
+	}
+	fn, alias := str(res.props, "FunctionName"), str(res.props, "Name")
+	current, err := r.lambda.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String(fn), Name: aws.String(alias)})
+	if err != nil {
+		return "", "", err
+	}
+	s := &pendingShift{res: res, prev: prev, function: fn, alias: alias, from: aws.ToString(current.FunctionVersion),
+		to: str(res.props, "FunctionVersion"), pre: str(p, "BeforeAllowTrafficHook"), post: str(p, "AfterAllowTrafficHook")}
+	if s.from == s.to && (current.RoutingConfig == nil || len(current.RoutingConfig.AdditionalVersionWeights) == 0) {
+		// Already there (a deployment an interrupted deploy left running has finished since): nothing to shift.
+		return ActionUpdate, fmt.Sprintf("%s:%s is already on version %s", fn, alias, s.to), nil
+	}
+	spec := fmt.Sprintf("version: 0.0\nResources:\n  - %s:\n      Type: AWS::Lambda::Function\n      Properties:\n        Name: %q\n        Alias: %q\n        CurrentVersion: %q\n        TargetVersion: %q\n",
+		res.id, fn, alias, s.from, s.to)
+	var hooks []string
+	if s.pre != "" {
+		hooks = append(hooks, fmt.Sprintf("  - BeforeAllowTraffic: %q\n", s.pre))
+	}
+	if s.post != "" {
+		hooks = append(hooks, fmt.Sprintf("  - AfterAllowTraffic: %q\n", s.post))
+	}
+	if len(hooks) > 0 {
+		spec += "Hooks:\n" + strings.Join(hooks, "")
+	}
+	g, err := r.cd.GetDeploymentGroup(ctx, &codedeploy.GetDeploymentGroupInput{ApplicationName: aws.String(app), DeploymentGroupName: aws.String(group)})
+	if err != nil {
+		return "", "", err
+	}
+	s.config = aws.ToString(g.DeploymentGroupInfo.DeploymentConfigName)
+	if ac := g.DeploymentGroupInfo.AlarmConfiguration; ac != nil && ac.Enabled {
+		for _, a := range ac.Alarms {
+			s.alarms = append(s.alarms, aws.ToString(a.Name))
+		}
+	}
+	out, err := r.cd.CreateDeployment(ctx, &codedeploy.CreateDeploymentInput{ApplicationName: aws.String(app), DeploymentGroupName: aws.String(group),
+		Description: aws.String("sluice deploy " + r.o.StackName),
+		Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent,
+			AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(spec)}}})
+	if err != nil {
+		return "", "", err
+	}
+	s.id = aws.ToString(out.DeploymentId)
+	r.pending = append(r.pending, s)
+	if r.st.Deployments == nil {
+		r.st.Deployments = map[string]string{}
+	}
+	r.st.Deployments[res.id] = s.id
+	detail := fmt.Sprintf("%s:%s version %s → %s through CodeDeploy deployment %s (%s)", fn, alias, s.from, s.to, s.id, s.config)
+	r.event("shifting %s", detail)
+	return ActionShift, detail, nil
+}
+
+// deploymentView is GetDeployment's deploymentInfo with Sluice's extensions (what the live view shows).
+type deploymentView struct {
+	DeploymentInfo struct {
+		Status           string `json:"status"`
+		ErrorInformation *struct {
+			Code, Message string
+		} `json:"errorInformation"`
+		RollbackInfo *struct {
+			RollbackMessage string `json:"rollbackMessage"`
+		} `json:"rollbackInfo"`
+		TargetWeight float64 `json:"sluiceTargetWeight"`
+		NextStep     float64 `json:"sluiceNextStepTime"`
+		Events       []struct {
+			Name   string `json:"lifecycleEventName"`
+			Status string `json:"status"`
+			Hook   string `json:"hook"`
+		} `json:"sluiceLifecycleEvents"`
+		BlastRadius struct {
+			TargetInvocations int64 `json:"targetInvocations"`
+			TargetErrors      int64 `json:"targetErrors"`
+		} `json:"sluiceBlastRadius"`
+	} `json:"deploymentInfo"`
+}
+
+// awaitShifts watches every shift this deploy started until each ends, showing progress; a failed or stopped
+// shift (rolled back by CodeDeploy) fails the deploy once the alias is back where it was.
+func (r *run) awaitShifts(ctx context.Context) error {
+	if len(r.pending) == 0 {
+		return nil
+	}
+	var failed []string
+	for {
+		snap := ShiftSnapshot{Stack: r.o.StackName, Now: time.Now()}
+		open := 0
+		for _, s := range r.pending {
+			f, err := r.observe(ctx, s)
+			if err != nil {
+				return err
+			}
+			snap.Functions = append(snap.Functions, f)
+			if !s.done {
+				open++
+			}
+		}
+		if open == 0 {
+			if r.o.Observer != nil {
+				r.o.Observer.ShiftsEnded(snap)
+			}
+			break
+		}
+		if r.o.Observer != nil {
+			r.o.Observer.Shifting(snap)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("stopped watching (the deployments go on): %w", ctx.Err())
+		case <-time.After(r.o.Poll):
+		}
+	}
+	for _, s := range r.pending {
+		r.result.Shifts = append(r.result.Shifts, Shift{Alias: s.alias, LogicalID: s.res.id, Function: s.function, FromVersion: s.from, ToVersion: s.to,
+			DeploymentID: s.id, Config: s.config, Status: s.status, Message: s.message, Invocations: s.invocations, Errors: s.errorsCount})
+		if s.status == string(cdtypes.DeploymentStatusSucceeded) {
+			r.state[s.res.id] = stack.ResourceState{Type: s.res.typ, PhysicalID: s.prev.PhysicalID, Properties: s.res.props,
+				Attributes: s.prev.Attributes, Retain: s.prev.Retain}
+			r.event("%s:%s is on version %s", s.function, s.alias, s.to)
+			continue
+		}
+		failed = append(failed, fmt.Sprintf("%s:%s stayed on version %s: deployment %s %s: %s", s.function, s.alias, s.from, s.id, strings.ToLower(s.status), s.message))
+	}
+	if err := r.save(ctx); err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%w: %s", ErrRolledBack, strings.Join(failed, "; "))
+	}
+	return nil
+}
+
+// observe reads a shift's deployment, alarms and traffic, and returns what to show.
+func (r *run) observe(ctx context.Context, s *pendingShift) (ShiftState, error) {
+	f := ShiftState{Name: s.function, Alias: s.alias, FromVersion: s.from, ToVersion: s.to, DeploymentID: s.id, Config: s.config}
+	var v deploymentView
+	if err := r.rawCodeDeploy(ctx, "GetDeployment", map[string]string{"deploymentId": s.id}, &v); err != nil {
+		return f, err
+	}
+	d := v.DeploymentInfo
+	f.Status, f.NewWeight = d.Status, d.TargetWeight
+	f.NewInvocations, f.NewErrors = d.BlastRadius.TargetInvocations, d.BlastRadius.TargetErrors
+	s.invocations, s.errorsCount = f.NewInvocations, f.NewErrors
+	for _, e := range d.Events {
+		if e.Hook != "" {
+			f.Hooks = append(f.Hooks, ShiftHook{Event: e.Name, Function: e.Hook, Status: e.Status})
+		}
+		if e.Status == "InProgress" {
+			f.Step = stepText(e.Name, d.TargetWeight)
+			if e.Name == "AllowTraffic" && d.NextStep > 0 {
+				f.NextShiftAt = time.UnixMilli(int64(d.NextStep * 1000))
+			}
+		}
+	}
+	if len(s.alarms) > 0 {
+		out, err := r.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: s.alarms})
+		if err == nil {
+			for _, a := range out.MetricAlarms {
+				f.Alarms = append(f.Alarms, ShiftAlarm{Name: aws.ToString(a.AlarmName), State: string(a.StateValue)})
+			}
+		}
+	}
+	switch d.Status {
+	case "Succeeded":
+		s.done, s.status = true, d.Status
+		f.Step, f.NewWeight = "done", 1
+		f.Message = fmt.Sprintf("%s:%s is on version %s", s.function, s.alias, s.to)
+	case "Failed", "Stopped":
+		if !s.done {
+			// Report only once the rollback has put the alias back, so that the exit means "traffic is safe".
+			a, err := r.lambda.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String(s.function), Name: aws.String(s.alias)})
+			back := err == nil && aws.ToString(a.FunctionVersion) == s.from && (a.RoutingConfig == nil || len(a.RoutingConfig.AdditionalVersionWeights) == 0)
+			if !back && s.status == "" {
+				s.status = "rolling-back"
+				s.rollbackSince = time.Now()
+			}
+			if back || time.Since(s.rollbackSince) > 30*time.Second {
+				s.done, s.status = true, d.Status
+			}
+		}
+		s.message = "rolled back"
+		if d.ErrorInformation != nil {
+			s.message = d.ErrorInformation.Code + ": " + d.ErrorInformation.Message
+		}
+		f.Step, f.NewWeight, f.Message = "rolled back to version "+s.from, 0, s.message
+	}
+	return f, nil
+}
+
+func stepText(event string, weight float64) string {
+	switch event {
+	case "BeforeAllowTraffic":
+		return "pre-traffic hook"
+	case "AfterAllowTraffic":
+		return "post-traffic hook"
+	case "AllowTraffic":
+		if weight > 0 && weight < 1 {
+			return fmt.Sprintf("%g%% on the new version", weight*100)
+		}
+		return "shifting traffic"
+	}
+	return event
+}
+
+// rawCodeDeploy calls a CodeDeploy operation and decodes the raw response, extensions included (the SDK's
+// output types drop members its model does not declare).
+func (r *run) rawCodeDeploy(ctx context.Context, op string, in, out any) error {
+	body, _ := json.Marshal(in)
+	resp, err := awsraw.Do(ctx, r.o.Config, "codedeploy", http.MethodPost, "/",
+		map[string]string{"X-Amz-Target": "CodeDeploy_20141006." + op, "Content-Type": "application/x-amz-json-1.1"}, body)
+	if err != nil {
+		return err
+	}
+	if resp.Status != http.StatusOK {
+		return fmt.Errorf("codedeploy %s: HTTP %d: %s", op, resp.Status, resp.Body)
+	}
+	return json.Unmarshal(resp.Body, out)
+}

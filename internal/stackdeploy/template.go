@@ -1,0 +1,160 @@
+package stackdeploy
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/sluice-dev/sluice/internal/cfn"
+	"github.com/sluice-dev/sluice/internal/pack"
+	"github.com/sluice-dev/sluice/internal/sam"
+)
+
+// loaded is a template ready to deploy: SAM expanded, parameters resolved, code packaged.
+type loaded struct {
+	tpl  *cfn.Template
+	eval *cfn.Evaluator
+	// code holds each function's package by logical id (functions with local code only).
+	code map[string]pack.Artifact
+	// sha256 is the hex digest of the template file.
+	sha256 string
+	// notes are things the user should know (skipped SSM parameters, Rules not evaluated).
+	notes []string
+}
+
+// load reads, expands and packages a template. Packaging happens before the SAM transform so that the version
+// hash follows the packaged code (as `sam build` + `sam deploy` do).
+func load(ctx context.Context, path string, pseudo cfn.Pseudo, overrides map[string]string, build func(string)) (*loaded, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(src)
+	dir := filepath.Dir(path)
+	t, err := cfn.Parse(src)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	l := &loaded{code: map[string]pack.Artifact{}, sha256: hex.EncodeToString(sum[:])}
+	if sam.IsServerless(t.Raw) {
+		ev, err := cfn.NewEvaluator(t, pseudo, overrides)
+		if err != nil {
+			return nil, err
+		}
+		params := map[string]any{"AWS::Region": pseudo.Region, "AWS::Partition": "aws", "AWS::AccountId": pseudo.AccountID, "AWS::StackName": pseudo.StackName}
+		for name := range t.Parameters {
+			if v, ok := ev.Parameter(name); ok {
+				params[name] = v
+			}
+		}
+		// First pass: learn each function's code location and build settings.
+		first, err := sam.Transform(t.Raw, sam.Options{Parameters: params})
+		if err != nil {
+			return nil, err
+		}
+		firstTpl, err := cfn.FromMap(first)
+		if err != nil {
+			return nil, err
+		}
+		if err := l.packageFunctions(ctx, firstTpl, dir, build); err != nil {
+			return nil, err
+		}
+		expanded, err := sam.Transform(t.Raw, sam.Options{Parameters: params, CodeHash: func(id string) (string, error) {
+			return l.code[id].Sha256, nil
+		}})
+		if err != nil {
+			return nil, err
+		}
+		if t, err = cfn.FromMap(expanded); err != nil {
+			return nil, err
+		}
+	} else if err := l.packageFunctions(ctx, t, dir, build); err != nil {
+		return nil, err
+	}
+	l.tpl = t
+	if l.eval, err = cfn.NewEvaluator(t, pseudo, overrides); err != nil {
+		return nil, err
+	}
+	for _, p := range l.eval.SkippedParameters() {
+		l.notes = append(l.notes, fmt.Sprintf("parameter %s (%s) is not used by any resource; skipped", p, t.Parameters[p].Type))
+	}
+	if len(t.Rules) > 0 {
+		l.notes = append(l.notes, fmt.Sprintf("the template's Rules (%s) are not evaluated", strings.Join(sortedKeys(t.Rules), ", ")))
+	}
+	return l, nil
+}
+
+// packageFunctions zips (and for Go, builds) the local code of every AWS::Lambda::Function: Code given as a path
+// (what SAM's CodeUri and `aws cloudformation package` inputs are), or a CDK asset directory named in the
+// resource's Metadata.
+func (l *loaded) packageFunctions(ctx context.Context, t *cfn.Template, dir string, build func(string)) error {
+	ids := sortedKeys(t.Resources)
+	for _, id := range ids {
+		r := t.Resources[id]
+		if r.Type != "AWS::Lambda::Function" {
+			continue
+		}
+		codeDir, ok := localCode(r)
+		if !ok {
+			continue
+		}
+		if !filepath.IsAbs(codeDir) {
+			codeDir = filepath.Join(dir, codeDir)
+		}
+		spec := pack.Spec{Dir: codeDir, Runtime: stringProp(r.Properties, "Runtime"), BuildMethod: stringProp(r.Metadata, "BuildMethod")}
+		if archs, ok := r.Properties["Architectures"].([]any); ok && len(archs) == 1 {
+			spec.Architecture, _ = archs[0].(string)
+		}
+		if need, err := pack.NeedsGoBuild(spec); err == nil && need && build != nil {
+			build(id)
+		}
+		a, err := pack.Package(ctx, spec)
+		if err != nil {
+			return fmt.Errorf("%s: package %s: %w", id, codeDir, err)
+		}
+		l.code[id] = a
+	}
+	return nil
+}
+
+// localCode returns the directory a function's code comes from, if it is local.
+func localCode(r *cfn.Resource) (string, bool) {
+	switch c := r.Properties["Code"].(type) {
+	case string:
+		return c, true
+	case map[string]any:
+		if r.Metadata != nil && r.Metadata["aws:asset:property"] == "Code" {
+			if p, ok := r.Metadata["aws:asset:path"].(string); ok {
+				return p, true
+			}
+		}
+	}
+	return "", false
+}
+
+func stringProp(m map[string]any, key string) string {
+	if m == nil {
+		return ""
+	}
+	s, _ := m[key].(string)
+	return s
+}
+
+// resourceTypes lists a template's resource types (for messages).
+func resourceTypes(t *cfn.Template) []string {
+	seen := map[string]bool{}
+	for _, r := range t.Resources {
+		seen[r.Type] = true
+	}
+	var out []string
+	for k := range seen {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
