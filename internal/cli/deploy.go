@@ -23,8 +23,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-dev/sluice/internal/cli/progress"
-	"github.com/sluice-dev/sluice/internal/stackdeploy"
 	"github.com/sluice-dev/sluice/internal/stack"
+	"github.com/sluice-dev/sluice/internal/stackdeploy"
 )
 
 // deployFlags are the flags deploy and diff share.

@@ -4,8 +4,8 @@ import (
 	"context"
 
 	"github.com/sluice-dev/sluice/internal/alarms"
-	"github.com/sluice-dev/sluice/internal/controlplane"
 	"github.com/sluice-dev/sluice/internal/codedeploy"
+	"github.com/sluice-dev/sluice/internal/controlplane"
 	"github.com/sluice-dev/sluice/internal/fault"
 	"github.com/sluice-dev/sluice/internal/invoke"
 	"github.com/sluice-dev/sluice/internal/lambda"
