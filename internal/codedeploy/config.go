@@ -1,6 +1,7 @@
 package codedeploy
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -103,21 +104,24 @@ func IsPredefined(name string) bool {
 }
 
 // samShortNames are the DeploymentPreference.Type values SAM rewrites to CodeDeployDefault.Lambda<Name>
-// (samtranslator deployment_preference_collection.CODEDEPLOY_PREDEFINED_CONFIGURATIONS_LIST).
+// (samtranslator deployment_preference_collection.CODEDEPLOY_PREDEFINED_CONFIGURATIONS_LIST). This is the one
+// list: the SAM transform (internal/sam) asks IsSAMShortName rather than keeping its own copy.
 var samShortNames = []string{
 	"Canary10Percent5Minutes", "Canary10Percent10Minutes", "Canary10Percent15Minutes", "Canary10Percent30Minutes",
 	"Linear10PercentEvery1Minute", "Linear10PercentEvery2Minutes", "Linear10PercentEvery3Minutes",
 	"Linear10PercentEvery10Minutes", "AllAtOnce",
 }
 
+// IsSAMShortName reports whether typ is one of SAM's nine short DeploymentPreference.Type names (exact case, as
+// SAM matches them), which SAM rewrites to "CodeDeployDefault.Lambda<Name>".
+func IsSAMShortName(typ string) bool { return slices.Contains(samShortNames, typ) }
+
 // ConfigNameFromSAM translates a SAM DeploymentPreference.Type. One of SAM's nine short names (exact case, as SAM
 // matches them) becomes "CodeDeployDefault.Lambda<Name>" and ok is true; any other string is, as in SAM, the name
 // of a custom configuration and comes back unchanged with ok false.
 func ConfigNameFromSAM(typ string) (string, bool) {
-	for _, s := range samShortNames {
-		if typ == s {
-			return PredefinedPrefix + "Lambda" + s, true
-		}
+	if IsSAMShortName(typ) {
+		return PredefinedPrefix + "Lambda" + typ, true
 	}
 	return typ, false
 }

@@ -73,6 +73,21 @@ func TestConfigNameFromSAM(t *testing.T) {
 	}
 }
 
+// Ensure SAM's short names and the predefined configurations are the same nine: a configuration added to one list
+// and not the other would make a SAM template's Type resolve differently from CodeDeploy's own name.
+func TestSAMShortNamesAreThePredefinedConfigs(t *testing.T) {
+	predefined := PredefinedConfigs()
+	if len(samShortNames) != len(predefined) {
+		t.Fatalf("%d SAM short names, %d predefined Lambda configurations", len(samShortNames), len(predefined))
+	}
+	for _, c := range predefined {
+		short := strings.TrimPrefix(c.Name, PredefinedPrefix+"Lambda")
+		if !IsSAMShortName(short) {
+			t.Errorf("predefined %s has no SAM short name %q", c.Name, short)
+		}
+	}
+}
+
 func TestValidateTrafficRouting(t *testing.T) {
 	for _, tc := range []struct {
 		r   TrafficRouting

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+
+	"github.com/sluice-dev/sluice/internal/codedeploy"
 )
 
 // Logical IDs of the CodeDeploy resources SAM shares between all functions of a template.
@@ -14,20 +16,6 @@ const (
 	// when every enabled deployment preference passes a condition through and they differ.
 	CombinedCondition = "ServerlessCodeDeployCondition"
 )
-
-// predefinedConfigs are the DeploymentPreference.Type short names SAM rewrites to
-// CodeDeployDefault.Lambda<Name>; any other Type is used as the deployment configuration name as is.
-var predefinedConfigs = []string{
-	"Canary10Percent5Minutes",
-	"Canary10Percent10Minutes",
-	"Canary10Percent15Minutes",
-	"Canary10Percent30Minutes",
-	"Linear10PercentEvery1Minute",
-	"Linear10PercentEvery2Minutes",
-	"Linear10PercentEvery3Minutes",
-	"Linear10PercentEvery10Minutes",
-	"AllAtOnce",
-}
 
 // preference is one function's DeploymentPreference.
 type preference struct {
@@ -189,7 +177,7 @@ func deploymentConfigName(v any, key string) any {
 		}
 		return out
 	case string:
-		if !slices.Contains(predefinedConfigs, x) {
+		if !codedeploy.IsSAMShortName(x) { // the one list of short names lives with the configurations
 			return x
 		}
 		args := []any{"CodeDeployDefault.Lambda${ConfigName}", map[string]any{"ConfigName": x}}
