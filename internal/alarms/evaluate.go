@@ -115,21 +115,12 @@ func breaches(op string, v, threshold float64) bool {
 // statValue extracts the alarm's statistic from a datapoint; false when the datapoint cannot provide it (a
 // percentile over a statistic set with unknown values).
 func statValue(d *Definition, dp *metrics.Datapoint) (float64, bool) {
+	stat := d.Statistic
 	if d.ExtendedStatistic != "" {
-		v, ok := dp.Percentiles[d.ExtendedStatistic]
-		return v, ok
+		stat = d.ExtendedStatistic
 	}
-	switch d.Statistic {
-	case "SampleCount":
-		return dp.SampleCount, true
-	case "Average":
-		return dp.Average(), true
-	case "Sum":
-		return dp.Sum, true
-	case "Minimum":
-		return dp.Minimum, true
-	case "Maximum":
-		return dp.Maximum, true
+	if v, ok := dp.Statistic(stat); ok {
+		return v, true
 	}
 	return math.NaN(), false
 }

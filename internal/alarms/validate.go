@@ -34,7 +34,9 @@ const (
 )
 
 var (
-	statistics          = []string{"Maximum", "SampleCount", "Sum", "Minimum", "Average"} // Coral's enum order
+	// statistics are metrics.StandardStatistics in the order of CloudWatch's alarm front end (Coral), which its
+	// enum message lists them in.
+	statistics          = []string{"Maximum", "SampleCount", "Sum", "Minimum", "Average"}
 	comparisonOperators = []string{"GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold",
 		"LessThanOrEqualToThreshold", "LessThanLowerOrGreaterThanUpperThreshold", "LessThanLowerThreshold",
 		"GreaterThanUpperThreshold"}
@@ -152,7 +154,7 @@ func validate(d *Definition, retention time.Duration) error {
 		return fault.New(CodeInvalidParameterCombination, "The parameters Statistic and ExtendedStatistic are mutually exclusive and you have specified both.")
 	case d.Statistic == "" && d.ExtendedStatistic == "":
 		return fault.New(CodeValidationError, "Exactly one of Statistic or ExtendedStatistic must be specified.")
-	case d.Statistic != "" && !slices.Contains(statistics, d.Statistic):
+	case d.Statistic != "" && !metrics.IsStandardStatistic(d.Statistic):
 		return enumConstraint(d.Statistic, "statistic", statistics)
 	case d.ExtendedStatistic != "":
 		if _, ok := metrics.ParsePercentile(d.ExtendedStatistic); !ok {

@@ -50,6 +50,40 @@ func (d Datapoint) Average() float64 {
 	return d.Sum / d.SampleCount
 }
 
+// StandardStatistics are the statistics every datapoint has, as CloudWatch names them, in the model's enum order;
+// the others are percentiles ("p99"), present only when a query asks for them.
+var StandardStatistics = []string{"SampleCount", "Average", "Sum", "Minimum", "Maximum"}
+
+// IsStandardStatistic reports whether stat is one of StandardStatistics.
+func IsStandardStatistic(stat string) bool {
+	for _, s := range StandardStatistics {
+		if s == stat {
+			return true
+		}
+	}
+	return false
+}
+
+// Statistic is the datapoint's value of one statistic: a standard statistic or a percentile its query asked for
+// (Percentiles). false for a percentile the datapoint does not have (not asked for, or over pre-aggregated
+// samples only).
+func (d Datapoint) Statistic(stat string) (float64, bool) {
+	switch stat {
+	case "SampleCount":
+		return d.SampleCount, true
+	case "Average":
+		return d.Average(), true
+	case "Sum":
+		return d.Sum, true
+	case "Minimum":
+		return d.Minimum, true
+	case "Maximum":
+		return d.Maximum, true
+	}
+	v, ok := d.Percentiles[stat]
+	return v, ok
+}
+
 // Query asks for the datapoints of one series.
 type Query struct {
 	Metric      MetricID

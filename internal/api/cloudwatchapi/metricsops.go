@@ -266,7 +266,7 @@ func (h *Handler) getMetricStatistics(ctx context.Context, in *GetMetricStatisti
 			w.Unit = optString(q.Unit)
 		}
 		for _, s := range in.Statistics {
-			v, _ := statistic(dp, s)
+			v, _ := dp.Statistic(s)
 			switch s {
 			case "SampleCount":
 				w.SampleCount = ptr(v)
@@ -291,24 +291,6 @@ func (h *Handler) getMetricStatistics(ctx context.Context, in *GetMetricStatisti
 		out.Datapoints = append(out.Datapoints, w)
 	}
 	return out, nil
-}
-
-// statistic is one statistic of a datapoint: a standard statistic or a percentile.
-func statistic(dp metrics.Datapoint, stat string) (float64, bool) {
-	switch stat {
-	case "SampleCount":
-		return dp.SampleCount, true
-	case "Average":
-		return dp.Average(), true
-	case "Sum":
-		return dp.Sum, true
-	case "Minimum":
-		return dp.Minimum, true
-	case "Maximum":
-		return dp.Maximum, true
-	}
-	v, ok := dp.Percentiles[stat]
-	return v, ok
 }
 
 // thousands formats n with thousands separators, as AWS's messages do (1,440).
@@ -392,7 +374,7 @@ func (h *Handler) getMetricData(ctx context.Context, in *GetMetricDataInput) (*G
 		var times []time.Time
 		var values []float64
 		for _, dp := range dps {
-			if v, ok := statistic(dp, q.stat); ok {
+			if v, ok := dp.Statistic(q.stat); ok {
 				times, values = append(times, dp.Timestamp), append(values, v)
 			}
 		}
@@ -472,7 +454,7 @@ func checkDataQuery(p string, mq MetricDataQuery, start, end time.Time) (dataQue
 	}
 	stat := *ms.Stat
 	var percentiles []string
-	if !slices.Contains(statisticValues, stat) {
+	if !metrics.IsStandardStatistic(stat) {
 		if err := checkExtendedStatistic(sp+".Stat", stat); err != nil {
 			return q, err
 		}

@@ -14,7 +14,7 @@ import (
 
 // The model's enums.
 var (
-	statisticValues = []string{"SampleCount", "Average", "Sum", "Minimum", "Maximum"}
+	statisticValues = metrics.StandardStatistics
 	unitValues      = []string{"Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes",
 		"Gigabytes", "Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count",
 		"Bytes/Second", "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second",
