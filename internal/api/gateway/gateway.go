@@ -125,6 +125,20 @@ func AccessDeniedAs(err error, code string) error {
 
 type identityKey struct{}
 
+type bodyKey struct{}
+
+// Body returns the body of a request the gateway has read (within its memory budget) and verified, so that an
+// edge takes it as it is instead of reading it a second time from r.Body (which replays it for handlers that
+// want a reader). ok is false for a request that did not come through the gateway. The bytes are the gateway's
+// and go back to its pool when the handler returns: a handler keeps none of them.
+func Body(r *http.Request) ([]byte, bool) {
+	b, ok := r.Context().Value(bodyKey{}).(*body)
+	if !ok {
+		return nil, false
+	}
+	return b.bytes(), true
+}
+
 // IdentityFrom returns the verified caller of a request.
 func IdentityFrom(ctx context.Context) (sigv4.Identity, bool) {
 	id, ok := ctx.Value(identityKey{}).(sigv4.Identity)
@@ -204,6 +218,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = io.NopCloser(b.reader())
 	ctx := context.WithValue(r.Context(), identityKey{}, id)
+	ctx = context.WithValue(ctx, bodyKey{}, b)
 	if g.Authorizer != nil {
 		ctx = context.WithValue(ctx, authorizerKey{}, g.Authorizer)
 	}
@@ -227,7 +242,7 @@ func (g *Gateway) serveUnsigned(w http.ResponseWriter, r *http.Request) {
 	w.Header().Del("Connection")
 	if h := g.Anonymous(r, b.bytes()); h != nil {
 		r.Body = io.NopCloser(b.reader())
-		h.ServeHTTP(w, r)
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), bodyKey{}, b)))
 		return
 	}
 	g.missingAuthentication(w, r)

@@ -499,3 +499,33 @@ func TestStalledUploadCutOff(t *testing.T) {
 		t.Errorf("%d bytes of the budget still held", n)
 	}
 }
+
+// TestBodyHandedOn: the service is handed the body the gateway read, through Body, and r.Body still replays it
+// for handlers that read it; a request that did not pass the gateway has no such body.
+func TestBodyHandedOn(t *testing.T) {
+	var got, replayed []byte
+	var handed bool
+	service := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, ok := Body(r)
+		got, handed = bytes.Clone(b), ok
+		replayed, _ = io.ReadAll(r.Body)
+	})
+	g := newGateway(map[string]http.Handler{"logs": service})
+	for _, size := range []int{0, 1000, chunkSize, 2*chunkSize + 12345} {
+		body := bytes.Repeat([]byte("0123456789abcdef"), size/16+1)[:size]
+		for _, chunked := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%d bytes, chunked %v", size, chunked), func(t *testing.T) {
+				got, replayed, handed = nil, nil, false
+				if w := serve(g, signedAs(t, http.MethodPost, "/", "logs", testRegion, body, chunked)); w.Code != 200 {
+					t.Fatalf("HTTP %d", w.Code)
+				}
+				if !handed || !bytes.Equal(got, body) || !bytes.Equal(replayed, body) {
+					t.Errorf("Body: %v, %d bytes; r.Body: %d bytes; want the %d bytes sent in both", handed, len(got), len(replayed), len(body))
+				}
+			})
+		}
+	}
+	if _, ok := Body(httptest.NewRequest(http.MethodPost, "/", strings.NewReader("x"))); ok {
+		t.Error("Body of a request that did not pass the gateway: ok")
+	}
+}
