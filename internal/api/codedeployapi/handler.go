@@ -18,40 +18,32 @@
 package codedeployapi
 
 import (
-	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 
-	"github.com/sluice-dev/sluice/internal/api/awshttp"
-	"github.com/sluice-dev/sluice/internal/api/gateway"
-	"github.com/sluice-dev/sluice/internal/fault"
+	"github.com/sluice-dev/sluice/internal/api/edge"
+	"github.com/sluice-dev/sluice/internal/api/wire"
 	"github.com/sluice-dev/sluice/internal/lambda"
 )
 
 // targetPrefix starts every X-Amz-Target header of the service.
 const targetPrefix = "CodeDeploy_20141006."
 
-// contentType is the JSON 1.1 protocol's media type, for requests and responses alike.
-const contentType = "application/x-amz-json-1.1"
-
 // Protocol-level exception names. InternalFailure and ServiceUnavailable are the common errors AWS documents for
 // every JSON service (CodeDeploy's model declares no server-side exception).
 const (
-	codeUnknownOperation   = "UnknownOperationException"
-	codeSerialization      = awshttp.CodeSerialization
 	codeInternalFailure    = "InternalFailure"
 	codeServiceUnavailable = "ServiceUnavailable"
 )
 
 // Handler serves the CodeDeploy API.
 type Handler struct {
-	b    Backend
-	log  *slog.Logger
-	acct lambda.Account
-	ops  map[string]func(ctx context.Context, body []byte) (any, error)
+	*edge.Handler // serves the operations New declares
+	b             Backend
+	log           *slog.Logger
+	acct          lambda.Account
 }
 
 // Option configures a Handler.
@@ -69,115 +61,62 @@ func New(b Backend, log *slog.Logger, opts ...Option) *Handler {
 	for _, o := range opts {
 		o(h)
 	}
-	h.ops = map[string]func(context.Context, []byte) (any, error){
-		"CreateApplication":    decoded(h.createApplication),
-		"GetApplication":       decoded(h.getApplication),
-		"BatchGetApplications": decoded(h.batchGetApplications),
-		"ListApplications":     decoded(h.listApplications),
-		"DeleteApplication":    decoded(h.deleteApplication),
-		"UpdateApplication":    decoded(h.updateApplication),
+	proto := edge.JSON11{TargetPrefix: targetPrefix, InternalCode: codeInternalFailure}
+	h.Handler = edge.New(edge.Service{
+		IAMPrefix:    "codedeploy",
+		Protocol:     func(*http.Request) wire.Protocol { return proto },
+		Resource:     h.resource,
+		AccessDenied: "AccessDeniedException",
+		// Every exception is a 400 but the two server-side ones.
+		Error: edge.ByStatus(map[string]int{
+			codeInternalFailure:    http.StatusInternalServerError,
+			codeServiceUnavailable: http.StatusServiceUnavailable,
+		}),
+		InternalCode: codeInternalFailure,
+		Log:          h.log,
+	},
+		edge.Op("CreateApplication", h.createApplication),
+		edge.Op("GetApplication", h.getApplication),
+		edge.Op("BatchGetApplications", h.batchGetApplications),
+		edge.Op("ListApplications", h.listApplications),
+		edge.Op("DeleteApplication", h.deleteApplication),
+		edge.Op("UpdateApplication", h.updateApplication),
 
-		"CreateDeploymentGroup":    decoded(h.createDeploymentGroup),
-		"GetDeploymentGroup":       decoded(h.getDeploymentGroup),
-		"BatchGetDeploymentGroups": decoded(h.batchGetDeploymentGroups),
-		"UpdateDeploymentGroup":    decoded(h.updateDeploymentGroup),
-		"DeleteDeploymentGroup":    decoded(h.deleteDeploymentGroup),
-		"ListDeploymentGroups":     decoded(h.listDeploymentGroups),
+		edge.Op("CreateDeploymentGroup", h.createDeploymentGroup),
+		edge.Op("GetDeploymentGroup", h.getDeploymentGroup),
+		edge.Op("BatchGetDeploymentGroups", h.batchGetDeploymentGroups),
+		edge.Op("UpdateDeploymentGroup", h.updateDeploymentGroup),
+		edge.Op("DeleteDeploymentGroup", h.deleteDeploymentGroup),
+		edge.Op("ListDeploymentGroups", h.listDeploymentGroups),
 
-		"CreateDeploymentConfig": decoded(h.createDeploymentConfig),
-		"GetDeploymentConfig":    decoded(h.getDeploymentConfig),
-		"DeleteDeploymentConfig": decoded(h.deleteDeploymentConfig),
-		"ListDeploymentConfigs":  decoded(h.listDeploymentConfigs),
+		edge.Op("CreateDeploymentConfig", h.createDeploymentConfig),
+		edge.Op("GetDeploymentConfig", h.getDeploymentConfig),
+		edge.Op("DeleteDeploymentConfig", h.deleteDeploymentConfig),
+		edge.Op("ListDeploymentConfigs", h.listDeploymentConfigs),
 
-		"CreateDeployment":                     decoded(h.createDeployment),
-		"GetDeployment":                        decoded(h.getDeployment),
-		"BatchGetDeployments":                  decoded(h.batchGetDeployments),
-		"ListDeployments":                      decoded(h.listDeployments),
-		"StopDeployment":                       decoded(h.stopDeployment),
-		"ContinueDeployment":                   decoded(h.continueDeployment),
-		"PutLifecycleEventHookExecutionStatus": decoded(h.putLifecycleEventHookExecutionStatus),
+		edge.Op("CreateDeployment", h.createDeployment),
+		edge.Op("GetDeployment", h.getDeployment),
+		edge.Op("BatchGetDeployments", h.batchGetDeployments),
+		edge.Op("ListDeployments", h.listDeployments),
+		edge.Op("StopDeployment", h.stopDeployment),
+		edge.Op("ContinueDeployment", h.continueDeployment),
+		edge.Op("PutLifecycleEventHookExecutionStatus", h.putLifecycleEventHookExecutionStatus),
 
-		"GetDeploymentTarget":       decoded(h.getDeploymentTarget),
-		"ListDeploymentTargets":     decoded(h.listDeploymentTargets),
-		"BatchGetDeploymentTargets": decoded(h.batchGetDeploymentTargets),
-	}
+		edge.Op("GetDeploymentTarget", h.getDeploymentTarget),
+		edge.Op("ListDeploymentTargets", h.listDeploymentTargets),
+		edge.Op("BatchGetDeploymentTargets", h.batchGetDeploymentTargets),
+	)
 	return h
-}
-
-// decoded adapts an operation taking its typed input. An empty body is an empty input.
-func decoded[In any](op func(context.Context, *In) (any, error)) func(context.Context, []byte) (any, error) {
-	return func(ctx context.Context, body []byte) (any, error) {
-		in := new(In)
-		if err := awshttp.DecodeJSONBody(body, in); err != nil {
-			return nil, err
-		}
-		return op(ctx, in)
-	}
-}
-
-// ServeHTTP serves a CodeDeploy request (behind the gateway, which has verified its signature and read its body).
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if awshttp.RequestID(r.Context()) == "" {
-		r = awshttp.WithRequestID(w, r)
-	}
-	name, shown, ok := awshttp.Operation(r, targetPrefix)
-	op := h.ops[name]
-	if !ok || op == nil {
-		h.writeError(w, r, fault.New(codeUnknownOperation, "Unknown operation %s", shown))
-		return
-	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		h.writeError(w, r, fault.New(codeSerialization, "Could not read request body: %s", err))
-		return
-	}
-	if err := gateway.AuthorizeFor(r.Context(), "codedeploy:"+name, func() string { return h.resource(r.Context(), name, body) }); err != nil {
-		h.writeError(w, r, gateway.AccessDeniedAs(err, "AccessDeniedException"))
-		return
-	}
-	out, err := op(r.Context(), body)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-// WriteAuthError answers a request the gateway could not authenticate, in JSON 1.1 form.
-func (h *Handler) WriteAuthError(w http.ResponseWriter, r *http.Request, code string, status int, message string) {
-	h.proto().WriteFault(w, status, code, message)
-}
-
-// proto is the JSON 1.1 protocol as CodeDeploy answers it: every exception a 400.
-func (h *Handler) proto() awshttp.JSONRPC {
-	return awshttp.JSONRPC{ContentType: contentType, InternalCode: codeInternalFailure, Log: h.log, Status: func(code string) int {
-		switch code {
-		case codeInternalFailure:
-			return http.StatusInternalServerError
-		case codeServiceUnavailable:
-			return http.StatusServiceUnavailable
-		}
-		return http.StatusBadRequest
-	}}
-}
-
-// writeJSON writes a JSON 1.1 response.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	awshttp.JSONRPC{ContentType: contentType, InternalCode: codeInternalFailure}.WriteJSON(w, status, v)
-}
-
-// writeError writes err in JSON 1.1 form (see awshttp.JSONRPC).
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	h.proto().WriteError(w, r, err)
 }
 
 // resource is the ARN an operation acts on, as IAM policies name CodeDeploy's resources: the deployment group
 // (operations on a deployment act on its group), the application, the deployment config, or "*".
-func (h *Handler) resource(ctx context.Context, op string, body []byte) string {
+func (h *Handler) resource(req edge.Request) string {
+	ctx, op := req.HTTP.Context(), req.Op
 	var in struct {
 		ApplicationName, DeploymentGroupName, CurrentDeploymentGroupName, DeploymentConfigName, DeploymentID string
 	}
-	_ = json.Unmarshal(body, &in)
+	_ = json.Unmarshal(req.Body, &in)
 	prefix := "arn:aws:codedeploy:" + h.acct.Region + ":" + h.acct.ID + ":"
 	if in.CurrentDeploymentGroupName != "" {
 		in.DeploymentGroupName = in.CurrentDeploymentGroupName

@@ -1,6 +1,7 @@
 package logsapi
 
 import (
+	"context"
 	"fmt"
 	"hash/fnv"
 	"sort"
@@ -49,7 +50,7 @@ type filterLogEventsOutput struct {
 	NextToken          string              `json:"nextToken,omitempty"`
 }
 
-func (h *Handler) filterLogEvents(in *filterLogEventsInput) (any, error) {
+func (h *Handler) filterLogEvents(_ context.Context, in *filterLogEventsInput) (any, error) {
 	if in.LogStreamNamePrefix != nil && len(in.LogStreamNames) > 0 {
 		return nil, invalid("logStreamNames and logStreamNamePrefix are mutually exclusive parameters.")
 	}
@@ -195,7 +196,7 @@ type getLogEventsOutput struct {
 // getLogEvents pages through one stream by position. Without a token it returns the newest events (the oldest with
 // startFromHead); a forward token continues after the page, a backward token before it. At either end the token
 // passed in comes back unchanged, which is how clients (the SDK paginators' StopOnDuplicateToken) know to stop.
-func (h *Handler) getLogEvents(in *getLogEventsInput) (any, error) {
+func (h *Handler) getLogEvents(_ context.Context, in *getLogEventsInput) (any, error) {
 	if in.LogStreamName == nil {
 		return nil, invalid("1 validation error detected: Value null at 'logStreamName' failed to satisfy constraint: Member must not be null")
 	}

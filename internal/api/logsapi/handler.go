@@ -6,13 +6,13 @@ package logsapi
 
 import (
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 
 	"github.com/sluice-dev/sluice/internal/api/awshttp"
-	"github.com/sluice-dev/sluice/internal/api/gateway"
+	"github.com/sluice-dev/sluice/internal/api/edge"
+	"github.com/sluice-dev/sluice/internal/api/wire"
 	"github.com/sluice-dev/sluice/internal/fault"
 	"github.com/sluice-dev/sluice/internal/lambda"
 	"github.com/sluice-dev/sluice/internal/logstore"
@@ -41,69 +41,32 @@ const (
 
 // Handler serves the CloudWatch Logs API.
 type Handler struct {
-	store *logstore.Store
-	acct  lambda.Account
-	log   *slog.Logger
-	ops   map[string]func(r *http.Request, body []byte) (any, error)
+	*edge.Handler // serves the operations New declares
+	store         *logstore.Store
+	acct          lambda.Account
+	log           *slog.Logger
 }
 
 // New returns the CloudWatch Logs API handler over store.
 func New(store *logstore.Store, acct lambda.Account, log *slog.Logger) *Handler {
 	h := &Handler{store: store, acct: acct, log: log.With("component", "logsapi")}
-	h.ops = map[string]func(*http.Request, []byte) (any, error){
-		"FilterLogEvents":    decoded(h.filterLogEvents),
-		"GetLogEvents":       decoded(h.getLogEvents),
-		"DescribeLogStreams": decoded(h.describeLogStreams),
-		"DescribeLogGroups":  decoded(h.describeLogGroups),
-	}
+	proto := edge.JSON11{TargetPrefix: targetPrefix, InternalCode: codeServiceUnavailable}
+	h.Handler = edge.New(edge.Service{
+		IAMPrefix:    "logs",
+		Protocol:     func(*http.Request) wire.Protocol { return proto },
+		Resource:     h.resource,
+		AccessDenied: "AccessDeniedException",
+		// CloudWatch Logs exceptions are 400s; what is not a fault is reported as a ServiceUnavailableException.
+		Error:        edge.ByStatus(map[string]int{codeServiceUnavailable: http.StatusInternalServerError}),
+		InternalCode: codeServiceUnavailable,
+		Log:          h.log,
+	},
+		edge.Op("FilterLogEvents", h.filterLogEvents),
+		edge.Op("GetLogEvents", h.getLogEvents),
+		edge.Op("DescribeLogStreams", h.describeLogStreams),
+		edge.Op("DescribeLogGroups", h.describeLogGroups),
+	)
 	return h
-}
-
-// decoded adapts an operation taking its typed input.
-func decoded[In any](op func(*In) (any, error)) func(*http.Request, []byte) (any, error) {
-	return func(r *http.Request, body []byte) (any, error) {
-		in := new(In)
-		if err := awshttp.DecodeJSONBody(body, in); err != nil {
-			return nil, err
-		}
-		return op(in)
-	}
-}
-
-// ServeHTTP serves an authenticated CloudWatch Logs request (the gateway has read and verified the body).
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	name, shown, ok := awshttp.Operation(r, targetPrefix)
-	op := h.ops[name]
-	if !ok || op == nil {
-		h.writeError(w, r, fault.New(codeUnknownOperation, "Unknown operation %s", shown))
-		return
-	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		h.writeError(w, r, fault.New(codeSerialization, "Could not read request body: %s", err))
-		return
-	}
-	if err := gateway.AuthorizeFor(r.Context(), "logs:"+name, func() string { return h.resource(body) }); err != nil {
-		h.writeError(w, r, gateway.AccessDeniedAs(err, "AccessDeniedException"))
-		return
-	}
-	out, err := op(r, body)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-// writeJSON writes a JSON 1.1 response.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	awshttp.JSONRPC{ContentType: contentType, InternalCode: codeServiceUnavailable}.WriteJSON(w, status, v)
-}
-
-// writeError writes err in JSON 1.1 form: CloudWatch Logs exceptions are 400s; what is not a fault is logged and
-// reported as a ServiceUnavailableException (500) without detail.
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	awshttp.JSONRPC{ContentType: contentType, InternalCode: codeServiceUnavailable, Log: h.log}.WriteError(w, r, err)
 }
 
 func invalid(format string, args ...any) error {
@@ -200,9 +163,9 @@ func checkTime(member string, v *int64) error {
 }
 
 // resource is the log group a request names, for IAM ("*" when it names none).
-func (h *Handler) resource(body []byte) string {
+func (h *Handler) resource(req edge.Request) string {
 	var in struct{ LogGroupName, LogGroupIdentifier string }
-	_ = json.Unmarshal(body, &in)
+	_ = json.Unmarshal(req.Body, &in)
 	switch {
 	case in.LogGroupName != "":
 		return h.groupARN(in.LogGroupName)

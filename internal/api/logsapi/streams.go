@@ -1,6 +1,7 @@
 package logsapi
 
 import (
+	"context"
 	"sort"
 	"strings"
 
@@ -35,7 +36,7 @@ type describeLogStreamsOutput struct {
 	NextToken  string      `json:"nextToken,omitempty"`
 }
 
-func (h *Handler) describeLogStreams(in *describeLogStreamsInput) (any, error) {
+func (h *Handler) describeLogStreams(_ context.Context, in *describeLogStreamsInput) (any, error) {
 	orderBy := "LogStreamName"
 	if in.OrderBy != nil {
 		orderBy = *in.OrderBy
@@ -132,7 +133,7 @@ type describeLogGroupsOutput struct {
 // describeLogGroups lists the groups that hold logs (a function's group appears once it has logged, as on AWS
 // where Lambda creates it on the first invocation). No retention is reported: the store keeps a bounded size per
 // group rather than a number of days.
-func (h *Handler) describeLogGroups(in *describeLogGroupsInput) (any, error) {
+func (h *Handler) describeLogGroups(_ context.Context, in *describeLogGroupsInput) (any, error) {
 	if in.LogGroupNamePrefix != nil && in.LogGroupNamePattern != nil {
 		return nil, invalid("LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.")
 	}

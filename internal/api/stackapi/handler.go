@@ -21,13 +21,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
 
 	"github.com/sluice-dev/sluice/internal/api/awshttp"
+	"github.com/sluice-dev/sluice/internal/api/edge"
 	"github.com/sluice-dev/sluice/internal/api/gateway"
+	"github.com/sluice-dev/sluice/internal/api/wire"
 	"github.com/sluice-dev/sluice/internal/fault"
 	"github.com/sluice-dev/sluice/internal/lambda"
 	"github.com/sluice-dev/sluice/internal/stack"
@@ -63,10 +64,10 @@ var stackNamePattern = regexp.MustCompile("^" + stackNamePatternText + "$")
 
 // Handler serves the stack API.
 type Handler struct {
-	s    stack.Store
-	acct lambda.Account
-	log  *slog.Logger
-	ops  map[string]func(ctx context.Context, body []byte) (any, error)
+	*edge.Handler // serves the operations New declares
+	s             stack.Store
+	acct          lambda.Account
+	log           *slog.Logger
 }
 
 var _ gateway.AuthErrorWriter = (*Handler)(nil)
@@ -74,51 +75,38 @@ var _ gateway.AuthErrorWriter = (*Handler)(nil)
 // New returns the stack API handler over s; acct names the region and account in the ARNs it authorizes.
 func New(s stack.Store, acct lambda.Account, log *slog.Logger) *Handler {
 	h := &Handler{s: s, acct: acct, log: log.With("component", "stackapi")}
-	h.ops = map[string]func(context.Context, []byte) (any, error){
-		"GetStack":    decoded(h.getStack),
-		"PutStack":    decoded(h.putStack),
-		"DeleteStack": decoded(h.deleteStack),
-		"ListStacks":  decoded(h.listStacks),
-	}
+	proto := edge.JSON11{TargetPrefix: TargetPrefix, InternalCode: CodeInternalFailure}
+	h.Handler = edge.New(edge.Service{
+		IAMPrefix:    "sluice",
+		Protocol:     func(*http.Request) wire.Protocol { return proto },
+		Admit:        admit,
+		Resource:     h.resource,
+		AccessDenied: CodeAccessDenied,
+		// Every exception is a 400 (CodeDeploy's convention), InternalFailure a 500.
+		Error:        edge.ByStatus(map[string]int{CodeInternalFailure: http.StatusInternalServerError}),
+		InternalCode: CodeInternalFailure,
+		Log:          h.log,
+	},
+		edge.Op("GetStack", h.getStack),
+		edge.Op("PutStack", h.putStack),
+		edge.Op("DeleteStack", h.deleteStack),
+		edge.Op("ListStacks", h.listStacks),
+	)
 	return h
 }
 
-// ServeHTTP serves a stack API request (behind the gateway, which has verified its signature).
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if awshttp.RequestID(r.Context()) == "" {
-		r = awshttp.WithRequestID(w, r)
+// admit refuses a body larger than MaxBodyBytes, naming the operation.
+func admit(req edge.Request) error {
+	if len(req.Body) > MaxBodyBytes {
+		return fault.New(CodeValidation, "Request must be smaller than %d bytes for the %s operation", MaxBodyBytes, req.Op)
 	}
-	name, shown, ok := awshttp.Operation(r, TargetPrefix)
-	op := h.ops[name]
-	if !ok || op == nil {
-		h.writeError(w, r, fault.New(CodeUnknownOperation, "Unknown operation %s", shown))
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
-	if err != nil {
-		h.writeError(w, r, fault.New(CodeSerialization, "Could not read request body: %s", err))
-		return
-	}
-	if len(body) > MaxBodyBytes {
-		h.writeError(w, r, fault.New(CodeValidation, "Request must be smaller than %d bytes for the %s operation", MaxBodyBytes, name))
-		return
-	}
-	if err := gateway.AuthorizeFor(r.Context(), "sluice:"+name, func() string { return h.resource(name, body) }); err != nil {
-		h.writeError(w, r, gateway.AccessDeniedAs(err, CodeAccessDenied))
-		return
-	}
-	out, err := op(r.Context(), body)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	h.proto().WriteJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // resource is the ARN an operation acts on: the stack it names, or "*" for ListStacks. A body that does not
 // decode names no stack (the operation then fails with SerializationException, if the caller may call it at all).
-func (h *Handler) resource(op string, body []byte) string {
-	if op == "ListStacks" {
+func (h *Handler) resource(req edge.Request) string {
+	if req.Op == "ListStacks" {
 		return "*"
 	}
 	var in struct {
@@ -127,22 +115,11 @@ func (h *Handler) resource(op string, body []byte) string {
 			Name string `json:"name"`
 		}
 	}
-	_ = json.Unmarshal(body, &in)
+	_ = json.Unmarshal(req.Body, &in)
 	if in.Stack != nil {
 		in.StackName = in.Stack.Name
 	}
 	return "arn:aws:sluice:" + h.acct.Region + ":" + h.acct.ID + ":stack/" + in.StackName
-}
-
-// decoded adapts an operation taking its typed input. An empty body is an empty input.
-func decoded[In any](op func(context.Context, *In) (any, error)) func(context.Context, []byte) (any, error) {
-	return func(ctx context.Context, body []byte) (any, error) {
-		in := new(In)
-		if err := awshttp.DecodeJSONBody(body, in); err != nil {
-			return nil, err
-		}
-		return op(ctx, in)
-	}
 }
 
 type getStackInput struct {
@@ -250,18 +227,4 @@ func storeFault(name string, err error) error {
 		return fault.New(CodeRevisionConflict, "%s", msg)
 	}
 	return err
-}
-
-// WriteAuthError answers a request the gateway could not authenticate, in JSON 1.1 form.
-func (h *Handler) WriteAuthError(w http.ResponseWriter, r *http.Request, code string, status int, message string) {
-	h.proto().WriteFault(w, status, code, message)
-}
-
-// proto is the JSON 1.1 protocol as CodeDeploy answers it: every exception a 400, InternalFailure a 500.
-func (h *Handler) proto() awshttp.JSONRPC {
-	return awshttp.JSONRPC{ContentType: ContentType, InternalCode: CodeInternalFailure, Log: h.log}
-}
-
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	h.proto().WriteError(w, r, err)
 }
