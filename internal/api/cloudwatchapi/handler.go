@@ -5,12 +5,14 @@
 // AWS JSON 1.0 (botocore 1.43 — boto3, AWS CLI v1 — which prefers JSON among the protocols the model lists) and
 // the query protocol with XML responses (AWS CLI v2 2.9, whose model knows nothing else).
 //
-// Package wire turns each protocol into the same input and output structs (shapes.go); the operations
+// Package wire turns each protocol into the same input and output structs (shapes.go), package edge runs what
+// every operation shares (protocol detection, authorization, errors) from the table in New; the operations
 // (alarms.go, metricsops.go) check them against the model, translate them to the domain types of
 // internal/metrics and internal/alarms and call the Backend.
 package cloudwatchapi
 
 import (
+	"bytes"
 	"compress/gzip"
 	"io"
 	"log/slog"
@@ -18,8 +20,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sluice-dev/sluice/internal/api/awshttp"
-	"github.com/sluice-dev/sluice/internal/api/gateway"
+	"github.com/sluice-dev/sluice/internal/api/edge"
 	"github.com/sluice-dev/sluice/internal/api/wire"
 	"github.com/sluice-dev/sluice/internal/fault"
 	"github.com/sluice-dev/sluice/internal/lambda"
@@ -35,10 +36,10 @@ var service = &wire.Service{
 
 // Handler serves the CloudWatch API.
 type Handler struct {
-	backend Backend
-	log     *slog.Logger
-	ops     map[string]wire.Operation
-	now     func() time.Time
+	*edge.Handler // serves the operations New declares
+	backend       Backend
+	log           *slog.Logger
+	now           func() time.Time
 	// region and account name alarms in ARNs.
 	region, account string
 }
@@ -57,125 +58,66 @@ func New(backend Backend, log *slog.Logger, opts ...Option) *Handler {
 	for _, o := range opts {
 		o(h)
 	}
-	h.ops = map[string]wire.Operation{
-		"PutMetricAlarm":          wire.NoOutput(h.putMetricAlarm),
-		"DescribeAlarms":          wire.WithOutput(h.describeAlarms),
-		"DescribeAlarmsForMetric": wire.WithOutput(h.describeAlarmsForMetric),
-		"DeleteAlarms":            wire.NoOutput(h.deleteAlarms),
-		"SetAlarmState":           wire.NoOutput(h.setAlarmState),
-		"DescribeAlarmHistory":    wire.WithOutput(h.describeAlarmHistory),
-		"EnableAlarmActions":      wire.NoOutput(h.setAlarmActions(true)),
-		"DisableAlarmActions":     wire.NoOutput(h.setAlarmActions(false)),
-		"PutMetricData":           wire.NoOutput(h.putMetricData),
-		"GetMetricStatistics":     wire.WithOutput(h.getMetricStatistics),
-		"GetMetricData":           wire.WithOutput(h.getMetricData),
-		"ListMetrics":             wire.WithOutput(h.listMetrics),
-	}
+	h.Handler = edge.New(edge.Service{
+		IAMPrefix:    "cloudwatch",
+		Protocol:     service.Detect,
+		Body:         decompress,
+		Resource:     h.resource,
+		Error:        wireError,
+		InternalCode: CodeInternalServiceError,
+		// CloudWatch's clients expect the query protocol's spelling of the gateway's codes in every protocol.
+		AuthCodes: authCodes,
+		Log:       h.log,
+	},
+		edge.OpNoOutput("PutMetricAlarm", h.putMetricAlarm),
+		edge.Op("DescribeAlarms", h.describeAlarms),
+		edge.Op("DescribeAlarmsForMetric", h.describeAlarmsForMetric),
+		edge.OpNoOutput("DeleteAlarms", h.deleteAlarms),
+		edge.OpNoOutput("SetAlarmState", h.setAlarmState),
+		edge.Op("DescribeAlarmHistory", h.describeAlarmHistory),
+		edge.OpNoOutput("EnableAlarmActions", h.setAlarmActions(true)),
+		edge.OpNoOutput("DisableAlarmActions", h.setAlarmActions(false)),
+		edge.OpNoOutput("PutMetricData", h.putMetricData),
+		edge.Op("GetMetricStatistics", h.getMetricStatistics),
+		edge.Op("GetMetricData", h.getMetricData),
+		edge.Op("ListMetrics", h.listMetrics),
+	)
 	return h
-}
-
-// ServeHTTP serves an authenticated CloudWatch request (the gateway has verified it).
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if awshttp.RequestID(r.Context()) == "" {
-		r = awshttp.WithRequestID(w, r)
-	}
-	p := service.Detect(r)
-	body, err := readBody(r)
-	if err != nil {
-		h.writeError(w, r, p, "", err)
-		return
-	}
-	name, werr := p.Operation(r, body)
-	if werr != nil {
-		h.writeError(w, r, p, "", werr)
-		return
-	}
-	op, ok := h.ops[name]
-	if !ok {
-		h.writeError(w, r, p, name, p.UnknownOperation(name))
-		return
-	}
-	if err := gateway.AuthorizeFor(r.Context(), "cloudwatch:"+name, func() string { return h.resource(p, r, body) }); err != nil {
-		h.writeError(w, r, p, name, err)
-		return
-	}
-	out, err := op(r.Context(), p, r, body)
-	if err != nil {
-		h.writeError(w, r, p, name, err)
-		return
-	}
-	if err := p.Encode(w, name, out, awshttp.RequestID(r.Context())); err != nil {
-		h.log.Error("write response", "operation", name, "protocol", p.Name(), "request_id", awshttp.RequestID(r.Context()), "err", err)
-	}
 }
 
 // maxBody bounds a decompressed request body (CloudWatch's own limit is 1 MB).
 const maxBody = 8 << 20
 
-// readBody reads the request body, decompressing it when the client compressed it (aws-sdk-go-v2 and botocore
-// gzip PutMetricData bodies: the operation has the requestCompression trait).
-func readBody(r *http.Request) ([]byte, error) {
-	var src io.Reader = r.Body
+// decompress decompresses the request body when the client compressed it (aws-sdk-go-v2 and botocore gzip
+// PutMetricData bodies: the operation has the requestCompression trait), and bounds it.
+func decompress(r *http.Request, body []byte) ([]byte, error) {
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
 	case "gzip":
-		zr, err := gzip.NewReader(r.Body)
+		zr, err := gzip.NewReader(bytes.NewReader(body))
 		if err != nil {
 			return nil, fault.New(CodeInvalidParameterValue, "The request body is not valid gzip: %s", err)
 		}
 		defer zr.Close()
-		src = zr
+		if body, err = io.ReadAll(io.LimitReader(zr, maxBody+1)); err != nil {
+			return nil, fault.New(CodeInvalidParameterValue, "Could not read the request body: %s", err)
+		}
 	default:
 		return nil, fault.New(CodeInvalidParameterValue, "Unsupported Content-Encoding %q.", enc)
 	}
-	body, err := io.ReadAll(io.LimitReader(src, maxBody+1))
-	switch {
-	case err != nil:
-		return nil, fault.New(CodeInvalidParameterValue, "Could not read the request body: %s", err)
-	case len(body) > maxBody:
+	if len(body) > maxBody {
 		return nil, fault.New("RequestEntityTooLarge", "The request body exceeds %d bytes.", maxBody)
 	}
 	return body, nil
 }
 
-// writeError answers err in the request's protocol: a *wire.Error as it is, a fault with its code's shape and
-// status, anything else as a 500 InternalServiceError (logged, without detail to the client).
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, p wire.Protocol, op string, err error) {
-	reqID := awshttp.RequestID(r.Context())
-	var we *wire.Error
-	switch e := err.(type) {
-	case *wire.Error:
-		we = e
-	default:
-		f, ok := fault.As(err)
-		if !ok {
-			h.log.Error("internal error", "operation", op, "protocol", p.Name(), "request_id", reqID, "err", err)
-			f = fault.New(CodeInternalServiceError, "An internal error occurred. Request ID: %s", reqID)
-		}
-		we = wireError(f)
-	}
-	h.log.Debug("error", "operation", op, "protocol", p.Name(), "code", we.Code, "status", we.Status, "request_id", reqID)
-	p.EncodeError(w, we, reqID)
-}
-
-// WriteAuthError answers a request the gateway could not authenticate in the protocol the client speaks, with
-// the query protocol's spelling of the code (SignatureDoesNotMatch, InvalidClientTokenId, …), which is what
-// CloudWatch's clients expect in every protocol.
-func (h *Handler) WriteAuthError(w http.ResponseWriter, r *http.Request, code string, status int, message string) {
-	if c, ok := authCodes[code]; ok {
-		code = c
-	}
-	service.Detect(r).EncodeError(w, &wire.Error{Code: code, Status: status, Receiver: status >= 500, Message: message},
-		awshttp.RequestID(r.Context()))
-}
-
 // resource is the ARN an operation acts on for IAM: the alarm, when the request names exactly one; else "*".
-func (h *Handler) resource(p wire.Protocol, r *http.Request, body []byte) string {
+func (h *Handler) resource(req edge.Request) string {
 	var in struct {
 		AlarmName  *string
 		AlarmNames []string
 	}
-	if p.Decode(r, body, &in) != nil {
+	if req.Protocol.Decode(req.HTTP, req.Body, &in) != nil {
 		return "*"
 	}
 	name := str(in.AlarmName)
