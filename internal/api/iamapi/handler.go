@@ -5,17 +5,13 @@
 package iamapi
 
 import (
-	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 
-	"github.com/sluice-dev/sluice/internal/api/awshttp"
-	"github.com/sluice-dev/sluice/internal/api/gateway"
+	"github.com/sluice-dev/sluice/internal/api/edge"
 	"github.com/sluice-dev/sluice/internal/api/wire"
 	"github.com/sluice-dev/sluice/internal/fault"
-	"github.com/sluice-dev/sluice/internal/iam"
 )
 
 var (
@@ -25,58 +21,34 @@ var (
 
 // Handler serves one of the two services.
 type Handler struct {
-	svc     *iam.Service
-	service *wire.Service
-	codes   map[string]int // error code → HTTP status, from the model
-	ops     map[string]wire.Operation
-	log     *slog.Logger
+	*edge.Handler // serves the operations NewIAM or NewSTS declares
 }
 
-// ServeHTTP serves a request the gateway authenticated (or, for AssumeRoleWithWebIdentity, let through).
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if awshttp.RequestID(r.Context()) == "" {
-		r = awshttp.WithRequestID(w, r)
-	}
-	p := h.service.Detect(r)
-	body, err := readBody(r)
-	if err != nil {
-		h.writeError(w, r, p, "", err)
-		return
-	}
-	name, werr := p.Operation(r, body)
-	if werr != nil {
-		h.writeError(w, r, p, "", werr)
-		return
-	}
-	op, ok := h.ops[name]
-	if !ok {
-		h.writeError(w, r, p, name, p.UnknownOperation(name))
-		return
-	}
-	if _, signed := gateway.IdentityFrom(r.Context()); !signed && name != "AssumeRoleWithWebIdentity" {
-		h.writeError(w, r, p, name, fault.New("MissingAuthenticationToken", "Request is missing Authentication Token"))
-		return
-	}
-	out, err := op(r.Context(), p, r, body)
-	if err != nil {
-		h.writeError(w, r, p, name, err)
-		return
-	}
-	if err := p.Encode(w, name, out, awshttp.RequestID(r.Context())); err != nil {
-		h.log.Error("write response", "operation", name, "request_id", awshttp.RequestID(r.Context()), "err", err)
-	}
+// newHandler is the handler of one of the two services: iamPrefix names its actions ("" for none), codes gives
+// the HTTP status of the model's error codes.
+func newHandler(service *wire.Service, iamPrefix string, codes map[string]int, log *slog.Logger, ops ...edge.Operation) *Handler {
+	return &Handler{edge.New(edge.Service{
+		IAMPrefix: iamPrefix,
+		Protocol:  service.Detect,
+		Body:      bounded,
+		// Only AssumeRoleWithWebIdentity comes unsigned (the gateway lets no other request through without a
+		// signature, but a form may say one Action and its URL another).
+		Unsigned:     fault.New("MissingAuthenticationToken", "Request is missing Authentication Token"),
+		Error:        edge.ByStatus(codes, commonStatus),
+		InternalCode: "ServiceFailure",
+		AuthCodes:    authCodes,
+		Log:          log,
+	}, ops...)}
 }
 
-func readBody(r *http.Request) ([]byte, error) {
-	const max = 1 << 20
-	b, err := io.ReadAll(io.LimitReader(r.Body, max+1))
-	if err != nil {
-		return nil, fault.New("MalformedQueryString", "Could not read the request body: %s", err)
+// maxBody bounds a request body: the query protocol's forms are small.
+const maxBody = 1 << 20
+
+func bounded(_ *http.Request, body []byte) ([]byte, error) {
+	if len(body) > maxBody {
+		return nil, fault.New("RequestEntityTooLarge", "The request body exceeds %d bytes.", maxBody)
 	}
-	if len(b) > max {
-		return nil, fault.New("RequestEntityTooLarge", "The request body exceeds %d bytes.", max)
-	}
-	return b, nil
+	return body, nil
 }
 
 // commonStatus are the statuses of errors every query service may return.
@@ -95,37 +67,6 @@ var authCodes = map[string]string{
 	"ExpiredTokenException":               "ExpiredToken",
 }
 
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, p wire.Protocol, op string, err error) {
-	reqID := awshttp.RequestID(r.Context())
-	we, ok := err.(*wire.Error)
-	if !ok {
-		f, isFault := fault.As(err)
-		if !isFault {
-			h.log.Error("internal error", "operation", op, "request_id", reqID, "err", err)
-			f = fault.New("ServiceFailure", "An internal error occurred. Request ID: %s", reqID)
-		}
-		status, known := h.codes[f.Code]
-		if !known {
-			status = commonStatus[f.Code]
-		}
-		if status == 0 {
-			status = http.StatusBadRequest
-		}
-		we = &wire.Error{Code: f.Code, Status: status, Receiver: status >= 500, Message: f.Message}
-	}
-	h.log.Debug("error", "operation", op, "code", we.Code, "status", we.Status, "request_id", reqID)
-	p.EncodeError(w, we, reqID)
-}
-
-// WriteAuthError answers a request the gateway could not authenticate, in the query protocol.
-func (h *Handler) WriteAuthError(w http.ResponseWriter, r *http.Request, code string, status int, message string) {
-	if c, ok := authCodes[code]; ok {
-		code = c
-	}
-	h.service.Detect(r).EncodeError(w, &wire.Error{Code: code, Status: status, Receiver: status >= 500, Message: message},
-		awshttp.RequestID(r.Context()))
-}
-
 // IsAnonymousSTS reports whether an unsigned request is one STS serves without a signature
 // (AssumeRoleWithWebIdentity), so that the gateway can let it through.
 func IsAnonymousSTS(r *http.Request, body []byte) bool {
@@ -138,11 +79,6 @@ func IsAnonymousSTS(r *http.Request, body []byte) bool {
 		}
 	}
 	return q.Get("Action") == "AssumeRoleWithWebIdentity"
-}
-
-// authorize checks the caller may perform action on resource.
-func authorize(ctx context.Context, action, resource string) error {
-	return gateway.Authorize(ctx, action, resource)
 }
 
 func str(p *string) string {

@@ -6,48 +6,48 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sluice-dev/sluice/internal/api/wire"
+	"github.com/sluice-dev/sluice/internal/api/edge"
 	"github.com/sluice-dev/sluice/internal/iam"
 )
 
-// NewIAM returns the IAM API handler.
+// NewIAM returns the IAM API handler. IAM checks a request's input before it authorizes it, so every operation
+// names its resource with edge.ResourceOf: the function checks the members that name the resource (and the
+// others IAM checks first) and returns the ARN the call is authorized on.
 func NewIAM(svc *iam.Service, log *slog.Logger) *Handler {
-	h := &Handler{svc: svc, service: iamService, log: log.With("component", "iamapi"), codes: map[string]int{
+	o := &iamOps{svc: svc}
+	return newHandler(iamService, "iam", map[string]int{
 		iam.CodeNoSuchEntity: 404, iam.CodeEntityAlreadyExists: 409, iam.CodeMalformedPolicy: 400,
 		iam.CodeInvalidInput: 400, iam.CodeLimitExceeded: 409, iam.CodeDeleteConflict: 409,
 		"UnmodifiableEntity": 400, "ConcurrentModification": 409, "OpenIdIdpCommunicationError": 400,
-	}}
-	o := &iamOps{svc: svc}
-	h.ops = map[string]wire.Operation{
-		"CreateRole":                  wire.WithOutput(o.createRole),
-		"GetRole":                     wire.WithOutput(o.getRole),
-		"ListRoles":                   wire.WithOutput(o.listRoles),
-		"DeleteRole":                  wire.NoOutput(o.deleteRole),
-		"UpdateAssumeRolePolicy":      wire.NoOutput(o.updateAssumeRolePolicy),
-		"PutRolePolicy":               wire.NoOutput(o.putRolePolicy),
-		"GetRolePolicy":               wire.WithOutput(o.getRolePolicy),
-		"DeleteRolePolicy":            wire.NoOutput(o.deleteRolePolicy),
-		"ListRolePolicies":            wire.WithOutput(o.listRolePolicies),
-		"AttachRolePolicy":            wire.NoOutput(o.attachRolePolicy),
-		"DetachRolePolicy":            wire.NoOutput(o.detachRolePolicy),
-		"ListAttachedRolePolicies":    wire.WithOutput(o.listAttachedRolePolicies),
-		"CreateOpenIDConnectProvider": wire.WithOutput(o.createProvider),
-		"GetOpenIDConnectProvider":    wire.WithOutput(o.getProvider),
-		"ListOpenIDConnectProviders":  wire.WithOutput(o.listProviders),
-		"DeleteOpenIDConnectProvider": wire.NoOutput(o.deleteProvider),
-		"CreateUser":                  wire.WithOutput(o.createUser),
-		"GetUser":                     wire.WithOutput(o.getUser),
-		"ListUsers":                   wire.WithOutput(o.listUsers),
-		"DeleteUser":                  wire.NoOutput(o.deleteUser),
-		"PutUserPolicy":               wire.NoOutput(o.putUserPolicy),
-		"GetUserPolicy":               wire.WithOutput(o.getUserPolicy),
-		"DeleteUserPolicy":            wire.NoOutput(o.deleteUserPolicy),
-		"ListUserPolicies":            wire.WithOutput(o.listUserPolicies),
-		"CreateAccessKey":             wire.WithOutput(o.createAccessKey),
-		"DeleteAccessKey":             wire.NoOutput(o.deleteAccessKey),
-		"ListAccessKeys":              wire.WithOutput(o.listAccessKeys),
-	}
-	return h
+	}, log.With("component", "iamapi"),
+		edge.Op("CreateRole", o.createRole, edge.ResourceOf(o.createRoleResource)),
+		edge.Op("GetRole", o.getRole, edge.ResourceOf(o.roleResource)),
+		edge.Op("ListRoles", o.listRoles, edge.ResourceOf(listResource)),
+		edge.OpNoOutput("DeleteRole", o.deleteRole, edge.ResourceOf(o.roleResource)),
+		edge.OpNoOutput("UpdateAssumeRolePolicy", o.updateAssumeRolePolicy, edge.ResourceOf(o.updateAssumeRolePolicyResource)),
+		edge.OpNoOutput("PutRolePolicy", o.putRolePolicy, edge.ResourceOf(o.putRolePolicyResource)),
+		edge.Op("GetRolePolicy", o.getRolePolicy, edge.ResourceOf(o.rolePolicyResource)),
+		edge.OpNoOutput("DeleteRolePolicy", o.deleteRolePolicy, edge.ResourceOf(o.rolePolicyResource)),
+		edge.Op("ListRolePolicies", o.listRolePolicies, edge.ResourceOf(o.listRolePoliciesResource)),
+		edge.OpNoOutput("AttachRolePolicy", o.attachRolePolicy, edge.ResourceOf(o.attachRolePolicyResource)),
+		edge.OpNoOutput("DetachRolePolicy", o.detachRolePolicy, edge.ResourceOf(o.attachRolePolicyResource)),
+		edge.Op("ListAttachedRolePolicies", o.listAttachedRolePolicies, edge.ResourceOf(o.listAttachedRolePoliciesResource)),
+		edge.Op("CreateOpenIDConnectProvider", o.createProvider, edge.ResourceOf(o.createProviderResource)),
+		edge.Op("GetOpenIDConnectProvider", o.getProvider, edge.ResourceOf(providerResource)),
+		edge.Op("ListOpenIDConnectProviders", o.listProviders, edge.ResourceOf(everything)),
+		edge.OpNoOutput("DeleteOpenIDConnectProvider", o.deleteProvider, edge.ResourceOf(providerResource)),
+		edge.Op("CreateUser", o.createUser, edge.ResourceOf(o.createUserResource)),
+		edge.Op("GetUser", o.getUser, edge.ResourceOf(o.userOrCallerResource)),
+		edge.Op("ListUsers", o.listUsers, edge.ResourceOf(listResource)),
+		edge.OpNoOutput("DeleteUser", o.deleteUser, edge.ResourceOf(o.userResource)),
+		edge.OpNoOutput("PutUserPolicy", o.putUserPolicy, edge.ResourceOf(o.putUserPolicyResource)),
+		edge.Op("GetUserPolicy", o.getUserPolicy, edge.ResourceOf(o.userPolicyResource)),
+		edge.OpNoOutput("DeleteUserPolicy", o.deleteUserPolicy, edge.ResourceOf(o.userPolicyResource)),
+		edge.Op("ListUserPolicies", o.listUserPolicies, edge.ResourceOf(o.listUserPoliciesResource)),
+		edge.Op("CreateAccessKey", o.createAccessKey, edge.ResourceOf(o.userOrCallerResource)),
+		edge.OpNoOutput("DeleteAccessKey", o.deleteAccessKey, edge.ResourceOf(o.deleteAccessKeyResource)),
+		edge.Op("ListAccessKeys", o.listAccessKeys, edge.ResourceOf(o.userOrCallerResource)),
+	)
 }
 
 type iamOps struct{ svc *iam.Service }
@@ -114,21 +114,41 @@ func (o *iamOps) userARN(name string) string {
 	return "arn:aws:iam::" + o.svc.AccountID() + ":user/" + name
 }
 
-func (o *iamOps) createRole(ctx context.Context, in *createRoleInput) (*struct{ Role roleShape }, error) {
+// role checks a role name and names the role.
+func (o *iamOps) role(role *string) (string, error) {
+	if err := check(required("roleName", role), name("roleName", role, 64)); err != nil {
+		return "", err
+	}
+	return o.roleARN(*role), nil
+}
+
+// user checks a user name and names the user.
+func (o *iamOps) user(user *string) (string, error) {
+	if err := check(required("userName", user), name("userName", user, 64)); err != nil {
+		return "", err
+	}
+	return o.userARN(*user), nil
+}
+
+// everything is the resource of an operation that names none.
+func everything(context.Context, *struct{}) (string, error) { return "*", nil }
+
+func (o *iamOps) createRoleResource(_ context.Context, in *createRoleInput) (string, error) {
 	if err := check(
 		required("roleName", in.RoleName), name("roleName", in.RoleName, 64),
 		required("assumeRolePolicyDocument", in.AssumeRolePolicyDocument), document("assumeRolePolicyDocument", in.AssumeRolePolicyDocument),
 		pathCheck("path", in.Path), intRange("maxSessionDuration", in.MaxSessionDuration, 3600, 43200),
 		length("description", in.Description, 0, 1000),
 	); err != nil {
-		return nil, err
+		return "", err
 	}
 	if in.PermissionsBoundary != nil {
-		return nil, unsupported("PermissionsBoundary")
+		return "", unsupported("PermissionsBoundary")
 	}
-	if err := authorize(ctx, "iam:CreateRole", o.roleARN(*in.RoleName)); err != nil {
-		return nil, err
-	}
+	return o.roleARN(*in.RoleName), nil
+}
+
+func (o *iamOps) createRole(ctx context.Context, in *createRoleInput) (*struct{ Role roleShape }, error) {
 	r, err := o.svc.CreateRole(ctx, iam.CreateRoleInput{Name: *in.RoleName, Path: str(in.Path), TrustPolicy: *in.AssumeRolePolicyDocument,
 		Description: str(in.Description), MaxSessionDuration: num(in.MaxSessionDuration), Tags: tagsIn(in.Tags)})
 	if err != nil {
@@ -139,10 +159,11 @@ func (o *iamOps) createRole(ctx context.Context, in *createRoleInput) (*struct{ 
 
 type roleNameInput struct{ RoleName *string }
 
+func (o *iamOps) roleResource(_ context.Context, in *roleNameInput) (string, error) {
+	return o.role(in.RoleName)
+}
+
 func (o *iamOps) getRole(ctx context.Context, in *roleNameInput) (*struct{ Role roleShape }, error) {
-	if err := o.roleCall(ctx, "iam:GetRole", in.RoleName); err != nil {
-		return nil, err
-	}
 	r, err := o.svc.GetRole(ctx, *in.RoleName)
 	if err != nil {
 		return nil, err
@@ -150,24 +171,17 @@ func (o *iamOps) getRole(ctx context.Context, in *roleNameInput) (*struct{ Role 
 	return &struct{ Role roleShape }{roleOut(r)}, nil
 }
 
-// roleCall validates a role name and authorizes action on the role.
-func (o *iamOps) roleCall(ctx context.Context, action string, role *string) error {
-	if err := check(required("roleName", role), name("roleName", role, 64)); err != nil {
-		return err
-	}
-	return authorize(ctx, action, o.roleARN(*role))
-}
-
-func (o *iamOps) userCall(ctx context.Context, action string, user *string) error {
-	if err := check(required("userName", user), name("userName", user, 64)); err != nil {
-		return err
-	}
-	return authorize(ctx, action, o.userARN(*user))
-}
-
 type listInput struct {
 	PathPrefix, Marker *string
 	MaxItems           *int
+}
+
+// listResource checks a listing's page size; a listing acts on no resource in particular.
+func listResource(_ context.Context, in *listInput) (string, error) {
+	if err := check(intRange("maxItems", in.MaxItems, 1, 1000)); err != nil {
+		return "", err
+	}
+	return "*", nil
 }
 
 type listRolesOutput struct {
@@ -177,12 +191,6 @@ type listRolesOutput struct {
 }
 
 func (o *iamOps) listRoles(ctx context.Context, in *listInput) (*listRolesOutput, error) {
-	if err := check(intRange("maxItems", in.MaxItems, 1, 1000)); err != nil {
-		return nil, err
-	}
-	if err := authorize(ctx, "iam:ListRoles", "*"); err != nil {
-		return nil, err
-	}
 	roles, next, err := o.svc.ListRoles(ctx, str(in.PathPrefix), str(in.Marker), num(in.MaxItems))
 	if err != nil {
 		return nil, err
@@ -195,21 +203,19 @@ func (o *iamOps) listRoles(ctx context.Context, in *listInput) (*listRolesOutput
 }
 
 func (o *iamOps) deleteRole(ctx context.Context, in *roleNameInput) error {
-	if err := o.roleCall(ctx, "iam:DeleteRole", in.RoleName); err != nil {
-		return err
-	}
 	return o.svc.DeleteRole(ctx, *in.RoleName)
 }
 
 type updateAssumeRolePolicyInput struct{ RoleName, PolicyDocument *string }
 
-func (o *iamOps) updateAssumeRolePolicy(ctx context.Context, in *updateAssumeRolePolicyInput) error {
+func (o *iamOps) updateAssumeRolePolicyResource(_ context.Context, in *updateAssumeRolePolicyInput) (string, error) {
 	if err := check(required("policyDocument", in.PolicyDocument), document("policyDocument", in.PolicyDocument)); err != nil {
-		return err
+		return "", err
 	}
-	if err := o.roleCall(ctx, "iam:UpdateAssumeRolePolicy", in.RoleName); err != nil {
-		return err
-	}
+	return o.role(in.RoleName)
+}
+
+func (o *iamOps) updateAssumeRolePolicy(ctx context.Context, in *updateAssumeRolePolicyInput) error {
 	return o.svc.UpdateAssumeRolePolicy(ctx, *in.RoleName, *in.PolicyDocument)
 }
 
@@ -220,13 +226,14 @@ func policyInput(policyName, doc *string) error {
 		required("policyDocument", doc), document("policyDocument", doc))
 }
 
-func (o *iamOps) putRolePolicy(ctx context.Context, in *putRolePolicyInput) error {
+func (o *iamOps) putRolePolicyResource(_ context.Context, in *putRolePolicyInput) (string, error) {
 	if err := policyInput(in.PolicyName, in.PolicyDocument); err != nil {
-		return err
+		return "", err
 	}
-	if err := o.roleCall(ctx, "iam:PutRolePolicy", in.RoleName); err != nil {
-		return err
-	}
+	return o.role(in.RoleName)
+}
+
+func (o *iamOps) putRolePolicy(ctx context.Context, in *putRolePolicyInput) error {
 	return o.svc.PutRolePolicy(ctx, *in.RoleName, *in.PolicyName, *in.PolicyDocument)
 }
 
@@ -234,13 +241,18 @@ type rolePolicyInput struct{ RoleName, PolicyName *string }
 
 type getRolePolicyOutput struct{ RoleName, PolicyName, PolicyDocument string }
 
+func policyName(policy *string) error {
+	return check(required("policyName", policy), name("policyName", policy, 128))
+}
+
+func (o *iamOps) rolePolicyResource(_ context.Context, in *rolePolicyInput) (string, error) {
+	if err := policyName(in.PolicyName); err != nil {
+		return "", err
+	}
+	return o.role(in.RoleName)
+}
+
 func (o *iamOps) getRolePolicy(ctx context.Context, in *rolePolicyInput) (*getRolePolicyOutput, error) {
-	if err := check(required("policyName", in.PolicyName), name("policyName", in.PolicyName, 128)); err != nil {
-		return nil, err
-	}
-	if err := o.roleCall(ctx, "iam:GetRolePolicy", in.RoleName); err != nil {
-		return nil, err
-	}
 	doc, err := o.svc.GetRolePolicy(ctx, *in.RoleName, *in.PolicyName)
 	if err != nil {
 		return nil, err
@@ -249,12 +261,6 @@ func (o *iamOps) getRolePolicy(ctx context.Context, in *rolePolicyInput) (*getRo
 }
 
 func (o *iamOps) deleteRolePolicy(ctx context.Context, in *rolePolicyInput) error {
-	if err := check(required("policyName", in.PolicyName), name("policyName", in.PolicyName, 128)); err != nil {
-		return err
-	}
-	if err := o.roleCall(ctx, "iam:DeleteRolePolicy", in.RoleName); err != nil {
-		return err
-	}
 	return o.svc.DeleteRolePolicy(ctx, *in.RoleName, *in.PolicyName)
 }
 
@@ -276,13 +282,14 @@ func policyNames(names []string, next string) *listPoliciesOutput {
 	return &listPoliciesOutput{PolicyNames: names, IsTruncated: next != "", Marker: optString(next)}
 }
 
-func (o *iamOps) listRolePolicies(ctx context.Context, in *listRolePoliciesInput) (*listPoliciesOutput, error) {
+func (o *iamOps) listRolePoliciesResource(_ context.Context, in *listRolePoliciesInput) (string, error) {
 	if err := check(intRange("maxItems", in.MaxItems, 1, 1000)); err != nil {
-		return nil, err
+		return "", err
 	}
-	if err := o.roleCall(ctx, "iam:ListRolePolicies", in.RoleName); err != nil {
-		return nil, err
-	}
+	return o.role(in.RoleName)
+}
+
+func (o *iamOps) listRolePolicies(ctx context.Context, in *listRolePoliciesInput) (*listPoliciesOutput, error) {
 	names, next, err := o.svc.ListRolePolicies(ctx, *in.RoleName, str(in.Marker), num(in.MaxItems))
 	if err != nil {
 		return nil, err
@@ -304,13 +311,16 @@ type createProviderOutput struct {
 	Tags                     []tagShape
 }
 
-func (o *iamOps) createProvider(ctx context.Context, in *createProviderInput) (*createProviderOutput, error) {
+// createProviderResource checks the provider's URL; the provider has no ARN yet, so the call is authorized on
+// every provider of the account.
+func (o *iamOps) createProviderResource(_ context.Context, in *createProviderInput) (string, error) {
 	if err := check(required("url", in.Url), length("url", in.Url, 1, 255)); err != nil {
-		return nil, err
+		return "", err
 	}
-	if err := authorize(ctx, "iam:CreateOpenIDConnectProvider", "arn:aws:iam::"+o.svc.AccountID()+":oidc-provider/*"); err != nil {
-		return nil, err
-	}
+	return "arn:aws:iam::" + o.svc.AccountID() + ":oidc-provider/*", nil
+}
+
+func (o *iamOps) createProvider(ctx context.Context, in *createProviderInput) (*createProviderOutput, error) {
 	p, err := o.svc.CreateOpenIDConnectProvider(ctx, *in.Url, in.ClientIDList, in.ThumbprintList, tagsIn(in.Tags))
 	if err != nil {
 		return nil, err
@@ -328,17 +338,16 @@ type getProviderOutput struct {
 	Tags           []tagShape
 }
 
-func (o *iamOps) providerCall(ctx context.Context, action string, arn *string) error {
+// providerResource checks a provider's ARN, which is the resource.
+func providerResource(_ context.Context, in *providerARNInput) (string, error) {
+	arn := in.OpenIDConnectProviderArn
 	if err := check(required("openIDConnectProviderArn", arn), length("openIDConnectProviderArn", arn, 20, 2048)); err != nil {
-		return err
+		return "", err
 	}
-	return authorize(ctx, action, *arn)
+	return *arn, nil
 }
 
 func (o *iamOps) getProvider(ctx context.Context, in *providerARNInput) (*getProviderOutput, error) {
-	if err := o.providerCall(ctx, "iam:GetOpenIDConnectProvider", in.OpenIDConnectProviderArn); err != nil {
-		return nil, err
-	}
 	p, err := o.svc.GetOpenIDConnectProvider(ctx, *in.OpenIDConnectProviderArn)
 	if err != nil {
 		return nil, err
@@ -365,9 +374,6 @@ func providerURLOut(u string) string {
 type providerEntry struct{ Arn string }
 
 func (o *iamOps) listProviders(ctx context.Context, _ *struct{}) (*struct{ OpenIDConnectProviderList []providerEntry }, error) {
-	if err := authorize(ctx, "iam:ListOpenIDConnectProviders", "*"); err != nil {
-		return nil, err
-	}
 	ps, err := o.svc.ListOpenIDConnectProviders(ctx)
 	if err != nil {
 		return nil, err
@@ -380,9 +386,6 @@ func (o *iamOps) listProviders(ctx context.Context, _ *struct{}) (*struct{ OpenI
 }
 
 func (o *iamOps) deleteProvider(ctx context.Context, in *providerARNInput) error {
-	if err := o.providerCall(ctx, "iam:DeleteOpenIDConnectProvider", in.OpenIDConnectProviderArn); err != nil {
-		return err
-	}
 	return o.svc.DeleteOpenIDConnectProvider(ctx, *in.OpenIDConnectProviderArn)
 }
 
@@ -393,16 +396,17 @@ type createUserInput struct {
 	Tags                                []tagShape
 }
 
-func (o *iamOps) createUser(ctx context.Context, in *createUserInput) (*struct{ User userShape }, error) {
+func (o *iamOps) createUserResource(_ context.Context, in *createUserInput) (string, error) {
 	if err := check(pathCheck("path", in.Path)); err != nil {
-		return nil, err
+		return "", err
 	}
 	if in.PermissionsBoundary != nil {
-		return nil, unsupported("PermissionsBoundary")
+		return "", unsupported("PermissionsBoundary")
 	}
-	if err := o.userCall(ctx, "iam:CreateUser", in.UserName); err != nil {
-		return nil, err
-	}
+	return o.user(in.UserName)
+}
+
+func (o *iamOps) createUser(ctx context.Context, in *createUserInput) (*struct{ User userShape }, error) {
 	u, err := o.svc.CreateUser(ctx, *in.UserName, str(in.Path), tagsIn(in.Tags))
 	if err != nil {
 		return nil, err
@@ -425,13 +429,19 @@ func (o *iamOps) callerUser(ctx context.Context, user **string) error {
 	return validation("Must specify userName when calling with non-User credentials")
 }
 
-func (o *iamOps) getUser(ctx context.Context, in *userNameInput) (*struct{ User userShape }, error) {
+func (o *iamOps) userResource(_ context.Context, in *userNameInput) (string, error) {
+	return o.user(in.UserName)
+}
+
+// userOrCallerResource names the user a request names, or else the calling user (filled in for the handler).
+func (o *iamOps) userOrCallerResource(ctx context.Context, in *userNameInput) (string, error) {
 	if err := o.callerUser(ctx, &in.UserName); err != nil {
-		return nil, err
+		return "", err
 	}
-	if err := o.userCall(ctx, "iam:GetUser", in.UserName); err != nil {
-		return nil, err
-	}
+	return o.user(in.UserName)
+}
+
+func (o *iamOps) getUser(ctx context.Context, in *userNameInput) (*struct{ User userShape }, error) {
 	u, err := o.svc.GetUser(ctx, *in.UserName)
 	if err != nil {
 		return nil, err
@@ -446,12 +456,6 @@ type listUsersOutput struct {
 }
 
 func (o *iamOps) listUsers(ctx context.Context, in *listInput) (*listUsersOutput, error) {
-	if err := check(intRange("maxItems", in.MaxItems, 1, 1000)); err != nil {
-		return nil, err
-	}
-	if err := authorize(ctx, "iam:ListUsers", "*"); err != nil {
-		return nil, err
-	}
 	users, next, err := o.svc.ListUsers(ctx, str(in.PathPrefix), str(in.Marker), num(in.MaxItems))
 	if err != nil {
 		return nil, err
@@ -464,21 +468,19 @@ func (o *iamOps) listUsers(ctx context.Context, in *listInput) (*listUsersOutput
 }
 
 func (o *iamOps) deleteUser(ctx context.Context, in *userNameInput) error {
-	if err := o.userCall(ctx, "iam:DeleteUser", in.UserName); err != nil {
-		return err
-	}
 	return o.svc.DeleteUser(ctx, *in.UserName)
 }
 
 type putUserPolicyInput struct{ UserName, PolicyName, PolicyDocument *string }
 
-func (o *iamOps) putUserPolicy(ctx context.Context, in *putUserPolicyInput) error {
+func (o *iamOps) putUserPolicyResource(_ context.Context, in *putUserPolicyInput) (string, error) {
 	if err := policyInput(in.PolicyName, in.PolicyDocument); err != nil {
-		return err
+		return "", err
 	}
-	if err := o.userCall(ctx, "iam:PutUserPolicy", in.UserName); err != nil {
-		return err
-	}
+	return o.user(in.UserName)
+}
+
+func (o *iamOps) putUserPolicy(ctx context.Context, in *putUserPolicyInput) error {
 	return o.svc.PutUserPolicy(ctx, *in.UserName, *in.PolicyName, *in.PolicyDocument)
 }
 
@@ -486,13 +488,14 @@ type userPolicyInput struct{ UserName, PolicyName *string }
 
 type getUserPolicyOutput struct{ UserName, PolicyName, PolicyDocument string }
 
+func (o *iamOps) userPolicyResource(_ context.Context, in *userPolicyInput) (string, error) {
+	if err := policyName(in.PolicyName); err != nil {
+		return "", err
+	}
+	return o.user(in.UserName)
+}
+
 func (o *iamOps) getUserPolicy(ctx context.Context, in *userPolicyInput) (*getUserPolicyOutput, error) {
-	if err := check(required("policyName", in.PolicyName), name("policyName", in.PolicyName, 128)); err != nil {
-		return nil, err
-	}
-	if err := o.userCall(ctx, "iam:GetUserPolicy", in.UserName); err != nil {
-		return nil, err
-	}
 	doc, err := o.svc.GetUserPolicy(ctx, *in.UserName, *in.PolicyName)
 	if err != nil {
 		return nil, err
@@ -501,22 +504,17 @@ func (o *iamOps) getUserPolicy(ctx context.Context, in *userPolicyInput) (*getUs
 }
 
 func (o *iamOps) deleteUserPolicy(ctx context.Context, in *userPolicyInput) error {
-	if err := check(required("policyName", in.PolicyName), name("policyName", in.PolicyName, 128)); err != nil {
-		return err
-	}
-	if err := o.userCall(ctx, "iam:DeleteUserPolicy", in.UserName); err != nil {
-		return err
-	}
 	return o.svc.DeleteUserPolicy(ctx, *in.UserName, *in.PolicyName)
 }
 
-func (o *iamOps) listUserPolicies(ctx context.Context, in *listRolePoliciesInput) (*listPoliciesOutput, error) {
+func (o *iamOps) listUserPoliciesResource(_ context.Context, in *listRolePoliciesInput) (string, error) {
 	if err := check(intRange("maxItems", in.MaxItems, 1, 1000)); err != nil {
-		return nil, err
+		return "", err
 	}
-	if err := o.userCall(ctx, "iam:ListUserPolicies", in.UserName); err != nil {
-		return nil, err
-	}
+	return o.user(in.UserName)
+}
+
+func (o *iamOps) listUserPolicies(ctx context.Context, in *listRolePoliciesInput) (*listPoliciesOutput, error) {
 	names, next, err := o.svc.ListUserPolicies(ctx, *in.UserName, str(in.Marker), num(in.MaxItems))
 	if err != nil {
 		return nil, err
@@ -531,12 +529,6 @@ type accessKeyShape struct {
 }
 
 func (o *iamOps) createAccessKey(ctx context.Context, in *userNameInput) (*struct{ AccessKey accessKeyShape }, error) {
-	if err := o.callerUser(ctx, &in.UserName); err != nil {
-		return nil, err
-	}
-	if err := o.userCall(ctx, "iam:CreateAccessKey", in.UserName); err != nil {
-		return nil, err
-	}
 	k, err := o.svc.CreateAccessKey(ctx, *in.UserName)
 	if err != nil {
 		return nil, err
@@ -547,16 +539,17 @@ func (o *iamOps) createAccessKey(ctx context.Context, in *userNameInput) (*struc
 
 type deleteAccessKeyInput struct{ UserName, AccessKeyId *string }
 
-func (o *iamOps) deleteAccessKey(ctx context.Context, in *deleteAccessKeyInput) error {
+func (o *iamOps) deleteAccessKeyResource(ctx context.Context, in *deleteAccessKeyInput) (string, error) {
 	if err := check(required("accessKeyId", in.AccessKeyId), length("accessKeyId", in.AccessKeyId, 16, 128)); err != nil {
-		return err
+		return "", err
 	}
 	if err := o.callerUser(ctx, &in.UserName); err != nil {
-		return err
+		return "", err
 	}
-	if err := o.userCall(ctx, "iam:DeleteAccessKey", in.UserName); err != nil {
-		return err
-	}
+	return o.user(in.UserName)
+}
+
+func (o *iamOps) deleteAccessKey(ctx context.Context, in *deleteAccessKeyInput) error {
 	return o.svc.DeleteAccessKey(ctx, *in.UserName, *in.AccessKeyId)
 }
 
@@ -566,12 +559,6 @@ type listAccessKeysOutput struct {
 }
 
 func (o *iamOps) listAccessKeys(ctx context.Context, in *userNameInput) (*listAccessKeysOutput, error) {
-	if err := o.callerUser(ctx, &in.UserName); err != nil {
-		return nil, err
-	}
-	if err := o.userCall(ctx, "iam:ListAccessKeys", in.UserName); err != nil {
-		return nil, err
-	}
 	keys, err := o.svc.ListAccessKeys(ctx, *in.UserName)
 	if err != nil {
 		return nil, err
@@ -587,23 +574,18 @@ func (o *iamOps) listAccessKeys(ctx context.Context, in *userNameInput) (*listAc
 
 type attachRolePolicyInput struct{ RoleName, PolicyArn *string }
 
-func (o *iamOps) attachRolePolicy(ctx context.Context, in *attachRolePolicyInput) error {
+func (o *iamOps) attachRolePolicyResource(_ context.Context, in *attachRolePolicyInput) (string, error) {
 	if err := check(required("policyArn", in.PolicyArn), length("policyArn", in.PolicyArn, 20, 2048)); err != nil {
-		return err
+		return "", err
 	}
-	if err := o.roleCall(ctx, "iam:AttachRolePolicy", in.RoleName); err != nil {
-		return err
-	}
+	return o.role(in.RoleName)
+}
+
+func (o *iamOps) attachRolePolicy(ctx context.Context, in *attachRolePolicyInput) error {
 	return o.svc.AttachRolePolicy(ctx, *in.RoleName, *in.PolicyArn)
 }
 
 func (o *iamOps) detachRolePolicy(ctx context.Context, in *attachRolePolicyInput) error {
-	if err := check(required("policyArn", in.PolicyArn), length("policyArn", in.PolicyArn, 20, 2048)); err != nil {
-		return err
-	}
-	if err := o.roleCall(ctx, "iam:DetachRolePolicy", in.RoleName); err != nil {
-		return err
-	}
 	return o.svc.DetachRolePolicy(ctx, *in.RoleName, *in.PolicyArn)
 }
 
@@ -614,10 +596,11 @@ type listAttachedOutput struct {
 	IsTruncated      bool
 }
 
+func (o *iamOps) listAttachedRolePoliciesResource(_ context.Context, in *listRolePoliciesInput) (string, error) {
+	return o.role(in.RoleName)
+}
+
 func (o *iamOps) listAttachedRolePolicies(ctx context.Context, in *listRolePoliciesInput) (*listAttachedOutput, error) {
-	if err := o.roleCall(ctx, "iam:ListAttachedRolePolicies", in.RoleName); err != nil {
-		return nil, err
-	}
 	arns, err := o.svc.ListAttachedRolePolicies(ctx, *in.RoleName)
 	if err != nil {
 		return nil, err

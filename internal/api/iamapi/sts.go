@@ -5,25 +5,25 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/api/edge"
 	"github.com/sluice-dev/sluice/internal/api/gateway"
-	"github.com/sluice-dev/sluice/internal/api/wire"
 	"github.com/sluice-dev/sluice/internal/iam"
 )
 
-// NewSTS returns the STS API handler.
+// NewSTS returns the STS API handler. The edge authorizes none of STS's calls itself: internal/iam decides on
+// them from the role's trust policy (AssumeRole, AssumeRoleWithWebIdentity) or lets any caller ask who it is
+// (GetCallerIdentity).
 func NewSTS(svc *iam.Service, log *slog.Logger) *Handler {
-	h := &Handler{svc: svc, service: stsService, log: log.With("component", "stsapi"), codes: map[string]int{
+	o := &stsOps{svc: svc}
+	return newHandler(stsService, "", map[string]int{
 		iam.CodeInvalidIdentityToken: 400, iam.CodeExpiredToken: 400, iam.CodeIDPCommunication: 400,
 		"IDPRejectedClaim": 403, iam.CodeMalformedPolicy: 400, "PackedPolicyTooLarge": 400,
 		"RegionDisabledException": 403,
-	}}
-	o := &stsOps{svc: svc}
-	h.ops = map[string]wire.Operation{
-		"AssumeRoleWithWebIdentity": wire.WithOutput(o.assumeRoleWithWebIdentity),
-		"AssumeRole":                wire.WithOutput(o.assumeRole),
-		"GetCallerIdentity":         wire.WithOutput(o.getCallerIdentity),
-	}
-	return h
+	}, log.With("component", "stsapi"),
+		edge.Op("AssumeRoleWithWebIdentity", o.assumeRoleWithWebIdentity).AllowUnsigned(),
+		edge.Op("AssumeRole", o.assumeRole),
+		edge.Op("GetCallerIdentity", o.getCallerIdentity),
+	)
 }
 
 type stsOps struct{ svc *iam.Service }

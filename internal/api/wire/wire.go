@@ -19,7 +19,6 @@
 package wire
 
 import (
-	"context"
 	"fmt"
 	"mime"
 	"net/http"
@@ -129,33 +128,4 @@ func (s *Service) errorBody(e *Error) map[string]any {
 // serializationError is the JSON and CBOR protocols' answer to a body that does not fit the input shape.
 func serializationError(format string, args ...any) *Error {
 	return &Error{Code: "SerializationException", Status: http.StatusBadRequest, Message: fmt.Sprintf(format, args...)}
-}
-
-// Operation decodes its input with the request's protocol, runs, and returns its output (nil for none).
-type Operation func(ctx context.Context, p Protocol, r *http.Request, body []byte) (any, error)
-
-// WithOutput adapts an operation with typed input and output.
-func WithOutput[In, Out any](f func(context.Context, *In) (*Out, error)) Operation {
-	return func(ctx context.Context, p Protocol, r *http.Request, body []byte) (any, error) {
-		in := new(In)
-		if err := p.Decode(r, body, in); err != nil {
-			return nil, err
-		}
-		out, err := f(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		return out, nil
-	}
-}
-
-// NoOutput adapts an operation whose response has no members.
-func NoOutput[In any](f func(context.Context, *In) error) Operation {
-	return func(ctx context.Context, p Protocol, r *http.Request, body []byte) (any, error) {
-		in := new(In)
-		if err := p.Decode(r, body, in); err != nil {
-			return nil, err
-		}
-		return nil, f(ctx, in)
-	}
 }
