@@ -247,9 +247,17 @@ func (h *Handler) authorize(ctx context.Context, op string, resource func() stri
 	if h.svc.IAMPrefix == "" {
 		return nil
 	}
-	err := gateway.AuthorizeFor(ctx, h.svc.IAMPrefix+":"+op, resource)
-	if err != nil && h.svc.AccessDenied != "" {
-		err = gateway.AccessDeniedAs(err, h.svc.AccessDenied)
+	return Authorize(ctx, h.svc.IAMPrefix+":"+op, resource, h.svc.AccessDenied)
+}
+
+// Authorize asks whether the caller of ctx's request may perform action on the resource that resource names
+// (worked out only for callers whose permissions are limited), and spells a refusal with deniedCode where the
+// service does not say AccessDenied ("": as it is). Handler asks it for every operation; a REST edge
+// (lambdaapi) asks it for every route.
+func Authorize(ctx context.Context, action string, resource func() string, deniedCode string) error {
+	err := gateway.AuthorizeFor(ctx, action, resource)
+	if err != nil && deniedCode != "" {
+		err = gateway.AccessDeniedAs(err, deniedCode)
 	}
 	return err
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 
 	"github.com/sluice-dev/sluice/internal/api/awshttp"
+	"github.com/sluice-dev/sluice/internal/api/edge"
 	"github.com/sluice-dev/sluice/internal/api/gateway"
 	"github.com/sluice-dev/sluice/internal/controlplane"
 	"github.com/sluice-dev/sluice/internal/fault"
@@ -86,12 +87,12 @@ type operation func(w http.ResponseWriter, r *http.Request) error
 // handle routes pattern to op after authorizing the caller for action on the resource the request names.
 func (h *Handler) handle(pattern, action string, op operation) {
 	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		err := gateway.AuthorizeFor(r.Context(), action, func() string { return h.resource(r, action) })
+		err := edge.Authorize(r.Context(), action, func() string { return h.resource(r, action) }, "AccessDeniedException")
 		if err == nil {
 			err = op(w, r)
 		}
 		if err != nil {
-			awshttp.WriteRESTError(w, r, h.log, gateway.AccessDeniedAs(err, "AccessDeniedException"))
+			awshttp.WriteRESTError(w, r, h.log, err)
 		}
 	})
 }
@@ -127,13 +128,17 @@ func (h *Handler) resource(r *http.Request, action string) string {
 	return acct.QualifiedARN(ref.Name, q)
 }
 
-// peekFunctionName reads CreateFunction's FunctionName without consuming the body.
+// peekFunctionName reads CreateFunction's FunctionName without consuming the body: from the body the gateway
+// read, or (for a request that did not pass the gateway) from r.Body, put back for the operation.
 func peekFunctionName(r *http.Request) string {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return ""
+	body, ok := gateway.Body(r)
+	if !ok {
+		var err error
+		if body, err = io.ReadAll(r.Body); err != nil {
+			return ""
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
 	var in struct{ FunctionName string }
 	_ = json.Unmarshal(body, &in)
 	return in.FunctionName
