@@ -28,7 +28,7 @@ func (s *Service) PutFunctionConcurrency(ctx context.Context, ref lambda.Ref, n 
 	if n < 0 {
 		return 0, lambda.ValidationError(itoa(n), "reservedConcurrentExecutions", "Member must have value greater than or equal to 0")
 	}
-	err := s.mutate(ctx, ref.Name, func(tx store.Tx) error {
+	err := s.mutate(ctx, func(tx store.Tx) error {
 		f, err := s.loadFunction(tx, ref.Name)
 		if err != nil {
 			return err
@@ -75,7 +75,7 @@ func (s *Service) DeleteFunctionConcurrency(ctx context.Context, ref lambda.Ref)
 	if err := s.checkFunctionLevel(ref); err != nil {
 		return err
 	}
-	return s.mutate(ctx, ref.Name, func(tx store.Tx) error {
+	return s.mutate(ctx, func(tx store.Tx) error {
 		f, err := s.loadFunction(tx, ref.Name)
 		if err != nil || f.ReservedConcurrency == nil {
 			return err

@@ -52,7 +52,7 @@ func (s *Service) CreateAlias(ctx context.Context, ref lambda.Ref, in CreateAlia
 		return AliasView{}, err
 	}
 	var out AliasView
-	err := s.mutate(ctx, ref.Name, func(tx store.Tx) error {
+	err := s.mutate(ctx, func(tx store.Tx) error {
 		if _, err := s.loadFunction(tx, ref.Name); err != nil {
 			return err
 		}
@@ -114,7 +114,7 @@ func (s *Service) UpdateAlias(ctx context.Context, ref lambda.Ref, name string, 
 		return AliasView{}, err
 	}
 	var out AliasView
-	err := s.mutate(ctx, ref.Name, func(tx store.Tx) error {
+	err := s.mutate(ctx, func(tx store.Tx) error {
 		if _, err := s.loadFunction(tx, ref.Name); err != nil {
 			return err
 		}
@@ -157,7 +157,7 @@ func (s *Service) DeleteAlias(ctx context.Context, ref lambda.Ref, name string) 
 	if err := s.checkUnqualified(ref); err != nil {
 		return err
 	}
-	return s.mutate(ctx, ref.Name, func(tx store.Tx) error {
+	return s.mutate(ctx, func(tx store.Tx) error {
 		if _, err := s.loadFunction(tx, ref.Name); err != nil {
 			return err
 		}

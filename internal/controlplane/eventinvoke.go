@@ -21,9 +21,6 @@ type EventInvokeConfig struct {
 	LastModified             time.Time `json:"lastModified"`
 }
 
-func eventInvokePrefix(name string) string    { return "eic/" + name + "/" }
-func eventInvokeKey(name, qual string) string { return eventInvokePrefix(name) + qual }
-
 // EventInvokeConfigView is a config with the ARN it applies to.
 type EventInvokeConfigView struct {
 	FunctionARN string
@@ -81,7 +78,7 @@ func (s *Service) PutFunctionEventInvokeConfig(ctx context.Context, ref lambda.R
 		return EventInvokeConfigView{}, err
 	}
 	var out EventInvokeConfigView
-	err := s.mutate(ctx, ref.Name, func(tx store.Tx) error {
+	err := s.mutate(ctx, func(tx store.Tx) error {
 		q, err := s.eventInvokeTarget(tx, ref)
 		if err != nil {
 			return err
@@ -155,7 +152,7 @@ func (s *Service) GetFunctionEventInvokeConfig(ctx context.Context, ref lambda.R
 
 // DeleteFunctionEventInvokeConfig removes the config of a function or qualifier.
 func (s *Service) DeleteFunctionEventInvokeConfig(ctx context.Context, ref lambda.Ref) error {
-	return s.mutate(ctx, ref.Name, func(tx store.Tx) error {
+	return s.mutate(ctx, func(tx store.Tx) error {
 		q, err := s.eventInvokeTarget(tx, ref)
 		if err != nil {
 			return err

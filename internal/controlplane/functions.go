@@ -59,7 +59,7 @@ func (s *Service) CreateFunction(ctx context.Context, in CreateFunctionInput) (F
 	cfg.CodeSha256, cfg.CodeSize = info.Sha256, info.SizeZipped
 
 	var out FunctionView
-	err = s.mutate(ctx, in.Name, func(tx store.Tx) error {
+	err = s.mutate(ctx, func(tx store.Tx) error {
 		exists, err := store.Exists(tx, functionKey(in.Name))
 		if err != nil {
 			return err
@@ -151,7 +151,7 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, ref lambda.Ref, in Upd
 		return FunctionView{}, err
 	}
 	var out FunctionView
-	err = s.mutate(ctx, ref.Name, func(tx store.Tx) error {
+	err = s.mutate(ctx, func(tx store.Tx) error {
 		f, err := s.beginUpdate(tx, ref, in.RevisionID)
 		if err != nil {
 			return err
@@ -215,7 +215,7 @@ func (s *Service) startUpdate(f *lambda.Function, cfg lambda.Config, extract str
 // UpdateFunctionConfiguration applies a partial configuration to $LATEST; the update settles in the background.
 func (s *Service) UpdateFunctionConfiguration(ctx context.Context, ref lambda.Ref, patch lambda.ConfigPatch, revisionID string) (FunctionView, error) {
 	var out FunctionView
-	err := s.mutate(ctx, ref.Name, func(tx store.Tx) error {
+	err := s.mutate(ctx, func(tx store.Tx) error {
 		f, err := s.beginUpdate(tx, ref, revisionID)
 		if err != nil {
 			return err
@@ -248,14 +248,14 @@ func (s *Service) DeleteFunction(ctx context.Context, ref lambda.Ref) error {
 	case q != "":
 		return s.deleteVersion(ctx, ref.Name, q)
 	}
-	return s.mutate(ctx, ref.Name, func(tx store.Tx) error {
+	return s.mutate(ctx, func(tx store.Tx) error {
 		f, err := s.loadFunction(tx, ref.Name)
 		if err != nil {
 			return err
 		}
 		freed := f.Config.CodeSize
 		var keys []string
-		for _, prefix := range []string{versionPrefix(ref.Name), aliasPrefix(ref.Name), eventInvokePrefix(ref.Name), provisionedPrefix(ref.Name)} {
+		for _, prefix := range []string{versionPrefix(ref.Name), aliasPrefix(ref.Name), eventInvokePrefix(ref.Name), provisionedPrefix(ref.Name), provisionedReportPrefix(ref.Name)} {
 			err := tx.Scan(prefix, "", func(k string, v []byte) (bool, error) {
 				if prefix == versionPrefix(ref.Name) {
 					var ver lambda.Version
@@ -383,7 +383,7 @@ func (s *Service) updateTags(ctx context.Context, ref lambda.Ref, change func(ma
 	if err := s.checkTaggable(ref); err != nil {
 		return err
 	}
-	return s.mutate(ctx, ref.Name, func(tx store.Tx) error {
+	return s.mutate(ctx, func(tx store.Tx) error {
 		f, err := s.loadFunction(tx, ref.Name)
 		if err != nil {
 			return err

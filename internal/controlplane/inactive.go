@@ -11,7 +11,7 @@ import (
 // It does nothing to a function that is not Active and settled, and reports whether it changed the state.
 func (s *Service) Deactivate(ctx context.Context, name string) (bool, error) {
 	changed := false
-	err := s.mutate(ctx, name, func(tx store.Tx) error {
+	err := s.mutate(ctx, func(tx store.Tx) error {
 		f, err := s.loadFunction(tx, name)
 		if err != nil {
 			return err
@@ -30,7 +30,7 @@ func (s *Service) Deactivate(ctx context.Context, name string) (bool, error) {
 
 // Reactivate moves an Inactive function to Pending and schedules its restoration; the processor turns it Active.
 func (s *Service) Reactivate(ctx context.Context, name string) error {
-	err := s.mutate(ctx, name, func(tx store.Tx) error {
+	err := s.mutate(ctx, func(tx store.Tx) error {
 		f, err := s.loadFunction(tx, name)
 		if err != nil || f.Status.State != lambda.StateInactive {
 			return err

@@ -21,6 +21,33 @@ func versionKey(name string, n int) string { return versionPrefix(name) + lambda
 func aliasPrefix(name string) string       { return "alias/" + name + "/" }
 func aliasKey(name, alias string) string   { return aliasPrefix(name) + alias }
 
+func eventInvokePrefix(name string) string          { return "eic/" + name + "/" }
+func eventInvokeKey(name, qual string) string       { return eventInvokePrefix(name) + qual }
+func provisionedPrefix(name string) string          { return "pc/" + name + "/" }
+func provisionedKey(name, qual string) string       { return provisionedPrefix(name) + qual }
+func provisionedReportPrefix(name string) string    { return "pcstate/" + name + "/" }
+func provisionedReportKey(name, qual string) string { return provisionedReportPrefix(name) + qual }
+
+// snapshotPrefixes are the key spaces a Snapshot reads: a change under one of them changes what invocations of
+// the function see.
+var snapshotPrefixes = []string{functionPrefix, "ver/", "alias/", "eic/", "pc/"}
+
+// snapshotFunction names the function whose Snapshot a key belongs to.
+func snapshotFunction(key string) (string, bool) {
+	for _, prefix := range snapshotPrefixes {
+		rest, ok := strings.CutPrefix(key, prefix)
+		if !ok {
+			continue
+		}
+		if prefix == functionPrefix {
+			return rest, rest != ""
+		}
+		name, _, ok := strings.Cut(rest, "/")
+		return name, ok && name != ""
+	}
+	return "", false
+}
+
 // versionNumberFromKey parses the number at the end of a version key.
 func versionNumberFromKey(key string) int {
 	n, _ := strconv.Atoi(strings.TrimLeft(key[strings.LastIndexByte(key, '/')+1:], "0"))

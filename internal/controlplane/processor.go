@@ -110,7 +110,7 @@ func (s *Service) settle(ctx context.Context, name string) error {
 			}
 		}
 	}
-	return s.mutate(ctx, name, func(tx store.Tx) error {
+	return s.mutate(ctx, func(tx store.Tx) error {
 		f, err := s.loadFunction(tx, name)
 		switch {
 		case fault.Is(err, fault.ResourceNotFound):

@@ -17,13 +17,18 @@ type ProvisionedConfig struct {
 	LastModified time.Time `json:"lastModified"`
 }
 
-func provisionedPrefix(name string) string    { return "pc/" + name + "/" }
-func provisionedKey(name, qual string) string { return provisionedPrefix(name) + qual }
-
-// ProvisionedState is what the execution layer reports about a configuration.
+// ProvisionedState is a configuration's live state as the API shows it.
 type ProvisionedState struct {
 	Allocated, Available int
 	Status, Reason       string // IN_PROGRESS, READY or FAILED
+}
+
+// ProvisionedReport is what the execution layer reports about the environments of one configuration.
+type ProvisionedReport struct {
+	// Ready counts the initialised environments kept for the configuration.
+	Ready int `json:"ready"`
+	// Failure is why the last start failed, set only while no start is pending.
+	Failure string `json:"failure,omitempty"`
 }
 
 // ProvisionedView is a configuration with its live state.
@@ -33,12 +38,64 @@ type ProvisionedView struct {
 	State       ProvisionedState
 }
 
-func (s *Service) provisionedView(name string, c ProvisionedConfig) ProvisionedView {
-	v := ProvisionedView{FunctionARN: s.acct.QualifiedARN(name, c.Qualifier), Config: c, State: ProvisionedState{Status: "IN_PROGRESS"}}
-	if s.opts.ProvisionedState != nil {
-		v.State = s.opts.ProvisionedState(name, c.Qualifier, c.Requested)
+// provisionedState is Lambda's status for a request given the last report: READY once enough environments are
+// initialised, FAILED when starting them failed and no start is pending, IN_PROGRESS otherwise (and before the
+// execution layer reported anything).
+func provisionedState(requested int, r ProvisionedReport) ProvisionedState {
+	ready := min(r.Ready, requested)
+	st := ProvisionedState{Allocated: ready, Available: ready, Status: "IN_PROGRESS"}
+	switch {
+	case ready >= requested:
+		st.Status = "READY"
+	case r.Failure != "":
+		st.Status, st.Reason = "FAILED", r.Failure
 	}
-	return v
+	return st
+}
+
+func (s *Service) provisionedView(tx store.Tx, name string, c ProvisionedConfig) (ProvisionedView, error) {
+	var r ProvisionedReport
+	if err := store.GetJSON(tx, provisionedReportKey(name, c.Qualifier), &r); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return ProvisionedView{}, err
+	}
+	return ProvisionedView{FunctionARN: s.acct.QualifiedARN(name, c.Qualifier), Config: c, State: provisionedState(c.Requested, r)}, nil
+}
+
+// ReportProvisioned records what the execution layer knows about a function's provisioned environments, by
+// qualifier. Reports for configurations that no longer exist are dropped, and so are stored reports the new set
+// does not mention.
+func (s *Service) ReportProvisioned(ctx context.Context, name string, reports map[string]ProvisionedReport) error {
+	return s.store.Update(ctx, func(tx store.Tx) error {
+		var stale []string
+		if err := tx.Scan(provisionedReportPrefix(name), "", func(k string, _ []byte) (bool, error) {
+			if _, ok := reports[k[len(provisionedReportPrefix(name)):]]; !ok {
+				stale = append(stale, k)
+			}
+			return true, nil
+		}); err != nil {
+			return err
+		}
+		for _, k := range stale {
+			if err := tx.Delete(k); err != nil {
+				return err
+			}
+		}
+		for q, r := range reports {
+			exists, err := store.Exists(tx, provisionedKey(name, q))
+			if err != nil {
+				return err
+			}
+			if !exists {
+				err = tx.Delete(provisionedReportKey(name, q))
+			} else {
+				err = store.PutJSON(tx, provisionedReportKey(name, q), r)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // provisionedTarget resolves the version a qualifier provisions and checks it may carry a configuration.
@@ -79,7 +136,7 @@ func (s *Service) PutProvisionedConcurrencyConfig(ctx context.Context, ref lambd
 		return ProvisionedView{}, lambda.ValidationError(itoa(n), "provisionedConcurrentExecutions", "Member must have value greater than or equal to 1")
 	}
 	var out ProvisionedView
-	err := s.mutate(ctx, ref.Name, func(tx store.Tx) error {
+	err := s.mutate(ctx, func(tx store.Tx) error {
 		f, err := s.loadFunction(tx, ref.Name)
 		if err != nil {
 			return err
@@ -127,7 +184,7 @@ func (s *Service) noProvisioned() error {
 
 // GetProvisionedConcurrencyConfig returns a configuration with its live state.
 func (s *Service) GetProvisionedConcurrencyConfig(ctx context.Context, ref lambda.Ref) (ProvisionedView, error) {
-	var c ProvisionedConfig
+	var out ProvisionedView
 	err := s.view(ctx, func(tx store.Tx) error {
 		if _, err := s.loadFunction(tx, ref.Name); err != nil {
 			return err
@@ -135,25 +192,30 @@ func (s *Service) GetProvisionedConcurrencyConfig(ctx context.Context, ref lambd
 		if _, err := s.provisionedTarget(tx, ref, false); err != nil {
 			return err
 		}
+		var c ProvisionedConfig
 		err := store.GetJSON(tx, provisionedKey(ref.Name, ref.Qualifier), &c)
 		if errors.Is(err, store.ErrNotFound) {
 			return s.noProvisioned()
 		}
+		if err != nil {
+			return err
+		}
+		out, err = s.provisionedView(tx, ref.Name, c)
 		return err
 	})
-	if err != nil {
-		return ProvisionedView{}, err
-	}
-	return s.provisionedView(ref.Name, c), nil
+	return out, err
 }
 
 // DeleteProvisionedConcurrencyConfig removes a configuration (204 even when there was none, as on AWS).
 func (s *Service) DeleteProvisionedConcurrencyConfig(ctx context.Context, ref lambda.Ref) error {
-	return s.mutate(ctx, ref.Name, func(tx store.Tx) error {
+	return s.mutate(ctx, func(tx store.Tx) error {
 		if _, err := s.loadFunction(tx, ref.Name); err != nil {
 			return err
 		}
 		if _, err := s.provisionedTarget(tx, ref, false); err != nil {
+			return err
+		}
+		if err := tx.Delete(provisionedReportKey(ref.Name, ref.Qualifier)); err != nil {
 			return err
 		}
 		return tx.Delete(provisionedKey(ref.Name, ref.Qualifier))
@@ -169,9 +231,9 @@ func (s *Service) ListProvisionedConcurrencyConfigs(ctx context.Context, ref lam
 	if err != nil {
 		return nil, "", err
 	}
-	var configs []ProvisionedConfig
-	page := newPager[ProvisionedConfig](maxItems)
+	var page *pager[ProvisionedView]
 	err = s.view(ctx, func(tx store.Tx) error {
+		page = newPager[ProvisionedView](maxItems)
 		if _, err := s.loadFunction(tx, ref.Name); err != nil {
 			return err
 		}
@@ -180,15 +242,17 @@ func (s *Service) ListProvisionedConcurrencyConfigs(ctx context.Context, ref lam
 			if err := jsonUnmarshal(b, &c); err != nil {
 				return false, err
 			}
-			return page.add(k, c), nil
+			v, err := s.provisionedView(tx, ref.Name, c)
+			if err != nil {
+				return false, err
+			}
+			return page.add(k, v), nil
 		})
 	})
-	configs = page.items
-	out := make([]ProvisionedView, len(configs))
-	for i, c := range configs {
-		out[i] = s.provisionedView(ref.Name, c)
+	if err != nil {
+		return nil, "", err
 	}
-	return out, page.next(), err
+	return page.items, page.next(), nil
 }
 
 // provisionedConfigs reads a function's configurations (for snapshots).

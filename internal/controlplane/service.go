@@ -27,10 +27,9 @@ type Options struct {
 	// ProcessingDelay holds every background settle for this long: a testing and demo knob that makes the
 	// Pending/InProgress windows observable. Zero in production.
 	ProcessingDelay time.Duration
-	// OnChange, if set, is called after every committed change to a function (its name), synchronously.
-	OnChange func(name string)
-	// ProvisionedState reports the live state of a provisioned-concurrency configuration (the execution layer).
-	ProvisionedState func(function, qualifier string, requested int) ProvisionedState
+	// Progress, if set, holds API calls until this process's watch-fed caches (the invoke path's catalog) have
+	// applied what the call wrote or read.
+	Progress *store.Progress
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -46,8 +45,6 @@ type Service struct {
 	log   *slog.Logger
 
 	wake chan struct{}
-
-	visibility sync.RWMutex // see mutate
 
 	// settled is closed and replaced each time the processor finishes a pass, so tests and callers can wait.
 	mu      sync.Mutex
@@ -255,28 +252,43 @@ func (s *Service) GetFunction(ctx context.Context, ref lambda.Ref) (FunctionDeta
 // CodePath returns the stored package of a CodeSha256, for GetFunction's download location.
 func (s *Service) CodePath(sha string) (string, bool) { return s.code.ZipPath(sha) }
 
-// mutate runs fn in a read-write transaction and, once it committed, tells the observer which function changed,
-// so in-memory views (the invoke path's catalog) see the change before the API call returns.
-//
-// A change and its propagation are one step for API readers: mutate holds the visibility lock (writer side) until
-// OnChange has run, and API reads take it as readers (view). Otherwise a client could see, say,
-// LastUpdateStatus=Successful and invoke before the invoke path knew the new configuration.
-func (s *Service) mutate(ctx context.Context, name string, fn func(store.Tx) error) error {
-	s.visibility.Lock()
-	defer s.visibility.Unlock()
-	if err := s.store.Update(ctx, fn); err != nil {
+// mutate runs fn in a read-write transaction and returns once this process's caches have applied the commit, so
+// the invoke path runs what the call just configured (read-your-writes; no lock spans the commit).
+func (s *Service) mutate(ctx context.Context, fn func(store.Tx) error) error {
+	rev, err := s.store.UpdateRev(ctx, fn)
+	if err != nil {
 		return err
 	}
-	if s.opts.OnChange != nil {
-		s.opts.OnChange(name)
-	}
+	s.awaitCaches(ctx, rev)
 	return nil
 }
 
-// view runs fn in a read-only transaction that sees every change together with its propagation (see mutate).
-// OnChange hooks must not call back into API reads (they use the store directly, as Snapshot does).
+// view runs fn in a read-only transaction and returns once this process's caches have applied the revision it read:
+// a client that sees LastUpdateStatus=Successful, or an alias at its new version, and then invokes, runs that.
 func (s *Service) view(ctx context.Context, fn func(store.Tx) error) error {
-	s.visibility.RLock()
-	defer s.visibility.RUnlock()
-	return s.store.View(ctx, fn)
+	var rev int64
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		rev = tx.Revision()
+		return fn(tx)
+	})
+	if err == nil {
+		s.awaitCaches(ctx, rev)
+	}
+	return err
+}
+
+// cacheWaitLimit bounds how long a call waits for a cache that stopped applying changes: the change is committed
+// either way, so the call answers (and says so in the log) rather than hanging.
+const cacheWaitLimit = 10 * time.Second
+
+func (s *Service) awaitCaches(ctx context.Context, rev int64) {
+	if s.opts.Progress == nil {
+		return
+	}
+	wctx, cancel := context.WithTimeout(ctx, cacheWaitLimit)
+	defer cancel()
+	if err := s.opts.Progress.Wait(wctx, rev); err != nil && ctx.Err() == nil {
+		s.log.Warn("caches did not apply a change in time; answering anyway", "revision", rev,
+			"lagging", s.opts.Progress.Lagging(rev))
+	}
 }

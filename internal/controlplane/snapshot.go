@@ -2,6 +2,7 @@ package controlplane
 
 import (
 	"context"
+	"slices"
 
 	"github.com/sluice-dev/sluice/internal/fault"
 	"github.com/sluice-dev/sluice/internal/lambda"
@@ -62,16 +63,60 @@ func (s *Service) Snapshot(ctx context.Context, name string) (snap Snapshot, ok 
 	return snap, ok, err
 }
 
-// FunctionNames lists every function's name (for loading in-memory views at startup).
-func (s *Service) FunctionNames(ctx context.Context) ([]string, error) {
-	var names []string
-	err := s.store.View(ctx, func(tx store.Tx) error {
+// FunctionNames lists every function's name and the revision the list was read at: a cache that then loads each
+// Snapshot and applies WatchFunctions from that revision + 1 misses nothing.
+func (s *Service) FunctionNames(ctx context.Context) (names []string, rev int64, err error) {
+	err = s.store.View(ctx, func(tx store.Tx) error {
+		rev = tx.Revision()
 		return tx.Scan(functionPrefix, "", func(k string, _ []byte) (bool, error) {
 			names = append(names, k[len(functionPrefix):])
 			return true, nil
 		})
 	})
-	return names, err
+	return names, rev, err
+}
+
+// FunctionChanges is one step of WatchFunctions.
+type FunctionChanges struct {
+	// Revision: every change up to it is included in this step or an earlier one.
+	Revision int64
+	// Names are the functions whose Snapshot changed in the commit at Revision, sorted; empty when the commit (or
+	// a progress notification) changed no function.
+	Names []string
+	// Err ends the stream: errors.Is(Err, store.ErrCompacted) means the reader fell behind and lists again.
+	Err error
+}
+
+// WatchFunctions streams, for every commit at revision from or later, which functions' Snapshots it changed —
+// including commits that changed none, so a reader keeps up with the store's revision (store.Progress). The
+// channel closes when ctx ends, or after a step whose Err says why the stream ended.
+func (s *Service) WatchFunctions(ctx context.Context, from int64) (<-chan FunctionChanges, error) {
+	// One watch over the whole key space: a commit anywhere must advance the reader, not only ones under the
+	// function prefixes (a progress notification would do that too, but later and coalesced).
+	events, err := s.store.Watch(ctx, "", from)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan FunctionChanges)
+	go func() {
+		defer close(out)
+		for resp := range events {
+			step := FunctionChanges{Revision: resp.Revision, Err: resp.Err}
+			for _, ev := range resp.Events {
+				if name, ok := snapshotFunction(ev.Key); ok {
+					step.Names = append(step.Names, name)
+				}
+			}
+			slices.Sort(step.Names)
+			step.Names = slices.Compact(step.Names)
+			select {
+			case out <- step:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
 }
 
 // CodeDir returns the extracted package directory of a CodeSha256, if extracted.

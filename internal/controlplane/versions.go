@@ -37,7 +37,7 @@ func (s *Service) newVersion(tx store.Tx, f *lambda.Function, description string
 // PublishVersion publishes $LATEST, or returns the latest version unchanged when nothing changed since it.
 func (s *Service) PublishVersion(ctx context.Context, ref lambda.Ref, codeSha256, description, revisionID string) (FunctionView, error) {
 	var out FunctionView
-	err := s.mutate(ctx, ref.Name, func(tx store.Tx) error {
+	err := s.mutate(ctx, func(tx store.Tx) error {
 		f, err := s.loadFunction(tx, ref.Name)
 		if err != nil {
 			return err
@@ -74,7 +74,7 @@ func (s *Service) PublishVersion(ctx context.Context, ref lambda.Ref, codeSha256
 
 // deleteVersion deletes one published version unless an alias references it.
 func (s *Service) deleteVersion(ctx context.Context, name, q string) error {
-	return s.mutate(ctx, name, func(tx store.Tx) error {
+	return s.mutate(ctx, func(tx store.Tx) error {
 		if _, err := s.loadFunction(tx, name); err != nil {
 			return err
 		}

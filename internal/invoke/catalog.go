@@ -3,19 +3,25 @@ package invoke
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"hash/fnv"
+	"log/slog"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/sluice-dev/sluice/internal/controlplane"
 	"github.com/sluice-dev/sluice/internal/fault"
 	"github.com/sluice-dev/sluice/internal/lambda"
+	"github.com/sluice-dev/sluice/internal/store"
 )
 
-// Source is what the catalog reads: the control plane.
+// Source is what the catalog reads: the control plane. The catalog lists the functions, then follows their
+// changes from the revision it listed at, and lists again when it falls behind (a watch-fed cache).
 type Source interface {
 	Snapshot(ctx context.Context, name string) (controlplane.Snapshot, bool, error)
-	FunctionNames(ctx context.Context) ([]string, error)
+	FunctionNames(ctx context.Context) (names []string, rev int64, err error)
+	WatchFunctions(ctx context.Context, from int64) (<-chan controlplane.FunctionChanges, error)
 	CodeDir(codeSha256 string) (string, bool)
 }
 
@@ -54,10 +60,14 @@ type functionView struct {
 	provisioned []controlplane.ProvisionedConfig
 }
 
-// catalog keeps a functionView per function in memory, so the invoke path never reads the store.
+// catalog keeps a functionView per function in memory, so the invoke path never reads the store. It is fed by the
+// Source's watch (follow) and reports how far it got to the process's store.Progress, which is what API calls
+// wait on for read-your-writes.
 type catalog struct {
-	src  Source
-	acct lambda.Account
+	src     Source
+	acct    lambda.Account
+	applied *store.Applied
+	log     *slog.Logger
 
 	mu       sync.RWMutex
 	fns      map[string]*functionView
@@ -66,25 +76,87 @@ type catalog struct {
 	refreshMu sync.Mutex // refreshes are serialised so a newer read is never overwritten by an older one
 }
 
-func newCatalog(src Source, acct lambda.Account) *catalog {
-	return &catalog{src: src, acct: acct, fns: map[string]*functionView{}}
+func newCatalog(src Source, acct lambda.Account, progress *store.Progress, log *slog.Logger) *catalog {
+	return &catalog{src: src, acct: acct, applied: progress.Register("invoke catalog"), log: log, fns: map[string]*functionView{}}
 }
 
-// load reads every function (startup).
-func (c *catalog) load(ctx context.Context) error {
-	names, err := c.src.FunctionNames(ctx)
+// load reads every function (at startup, and again when the watch fell behind), drops the ones that are gone, and
+// returns the revision the list was read at and every function it refreshed or dropped.
+func (c *catalog) load(ctx context.Context) (rev int64, changed []string, err error) {
+	names, rev, err := c.src.FunctionNames(ctx)
 	if err != nil {
-		return err
+		return 0, nil, err
+	}
+	listed := map[string]bool{}
+	for _, n := range names {
+		listed[n] = true
+	}
+	for _, n := range c.names() {
+		if !listed[n] {
+			names = append(names, n) // refresh finds it gone and drops it
+		}
 	}
 	for _, n := range names {
 		if err := c.refresh(ctx, n); err != nil {
-			return err
+			return 0, nil, err
 		}
 	}
-	return nil
+	return rev, names, nil
 }
 
-// refresh re-reads one function after a change.
+// follow applies the Source's changes from revision rev + 1 until ctx ends, calling changed after each function
+// it refreshed, and advancing its Progress past every step. When the watch falls behind or fails it lists again.
+func (c *catalog) follow(ctx context.Context, rev int64, changed func(name string)) {
+	for retry := time.Duration(0); ctx.Err() == nil; {
+		steps, err := c.src.WatchFunctions(ctx, rev+1)
+		if err == nil {
+			rev, err = c.apply(ctx, steps, rev, changed)
+			retry = 0
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if !errors.Is(err, store.ErrCompacted) {
+			c.log.Warn("function catalog: watch ended; listing again", "err", err)
+			retry = min(max(2*retry, 10*time.Millisecond), time.Second)
+			select {
+			case <-time.After(retry):
+			case <-ctx.Done():
+				return
+			}
+		}
+		listed, names, err := c.load(ctx)
+		if err != nil {
+			continue // the next round lists again
+		}
+		for _, n := range names {
+			changed(n)
+		}
+		rev = listed
+		c.applied.Advance(rev)
+	}
+}
+
+// apply refreshes the functions each step names, until the steps end; it returns the last revision applied and
+// why the steps ended (nil when ctx ended).
+func (c *catalog) apply(ctx context.Context, steps <-chan controlplane.FunctionChanges, rev int64, changed func(string)) (int64, error) {
+	for step := range steps {
+		if step.Err != nil {
+			return rev, step.Err
+		}
+		for _, n := range step.Names {
+			if err := c.refresh(ctx, n); err != nil {
+				return rev, err
+			}
+			changed(n)
+		}
+		rev = step.Revision
+		c.applied.Advance(rev)
+	}
+	return rev, nil
+}
+
+// refresh re-reads one function after a change (or drops it, when it is gone).
 func (c *catalog) refresh(ctx context.Context, name string) error {
 	c.refreshMu.Lock()
 	defer c.refreshMu.Unlock()

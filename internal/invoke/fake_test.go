@@ -18,6 +18,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/controlplane"
 	"github.com/sluice-dev/sluice/internal/lambda"
 	"github.com/sluice-dev/sluice/internal/sandbox"
+	"github.com/sluice-dev/sluice/internal/store"
 )
 
 // This file holds the fakes the in-process tests run the orchestration with: a catalog Source, a clock, and
@@ -40,8 +41,10 @@ import (
 
 // fakeSource is an in-memory control plane.
 type fakeSource struct {
-	mu    sync.Mutex
-	snaps map[string]controlplane.Snapshot
+	mu       sync.Mutex
+	snaps    map[string]controlplane.Snapshot
+	rev      int64
+	watchers []chan controlplane.FunctionChanges
 }
 
 func (f *fakeSource) Snapshot(_ context.Context, name string) (controlplane.Snapshot, bool, error) {
@@ -51,7 +54,7 @@ func (f *fakeSource) Snapshot(_ context.Context, name string) (controlplane.Snap
 	return s, ok, nil
 }
 
-func (f *fakeSource) FunctionNames(context.Context) ([]string, error) {
+func (f *fakeSource) FunctionNames(context.Context) ([]string, int64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []string
@@ -59,18 +62,54 @@ func (f *fakeSource) FunctionNames(context.Context) ([]string, error) {
 		out = append(out, n)
 	}
 	slices.Sort(out)
-	return out, nil
+	return out, f.rev, nil
+}
+
+// WatchFunctions streams the changes put makes from now on (the catalog watches from the revision it listed at,
+// and nothing changes in between in these tests).
+func (f *fakeSource) WatchFunctions(ctx context.Context, _ int64) (<-chan controlplane.FunctionChanges, error) {
+	ch := make(chan controlplane.FunctionChanges, 64)
+	f.mu.Lock()
+	f.watchers = append(f.watchers, ch)
+	f.mu.Unlock()
+	go func() {
+		<-ctx.Done()
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.watchers = slices.DeleteFunc(f.watchers, func(w chan controlplane.FunctionChanges) bool { return w == ch })
+		close(ch)
+	}()
+	return ch, nil
 }
 
 func (f *fakeSource) CodeDir(sha string) (string, bool) { return "/nonexistent/code/" + sha, true }
 
-func (f *fakeSource) put(s controlplane.Snapshot) {
+// put stores a function's snapshot and returns the revision of the change.
+func (f *fakeSource) put(s controlplane.Snapshot) int64 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.snaps == nil {
 		f.snaps = map[string]controlplane.Snapshot{}
 	}
 	f.snaps[s.Function.Name] = s
+	f.rev++
+	for _, w := range f.watchers {
+		w <- controlplane.FunctionChanges{Revision: f.rev, Names: []string{s.Function.Name}}
+	}
+	return f.rev
+}
+
+// dropBehindWatch removes a function without telling the watchers, then ends their watches as a store does for a
+// reader that fell behind; it returns the revision of the removal.
+func (f *fakeSource) dropBehindWatch(name string) int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.snaps, name)
+	f.rev++
+	for _, w := range f.watchers {
+		w <- controlplane.FunctionChanges{Err: store.ErrLagged}
+	}
+	return f.rev
 }
 
 // testConfig is a runnable configuration; env scripts the fake runtime.
@@ -280,10 +319,28 @@ func (p *fakeProc) killed() bool {
 	}
 }
 
-// fakeLifecycle records deactivations.
+// fakeLifecycle records deactivations and provisioned-concurrency reports.
 type fakeLifecycle struct {
 	mu          sync.Mutex
 	deactivated []string
+	reports     map[string]map[string]controlplane.ProvisionedReport
+}
+
+func (l *fakeLifecycle) ReportProvisioned(_ context.Context, name string, r map[string]controlplane.ProvisionedReport) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.reports == nil {
+		l.reports = map[string]map[string]controlplane.ProvisionedReport{}
+	}
+	l.reports[name] = r
+	return nil
+}
+
+// report is the last report written for a function's configuration.
+func (l *fakeLifecycle) report(name, qualifier string) controlplane.ProvisionedReport {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.reports[name][qualifier]
 }
 
 func (l *fakeLifecycle) Deactivate(_ context.Context, name string) (bool, error) {
@@ -344,10 +401,13 @@ func newHarness(t *testing.T, edit func(*Options), snaps ...controlplane.Snapsho
 		t.Fatal(err)
 	}
 	h.svc = svc
-	if err := svc.Start(context.Background()); err != nil {
+	ctx, stop := context.WithCancel(context.Background())
+	if err := svc.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		stop()
+		svc.loops.Wait()
 		select {
 		case <-h.sbx.gate:
 		default:
@@ -357,6 +417,14 @@ func newHarness(t *testing.T, edit func(*Options), snaps ...controlplane.Snapsho
 		h.sbx.wg.Wait() // every fake runtime has ended
 	})
 	return h
+}
+
+// change replaces a function's snapshot and returns once the service applied it, as an API call does.
+func (h *harness) change(s controlplane.Snapshot) {
+	h.t.Helper()
+	if err := h.svc.opts.Progress.Wait(context.Background(), h.src.put(s)); err != nil {
+		h.t.Fatal(err)
+	}
 }
 
 // invoke runs a synchronous invocation of ref with a JSON string event.

@@ -3,6 +3,8 @@ package invoke
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -79,6 +81,7 @@ func (s *Service) reconcileProvisioned(name string) {
 			go s.startProvisioned(p)
 		}
 	}
+	s.reports.mark(name)
 }
 
 // startProvisioned initialises one provisioned environment and parks it idle in its pool.
@@ -96,6 +99,7 @@ func (s *Service) startProvisioned(p *pool) {
 			p.provisionedFailure = failure
 		}
 		p.mu.Unlock()
+		s.reports.mark(p.target.function)
 		if e != nil && !keep {
 			e.destroy(s)
 		}
@@ -117,29 +121,90 @@ func (s *Service) startProvisioned(p *pool) {
 	done(e, "")
 }
 
-// ProvisionedState reports a configuration's live state (the control plane's ProvisionedState hook).
-func (s *Service) ProvisionedState(function, qualifier string, requested int) controlplane.ProvisionedState {
-	st := controlplane.ProvisionedState{Status: "IN_PROGRESS"}
+// provisionedReports tells the control plane how far each function's provisioned environments got, off the invoke
+// path: functions are marked as their environments start, fail or go, and one loop (reportProvisioned) writes what
+// changed since it last wrote.
+type provisionedReports struct {
+	mu    sync.Mutex
+	dirty map[string]bool
+	wake  chan struct{}
+}
+
+func newProvisionedReports() *provisionedReports {
+	return &provisionedReports{dirty: map[string]bool{}, wake: make(chan struct{}, 1)}
+}
+
+// mark asks for a function's report to be written again.
+func (r *provisionedReports) mark(name string) {
+	r.mu.Lock()
+	r.dirty[name] = true
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (r *provisionedReports) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	names := slices.Collect(maps.Keys(r.dirty))
+	clear(r.dirty)
+	return names
+}
+
+// reportProvisioned writes the reports of marked functions until ctx ends; a failed write is retried a second later.
+func (s *Service) reportProvisioned(ctx context.Context) {
+	if s.opts.Lifecycle == nil {
+		return
+	}
+	written := map[string]map[string]controlplane.ProvisionedReport{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.reports.wake:
+		}
+		for _, name := range s.reports.take() {
+			now := s.provisionedReport(name)
+			if maps.Equal(now, written[name]) {
+				continue
+			}
+			if err := s.opts.Lifecycle.ReportProvisioned(ctx, name, now); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				s.log.Error("report provisioned concurrency", "function", name, "err", err)
+				time.AfterFunc(time.Second, func() { s.reports.mark(name) })
+				continue
+			}
+			if len(now) == 0 {
+				delete(written, name)
+			} else {
+				written[name] = now
+			}
+		}
+	}
+}
+
+// provisionedReport is what a function's provisioned environments look like now, by configuration qualifier.
+func (s *Service) provisionedReport(function string) map[string]controlplane.ProvisionedReport {
 	fn := s.catalog.get(function)
 	if fn == nil {
-		return st
+		return nil
 	}
-	t, ok := provisionedTargets(fn)[qualifier]
-	if !ok {
-		return st
+	out := map[string]controlplane.ProvisionedReport{}
+	for q, t := range provisionedTargets(fn) {
+		p := s.poolFor(t)
+		p.mu.Lock()
+		r := controlplane.ProvisionedReport{Ready: p.provisionedHave}
+		if p.provisionedStarting == 0 {
+			r.Failure = p.provisionedFailure
+		}
+		p.mu.Unlock()
+		out[q] = r
 	}
-	p := s.poolFor(t)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	ready := min(p.provisionedHave, requested)
-	st.Allocated, st.Available = ready, ready
-	switch {
-	case ready >= requested:
-		st.Status = "READY"
-	case p.provisionedFailure != "" && p.provisionedStarting == 0:
-		st.Status, st.Reason = "FAILED", p.provisionedFailure
-	}
-	return st
+	return out
 }
 
 // Prewarm starts n on-demand environments of a published version, parks them idle in its pool and returns once

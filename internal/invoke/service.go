@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sluice-dev/sluice/internal/asyncq"
+	"github.com/sluice-dev/sluice/internal/controlplane"
 	"github.com/sluice-dev/sluice/internal/fault"
 	"github.com/sluice-dev/sluice/internal/lambda"
 	"github.com/sluice-dev/sluice/internal/logstore"
@@ -55,8 +56,12 @@ type Options struct {
 	MaxLifetime time.Duration
 	// InactiveAfter turns a function Inactive after this long without invocations (default 14 days).
 	InactiveAfter time.Duration
-	// Lifecycle moves functions between Active and Inactive (the control plane).
+	// Lifecycle moves functions between Active and Inactive and takes provisioned-concurrency reports (the
+	// control plane).
 	Lifecycle Lifecycle
+	// Progress is where the function catalog reports how far it has applied the store's changes; the control
+	// plane's API calls wait on it (nil: a private one).
+	Progress *store.Progress
 	// Metrics receives the AWS/Lambda metrics of every invocation (nil: not recorded).
 	Metrics Recorder
 	// Observer is told of invocations, throttles and cold starts (nil: nobody).
@@ -98,8 +103,11 @@ type Service struct {
 	envs     environments // live environments by uid
 	refusals refusalLog   // Runtime API connections refused
 
+	reports *provisionedReports
+
 	lastInvoked sync.Map // function name → time.Time of its last invocation (or of when Sluice first saw it)
 	destroying  sync.WaitGroup
+	loops       sync.WaitGroup // the catalog's watch and the provisioned reporter (started by Start)
 }
 
 // destroyLater destroys an environment in the background (killing a process tree takes a moment); shutdown
@@ -112,10 +120,12 @@ func (s *Service) destroyLater(e *environment) {
 	}()
 }
 
-// Lifecycle is the part of the control plane that idles and restores functions.
+// Lifecycle is the part of the control plane the execution layer writes to: it idles and restores functions, and
+// records how far provisioned concurrency got (GetProvisionedConcurrencyConfig's status).
 type Lifecycle interface {
 	Deactivate(ctx context.Context, name string) (bool, error)
 	Reactivate(ctx context.Context, name string) error
+	ReportProvisioned(ctx context.Context, name string, reports map[string]controlplane.ProvisionedReport) error
 }
 
 // New prepares the service: writes the runtime shims and finds interpreters. Call Start before invoking.
@@ -147,9 +157,13 @@ func New(o Options) (*Service, error) {
 	if o.initTimeout == 0 {
 		o.initTimeout = initTimeout
 	}
-	s := &Service{opts: o, sandboxes: o.sandboxes, now: o.now, initTimeout: o.initTimeout, catalog: newCatalog(o.Source, o.Account), uids: newUIDAllocator(o.UIDBase, o.UIDCount),
-		shimDir: filepath.Join(o.DataDir, "runtime"), pools: map[poolKey]*pool{},
-		log: o.Logger.With("component", "invoke"), conc: newConcurrency(o.ConcurrencyLimit), metrics: &lambdaMetrics{rec: o.Metrics, obs: o.Observer}}
+	if o.Progress == nil {
+		o.Progress = store.NewProgress()
+	}
+	log := o.Logger.With("component", "invoke")
+	s := &Service{opts: o, sandboxes: o.sandboxes, now: o.now, initTimeout: o.initTimeout, catalog: newCatalog(o.Source, o.Account, o.Progress, log), uids: newUIDAllocator(o.UIDBase, o.UIDCount),
+		shimDir: filepath.Join(o.DataDir, "runtime"), pools: map[poolKey]*pool{}, reports: newProvisionedReports(),
+		log: log, conc: newConcurrency(o.ConcurrencyLimit), metrics: &lambdaMetrics{rec: o.Metrics, obs: o.Observer}}
 	s.queue = asyncq.New(asyncq.Options{Store: o.Store, Run: s.runEvent, Policy: s.eventPolicy, Destination: s.destination,
 		ARN: o.Account.QualifiedARN, RetryDelay: o.AsyncRetryDelay, Logger: s.log})
 	if err := runtimes.WriteShims(s.shimDir); err != nil {
@@ -166,18 +180,19 @@ func New(o Options) (*Service, error) {
 	return s, nil
 }
 
-// Start loads the catalog and starts provisioned environments; call it before serving invocations.
+// Start loads the catalog, starts provisioned environments, and keeps both current with the control plane's
+// changes until ctx ends (Run waits for that); call it before serving invocations.
 func (s *Service) Start(ctx context.Context) error {
-	if err := s.catalog.load(ctx); err != nil {
-		return err
-	}
-	names, err := s.opts.Source.FunctionNames(ctx)
+	rev, names, err := s.catalog.load(ctx)
 	if err != nil {
 		return err
 	}
 	for _, n := range names {
 		s.reconcileProvisioned(n)
 	}
+	s.catalog.applied.Advance(rev)
+	s.loops.Go(func() { s.catalog.follow(ctx, rev, s.functionChanged) })
+	s.loops.Go(func() { s.reportProvisioned(ctx) })
 	return nil
 }
 
@@ -188,14 +203,12 @@ func (s *Service) Run(ctx context.Context) {
 	wg.Go(func() { s.queue.Run(ctx) })
 	s.reapLoop(ctx)
 	wg.Wait()
+	s.loops.Wait()
 	s.shutdown()
 }
 
-// FunctionChanged refreshes the in-memory view of a function (the control plane's OnChange hook).
-func (s *Service) FunctionChanged(name string) {
-	if err := s.catalog.refresh(context.Background(), name); err != nil {
-		s.log.Error("refresh function", "function", name, "err", err)
-	}
+// functionChanged brings a function's pools in line with its new view in the catalog.
+func (s *Service) functionChanged(name string) {
 	s.retireStale(name)
 	s.reconcileProvisioned(name)
 }

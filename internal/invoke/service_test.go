@@ -179,8 +179,7 @@ func TestInvokeRetirementAfterConfigChange(t *testing.T) {
 		t.Fatal("an invocation ran in the busy environment")
 	}
 
-	h.src.put(activeSnapshot("fn", testConfig(10, map[string]string{"V": "2"})))
-	h.svc.FunctionChanged("fn")
+	h.change(activeSnapshot("fn", testConfig(10, map[string]string{"V": "2"})))
 	h.svc.destroying.Wait()
 	if !h.sbx.proc(idlePID).killed() {
 		t.Error("the old pool's idle environment survived the configuration change")
@@ -284,7 +283,7 @@ func TestInvokeProvisioned(t *testing.T) {
 	snap := activeSnapshot("fn", testConfig(3, nil), 1)
 	snap.Provisioned = []controlplane.ProvisionedConfig{{Qualifier: "1", Requested: want}}
 	h := newHarness(t, func(o *Options) { o.KeepAlive = time.Minute }, snap)
-	ready := func() bool { return h.svc.ProvisionedState("fn", "1", want).Status == "READY" }
+	ready := func() bool { return h.life.report("fn", "1").Ready == want }
 	h.eventually("provisioned concurrency READY", ready)
 	if got := h.sbx.launched(); got != want {
 		t.Fatalf("launched %d, want %d", got, want)
@@ -334,4 +333,20 @@ func TestInvokeRuntimeAPIRefusesForeignConnections(t *testing.T) {
 	if h.pid("fn") != pid {
 		t.Error("the environment did not survive a foreign connection")
 	}
+}
+
+// Ensure the catalog lists again when its watch falls behind: a function removed meanwhile is gone, and the
+// caches report the revision of the new list.
+func TestCatalogRelistsWhenBehind(t *testing.T) {
+	h := newHarness(t, nil, activeSnapshot("kept", testConfig(3, nil)), activeSnapshot("dropped", testConfig(3, nil)))
+	h.pid("dropped")
+	rev := h.src.dropBehindWatch("dropped")
+	if err := h.svc.opts.Progress.Wait(context.Background(), rev); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.invoke("dropped", "hello"); !fault.Is(err, fault.ResourceNotFound) {
+		t.Errorf("invoke of a function removed while the watch was behind: %v, want ResourceNotFoundException", err)
+	}
+	h.pid("kept")
+	h.change(activeSnapshot("kept", testConfig(4, nil))) // and the new watch delivers changes again
 }

@@ -48,8 +48,8 @@ type invocationSeries struct {
 	duration            prometheus.Observer
 }
 
-// New builds an exporter reading platform state from src.
-func New(src Sources) *Exporter {
+// New builds an exporter of invocation metrics; ReadPlatform adds the gauges read at scrape time.
+func New() *Exporter {
 	labels := []string{"function", "resource", "executed_version"}
 	e := &Exporter{
 		reg: prometheus.NewRegistry(),
@@ -65,8 +65,14 @@ func New(src Sources) *Exporter {
 			Help: "Execution environments started for an invocation (not provisioned ahead)."}, []string{"function", "version"}),
 	}
 	e.reg.MustRegister(e.invocations, e.errors, e.throttles, e.duration, e.coldStarts,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &platform{src: src})
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return e
+}
+
+// ReadPlatform adds the gauges read from src at each scrape. It is separate from New because the execution layer
+// both feeds the exporter (as its Observer) and is one of the sources.
+func (e *Exporter) ReadPlatform(src Sources) {
+	e.reg.MustRegister(&platform{src: src})
 }
 
 // Handler serves /metrics.

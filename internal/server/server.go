@@ -38,6 +38,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/scratch"
 	"github.com/sluice-dev/sluice/internal/sigv4"
 	"github.com/sluice-dev/sluice/internal/stack"
+	"github.com/sluice-dev/sluice/internal/store"
 	"github.com/sluice-dev/sluice/internal/store/bolt"
 )
 
@@ -168,38 +169,13 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if err != nil {
 		return err
 	}
-	var inv *invoke.Service
-	exporter := prom.New(prom.Sources{
-		Pools: func() []prom.PoolStats {
-			var out []prom.PoolStats
-			for _, p := range inv.Pools() {
-				out = append(out, prom.PoolStats{Function: p.Function, Version: p.Version, Idle: p.Idle, Busy: p.Busy, Provisioned: p.Provisioned})
-			}
-			return out
-		},
-		QueueDepth: func(ctx context.Context) (int, error) { return inv.QueueDepth(ctx) },
-		Alarms: func(ctx context.Context) ([]alarms.Alarm, error) {
-			var all []alarms.Alarm
-			for token := ""; ; {
-				page, next, err := alarmService.Describe(ctx, alarms.DescribeFilter{MaxRecords: 100, NextToken: token})
-				if err != nil || next == "" {
-					return append(all, page...), err
-				}
-				all, token = append(all, page...), next
-			}
-		},
-	})
+	exporter := prom.New()
+	// The invoke path's catalog is a watch-fed cache of the control plane's records; Lambda API calls wait until it
+	// has applied what they wrote or read.
+	caches := store.NewProgress()
 	cp := controlplane.New(controlplane.Options{
 		Store: db, Code: code, Account: acct, ConcurrencyLimit: cfg.ConcurrencyLimit,
-		ProcessingDelay: cfg.ProcessingDelay, Logger: log,
-		OnChange: func(name string) {
-			if inv != nil {
-				inv.FunctionChanged(name)
-			}
-		},
-		ProvisionedState: func(function, qualifier string, requested int) controlplane.ProvisionedState {
-			return inv.ProvisionedState(function, qualifier, requested)
-		},
+		ProcessingDelay: cfg.ProcessingDelay, Logger: log, Progress: caches,
 	})
 	var recorder invoke.Recorder = metricStore
 	var observer invoke.Observer = exporter
@@ -220,9 +196,9 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	} else {
 		defer scratchPool.Close()
 	}
-	inv, err = invoke.New(invoke.Options{
+	inv, err := invoke.New(invoke.Options{
 		UIDBase: uids.Base, UIDCount: uids.Count, Scratch: scratchPool,
-		Source: cp, Store: db, Lifecycle: cp, Account: acct, AsyncRetryDelay: cfg.AsyncRetryDelay, InactiveAfter: cfg.InactiveAfter, DataDir: cfg.DataDir, Endpoint: endpoint, Logs: logs,
+		Source: cp, Store: db, Lifecycle: cp, Progress: caches, Account: acct, AsyncRetryDelay: cfg.AsyncRetryDelay, InactiveAfter: cfg.InactiveAfter, DataDir: cfg.DataDir, Endpoint: endpoint, Logs: logs,
 		ConcurrencyLimit: cfg.ConcurrencyLimit, KeepAlive: cfg.KeepAlive, Metrics: recorder, Observer: observer,
 		Node: cfg.Node, Python: cfg.Python, PythonPath: cfg.PythonPath, Logger: log,
 		Credentials: func(role, function string) []string {
@@ -238,6 +214,26 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if err != nil {
 		return err
 	}
+	exporter.ReadPlatform(prom.Sources{
+		Pools: func() []prom.PoolStats {
+			var out []prom.PoolStats
+			for _, p := range inv.Pools() {
+				out = append(out, prom.PoolStats{Function: p.Function, Version: p.Version, Idle: p.Idle, Busy: p.Busy, Provisioned: p.Provisioned})
+			}
+			return out
+		},
+		QueueDepth: func(ctx context.Context) (int, error) { return inv.QueueDepth(ctx) },
+		Alarms: func(ctx context.Context) ([]alarms.Alarm, error) {
+			var all []alarms.Alarm
+			for token := ""; ; {
+				page, next, err := alarmService.Describe(ctx, alarms.DescribeFilter{MaxRecords: 100, NextToken: token})
+				if err != nil || next == "" {
+					return append(all, page...), err
+				}
+				all, token = append(all, page...), next
+			}
+		},
+	})
 	links := &codeLinks{key: linkKey, now: time.Now, path: code.ZipPath}
 	var prewarm controller.Prewarm // nil: --no-prewarm
 	if !cfg.NoPrewarm {
