@@ -124,11 +124,3 @@ func (s *Service) cachedPolicies(ctx context.Context, k principalKind, name stri
 	s.mu.Unlock()
 	return docs, nil
 }
-
-// forget drops an entity's cached policies after a change.
-func (s *Service) forget(key string) {
-	s.mu.Lock()
-	delete(s.policies, key)
-	s.generation++
-	s.mu.Unlock()
-}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/sluice-dev/sluice/internal/fault"
 	"github.com/sluice-dev/sluice/internal/iam/policy"
-	"github.com/sluice-dev/sluice/internal/sigv4"
 	"github.com/sluice-dev/sluice/internal/store"
 )
 
@@ -92,7 +91,7 @@ func (s *Service) CreateRole(ctx context.Context, in CreateRoleInput) (Role, err
 	}
 	rec := roleRecord{Name: in.Name, Path: path, ID: newID("AROA"), Trust: in.TrustPolicy, Description: in.Description,
 		MaxSession: in.MaxSessionDuration, Created: s.now().UTC().Truncate(time.Second), Tags: in.Tags}
-	err = s.db.Update(ctx, func(tx store.Tx) error {
+	err = s.update(ctx, func(tx store.Tx) error {
 		if found, err := s.findRole(tx, in.Name); err != nil {
 			return err
 		} else if found != nil {
@@ -222,7 +221,7 @@ func (s *Service) page(ctx context.Context, prefix, marker string, max int, take
 
 // DeleteRole deletes a role that has no inline policies left.
 func (s *Service) DeleteRole(ctx context.Context, name string) error {
-	err := s.db.Update(ctx, func(tx store.Tx) error {
+	err := s.update(ctx, func(tx store.Tx) error {
 		if _, err := s.mustRole(tx, name); err != nil {
 			return err
 		}
@@ -238,7 +237,6 @@ func (s *Service) DeleteRole(ctx context.Context, name string) error {
 		}
 		return tx.Delete(keyRole + strings.ToLower(name))
 	})
-	s.forget("role/" + strings.ToLower(name))
 	return err
 }
 
@@ -247,7 +245,7 @@ func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, name, doc string) 
 	if _, err := policy.Parse(doc, policy.Trust); err != nil {
 		return malformed(err)
 	}
-	return s.db.Update(ctx, func(tx store.Tx) error {
+	return s.update(ctx, func(tx store.Tx) error {
 		r, err := s.mustRole(tx, name)
 		if err != nil {
 			return err
@@ -296,7 +294,7 @@ func (s *Service) putPolicy(ctx context.Context, k principalKind, owner, name, d
 		return malformed(err)
 	}
 	prefix := k.policyKey + strings.ToLower(owner) + "/"
-	err := s.db.Update(ctx, func(tx store.Tx) error {
+	err := s.update(ctx, func(tx store.Tx) error {
 		if err := k.exists(s, tx, owner); err != nil {
 			return err
 		}
@@ -314,7 +312,6 @@ func (s *Service) putPolicy(ctx context.Context, k principalKind, owner, name, d
 		}
 		return tx.Put(prefix+name, []byte(doc))
 	})
-	s.forget(k.kind + "/" + strings.ToLower(owner))
 	return err
 }
 
@@ -366,7 +363,7 @@ func (s *Service) DeleteUserPolicy(ctx context.Context, user, name string) error
 
 func (s *Service) deletePolicy(ctx context.Context, k principalKind, owner, name string) error {
 	key := k.policyKey + strings.ToLower(owner) + "/" + name
-	err := s.db.Update(ctx, func(tx store.Tx) error {
+	err := s.update(ctx, func(tx store.Tx) error {
 		if err := k.exists(s, tx, owner); err != nil {
 			return err
 		}
@@ -377,7 +374,6 @@ func (s *Service) deletePolicy(ctx context.Context, k principalKind, owner, name
 		}
 		return tx.Delete(key)
 	})
-	s.forget(k.kind + "/" + strings.ToLower(owner))
 	return err
 }
 
@@ -432,7 +428,7 @@ func (s *Service) CreateUser(ctx context.Context, name, path string, tags []Tag)
 		return User{}, err
 	}
 	rec := userRecord{Name: name, Path: path, ID: newID("AIDA"), Created: s.now().UTC().Truncate(time.Second), Tags: tags}
-	err = s.db.Update(ctx, func(tx store.Tx) error {
+	err = s.update(ctx, func(tx store.Tx) error {
 		if found, err := s.findUser(tx, name); err != nil {
 			return err
 		} else if found != nil {
@@ -476,7 +472,7 @@ func (s *Service) GetUser(ctx context.Context, name string) (User, error) {
 // DeleteUser deletes a user without access keys or inline policies.
 func (s *Service) DeleteUser(ctx context.Context, name string) error {
 	lower := strings.ToLower(name)
-	err := s.db.Update(ctx, func(tx store.Tx) error {
+	err := s.update(ctx, func(tx store.Tx) error {
 		if _, err := s.mustUser(tx, name); err != nil {
 			return err
 		}
@@ -494,7 +490,6 @@ func (s *Service) DeleteUser(ctx context.Context, name string) error {
 		}
 		return tx.Delete(keyUser + lower)
 	})
-	s.forget("user/" + lower)
 	return err
 }
 
@@ -516,7 +511,7 @@ func (s *Service) userKeys(tx store.Tx, user string) ([]accessKeyRecord, error) 
 // CreateAccessKey creates a long-lived key for a user (at most two per user, as IAM allows).
 func (s *Service) CreateAccessKey(ctx context.Context, user string) (AccessKey, error) {
 	var rec accessKeyRecord
-	err := s.db.Update(ctx, func(tx store.Tx) error {
+	err := s.update(ctx, func(tx store.Tx) error {
 		u, err := s.mustUser(tx, user)
 		if err != nil {
 			return err
@@ -539,13 +534,12 @@ func (s *Service) CreateAccessKey(ctx context.Context, user string) (AccessKey, 
 	if err != nil {
 		return AccessKey{}, err
 	}
-	s.keys.Add(sigv4.Credential{AccessKeyID: rec.ID, SecretAccessKey: rec.Secret, Principal: s.userARN(rec.UserPath, rec.User)})
 	return AccessKey{User: rec.User, ID: rec.ID, Secret: rec.Secret, Status: rec.Status, Created: rec.Created}, nil
 }
 
 // DeleteAccessKey deletes a user's key; it stops working at once.
 func (s *Service) DeleteAccessKey(ctx context.Context, user, id string) error {
-	err := s.db.Update(ctx, func(tx store.Tx) error {
+	err := s.update(ctx, func(tx store.Tx) error {
 		if _, err := s.mustUser(tx, user); err != nil {
 			return err
 		}
@@ -559,9 +553,6 @@ func (s *Service) DeleteAccessKey(ctx context.Context, user, id string) error {
 		}
 		return tx.Delete(keyAccessKey + id)
 	})
-	if err == nil {
-		s.keys.Remove(id)
-	}
 	return err
 }
 

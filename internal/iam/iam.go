@@ -20,7 +20,6 @@ import (
 	"github.com/sluice-dev/sluice/internal/fault"
 	"github.com/sluice-dev/sluice/internal/iam/policy"
 	"github.com/sluice-dev/sluice/internal/oidc"
-	"github.com/sluice-dev/sluice/internal/sigv4"
 	"github.com/sluice-dev/sluice/internal/store"
 )
 
@@ -69,6 +68,8 @@ type Options struct {
 	// SessionTimeScale shortens sessions to 1/SessionTimeScale of their duration, for tests of expiry (0 or 1:
 	// real time). The Expiration reported is the shortened one.
 	SessionTimeScale float64
+	// Progress is where the identity caches report how far they applied the store's changes (nil: a private one).
+	Progress *store.Progress
 }
 
 // Service is IAM and STS for one account.
@@ -88,9 +89,15 @@ type Service struct {
 	generation uint64
 	// sessionPolicies holds the session policy a session was issued with, by access key id.
 	sessionPolicies map[string]*policy.Document
+	// registered holds the access key ids this service added to the keyring (to remove the ones gone on a re-list).
+	registered map[string]bool
+
+	progress *store.Progress
+	applied  *store.Applied
 }
 
-// New opens the service and registers every stored access key and live session with the keyring.
+// New opens the service: it registers every stored access key and live session with the keyring, follows the
+// store's changes to them until ctx ends or the store closes (cache.go), and deletes sessions long expired.
 func New(ctx context.Context, o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
@@ -106,55 +113,18 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	}
 	s := &Service{db: o.Store, keys: o.Keyring, account: o.AccountID, verifier: o.Verifier, now: o.Now, scale: o.SessionTimeScale,
 		log: o.Logger.With("component", "iam"), policies: map[string][]*policy.Document{},
-		sessionPolicies: map[string]*policy.Document{}}
-	return s, s.load(ctx)
-}
-
-// load registers stored credentials and drops sessions long expired.
-func (s *Service) load(ctx context.Context) error {
-	var stale []string
-	err := s.db.View(ctx, func(tx store.Tx) error {
-		if err := tx.Scan(keyAccessKey, "", func(_ string, v []byte) (bool, error) {
-			var k accessKeyRecord
-			if err := unmarshal(v, &k); err != nil {
-				return false, err
-			}
-			if k.Status == statusActive {
-				s.keys.Add(sigv4.Credential{AccessKeyID: k.ID, SecretAccessKey: k.Secret, Principal: s.userARN(k.UserPath, k.User)})
-			}
-			return true, nil
-		}); err != nil {
-			return err
-		}
-		return tx.Scan(keySession, "", func(key string, v []byte) (bool, error) {
-			var r sessionRecord
-			if err := unmarshal(v, &r); err != nil {
-				return false, err
-			}
-			if s.now().Sub(r.Expires) > auth.ExpiredGrace {
-				stale = append(stale, key)
-				return true, nil
-			}
-			s.keys.Add(r.credential())
-			if r.Policy != "" {
-				if d, err := policy.Parse(r.Policy, policy.Identity); err == nil {
-					s.sessionPolicies[r.ID] = d
-				}
-			}
-			return true, nil
-		})
-	})
-	if err != nil || len(stale) == 0 {
-		return err
+		sessionPolicies: map[string]*policy.Document{}, registered: map[string]bool{}, progress: o.Progress}
+	if s.progress == nil {
+		s.progress = store.NewProgress()
 	}
-	return s.db.Update(ctx, func(tx store.Tx) error {
-		for _, k := range stale {
-			if err := tx.Delete(k); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	s.applied = s.progress.Register("iam")
+	rev, err := s.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.applied.Advance(rev)
+	go s.follow(ctx, rev)
+	return s, s.SweepSessions(ctx)
 }
 
 // AccountID is the account the service serves.

@@ -65,20 +65,19 @@ func (s *Service) AttachRolePolicy(ctx context.Context, role, policyARN string) 
 	if _, ok := managedPolicies[policyARN]; !ok {
 		return notFound("Policy %s does not exist or is not attachable.", policyARN)
 	}
-	err := s.db.Update(ctx, func(tx store.Tx) error {
+	err := s.update(ctx, func(tx store.Tx) error {
 		if _, err := s.mustRole(tx, role); err != nil {
 			return err
 		}
 		return tx.Put(keyAttached+strings.ToLower(role)+"/"+policyARN, nil)
 	})
-	s.forget("role/" + strings.ToLower(role))
 	return err
 }
 
 // DetachRolePolicy detaches a managed policy from a role.
 func (s *Service) DetachRolePolicy(ctx context.Context, role, policyARN string) error {
 	key := keyAttached + strings.ToLower(role) + "/" + policyARN
-	err := s.db.Update(ctx, func(tx store.Tx) error {
+	err := s.update(ctx, func(tx store.Tx) error {
 		if _, err := s.mustRole(tx, role); err != nil {
 			return err
 		}
@@ -89,7 +88,6 @@ func (s *Service) DetachRolePolicy(ctx context.Context, role, policyARN string) 
 		}
 		return tx.Delete(key)
 	})
-	s.forget("role/" + strings.ToLower(role))
 	return err
 }
 

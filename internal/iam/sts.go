@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net/url"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 
@@ -67,7 +66,7 @@ func (s *Service) CreateOpenIDConnectProvider(ctx context.Context, rawURL string
 	hostPath := providerHostPath(rawURL)
 	rec := providerRecord{URL: rawURL, ClientIDs: dedupe(clientIDs), Thumbprints: thumbprints,
 		Created: s.now().UTC().Truncate(time.Second), Tags: tags}
-	err := s.db.Update(ctx, func(tx store.Tx) error {
+	err := s.update(ctx, func(tx store.Tx) error {
 		if ok, err := store.Exists(tx, keyProvider+hostPath); err != nil {
 			return err
 		} else if ok {
@@ -140,7 +139,7 @@ func (s *Service) DeleteOpenIDConnectProvider(ctx context.Context, arn string) e
 	if err != nil {
 		return err
 	}
-	return s.db.Update(ctx, func(tx store.Tx) error {
+	return s.update(ctx, func(tx store.Tx) error {
 		if ok, err := store.Exists(tx, key); err != nil {
 			return err
 		} else if !ok {
@@ -303,14 +302,12 @@ func (s *Service) issue(ctx context.Context, role Role, sessionName string, dura
 	if ttl > time.Duration(role.MaxSessionDuration)*time.Second {
 		return Session{}, fault.New(CodeValidation, "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 	}
-	var sp *policy.Document
 	packed := 0
 	if sessionPolicy != "" {
-		d, err := policy.Parse(sessionPolicy, policy.Identity)
-		if err != nil {
+		// Parsed here to refuse a malformed one; the watch registers it with the session (cache.go).
+		if _, err := policy.Parse(sessionPolicy, policy.Identity); err != nil {
 			return Session{}, malformed(err)
 		}
-		sp = d
 		packed = (len(compact(sessionPolicy))*100 + 2047) / 2048
 	}
 	principal := auth.AssumedRolePrincipal(role.ARN, sessionName)
@@ -320,15 +317,9 @@ func (s *Service) issue(ctx context.Context, role Role, sessionName string, dura
 	}
 	c.Expires = c.Expires.UTC().Truncate(time.Second)
 	rec := sessionRecord{ID: c.AccessKeyID, Secret: c.SecretAccessKey, Token: c.SessionToken, Principal: principal, Expires: c.Expires, Policy: sessionPolicy}
-	if err := s.db.Update(ctx, func(tx store.Tx) error { return store.PutJSON(tx, keySession+c.AccessKeyID, rec) }); err != nil {
+	if err := s.update(ctx, func(tx store.Tx) error { return store.PutJSON(tx, keySession+c.AccessKeyID, rec) }); err != nil {
 		return Session{}, err
 	}
-	if sp != nil {
-		s.mu.Lock()
-		s.sessionPolicies[c.AccessKeyID] = sp
-		s.mu.Unlock()
-	}
-	s.keys.Add(c)
 	return Session{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken,
 		Expiration: c.Expires, AssumedRoleARN: principal, AssumedRoleID: role.ID + ":" + sessionName, PackedPolicySize: packed}, nil
 }
@@ -357,41 +348,6 @@ func (s *Service) GetCallerIdentity(ctx context.Context, principal string) (Call
 		}
 	}
 	return out, nil
-}
-
-// SweepSessions deletes session records past their grace period; run it now and then.
-func (s *Service) SweepSessions(ctx context.Context) error {
-	var stale []string
-	now := s.now()
-	err := s.db.View(ctx, func(tx store.Tx) error {
-		return tx.Scan(keySession, "", func(key string, v []byte) (bool, error) {
-			var r sessionRecord
-			if err := unmarshal(v, &r); err == nil && now.Sub(r.Expires) > auth.ExpiredGrace {
-				stale = append(stale, key)
-			}
-			return true, nil
-		})
-	})
-	if err != nil || len(stale) == 0 {
-		return err
-	}
-	sort.Strings(stale)
-	err = s.db.Update(ctx, func(tx store.Tx) error {
-		for _, k := range stale {
-			if err := tx.Delete(k); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	s.mu.Lock()
-	for _, k := range stale {
-		id := strings.TrimPrefix(k, keySession)
-		delete(s.sessionPolicies, id)
-		s.keys.Remove(id)
-	}
-	s.mu.Unlock()
-	return err
 }
 
 func randomSecret() (string, error) {

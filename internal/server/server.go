@@ -160,7 +160,10 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	defer logs.Close()
 	acct := lambda.Account{Region: cfg.Region, ID: cfg.AccountID}
 	keyring := auth.NewKeyring(root, cfg.AccountID)
-	identities, err := iam.New(context.Background(), iam.Options{Store: db, Keyring: keyring, AccountID: cfg.AccountID, SessionTimeScale: cfg.SessionTimeScale, Logger: log})
+	// The in-memory state of services (the invoke path's catalog, identities and credentials) is a watch-fed cache of
+	// the store; API calls return once these caches have applied what they wrote or read.
+	caches := store.NewProgress()
+	identities, err := iam.New(context.Background(), iam.Options{Store: db, Keyring: keyring, AccountID: cfg.AccountID, SessionTimeScale: cfg.SessionTimeScale, Logger: log, Progress: caches})
 	if err != nil {
 		return err
 	}
@@ -170,9 +173,6 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		return err
 	}
 	exporter := prom.New()
-	// The invoke path's catalog is a watch-fed cache of the control plane's records; Lambda API calls wait until it
-	// has applied what they wrote or read.
-	caches := store.NewProgress()
 	cp := controlplane.New(controlplane.Options{
 		Store: db, Code: code, Account: acct, ConcurrencyLimit: cfg.ConcurrencyLimit,
 		ProcessingDelay: cfg.ProcessingDelay, Logger: log, Progress: caches,
