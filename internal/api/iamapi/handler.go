@@ -1,6 +1,7 @@
 // Package iamapi is the IAM 2010-05-08 and STS 2011-06-15 edge (signing services `iam` and `sts`): both speak
-// the AWS query protocol with XML responses. It checks inputs against the models, authorizes each call through
-// the gateway, and calls internal/iam. STS's AssumeRoleWithWebIdentity is the one unsigned operation Sluice
+// the AWS query protocol with XML responses. Each service declares its operations in an edge table (NewIAM,
+// NewSTS): an IAM operation checks its input against the model and names the resource it is authorized on
+// (edge.ResourceOf), then calls internal/iam. STS's AssumeRoleWithWebIdentity is the one unsigned operation Sluice
 // serves: the gateway hands such requests here without an identity.
 package iamapi
 
