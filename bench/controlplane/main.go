@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +26,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/sluice-dev/sluice/bench/internal/latency"
 )
 
 func main() {
@@ -130,8 +131,8 @@ func main() {
 				}
 				lat = append(lat, time.Since(start))
 			}
-			p50, p99, mean := stats(lat)
-			fmt.Printf("| %d | %s | %s | %s | %s |\n", size, op.name, ms(p50), ms(p99), ms(mean))
+			p50, p99, mean := latency.Summary(lat)
+			fmt.Printf("| %d | %s | %s | %s | %s |\n", size, op.name, latency.Ms(p50), latency.Ms(p99), latency.Ms(mean))
 		}
 	}
 }
@@ -206,17 +207,6 @@ func makeZip() []byte {
 	w.Close()
 	return buf.Bytes()
 }
-
-func stats(d []time.Duration) (p50, p99, mean time.Duration) {
-	slices.Sort(d)
-	var sum time.Duration
-	for _, x := range d {
-		sum += x
-	}
-	return d[len(d)/2], d[min(len(d)-1, len(d)*99/100)], sum / time.Duration(len(d))
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
 
 func must[T any](v T, err error) T {
 	if err != nil {

@@ -15,7 +15,6 @@ import (
 	"log"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/sluice-dev/sluice/bench/internal/buildkit"
 	"github.com/sluice-dev/sluice/bench/internal/hostinfo"
+	"github.com/sluice-dev/sluice/bench/internal/latency"
 	"github.com/sluice-dev/sluice/bench/internal/sluiceproc"
 )
 
@@ -171,14 +171,14 @@ func run(ctx context.Context, rounds, readers int, bin string) error {
 	}
 
 	fmt.Printf("# Alias-update visibility (%s)\n\n%s\n\n", source, hostinfo.Description())
-	p50, p99, mean := stats(updateLat)
+	p50, p99, mean := latency.Summary(updateLat)
 	fmt.Printf("| measure | value |\n|---|---|\n")
-	fmt.Printf("| UpdateAlias, client-observed (%d moves) | p50 %s · p99 %s · mean %s |\n", rounds, ms(p50), ms(p99), ms(mean))
+	fmt.Printf("| UpdateAlias, client-observed (%d moves) | p50 %s · p99 %s · mean %s |\n", rounds, latency.Ms(p50), latency.Ms(p99), latency.Ms(mean))
 	fmt.Printf("| invocation right after UpdateAlias returned ran the old version | %d of %d |\n", staleNext, rounds)
 	fmt.Printf("| reader invocations started after a move returned that ran the old version | %d of %d |\n", readerStale, readerAfter)
 	if len(lags) > 0 {
-		p50, p99, mean = stats(lags)
-		fmt.Printf("| move returned → a reader's first invocation on the new version started | p50 %s · p99 %s · mean %s |\n", ms(p50), ms(p99), ms(mean))
+		p50, p99, mean = latency.Summary(lags)
+		fmt.Printf("| move returned → a reader's first invocation on the new version started | p50 %s · p99 %s · mean %s |\n", latency.Ms(p50), latency.Ms(p99), latency.Ms(mean))
 	}
 	return nil
 }
@@ -237,14 +237,3 @@ func invoke(ctx context.Context, c *lambda.Client) (string, error) {
 	}
 	return aws.ToString(out.ExecutedVersion), nil
 }
-
-func stats(d []time.Duration) (p50, p99, mean time.Duration) {
-	slices.Sort(d)
-	var sum time.Duration
-	for _, x := range d {
-		sum += x
-	}
-	return d[len(d)/2], d[min(len(d)-1, len(d)*99/100)], sum / time.Duration(len(d))
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d.Microseconds())/1000) }
