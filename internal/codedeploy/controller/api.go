@@ -309,7 +309,6 @@ func (c *Controller) CreateDeployment(ctx context.Context, in codedeploy.CreateD
 	if err != nil {
 		return "", err
 	}
-	c.kick()
 	return id, nil
 }
 
@@ -415,9 +414,6 @@ func (c *Controller) StopDeployment(ctx context.Context, id string, autoRollback
 		in.Stop = req
 		return putIntents(tx, id, in)
 	})
-	if err == nil {
-		c.kick()
-	}
 	return status, msg, err
 }
 
@@ -446,8 +442,5 @@ func (c *Controller) PutLifecycleEventHookExecutionStatus(ctx context.Context, i
 		}
 		return putIntents(tx, id, in)
 	})
-	if err == nil {
-		c.kick()
-	}
 	return err
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -64,9 +63,14 @@ type Options struct {
 	HookTimeout time.Duration
 	Region      string
 	AccountID   string
-	Now         func() time.Time
-	IDs         codedeploy.IDSource
-	Logger      *slog.Logger
+	// Now is the controller's clock (default time.Now).
+	Now func() time.Time
+	// AfterFunc calls f on its own goroutine once d has passed on the clock Now reads, and returns a function that
+	// cancels the call (default: time.AfterFunc's Stop). Run's timers — deployments' wake-ups, retries, the
+	// blast-radius recounts, the resync — all go through it, so a test with a fake Now steps Run with it too.
+	AfterFunc func(d time.Duration, f func()) (stop func() bool)
+	IDs       codedeploy.IDSource
+	Logger    *slog.Logger
 }
 
 // Workers is how many deployments the controller's Run works on at once.
@@ -75,13 +79,27 @@ const Workers = 4
 // Controller is the deployment controller.
 type Controller struct {
 	o     Options
-	wake  chan struct{} // asks Run to queue every open deployment now
-	queue *keyQueue[string]
+	queue *keyQueue[task]
 	log   *slog.Logger
 
-	mu     sync.Mutex             // guards timers only; never held across I/O
-	timers map[string]*time.Timer // a deployment's next wake-up, which queues it
+	// mu guards what Run keeps in memory; it is never held across I/O.
+	mu     sync.Mutex
+	timers map[task]*timer // a deployment's next pass, or its next blast-radius recount
+	// open is the set of open deployments as of the last watch event Run applied (for alarm notifications).
+	open map[string]bool
+	// blockedBy maps a Queued deployment to the deployment it waits for: the removal of the blocker's open key
+	// queues it.
+	blockedBy map[string]string
 }
+
+// task is a unit of Run's work: a pass over a deployment, or a recount of a finished deployment's blast radius.
+type task struct {
+	id     string
+	settle bool
+}
+
+// timer is one armed AfterFunc; its identity tells a firing timer whether it is still the one in the map.
+type timer struct{ stop func() bool }
 
 // New returns a controller; call Run to drive deployments.
 func New(o Options) *Controller {
@@ -97,124 +115,14 @@ func New(o Options) *Controller {
 	if o.IDs == nil {
 		o.IDs = codedeploy.RandomIDs{Rand: rand.Reader}
 	}
+	if o.AfterFunc == nil {
+		o.AfterFunc = func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Controller{o: o, wake: make(chan struct{}, 1), queue: newKeyQueue[string](),
-		timers: map[string]*time.Timer{}, log: o.Logger.With("component", "deploy")}
-}
-
-// kick asks Run to queue every open deployment.
-func (c *Controller) kick() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
-// Run drives open deployments until ctx ends: Workers goroutines take deployment ids from the queue, each id held
-// by one worker at a time, so one deployment's slow pass (a pre-warm, a hook invocation) never delays another's.
-// Ids are queued by an alarm change (every open deployment, from the alarm's notification), by kicks (API calls),
-// by a deployment's own wake-up timer, by a pass that acted or lost its compare-and-swap, and at least once a
-// second for every open deployment.
-func (c *Controller) Run(ctx context.Context) {
-	var workers sync.WaitGroup
-	defer func() {
-		c.queue.ShutDown()
-		workers.Wait()
-		c.mu.Lock()
-		for id, t := range c.timers {
-			t.Stop()
-			delete(c.timers, id)
-		}
-		c.mu.Unlock()
-	}()
-	for range Workers {
-		workers.Add(1)
-		go func() {
-			defer workers.Done()
-			for {
-				id, ok := c.queue.Get()
-				if !ok {
-					return
-				}
-				c.pass(ctx, id)
-				c.queue.Done(id)
-			}
-		}()
-	}
-	if c.o.Alarms != nil {
-		// Queued from the alarm's own notification goroutine, not through the loop below, which may be busy
-		// recounting a blast radius.
-		cancel := c.o.Alarms.Subscribe(func() { c.queueOpen(ctx) })
-		defer cancel()
-	}
-	for {
-		c.queueOpen(ctx)
-		c.settleBlastRadius(ctx)
-		timer := time.NewTimer(time.Second) // a safety net: every open deployment is looked at at least once a second
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return
-		case <-c.wake:
-		case <-timer.C:
-		}
-		timer.Stop()
-	}
-}
-
-// queueOpen queues every open deployment.
-func (c *Controller) queueOpen(ctx context.Context) {
-	open, err := c.openDeployments(ctx)
-	if err != nil {
-		if ctx.Err() == nil {
-			c.log.Error("list open deployments", "err", err)
-		}
-		return
-	}
-	for _, d := range open {
-		c.queue.Add(d.ID)
-	}
-}
-
-// pass reconciles one open deployment (a worker's unit of work) and sets its wake-up timer.
-func (c *Controller) pass(ctx context.Context, id string) {
-	open, err := c.openDeployments(ctx)
-	if err != nil {
-		if ctx.Err() == nil {
-			c.log.Error("list open deployments", "err", err)
-		}
-		return
-	}
-	if !slices.ContainsFunc(open, func(d codedeploy.Deployment) bool { return d.ID == id }) {
-		return // finished meanwhile
-	}
-	wake, err := c.reconcile(ctx, id, open)
-	if err != nil {
-		if ctx.Err() == nil {
-			c.log.Error("reconcile deployment", "deployment", id, "err", err)
-		}
-		return // the once-a-second safety net retries
-	}
-	if !wake.IsZero() {
-		c.wakeAt(id, wake)
-	}
-}
-
-// wakeAt queues deployment id at the controller's time at, replacing its previous wake-up.
-func (c *Controller) wakeAt(id string, at time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if t := c.timers[id]; t != nil {
-		t.Stop()
-	}
-	c.timers[id] = time.AfterFunc(max(at.Sub(c.o.Now()), 0), func() {
-		c.mu.Lock()
-		delete(c.timers, id)
-		c.mu.Unlock()
-		c.queue.Add(id)
-	})
+	return &Controller{o: o, queue: newKeyQueue[task](), timers: map[task]*timer{}, open: map[string]bool{},
+		blockedBy: map[string]string{}, log: o.Logger.With("component", "deploy")}
 }
 
 // ReconcileAll reconciles every open deployment once (oldest first), on the caller's goroutine, and returns the
@@ -231,7 +139,7 @@ func (c *Controller) ReconcileAll(ctx context.Context) time.Time {
 	c.settleBlastRadius(ctx)
 	var next time.Time
 	for _, d := range open {
-		wake, err := c.reconcile(ctx, d.ID, open)
+		wake, err := c.reconcile(ctx, d.ID)
 		if err != nil {
 			if ctx.Err() == nil {
 				c.log.Error("reconcile deployment", "deployment", d.ID, "err", err)
@@ -262,11 +170,13 @@ func (c *Controller) openDeployments(ctx context.Context) ([]codedeploy.Deployme
 }
 
 // snapshot is one deployment as a pass read it, from one consistent view of the store: the record, the intents
-// API callers keep apart from it, and the hook dispatch log with the reports.
+// API callers keep apart from it, and the hook dispatch log with the reports; for a deployment that has not
+// started, also the open deployments created before it, oldest first (one of them may block it).
 type snapshot struct {
 	d       codedeploy.Deployment
 	intents intents
 	hooks   map[string]codedeploy.HookResult
+	ahead   []codedeploy.Deployment
 }
 
 func (c *Controller) read(ctx context.Context, id string) (snapshot, error) {
@@ -280,13 +190,32 @@ func (c *Controller) read(ctx context.Context, id string) (snapshot, error) {
 			return err
 		}
 		prefix := hookPrefix(id)
-		return tx.Scan(prefix, "", func(k string, v []byte) (bool, error) {
+		if err := tx.Scan(prefix, "", func(k string, v []byte) (bool, error) {
 			var r codedeploy.HookResult
 			err := jsonUnmarshal(v, &r)
 			s.hooks[k[len(prefix):]] = r
 			return err == nil, err
+		}); err != nil {
+			return err
+		}
+		// Only a deployment that has not started can be blocked (Observe.BlockedBy), so only its pass reads the
+		// other open deployments: a running deployment's pass costs the same however many others are open.
+		if s.d.Status != codedeploy.StatusCreated && s.d.Status != codedeploy.StatusQueued {
+			return nil
+		}
+		s.ahead = nil // a re-run View starts over
+		return tx.Scan(prefixOpen, "", func(k string, _ []byte) (bool, error) {
+			var other codedeploy.Deployment
+			if err := store.GetJSON(tx, depKey(k[len(prefixOpen):]), &other); err != nil {
+				return false, err
+			}
+			if other.ID != id && other.CreateTime.Before(s.d.CreateTime) {
+				s.ahead = append(s.ahead, other)
+			}
+			return true, nil
 		})
 	})
+	sort.Slice(s.ahead, func(i, j int) bool { return s.ahead[i].CreateTime.Before(s.ahead[j].CreateTime) })
 	return s, err
 }
 
@@ -296,13 +225,19 @@ var errConflict = errors.New("the deployment changed while it was being decided"
 // reconcile reads one deployment, observes the world for it, asks Decide, saves the decision if nothing changed
 // in the store meanwhile, then acts on it. A decision made from a stale read is dropped, its actions not
 // performed, and the deployment requeued: the next pass decides again from what is stored now.
-func (c *Controller) reconcile(ctx context.Context, id string, open []codedeploy.Deployment) (time.Time, error) {
+func (c *Controller) reconcile(ctx context.Context, id string) (time.Time, error) {
 	snap, err := c.read(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return time.Time{}, nil // no such deployment (an id from a stray key): nothing to do
+	}
 	if err != nil {
 		return time.Time{}, err
 	}
 	d := snap.d
-	o, err := c.observe(ctx, snap, open)
+	if d.Status.Terminal() {
+		return time.Time{}, nil // finished meanwhile
+	}
+	o, err := c.observe(ctx, snap)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -333,10 +268,13 @@ func (c *Controller) reconcile(ctx context.Context, id string, open []codedeploy
 	}
 	if err := c.save(ctx, snap, next, rollbacks); errors.Is(err, errConflict) {
 		c.log.Debug("deployment changed while it was being decided; deciding again", "deployment", d.ID)
-		c.queue.Add(d.ID)
+		c.queuePass(d.ID)
 		return time.Time{}, nil
 	} else if err != nil {
 		return time.Time{}, err
+	}
+	if next.Status == codedeploy.StatusQueued && o.BlockedBy != "" {
+		c.waitFor(ctx, d.ID, o.BlockedBy)
 	}
 	for _, a := range actions {
 		switch a.Type {
@@ -361,19 +299,19 @@ func (c *Controller) reconcile(ctx context.Context, id string, open []codedeploy
 			}
 			if err != nil {
 				c.log.Warn("invoke hook", "deployment", d.ID, "hook", h.FunctionName, "err", err)
-				return time.Time{}, nil // not recorded as dispatched: the next pass invokes it again
+				return c.o.Now().Add(retryAfter), nil // not recorded as dispatched: the next pass invokes it again
 			}
 			if err := c.noteDispatched(ctx, d.ID, h.ExecutionID); err != nil {
 				return time.Time{}, err
 			}
 		case codedeploy.ActionStartRollback:
 			if a.Rollback != nil {
-				c.queue.Add(a.Rollback.ID)
+				c.queuePass(a.Rollback.ID)
 			}
 		}
 	}
 	if len(actions) > 0 {
-		c.queue.Add(d.ID) // act on the new state at once (the next step may already be due)
+		c.queuePass(d.ID) // act on the new state at once (the next step may already be due)
 	}
 	return next.WakeAt, nil
 }
@@ -391,7 +329,7 @@ func (c *Controller) noteDispatched(ctx context.Context, id, execution string) e
 
 // observe reads the world outside the store for a deployment and completes the observation with what the pass
 // read from the store (hook reports, a stop request, the deployments ahead of it).
-func (c *Controller) observe(ctx context.Context, snap snapshot, open []codedeploy.Deployment) (codedeploy.Observe, error) {
+func (c *Controller) observe(ctx context.Context, snap snapshot) (codedeploy.Observe, error) {
 	d := snap.d
 	o := codedeploy.Observe{Now: c.o.Now(), TimeScale: c.o.TimeScale, HookTimeout: c.o.HookTimeout,
 		Hooks: snap.hooks, StopRequested: snap.intents.Stop}
@@ -414,10 +352,7 @@ func (c *Controller) observe(ctx context.Context, snap snapshot, open []codedepl
 		}
 	}
 	// One deployment at a time per group and per alias: a later one waits, Queued.
-	for _, other := range open {
-		if other.ID == d.ID || !other.CreateTime.Before(d.CreateTime) {
-			continue
-		}
+	for _, other := range snap.ahead {
 		sameGroup := other.ApplicationName == d.ApplicationName && other.DeploymentGroupName == d.DeploymentGroupName
 		sameAlias := other.AppSpec.Resource.Name == spec.Name && other.AppSpec.Resource.Alias == spec.Alias
 		if (sameGroup && !d.IsRollback() && !other.IsRollback()) || (sameAlias && !d.IsRollback()) {
@@ -467,6 +402,11 @@ func (c *Controller) put(tx store.Tx, d codedeploy.Deployment) error {
 		return err
 	}
 	if !d.Status.Terminal() {
+		// Put only when missing: Run's watch takes a put of an open key for a new deployment and passes over it,
+		// so re-putting it on every save would have every pass wake the next.
+		if ok, err := store.Exists(tx, openKey(d.ID)); err != nil || ok {
+			return err
+		}
 		return tx.Put(openKey(d.ID), []byte{})
 	}
 	if err := tx.Delete(openKey(d.ID)); err != nil {
@@ -484,10 +424,15 @@ func (c *Controller) put(tx store.Tx, d codedeploy.Deployment) error {
 // running when it stopped, or were routed just before the alias changed, are recorded when they finish.
 const blastRadiusSettle = 10 * time.Second
 
-// settleBlastRadius recounts the blast radius of recently finished deployments, then lets them go.
+// blastRadiusRecount is how often Run recounts a finished deployment's blast radius while it settles.
+const blastRadiusRecount = time.Second
+
+// settleBlastRadius recounts the blast radius of every recently finished deployment once (ReconcileAll's way; Run
+// recounts each on its own timer).
 func (c *Controller) settleBlastRadius(ctx context.Context) {
 	var ids []string
 	if err := c.o.Store.View(ctx, func(tx store.Tx) error {
+		ids = nil
 		return tx.Scan(prefixSettle, "", func(k string, _ []byte) (bool, error) {
 			ids = append(ids, k[len(prefixSettle):])
 			return true, nil
@@ -496,10 +441,20 @@ func (c *Controller) settleBlastRadius(ctx context.Context) {
 		return
 	}
 	for _, id := range ids {
-		var d codedeploy.Deployment
-		if err := c.o.Store.View(ctx, func(tx store.Tx) error { return store.GetJSON(tx, depKey(id), &d) }); err != nil {
-			continue
-		}
+		c.settle(ctx, id)
+	}
+}
+
+// settle recounts the blast radius of one finished deployment, and lets it go (removes its settle key) once
+// blastRadiusSettle has passed since it ended. again reports whether it is still settling.
+func (c *Controller) settle(ctx context.Context, id string) (again bool) {
+	var d codedeploy.Deployment
+	if err := c.o.Store.View(ctx, func(tx store.Tx) error { return store.GetJSON(tx, depKey(id), &d) }); err != nil {
+		return !errors.Is(err, store.ErrNotFound)
+	}
+	var inv, errs int64
+	countErr := errors.New("no blast-radius source")
+	if c.o.Exposure != nil {
 		spec := d.AppSpec.Resource
 		// Up to the end for a success (afterwards all traffic is the target's by design); a second past it for a
 		// stop or failure, for invocations routed before the alias flip landed.
@@ -507,26 +462,30 @@ func (c *Controller) settleBlastRadius(ctx context.Context) {
 		if d.Status != codedeploy.StatusSucceeded {
 			until = until.Add(time.Second)
 		}
-		inv, errs, countErr := c.o.Exposure(ctx, spec.Name, spec.Alias, spec.TargetVersion, d.StartTime, until)
-		done := c.o.Now().Sub(d.CompleteTime) > blastRadiusSettle
-		c.o.Store.Update(ctx, func(tx store.Tx) error {
-			var cur codedeploy.Deployment
-			if err := store.GetJSON(tx, depKey(id), &cur); err != nil || cur.StoreRevision != d.StoreRevision {
-				return err // changed since it was read: recounted on the next pass
-			}
-			if countErr == nil {
-				cur.BlastRadius = codedeploy.BlastRadius{TargetInvocations: inv, TargetErrors: errs}
-				cur.StoreRevision++
-				if err := store.PutJSON(tx, depKey(id), cur); err != nil {
-					return err
-				}
-			}
-			if done {
-				return tx.Delete(settleKey(id))
-			}
-			return nil
-		})
+		inv, errs, countErr = c.o.Exposure(ctx, spec.Name, spec.Alias, spec.TargetVersion, d.StartTime, until)
 	}
+	done := c.o.Now().Sub(d.CompleteTime) > blastRadiusSettle || c.o.Exposure == nil
+	var released bool
+	err := c.o.Store.Update(ctx, func(tx store.Tx) error {
+		released = false
+		var cur codedeploy.Deployment
+		if err := store.GetJSON(tx, depKey(id), &cur); err != nil || cur.StoreRevision != d.StoreRevision {
+			return err // changed since it was read: recounted next time
+		}
+		if countErr == nil {
+			cur.BlastRadius = codedeploy.BlastRadius{TargetInvocations: inv, TargetErrors: errs}
+			cur.StoreRevision++
+			if err := store.PutJSON(tx, depKey(id), cur); err != nil {
+				return err
+			}
+		}
+		if done {
+			released = true
+			return tx.Delete(settleKey(id))
+		}
+		return nil
+	})
+	return err != nil || !released
 }
 
 // noteOutcome records a finished deployment on its group.

@@ -3,13 +3,14 @@ package controller
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
+	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/codedeploy"
-	"github.com/sluice-dev/sluice/internal/store/bolt"
+	"github.com/sluice-dev/sluice/internal/store"
 )
 
 // world is the outside of the controller: one function with an alias, hook invocations and alarms, in memory.
@@ -26,6 +27,26 @@ type world struct {
 	// pause, if set, is called at the start of every call the controller makes into the world (named by the
 	// method), so a test can hold a reconcile pass there or act in the middle of it.
 	pause func(call string)
+	// changed is closed (and replaced) whenever the controller changes the world: an alias set, a hook invoked.
+	changed chan struct{}
+}
+
+// changes returns a channel that is closed at the world's next change.
+func (w *world) changes() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.changed == nil {
+		w.changed = make(chan struct{})
+	}
+	return w.changed
+}
+
+// touch tells those waiting for a change of the world; w.mu is held.
+func (w *world) touch() {
+	if w.changed != nil {
+		close(w.changed)
+	}
+	w.changed = make(chan struct{})
 }
 
 func (w *world) gate(call string) {
@@ -62,6 +83,7 @@ func (w *world) SetAlias(_ context.Context, fn, alias string, s codedeploy.Alias
 	if len(s.AdditionalVersionWeights) == 0 {
 		s.AdditionalVersionWeights = nil
 	}
+	w.touch()
 	if fn != "orders" {
 		if w.others == nil {
 			w.others = map[string]codedeploy.AliasState{}
@@ -76,6 +98,7 @@ func (w *world) SetAlias(_ context.Context, fn, alias string, s codedeploy.Alias
 func (w *world) InvokeAsync(_ context.Context, _, fn string, payload []byte) error {
 	w.mu.Lock()
 	w.hooks = append(w.hooks, payload)
+	w.touch()
 	w.mu.Unlock()
 	w.gate("InvokeAsync") // after the hook got its payload: it may report while the invocation is held
 	return nil
@@ -124,69 +147,89 @@ Resources:
         TargetVersion: "2"
 `
 
-func setup(t *testing.T, scale float64) (*Controller, *world, context.Context) {
+// running returns a controller whose Run drives deployments on a fake clock that only the test moves, in the
+// in-memory world; the group canaries 10 % for 5 minutes, watches the alarm "errors" and rolls back on failure and
+// on alarm.
+func running(t *testing.T) (*Controller, *world, *fakeClock, context.Context) {
 	t.Helper()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	w := &world{alias: codedeploy.AliasState{FunctionVersion: "1"}, versions: map[string]bool{"1": true, "2": true}, inAlarm: map[string]bool{}}
-	c := New(Options{Store: db, Lambda: w, Hooks: w, Alarms: w, TimeScale: scale})
-	ctx, cancel := context.WithCancel(context.Background())
+	c, w, clock, ctx := driven(t)
+	run(t, c, ctx)
+	return c, w, clock, ctx
+}
+
+// run runs c.Run until the test ends.
+func run(t *testing.T, c *Controller, ctx context.Context) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { c.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	if _, err := c.CreateApplication(ctx, codedeploy.Application{Name: "app"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.CreateDeploymentGroup(ctx, codedeploy.DeploymentGroup{ApplicationName: "app", Name: "grp",
-		ServiceRoleARN: "arn:aws:iam::000000000000:role/cd", DeploymentConfigName: codedeploy.LambdaCanary10Percent5Minutes,
-		Alarms:       codedeploy.AlarmConfiguration{Enabled: true, Alarms: []codedeploy.Alarm{{Name: "errors"}}},
-		AutoRollback: codedeploy.AutoRollbackConfiguration{Enabled: true, Events: []codedeploy.AutoRollbackEvent{codedeploy.RollbackOnFailure, codedeploy.RollbackOnAlarm}},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return c, w, ctx
 }
 
 func create(t *testing.T, c *Controller, ctx context.Context) string {
 	t.Helper()
-	id, err := c.CreateDeployment(ctx, codedeploy.CreateDeploymentInput{ApplicationName: "app", DeploymentGroupName: "grp",
-		Revision: codedeploy.Revision{RevisionType: "AppSpecContent", AppSpecContent: &codedeploy.RawString{Content: appSpec}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
+	return createWith(t, c, ctx, "", "")
 }
 
-func waitStatus(t *testing.T, c *Controller, ctx context.Context, id string, want codedeploy.Status) codedeploy.Deployment {
+// await waits until cond holds, checking it again at every change of the world and every commit to the store —
+// no polling, no sleep: what the controller does next happens on its goroutines, and shows in one or the other.
+func await(t *testing.T, c *Controller, w *world, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	bound := time.After(30 * time.Second) // only to fail instead of hanging
+	var commits <-chan store.WatchResponse
 	for {
-		d, err := c.GetDeployment(ctx, id)
-		if err != nil {
-			t.Fatal(err)
+		if commits == nil { // (again, should the watch have ended)
+			var err error
+			if commits, err = c.o.Store.Watch(ctx, "", 0); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if d.Status == want {
-			return d
+		world := w.changes()
+		if cond() {
+			return
 		}
-		if d.Status.Terminal() || time.Now().After(deadline) {
-			t.Fatalf("deployment %s is %s (%+v), want %s", id, d.Status, d.ErrorInformation, want)
+		select {
+		case _, ok := <-commits:
+			if !ok {
+				commits = nil
+			}
+		case <-world:
+		case <-bound:
+			t.Fatalf("gave up waiting for %s", what)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// awaitStatus waits until deployment id is in status want.
+func awaitStatus(t *testing.T, c *Controller, w *world, ctx context.Context, id string, want codedeploy.Status) codedeploy.Deployment {
+	t.Helper()
+	var d codedeploy.Deployment
+	await(t, c, w, fmt.Sprintf("deployment %s to be %s", id, want), func() bool {
+		d = mustGet(t, c, ctx, id)
+		return d.Status == want
+	})
+	return d
+}
+
+// awaitAlias waits until the alias orders:live is want.
+func awaitAlias(t *testing.T, c *Controller, w *world, want codedeploy.AliasState) {
+	t.Helper()
+	await(t, c, w, fmt.Sprintf("alias %+v", want), func() bool { return reflect.DeepEqual(w.current(), want) })
 }
 
 func TestCanarySucceeds(t *testing.T) {
-	c, w, ctx := setup(t, 600) // a configured minute lasts 0.1 s: the 5-minute canary takes half a second
+	c, w, clock, ctx := running(t)
 	id := create(t, c, ctx)
-	waitStatus(t, c, ctx, id, codedeploy.StatusSucceeded)
-	if got := w.current(); got.FunctionVersion != "2" || len(got.AdditionalVersionWeights) != 0 {
+	awaitAlias(t, c, w, canary10)
+	clock.advanceTo(t, t0.Add(5*time.Minute)) // the canary's interval ends
+	awaitStatus(t, c, w, ctx, id, codedeploy.StatusSucceeded)
+	if got := w.current(); !reflect.DeepEqual(got, onVersion("2")) {
 		t.Fatalf("alias after success = %+v", got)
 	}
-	if len(w.history) < 2 || w.history[0].AdditionalVersionWeights["2"] != 0.1 {
-		t.Fatalf("alias history %+v: the canary step at 10%% is missing", w.history)
+	if got, want := w.aliasHistory(), []codedeploy.AliasState{canary10, onVersion("2")}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("alias history %+v, want %+v", got, want)
 	}
 	g, _ := c.GetDeploymentGroup(ctx, "app", "grp")
 	if g.LastSuccessful != id {
@@ -194,60 +237,38 @@ func TestCanarySucceeds(t *testing.T) {
 	}
 }
 
-func TestAlarmRollsBackWithinMilliseconds(t *testing.T) {
-	c, w, ctx := setup(t, 1) // real time: the canary would hold 10% for five minutes
+// TestAlarmRollsBackAtOnce: an alarm going off mid-canary restores the alias and completes the rollback while the
+// clock stands still — the alarm's notification alone drives it, no timer.
+func TestAlarmRollsBackAtOnce(t *testing.T) {
+	c, w, _, ctx := running(t)
 	id := create(t, c, ctx)
-	deadline := time.Now().Add(10 * time.Second)
-	for w.current().AdditionalVersionWeights["2"] != 0.1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the canary never reached 10%")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	fired := time.Now()
+	awaitAlias(t, c, w, canary10)
 	w.setAlarm("errors", true)
-	for w.current().AdditionalVersionWeights != nil || w.current().FunctionVersion != "1" {
-		if time.Since(fired) > 10*time.Second {
-			t.Fatalf("alias not restored: %+v", w.current())
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Logf("alias restored %v after the alarm", time.Since(fired))
-	d := waitStatus(t, c, ctx, id, codedeploy.StatusStopped)
+	awaitAlias(t, c, w, onVersion("1"))
+	d := awaitStatus(t, c, w, ctx, id, codedeploy.StatusStopped)
 	if d.ErrorInformation == nil || d.ErrorInformation.Code != "ALARM_ACTIVE" || d.RollbackInfo == nil || d.RollbackInfo.RollbackDeploymentID == "" {
 		t.Fatalf("stopped deployment = %+v %+v", d.ErrorInformation, d.RollbackInfo)
 	}
-	rb := waitStatus(t, c, ctx, d.RollbackInfo.RollbackDeploymentID, codedeploy.StatusSucceeded)
+	rb := awaitStatus(t, c, w, ctx, d.RollbackInfo.RollbackDeploymentID, codedeploy.StatusSucceeded)
 	if rb.Creator != "codeDeployRollback" {
 		t.Fatalf("rollback creator = %q", rb.Creator)
 	}
 }
 
 func TestHooksAreInvokedAndReported(t *testing.T) {
-	c, w, ctx := setup(t, 600)
-	id, err := c.CreateDeployment(ctx, codedeploy.CreateDeploymentInput{ApplicationName: "app", DeploymentGroupName: "grp",
-		DeploymentConfigName: codedeploy.LambdaAllAtOnce,
-		Revision: codedeploy.Revision{RevisionType: "AppSpecContent", AppSpecContent: &codedeploy.RawString{
-			Content: appSpec + "Hooks:\n  - BeforeAllowTraffic: CodeDeployHook_pre\n"}}})
+	c, w, _, ctx := running(t)
+	id := createWith(t, c, ctx, codedeploy.LambdaAllAtOnce, "CodeDeployHook_pre")
+	await(t, c, w, "the pre-traffic hook's invocation", func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return len(w.hooks) > 0
+	})
+	var payload struct{ DeploymentId, LifecycleEventHookExecutionId string }
+	w.mu.Lock()
+	err := json.Unmarshal(w.hooks[0], &payload)
+	w.mu.Unlock()
 	if err != nil {
 		t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	var payload struct{ DeploymentId, LifecycleEventHookExecutionId string }
-	for {
-		w.mu.Lock()
-		n := len(w.hooks)
-		if n > 0 {
-			json.Unmarshal(w.hooks[0], &payload)
-		}
-		w.mu.Unlock()
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the pre-traffic hook was never invoked")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 	if payload.DeploymentId != id || w.current().FunctionVersion != "1" {
 		t.Fatalf("hook payload %+v, alias %+v (traffic must wait for the hook)", payload, w.current())
@@ -255,7 +276,7 @@ func TestHooksAreInvokedAndReported(t *testing.T) {
 	if err := c.PutLifecycleEventHookExecutionStatus(ctx, id, payload.LifecycleEventHookExecutionId, "Succeeded"); err != nil {
 		t.Fatal(err)
 	}
-	waitStatus(t, c, ctx, id, codedeploy.StatusSucceeded)
+	awaitStatus(t, c, w, ctx, id, codedeploy.StatusSucceeded)
 	if err := c.PutLifecycleEventHookExecutionStatus(ctx, id, payload.LifecycleEventHookExecutionId, "Succeeded"); err == nil {
 		t.Fatal("a second report must be refused")
 	}

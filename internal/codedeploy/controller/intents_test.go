@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,18 +19,96 @@ import (
 	"github.com/sluice-dev/sluice/internal/store/bolt"
 )
 
-// fakeClock is the controller's clock in the tests that run the passes themselves.
-type fakeClock struct{ ns atomic.Int64 }
+// fakeClock is the controller's clock in the tests: Now for the passes, AfterFunc for Run's timers, which fire only
+// when the test moves the clock past them.
+type fakeClock struct {
+	ns atomic.Int64
+
+	mu     sync.Mutex
+	timers []*fakeTimer  // armed, not yet fired or stopped
+	armed  chan struct{} // closed (and replaced) whenever a timer is armed
+}
+
+type fakeTimer struct {
+	at time.Time
+	f  func()
+}
 
 func newFakeClock(t time.Time) *fakeClock {
-	c := &fakeClock{}
+	c := &fakeClock{armed: make(chan struct{})}
 	c.ns.Store(t.UnixNano())
 	return c
 }
 
-func (c *fakeClock) Now() time.Time      { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *fakeClock) Add(d time.Duration) { c.ns.Add(int64(d)) }
-func (c *fakeClock) String() string      { return c.Now().Format(time.RFC3339) }
+func (c *fakeClock) Now() time.Time { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *fakeClock) String() string { return c.Now().Format(time.RFC3339) }
+
+// Add moves the clock on by d and fires, each on its own goroutine, the timers that are then due.
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	now := time.Unix(0, c.ns.Add(int64(d)))
+	var due []*fakeTimer
+	c.timers = slices.DeleteFunc(c.timers, func(t *fakeTimer) bool {
+		if t.at.After(now) {
+			return false
+		}
+		due = append(due, t)
+		return true
+	})
+	c.mu.Unlock()
+	for _, t := range due {
+		go t.f()
+	}
+}
+
+// AfterFunc is time.AfterFunc on the fake clock (Options.AfterFunc).
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) func() bool {
+	if d <= 0 {
+		go f()
+		return func() bool { return false }
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{at: c.Now().Add(d), f: f}
+	c.timers = append(c.timers, t)
+	close(c.armed)
+	c.armed = make(chan struct{})
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		n := len(c.timers)
+		c.timers = slices.DeleteFunc(c.timers, func(x *fakeTimer) bool { return x == t })
+		return len(c.timers) < n
+	}
+}
+
+// advanceTo waits until Run has armed a timer for exactly at — so the test moves the clock only once the
+// controller has asked to be woken then —, and moves the clock to at, firing it.
+func (c *fakeClock) advanceTo(t *testing.T, at time.Time) {
+	t.Helper()
+	c.awaitArmed(t, at)
+	c.Add(at.Sub(c.Now()))
+}
+
+// awaitArmed waits until a timer is armed for exactly at.
+func (c *fakeClock) awaitArmed(t *testing.T, at time.Time) {
+	t.Helper()
+	bound := time.After(30 * time.Second) // only to fail instead of hanging
+	for {
+		c.mu.Lock()
+		found := slices.ContainsFunc(c.timers, func(x *fakeTimer) bool { return x.at.Equal(at) })
+		armed := c.armed
+		c.mu.Unlock()
+		if found {
+			return
+		}
+		select {
+		case <-armed:
+		case <-bound:
+			t.Fatalf("no timer was armed for %s (clock at %s)", at.Format(time.RFC3339), c)
+		}
+	}
+}
 
 func (w *world) setPause(fn func(string)) {
 	w.mu.Lock()
@@ -50,10 +129,10 @@ var (
 	canary10  = codedeploy.AliasState{FunctionVersion: "1", AdditionalVersionWeights: map[string]float64{"2": 0.1}}
 )
 
-// driven returns a controller whose passes the test runs itself (ReconcileAll; no Run loop, no timers) on a fake
-// clock, in the in-memory world, with a pre-warm step that goes through the world too ("Prewarm"). The group
-// canaries 10 % for 5 minutes, watches the alarm "errors" and rolls back on failure and on alarm, not on a stop
-// request: a stop without a rollback choice does not roll back.
+// driven returns a controller whose passes the test runs itself (ReconcileAll) on a fake clock — Run, if a test
+// starts it, times its timers on the same clock —, in the in-memory world, with a pre-warm step that goes through
+// the world too ("Prewarm"). The group canaries 10 % for 5 minutes, watches the alarm "errors" and rolls back on
+// failure and on alarm, not on a stop request: a stop without a rollback choice does not roll back.
 func driven(t *testing.T) (*Controller, *world, *fakeClock, context.Context) {
 	t.Helper()
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "db"))
@@ -64,7 +143,7 @@ func driven(t *testing.T) (*Controller, *world, *fakeClock, context.Context) {
 	w := &world{alias: onVersion("1"), versions: map[string]bool{"1": true, "2": true}, inAlarm: map[string]bool{}}
 	clock := newFakeClock(t0)
 	prewarm := func(context.Context, string, string, string, float64) int { w.gate("Prewarm"); return 1 }
-	c := New(Options{Store: db, Lambda: w, Hooks: w, Alarms: w, Prewarm: prewarm, Now: clock.Now})
+	c := New(Options{Store: db, Lambda: w, Hooks: w, Alarms: w, Prewarm: prewarm, Now: clock.Now, AfterFunc: clock.AfterFunc})
 	ctx := context.Background()
 	if _, err := c.CreateApplication(ctx, codedeploy.Application{Name: "app"}); err != nil {
 		t.Fatal(err)

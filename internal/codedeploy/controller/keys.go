@@ -3,6 +3,7 @@ package controller
 // The store keys of the controller, all under cd/ (doc.go describes what each holds and who writes it). Every key the
 // package reads or writes is built here.
 const (
+	prefixRoot   = "cd/" // Run watches it all
 	prefixApp    = "cd/app/"
 	prefixGroup  = "cd/dg/"
 	prefixConfig = "cd/dc/"

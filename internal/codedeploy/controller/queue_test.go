@@ -88,19 +88,14 @@ func TestAlarmRollbackIsNotDelayedByAnotherDeploymentsPass(t *testing.T) {
 	}()
 	select {
 	case <-held:
-	case <-time.After(10 * time.Second):
+	case <-time.After(30 * time.Second): // only to fail instead of hanging
 		t.Fatal("orders never pre-warmed")
 	}
 
 	w.setAlarm("payments-errors", true)
-	deadline := time.Now().Add(30 * time.Second) // only to fail instead of hanging
-	for !reflect.DeepEqual(paymentsAlias(), onVersion("1")) || mustGet(t, c, ctx, payments).Status != codedeploy.StatusStopped {
-		if time.Now().After(deadline) {
-			t.Fatalf("payments not rolled back while orders' pre-warm is held: alias %+v, status %s",
-				paymentsAlias(), mustGet(t, c, ctx, payments).Status)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	await(t, c, w, "payments rolled back while orders' pre-warm is held", func() bool {
+		return reflect.DeepEqual(paymentsAlias(), onVersion("1")) && mustGet(t, c, ctx, payments).Status == codedeploy.StatusStopped
+	})
 	if d := mustGet(t, c, ctx, orders); d.Status.Terminal() || w.current().FunctionVersion != "1" || len(w.current().AdditionalVersionWeights) != 0 {
 		t.Fatalf("orders moved while its pre-warm was held: %s, alias %+v", d.Status, w.current())
 	}
