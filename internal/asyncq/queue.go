@@ -15,6 +15,15 @@
 // its event to its new due key (or removes it) in one transaction, after checking that the event is still at the
 // key it was read from. Servers before this layout keyed events by enqueue time (evq/<enqueued>-<id>); the first
 // pass of a queue moves any such events to evdue/ in one transaction, so they still run after an upgrade.
+//
+// # Wake-ups
+//
+// Run makes a pass when the earliest event it read is due (one timer), when this process enqueued or finished an
+// event (an in-process kick, so Invoke's 202 is followed by a pass at once), and when the store's watch of evdue/
+// shows an event put by a commit the last pass did not read — whoever made it: another Queue on the same store
+// (another server of a cluster) wakes this one, with no polling. A watch that fell behind the store's history
+// (ErrCompacted, ErrLagged) is re-listed the etcd way: a pass that reads the queue afresh, and a new watch from the
+// revision it was taken at.
 package asyncq
 
 import (
@@ -28,6 +37,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -107,6 +117,9 @@ type Queue struct {
 	// snapshot for every event that was not running when the pass began.
 	dispatchMu sync.Mutex
 	migrated   bool // legacy keys moved (guarded by dispatchMu)
+	// seen is the store revision the last pass read the queue at: a watched commit at or below it was in that
+	// pass's snapshot, so it needs no pass of its own.
+	seen atomic.Int64
 
 	mu       sync.Mutex
 	inFlight map[string]bool
@@ -206,13 +219,20 @@ func (q *Queue) kick() {
 }
 
 // Run processes the queue until ctx ends, then waits for running events to finish. It re-arms one timer for the
-// next due event between passes.
+// next due event between passes, and follows the store's watch of the queue (see the package doc).
 func (q *Queue) Run(ctx context.Context) {
 	defer q.wg.Wait()
+	var watching sync.WaitGroup // apart from q.wg, which ProcessDue waits for
+	defer watching.Wait()
 	t := q.newTimer()
 	defer t.Stop()
-	for {
+	for following := false; ; following = true {
 		next := q.dispatchDue(ctx)
+		if !following {
+			// The first pass is the listing: watch what commits after it.
+			from := q.seen.Load() + 1
+			watching.Go(func() { q.follow(ctx, from) })
+		}
 		var fired <-chan time.Time
 		if !next.IsZero() {
 			t.Reset(max(next.Sub(q.o.Now()), time.Millisecond))
@@ -226,6 +246,84 @@ func (q *Queue) Run(ctx context.Context) {
 		}
 		t.Stop()
 	}
+}
+
+// retryWatch is how long follow waits before watching again after the store refused (other than by compaction).
+const retryWatch = time.Second
+
+// follow kicks a pass for every event put under evdue/ by a commit the last pass did not read, from revision from
+// on, until ctx ends. When the watch fell behind the store's history it lists again: it takes the store's
+// revision and kicks a pass — which reads at that revision or later, so it sees every commit the new watch (from
+// the next revision on) does not replay.
+func (q *Queue) follow(ctx context.Context, from int64) {
+	for {
+		err := q.watch(ctx, from)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, store.ErrClosed):
+			q.o.Logger.Error("async queue store closed; no longer watching it", "err", err)
+			return
+		case errors.Is(err, store.ErrCompacted):
+			q.o.Logger.Info("async queue watch fell behind the store's history; reading the queue again", "err", err)
+		default:
+			q.o.Logger.Error("watch async queue", "err", err)
+			q.pause(ctx, retryWatch)
+		}
+		rev, err := store.CurrentRevision(ctx, q.o.Store)
+		for err != nil && ctx.Err() == nil && !errors.Is(err, store.ErrClosed) {
+			q.o.Logger.Error("read the async queue's revision", "err", err)
+			q.pause(ctx, retryWatch)
+			rev, err = store.CurrentRevision(ctx, q.o.Store)
+		}
+		if err != nil {
+			continue // ctx ended or the store closed: the watch says which
+		}
+		q.kick()
+		from = rev + 1
+	}
+}
+
+// pause waits d on Run's timer, or until ctx ends.
+func (q *Queue) pause(ctx context.Context, d time.Duration) {
+	t := q.newTimer()
+	defer t.Stop()
+	t.Reset(d)
+	select {
+	case <-ctx.Done():
+	case <-t.C():
+	}
+}
+
+// errWatchEnded reports a watch whose channel closed without saying why.
+var errWatchEnded = errors.New("async queue watch ended")
+
+// watch kicks a pass for each commit from revision from on that puts an event the last pass did not read, until
+// the watch ends; it returns why.
+func (q *Queue) watch(ctx context.Context, from int64) error {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch, err := q.o.Store.Watch(wctx, duePrefix, from)
+	if err != nil {
+		return err
+	}
+	for resp := range ch {
+		if resp.Err != nil {
+			return resp.Err
+		}
+		for _, ev := range resp.Events {
+			// A put is an event to run, now or later; a delete (an event settled, or moved to a later key) never
+			// makes one due sooner.
+			if ev.Type == store.EventPut && ev.Revision > q.seen.Load() {
+				q.kick()
+				break
+			}
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return errWatchEnded
 }
 
 // dispatchDue starts every due event not already running (bounded by Workers) and returns when the next
@@ -250,7 +348,9 @@ func (q *Queue) dispatchDue(ctx context.Context) time.Time {
 	q.mu.Unlock()
 	var due []queued
 	var next time.Time
+	var rev int64
 	err := q.o.Store.View(ctx, func(tx store.Tx) error {
+		due, next, rev = nil, time.Time{}, tx.Revision()
 		return tx.Scan(duePrefix, "", func(k string, b []byte) (bool, error) {
 			at, id, err := parseKey(k)
 			if err != nil {
@@ -277,6 +377,7 @@ func (q *Queue) dispatchDue(ctx context.Context) time.Time {
 		}
 		return now.Add(time.Second)
 	}
+	q.seen.Store(rev)
 	for _, d := range due {
 		e := d.e
 		q.mu.Lock()

@@ -3,15 +3,24 @@ package asyncq
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sluice-dev/sluice/internal/store"
 )
 
-// fakeTimers makes the timers Run uses; each time one is armed it reports how many are armed.
+// fakeTimers makes the timers Run uses; each time one is armed it reports it.
 type fakeTimers struct {
 	mu    sync.Mutex
 	made  []*fakeTimer
-	armed chan int
+	armed chan arming
+}
+
+// arming is one Reset of a fake timer: for how long, and how many timers are armed then.
+type arming struct {
+	d    time.Duration
+	live int
 }
 
 type fakeTimer struct {
@@ -55,12 +64,12 @@ func (f *fakeTimers) fire(now time.Time) {
 
 func (t *fakeTimer) C() <-chan time.Time { return t.c }
 
-func (t *fakeTimer) Reset(time.Duration) {
+func (t *fakeTimer) Reset(d time.Duration) {
 	t.f.mu.Lock()
 	t.on = true
 	n := t.f.live()
 	t.f.mu.Unlock()
-	t.f.armed <- n
+	t.f.armed <- arming{d: d, live: n}
 }
 
 func (t *fakeTimer) Stop() {
@@ -79,7 +88,7 @@ func TestRunKeepsOneTimer(t *testing.T) {
 		ran <- e
 		return Outcome{Response: []byte(`"ok"`), ExecutedVersion: "1"}
 	}, clock, DefaultPolicy())
-	timers := &fakeTimers{armed: make(chan int, wakes+2)}
+	timers := &fakeTimers{armed: make(chan arming, wakes+2)}
 	q.newTimer = timers.new
 	ctx, cancel := context.WithCancel(context.Background())
 	// An event due in an hour: every pass arms the timer for it.
@@ -92,8 +101,8 @@ func TestRunKeepsOneTimer(t *testing.T) {
 	defer func() { cancel(); <-done }()
 
 	for i := range wakes {
-		if n := <-timers.armed; n != 1 {
-			t.Fatalf("pass %d: %d timers armed, want 1", i+1, n)
+		if a := <-timers.armed; a.live != 1 {
+			t.Fatalf("pass %d: %d timers armed, want 1", i+1, a.live)
 		}
 		if i < wakes-1 {
 			q.kick()
@@ -115,5 +124,101 @@ func TestRunKeepsOneTimer(t *testing.T) {
 	}
 	if len(timers.made) != 1 {
 		t.Errorf("Run made %d timers over %d passes, want 1 re-armed", len(timers.made), wakes)
+	}
+}
+
+// laggingStore hands out, as its first watch, one that has already fallen behind (ErrLagged), the way a backend
+// ends the watch of a reader that could not keep up.
+type laggingStore struct {
+	store.Store
+	lagged atomic.Bool
+}
+
+func (s *laggingStore) Watch(ctx context.Context, prefix string, from int64) (<-chan store.WatchResponse, error) {
+	if s.lagged.CompareAndSwap(false, true) {
+		ch := make(chan store.WatchResponse, 1)
+		ch <- store.WatchResponse{Err: store.ErrLagged}
+		close(ch)
+		return ch, nil
+	}
+	return s.Store.Watch(ctx, prefix, from)
+}
+
+// TestAnotherQueuesCommitWakesRun runs one queue and enqueues through a second one on the same store (as another
+// server of a cluster would): its event reaches the running queue through the store's watch alone — the second
+// queue's kick goes to its own Run, which is not running. The running queue waits for an event due in an hour, so
+// every pass it makes arms its timer, and the test sees each.
+func TestAnotherQueuesCommitWakesRun(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		due  time.Duration // when the other queue's event is due, from now
+		lag  bool          // Run's first watch has fallen behind: it must list again and watch anew
+	}{
+		{name: "an event due now runs at once", due: 0},
+		{name: "an event due sooner than the one waited for re-arms the timer", due: time.Minute},
+		{name: "after the watch fell behind, an event due now still runs", due: 0, lag: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+			var db store.Store = openStore(t)
+			if tc.lag {
+				db = &laggingStore{Store: db}
+			}
+			ran := make(chan Event, 2)
+			running := queueOn(db, func(_ context.Context, e Event) Outcome {
+				ran <- e
+				return Outcome{Response: []byte(`"ok"`), ExecutedVersion: "1"}
+			}, clock, DefaultPolicy())
+			other := queueOn(db, func(context.Context, Event) Outcome {
+				t.Error("the other queue, which is not running, ran an event")
+				return Outcome{}
+			}, clock, DefaultPolicy())
+			timers := &fakeTimers{armed: make(chan arming, 16)}
+			running.newTimer = timers.new
+			ctx, cancel := context.WithCancel(context.Background())
+			if err := running.enqueueEvent(ctx, Event{ID: "later", Function: "f", EnqueuedAt: clock.Now(), NextAttempt: clock.Now().Add(time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+			<-running.wake // its own kick: Run's first pass reads the queue anyway
+			done := make(chan struct{})
+			go func() { running.Run(ctx); close(done) }()
+			defer func() { cancel(); <-done }()
+			armed := func() arming {
+				t.Helper()
+				select {
+				case a := <-timers.armed:
+					return a
+				case <-time.After(30 * time.Second): // only to fail instead of hanging
+					t.Fatal("Run armed no timer")
+					return arming{}
+				}
+			}
+			if a := armed(); a.d != time.Hour {
+				t.Fatalf("first pass armed the timer for %s, want 1h", a.d)
+			}
+			if tc.lag {
+				armed() // the pass of the listing that follows the lagged watch
+			}
+
+			e := Event{ID: "other", Function: "g", EnqueuedAt: clock.Now(), NextAttempt: clock.Now().Add(tc.due)}
+			if err := other.enqueueEvent(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+			if tc.due > 0 {
+				if a := armed(); a.d != tc.due {
+					t.Fatalf("after the other queue's commit the timer is armed for %s, want %s", a.d, tc.due)
+				}
+				clock.Add(tc.due)
+				timers.fire(clock.Now())
+			}
+			select {
+			case got := <-ran:
+				if got.ID != "other" {
+					t.Fatalf("ran %s, want the other queue's event", got.ID)
+				}
+			case <-time.After(30 * time.Second): // only to fail instead of hanging
+				t.Fatal("the running queue never ran the event the other queue committed")
+			}
+		})
 	}
 }
