@@ -47,6 +47,11 @@ func (g *gatedStore) release() {
 }
 
 func (g *gatedStore) Update(ctx context.Context, fn func(store.Tx) error) error {
+	_, err := g.UpdateRev(ctx, fn)
+	return err
+}
+
+func (g *gatedStore) UpdateRev(ctx context.Context, fn func(store.Tx) error) (int64, error) {
 	g.mu.Lock()
 	held, after := g.armed, g.after
 	entered, released := g.entered, g.released
@@ -56,16 +61,12 @@ func (g *gatedStore) Update(ctx context.Context, fn func(store.Tx) error) error 
 		close(entered)
 		<-released
 	}
-	err := g.Store.Update(ctx, fn)
+	rev, err := g.Store.UpdateRev(ctx, fn)
 	if held && after {
 		close(entered)
 		<-released
 	}
-	return err
-}
-
-func (g *gatedStore) UpdateRev(context.Context, func(store.Tx) error) (int64, error) {
-	panic("alarms does not call UpdateRev")
+	return rev, err
 }
 
 // gatedEnv is an env whose service writes through a gatedStore.
@@ -79,6 +80,7 @@ func gatedEnv(t *testing.T) (*env, *gatedStore) {
 		t.Fatal(err)
 	}
 	e.svc = svc
+	e.changes = &recorder{} // newEnv's service, on the same store, notifies the previous one
 	svc.Subscribe(e.changes.add)
 	return e, g
 }
@@ -154,8 +156,8 @@ func TestStoreWriteHoldsNoLock(t *testing.T) {
 	}
 }
 
-// TestOlderCommitDoesNotOverwrite: a write that committed first but publishes last (held between its commit and
-// its return) does not replace the newer state in memory.
+// TestOlderCommitDoesNotOverwrite: a write that committed first but returns last (held between its commit and
+// its return) does not replace the newer state in memory: the watch applies commits in revision order.
 func TestOlderCommitDoesNotOverwrite(t *testing.T) {
 	e, g := gatedEnv(t)
 	ctx := context.Background()

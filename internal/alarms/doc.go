@@ -3,7 +3,9 @@
 // DescribeAlarmsForMetric / DeleteAlarms / SetAlarmState / DescribeAlarmHistory / Enable-/DisableAlarmActions
 // rules with CloudWatch's error codes, the evaluator that compares the metrics of internal/metrics with the
 // thresholds at least once a second, and the subscriptions through which in-process consumers (the deployment
-// controller) learn of a state change the moment it is committed. Single-metric alarms only: metric math,
+// controller) learn of a state change the moment it is committed. What it holds in memory — every alarm's
+// definition and state — is a watch-fed cache of the alarm records, so several processes sharing one store (a
+// cluster) see each other's alarms, and each one's subscribers hear of every state change, whoever committed it. Single-metric alarms only: metric math,
 // anomaly detection and composite alarms are out of scope, and alarm actions are stored and described but not
 // executed (the deployment controller subscribes instead).
 //
@@ -33,7 +35,7 @@
 //
 // Reaction time: a sample changes an alarm at the first evaluation after its period completes, so with 1- or
 // 5-second periods Sluice reacts within about one period plus TickGrace, and the change is queued for the
-// subscribers right after its commit (each subscriber's goroutine picks it up at once).
+// subscribers as soon as the store's watch delivers its commit (each subscriber's goroutine picks it up at once).
 //
 // SetState forces a state that holds until the alarm's next evaluation instant (the next boundary of its step),
 // whose evaluation may change it back: CloudWatch's "until the next alarm comparison". The hold survives a
@@ -56,24 +58,31 @@
 // "startDate":…,"unit":…,"statistic":… (or "extendedStatistic"),"period":…,"recentDatapoints":[…],"threshold":…,
 // "evaluatedDatapoints":[{"timestamp":…,"sampleCount":…,"value":…},…]}.
 //
-// # Durability, locking and notification order
+// # Durability, the cache and notification order
 //
 // Every mutation is one store transaction; a state change and its StateUpdate history item are committed
-// before the in-memory state changes and before subscribers hear of it (all changes of an evaluation pass share
-// one transaction). No lock of the service is held while the store writes (an fsync): a mutation decides inside
-// its transaction from the stored records — the store serialises write transactions — and publishes the result
-// in memory after the commit, before it returns, so DescribeAlarms after PutMetricAlarm sees it. Each record
-// carries the revision its transaction read (record.Gen, increasing in commit order); a result older than what
-// memory holds for its alarm, or than the alarm's deletion, is not published, so a commit that finishes late
-// never overwrites a newer state. An evaluation pass decides from a snapshot and commits a change only if the
-// alarm's Gen is still the one it read. Reads take the in-memory lock only to copy.
+// together (all changes of an evaluation pass share one transaction). A mutation decides inside its
+// transaction from the stored records — the store serialises write transactions, across processes too — and
+// holds no lock of the service while the store writes (an fsync). Nothing but the store's watch changes the
+// in-memory alarms (cache.go): New lists the alarm/ records, then follows their changes one commit at a time in
+// revision order; a watch that fell behind (ErrCompacted, ErrLagged) lists again, and the store closing ends it.
+// The follower runs from New rather than Run, so a write made before Run (or without it) still returns promptly:
+// every mutation returns only once the cache has applied its commit (it waits on Options.Progress, at most
+// cacheWaitLimit, 10 s, then answers with a warning), so DescribeAlarms after PutMetricAlarm on one process sees
+// it; a write by another process shows here as soon as the watch delivers it. A cached definition keeps its
+// identity (and the evaluator its cached datapoints) until a record with a different definition arrives. An
+// evaluation pass decides from a snapshot of the cache and commits a change only if the alarm's record still
+// has the Gen the pass read, so two processes evaluating the same alarm commit a transition once. Reads take the
+// in-memory lock only to copy.
 //
-// Each subscriber has its own goroutine and queue, filled under the in-memory lock in publication order, so a
-// subscriber sees an alarm's changes in commit order and one that is slow (or stuck) delays neither the
-// evaluator, nor mutations, nor the other subscribers. A stuck subscriber's queue is bounded: past maxQueued
-// (256) changes, a change of an alarm that already has one queued is merged into it (the latest state wins).
-// One gap remains: when two commits for one alarm race between commit and publication and the newer publishes
-// first, the older one is dropped, with its notification.
+// Subscribers hear of state changes from the watch: a record whose state differs from the cached one is a
+// transition (from the cached state to the record's, with the record's reason and timestamp), queued when the
+// cache applies it, so every process notifies its subscribers once per transition, in revision order, whichever
+// process committed it. After a re-list, a state that differs from the cached one is notified as one transition
+// (the intermediate ones the watch missed are lost). Each subscriber has its own goroutine and queue, so one
+// that is slow (or stuck) delays neither the evaluator, nor mutations, nor the watch, nor the other subscribers.
+// A stuck subscriber's queue is bounded: past maxQueued (256) changes, a change of an alarm that already has one
+// queued is merged into it (the latest state wins).
 //
 // History keeps the last MaxHistoryPerAlarm (100) items per alarm and is deleted with the alarm.
 //

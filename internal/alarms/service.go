@@ -40,16 +40,18 @@ type Options struct {
 	// demos and tests of time-scaled deployments, whose canaries would otherwise end before a 60 s period does.
 	// Definitions and what the API reports keep the configured period. Zero or one: real time.
 	TimeScale float64
+	// Progress is where the alarms' cache reports how far it applied the store's changes, and what writes wait on
+	// (nil: a private one).
+	Progress *store.Progress
 }
 
 // Service owns the alarms. It is safe for concurrent use.
 //
 // Locking: mu guards the in-memory alarms and the subscriber list and is never held across a store transaction or
 // a subscriber call. A mutation decides inside its store transaction, from the stored records (the store
-// serialises write transactions, so that is the one serialisation point), and publishes the result in memory
-// after the commit, before it returns (read-your-writes). Each record carries the revision its transaction read
-// (record.Gen), which increases in commit order: a result is published only if it is newer than what memory holds
-// for the alarm (and than a deletion of it), so an older commit that finishes late never overwrites a newer state.
+// serialises write transactions, so that is the one serialisation point); only the watch (cache.go) changes the
+// in-memory alarms, one commit at a time in revision order, and a mutation returns once it has applied the
+// mutation's commit (read-your-writes).
 type Service struct {
 	st        store.Store
 	metrics   *metrics.Store
@@ -60,10 +62,11 @@ type Service struct {
 	maxAlarms int
 	scale     float64
 
-	mu      sync.RWMutex // guards alarms, deleted, writes and subs; never held across a store write
+	progress *store.Progress
+	applied  *store.Applied // how far the watch has applied the store to alarms
+
+	mu      sync.RWMutex // guards alarms and subs; never held across a store write
 	alarms  map[string]*entry
-	deleted map[string]int64 // name → Gen of its deletion, kept while writes are in flight
-	writes  int              // store transactions in flight
 	subsSeq uint64
 	subs    map[uint64]*subscriber
 
@@ -72,28 +75,23 @@ type Service struct {
 	defSeq atomic.Uint64           // numbers definitions (entry.def)
 }
 
-// entry is an alarm in memory. Entries are never modified once published in Service.alarms: a mutation replaces
-// the entry, so an evaluation pass may read a snapshot without holding the lock.
+// entry is an alarm in memory. Entries are never modified once cached in Service.alarms: the watch replaces the
+// entry, so an evaluation pass may read a snapshot without holding the lock.
 type entry struct {
 	a         Alarm
 	held      bool
 	histSeq   uint64
 	histCount int
-	gen       int64  // record.Gen: the entry's place in commit order; an evaluation commits only if it still matches
-	def       uint64 // identifies the definition (changes on every Put): keys the evaluator's cache
-}
-
-func (e *entry) record() record {
-	r := toRecord(&e.a)
-	r.Held, r.HistSeq, r.HistCount, r.Gen = e.held, e.histSeq, e.histCount, e.gen
-	return r
+	gen       int64  // record.Gen: identifies the record an evaluation decided from; it commits only if it still matches
+	def       uint64 // identifies the definition (changes when the definition does): keys the evaluator's cache
 }
 
 func (s *Service) entryOf(r *record) *entry {
 	return &entry{a: r.alarm(s.region, s.account), held: r.Held, histSeq: r.HistSeq, histCount: r.HistCount, gen: r.Gen}
 }
 
-// New loads the alarms from the store.
+// New loads the alarms from the store and follows the store's changes to them until the store closes (cache.go):
+// from then on, an alarm written by any process sharing the store is in this one's memory too.
 func New(o Options) (*Service, error) {
 	if o.Store == nil || o.Metrics == nil {
 		return nil, errors.New("alarms: Options.Store and Options.Metrics are required")
@@ -101,8 +99,8 @@ func New(o Options) (*Service, error) {
 	s := &Service{
 		st: o.Store, metrics: o.Metrics, region: o.Region, account: o.AccountID,
 		now: o.Now, log: o.Logger, maxAlarms: o.MaxAlarms, scale: o.TimeScale,
-		alarms: make(map[string]*entry), deleted: make(map[string]int64), subs: make(map[uint64]*subscriber),
-		cache: make(map[string]*windowCache),
+		alarms: make(map[string]*entry), subs: make(map[uint64]*subscriber),
+		cache: make(map[string]*windowCache), progress: o.Progress,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -113,88 +111,17 @@ func New(o Options) (*Service, error) {
 	if s.maxAlarms <= 0 {
 		s.maxAlarms = DefaultMaxAlarms
 	}
-	err := s.st.View(context.Background(), func(tx store.Tx) error {
-		return tx.Scan(alarmPrefix, "", func(k string, v []byte) (bool, error) {
-			var r record
-			if err := json.Unmarshal(v, &r); err != nil {
-				return false, fmt.Errorf("decode %s: %w", k, err)
-			}
-			e := s.entryOf(&r)
-			e.def = s.defSeq.Add(1)
-			s.alarms[r.Name] = e
-			return true, nil
-		})
-	})
+	if s.progress == nil {
+		s.progress = store.NewProgress()
+	}
+	s.applied = s.progress.Register("alarms")
+	rev, err := s.load(context.Background())
 	if err != nil {
 		return nil, fmt.Errorf("alarms: load: %w", err)
 	}
+	s.applied.Advance(rev)
+	go s.follow(context.Background(), rev) // ends with ErrClosed when the store closes
 	return s, nil
-}
-
-// result is what a committed transaction changed for one alarm, to publish in memory.
-type result struct {
-	name    string
-	gen     int64
-	e       *entry // nil: the alarm was deleted
-	prevGen int64  // the Gen the record had before; with sameDef, memory at prevGen has the same definition
-	sameDef bool   // the definition did not change (keep the evaluator's cache)
-	change  *Change
-}
-
-// commit runs decide in a store transaction (it may run more than once; it reads the stored records and must
-// have no effect outside the transaction) and publishes its results in memory once committed. No lock is held
-// while the store writes.
-func (s *Service) commit(ctx context.Context, decide func(tx store.Tx) ([]result, error)) error {
-	s.mu.Lock()
-	s.writes++
-	s.mu.Unlock()
-	var out []result
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		var err error
-		out, err = decide(tx)
-		return err
-	})
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.writes--
-	if err == nil {
-		for i := range out {
-			s.publishLocked(&out[i])
-		}
-	}
-	if s.writes == 0 {
-		clear(s.deleted) // no older commit can still be published
-	}
-	return err
-}
-
-// publishLocked puts a committed result in memory unless memory already holds a newer state of the alarm, and
-// queues its state change for the subscribers (under mu, so in publication order).
-func (s *Service) publishLocked(r *result) {
-	if g, ok := s.deleted[r.name]; ok && g >= r.gen {
-		return
-	}
-	cur := s.alarms[r.name]
-	if cur != nil && cur.gen >= r.gen {
-		return
-	}
-	if r.e == nil {
-		delete(s.alarms, r.name)
-		s.deleted[r.name] = r.gen
-		return
-	}
-	if r.sameDef && cur != nil && cur.gen == r.prevGen {
-		r.e.def = cur.def
-	} else {
-		r.e.def = s.defSeq.Add(1)
-	}
-	s.alarms[r.name] = r.e
-	if c := r.change; c != nil {
-		s.log.Info("alarm state changed", "alarm", c.AlarmName, "from", c.From, "to", c.To, "reason", c.Reason)
-		for _, sub := range s.subs {
-			sub.push(*c)
-		}
-	}
 }
 
 // getRecord reads an alarm's record; false when there is none.
@@ -224,11 +151,11 @@ func (s *Service) Put(ctx context.Context, d Definition) error {
 	}
 	now := s.now()
 	var refused error
-	err := s.commit(ctx, func(tx store.Tx) ([]result, error) {
+	err := s.commit(ctx, func(tx store.Tx) error {
 		refused = nil
 		old, exists, err := getRecord(tx, d.Name)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		dd := d
 		var a Alarm
@@ -247,7 +174,7 @@ func (s *Service) Put(ctx context.Context, d Definition) error {
 			s.mu.RUnlock()
 			if n >= s.maxAlarms {
 				refused = fault.New(CodeLimitExceeded, "The quota for alarms for this customer has already been reached.")
-				return nil, refused
+				return refused
 			}
 			a = Alarm{
 				Definition: dd, StateValue: StateInsufficientData, StateReason: reasonCreated,
@@ -260,12 +187,9 @@ func (s *Service) Put(ctx context.Context, d Definition) error {
 		item := HistoryItem{AlarmName: d.Name, Timestamp: now, Type: "ConfigurationUpdate", Summary: summary,
 			Data: configHistoryData(before, &a)}
 		if err := appendHistory(tx, &r, item); err != nil {
-			return nil, err
+			return err
 		}
-		if err := store.PutJSON(tx, alarmKey(d.Name), r); err != nil {
-			return nil, err
-		}
-		return []result{{name: d.Name, gen: r.Gen, e: s.entryOf(&r)}}, nil
+		return store.PutJSON(tx, alarmKey(d.Name), r)
 	})
 	if refused != nil && errors.Is(err, refused) {
 		return refused
@@ -284,13 +208,13 @@ func (s *Service) Delete(ctx context.Context, names []string) error {
 	}
 	names = unique(names)
 	var refused error
-	err := s.commit(ctx, func(tx store.Tx) ([]result, error) {
+	err := s.commit(ctx, func(tx store.Tx) error {
 		refused = nil
 		missing := 0
 		for _, n := range names {
 			ok, err := store.Exists(tx, alarmKey(n))
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if !ok {
 				missing++
@@ -298,19 +222,17 @@ func (s *Service) Delete(ctx context.Context, names []string) error {
 		}
 		if missing > 0 {
 			refused = fault.New(CodeResourceNotFound, "%d out of %d alarm(s) not found", missing, len(names))
-			return nil, refused
+			return refused
 		}
-		out := make([]result, 0, len(names))
 		for _, n := range names {
 			if err := tx.Delete(alarmKey(n)); err != nil {
-				return nil, err
+				return err
 			}
 			if err := deleteHistory(tx, n); err != nil {
-				return nil, err
+				return err
 			}
-			out = append(out, result{name: n, gen: tx.Revision()})
 		}
-		return out, nil
+		return nil
 	})
 	if refused != nil && errors.Is(err, refused) {
 		return refused
@@ -346,24 +268,20 @@ func (s *Service) SetState(ctx context.Context, name, state, reason, reasonData 
 	}
 	now := s.now()
 	var refused error
-	err := s.commit(ctx, func(tx store.Tx) ([]result, error) {
+	err := s.commit(ctx, func(tx store.Tx) error {
 		refused = nil
 		r, ok, err := getRecord(tx, name)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !ok {
 			refused = fault.New(CodeResourceNotFound, "Alarm %s not found", name)
-			return nil, refused
+			return refused
 		}
 		if r.StateValue == state {
-			return nil, nil
+			return nil
 		}
-		res, err := s.transition(tx, &r, transition{name: name, to: state, reason: reason, data: reasonData, held: true}, now)
-		if err != nil {
-			return nil, err
-		}
-		return []result{res}, nil
+		return putTransition(tx, &r, transition{name: name, to: state, reason: reason, data: reasonData, held: true}, now)
 	})
 	if refused != nil && errors.Is(err, refused) {
 		return refused
@@ -381,24 +299,21 @@ func (s *Service) SetActionsEnabled(ctx context.Context, names []string, enabled
 		return constraint(names, "alarmNames", "Member must have length less than or equal to 100")
 	}
 	names = unique(names)
-	err := s.commit(ctx, func(tx store.Tx) ([]result, error) {
-		var out []result
+	err := s.commit(ctx, func(tx store.Tx) error {
 		for _, n := range names {
 			r, ok, err := getRecord(tx, n)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if !ok || r.ActionsEnabled == enabled {
 				continue
 			}
-			prev := r.Gen
 			r.ActionsEnabled, r.Gen = enabled, tx.Revision()
 			if err := store.PutJSON(tx, alarmKey(n), r); err != nil {
-				return nil, err
+				return err
 			}
-			out = append(out, result{name: n, gen: r.Gen, e: s.entryOf(&r), prevGen: prev, sameDef: true})
 		}
-		return out, nil
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("set actions enabled: %w", err)
@@ -406,8 +321,9 @@ func (s *Service) SetActionsEnabled(ctx context.Context, names []string, enabled
 	return nil
 }
 
-// Subscribe registers fn to be called on every state change once it is committed and visible to reads. Each
-// subscriber has its own goroutine and queue: fn is called one change at a time, in commit order for each alarm,
+// Subscribe registers fn to be called on every state change, committed by this process or by another one sharing
+// the store, once this process's cache has applied it (so reads here see it). Each subscriber has its own
+// goroutine and queue: fn is called one change at a time, in revision order,
 // and a slow fn delays neither the evaluator, nor mutations, nor the other subscribers. While more than
 // maxQueued changes wait for a subscriber, a further change of an alarm that already has one waiting is merged
 // into it (its From kept, its To, Reason and At replaced: the latest state matters most), so a stuck subscriber
@@ -503,49 +419,42 @@ type transition struct {
 	gen          int64 // the entry generation an evaluation decided from
 }
 
-// transition applies t to the stored record r in tx, with its StateUpdate history item.
-func (s *Service) transition(tx store.Tx, r *record, t transition, now time.Time) (result, error) {
+// putTransition applies t to the stored record r in tx, with its StateUpdate history item. Subscribers hear of
+// it from the watch (cache.go), on every process sharing the store.
+func putTransition(tx store.Tx, r *record, t transition, now time.Time) error {
 	from := r.StateValue
 	item := HistoryItem{
 		AlarmName: t.name, Timestamp: now, Type: "StateUpdate",
 		Summary: fmt.Sprintf("Alarm updated from %s to %s", from, t.to),
 		Data:    stateHistoryData(from, r.StateReason, r.StateReasonData, t.to, t.reason, t.data),
 	}
-	prev := r.Gen
 	r.Held = t.held
 	r.StateValue, r.StateReason, r.StateReasonData = t.to, t.reason, t.data
 	r.StateUpdated, r.StateTransitioned = now, now
 	r.Gen = tx.Revision()
 	if err := appendHistory(tx, r, item); err != nil {
-		return result{}, err
+		return err
 	}
-	if err := store.PutJSON(tx, alarmKey(t.name), *r); err != nil {
-		return result{}, err
-	}
-	return result{name: t.name, gen: r.Gen, e: s.entryOf(r), prevGen: prev, sameDef: true,
-		change: &Change{AlarmName: t.name, From: from, To: t.to, Reason: t.reason, At: now}}, nil
+	return store.PutJSON(tx, alarmKey(t.name), *r)
 }
 
 // commitTransitions commits an evaluation pass's state changes in one transaction; a change whose alarm was
 // deleted or changed since the pass read it (Gen mismatch), or is already in the target state, is dropped.
 func (s *Service) commitTransitions(ctx context.Context, ts []transition, now time.Time) error {
-	err := s.commit(ctx, func(tx store.Tx) ([]result, error) {
-		var out []result
+	err := s.commit(ctx, func(tx store.Tx) error {
 		for _, t := range ts {
 			r, ok, err := getRecord(tx, t.name)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if !ok || r.Gen != t.gen || r.StateValue == t.to {
 				continue
 			}
-			res, err := s.transition(tx, &r, t, now)
-			if err != nil {
-				return nil, err
+			if err := putTransition(tx, &r, t, now); err != nil {
+				return err
 			}
-			out = append(out, res)
 		}
-		return out, nil
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("commit alarm state: %w", err)
@@ -571,8 +480,9 @@ func (s *Service) Run(ctx context.Context) {
 }
 
 // EvaluateAll runs one evaluation pass over every alarm at the current time: it reads each alarm's metric, decides
-// its state (see decide) and commits all the changes of the pass in one transaction, then queues them for the
-// subscribers. Store failures are logged; the next pass retries them. A pass holds no lock while it commits.
+// its state (see decide) and commits all the changes of the pass in one transaction, which the cache then queues
+// for the subscribers. Store failures are logged; the next pass retries them. A pass holds no lock while it
+// commits.
 func (s *Service) EvaluateAll(ctx context.Context) {
 	now := s.now()
 	ts := s.decidePass(ctx, now)

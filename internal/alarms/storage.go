@@ -69,9 +69,9 @@ type record struct {
 	Held      bool   `json:"held,omitempty"`
 	HistSeq   uint64 `json:"histSeq"`
 	HistCount int    `json:"histCount"`
-	// Gen is the revision the transaction that last wrote the record read (Tx.Revision): unique per commit and
-	// increasing in commit order, so it orders the in-memory updates and identifies what an evaluation decided
-	// from. Zero in records written before it existed.
+	// Gen is the revision the transaction that last wrote the record read (Tx.Revision): two writes of one record
+	// conflict, so each has its own, and an evaluation pass commits a change only if the record still has the Gen
+	// it decided from (compare-and-swap). Zero in records written before it existed.
 	Gen int64 `json:"gen,omitempty"`
 }
 

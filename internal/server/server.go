@@ -168,7 +168,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		return err
 	}
 	metricStore := metrics.NewStore(metrics.Options{Retention: cfg.MetricRetention})
-	alarmService, err := alarms.New(alarms.Options{Store: db, Metrics: metricStore, Region: cfg.Region, AccountID: cfg.AccountID, TimeScale: cfg.AlarmTimeScale, Logger: log})
+	alarmService, err := alarms.New(alarms.Options{Store: db, Metrics: metricStore, Region: cfg.Region, AccountID: cfg.AccountID, TimeScale: cfg.AlarmTimeScale, Logger: log, Progress: caches})
 	if err != nil {
 		return err
 	}
