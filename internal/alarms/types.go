@@ -1,6 +1,3 @@
-// Package alarms owns CloudWatch-style metric alarms: their durable definitions and state, the evaluator that
-// compares metrics with thresholds at least once a second, the state history, and the subscriptions through which
-// in-process consumers (the deployment controller) learn of a state change at once.
 package alarms
 
 import (
