@@ -47,6 +47,7 @@ import (
 	"github.com/sluice-dev/sluice/bench/internal/buildkit"
 	"github.com/sluice-dev/sluice/bench/internal/hostinfo"
 	"github.com/sluice-dev/sluice/bench/internal/sluiceproc"
+	"github.com/sluice-dev/sluice/internal/sdkhttp"
 )
 
 const (
@@ -161,7 +162,7 @@ func measure(ctx context.Context, cfg config, tg target, dataDir string, pkg []b
 	}
 	defer srv.Stop()
 	pid := srv.Cmd.Process.Pid
-	c := lambda.New(lambda.Options{Region: region, BaseEndpoint: aws.String(srv.Endpoint), Retryer: aws.NopRetryer{},
+	c := lambda.New(lambda.Options{Region: region, BaseEndpoint: aws.String(srv.Endpoint), Retryer: aws.NopRetryer{}, HTTPClient: sdkhttp.Wrap(nil),
 		Credentials: credentials.NewStaticCredentialsProvider(accessKey, secretKey, "")})
 	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(function), Role: aws.String("arn:aws:iam::000000000000:role/bench"),
 		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: pkg}}); err != nil {

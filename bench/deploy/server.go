@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/sluice-dev/sluice/bench/internal/sluiceproc"
+	"github.com/sluice-dev/sluice/internal/sdkhttp"
 )
 
 const (
@@ -61,9 +62,9 @@ func newClients(endpoint string, workers int) *clients {
 	}
 	return &clients{
 		endpoint: endpoint,
-		invoke: lambda.New(lambda.Options{Region: region, BaseEndpoint: aws.String(endpoint), HTTPClient: pool(workers),
+		invoke: lambda.New(lambda.Options{Region: region, BaseEndpoint: aws.String(endpoint), HTTPClient: sdkhttp.Wrap(pool(workers)),
 			Retryer: aws.NopRetryer{}, Credentials: creds}),
-		lambda: lambda.New(lambda.Options{Region: region, BaseEndpoint: aws.String(endpoint), HTTPClient: pool(8),
+		lambda: lambda.New(lambda.Options{Region: region, BaseEndpoint: aws.String(endpoint), HTTPClient: sdkhttp.Wrap(pool(8)),
 			Retryer: aws.NopRetryer{}, Credentials: creds}),
 		cw:  cloudwatch.New(cloudwatch.Options{Region: region, BaseEndpoint: aws.String(endpoint), HTTPClient: pool(4), Credentials: creds}),
 		cd:  codedeploy.New(codedeploy.Options{Region: region, BaseEndpoint: aws.String(endpoint), HTTPClient: pool(4), Credentials: creds}),

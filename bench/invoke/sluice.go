@@ -28,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/sluice-dev/sluice/bench/internal/sluiceproc"
+	"github.com/sluice-dev/sluice/internal/sdkhttp"
 )
 
 const (
@@ -61,7 +62,7 @@ func sdkClient(endpoint string, concurrency int) *lambda.Client {
 		t.MaxIdleConnsPerHost = concurrency
 	})
 	return lambda.New(lambda.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(endpoint), HTTPClient: hc, Retryer: aws.NopRetryer{},
+		Region: "us-east-1", BaseEndpoint: aws.String(endpoint), HTTPClient: sdkhttp.Wrap(hc), Retryer: aws.NopRetryer{},
 		Credentials: credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
 	})
 }

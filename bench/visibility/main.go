@@ -28,6 +28,7 @@ import (
 	"github.com/sluice-dev/sluice/bench/internal/hostinfo"
 	"github.com/sluice-dev/sluice/bench/internal/latency"
 	"github.com/sluice-dev/sluice/bench/internal/sluiceproc"
+	"github.com/sluice-dev/sluice/internal/sdkhttp"
 )
 
 const (
@@ -87,7 +88,7 @@ func run(ctx context.Context, rounds, readers int, bin string) error {
 		return err
 	}
 	defer srv.Stop()
-	c := lambda.New(lambda.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.Endpoint), Retryer: aws.NopRetryer{},
+	c := lambda.New(lambda.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.Endpoint), Retryer: aws.NopRetryer{}, HTTPClient: sdkhttp.Wrap(nil),
 		Credentials: credentials.NewStaticCredentialsProvider(accessKey, secretKey, "")})
 	if err := setup(ctx, c, pkg); err != nil {
 		return fmt.Errorf("set-up: %w", err)

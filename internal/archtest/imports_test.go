@@ -44,6 +44,7 @@ var layers = map[string]layer{
 	"internal/oidc":                  infra,
 	"internal/oidc/":                 infra,
 	"internal/awsraw":                infra,
+	"internal/sdkhttp":               infra,
 	"internal/pack":                  infra,
 	"internal/sandbox":               infra,
 	"internal/scratch":               infra,

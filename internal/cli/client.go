@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
 
+	"github.com/sluice-dev/sluice/internal/sdkhttp"
 	"github.com/sluice-dev/sluice/internal/server"
 )
 
@@ -45,7 +46,9 @@ func firstNonEmpty(values ...string) string {
 // awsConfig builds an SDK config from the standard chain; with nothing configured, it falls back to the local
 // server on --data-dir and its root credentials, which is what a developer at the same machine wants.
 func (f *clientFlags) awsConfig(ctx context.Context) (aws.Config, error) {
-	var opts []func(*config.LoadOptions) error
+	// Quiet request-body closes: without them a fast local server's answer can be cut off mid-body and the SDK
+	// retries a call the server already carried out (see package sdkhttp).
+	opts := []func(*config.LoadOptions) error{config.WithHTTPClient(sdkhttp.Wrap(nil))}
 	if f.region != "" {
 		opts = append(opts, config.WithRegion(f.region))
 	}

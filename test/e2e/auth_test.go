@@ -14,6 +14,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/sluice-dev/sluice/internal/sdkhttp"
 )
 
 const signatureMismatch = "The request signature we calculated does not match the signature you provided. " +
@@ -71,7 +73,7 @@ func TestAuth(t *testing.T) {
 	// The SDK sees the same errors as typed API errors.
 	bad := lambda.NewFromConfig(aws.Config{Region: region, BaseEndpoint: aws.String(srv.URL),
 		Credentials: credentials.NewStaticCredentialsProvider(srv.AccessKeyID, "wrong", ""),
-		Retryer:     func() aws.Retryer { return aws.NopRetryer{} }})
+		Retryer:     func() aws.Retryer { return aws.NopRetryer{} }, HTTPClient: sdkhttp.Wrap(nil)})
 	_, err = bad.ListFunctions(t.Context(), &lambda.ListFunctionsInput{})
 	checkAPIError(t, "SDK with a wrong secret", err, wantErr{403, "InvalidSignatureException", signatureMismatch, "", ""})
 
@@ -147,7 +149,7 @@ func TestRootCredentialsFromEnv(t *testing.T) {
 	}
 	other := lambda.NewFromConfig(aws.Config{Region: region, BaseEndpoint: aws.String(srv.URL),
 		Credentials: credentials.NewStaticCredentialsProvider("AKIAOTHEROTHEROTHER0", secret, ""),
-		Retryer:     func() aws.Retryer { return aws.NopRetryer{} }})
+		Retryer:     func() aws.Retryer { return aws.NopRetryer{} }, HTTPClient: sdkhttp.Wrap(nil)})
 	_, err = other.ListFunctions(t.Context(), &lambda.ListFunctionsInput{})
 	checkAPIError(t, "another access key", err, wantErr{403, "UnrecognizedClientException", "The security token included in the request is invalid.", "", ""})
 

@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+
+	"github.com/sluice-dev/sluice/internal/sdkhttp"
 )
 
 // CloudWatch returns an aws-sdk-go-v2 CloudWatch client for this server (retries off, like Lambda()). The client
@@ -28,6 +30,7 @@ func (s *server) CloudWatch() *cloudwatch.Client {
 		Credentials:  credentials.NewStaticCredentialsProvider(s.AccessKeyID, s.SecretAccessKey, ""),
 		BaseEndpoint: aws.String(s.URL),
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
+		HTTPClient:   sdkhttp.Wrap(nil),
 	})
 }
 

@@ -35,6 +35,8 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/sluice-dev/sluice/internal/sdkhttp"
 )
 
 const (
@@ -332,6 +334,7 @@ func (s *server) Lambda(optFns ...func(*lambda.Options)) *lambda.Client {
 		Credentials:  credentials.NewStaticCredentialsProvider(s.AccessKeyID, s.SecretAccessKey, ""),
 		BaseEndpoint: aws.String(s.URL),
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
+		HTTPClient:   sdkhttp.Wrap(nil),
 	}
 	return lambda.NewFromConfig(cfg, optFns...)
 }

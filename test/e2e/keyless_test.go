@@ -21,6 +21,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/sluice-dev/sluice/internal/oidc/oidctest"
+	"github.com/sluice-dev/sluice/internal/sdkhttp"
 )
 
 const (
@@ -272,6 +273,7 @@ func TestKeylessTamperMatrix(t *testing.T) {
 		}
 		c := out.Credentials
 		session := lambda.NewFromConfig(aws.Config{Region: region, BaseEndpoint: aws.String(s.URL), Retryer: func() aws.Retryer { return aws.NopRetryer{} },
+			HTTPClient:  sdkhttp.Wrap(nil),
 			Credentials: credentials.NewStaticCredentialsProvider(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))})
 		if _, err := session.ListFunctions(ctx, &lambda.ListFunctionsInput{}); err != nil {
 			t.Fatalf("fresh session: %v", err)

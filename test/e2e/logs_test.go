@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	logtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/sluice-dev/sluice/internal/sdkhttp"
 )
 
 // Logs returns an aws-sdk-go-v2 CloudWatch Logs client for this server (retries off, like Lambda()).
@@ -25,6 +27,7 @@ func (s *server) Logs() *cloudwatchlogs.Client {
 		Credentials:  credentials.NewStaticCredentialsProvider(s.AccessKeyID, s.SecretAccessKey, ""),
 		BaseEndpoint: aws.String(s.URL),
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
+		HTTPClient:   sdkhttp.Wrap(nil),
 	})
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/api/cloudwatchapi"
 	"github.com/sluice-dev/sluice/internal/fault"
 	"github.com/sluice-dev/sluice/internal/metrics"
+	"github.com/sluice-dev/sluice/internal/sdkhttp"
 )
 
 // sdkProtocols are the protocols the Go SDK's CloudWatch client can speak: its default (RPC v2 CBOR) and the two
@@ -45,6 +46,7 @@ func sdkClient(url string, protocol smithyhttp.ClientProtocol) *cloudwatch.Clien
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 		BaseEndpoint: aws.String(url),
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
+		HTTPClient:   sdkhttp.Wrap(nil),
 	}, func(o *cloudwatch.Options) {
 		if protocol != nil {
 			o.Protocol = protocol
@@ -89,7 +91,7 @@ func TestSDKRoundTrips(t *testing.T) {
 						tc.setup(s.fake)
 					}
 					s.protocols()
-					out, err := tc.call(t.Context(), c)
+					out, err := tc.call(context.Background(), c)
 					if err != nil {
 						t.Fatalf("%s: %v", tc.name, err)
 					}
@@ -690,7 +692,7 @@ func TestSDKErrors(t *testing.T) {
 					if tc.setup != nil {
 						tc.setup(s.fake)
 					}
-					err := tc.call(t.Context(), c)
+					err := tc.call(context.Background(), c)
 					var apiErr smithy.APIError
 					if !errors.As(err, &apiErr) {
 						t.Fatalf("error %v, want an API error", err)

@@ -18,6 +18,7 @@ import (
 
 	domain "github.com/sluice-dev/sluice/internal/codedeploy"
 	"github.com/sluice-dev/sluice/internal/fault"
+	"github.com/sluice-dev/sluice/internal/sdkhttp"
 )
 
 func sdkClient(url string) *codedeploy.Client {
@@ -26,6 +27,7 @@ func sdkClient(url string) *codedeploy.Client {
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 		BaseEndpoint: aws.String(url),
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
+		HTTPClient:   sdkhttp.Wrap(nil),
 	})
 }
 
@@ -56,7 +58,7 @@ func TestSDKRoundTrips(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(s.fake)
 			}
-			out, err := tc.call(t.Context(), c)
+			out, err := tc.call(context.Background(), c)
 			if err != nil {
 				t.Fatalf("%s: %v", tc.name, err)
 			}
@@ -997,7 +999,7 @@ func TestSDKErrors(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(s.fake)
 			}
-			err := tc.call(t.Context(), c)
+			err := tc.call(context.Background(), c)
 			if err == nil {
 				t.Fatal("succeeded")
 			}

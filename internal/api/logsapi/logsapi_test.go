@@ -19,6 +19,7 @@ import (
 
 	"github.com/sluice-dev/sluice/internal/lambda"
 	"github.com/sluice-dev/sluice/internal/logstore"
+	"github.com/sluice-dev/sluice/internal/sdkhttp"
 )
 
 const (
@@ -588,7 +589,7 @@ func TestLogsSDK(t *testing.T) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	c := cloudwatchlogs.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), Retryer: func() aws.Retryer { return aws.NopRetryer{} }})
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), Retryer: func() aws.Retryer { return aws.NopRetryer{} }, HTTPClient: sdkhttp.Wrap(nil)})
 	ctx := t.Context()
 
 	var got []string
