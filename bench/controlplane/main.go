@@ -3,7 +3,7 @@
 // per-operation latency (p50/p99) at several catalogue sizes. Flat latency from 100 to 10,000 functions is the
 // O(log n) claim of docs/benchmarks.md.
 //
-//	go run ./bench/controlplane -sizes 100,1000,10000 -samples 200
+//	go run ./bench/controlplane -sizes 100,1000,10000 -samples 200 [-sluice-bin path]
 package main
 
 import (
@@ -34,6 +34,7 @@ func main() {
 	sizesFlag := flag.String("sizes", "100,1000,10000", "catalogue sizes to measure at")
 	samples := flag.Int("samples", 200, "samples per operation per size")
 	workers := flag.Int("workers", 8, "concurrent creators while filling the catalogue")
+	prebuilt := flag.String("sluice-bin", "", "a prebuilt sluice binary to measure (default: build ./cmd/sluice)")
 	flag.Parse()
 	var sizes []int
 	for _, s := range strings.Split(*sizesFlag, ",") {
@@ -49,9 +50,12 @@ func main() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "sluice")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/sluice").CombinedOutput(); err != nil {
-		log.Fatalf("build: %v\n%s", err, out)
+	bin := *prebuilt
+	if bin == "" {
+		bin = filepath.Join(dir, "sluice")
+		if out, err := exec.Command("go", "build", "-o", bin, "./cmd/sluice").CombinedOutput(); err != nil {
+			log.Fatalf("build: %v\n%s", err, out)
+		}
 	}
 	data := filepath.Join(dir, "data")
 	srv := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", data, "--log-level", "warn")
