@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,7 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-dev/sluice/internal/sdkhttp"
@@ -48,7 +51,13 @@ func firstNonEmpty(values ...string) string {
 func (f *clientFlags) awsConfig(ctx context.Context) (aws.Config, error) {
 	// Quiet request-body closes: without them a fast local server's answer can be cut off mid-body and the SDK
 	// retries a call the server already carried out (see package sdkhttp).
-	opts := []func(*config.LoadOptions) error{config.WithHTTPClient(sdkhttp.Wrap(nil))}
+	opts := []func(*config.LoadOptions) error{config.WithHTTPClient(sdkhttp.Wrap(nil)),
+		// A command run at a desk or in CI is never an EC2 instance of Sluice's: without this, an empty credential
+		// chain ends by asking the metadata service, which prints SDK warnings and fails with an IMDS error that
+		// says nothing about what to do.
+		config.WithEC2IMDSClientEnableState(imds.ClientDisabled),
+		// The SDK's own log lines (retries, IMDSv1 fallback) are not for the person at the terminal; errors are.
+		config.WithLogger(logging.Nop{})}
 	if f.region != "" {
 		opts = append(opts, config.WithRegion(f.region))
 	}
@@ -83,9 +92,21 @@ func (f *clientFlags) awsConfig(ctx context.Context) (aws.Config, error) {
 				return cfg, fmt.Errorf("credentials from %s: %w", k, err)
 			}
 		}
-		if c, rerr := rootCredentials(f.dataDir); rerr == nil {
-			cfg.Credentials = credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, "")
+		c, rerr := rootCredentials(f.dataDir)
+		if errors.Is(rerr, os.ErrNotExist) {
+			return cfg, noCredentialsError(f.dataDir)
 		}
+		if rerr != nil {
+			return cfg, rerr
+		}
+		cfg.Credentials = credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, "")
 	}
 	return cfg, nil
+}
+
+// noCredentialsError says what to do when neither the AWS chain nor a local server's data dir has credentials:
+// the two ways a newcomer gets some.
+func noCredentialsError(dataDir string) error {
+	return fmt.Errorf("no credentials: none in the environment or AWS config, and no sluice server has run on %s; "+
+		"start one with `sluice serve --data-dir %s`, or run eval \"$(sluice env --data-dir DIR)\" for a server on another data dir", dataDir, dataDir)
 }
