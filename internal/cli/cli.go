@@ -24,13 +24,20 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	var debug bool
+	root.PersistentFlags().BoolVar(&debug, "debug", false, "on failure, print the whole error chain (SDK operation, HTTP status, request ID)")
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(serveCommand(), envCommand(), versionCommand(), statusCommand(), dlqCommand(), metricsCommand(), logsCommand(), deploymentsCommand(),
 		deployCommand(), diffCommand(), rollbackCommand(), stackCommand())
 	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(stderr, "sluice:", err)
+		// The one place a failed command is reported (cobra's own printing is silenced above).
+		if debug {
+			fmt.Fprintln(stderr, "sluice:", err)
+		} else {
+			fmt.Fprintln(stderr, "sluice:", errorLine(err))
+		}
 		var exit *ExitError
 		if errors.As(err, &exit) {
 			return exit.Code

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
 	"github.com/spf13/cobra"
 
@@ -89,6 +90,11 @@ func (f *clientFlags) awsConfig(ctx context.Context) (aws.Config, error) {
 		// Credentials that were configured but do not work are an error, never a reason to fall back to root.
 		for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_PROFILE"} {
 			if os.Getenv(k) != "" {
+				// Name the call that failed (sts:AssumeRoleWithWebIdentity): the short error line keeps only its code.
+				var op *smithy.OperationError
+				if errors.As(err, &op) {
+					return cfg, fmt.Errorf("credentials from %s (%s:%s): %w", k, strings.ToLower(op.Service()), op.Operation(), err)
+				}
 				return cfg, fmt.Errorf("credentials from %s: %w", k, err)
 			}
 		}

@@ -166,7 +166,7 @@ func runDeploy(cmd *cobra.Command, f *deployFlags, dryRun bool) error {
 	if f.output == "json" {
 		writeJSON(out, res)
 	} else {
-		printResult(out, res)
+		printResult(out, res, err)
 	}
 	switch {
 	case errors.Is(err, stackdeploy.ErrRolledBack):
@@ -177,8 +177,9 @@ func runDeploy(cmd *cobra.Command, f *deployFlags, dryRun bool) error {
 	return nil
 }
 
-// printResult summarises a deploy for people.
-func printResult(w io.Writer, r *stackdeploy.Result) {
+// printResult summarises a deploy for people. The error that ended the deploy, if any, is left to the one line
+// on stderr: the summary names it only when the engine gave a reason of its own.
+func printResult(w io.Writer, r *stackdeploy.Result, err error) {
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
@@ -216,9 +217,9 @@ func printResult(w io.Writer, r *stackdeploy.Result) {
 	switch {
 	case r.DryRun:
 		fmt.Fprintf(w, "Dry run: nothing was changed.\n")
-	case r.Reason != "":
+	case r.Reason != "" && (err == nil || r.Reason != err.Error()):
 		fmt.Fprintf(w, "Stack %s: %s — %s\n", r.Stack, r.Status, r.Reason)
-	default:
+	case r.Status != "":
 		fmt.Fprintf(w, "Stack %s: %s\n", r.Stack, r.Status)
 	}
 }

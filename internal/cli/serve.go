@@ -23,7 +23,7 @@ func serveCommand() *cobra.Command {
 				return err
 			}
 			cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-			return server.Run(cmd.Context(), cfg, nil)
+			return dataDirInUse(cfg.DataDir, server.Run(cmd.Context(), cfg, nil))
 		},
 	}
 	f := cmd.Flags()
