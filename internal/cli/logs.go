@@ -64,7 +64,7 @@ polling for new lines until interrupted.`,
 		},
 	}
 	cmd.Flags().StringVar(&qualifier, "qualifier", "", "only the logs of this version, or of the versions this alias routes to")
-	cmd.Flags().StringVar(&since, "since", "10m", `how far back to start: a duration (30s, 10m, 2h, 1d, 1w), an RFC 3339 time, or "all"`)
+	cmd.Flags().StringVar(&since, "since", "10m", "how far back to start: "+sinceSyntax+`, an RFC 3339 time, or "all"`)
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new log lines until interrupted")
 	cmd.Flags().StringVar(&filter, "filter", "", `only lines matching this CloudWatch filter pattern (terms that must all appear, or a "quoted phrase")`)
 	cf.register(cmd)
@@ -212,27 +212,42 @@ func (l *logReader) follow(ctx context.Context, start int64) error {
 	}
 }
 
-// parseSince turns --since into Unix ms (0 for "all").
-func parseSince(s string, now time.Time) (int64, error) {
-	switch s = strings.TrimSpace(s); {
-	case s == "all" || s == "0":
-		return 0, nil
-	case strings.HasSuffix(s, "d") || strings.HasSuffix(s, "w"):
-		n, err := strconv.ParseUint(s[:len(s)-1], 10, 32)
+// sinceSyntax is what --since takes, for logs and metrics alike.
+const sinceSyntax = "a duration (30s, 10m, 2h, 1d, 1w)"
+
+// sinceDuration parses a --since duration: Go's (30s, 10m, 1h30m), or whole days or weeks (1d, 2w), which
+// time.ParseDuration lacks.
+func sinceDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if n, unit := strings.TrimRight(s, "dw"), strings.TrimLeft(s, "0123456789"); n != "" && (unit == "d" || unit == "w") {
+		count, err := strconv.ParseUint(n, 10, 16)
 		if err != nil {
-			return 0, fmt.Errorf("invalid --since %q: want a duration (10m, 2h, 1d, 1w), an RFC 3339 time or \"all\"", s)
+			return 0, fmt.Errorf("invalid --since %q: want %s", s, sinceSyntax)
 		}
-		days := time.Duration(n) * 24 * time.Hour
-		if strings.HasSuffix(s, "w") {
-			days *= 7
+		d := time.Duration(count) * 24 * time.Hour
+		if unit == "w" {
+			d *= 7
 		}
-		return now.Add(-days).UnixMilli(), nil
+		return d, nil
 	}
-	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("invalid --since %q: want %s", s, sinceSyntax)
+	}
+	return d, nil
+}
+
+// parseSince turns the logs' --since into Unix ms (0 for "all"): a duration back from now, or a time.
+func parseSince(s string, now time.Time) (int64, error) {
+	switch s = strings.TrimSpace(s); s {
+	case "all", "0":
+		return 0, nil
+	}
+	if d, err := sinceDuration(s); err == nil {
 		return now.Add(-d).UnixMilli(), nil
 	}
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t.UnixMilli(), nil
 	}
-	return 0, fmt.Errorf("invalid --since %q: want a duration (10m, 2h, 1d, 1w), an RFC 3339 time or \"all\"", s)
+	return 0, fmt.Errorf("invalid --since %q: want %s, an RFC 3339 time or \"all\"", s, sinceSyntax)
 }

@@ -3,7 +3,9 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -15,14 +17,17 @@ import (
 
 func metricsCommand() *cobra.Command {
 	var cf clientFlags
-	var qualifier string
-	var since time.Duration
+	var qualifier, since string
 	cmd := &cobra.Command{
 		Use:   "metrics FUNCTION",
 		Short: "Show a function's recent AWS/Lambda metrics per minute (and, through an alias, per executed version)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			window, err := sinceDuration(since)
+			if err != nil {
+				return err
+			}
 			cfg, err := cf.awsConfig(ctx)
 			if err != nil {
 				return err
@@ -36,7 +41,7 @@ func metricsCommand() *cobra.Command {
 				dims = append(dims, cwtypes.Dimension{Name: aws.String("Resource"), Value: aws.String(title)})
 			}
 			end := time.Now().Truncate(time.Minute).Add(time.Minute)
-			start := end.Add(-since)
+			start := end.Add(-window)
 			q := metricQuery{cw: cw, dims: dims, start: start, end: end}
 			rows := map[time.Time]*minuteRow{}
 			row := func(t time.Time) *minuteRow {
@@ -72,22 +77,7 @@ func metricsCommand() *cobra.Command {
 				row(aws.ToTime(d.Timestamp)).durationP99 = d.ExtendedStatistics["p99"]
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "%s — AWS/Lambda, per minute, last %s\n\n", title, since)
-			times := make([]time.Time, 0, len(rows))
-			for t := range rows {
-				times = append(times, t)
-			}
-			sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "MINUTE\tINVOCATIONS\tERRORS\tTHROTTLES\tDURATION AVG ms\tDURATION p99 ms\tCONCURRENCY MAX\t")
-			for _, t := range times {
-				r := rows[t]
-				fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.0f\t\n", t.Local().Format("15:04"), r.invocations, r.errors, r.throttles, r.durationAvg, r.durationP99, r.concurrency)
-			}
-			if len(times) == 0 {
-				fmt.Fprintln(out, "No invocations in this window.")
-			}
-			tw.Flush()
+			printMinutes(out, title, strings.TrimSpace(since), rows)
 			if qualifier == "" {
 				return nil
 			}
@@ -96,12 +86,34 @@ func metricsCommand() *cobra.Command {
 	}
 	cf.register(cmd)
 	cmd.Flags().StringVar(&qualifier, "qualifier", "", "an alias or version: show that resource (and, for an alias, each executed version)")
-	cmd.Flags().DurationVar(&since, "since", 15*time.Minute, "how far back to show")
+	cmd.Flags().StringVar(&since, "since", "15m", "how far back to show: "+sinceSyntax)
 	return cmd
 }
 
 type minuteRow struct {
 	invocations, errors, throttles, durationAvg, durationP99, concurrency float64
+}
+
+// printMinutes prints the per-minute table, or only a sentence when the window has no data: a header over
+// nothing reads as a broken command.
+func printMinutes(out io.Writer, title, since string, rows map[time.Time]*minuteRow) {
+	fmt.Fprintf(out, "%s — AWS/Lambda, per minute, last %s\n\n", title, since)
+	if len(rows) == 0 {
+		fmt.Fprintln(out, "No invocations in this window.")
+		return
+	}
+	times := make([]time.Time, 0, len(rows))
+	for t := range rows {
+		times = append(times, t)
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "MINUTE\tINVOCATIONS\tERRORS\tTHROTTLES\tDURATION AVG ms\tDURATION p99 ms\tCONCURRENCY MAX\t")
+	for _, t := range times {
+		r := rows[t]
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.0f\t\n", t.Local().Format("15:04"), r.invocations, r.errors, r.throttles, r.durationAvg, r.durationP99, r.concurrency)
+	}
+	tw.Flush()
 }
 
 type metricQuery struct {

@@ -111,7 +111,7 @@ func TestSluiceVersion(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("sluice version: exit %d: %s", code, stderr)
 	}
-	if !regexp.MustCompile(`^sluice \S+\n$`).MatchString(stdout) {
-		t.Errorf("sluice version printed %q, want `sluice <version>`", stdout)
+	if !regexp.MustCompile(`^sluice \S+( \([^()]+\))?\n$`).MatchString(stdout) {
+		t.Errorf("sluice version printed %q, want `sluice <version> [(<commit>, modified, <commit time>)]`", stdout)
 	}
 }
