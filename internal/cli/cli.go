@@ -38,7 +38,7 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := root.ExecuteContext(ctx); err != nil {
 		// The one place a failed command is reported (cobra's own printing is silenced above).
 		if debug {
-			fmt.Fprintln(stderr, "sluice:", err)
+			fmt.Fprintln(stderr, "sluice:", debugLine(err))
 		} else {
 			fmt.Fprintln(stderr, "sluice:", errorLine(err))
 		}

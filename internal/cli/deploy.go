@@ -102,7 +102,8 @@ The first deploy creates everything and points each alias at its first version i
 publish a new version only when code, environment or memory changed (all properties with
 AutoPublishAliasAllProperties), and move aliases with a DeploymentPreference through a CodeDeploy deployment —
 canary or linear steps, pre/post-traffic hooks, alarms that roll back — showing its progress live. Exits 0 on
-success, 1 on failure, 2 when a traffic shift was rolled back.`,
+success, 1 on failure, 2 when a traffic shift was rolled back, 130 when interrupted (a CodeDeploy deployment
+already started goes on; the message says how to follow or stop it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDeploy(cmd, &f, dryRun)
@@ -154,11 +155,11 @@ func runDeploy(cmd *cobra.Command, f *deployFlags, dryRun bool) error {
 	// Progress goes to stderr so that --output json keeps stdout clean.
 	stderr, isFile := errOut.(*os.File)
 	live := isFile && progress.IsTerminal(stderr) && !f.noProgress
+	observer := &progressObserver{r: progress.NewPlain(errOut)}
 	if live {
-		o.Observer = progressObserver{progress.NewTerminal(errOut, progress.TerminalWidth(stderr), true)}
-	} else {
-		o.Observer = progressObserver{progress.NewPlain(errOut)}
+		observer.r = progress.NewTerminal(errOut, progress.TerminalWidth(stderr), true)
 	}
+	o.Observer = observer
 	o.Event = func(format string, args ...any) {
 		fmt.Fprintf(errOut, "%s %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, args...))
 	}
@@ -168,13 +169,47 @@ func runDeploy(cmd *cobra.Command, f *deployFlags, dryRun bool) error {
 	} else {
 		printResult(out, res, err)
 	}
+	return deployExit(ctx, err, observer.unfinished())
+}
+
+// exitInterrupted is the exit code of a deploy stopped by SIGINT or SIGTERM (128 + SIGINT, as shells report it).
+const exitInterrupted = 130
+
+// deployExit maps how a deploy ended to its exit: 2 when a traffic shift was rolled back, 1 on any other failure,
+// and, when the deploy was interrupted (ctx ended), what goes on without it instead of "context canceled".
+func deployExit(ctx context.Context, err error, unfinished []stackdeploy.ShiftState) error {
 	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return &ExitError{Code: exitInterrupted, Err: interrupted(unfinished, err)}
 	case errors.Is(err, stackdeploy.ErrRolledBack):
 		return &ExitError{Code: 2, Err: err}
-	case err != nil:
-		return &ExitError{Code: 1, Err: err}
 	}
-	return nil
+	return &ExitError{Code: 1, Err: err}
+}
+
+// interruptedError reads "interrupted" and, for each CodeDeploy deployment the deploy had started and not seen
+// succeed, how to follow or stop it; --debug adds the error the interruption caused.
+type interruptedError struct {
+	msg string
+	err error
+}
+
+func (e *interruptedError) Error() string { return e.msg }
+func (e *interruptedError) Unwrap() error { return e.err }
+
+func interrupted(unfinished []stackdeploy.ShiftState, err error) error {
+	msg := "interrupted"
+	for i, s := range unfinished {
+		sep := "; "
+		if i > 0 {
+			sep = "; and "
+		}
+		msg += fmt.Sprintf("%sthe CodeDeploy deployment %s of %s:%s goes on: `sluice deployments show %s` follows it, `sluice rollback %s --alias %s` stops it",
+			sep, s.DeploymentID, s.Name, s.Alias, s.DeploymentID, s.Name, s.Alias)
+	}
+	return &interruptedError{msg: msg, err: err}
 }
 
 // printResult summarises a deploy for people. The error that ended the deploy, if any, is left to the one line

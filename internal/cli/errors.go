@@ -28,3 +28,14 @@ func errorLine(err error) string {
 	}
 	return msg
 }
+
+// debugLine is the whole chain, for --debug: err's text, and the text of the first cause an error in the chain
+// replaced with advice of its own (interrupted, data dir in use) rather than quoted.
+func debugLine(err error) string {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if cause := errors.Unwrap(e); cause != nil && !strings.Contains(e.Error(), cause.Error()) {
+			return err.Error() + " (cause: " + cause.Error() + ")"
+		}
+	}
+	return err.Error()
+}
