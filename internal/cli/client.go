@@ -50,9 +50,7 @@ func firstNonEmpty(values ...string) string {
 // awsConfig builds an SDK config from the standard chain; with nothing configured, it falls back to the local
 // server on --data-dir and its root credentials, which is what a developer at the same machine wants.
 func (f *clientFlags) awsConfig(ctx context.Context) (aws.Config, error) {
-	// Quiet request-body closes: without them a fast local server's answer can be cut off mid-body and the SDK
-	// retries a call the server already carried out (see package sdkhttp).
-	opts := []func(*config.LoadOptions) error{config.WithHTTPClient(sdkhttp.Wrap(nil)),
+	opts := []func(*config.LoadOptions) error{
 		// A command run at a desk or in CI is never an EC2 instance of Sluice's: without this, an empty credential
 		// chain ends by asking the metadata service, which prints SDK warnings and fails with an IMDS error that
 		// says nothing about what to do.
@@ -74,6 +72,10 @@ func (f *clientFlags) awsConfig(ctx context.Context) (aws.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
+	// Quiet request-body closes: without them a fast local server's answer can be cut off mid-body and the SDK
+	// retries a call the server already carried out (see package sdkhttp). Wrapped after loading, because the
+	// loader applies AWS_CA_BUNDLE only to the SDK's own client type.
+	cfg.HTTPClient = sdkhttp.Wrap(cfg.HTTPClient)
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}

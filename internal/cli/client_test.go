@@ -1,14 +1,17 @@
 package cli
 
 import (
+	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/sluice-dev/sluice/internal/auth"
+	"github.com/sluice-dev/sluice/internal/sdkhttp"
 )
 
 // noAWSEnvironment clears every source of credentials the SDK reads and points its metadata service at a server
@@ -77,4 +80,35 @@ func TestAWSConfigWithoutCredentials(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAWSConfigHonoursCABundle: AWS_CA_BUNDLE still reaches the HTTP client the CLI sends through (the SDK applies
+// it only to its own client type, so the CLI's wrapper must go on afterwards).
+func TestAWSConfigHonoursCABundle(t *testing.T) {
+	noAWSEnvironment(t)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer srv.Close()
+	bundle := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_CA_BUNDLE", bundle)
+	dataDir := t.TempDir()
+	if _, err := auth.LoadRoot(dataDir); err != nil {
+		t.Fatal(err)
+	}
+	f := clientFlags{dataDir: dataDir}
+	cfg, err := f.awsConfig(t.Context())
+	if err != nil {
+		t.Fatalf("awsConfig with AWS_CA_BUNDLE: %v", err)
+	}
+	if _, ok := cfg.HTTPClient.(sdkhttp.Client); !ok {
+		t.Errorf("HTTP client %T, want the CLI's sdkhttp.Client", cfg.HTTPClient)
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL, nil)
+	resp, err := cfg.HTTPClient.Do(req)
+	if err != nil {
+		t.Fatalf("a server whose certificate is in AWS_CA_BUNDLE: %v", err)
+	}
+	resp.Body.Close()
 }
