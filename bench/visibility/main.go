@@ -48,10 +48,10 @@ func main() {
 	}
 }
 
-// observation is one reader invocation: when it started and which version ran it.
+// observation is one reader invocation: when it started and ended, and which version ran it.
 type observation struct {
-	start   time.Time
-	version string
+	start, end time.Time
+	version    string
 }
 
 func run(ctx context.Context, rounds, readers int, bin string) error {
@@ -111,7 +111,7 @@ func run(ctx context.Context, rounds, readers int, bin string) error {
 				if err != nil {
 					log.Fatal(err)
 				}
-				seen[r] = append(seen[r], observation{start, v})
+				seen[r] = append(seen[r], observation{start, time.Now(), v})
 			}
 		})
 	}
@@ -146,7 +146,8 @@ func run(ctx context.Context, rounds, readers int, bin string) error {
 	close(stop)
 	wg.Wait()
 
-	// A reader invocation started after a move returned and before the next move began must run the new version.
+	// A reader invocation that started after a move returned and ended before the next move began must have run
+	// the version the move set. (One still running when the next move began may have been routed by that one.)
 	var readerStale, readerAfter int
 	var lags []time.Duration
 	for _, obs := range seen {
@@ -157,7 +158,7 @@ func run(ctx context.Context, rounds, readers int, bin string) error {
 			}
 			first := true
 			for _, o := range obs {
-				if o.start.Before(m.end) || !o.start.Before(until) {
+				if o.start.Before(m.end) || !o.end.Before(until) {
 					continue
 				}
 				readerAfter++
@@ -176,7 +177,7 @@ func run(ctx context.Context, rounds, readers int, bin string) error {
 	fmt.Printf("| measure | value |\n|---|---|\n")
 	fmt.Printf("| UpdateAlias, client-observed (%d moves) | p50 %s · p99 %s · mean %s |\n", rounds, latency.Ms(p50), latency.Ms(p99), latency.Ms(mean))
 	fmt.Printf("| invocation right after UpdateAlias returned ran the old version | %d of %d |\n", staleNext, rounds)
-	fmt.Printf("| reader invocations started after a move returned that ran the old version | %d of %d |\n", readerStale, readerAfter)
+	fmt.Printf("| reader invocations between a move's return and the next move that ran the old version | %d of %d |\n", readerStale, readerAfter)
 	if len(lags) > 0 {
 		p50, p99, mean = latency.Summary(lags)
 		fmt.Printf("| move returned → a reader's first invocation on the new version started | p50 %s · p99 %s · mean %s |\n", latency.Ms(p50), latency.Ms(p99), latency.Ms(mean))
