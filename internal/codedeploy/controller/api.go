@@ -118,14 +118,23 @@ func (c *Controller) checkGroupRefs(tx store.Tx, g *codedeploy.DeploymentGroup) 
 	if _, err := codedeploy.ResolveConfig(g.DeploymentConfigName, c.configLookup(tx)); err != nil {
 		return err
 	}
+	*g = withStyleDefault(*g)
+	return codedeploy.CheckDeploymentGroup(*g)
+}
+
+// withStyleDefault gives a group without a deployment style Lambda's only one.
+func withStyleDefault(g codedeploy.DeploymentGroup) codedeploy.DeploymentGroup {
 	if g.Style.DeploymentType == "" {
 		g.Style = codedeploy.DeploymentStyle{DeploymentType: "BLUE_GREEN", DeploymentOption: "WITH_TRAFFIC_CONTROL"}
 	}
-	return codedeploy.CheckDeploymentGroup(*g)
+	return g
 }
 
 func (c *Controller) CreateDeploymentGroup(ctx context.Context, g codedeploy.DeploymentGroup) (codedeploy.DeploymentGroup, error) {
 	g.ID = c.newUUID()
+	if err := c.checkServiceRole(ctx, g); err != nil {
+		return g, err
+	}
 	err := c.o.Store.Update(ctx, func(tx store.Tx) error {
 		if err := c.checkGroupRefs(tx, &g); err != nil {
 			return err
@@ -137,6 +146,16 @@ func (c *Controller) CreateDeploymentGroup(ctx context.Context, g codedeploy.Dep
 		return store.PutJSON(tx, key, g)
 	})
 	return g, err
+}
+
+// checkServiceRole asks the hooks' IAM whether CodeDeploy may assume the group's role. It runs outside the store
+// transaction (IAM reads the store itself), after the group's own validation so a missing role is
+// RoleRequiredException, not InvalidRoleException.
+func (c *Controller) checkServiceRole(ctx context.Context, g codedeploy.DeploymentGroup) error {
+	if err := codedeploy.CheckDeploymentGroup(withStyleDefault(g)); err != nil {
+		return err
+	}
+	return c.o.Hooks.CheckServiceRole(ctx, g.ServiceRoleARN)
 }
 
 func (c *Controller) loadGroup(tx store.Tx, app, name string) (codedeploy.DeploymentGroup, error) {
@@ -162,6 +181,22 @@ func (c *Controller) GetDeploymentGroup(ctx context.Context, app, name string) (
 }
 
 func (c *Controller) UpdateDeploymentGroup(ctx context.Context, current string, g codedeploy.DeploymentGroup) error {
+	// Only a role the update changes is checked, as in AWS: a group keeps working on updates of its other
+	// settings even if its role was since broken. A role swapped between this read and the commit below is
+	// not re-checked; the hooks' own authorisation still stands behind it.
+	old, err := c.GetDeploymentGroup(ctx, g.ApplicationName, current)
+	if err != nil {
+		return err
+	}
+	if g.ServiceRoleARN != old.ServiceRoleARN {
+		checked := g
+		if checked.Name == "" {
+			checked.Name = current
+		}
+		if err := c.checkServiceRole(ctx, checked); err != nil {
+			return err
+		}
+	}
 	return c.o.Store.Update(ctx, func(tx store.Tx) error {
 		old, err := c.loadGroup(tx, g.ApplicationName, current)
 		if err != nil {

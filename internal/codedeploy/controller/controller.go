@@ -26,6 +26,9 @@ type Lambda interface {
 type Hooks interface {
 	// InvokeAsync returns an error wrapping ErrHookNotAuthorized when serviceRole may not invoke function.
 	InvokeAsync(ctx context.Context, serviceRole, function string, payload []byte) error
+	// CheckServiceRole returns InvalidRoleException unless CodeDeploy may assume serviceRole (it exists and its
+	// trust policy lets codedeploy.amazonaws.com in); groups are refused such a role when created or updated.
+	CheckServiceRole(ctx context.Context, serviceRole string) error
 }
 
 // ErrHookNotAuthorized reports that a deployment group's service role may not invoke a hook function: the hook

@@ -103,6 +103,7 @@ func (w *world) InvokeAsync(_ context.Context, _, fn string, payload []byte) err
 	w.gate("InvokeAsync") // after the hook got its payload: it may report while the invocation is held
 	return nil
 }
+func (w *world) CheckServiceRole(context.Context, string) error { return nil }
 func (w *world) InAlarm(_ context.Context, names []string) ([]string, error) {
 	w.gate("InAlarm")
 	w.mu.Lock()

@@ -6,6 +6,9 @@ import (
 	"math"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/fault"
+	"github.com/sluice-dev/sluice/internal/iam"
+	"github.com/sluice-dev/sluice/internal/iam/policy"
 	"github.com/sluice-dev/sluice/internal/lambda"
 	"github.com/sluice-dev/sluice/internal/metrics"
 )
@@ -13,10 +16,40 @@ import (
 // This file holds the controller's own rules about what it asks of the rest of Sluice: whether a hook may be
 // invoked, how big a pre-warm is, and where a blast radius is read. The server only hands it the services.
 
-// Roles answers whether a role's own policies allow an action on a resource (iam.Service does).
+// Roles answers whether a role's own policies allow an action on a resource, and looks roles up by ARN
+// (iam.Service does both).
 type Roles interface {
 	RoleAllows(ctx context.Context, roleARN, action, resource string) (bool, error)
+	RoleByARN(ctx context.Context, arn string) (iam.Role, bool, error)
 }
+
+// codeDeployPrincipal is the service principal a service role's trust policy must let assume it.
+const codeDeployPrincipal = "codedeploy.amazonaws.com"
+
+// CheckServiceRole refuses, as CreateDeploymentGroup and UpdateDeploymentGroup do in AWS, a service role that
+// does not exist or whose trust policy does not let CodeDeploy assume it — up front, rather than when the first
+// hook of the first deployment fails. The message is the one AWS gives (InvalidRoleException, "Cannot assume role
+// provided."); the role's ARN is kept out of it, as AWS does.
+func (h AuthorizedHooks) CheckServiceRole(ctx context.Context, roleARN string) error {
+	role, ok, err := h.Roles.RoleByARN(ctx, roleARN)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return invalidRole()
+	}
+	trust, err := policy.Parse(role.TrustPolicy, policy.Trust)
+	if err != nil {
+		return invalidRole()
+	}
+	req := policy.Request{Action: "sts:AssumeRole", Resource: role.ARN, Principal: policy.Principal{Service: []string{codeDeployPrincipal}}}
+	if policy.Evaluate(req, trust) != policy.Allow {
+		return invalidRole()
+	}
+	return nil
+}
+
+func invalidRole() error { return fault.New("InvalidRoleException", "Cannot assume role provided.") }
 
 // AuthorizedHooks invokes hook functions the way CodeDeploy does: asynchronously, as the deployment group's
 // service role, which must be allowed lambda:InvokeFunction on the hook (AWSCodeDeployRoleForLambda allows it on

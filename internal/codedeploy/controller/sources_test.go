@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/fault"
+	"github.com/sluice-dev/sluice/internal/iam"
 	"github.com/sluice-dev/sluice/internal/lambda"
 	"github.com/sluice-dev/sluice/internal/metrics"
 )
@@ -15,6 +17,13 @@ type roles struct {
 	allow bool
 	err   error
 	asked []string
+	// byARN holds the roles RoleByARN finds.
+	byARN map[string]iam.Role
+}
+
+func (r *roles) RoleByARN(_ context.Context, arn string) (iam.Role, bool, error) {
+	role, ok := r.byARN[arn]
+	return role, ok, r.err
 }
 
 func (r *roles) RoleAllows(_ context.Context, role, action, resource string) (bool, error) {
@@ -57,6 +66,54 @@ func TestAuthorizedHooksAsksTheServiceRole(t *testing.T) {
 			want := role + " lambda:InvokeFunction arn:aws:lambda:us-east-1:123456789012:function:CodeDeployHook_pre"
 			if len(tc.roles.asked) != 1 || tc.roles.asked[0] != want {
 				t.Fatalf("asked %q, want %q", tc.roles.asked, want)
+			}
+		})
+	}
+}
+
+const (
+	codeDeployTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"codedeploy.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	lambdaTrust     = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+)
+
+// serviceRoles is an IAM with three roles: one CodeDeploy may assume, one only Lambda may, and one whose trust
+// policy names CodeDeploy but denies it.
+func serviceRoles() *roles {
+	role := func(name, trust string) iam.Role {
+		return iam.Role{Name: name, Path: "/", ARN: "arn:aws:iam::000000000000:role/" + name, TrustPolicy: trust}
+	}
+	denied := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"codedeploy.amazonaws.com"},"Action":"sts:AssumeRole"},` +
+		`{"Effect":"Deny","Principal":{"Service":"codedeploy.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	r := &roles{allow: true, byARN: map[string]iam.Role{}}
+	for _, x := range []iam.Role{role("cd", codeDeployTrust), role("fn", lambdaTrust), role("denied", denied)} {
+		r.byARN[x.ARN] = x
+	}
+	return r
+}
+
+func TestCheckServiceRole(t *testing.T) {
+	h := AuthorizedHooks{Roles: serviceRoles()}
+	for _, tc := range []struct {
+		name, role string
+		invalid    bool
+	}{
+		{name: "trusts codedeploy", role: "arn:aws:iam::000000000000:role/cd"},
+		{name: "missing", role: "arn:aws:iam::000000000000:role/nobody", invalid: true},
+		{name: "trusts only lambda", role: "arn:aws:iam::000000000000:role/fn", invalid: true},
+		{name: "denies codedeploy", role: "arn:aws:iam::000000000000:role/denied", invalid: true},
+		{name: "not a role ARN", role: "codedeploy", invalid: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := h.CheckServiceRole(context.Background(), tc.role)
+			if !tc.invalid {
+				if err != nil {
+					t.Fatalf("CheckServiceRole(%s) = %v, want nil", tc.role, err)
+				}
+				return
+			}
+			var f *fault.Error
+			if !errors.As(err, &f) || f.Code != "InvalidRoleException" || f.Message != "Cannot assume role provided." {
+				t.Fatalf("CheckServiceRole(%s) = %v, want InvalidRoleException: Cannot assume role provided.", tc.role, err)
 			}
 		})
 	}
