@@ -1,0 +1,152 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+)
+
+// markedBlocks returns the shell code blocks of a Markdown document that follow the line `<!-- e2e: tag -->`, in
+// order: what a person copies, exactly.
+func markedBlocks(t *testing.T, doc, tag string) []string {
+	t.Helper()
+	marker := "<!-- e2e: " + tag + " -->"
+	lines := strings.Split(doc, "\n")
+	var blocks []string
+	for i := 0; i < len(lines); i++ {
+		if strings.TrimSpace(lines[i]) != marker {
+			continue
+		}
+		if i+1 >= len(lines) || strings.TrimSpace(lines[i+1]) != "```sh" {
+			t.Fatalf("line %d: %s is not followed by a ```sh fence", i+1, marker)
+		}
+		var body []string
+		j := i + 2
+		for ; j < len(lines) && strings.TrimSpace(lines[j]) != "```"; j++ {
+			body = append(body, lines[j])
+		}
+		if j == len(lines) {
+			t.Fatalf("line %d: the block after %s is never closed", i+1, marker)
+		}
+		blocks = append(blocks, strings.Join(body, "\n"))
+		i = j
+	}
+	return blocks
+}
+
+// quickStartServeArgs is what the README's quick start passes to `sluice serve`, without --listen and --data-dir
+// (the test picks its own).
+func quickStartServeArgs(t *testing.T, readme string) []string {
+	t.Helper()
+	blocks := markedBlocks(t, readme, "serve")
+	if len(blocks) != 1 {
+		t.Fatalf("README.md has %d blocks marked <!-- e2e: serve -->, want the quick start's", len(blocks))
+	}
+	for _, line := range strings.Split(blocks[0], "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		fields := strings.Fields(line)
+		for i, f := range fields {
+			if f != "serve" || i == 0 || !strings.HasSuffix(fields[i-1], "sluice") {
+				continue
+			}
+			var args []string
+			rest := fields[i+1:]
+			for k := 0; k < len(rest); k++ {
+				name, _, hasValue := strings.Cut(rest[k], "=")
+				if name == "--listen" || name == "--data-dir" {
+					if !hasValue {
+						k++
+					}
+					continue
+				}
+				args = append(args, rest[k])
+			}
+			return args
+		}
+	}
+	t.Fatalf("the quick start's block has no `sluice serve` line:\n%s", blocks[0])
+	return nil
+}
+
+// TestREADMEWalkthrough runs README.md's "Walkthrough with the AWS CLI" as printed: every shell block marked
+// <!-- e2e: walkthrough -->, in order, as one `bash -euo pipefail` script, against a fresh server started with the
+// quick start's `sluice serve` flags. The client side is set up as the README tells a person: `sluice` on PATH (the
+// binary under test), SLUICE_DATA_DIR naming the server's data dir, nothing else; the AWS CLI is v1 from PATH.
+func TestREADMEWalkthrough(t *testing.T) {
+	t.Parallel()
+	cliV1(t)
+	for _, tool := range []string{"node", "zip", "base64", "python3"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed; the walkthrough uses it", tool)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(moduleRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	serveArgs := quickStartServeArgs(t, readme)
+	blocks := markedBlocks(t, readme, "walkthrough")
+	script := strings.Join(blocks, "\n")
+	for _, want := range []string{`eval "$(sluice env)"`, "aws lambda create-function", "aws deploy create-deployment"} {
+		if !strings.Contains(script, want) {
+			t.Fatalf("the README's marked walkthrough blocks (%d) have no %q; is a marker missing?", len(blocks), want)
+		}
+	}
+	for _, line := range strings.Split(script, "\n") {
+		if cmd, _, _ := strings.Cut(line, " #"); strings.Contains(cmd, "sluice serve") || strings.Contains(cmd, "--follow") {
+			t.Fatalf("a marked walkthrough block starts a server or follows forever; the test cannot run it: %s", line)
+		}
+	}
+
+	// The server, as startServer starts it but without the suite's roles: the walkthrough must create what it needs.
+	s := &server{DataDir: t.TempDir(), args: serveArgs, log: &syncBuffer{}}
+	t.Cleanup(func() {
+		s.Stop(t)
+		if strings.Contains(s.log.String(), "WARNING: DATA RACE") {
+			t.Errorf("the server reported a data race")
+		}
+		if t.Failed() {
+			t.Logf("server output (%s):\n%s", s.DataDir, s.log.String())
+		}
+	})
+	s.start(t)
+
+	env := append(isolationEnv(),
+		"PATH="+filepath.Dir(sluiceBin)+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"SLUICE_DATA_DIR="+s.DataDir,
+		"TMPDIR="+t.TempDir(), // where the walkthrough's `mktemp -d` lands
+		"PS4=+ README: ",
+	)
+	stdout, stderr, code := run(t, env, t.TempDir(), "bash", "-x", "-euo", "pipefail", "-c", script)
+	if code != 0 {
+		t.Fatalf("the README's walkthrough exited %d\nstdout:\n%s\nstderr (bash -x):\n%s", code, tail(stdout, 6000), tail(stderr, 12000))
+	}
+
+	// What the walkthrough's comments promise.
+	for _, want := range []string{`{"hello":"sluice","from":"hello"}`, "START RequestId:", "REPORT RequestId:", "Status      Succeeded"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("the walkthrough's output has no %q\nstdout:\n%s", want, tail(stdout, 6000))
+		}
+	}
+	a, err := s.Lambda().GetAlias(t.Context(), &lambda.GetAliasInput{FunctionName: aws.String("orders-demo"), Name: aws.String("live")})
+	if err != nil {
+		t.Fatalf("GetAlias orders-demo:live after the walkthrough: %v", err)
+	}
+	if v := aws.ToString(a.FunctionVersion); v != "2" || (a.RoutingConfig != nil && len(a.RoutingConfig.AdditionalVersionWeights) > 0) {
+		t.Errorf("after the walkthrough's deployment live is on %s with %+v, want version 2 alone", v, a.RoutingConfig)
+	}
+}
+
+// tail is the end of s, at most n bytes.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}
