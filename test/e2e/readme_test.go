@@ -77,9 +77,11 @@ func quickStartServeArgs(t *testing.T, readme string) []string {
 // <!-- e2e: walkthrough -->, in order, as one `bash -euo pipefail` script, against a fresh server started with the
 // quick start's `sluice serve` flags. The client side is set up as the README tells a person: `sluice` on PATH (the
 // binary under test), SLUICE_DATA_DIR naming the server's data dir, nothing else; the AWS CLI is v1 from PATH.
+// Then it runs examples/seed-hook/README.md's marked blocks, which continue the walkthrough.
 func TestREADMEWalkthrough(t *testing.T) {
 	t.Parallel()
 	cliV1(t)
+	requireBoto3ForFunctions(t) // examples/seed-hook's hook is a Python function calling CodeDeploy
 	for _, tool := range []string{"node", "zip", "base64", "python3"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s is not installed; the walkthrough uses it", tool)
@@ -134,13 +136,39 @@ func TestREADMEWalkthrough(t *testing.T) {
 			t.Errorf("the walkthrough's output has no %q\nstdout:\n%s", want, tail(stdout, 6000))
 		}
 	}
-	a, err := s.Lambda().GetAlias(t.Context(), &lambda.GetAliasInput{FunctionName: aws.String("orders-demo"), Name: aws.String("live")})
+	checkLive := func(after string) {
+		t.Helper()
+		a, err := s.Lambda().GetAlias(t.Context(), &lambda.GetAliasInput{FunctionName: aws.String("orders-demo"), Name: aws.String("live")})
+		if err != nil {
+			t.Fatalf("GetAlias orders-demo:live after %s: %v", after, err)
+		}
+		if v := aws.ToString(a.FunctionVersion); v != "2" || (a.RoutingConfig != nil && len(a.RoutingConfig.AdditionalVersionWeights) > 0) {
+			t.Errorf("after %s live is on %s with %+v, want version 2 alone", after, v, a.RoutingConfig)
+		}
+	}
+	checkLive("the walkthrough's deployment")
+
+	// examples/seed-hook's README continues the walkthrough from its own directory (a copy: it writes files there):
+	// the seed's hook fails version 3, which never answers, and the deployment stops before live moves.
+	hookDir := copyTree(t, filepath.Join(moduleRoot, "examples", "seed-hook"))
+	b, err = os.ReadFile(filepath.Join(hookDir, "README.md"))
 	if err != nil {
-		t.Fatalf("GetAlias orders-demo:live after the walkthrough: %v", err)
+		t.Fatal(err)
 	}
-	if v := aws.ToString(a.FunctionVersion); v != "2" || (a.RoutingConfig != nil && len(a.RoutingConfig.AdditionalVersionWeights) > 0) {
-		t.Errorf("after the walkthrough's deployment live is on %s with %+v, want version 2 alone", v, a.RoutingConfig)
+	hookBlocks := markedBlocks(t, string(b), "seed-hook")
+	if len(hookBlocks) == 0 {
+		t.Fatalf("examples/seed-hook/README.md has no block marked <!-- e2e: seed-hook -->")
 	}
+	stdout, stderr, code = run(t, env, hookDir, "bash", "-x", "-euo", "pipefail", "-c", `eval "$(sluice env)"`+"\n"+strings.Join(hookBlocks, "\n"))
+	if code != 0 {
+		t.Fatalf("examples/seed-hook's commands exited %d\nstdout:\n%s\nstderr (bash -x):\n%s", code, tail(stdout, 6000), tail(stderr, 12000))
+	}
+	for _, want := range []string{"did not succeed", "HOOK_EXECUTION_FAILURE", "smoke test of orders-demo:3 FAILED"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("examples/seed-hook's output has no %q\nstdout:\n%s", want, tail(stdout, 6000))
+		}
+	}
+	checkLive("the seed hook's failed deployment")
 }
 
 // tail is the end of s, at most n bytes.
