@@ -228,6 +228,9 @@ type LifecycleEvent struct {
 	HookResult     HookResult   `json:"hookResult,omitempty"`
 	HookReportedAt time.Time    `json:"hookReportedAt,omitzero"`
 	Diagnostics    *Diagnostics `json:"diagnostics,omitempty"`
+	// HookProblems are what went wrong with the hook's current invocation that its status would not tell (its
+	// invocation failed, its report was denied), in the order they were noticed (NoteHookProblem).
+	HookProblems []string `json:"hookProblems,omitempty"`
 }
 
 // StopRequest is a recorded StopDeployment call. AutoRollbackEnabled is the request's nullable flag: nil means

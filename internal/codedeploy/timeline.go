@@ -2,6 +2,7 @@ package codedeploy
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -18,6 +19,9 @@ const (
 	KindHookSucceeded TimelineKind = "hookSucceeded"
 	KindHookFailed    TimelineKind = "hookFailed"
 	KindHookTimedOut  TimelineKind = "hookTimedOut"
+	// KindHookProblem: something the hook's status alone would not tell went wrong with its run — its invocation
+	// failed or was refused, or its status report was denied.
+	KindHookProblem   TimelineKind = "hookProblem"
 	KindStep          TimelineKind = "step" // the alias is asked to give the target version Weight
 	KindAlarm         TimelineKind = "alarm"
 	KindStopRequested TimelineKind = "stopRequested"
@@ -33,6 +37,25 @@ const (
 func (d *Deployment) NotePrewarmed(now time.Time, n int) {
 	d.Prewarmed = true
 	d.note(now, KindPrewarmed, "started %d environment(s) of version %s ahead of the first traffic shift", n, d.AppSpec.Resource.TargetVersion)
+}
+
+// NoteHookProblem records, once, a problem with the run of the hook execution: on its lifecycle event
+// (HookProblems) and in the timeline. It reports whether it recorded anything: a problem already recorded, or one
+// about an execution that is not the current invocation of one of the deployment's events, is dropped.
+func (d *Deployment) NoteHookProblem(now time.Time, execution, detail string) bool {
+	for i := range d.Events {
+		ev := &d.Events[i]
+		if execution == "" || ev.HookExecutionID != execution {
+			continue
+		}
+		if slices.Contains(ev.HookProblems, detail) {
+			return false
+		}
+		ev.HookProblems = append(ev.HookProblems, detail)
+		d.note(now, KindHookProblem, "%s", detail)
+		return true
+	}
+	return false
 }
 
 // TimelineEntry is one line of a deployment's history. Decide appends an entry only when something changes, so

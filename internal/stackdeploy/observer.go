@@ -50,4 +50,7 @@ type ShiftAlarm struct {
 // Pending, InProgress, Succeeded, Failed or Skipped.
 type ShiftHook struct {
 	Event, Function, Status string
+	// Problems are what went wrong with the hook's run that its status does not tell yet — its invocation
+	// failed or was refused, its report was denied — as the deployment's lifecycle event lists them.
+	Problems []string
 }

@@ -110,9 +110,10 @@ type deploymentView struct {
 		TargetWeight float64 `json:"sluiceTargetWeight"`
 		NextStep     float64 `json:"sluiceNextStepTime"`
 		Events       []struct {
-			Name   string `json:"lifecycleEventName"`
-			Status string `json:"status"`
-			Hook   string `json:"hook"`
+			Name         string   `json:"lifecycleEventName"`
+			Status       string   `json:"status"`
+			Hook         string   `json:"hook"`
+			HookProblems []string `json:"hookProblems"`
 		} `json:"sluiceLifecycleEvents"`
 		BlastRadius struct {
 			TargetInvocations int64 `json:"targetInvocations"`
@@ -189,7 +190,7 @@ func (r *run) observe(ctx context.Context, s *pendingShift) (ShiftState, error) 
 	s.invocations, s.errorsCount = f.NewInvocations, f.NewErrors
 	for _, e := range d.Events {
 		if e.Hook != "" {
-			f.Hooks = append(f.Hooks, ShiftHook{Event: e.Name, Function: e.Hook, Status: e.Status})
+			f.Hooks = append(f.Hooks, ShiftHook{Event: e.Name, Function: e.Hook, Status: e.Status, Problems: e.HookProblems})
 		}
 		if e.Status == "InProgress" {
 			f.Step = stepText(e.Name, d.TargetWeight)

@@ -3,6 +3,8 @@ package codedeployapi
 import (
 	"context"
 
+	"github.com/sluice-dev/sluice/internal/api/edge"
+
 	"github.com/sluice-dev/sluice/internal/codedeploy"
 	"github.com/sluice-dev/sluice/internal/fault"
 )
@@ -230,6 +232,31 @@ type putLifecycleEventHookExecutionStatusInput struct {
 	DeploymentID                  *string `json:"deploymentId"`
 	LifecycleEventHookExecutionID string  `json:"lifecycleEventHookExecutionId"`
 	Status                        string  `json:"status"`
+}
+
+// hookReportResource names the deployment group a hook's status report is authorized on, and asks IAM itself
+// first: a hook whose role may not report is otherwise seen only as a hook timeout, so a refusal is recorded on
+// the deployment (Backend.NoteHookReportDenied) before the edge answers it with the same refusal. As for every
+// other operation, the deployment is looked up only for a caller whose permissions are limited.
+func (h *Handler) hookReportResource(ctx context.Context, in *putLifecycleEventHookExecutionStatusInput) (string, error) {
+	id, err := deploymentID(in.DeploymentID)
+	if err != nil {
+		return "", err
+	}
+	resource := "*" // what an unrestricted caller, who is never asked about, is authorized on
+	group := func() string {
+		if d, err := h.b.GetDeployment(ctx, id); err == nil {
+			resource = "arn:aws:codedeploy:" + h.acct.Region + ":" + h.acct.ID + ":deploymentgroup:" + d.ApplicationName + "/" + d.DeploymentGroupName
+		}
+		return resource
+	}
+	denied := edge.Authorize(ctx, "codedeploy:PutLifecycleEventHookExecutionStatus", group, "AccessDeniedException")
+	if f, ok := fault.As(denied); ok && f.Code == "AccessDeniedException" {
+		if err := h.b.NoteHookReportDenied(ctx, id, in.LifecycleEventHookExecutionID, f.Message); err != nil {
+			h.log.Warn("record a denied hook report", "deployment", id, "err", err)
+		}
+	}
+	return resource, nil
 }
 
 // putLifecycleEventHookExecutionStatus validates the deployment ID; the execution ID and the status (only

@@ -272,6 +272,10 @@ func (f *fake) PutLifecycleEventHookExecutionStatus(_ context.Context, deploymen
 }
 
 // server is the handler over a fake, behind an httptest server.
+func (f *fake) NoteHookReportDenied(_ context.Context, deploymentID, executionID, message string) error {
+	return f.record("NoteHookReportDenied", hookArgs{deploymentID, executionID, message})
+}
+
 type server struct {
 	*httptest.Server
 	fake *fake

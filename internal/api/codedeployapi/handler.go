@@ -100,7 +100,7 @@ func New(b Backend, log *slog.Logger, opts ...Option) *Handler {
 		edge.Op("ListDeployments", h.listDeployments),
 		edge.Op("StopDeployment", h.stopDeployment),
 		edge.Op("ContinueDeployment", h.continueDeployment),
-		edge.Op("PutLifecycleEventHookExecutionStatus", h.putLifecycleEventHookExecutionStatus),
+		edge.Op("PutLifecycleEventHookExecutionStatus", h.putLifecycleEventHookExecutionStatus, edge.ResourceOf(h.hookReportResource)),
 
 		edge.Op("GetDeploymentTarget", h.getDeploymentTarget),
 		edge.Op("ListDeploymentTargets", h.listDeploymentTargets),

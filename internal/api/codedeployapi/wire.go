@@ -222,6 +222,9 @@ type sluiceEvent struct {
 	Name   codedeploy.EventName   `json:"lifecycleEventName"`
 	Status codedeploy.EventStatus `json:"status"`
 	Hook   string                 `json:"hook,omitempty"`
+	// HookProblems say what went wrong with the hook's run that its status does not (a failed or refused
+	// invocation, a denied report).
+	HookProblems []string `json:"hookProblems,omitempty"`
 }
 
 // deploymentWire renders a deployment record as deploymentInfo.
@@ -258,7 +261,7 @@ func deploymentWire(d codedeploy.Deployment) deploymentInfo {
 		out.SluiceNextStepTime = epoch(d.WakeAt)
 	}
 	for i, e := range d.Events {
-		out.SluiceLifecycleEvents[i] = sluiceEvent{Name: e.Name, Status: e.Status, Hook: e.Hook}
+		out.SluiceLifecycleEvents[i] = sluiceEvent{Name: e.Name, Status: e.Status, Hook: e.Hook, HookProblems: e.HookProblems}
 	}
 	if d.Revision.RevisionType != "" || d.Revision.AppSpecContent != nil || d.Revision.String != nil {
 		r := d.Revision

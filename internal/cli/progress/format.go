@@ -150,3 +150,18 @@ func clean(s string) string {
 		return r
 	}, s)
 }
+
+// hookProblems are the problems of f's hooks, each as one sentence, and — while the deployment still waits for
+// a hook that may never report — the way out, so nobody waits an hour for a hook timeout they can see coming.
+func hookProblems(f Function) []string {
+	var out []string
+	for _, h := range f.Hooks {
+		for _, p := range h.Problems {
+			out = append(out, clean(p))
+		}
+	}
+	if len(out) > 0 && !done(f.Status) && f.Name != "" && f.Alias != "" {
+		out = append(out, "to give up now: sluice rollback "+clean(f.Name)+" --alias "+clean(f.Alias))
+	}
+	return out
+}

@@ -103,6 +103,9 @@ func plainLine(f Function, counters bool) string {
 		}
 		parts = append(parts, strings.Join(hooks, " "))
 	}
+	for _, p := range hookProblems(f) {
+		parts = append(parts, "— "+p)
+	}
 	// Unlike the terminal, no "0 req, 0 errors" after the first shift: a log wants facts, not placeholders.
 	if counters && (f.NewInvocations > 0 || f.NewErrors > 0) {
 		parts = append(parts, "blast radius "+blastRadius(f))

@@ -21,11 +21,19 @@ func TestPlainGolden(t *testing.T) {
 	stopped.Alarms[0].State, stopped.NewErrors = "ALARM", 1
 	stopped.Message = "Activated alarms:\n<OrdersErrorsAlarm>"
 
+	stuck := brief
+	stuck.Step, stuck.NextShiftAt, stuck.Alarms = "", time.Time{}, nil
+	stuck.Hooks = []Hook{{Event: "BeforeAllowTraffic", Function: "orders-pre", Status: "InProgress",
+		Problems: []string{"hook orders-pre could not report its status: User: r is not authorized"}}}
+
 	tests := []struct {
 		name string
 		s    Snapshot
 		want string
 	}{
+		{"HookProblem", Snapshot{Functions: []Function{stuck}, Now: now},
+			"2026-11-26T12:00:03Z orders:live v4 InProgress 10% hooks pre=InProgress — hook orders-pre could not report its status: User: r is not authorized" +
+				" — to give up now: sluice rollback orders --alias live\n"},
 		{"Brief", Snapshot{Functions: []Function{brief}, Now: now},
 			"2026-11-26T12:00:03Z orders:live v4 InProgress 10% canary at 10% (next shift 12:05:03) alarms OK hooks pre=Succeeded\n"},
 		{"StampedInUTC", Snapshot{Functions: []Function{brief}, Now: now.In(time.FixedZone("CET", 3600))},

@@ -117,6 +117,7 @@ func functionLines(f Function, at time.Time, final bool, limit int) []line {
 	out := []line{fit(head, sep, limit)}
 	out = append(out, trafficLine(f, at, final, limit))
 	out = append(out, detailLines(f, limit)...)
+	out = append(out, hookProblemLines(f, limit)...)
 	if f.Message != "" {
 		out = append(out, messageLines(f, final, limit)...)
 	}
@@ -275,6 +276,23 @@ func messageLines(f Function, final bool, limit int) []line {
 			txt += " …"
 		}
 		out[i] = line{{indent, ""}, {txt, sgr}}.truncate(limit)
+	}
+	return out
+}
+
+// hookProblemLines shows each problem of a hook's run on its own lines, in red (and the way out in plain), word-
+// wrapped under the block: they say why the deployment will fail, so they are not cut.
+func hookProblemLines(f Function, limit int) []line {
+	var out []line
+	problems := hookProblems(f)
+	for i, p := range problems {
+		sgr := red
+		if i == len(problems)-1 && !done(f.Status) {
+			sgr = "" // the way out
+		}
+		for _, txt := range wrap(p, limit-len(indent)) {
+			out = append(out, line{{indent, ""}, {txt, sgr}}.truncate(limit))
+		}
 	}
 	return out
 }

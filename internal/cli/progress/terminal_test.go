@@ -37,6 +37,42 @@ func screenLines(out string) []string {
 	return strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 }
 
+// TestTerminalHookProblems: a hook that cannot run or report says so under the block, in full, with the way out
+// while the deployment still waits; once the deployment is over the way out is gone.
+func TestTerminalHookProblems(t *testing.T) {
+	stuck := canary()
+	stuck.Hooks = []Hook{{Event: "BeforeAllowTraffic", Function: "orders-pre", Status: "InProgress",
+		Problems: []string{"hook orders-pre invocation failed: Runtime.ImportModuleError: No module named 'boto3' — waiting for its status until 2026-11-26T13:01:51Z"}}}
+	ended := stuck
+	ended.Status, ended.NewWeight, ended.Step, ended.NextShiftAt = "Failed", 0, "", time.Time{}
+	for _, tc := range []struct {
+		name string
+		f    Function
+		want []string
+	}{
+		{"Waiting", stuck, []string{
+			"  hook orders-pre invocation failed: Runtime.ImportModuleError: No module named 'boto3' — waiting for its status until",
+			"  2026-11-26T13:01:51Z",
+			"  to give up now: sluice rollback orders --alias live",
+		}},
+		{"Ended", ended, []string{
+			"  hook orders-pre invocation failed: Runtime.ImportModuleError: No module named 'boto3' — waiting for its status until",
+			"  2026-11-26T13:01:51Z",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lines := hookProblemLines(tc.f, 120)
+			got := make([]string, len(lines))
+			for i, l := range lines {
+				got[i] = sgrRE.ReplaceAllString(l.render(false), "")
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
+
 func TestTerminalGolden(t *testing.T) {
 	failed := canary()
 	failed.Status, failed.NewWeight, failed.Step, failed.NextShiftAt = "Stopped", 0, "rolled back", time.Time{}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -478,4 +479,64 @@ func (c *Controller) PutLifecycleEventHookExecutionStatus(ctx context.Context, i
 		return putIntents(tx, id, in)
 	})
 	return err
+}
+
+// maxHookProblems bounds the problems kept per hook execution: a hook retrying a denied report in a loop must not
+// grow the deployment's record without end.
+const maxHookProblems = 5
+
+// NoteHookProblem records something that went wrong with a hook's run that its status would not tell — its
+// invocation failed, or its report was denied — so that the deployment's lifecycle event and timeline say so at
+// once rather than only after the hook timeout. detail is the whole sentence shown. A problem about an execution
+// that is not the current invocation of one of the deployment's hooks, a problem already recorded, or one past
+// the bound is dropped without an error; so is one about a finished deployment.
+func (c *Controller) NoteHookProblem(ctx context.Context, id, execution, detail string) error {
+	return c.o.Store.Update(ctx, func(tx store.Tx) error {
+		d, err := c.loadDeployment(tx, id)
+		if err != nil || d.Status.Terminal() || !hasExecution(d, execution) {
+			return err
+		}
+		in, err := loadIntents(tx, id)
+		if err != nil {
+			return err
+		}
+		n := 0
+		for _, p := range in.HookProblems {
+			if p.Execution != execution {
+				continue
+			}
+			if n++; p.Detail == detail || n >= maxHookProblems {
+				return nil
+			}
+		}
+		in.HookProblems = append(in.HookProblems, hookProblem{Execution: execution, Detail: detail})
+		return putIntents(tx, id, in)
+	})
+}
+
+// NoteHookReportDenied records that IAM refused a hook's PutLifecycleEventHookExecutionStatus: the hook ran but
+// its role may not report, which otherwise shows only as a hook timeout an hour later.
+func (c *Controller) NoteHookReportDenied(ctx context.Context, id, execution, message string) error {
+	d, err := c.GetDeployment(ctx, id)
+	if f, ok := fault.As(err); ok && f.Code == codedeploy.ErrDeploymentDoesNotExist {
+		return nil // a report about no deployment: nothing to tell
+	}
+	if err != nil {
+		return err
+	}
+	for _, ev := range d.Events {
+		if ev.HookExecutionID == execution && execution != "" {
+			return c.NoteHookProblem(ctx, id, execution, fmt.Sprintf("hook %s could not report its status: %s", ev.Hook, message))
+		}
+	}
+	return nil
+}
+
+func hasExecution(d codedeploy.Deployment, execution string) bool {
+	for _, ev := range d.Events {
+		if execution != "" && ev.HookExecutionID == execution {
+			return true
+		}
+	}
+	return false
 }

@@ -263,6 +263,10 @@ func (c *Controller) reconcile(ctx context.Context, id string) (time.Time, error
 			next.BlastRadius = codedeploy.BlastRadius{TargetInvocations: inv, TargetErrors: errs}
 		}
 	}
+	// Problems with hook runs are the world's news, not Decide's: put them on the record as they came.
+	for _, p := range snap.intents.HookProblems {
+		next.NoteHookProblem(c.o.Now(), p.Execution, p.Detail)
+	}
 	var rollbacks []codedeploy.Deployment
 	for _, a := range actions {
 		if a.Type == codedeploy.ActionStartRollback && a.Rollback != nil {
@@ -295,6 +299,9 @@ func (c *Controller) reconcile(ctx context.Context, id string) (time.Time, error
 			err := c.o.Hooks.InvokeAsync(ctx, role, h.FunctionName, h.Payload())
 			if errors.Is(err, ErrHookNotAuthorized) {
 				c.log.Warn("hook not authorized", "deployment", d.ID, "hook", h.FunctionName, "role", role, "err", err)
+				// The problem before the status: once the status is in, the next pass may end the deployment,
+				// and a finished deployment takes no more notes.
+				c.noteHookProblem(ctx, d.ID, h.ExecutionID, fmt.Sprintf("hook %s invocation failed: %v — the hook fails at once", h.FunctionName, err))
 				if err := c.PutLifecycleEventHookExecutionStatus(ctx, d.ID, h.ExecutionID, "Failed"); err != nil {
 					return time.Time{}, err
 				}
@@ -302,6 +309,7 @@ func (c *Controller) reconcile(ctx context.Context, id string) (time.Time, error
 			}
 			if err != nil {
 				c.log.Warn("invoke hook", "deployment", d.ID, "hook", h.FunctionName, "err", err)
+				c.noteHookProblem(ctx, d.ID, h.ExecutionID, fmt.Sprintf("hook %s invocation failed: %v — %s", h.FunctionName, err, waitingUntil(next, h.ExecutionID, c.o.HookTimeout)))
 				return c.o.Now().Add(retryAfter), nil // not recorded as dispatched: the next pass invokes it again
 			}
 			if err := c.noteDispatched(ctx, d.ID, h.ExecutionID); err != nil {
@@ -317,6 +325,25 @@ func (c *Controller) reconcile(ctx context.Context, id string) (time.Time, error
 		c.queuePass(d.ID) // act on the new state at once (the next step may already be due)
 	}
 	return next.WakeAt, nil
+}
+
+// noteHookProblem records a problem with a hook's run for the next pass (NoteHookProblem); failing to is only
+// logged: the hook's status, or its timeout, still decides the deployment.
+func (c *Controller) noteHookProblem(ctx context.Context, id, execution, detail string) {
+	if err := c.NoteHookProblem(ctx, id, execution, detail); err != nil {
+		c.log.Warn("record hook problem", "deployment", id, "execution", execution, "err", err)
+	}
+}
+
+// waitingUntil says how long the deployment keeps waiting for a hook execution's status: CodeDeploy's semantics
+// stay — a hook whose invocation failed may still report — so the event fails only at its timeout.
+func waitingUntil(d codedeploy.Deployment, execution string, timeout time.Duration) string {
+	for _, ev := range d.Events {
+		if ev.HookExecutionID == execution && !ev.StartTime.IsZero() {
+			return "waiting for its status until " + ev.StartTime.Add(timeout).UTC().Format(time.RFC3339)
+		}
+	}
+	return "waiting for its status until the hook timeout"
 }
 
 // noteDispatched adds a hook execution to the dispatch log, unless its report got there first (a hook can answer

@@ -27,6 +27,8 @@ type world struct {
 	// pause, if set, is called at the start of every call the controller makes into the world (named by the
 	// method), so a test can hold a reconcile pass there or act in the middle of it.
 	pause func(call string)
+	// invokeErr, if set, is what every hook invocation fails with.
+	invokeErr error
 	// changed is closed (and replaced) whenever the controller changes the world: an alias set, a hook invoked.
 	changed chan struct{}
 }
@@ -97,6 +99,11 @@ func (w *world) SetAlias(_ context.Context, fn, alias string, s codedeploy.Alias
 }
 func (w *world) InvokeAsync(_ context.Context, _, fn string, payload []byte) error {
 	w.mu.Lock()
+	if w.invokeErr != nil {
+		err := w.invokeErr
+		w.mu.Unlock()
+		return err
+	}
 	w.hooks = append(w.hooks, payload)
 	w.touch()
 	w.mu.Unlock()

@@ -15,6 +15,15 @@ type intents struct {
 	Seq int64 `json:"seq"`
 	// Stop is the first StopDeployment request, with its rollback choice.
 	Stop *codedeploy.StopRequest `json:"stop,omitempty"`
+	// HookProblems are what went wrong with hook runs that their statuses would not tell (an invocation that
+	// failed or was refused, a status report IAM denied), for the next pass to put on the record.
+	HookProblems []hookProblem `json:"hookProblems,omitempty"`
+}
+
+// hookProblem is one problem with the run of one hook execution, as NoteHookProblem records it on the event.
+type hookProblem struct {
+	Execution string `json:"execution"`
+	Detail    string `json:"detail"`
 }
 
 // loadIntents returns a deployment's intents; none is the zero value.

@@ -1,0 +1,109 @@
+package controller
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/sluice-dev/sluice/internal/codedeploy"
+	"github.com/sluice-dev/sluice/internal/fault"
+)
+
+// hookEvent returns the deployment's BeforeAllowTraffic event.
+func hookEvent(t *testing.T, d codedeploy.Deployment) codedeploy.LifecycleEvent {
+	t.Helper()
+	for _, ev := range d.Events {
+		if ev.Name == codedeploy.EventBeforeAllowTraffic {
+			return ev
+		}
+	}
+	t.Fatalf("deployment %s has no BeforeAllowTraffic event", d.ID)
+	return codedeploy.LifecycleEvent{}
+}
+
+// hasProblem reports whether the deployment's hook event and timeline both carry the problem want.
+func hasProblem(d codedeploy.Deployment, ev codedeploy.LifecycleEvent, want string) bool {
+	if !slices.Contains(ev.HookProblems, want) {
+		return false
+	}
+	return slices.ContainsFunc(d.Timeline, func(e codedeploy.TimelineEntry) bool {
+		return e.Kind == codedeploy.KindHookProblem && e.Detail == want
+	})
+}
+
+// TestFailedHookInvocationIsRecorded: a hook whose invocation fails says so on its lifecycle event and in the
+// timeline at once — a refused one (the service role may not invoke it) failing at once, any other failure while
+// the deployment keeps waiting for the status until the hook timeout, as CodeDeploy does.
+func TestFailedHookInvocationIsRecorded(t *testing.T) {
+	refused := fmt.Errorf("%w: role %q may not perform lambda:InvokeFunction on %s", ErrHookNotAuthorized,
+		"arn:aws:iam::000000000000:role/cd", "arn:aws:lambda:us-east-1:000000000000:function:smoke")
+	missing := fault.New("ResourceNotFoundException", "Function not found: arn:aws:lambda:us-east-1:000000000000:function:CodeDeployHook_gone")
+	for _, tc := range []struct {
+		name, hook string
+		err        error
+		want       string
+		status     codedeploy.Status // what the deployment becomes without a report
+	}{
+		{name: "refused by IAM", hook: "smoke", err: refused, status: codedeploy.StatusFailed,
+			want: "hook smoke invocation failed: " + refused.Error() + " — the hook fails at once"},
+		{name: "function missing", hook: "CodeDeployHook_gone", err: missing, status: codedeploy.StatusInProgress,
+			want: "hook CodeDeployHook_gone invocation failed: " + missing.Error() + " — waiting for its status until " +
+				t0.Add(codedeploy.DefaultHookTimeout).UTC().Format(time.RFC3339)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, w, _, ctx := running(t)
+			w.mu.Lock()
+			w.invokeErr = tc.err
+			w.mu.Unlock()
+			id := createWith(t, c, ctx, codedeploy.LambdaAllAtOnce, tc.hook)
+			var d codedeploy.Deployment
+			await(t, c, w, "the hook's problem on the record", func() bool {
+				d = mustGet(t, c, ctx, id)
+				return hasProblem(d, hookEvent(t, d), tc.want)
+			})
+			d = awaitStatus(t, c, w, ctx, id, tc.status)
+			if n := len(hookEvent(t, d).HookProblems); n != 1 {
+				t.Fatalf("the problem is recorded %d times: %q", n, hookEvent(t, d).HookProblems)
+			}
+		})
+	}
+}
+
+// TestDeniedHookReportIsRecorded: a hook that ran but whose report IAM denied is told on the deployment at once,
+// once however often it retries; reports about other executions, or no deployment, are dropped.
+func TestDeniedHookReportIsRecorded(t *testing.T) {
+	c, w, _, ctx := running(t)
+	id := createWith(t, c, ctx, codedeploy.LambdaAllAtOnce, "CodeDeployHook_pre")
+	var execution string
+	await(t, c, w, "the hook's execution ID", func() bool {
+		execution = hookEvent(t, mustGet(t, c, ctx, id)).HookExecutionID
+		return execution != ""
+	})
+	const denied = "User: arn:aws:sts::000000000000:assumed-role/hook/CodeDeployHook_pre is not authorized to perform: " +
+		"codedeploy:PutLifecycleEventHookExecutionStatus on resource: arn:aws:codedeploy:us-east-1:000000000000:deploymentgroup:app/grp " +
+		"because no identity-based policy allows the codedeploy:PutLifecycleEventHookExecutionStatus action"
+	for range 3 { // a hook retrying its report
+		if err := c.NoteHookReportDenied(ctx, id, execution, denied); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.NoteHookReportDenied(ctx, id, "not-an-execution", denied); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.NoteHookReportDenied(ctx, "d-NOSUCHDEP", execution, denied); err != nil {
+		t.Fatalf("a denied report about no deployment: %v", err)
+	}
+	want := "hook CodeDeployHook_pre could not report its status: " + denied
+	var d codedeploy.Deployment
+	await(t, c, w, "the denied report on the record", func() bool {
+		d = mustGet(t, c, ctx, id)
+		return hasProblem(d, hookEvent(t, d), want)
+	})
+	if got := hookEvent(t, d).HookProblems; len(got) != 1 {
+		t.Fatalf("hook problems %q, want just %q", got, want)
+	}
+	if d.Status != codedeploy.StatusInProgress {
+		t.Fatalf("a denied report ended the deployment: %s", d.Status)
+	}
+}
