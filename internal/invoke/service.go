@@ -176,6 +176,9 @@ func New(o Options) (*Service, error) {
 	for _, why := range in.Skipped {
 		s.log.Info("interpreter skipped", "reason", why)
 	}
+	if advice, ok := runtimes.Boto3Missing(in.Python, o.PythonPath); !ok {
+		s.log.Warn("python functions cannot import boto3", "advice", advice)
+	}
 	s.interpreters = in
 	return s, nil
 }
