@@ -380,4 +380,10 @@ func TestHookNeedsTheServiceRole(t *testing.T) {
 	if !strings.Contains(s.log.String(), "hook not authorized") {
 		t.Errorf("the server did not say why the hook failed")
 	}
+	// The deployment says why too, not only the server's log.
+	shown, stderr, code := sluice(t, s.Env(), "deployments", "show", aws.ToString(out.DeploymentId))
+	if want := "hook smoke invocation failed: the deployment group's service role is not authorized to invoke the hook: " +
+		`role "arn:aws:iam::000000000000:role/codedeploy" may not perform lambda:InvokeFunction`; code != 0 || !strings.Contains(shown, want) {
+		t.Errorf("deployments show (exit %d, %s) does not say %q:\n%s", code, stderr, want, shown)
+	}
 }
