@@ -3,6 +3,7 @@ package invoke
 import (
 	"context"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/asyncq"
@@ -35,7 +36,49 @@ func (s *Service) runEvent(ctx context.Context, e asyncq.Event) asyncq.Outcome {
 	if res.StatusCode != http.StatusOK {
 		return asyncq.Outcome{Retry: fault.New(fault.Service, "unexpected status %d", res.StatusCode)}
 	}
+	if res.FunctionError != "" {
+		s.asyncFailures.notify(e.Function, e.Payload, res.Payload)
+	}
 	return asyncq.Outcome{Response: res.Payload, FunctionError: res.FunctionError, ExecutedVersion: res.ExecutedVersion}
+}
+
+// OnAsyncFunctionError calls fn, on its own goroutine, after each attempt of an asynchronous invocation that ended
+// in a function error, with the event and the error document the function answered — so that whoever queued the
+// event (the deployment controller, for a hook) can say why at once rather than after its retries or its timeout.
+// The returned func unsubscribes.
+func (s *Service) OnAsyncFunctionError(fn func(function string, payload, response []byte)) func() {
+	return s.asyncFailures.subscribe(fn)
+}
+
+// asyncFailureSubscribers are the OnAsyncFunctionError subscriptions.
+type asyncFailureSubscribers struct {
+	mu   sync.Mutex
+	next int
+	subs map[int]func(function string, payload, response []byte)
+}
+
+func (a *asyncFailureSubscribers) subscribe(fn func(string, []byte, []byte)) func() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.subs == nil {
+		a.subs = map[int]func(string, []byte, []byte){}
+	}
+	id := a.next
+	a.next++
+	a.subs[id] = fn
+	return func() {
+		a.mu.Lock()
+		delete(a.subs, id)
+		a.mu.Unlock()
+	}
+}
+
+func (a *asyncFailureSubscribers) notify(function string, payload, response []byte) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, fn := range a.subs {
+		go fn(function, payload, response)
+	}
 }
 
 // eventPolicy is the asynchronous configuration that applies to an invocation of function:qualifier.

@@ -103,7 +103,8 @@ type Service struct {
 	envs     environments // live environments by uid
 	refusals refusalLog   // Runtime API connections refused
 
-	reports *provisionedReports
+	reports       *provisionedReports
+	asyncFailures asyncFailureSubscribers
 
 	lastInvoked sync.Map // function name → time.Time of its last invocation (or of when Sluice first saw it)
 	destroying  sync.WaitGroup

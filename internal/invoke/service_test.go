@@ -2,6 +2,7 @@ package invoke
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/asyncq"
 	"github.com/sluice-dev/sluice/internal/controlplane"
 	"github.com/sluice-dev/sluice/internal/fault"
 )
@@ -349,4 +351,43 @@ func TestCatalogRelistsWhenBehind(t *testing.T) {
 	}
 	h.pid("kept")
 	h.change(activeSnapshot("kept", testConfig(4, nil))) // and the new watch delivers changes again
+}
+
+// Ensure a queued invocation's attempt that ends in a function error is told to OnAsyncFunctionError subscribers,
+// with the event and the function's error document, and a successful one is not.
+func TestAsyncFunctionErrorIsReported(t *testing.T) {
+	h := newHarness(t, nil, activeSnapshot("fn", testConfig(3, nil)))
+	type report struct {
+		function          string
+		payload, response string
+	}
+	reports := make(chan report, 4)
+	defer h.svc.OnAsyncFunctionError(func(function string, payload, response []byte) {
+		reports <- report{function, string(payload), string(response)}
+	})()
+	for _, tc := range []struct {
+		event      string
+		wantReport bool
+	}{
+		{"hello", false},
+		{"fail", true},
+	} {
+		payload, _ := json.Marshal(tc.event)
+		out := h.svc.runEvent(context.Background(), asyncq.Event{Function: "fn", Payload: payload})
+		if got := out.FunctionError != ""; got != tc.wantReport {
+			t.Fatalf("event %q: function error %q", tc.event, out.FunctionError)
+		}
+		if !tc.wantReport {
+			continue
+		}
+		r := <-reports
+		if r.function != "fn" || r.payload != string(payload) || !strings.Contains(r.response, `"errorType":"Boom"`) {
+			t.Errorf("reported %+v, want fn, the event and its error document", r)
+		}
+	}
+	select {
+	case r := <-reports:
+		t.Errorf("a successful attempt was reported too: %+v", r)
+	default:
+	}
 }

@@ -20,6 +20,24 @@ import (
 func TestHookThatCannotReportIsVisibleAtOnce(t *testing.T) {
 	t.Parallel()
 	requireBoto3ForFunctions(t)
+	hookProblemIsVisibleAtOnce(t, seedHook, []string{"hook CodeDeployHook_pre could not report its status:", "hook-cannot-report",
+		"is not authorized to perform: codedeploy:PutLifecycleEventHookExecutionStatus"})
+}
+
+// TestHookThatCannotRunIsVisibleAtOnce: a hook whose invocation ends in a function error (here a module it cannot
+// import, as a Python hook without boto3 does) is told on the deployment at once, not after the hook timeout.
+func TestHookThatCannotRunIsVisibleAtOnce(t *testing.T) {
+	t.Parallel()
+	requireBoto3ForFunctions(t) // a Python that functions can run
+	hookProblemIsVisibleAtOnce(t, "import no_such_module_for_sluice\n\ndef handler(event, context):\n    return None\n",
+		[]string{"hook CodeDeployHook_pre invocation failed: Runtime.ImportModuleError", "no_such_module_for_sluice",
+			"waiting for its status until"})
+}
+
+// hookProblemIsVisibleAtOnce deploys with a Python pre-traffic hook of the given source, run under a role that may
+// only write logs, and waits (bounded by the hook's cold start, not its timeout) for sluice deployments show to
+// name the problem while the deployment still waits for the hook's status.
+func hookProblemIsVisibleAtOnce(t *testing.T, hookSource string, want []string) {
 	s := startServer(t, "--deploy-time-scale", "600", "--hook-timeout", "1h")
 	c, cd, im := s.Lambda(), s.CodeDeploy(), s.IAM()
 	if _, err := im.CreateRole(t.Context(), &iam.CreateRoleInput{RoleName: aws.String("hook-cannot-report"), AssumeRolePolicyDocument: aws.String(lambdaTrust)}); err != nil {
@@ -38,7 +56,7 @@ func TestHookThatCannotReportIsVisibleAtOnce(t *testing.T) {
 	createFunction(t, c, "CodeDeployHook_pre", func(in *lambda.CreateFunctionInput) {
 		in.Runtime, in.Handler = types.RuntimePython311, aws.String("hook.handler")
 		in.Role = aws.String("arn:aws:iam::000000000000:role/hook-cannot-report")
-		in.Code.ZipFile = makeZip(t, zipFile{Name: "hook.py", Body: seedHook})
+		in.Code.ZipFile = makeZip(t, zipFile{Name: "hook.py", Body: hookSource})
 	})
 	if _, err := cd.CreateApplication(t.Context(), &codedeploy.CreateApplicationInput{ApplicationName: aws.String("app"), ComputePlatform: cdtypes.ComputePlatformLambda}); err != nil {
 		t.Fatal(err)
@@ -54,8 +72,6 @@ func TestHookThatCannotReportIsVisibleAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := aws.ToString(out.DeploymentId)
-	want := []string{"hook CodeDeployHook_pre could not report its status:", "hook-cannot-report",
-		"is not authorized to perform: codedeploy:PutLifecycleEventHookExecutionStatus"}
 	deadline := time.Now().Add(30 * time.Second) // the hook's cold start and boto3's import, not the hour
 	for {
 		shown, stderr, code := sluice(t, s.Env(), "deployments", "show", id)
@@ -69,7 +85,7 @@ func TestHookThatCannotReportIsVisibleAtOnce(t *testing.T) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("deployments show never said the hook could not report (want %q):\n%s\nserver log:\n%s", want, shown, tail(s.log.String(), 4000))
+			t.Fatalf("deployments show never named the hook's problem (want %q):\n%s\nserver log:\n%s", want, shown, tail(s.log.String(), 4000))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -540,3 +540,52 @@ func hasExecution(d codedeploy.Deployment, execution string) bool {
 	}
 	return false
 }
+
+// maxHookFailureReason bounds the function's error text kept on the deployment (a stack trace can be long).
+const maxHookFailureReason = 300
+
+// NoteHookInvocationFailed records that one attempt of a hook's asynchronous invocation ended in a function error
+// (a Python hook without boto3, say): payload is the event the hook was invoked with, response the error document
+// the function answered. Invocations that are not hook events of a deployment are ignored. The deployment keeps
+// waiting for the hook's status, as CodeDeploy does, but shows why it may never come.
+func (c *Controller) NoteHookInvocationFailed(ctx context.Context, payload, response []byte) error {
+	var event struct {
+		DeploymentID string `json:"DeploymentId"`
+		Execution    string `json:"LifecycleEventHookExecutionId"`
+	}
+	if json.Unmarshal(payload, &event) != nil || event.DeploymentID == "" || event.Execution == "" {
+		return nil
+	}
+	var answer struct {
+		ErrorType    string `json:"errorType"`
+		ErrorMessage string `json:"errorMessage"`
+	}
+	_ = json.Unmarshal(response, &answer) // a function may answer anything; say what can be said
+	reason := answer.ErrorType
+	switch {
+	case reason != "" && answer.ErrorMessage != "":
+		reason += ": " + answer.ErrorMessage
+	case reason == "":
+		reason = answer.ErrorMessage
+	}
+	if reason == "" {
+		reason = "the function failed"
+	}
+	if len(reason) > maxHookFailureReason {
+		reason = strings.ToValidUTF8(reason[:maxHookFailureReason], "") + "…"
+	}
+	d, err := c.GetDeployment(ctx, event.DeploymentID)
+	if f, ok := fault.As(err); ok && f.Code == codedeploy.ErrDeploymentDoesNotExist {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, ev := range d.Events {
+		if ev.HookExecutionID == event.Execution {
+			return c.NoteHookProblem(ctx, d.ID, event.Execution, fmt.Sprintf("hook %s invocation failed: %s — %s",
+				ev.Hook, reason, waitingUntil(d, event.Execution, c.o.HookTimeout)))
+		}
+	}
+	return nil
+}

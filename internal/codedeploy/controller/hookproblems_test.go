@@ -107,3 +107,43 @@ func TestDeniedHookReportIsRecorded(t *testing.T) {
 		t.Fatalf("a denied report ended the deployment: %s", d.Status)
 	}
 }
+
+// TestFailedHookAttemptIsRecorded: an attempt of a hook's asynchronous invocation that ends in a function error (a
+// Python hook without boto3) is told on the deployment at once, with the function's error, while the deployment
+// keeps waiting for the status; invocations that are not this deployment's hook events are ignored.
+func TestFailedHookAttemptIsRecorded(t *testing.T) {
+	c, w, _, ctx := running(t)
+	id := createWith(t, c, ctx, codedeploy.LambdaAllAtOnce, "CodeDeployHook_pre")
+	var execution string
+	await(t, c, w, "the hook's execution ID", func() bool {
+		execution = hookEvent(t, mustGet(t, c, ctx, id)).HookExecutionID
+		return execution != ""
+	})
+	event := fmt.Sprintf(`{"DeploymentId":%q,"LifecycleEventHookExecutionId":%q}`, id, execution)
+	answer := `{"errorType":"Runtime.ImportModuleError","errorMessage":"Unable to import module 'index': No module named 'boto3'"}`
+	for _, tc := range []struct{ payload, response string }{
+		{event, answer},
+		{event, answer}, // the queue's retry: recorded once
+		{`{"unrelated":"event"}`, answer},
+		{fmt.Sprintf(`{"DeploymentId":%q,"LifecycleEventHookExecutionId":"other"}`, id), answer},
+		{`{"DeploymentId":"d-NOSUCHDEP","LifecycleEventHookExecutionId":"x"}`, answer},
+		{`not json`, `not json either`},
+	} {
+		if err := c.NoteHookInvocationFailed(ctx, []byte(tc.payload), []byte(tc.response)); err != nil {
+			t.Fatalf("payload %s: %v", tc.payload, err)
+		}
+	}
+	want := "hook CodeDeployHook_pre invocation failed: Runtime.ImportModuleError: Unable to import module 'index': " +
+		"No module named 'boto3' — waiting for its status until " + t0.Add(codedeploy.DefaultHookTimeout).UTC().Format(time.RFC3339)
+	var d codedeploy.Deployment
+	await(t, c, w, "the failed attempt on the record", func() bool {
+		d = mustGet(t, c, ctx, id)
+		return hasProblem(d, hookEvent(t, d), want)
+	})
+	if got := hookEvent(t, d).HookProblems; len(got) != 1 {
+		t.Fatalf("hook problems %q, want just %q", got, want)
+	}
+	if d.Status != codedeploy.StatusInProgress {
+		t.Fatalf("a failed attempt ended the deployment: %s", d.Status)
+	}
+}
