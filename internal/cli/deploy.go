@@ -424,6 +424,7 @@ func stackCommand() *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", id, r.Type, r.PhysicalID)
 			}
 			tw.Flush()
+			printLiveAliases(ctx, out, lambda.NewFromConfig(cfg), s)
 			if len(s.Deployments) > 0 {
 				fmt.Fprintln(out, "\nLast traffic shifts:")
 				for _, id := range sortedStackKeys(s.Deployments) {
@@ -491,4 +492,36 @@ func writeJSON(w io.Writer, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
+}
+
+// printLiveAliases says which version each alias of the stack is on now: a rollback (CodeDeploy's or `sluice
+// rollback`) moves an alias without the stack record knowing, so the record alone would name a stale version.
+func printLiveAliases(ctx context.Context, out io.Writer, c *lambda.Client, s stack.Stack) {
+	var lines []string
+	for _, id := range sortedStackKeys(s.Resources) {
+		r := s.Resources[id]
+		fn, _ := r.Properties["FunctionName"].(string)
+		name, _ := r.Properties["Name"].(string)
+		if r.Type != "AWS::Lambda::Alias" || fn == "" || name == "" {
+			continue
+		}
+		line := fmt.Sprintf("  %s  %s:%s → ", id, fn, name)
+		a, err := c.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String(fn), Name: aws.String(name)})
+		switch {
+		case err != nil:
+			line += "unknown (" + errorLine(err) + ")"
+		default:
+			line += "version " + aws.ToString(a.FunctionVersion)
+			if a.RoutingConfig != nil {
+				for v, w := range a.RoutingConfig.AdditionalVersionWeights {
+					line += fmt.Sprintf(", version %s at %.0f%%", v, w*100)
+				}
+			}
+		}
+		lines = append(lines, line)
+	}
+	if len(lines) > 0 {
+		fmt.Fprintln(out, "\nAliases now:")
+		fmt.Fprintln(out, strings.Join(lines, "\n"))
+	}
 }

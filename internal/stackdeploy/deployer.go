@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
 	"sort"
@@ -27,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/sluice-dev/sluice/internal/cfn"
@@ -174,6 +176,9 @@ func (r *run) deploy(ctx context.Context) error {
 	r.state = map[string]stack.ResourceState{}
 	for k, v := range st.Resources {
 		r.state[k] = v
+	}
+	if err := r.readLiveAliases(ctx); err != nil {
+		return err
 	}
 	pseudo := cfn.Pseudo{Region: r.region, AccountID: r.account, StackName: r.o.StackName,
 		StackID: "arn:aws:cloudformation:" + r.region + ":" + r.account + ":stack/" + r.o.StackName + "/sluice"}
@@ -562,4 +567,36 @@ func (r *run) physicalName(id string, max int) string {
 		prefix = prefix[:max-13]
 	}
 	return prefix + "-" + string(b)
+}
+
+// readLiveAliases replaces the recorded version of each alias of the stack with the one it is on now: `sluice
+// rollback`, a CodeDeploy rollback or a hand-made update moves an alias without the stack record knowing, and a
+// deploy or a diff must start from where traffic really goes — not skip a shift because the record already names
+// the version the template asks for.
+func (r *run) readLiveAliases(ctx context.Context) error {
+	for _, id := range sortedKeys(r.state) {
+		st := r.state[id]
+		if st.Type != "AWS::Lambda::Alias" {
+			continue
+		}
+		fn, name, recorded := str(st.Properties, "FunctionName"), str(st.Properties, "Name"), str(st.Properties, "FunctionVersion")
+		if fn == "" || name == "" {
+			continue
+		}
+		a, err := r.lambda.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String(fn), Name: aws.String(name)})
+		var notFound *types.ResourceNotFoundException
+		if errors.As(err, &notFound) {
+			continue // gone: the alias handler recreates it
+		}
+		if err != nil {
+			return fmt.Errorf("read alias %s:%s: %w", fn, name, err)
+		}
+		if live := aws.ToString(a.FunctionVersion); live != recorded {
+			st.Properties = maps.Clone(st.Properties)
+			st.Properties["FunctionVersion"] = live
+			r.state[id] = st
+			r.event("%s: alias %s:%s is on version %s (the stack recorded %s)", id, fn, name, live, recorded)
+		}
+	}
+	return nil
 }

@@ -234,6 +234,15 @@ func TestDeploySeedTemplate(t *testing.T) {
 	if v, _ := aliasVersion(t, c, "orders", "live"); v != "1" {
 		t.Fatalf("after sluice rollback live → %s", v)
 	}
+	stdout, _, _ = sluice(t, env, "stack", "status", "orders")
+	if !strings.Contains(stdout, "Aliases now:") || !strings.Contains(stdout, "orders:live → version 1") {
+		t.Fatalf("stack status after sluice rollback does not show where live is:\n%s", stdout)
+	}
+	// The stack record still names version 2; diff starts from where traffic really goes.
+	stdout, stderr, code = sluice(t, env, "diff", "-t", filepath.Join(dir, "template.yaml"), "--stack-name", "orders")
+	if code != 0 || !strings.Contains(stdout+stderr, "is on version 1 (the stack recorded 2)") || !strings.Contains(stdout, "from version 1 to") {
+		t.Fatalf("sluice diff after sluice rollback: exit %d\n%s%s", code, stdout, stderr)
+	}
 }
 
 // TestDeployRefusesWhatItCannotDo: an unsupported resource or property is named, and nothing is created.
