@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,14 +48,22 @@ func keyless(t *testing.T, s *server) *oidctest.Issuer {
 		t.Fatal(err)
 	}
 	t.Cleanup(issuer.Close)
+	trustIssuer(t, s, issuer.URL)
+	return issuer
+}
+
+// trustIssuer registers issuerURL as an OIDC provider with audience sts.amazonaws.com and creates the deploy role,
+// trusting main of one repository only.
+func trustIssuer(t *testing.T, s *server, issuerURL string) {
+	t.Helper()
 	ctx := context.Background()
 	c := s.IAM()
-	p, err := c.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{Url: aws.String(issuer.URL),
+	p, err := c.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{Url: aws.String(issuerURL),
 		ClientIDList: []string{"sts.amazonaws.com"}})
 	if err != nil {
 		t.Fatalf("create provider: %v", err)
 	}
-	host := strings.TrimPrefix(issuer.URL, "http://")
+	host := strings.TrimPrefix(issuerURL, "http://")
 	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
 	 "Principal":{"Federated":"` + aws.ToString(p.OpenIDConnectProviderArn) + `"},
 	 "Action":"sts:AssumeRoleWithWebIdentity",
@@ -66,7 +76,39 @@ func keyless(t *testing.T, s *server) *oidctest.Issuer {
 		PolicyDocument: aws.String(deployPolicy)}); err != nil {
 		t.Fatalf("put role policy: %v", err)
 	}
-	return issuer
+}
+
+// TestDevOIDCKeylessLocally: `sluice dev-oidc` lets the keyless flow run on one machine — the AWS CLI exchanges the
+// token it keeps for the deploy role's credentials through Sluice's STS.
+func TestDevOIDCKeylessLocally(t *testing.T) {
+	s := startServer(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	tokenPath := filepath.Join(t.TempDir(), "token")
+	issuer := exec.Command(sluiceBin, "dev-oidc", "--repo", repo, "--listen", addr, "--token-file", tokenPath)
+	var out bytes.Buffer
+	issuer.Stdout, issuer.Stderr = &out, &out
+	if err := issuer.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { issuer.Process.Signal(os.Interrupt); issuer.Wait() })
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) { // bound: a failing start
+		if _, err := os.Stat(tokenPath); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sluice dev-oidc wrote no token:\n%s", out.String())
+		}
+	}
+	trustIssuer(t, s, "http://"+addr)
+	stdout, stderr, code := run(t, webIdentityEnv(s, tokenPath), "", cliV1(t), "sts", "get-caller-identity", "--output", "json")
+	if code != 0 || !strings.Contains(stdout, "assumed-role/gha-deploy/") {
+		t.Fatalf("aws sts get-caller-identity with the dev issuer's token: exit %d\n%s%s", code, stdout, stderr)
+	}
 }
 
 // tokenFile writes a token where AWS_WEB_IDENTITY_TOKEN_FILE will point.

@@ -71,8 +71,20 @@ type signingKey struct {
 
 // Start generates an RSA-2048 key and a P-256 key, publishes both, and
 // starts serving on 127.0.0.1 with an OS-chosen port.
-func Start() (*Issuer, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func Start() (*Issuer, error) { return StartOn("127.0.0.1:0") }
+
+// StartOn is Start on a given loopback address ("127.0.0.1:9500"): an issuer
+// whose URL stays the same across runs. Addresses that are not loopback are
+// refused — this issuer signs whatever it is asked to.
+func StartOn(addr string) (*Issuer, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("oidctest: listen address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("oidctest: %q is not a loopback address: a development issuer serves this machine only", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("oidctest: listen: %w", err)
 	}
