@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -77,7 +78,8 @@ func quickStartServeArgs(t *testing.T, readme string) []string {
 // <!-- e2e: walkthrough -->, in order, as one `bash -euo pipefail` script, against a fresh server started with the
 // quick start's `sluice serve` flags. The client side is set up as the README tells a person: `sluice` on PATH (the
 // binary under test), SLUICE_DATA_DIR naming the server's data dir, nothing else; the AWS CLI is v1 from PATH.
-// Then it runs examples/seed-hook/README.md's marked blocks, which continue the walkthrough.
+// Then it runs examples/seed-hook/README.md's marked blocks, which continue the walkthrough, and the keyless
+// section's local try-out (marked <!-- e2e: keyless -->).
 func TestREADMEWalkthrough(t *testing.T) {
 	t.Parallel()
 	cliV1(t)
@@ -169,6 +171,22 @@ func TestREADMEWalkthrough(t *testing.T) {
 		}
 	}
 	checkLive("the seed hook's failed deployment")
+
+	// The keyless section's local try-out, against the same server: the development issuer's token becomes the
+	// role's credentials through Sluice's STS.
+	keyless := markedBlocks(t, readme, "keyless")
+	if len(keyless) == 0 {
+		t.Fatalf("README.md has no block marked <!-- e2e: keyless -->")
+	}
+	// The trap stops the issuer the block starts in the background even when the block fails half-way.
+	// A fresh HOME: the AWS CLI caches assumed-role credentials under ~/.aws/cli/cache by role and would reuse
+	// those an earlier run got from another server.
+	keylessEnv := append(slices.Clone(env), "HOME="+t.TempDir())
+	stdout, stderr, code = run(t, keylessEnv, t.TempDir(), "bash", "-x", "-euo", "pipefail", "-c",
+		`trap 'kill $(jobs -p) 2>/dev/null || true' EXIT`+"\n"+`eval "$(sluice env)"`+"\n"+strings.Join(keyless, "\n"))
+	if code != 0 || !strings.Contains(stdout, "assumed-role/local-deploy/") {
+		t.Fatalf("the README's keyless try-out exited %d\nstdout:\n%s\nstderr (bash -x):\n%s", code, tail(stdout, 6000), tail(stderr, 12000))
+	}
 }
 
 // tail is the end of s, at most n bytes.
