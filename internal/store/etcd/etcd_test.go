@@ -290,31 +290,10 @@ func TestNoLostUpdateAcrossStores(t *testing.T) {
 	prefix := newPrefix()
 	stores := []*Store{openAt(t, prefix, 0), openAt(t, prefix, 0)}
 	ctx := context.Background()
-	var wg sync.WaitGroup
-	errs := make(chan error, len(stores))
 	for _, s := range stores {
 		defer s.Close()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range each {
-				err := s.Update(ctx, func(tx store.Tx) error {
-					var n int
-					if err := store.GetJSON(tx, "counter", &n); err != nil && !errors.Is(err, store.ErrNotFound) {
-						return err
-					}
-					return store.PutJSON(tx, "counter", n+1)
-				})
-				if err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	if err := storetest.IncrementConcurrently(ctx, []store.Store{stores[0], stores[1]}, "counter", each); err != nil {
 		t.Fatal(err)
 	}
 	var n int

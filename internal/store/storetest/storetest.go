@@ -130,30 +130,11 @@ func Run(t *testing.T, b Backend) {
 	t.Run("SerializableIncrements", func(t *testing.T) {
 		s := open(t, b)
 		const workers, each = 8, 25
-		var wg sync.WaitGroup
-		errs := make(chan error, workers)
-		for range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for range each {
-					err := s.Update(ctx, func(tx store.Tx) error {
-						var n int
-						if err := store.GetJSON(tx, "counter", &n); err != nil && !errors.Is(err, store.ErrNotFound) {
-							return err
-						}
-						return store.PutJSON(tx, "counter", n+1)
-					})
-					if err != nil {
-						errs <- err
-						return
-					}
-				}
-			}()
+		stores := make([]store.Store, workers)
+		for i := range stores {
+			stores[i] = s
 		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
+		if err := IncrementConcurrently(ctx, stores, "counter", each); err != nil {
 			t.Fatal(err)
 		}
 		if got := get(t, s, "counter"); got != fmt.Sprint(workers*each) {
@@ -205,4 +186,32 @@ func get(t *testing.T, s store.Store, key string) string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// IncrementConcurrently runs one goroutine per store, each incrementing the JSON number at key each times in a
+// read-modify-write Update, and returns the first error. Afterwards the key holds len(stores)*each unless the
+// backend lost an update — across processes when the stores are separate clients of one backend.
+func IncrementConcurrently(ctx context.Context, stores []store.Store, key string, each int) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, len(stores))
+	for _, s := range stores {
+		wg.Go(func() {
+			for range each {
+				err := s.Update(ctx, func(tx store.Tx) error {
+					var n int
+					if err := store.GetJSON(tx, key, &n); err != nil && !errors.Is(err, store.ErrNotFound) {
+						return err
+					}
+					return store.PutJSON(tx, key, n+1)
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
 }
