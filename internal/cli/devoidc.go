@@ -44,28 +44,42 @@ func devOIDCCommand() *cobra.Command {
 	return cmd
 }
 
-// runDevOIDC serves the issuer until ctx ends, rewriting the token file every refresh.
-func runDevOIDC(ctx context.Context, out io.Writer, listen, repo, ref, tokenFile string, refresh time.Duration) error {
-	issuer, err := oidctest.StartOn(listen)
-	if err != nil {
-		return err
-	}
-	defer issuer.Close()
+// devOIDC is a running development issuer and the token file it keeps.
+type devOIDC struct {
+	issuer          *oidctest.Issuer
+	repo, ref, path string
+}
+
+// startDevOIDC starts the issuer on listen and writes a first token.
+func startDevOIDC(listen, repo, ref, tokenFile string) (*devOIDC, error) {
 	path, err := filepath.Abs(tokenFile)
 	if err != nil {
+		return nil, err
+	}
+	issuer, err := oidctest.StartOn(listen)
+	if err != nil {
+		return nil, err
+	}
+	d := &devOIDC{issuer: issuer, repo: repo, ref: ref, path: path}
+	if err := d.writeToken(); err != nil {
+		issuer.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// writeToken replaces the token file with a fresh token; a reader never sees half a token.
+func (d *devOIDC) writeToken() error {
+	tmp := d.path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(d.issuer.Sign(d.issuer.GitHubClaims(d.repo, d.ref))), 0o600); err != nil {
 		return err
 	}
-	write := func() error {
-		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, []byte(issuer.Sign(issuer.GitHubClaims(repo, ref))), 0o600); err != nil {
-			return err
-		}
-		return os.Rename(tmp, path) // a reader never sees half a token
-	}
-	if err := write(); err != nil {
-		return err
-	}
-	host := strings.TrimPrefix(issuer.URL, "http://")
+	return os.Rename(tmp, d.path)
+}
+
+// instructions say how to register and trust the issuer and where the token is.
+func (d *devOIDC) instructions(out io.Writer) {
+	url, host, aud := d.issuer.URL, strings.TrimPrefix(d.issuer.URL, "http://"), oidctest.Audience
 	fmt.Fprintf(out, `development OIDC issuer %s — for trying keyless CI on this machine only; it signs anything
 tokens for repo:%s:ref:%s (audience %s) are kept fresh in %s
 
@@ -73,7 +87,17 @@ register it once:  aws iam create-open-id-connect-provider --url %s --client-id-
 trust it in a role: Principal {"Federated": "arn:aws:iam::ACCOUNT:oidc-provider/%s"},
                     Condition StringEquals "%s:aud" = "%s", "%s:sub" = "repo:%s:ref:%s"
 then:              export AWS_ROLE_ARN=arn:aws:iam::ACCOUNT:role/ROLE AWS_WEB_IDENTITY_TOKEN_FILE=%s
-`, issuer.URL, repo, ref, oidctest.Audience, path, issuer.URL, oidctest.Audience, host, host, oidctest.Audience, host, repo, ref, path)
+`, url, d.repo, d.ref, aud, d.path, url, aud, host, host, aud, host, d.repo, d.ref, d.path)
+}
+
+// runDevOIDC serves the issuer until ctx ends, rewriting the token file every refresh.
+func runDevOIDC(ctx context.Context, out io.Writer, listen, repo, ref, tokenFile string, refresh time.Duration) error {
+	d, err := startDevOIDC(listen, repo, ref, tokenFile)
+	if err != nil {
+		return err
+	}
+	defer d.issuer.Close()
+	d.instructions(out)
 	t := time.NewTicker(refresh)
 	defer t.Stop()
 	for {
@@ -81,7 +105,7 @@ then:              export AWS_ROLE_ARN=arn:aws:iam::ACCOUNT:role/ROLE AWS_WEB_ID
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			if err := write(); err != nil {
+			if err := d.writeToken(); err != nil {
 				return err
 			}
 		}

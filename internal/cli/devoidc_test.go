@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"net"
 	"os"
 	"path/filepath"
@@ -26,28 +25,27 @@ func freeLoopback(t *testing.T) string {
 }
 
 // TestDevOIDCKeepsAVerifiableToken: dev-oidc serves a real issuer and keeps, in the token file, a token for the
-// repository and ref that verifies against it with the audience AWS clients use; the file is rewritten on refresh.
+// repository and ref that verifies against it with the audience AWS clients use; a refresh replaces it; the
+// instructions name the provider and the file.
 func TestDevOIDCKeepsAVerifiableToken(t *testing.T) {
 	addr := freeLoopback(t)
 	tokenFile := filepath.Join(t.TempDir(), "token")
-	ctx, cancel := context.WithCancel(t.Context())
-	var out bytes.Buffer
-	done := make(chan error, 1)
-	go func() {
-		done <- runDevOIDC(ctx, &out, addr, "octo-org/octo-repo", "refs/heads/main", tokenFile, time.Millisecond)
-	}()
-	readToken := func() string { b, _ := os.ReadFile(tokenFile); return string(b) }
-	waitUntil := func(what string, ok func() bool) {
-		for deadline := time.Now().Add(30 * time.Second); !ok(); time.Sleep(time.Millisecond) { // the bound only stops a failing test from hanging
-			if time.Now().After(deadline) {
-				t.Fatal(what)
-			}
-		}
+	d, err := startDevOIDC(addr, "octo-org/octo-repo", "refs/heads/main", tokenFile)
+	if err != nil {
+		t.Fatal(err)
 	}
-	waitUntil("the token file was never written", func() bool { return readToken() != "" })
-	first := readToken()
-	waitUntil("the token was never refreshed", func() bool { tok := readToken(); return tok != "" && tok != first })
+	defer d.issuer.Close()
+	first, err := os.ReadFile(tokenFile)
+	if err != nil {
+		t.Fatalf("no token after start: %v", err)
+	}
+	if err := d.writeToken(); err != nil {
+		t.Fatal(err)
+	}
 	token, _ := os.ReadFile(tokenFile)
+	if string(token) == string(first) {
+		t.Error("a refresh left the same token")
+	}
 	claims, err := (&oidc.Verifier{}).Verify(t.Context(), string(token), oidc.Provider{Issuer: "http://" + addr, ClientIDs: []string{"sts.amazonaws.com"}})
 	if err != nil {
 		t.Fatalf("the token does not verify against the issuer: %v", err)
@@ -55,10 +53,8 @@ func TestDevOIDCKeepsAVerifiableToken(t *testing.T) {
 	if got := claims.Subject(); got != "repo:octo-org/octo-repo:ref:refs/heads/main" {
 		t.Errorf("sub = %q", got)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	var out bytes.Buffer
+	d.instructions(&out)
 	if !strings.Contains(out.String(), "oidc-provider/"+addr) || !strings.Contains(out.String(), "AWS_WEB_IDENTITY_TOKEN_FILE="+tokenFile) {
 		t.Errorf("the instructions do not name the provider and the token file:\n%s", out.String())
 	}
