@@ -202,3 +202,29 @@ func CurrentRevision(ctx context.Context, s Store) (int64, error) {
 	err := s.View(ctx, func(tx Tx) error { rev = tx.Revision(); return nil })
 	return rev, err
 }
+
+// Fence makes a context's writes conditional on a leadership still being held, so that a deposed leader cannot
+// overwrite what its successor wrote (cluster mode; see package cluster). Key and Revision name the leader's
+// election key and the revision that created it: a backend commits a fenced transaction only while that key
+// still exists with that create revision, and otherwise fails it with ErrFenced. A backend whose process is the
+// only writer (bbolt) has no one to be fenced from and ignores fences.
+type Fence struct {
+	Key      string
+	Revision int64
+}
+
+// ErrFenced fails a fenced transaction whose leadership was lost; nothing was written.
+var ErrFenced = errors.New("store: leadership lost; write refused")
+
+type fenceKey struct{}
+
+// WithFence returns a context whose Update and UpdateRev calls are fenced by f.
+func WithFence(ctx context.Context, f Fence) context.Context {
+	return context.WithValue(ctx, fenceKey{}, f)
+}
+
+// FenceOf returns the fence of ctx, if any.
+func FenceOf(ctx context.Context) (Fence, bool) {
+	f, ok := ctx.Value(fenceKey{}).(Fence)
+	return f, ok
+}

@@ -64,6 +64,13 @@
 // that falls Config.WatchBufferResponses responses (or WatchBufferBytes) behind ends with store.ErrLagged.
 // Close ends every watch with store.ErrClosed.
 //
+// # Fencing
+//
+// A transaction whose context carries a store.Fence (a leader's write) also compares the fence key's create
+// revision; when the commit fails and the fence key is gone or was re-created, Update returns store.ErrFenced
+// instead of running the closure again. Fence keys live outside Prefix + "/" (package cluster keeps its keys
+// under Prefix + ".cluster/").
+//
 // Only Sluice stores may write under Prefix: a foreign write there would not put the commit marker, so a
 // transaction on the fallback path would miss it.
 package etcd
@@ -190,6 +197,9 @@ func (s *Store) Close() error {
 	return s.client.Close()
 }
 
+// Client is the store's etcd client, shared with the cluster's membership and elections.
+func (s *Store) Client() *clientv3.Client { return s.client }
+
 // Compact discards etcd's history of revisions up to and including rev (the whole cluster's, not just this
 // prefix's): a watch from rev or earlier then fails with store.ErrCompacted.
 func (s *Store) Compact(ctx context.Context, rev int64) error {
@@ -285,9 +295,24 @@ func (t *tx) commit() (rev int64, committed bool, err error) {
 	if len(ops) > t.s.cfg.MaxTxnOps {
 		return 0, false, fmt.Errorf("%w: %d writes, the limit is %d", ErrTxnTooLarge, len(ops), t.s.cfg.MaxTxnOps)
 	}
-	resp, err := t.s.client.Txn(t.ctx).If(t.compares()...).Then(ops...).Commit()
+	cmps := t.compares()
+	fence, fenced := store.FenceOf(t.ctx)
+	if fenced {
+		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(fence.Key), "=", fence.Revision))
+	}
+	resp, err := t.s.client.Txn(t.ctx).If(cmps...).Then(ops...).Commit()
 	if err != nil {
 		return 0, false, fmt.Errorf("etcd store: commit: %w", err)
+	}
+	if !resp.Succeeded && fenced {
+		// A failed compare is either a conflict (run the closure again) or the lost leadership (stop).
+		held, err := t.s.client.Get(t.ctx, fence.Key, clientv3.WithKeysOnly())
+		if err != nil {
+			return 0, false, fmt.Errorf("etcd store: check fence: %w", err)
+		}
+		if len(held.Kvs) == 0 || held.Kvs[0].CreateRevision != fence.Revision {
+			return 0, false, store.ErrFenced
+		}
 	}
 	return resp.Header.Revision, resp.Succeeded, nil
 }
@@ -304,7 +329,7 @@ func (t *tx) compares() []clientv3.Cmp {
 	for _, r := range t.ranges {
 		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(r.start), "<", t.rev+1).WithRange(r.end))
 	}
-	if len(cmps) > t.s.cfg.MaxTxnOps {
+	if len(cmps) > t.s.cfg.MaxTxnOps-1 { // one compare is kept for a fence
 		// Too many to send: commit only if no Sluice transaction committed since the snapshot.
 		return []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(t.s.root), "<", t.rev+1)}
 	}

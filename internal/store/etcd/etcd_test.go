@@ -1,115 +1,29 @@
 package etcd
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/sluice-dev/sluice/internal/store"
+	"github.com/sluice-dev/sluice/internal/store/etcd/etcdtest"
 	"github.com/sluice-dev/sluice/internal/store/storetest"
 )
 
 // testMaxTxnOps is the --max-txn-ops the test etcd runs with, and what the stores are told.
-const testMaxTxnOps = 1024
+const testMaxTxnOps = etcdtest.MaxTxnOps
 
-var (
-	// endpoint is the test etcd's client URL; "" when there is no etcd binary (the tests skip).
-	endpoint string
-	prefixes atomic.Int64
-)
+var prefixes atomic.Int64
 
-// TestMain runs one etcd for the whole test binary, on loopback ports, with its data in a temporary directory.
-func TestMain(m *testing.M) { os.Exit(runWithEtcd(m)) }
-
-func runWithEtcd(m *testing.M) int {
-	bin, err := exec.LookPath("etcd")
-	if err != nil {
-		if os.Getenv("SLUICE_REQUIRE_ETCD") != "" {
-			fmt.Fprintln(os.Stderr, "SLUICE_REQUIRE_ETCD is set but there is no etcd binary on PATH (apt-get install etcd-server)")
-			return 1
-		}
-		return m.Run()
-	}
-	stop, err := startEtcd(bin)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer stop()
-	return m.Run()
-}
-
-func startEtcd(bin string) (stop func(), err error) {
-	// tmpfs when there is one: etcd fsyncs every commit, and the tests need not survive a power cut.
-	base := ""
-	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
-		base = "/dev/shm"
-	}
-	dir, err := os.MkdirTemp(base, "sluice-etcd-test-")
-	if err != nil {
-		return nil, err
-	}
-	clientURL, peerURL := "http://"+freeAddr(), "http://"+freeAddr()
-	var logs bytes.Buffer
-	cmd := exec.Command(bin,
-		"--name", "sluice-test",
-		"--data-dir", filepath.Join(dir, "data"),
-		"--listen-client-urls", clientURL, "--advertise-client-urls", clientURL,
-		"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
-		"--initial-cluster", "sluice-test="+peerURL,
-		"--max-txn-ops", fmt.Sprint(testMaxTxnOps),
-		"--logger", "zap", "--log-level", "error",
-	)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // no orphan etcd if the test binary dies
-	if err := cmd.Start(); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("start etcd: %w", err)
-	}
-	stop = func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		os.RemoveAll(dir)
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		s, err := Open(ctx, Config{Endpoints: []string{clientURL}, DialTimeout: time.Second})
-		cancel()
-		if err == nil {
-			s.Close()
-			endpoint = clientURL
-			return stop, nil
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return nil, fmt.Errorf("etcd did not answer within 20s: %v\n%s", err, logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// freeAddr returns a loopback address with a port nobody listens on (etcd binds it right after).
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+// TestMain runs one etcd for the whole test binary (see etcdtest).
+func TestMain(m *testing.M) { os.Exit(etcdtest.Main(m)) }
 
 // newPrefix returns a prefix no other store of this test binary uses, so each store starts empty.
 func newPrefix() string { return fmt.Sprintf("/sluice-test/%d", prefixes.Add(1)) }
@@ -117,9 +31,7 @@ func newPrefix() string { return fmt.Sprintf("/sluice-test/%d", prefixes.Add(1))
 // openAt opens a store on the test etcd; maxTxnOps 0 means the server's limit.
 func openAt(t *testing.T, prefix string, maxTxnOps int) *Store {
 	t.Helper()
-	if endpoint == "" {
-		t.Skip("no etcd binary on PATH (apt-get install etcd-server); set SLUICE_REQUIRE_ETCD=1 to make this a failure")
-	}
+	endpoint := etcdtest.Endpoint(t)
 	if maxTxnOps == 0 {
 		maxTxnOps = testMaxTxnOps
 	}
@@ -433,9 +345,7 @@ func TestLargeTransactions(t *testing.T) {
 // Ensure a reader that stops reading ends with ErrLagged once its buffer is full, and never blocks commits.
 func TestSlowWatcherLags(t *testing.T) {
 	prefix := newPrefix()
-	if endpoint == "" {
-		t.Skip("no etcd binary on PATH (apt-get install etcd-server); set SLUICE_REQUIRE_ETCD=1 to make this a failure")
-	}
+	endpoint := etcdtest.Endpoint(t)
 	s, err := Open(context.Background(), Config{Endpoints: []string{endpoint}, Prefix: prefix,
 		MaxTxnOps: testMaxTxnOps, WatchBufferResponses: 4})
 	if err != nil {
@@ -496,5 +406,69 @@ func TestSlowWatcherLags(t *testing.T) {
 		case <-timeout:
 			t.Fatal("no ErrLagged within 10s")
 		}
+	}
+}
+
+// Ensure a fenced write lands while its leadership key is held and is refused with ErrFenced, writing nothing,
+// once the key is gone or was created again by a successor; a plain conflict under a held fence still re-runs.
+func TestFencedWrites(t *testing.T) {
+	ctx := context.Background()
+	s := openAt(t, newPrefix(), 0)
+	defer s.Close()
+	fenceKey := newPrefix() + ".cluster/leader/job"
+	grant := func() store.Fence {
+		t.Helper()
+		resp, err := s.Client().Put(ctx, fenceKey, "me")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return store.Fence{Key: fenceKey, Revision: resp.Header.Revision}
+	}
+	write := func(f store.Fence, v string) error {
+		return s.Update(store.WithFence(ctx, f), func(tx store.Tx) error {
+			if _, err := tx.Get("k"); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			return tx.Put("k", []byte(v))
+		})
+	}
+	first := grant()
+	if err := write(first, "one"); err != nil {
+		t.Fatalf("write under a held fence: %v", err)
+	}
+	// A conflicting commit between the read and the commit re-runs the closure instead of failing it.
+	runs := 0
+	err := s.Update(store.WithFence(ctx, first), func(tx store.Tx) error {
+		if _, err := tx.Get("k"); err != nil {
+			return err
+		}
+		if runs++; runs == 1 {
+			mustPut(t, openAt(t, s.cfg.Prefix, 0), "k", "other")
+		}
+		return tx.Put("k", []byte("two"))
+	})
+	if err != nil || runs != 2 {
+		t.Fatalf("conflict under a held fence: err %v after %d runs, want nil after 2", err, runs)
+	}
+
+	for _, tc := range []struct {
+		name string
+		lose func()
+	}{
+		{"key deleted", func() { s.Client().Delete(ctx, fenceKey) }},
+		{"key re-created by a successor", func() { s.Client().Delete(ctx, fenceKey); grant() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			held := grant()
+			tc.lose()
+			if err := write(held, "stale"); !errors.Is(err, store.ErrFenced) {
+				t.Fatalf("write after losing the fence: %v, want ErrFenced", err)
+			}
+			var got string
+			s.View(ctx, func(tx store.Tx) error { b, _ := tx.Get("k"); got = string(b); return nil })
+			if got == "stale" {
+				t.Fatal("a fenced write landed after the leadership was lost")
+			}
+		})
 	}
 }
