@@ -43,28 +43,37 @@ func (c RootCredentials) String() string {
 // LoadRoot returns the root credentials: from the environment when both variables are set, else from the data
 // dir, generating and saving them (mode 0600) on first start.
 func LoadRoot(dataDir string) (RootCredentials, error) {
-	id, secret := os.Getenv(EnvRootAccessKeyID), os.Getenv(EnvRootSecretAccessKey)
-	if id != "" && secret != "" {
-		return RootCredentials{AccessKeyID: id, SecretAccessKey: secret}, nil
+	if c, ok, err := RootFromEnv(); ok || err != nil {
+		return c, err
 	}
-	if (id == "") != (secret == "") {
-		return RootCredentials{}, fmt.Errorf("set both %s and %s, or neither", EnvRootAccessKeyID, EnvRootSecretAccessKey)
-	}
-	path := filepath.Join(dataDir, RootCredentialsFile)
 	if c, err := ReadRootFile(dataDir); err == nil {
 		return c, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return RootCredentials{}, err
 	}
-	c, err := generate()
+	c, err := GenerateRoot()
 	if err != nil {
 		return c, err
 	}
-	b, _ := json.MarshalIndent(c, "", "  ")
-	if err := writeFileSync(path, b, 0o600); err != nil {
-		return c, fmt.Errorf("save root credentials: %w", err)
+	return c, SaveRoot(dataDir, c)
+}
+
+// RootFromEnv returns the root credentials the environment sets, if it sets them.
+func RootFromEnv() (c RootCredentials, ok bool, err error) {
+	id, secret := os.Getenv(EnvRootAccessKeyID), os.Getenv(EnvRootSecretAccessKey)
+	if (id == "") != (secret == "") {
+		return c, false, fmt.Errorf("set both %s and %s, or neither", EnvRootAccessKeyID, EnvRootSecretAccessKey)
 	}
-	return c, nil
+	return RootCredentials{AccessKeyID: id, SecretAccessKey: secret}, id != "", nil
+}
+
+// SaveRoot writes root credentials to the data dir (mode 0600, durably), where `sluice env` reads them.
+func SaveRoot(dataDir string, c RootCredentials) error {
+	b, _ := json.MarshalIndent(c, "", "  ")
+	if err := writeFileSync(filepath.Join(dataDir, RootCredentialsFile), b, 0o600); err != nil {
+		return fmt.Errorf("save root credentials: %w", err)
+	}
+	return nil
 }
 
 // ReadRootFile reads generated root credentials from a data dir.
@@ -80,7 +89,8 @@ func ReadRootFile(dataDir string) (RootCredentials, error) {
 	return c, nil
 }
 
-func generate() (RootCredentials, error) {
+// GenerateRoot makes new random root credentials.
+func GenerateRoot() (RootCredentials, error) {
 	id := make([]byte, 10)
 	secret := make([]byte, 30)
 	if _, err := rand.Read(id); err != nil {

@@ -3,6 +3,7 @@ package controlplane
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/codestore"
@@ -24,6 +25,9 @@ func (s *Service) kick() {
 
 // Run processes pending work until ctx ends. It returns when the processor has stopped.
 func (s *Service) Run(ctx context.Context) {
+	var follower sync.WaitGroup
+	follower.Go(func() { s.followWork(ctx) })
+	defer follower.Wait()
 	s.kick()
 	for {
 		select {

@@ -107,6 +107,7 @@ type Service struct {
 	asyncFailures asyncFailureSubscribers
 
 	lastInvoked sync.Map // function name → time.Time of its last invocation (or of when Sluice first saw it)
+	activity    activity // what of lastInvoked this node published (see activity.go)
 	destroying  sync.WaitGroup
 	loops       sync.WaitGroup // the catalog's watch and the provisioned reporter (started by Start)
 }
@@ -200,13 +201,11 @@ func (s *Service) Start(ctx context.Context) error {
 	return nil
 }
 
-// Run runs the asynchronous queue and the reaper until ctx ends, then destroys every environment before it
-// returns (stop serving invocations first: busy environments are waited for).
+// Run runs the reaper of this node's environments until ctx ends, then destroys every environment before it
+// returns (stop serving invocations first: busy environments are waited for). The jobs one node runs for the
+// cluster — RunQueue and RunInactivitySweep — are started separately (server runs them under leaderships).
 func (s *Service) Run(ctx context.Context) {
-	var wg sync.WaitGroup
-	wg.Go(func() { s.queue.Run(ctx) })
 	s.reapLoop(ctx)
-	wg.Wait()
 	s.loops.Wait()
 	s.shutdown()
 }
@@ -493,10 +492,10 @@ func (s *Service) reapLoop(ctx context.Context) {
 	}
 }
 
-// reap runs one pass of the reaper: it idles functions not invoked for InactiveAfter, destroys environments idle
+// reap runs one pass of the reaper: it publishes this node's invocation activity, destroys environments idle
 // longer than KeepAlive or older than MaxLifetime, replaces provisioned ones so lost, and forgets drained pools.
 func (s *Service) reap(ctx context.Context) {
-	s.deactivateIdle(ctx)
+	s.publishActivity(ctx)
 	now := s.now()
 	idleCutoff, bornCutoff := now.Add(-s.opts.KeepAlive), now.Add(-s.opts.MaxLifetime)
 	s.mu.Lock()
@@ -561,8 +560,14 @@ func (s *Service) deactivateIdle(ctx context.Context) {
 		if fn == nil || fn.status.State != lambda.StateActive || len(fn.provisioned) > 0 {
 			continue
 		}
-		last, seen := s.lastInvoked.LoadOrStore(name, s.now())
-		if !seen || last.(time.Time).After(cutoff) {
+		last, seen, err := s.lastActivity(ctx, name)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("read invocation activity", "function", name, "err", err)
+			}
+			continue
+		}
+		if !seen || last.After(cutoff) {
 			continue
 		}
 		changed, err := s.opts.Lifecycle.Deactivate(ctx, name)

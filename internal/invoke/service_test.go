@@ -263,6 +263,7 @@ func TestInvokeInactivity(t *testing.T) {
 	h.pid("busy")
 	h.clock.Add(after/2 + time.Second)
 	h.svc.reap(context.Background())
+	h.svc.deactivateIdle(context.Background())
 	h.svc.destroying.Wait()
 	h.life.mu.Lock()
 	got := strings.Join(h.life.deactivated, ",")
