@@ -94,6 +94,10 @@ type Service struct {
 
 	progress *store.Progress
 	applied  *store.Applied
+
+	// functionSessions holds the session this node hands to environments of each (role, function) (function.go).
+	functionMu       sync.Mutex
+	functionSessions map[functionSessionKey]*functionSession
 }
 
 // New opens the service: it registers every stored access key and live session with the keyring, follows the
@@ -113,7 +117,8 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	}
 	s := &Service{db: o.Store, keys: o.Keyring, account: o.AccountID, verifier: o.Verifier, now: o.Now, scale: o.SessionTimeScale,
 		log: o.Logger.With("component", "iam"), policies: map[string][]*policy.Document{},
-		sessionPolicies: map[string]*policy.Document{}, registered: map[string]bool{}, progress: o.Progress}
+		sessionPolicies: map[string]*policy.Document{}, registered: map[string]bool{}, progress: o.Progress,
+		functionSessions: map[functionSessionKey]*functionSession{}}
 	if s.progress == nil {
 		s.progress = store.NewProgress()
 	}
