@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -78,8 +79,8 @@ func quickStartServeArgs(t *testing.T, readme string) []string {
 // <!-- e2e: walkthrough -->, in order, as one `bash -euo pipefail` script, against a fresh server started with the
 // quick start's `sluice serve` flags. The client side is set up as the README tells a person: `sluice` on PATH (the
 // binary under test), SLUICE_DATA_DIR naming the server's data dir, nothing else; the AWS CLI is v1 from PATH.
-// Then it runs examples/seed-hook/README.md's marked blocks, which continue the walkthrough, and the keyless
-// section's local try-out (marked <!-- e2e: keyless -->).
+// Then it runs examples/seed-hook/README.md's marked blocks, which continue the walkthrough, the keyless
+// section's local try-out (marked <!-- e2e: keyless -->) and the SAM section (marked <!-- e2e: sam -->).
 func TestREADMEWalkthrough(t *testing.T) {
 	t.Parallel()
 	cliV1(t)
@@ -186,6 +187,38 @@ func TestREADMEWalkthrough(t *testing.T) {
 		`trap 'kill $(jobs -p) 2>/dev/null || true' EXIT`+"\n"+`eval "$(sluice env)"`+"\n"+strings.Join(keyless, "\n"))
 	if code != 0 || !strings.Contains(stdout, "assumed-role/local-deploy/") {
 		t.Fatalf("the README's keyless try-out exited %d\nstdout:\n%s\nstderr (bash -x):\n%s", code, tail(stdout, 6000), tail(stderr, 12000))
+	}
+
+	// The SAM section, from a copy of the clone's examples/orders (its commands edit src/index.js): v1, no changes,
+	// v2 through the canary and its hooks, v3 rolled back by the errors alarm under load.sh's traffic, then a
+	// rollback. `set -m` is a terminal's job control: load.sh, started in the background, stops its own process
+	// group when killed, as it does in a person's shell, not the test's.
+	sam := markedBlocks(t, readme, "sam")
+	if len(sam) == 0 {
+		t.Fatalf("README.md has no block marked <!-- e2e: sam -->")
+	}
+	clone := t.TempDir()
+	if err := os.CopyFS(filepath.Join(clone, "examples", "orders"), os.DirFS(filepath.Join(moduleRoot, "examples", "orders"))); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	stdout, stderr, code = run(t, env, clone, "bash", "-x", "-euo", "pipefail", "-c",
+		"set -m\n"+`trap 'kill $(jobs -p) 2>/dev/null || true' EXIT`+"\n"+strings.Join(sam, "\n"))
+	t.Logf("the SAM section ran in %s", time.Since(began).Round(time.Second))
+	if code != 0 {
+		t.Fatalf("the README's SAM section exited %d\nstdout:\n%s\nstderr (bash -x):\n%s", code, tail(stdout, 6000), tail(stderr, 12000))
+	}
+	for _, want := range []string{"No changes: stack orders is up to date.", "exit status 2"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("the SAM section's output has no %q\nstdout:\n%s\nstderr (bash -x):\n%s", want, tail(stdout, 6000), tail(stderr, 12000))
+		}
+	}
+	a, err := s.Lambda().GetAlias(t.Context(), &lambda.GetAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live")})
+	if err != nil {
+		t.Fatalf("GetAlias orders:live after the SAM section: %v", err)
+	}
+	if v := aws.ToString(a.FunctionVersion); v != "1" || (a.RoutingConfig != nil && len(a.RoutingConfig.AdditionalVersionWeights) > 0) {
+		t.Errorf("after the SAM section's rollback live is on %s with %+v, want version 1 alone (v3 rolled back to 2, then back one more)", v, a.RoutingConfig)
 	}
 }
 
