@@ -3,6 +3,8 @@ package controlplane
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/fault"
@@ -38,37 +40,91 @@ type ProvisionedView struct {
 	State       ProvisionedState
 }
 
-// provisionedState is Lambda's status for a request given the last report: READY once enough environments are
-// initialised, FAILED when starting them failed and no start is pending, IN_PROGRESS otherwise (and before the
-// execution layer reported anything).
-func provisionedState(requested int, r ProvisionedReport) ProvisionedState {
-	ready := min(r.Ready, requested)
+// provisionedState is Lambda's status for a request given the reports of the nodes keeping its environments
+// (one in embedded mode): READY once enough environments are initialised in total, FAILED when fewer are and a
+// node's starts failed with none pending there, IN_PROGRESS otherwise (and before anything was reported).
+func provisionedState(requested int, reports ...ProvisionedReport) ProvisionedState {
+	total, failure := 0, ""
+	for _, r := range reports {
+		total += r.Ready
+		if failure == "" {
+			failure = r.Failure
+		}
+	}
+	ready := min(total, requested)
 	st := ProvisionedState{Allocated: ready, Available: ready, Status: "IN_PROGRESS"}
 	switch {
 	case ready >= requested:
 		st.Status = "READY"
-	case r.Failure != "":
-		st.Status, st.Reason = "FAILED", r.Failure
+	case failure != "":
+		st.Status, st.Reason = "FAILED", failure
 	}
 	return st
 }
 
-func (s *Service) provisionedView(tx store.Tx, name string, c ProvisionedConfig) (ProvisionedView, error) {
-	var r ProvisionedReport
-	if err := store.GetJSON(tx, provisionedReportKey(name, c.Qualifier), &r); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return ProvisionedView{}, err
+// Provisioned reports are kept per node: pcstate/<name>/<qualifier> is the report of the one node of embedded mode
+// (ReportProvisioned), pcstate/<name>/<qualifier>/<node> a cluster node's (ReportProvisionedFrom). Each node keeps
+// its share of a configuration's environments (invoke.Share), so the API sums the reports of every node.
+
+// nodeReportKey is where node's report on a configuration lives ("" is embedded mode's node).
+func nodeReportKey(name, qualifier, node string) string {
+	if node == "" {
+		return provisionedReportKey(name, qualifier)
 	}
-	return ProvisionedView{FunctionARN: s.acct.QualifiedARN(name, c.Qualifier), Config: c, State: provisionedState(c.Requested, r)}, nil
+	return provisionedReportKey(name, qualifier) + "/" + node
 }
 
-// ReportProvisioned records what the execution layer knows about a function's provisioned environments, by
-// qualifier. Reports for configurations that no longer exist are dropped, and so are stored reports the new set
-// does not mention.
+// splitReportKey is the qualifier and node of a key under provisionedReportPrefix(name).
+func splitReportKey(name, key string) (qualifier, node string) {
+	qualifier, node, _ = strings.Cut(key[len(provisionedReportPrefix(name)):], "/")
+	return qualifier, node
+}
+
+// provisionedReports reads every node's report on a configuration.
+func provisionedReports(tx store.Tx, name, qualifier string) ([]ProvisionedReport, error) {
+	var out []ProvisionedReport
+	collect := func(_ string, b []byte) (bool, error) {
+		var r ProvisionedReport
+		err := jsonUnmarshal(b, &r)
+		out = append(out, r)
+		return err == nil, err
+	}
+	b, err := tx.Get(provisionedReportKey(name, qualifier))
+	if err == nil {
+		_, err = collect("", b)
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	return out, tx.Scan(provisionedReportKey(name, qualifier)+"/", "", collect)
+}
+
+func (s *Service) provisionedView(tx store.Tx, name string, c ProvisionedConfig) (ProvisionedView, error) {
+	reports, err := provisionedReports(tx, name, c.Qualifier)
+	if err != nil {
+		return ProvisionedView{}, err
+	}
+	return ProvisionedView{FunctionARN: s.acct.QualifiedARN(name, c.Qualifier), Config: c, State: provisionedState(c.Requested, reports...)}, nil
+}
+
+// ReportProvisioned records what the execution layer of embedded mode knows about a function's provisioned
+// environments, by qualifier (ReportProvisionedFrom with no node name).
 func (s *Service) ReportProvisioned(ctx context.Context, name string, reports map[string]ProvisionedReport) error {
+	return s.ReportProvisionedFrom(ctx, "", name, reports)
+}
+
+// ReportProvisionedFrom records what node's execution layer knows about the provisioned environments it keeps
+// for a function, by qualifier. Reports for configurations that no longer exist are dropped, and so are the
+// node's stored reports the new set does not mention; other nodes' reports stay.
+func (s *Service) ReportProvisionedFrom(ctx context.Context, node, name string, reports map[string]ProvisionedReport) error {
+	if strings.Contains(node, "/") {
+		return fmt.Errorf("report provisioned concurrency: node name %q has a '/'", node)
+	}
 	return s.store.Update(ctx, func(tx store.Tx) error {
 		var stale []string
 		if err := tx.Scan(provisionedReportPrefix(name), "", func(k string, _ []byte) (bool, error) {
-			if _, ok := reports[k[len(provisionedReportPrefix(name)):]]; !ok {
+			q, n := splitReportKey(name, k)
+			if _, ok := reports[q]; !ok && n == node {
 				stale = append(stale, k)
 			}
 			return true, nil
@@ -86,11 +142,41 @@ func (s *Service) ReportProvisioned(ctx context.Context, name string, reports ma
 				return err
 			}
 			if !exists {
-				err = tx.Delete(provisionedReportKey(name, q))
+				err = tx.Delete(nodeReportKey(name, q, node))
 			} else {
-				err = store.PutJSON(tx, provisionedReportKey(name, q), r)
+				err = store.PutJSON(tx, nodeReportKey(name, q, node), r)
 			}
 			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// DropProvisionedReports deletes every provisioned report of the given nodes (nodes that left the cluster: their
+// environments went with them), so the API's sums count only live nodes' environments.
+func (s *Service) DropProvisionedReports(ctx context.Context, nodes ...string) error {
+	if len(nodes) == 0 {
+		return nil
+	}
+	gone := map[string]bool{}
+	for _, n := range nodes {
+		gone[n] = true
+	}
+	return s.store.Update(ctx, func(tx store.Tx) error {
+		var stale []string
+		if err := tx.Scan("pcstate/", "", func(k string, _ []byte) (bool, error) {
+			rest := strings.TrimPrefix(k, "pcstate/")
+			if parts := strings.SplitN(rest, "/", 3); len(parts) == 3 && gone[parts[2]] {
+				stale = append(stale, k)
+			}
+			return true, nil
+		}); err != nil {
+			return err
+		}
+		for _, k := range stale {
+			if err := tx.Delete(k); err != nil {
 				return err
 			}
 		}
@@ -217,6 +303,18 @@ func (s *Service) DeleteProvisionedConcurrencyConfig(ctx context.Context, ref la
 		}
 		if err := tx.Delete(provisionedReportKey(ref.Name, ref.Qualifier)); err != nil {
 			return err
+		}
+		var nodes []string // every node's report on the configuration
+		if err := tx.Scan(provisionedReportKey(ref.Name, ref.Qualifier)+"/", "", func(k string, _ []byte) (bool, error) {
+			nodes = append(nodes, k)
+			return true, nil
+		}); err != nil {
+			return err
+		}
+		for _, k := range nodes {
+			if err := tx.Delete(k); err != nil {
+				return err
+			}
 		}
 		return tx.Delete(provisionedKey(ref.Name, ref.Qualifier))
 	})
