@@ -17,8 +17,10 @@ import (
 
 // Options configures a Service. The zero value of each optional field means the documented default.
 type Options struct {
-	Store   store.Store
-	Code    *codestore.Store
+	Store store.Store
+	// Code holds the packages: a *codestore.Store, or in cluster mode a *replica.Replica, which keeps a second
+	// copy on another node and fetches the packages this node lacks.
+	Code    CodeStore
 	Account lambda.Account
 	// ConcurrencyLimit is the account's concurrent-execution limit (default 1000).
 	ConcurrencyLimit int
@@ -35,12 +37,24 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// CodeStore is where the control plane keeps code packages (codestore's contract: content-addressed blobs,
+// extraction a local cache). *codestore.Store has it; so does the cluster's replica.Replica, whose PutZip returns
+// once another node holds a copy and whose Extract and ZipPath fetch a package this node lacks.
+type CodeStore interface {
+	PutZip(zip []byte, lim codestore.Limits) (codestore.Info, error)
+	Extract(sha256b64 string, lim codestore.Limits) (dir string, err error)
+	CodeDir(sha256b64 string) (string, bool)
+	ZipPath(sha256b64 string) (string, bool)
+}
+
+var _ CodeStore = (*codestore.Store)(nil)
+
 // Service implements the Lambda control plane.
 type Service struct {
 	opts  Options
 	acct  lambda.Account
 	store store.Store
-	code  *codestore.Store
+	code  CodeStore
 	now   func() time.Time
 	log   *slog.Logger
 

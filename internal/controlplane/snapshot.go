@@ -119,5 +119,30 @@ func (s *Service) WatchFunctions(ctx context.Context, from int64) (<-chan Functi
 	return out, nil
 }
 
-// CodeDir returns the extracted package directory of a CodeSha256, if extracted.
+// CodeDir returns the extracted package directory of a CodeSha256, if extracted on this node.
 func (s *Service) CodeDir(sha string) (string, bool) { return s.code.CodeDir(sha) }
+
+// EnsureCode returns the extracted package directory of a CodeSha256, extracting the package first when this node
+// has not — fetching it from a peer when the code store is a cluster's. The invoke path calls it when it starts an
+// environment whose code this node lacks (a function settled by another node). When ctx ends EnsureCode stops
+// waiting; the extraction goes on, for the next caller.
+func (s *Service) EnsureCode(ctx context.Context, sha string) (string, error) {
+	if dir, ok := s.code.CodeDir(sha); ok {
+		return dir, nil
+	}
+	type result struct {
+		dir string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		dir, err := s.code.Extract(sha, s.opts.CodeLimits)
+		done <- result{dir, err}
+	}()
+	select {
+	case r := <-done:
+		return r.dir, r.err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
