@@ -26,8 +26,9 @@ const TickGrace = 10 * time.Millisecond
 type Options struct {
 	// Store holds the alarms' definitions, states and history (keys "alarm/…" and "alarmhist/…").
 	Store store.Store
-	// Metrics is where the evaluator reads the alarms' metrics.
-	Metrics *metrics.Store
+	// Metrics is where the evaluator reads the alarms' metrics: this process's *metrics.Store, or in a cluster the
+	// *metrics.Cluster that merges every node's.
+	Metrics MetricReader
 	// Region and AccountID go into the alarms' ARNs: arn:aws:cloudwatch:<region>:<account>:alarm:<name>.
 	Region, AccountID string
 	// Now is the clock; nil means time.Now.
@@ -45,6 +46,19 @@ type Options struct {
 	Progress *store.Progress
 }
 
+// MetricReader is what the evaluator reads: metrics.Store's query methods, which metrics.Cluster also has.
+type MetricReader interface {
+	Retention() time.Duration
+	Version(id metrics.MetricID) metrics.Version
+	ChangedSince(id metrics.MetricID, v metrics.Version, from, to time.Time) bool
+	StatisticsUnaligned(q metrics.Query) ([]metrics.Datapoint, error)
+}
+
+var (
+	_ MetricReader = (*metrics.Store)(nil)
+	_ MetricReader = (*metrics.Cluster)(nil)
+)
+
 // Service owns the alarms. It is safe for concurrent use.
 //
 // Locking: mu guards the in-memory alarms and the subscriber list and is never held across a store transaction or
@@ -54,7 +68,7 @@ type Options struct {
 // mutation's commit (read-your-writes).
 type Service struct {
 	st        store.Store
-	metrics   *metrics.Store
+	metrics   MetricReader
 	region    string
 	account   string
 	now       func() time.Time

@@ -85,15 +85,26 @@ func floorDiv(a, b int64) int64 {
 }
 
 func (s *Store) statistics(q Query, align bool) ([]Datapoint, error) {
+	out := []Datapoint{}
+	err := s.fold(q, align, func(a *aggregator) { out = append(out, a.datapoint()) })
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// fold validates q and hands emit the aggregator of each period of q.Metric that has samples, in time order, under
+// the series lock (emit must not keep the aggregator).
+func (s *Store) fold(q Query, align bool, emit func(*aggregator)) error {
 	if q.Period < time.Second || q.Period%time.Second != 0 {
-		return nil, invalidValue("The parameter Period must be a positive multiple of 1 second.")
+		return invalidValue("The parameter Period must be a positive multiple of 1 second.")
 	}
 	if !q.End.After(q.Start) {
-		return nil, invalidValue("The parameter StartTime must be less than the parameter EndTime.")
+		return invalidValue("The parameter StartTime must be less than the parameter EndTime.")
 	}
 	pcts, err := parsePercentiles(q.Percentiles)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	period := int64(q.Period / time.Second)
 	start := q.Start.Unix()
@@ -109,15 +120,14 @@ func (s *Store) statistics(q Query, align bool) ([]Datapoint, error) {
 	if q.Unit != "" {
 		u, ok := s.units.lookup(q.Unit)
 		if !ok {
-			return []Datapoint{}, nil
+			return nil
 		}
 		unit = u
 	}
 	id := normalize(q.Metric)
 	se := s.lookup(s.hash(&id), &id)
-	out := []Datapoint{}
 	if se == nil {
-		return out, nil
+		return nil
 	}
 	agg := aggregator{s: s, pcts: pcts}
 	se.mu.Lock()
@@ -132,7 +142,7 @@ func (s *Store) statistics(q Query, align bool) ([]Datapoint, error) {
 		p := floorDiv(b.sec-start, period)
 		if p != cur {
 			if agg.n > 0 {
-				out = append(out, agg.datapoint())
+				emit(&agg)
 			}
 			agg.reset(start + p*period)
 			cur = p
@@ -140,9 +150,9 @@ func (s *Store) statistics(q Query, align bool) ([]Datapoint, error) {
 		agg.add(b)
 	}
 	if agg.n > 0 {
-		out = append(out, agg.datapoint())
+		emit(&agg)
 	}
-	return out, nil
+	return nil
 }
 
 // aggregator folds the buckets of one period. It runs under the series lock.
@@ -196,11 +206,8 @@ func (a *aggregator) datapoint() Datapoint {
 	if len(a.pcts) == 0 || a.noPct {
 		return d
 	}
-	d.Percentiles = make(map[string]float64, len(a.pcts))
 	if a.min == a.max { // every value is the same: exact
-		for _, p := range a.pcts {
-			d.Percentiles[p.name] = a.min
-		}
+		setPercentiles(&d, a.pcts, nil)
 		return d
 	}
 	sk := a.s.scratch.Get().(*ddsketch.DDSketch)
@@ -208,6 +215,15 @@ func (a *aggregator) datapoint() Datapoint {
 		sk.Clear()
 		a.s.scratch.Put(sk)
 	}()
+	if !a.mergeInto(sk) {
+		return d
+	}
+	setPercentiles(&d, a.pcts, sk)
+	return d
+}
+
+// mergeInto adds the period's values to sk; false if the sketch refused one (the period then has no percentiles).
+func (a *aggregator) mergeInto(sk *ddsketch.DDSketch) bool {
 	for _, b := range a.buckets {
 		var err error
 		if b.sk != nil {
@@ -216,17 +232,23 @@ func (a *aggregator) datapoint() Datapoint {
 			err = sk.AddWithCount(b.min, b.count)
 		}
 		if err != nil {
-			d.Percentiles = nil
-			return d
+			return false
 		}
 	}
-	for _, p := range a.pcts {
-		switch p.q {
-		case 0: // p0 and p100 are the exact extremes
-			d.Percentiles[p.name] = a.min
+	return true
+}
+
+// setPercentiles fills d.Percentiles from the period's merged sketch (nil when all its values equal d.Minimum ==
+// d.Maximum), given its exact Minimum and Maximum.
+func setPercentiles(d *Datapoint, pcts []percentile, sk *ddsketch.DDSketch) {
+	d.Percentiles = make(map[string]float64, len(pcts))
+	for _, p := range pcts {
+		switch {
+		case sk == nil || p.q == 0: // p0 and p100 are the exact extremes
+			d.Percentiles[p.name] = d.Minimum
 			continue
-		case 1:
-			d.Percentiles[p.name] = a.max
+		case p.q == 1:
+			d.Percentiles[p.name] = d.Maximum
 			continue
 		}
 		v, err := sk.GetValueAtQuantile(p.q)
@@ -234,7 +256,6 @@ func (a *aggregator) datapoint() Datapoint {
 			continue
 		}
 		// The exact extremes are known: clamping can only bring the estimate closer.
-		d.Percentiles[p.name] = min(max(v, a.min), a.max)
+		d.Percentiles[p.name] = min(max(v, d.Minimum), d.Maximum)
 	}
-	return d
 }
