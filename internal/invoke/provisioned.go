@@ -37,15 +37,17 @@ func provisionedTargets(fn *functionView) map[string]*target {
 }
 
 // reconcileProvisioned makes every pool of a function hold exactly the provisioned environments its configurations
-// ask for: it starts missing ones (in the background) and releases surplus ones to ordinary idle reaping.
+// ask of this node — its share's part of each (SetShare), so that a configuration of N environments means N in the
+// cluster: it starts missing ones (in the background) and releases surplus ones to ordinary idle reaping.
 func (s *Service) reconcileProvisioned(name string) {
 	fn := s.catalog.get(name)
 	want := map[poolKey]int{}
 	if fn != nil {
+		share := s.conc.currentShare()
 		targets := provisionedTargets(fn)
 		for _, c := range fn.provisioned {
 			if t, ok := targets[c.Qualifier]; ok {
-				want[t.key] += c.Requested
+				want[t.key] += share.Part(c.Requested)
 				s.poolFor(t) // make sure the pool exists
 			}
 		}
@@ -125,9 +127,10 @@ func (s *Service) startProvisioned(p *pool) {
 // path: functions are marked as their environments start, fail or go, and one loop (reportProvisioned) writes what
 // changed since it last wrote.
 type provisionedReports struct {
-	mu    sync.Mutex
-	dirty map[string]bool
-	wake  chan struct{}
+	mu     sync.Mutex
+	dirty  map[string]bool
+	forget bool // write every report again, even one unchanged since it was last written (SetShare)
+	wake   chan struct{}
 }
 
 func newProvisionedReports() *provisionedReports {
@@ -145,12 +148,38 @@ func (r *provisionedReports) mark(name string) {
 	}
 }
 
-func (r *provisionedReports) take() []string {
+// forgetWritten makes the next reports be written even where they did not change (the functions are marked by
+// their reconciliation).
+func (r *provisionedReports) forgetWritten() {
+	r.mu.Lock()
+	r.forget = true
+	r.mu.Unlock()
+}
+
+func (r *provisionedReports) take() (names []string, forget bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	names := slices.Collect(maps.Keys(r.dirty))
+	names = slices.Collect(maps.Keys(r.dirty))
 	clear(r.dirty)
-	return names
+	forget, r.forget = r.forget, false
+	return names, forget
+}
+
+// NodeReporter is what a Lifecycle implements to keep each node's provisioned reports apart (the control plane
+// does): in a cluster each node reports the environments it keeps, and the API sums the nodes' reports. Without
+// it (or in embedded mode, where the node has no name) reports go to ReportProvisioned.
+type NodeReporter interface {
+	ReportProvisionedFrom(ctx context.Context, node, name string, reports map[string]controlplane.ProvisionedReport) error
+}
+
+// writeReport hands one function's report to the control plane, as this node's when it has a name.
+func (s *Service) writeReport(ctx context.Context, name string, r map[string]controlplane.ProvisionedReport) error {
+	if node := s.conc.currentShare().Node; node != "" {
+		if nr, ok := s.opts.Lifecycle.(NodeReporter); ok {
+			return nr.ReportProvisionedFrom(ctx, node, name, r)
+		}
+	}
+	return s.opts.Lifecycle.ReportProvisioned(ctx, name, r)
 }
 
 // reportProvisioned writes the reports of marked functions until ctx ends; a failed write is retried a second later.
@@ -165,12 +194,16 @@ func (s *Service) reportProvisioned(ctx context.Context) {
 			return
 		case <-s.reports.wake:
 		}
-		for _, name := range s.reports.take() {
+		names, forget := s.reports.take()
+		if forget {
+			clear(written)
+		}
+		for _, name := range names {
 			now := s.provisionedReport(name)
 			if maps.Equal(now, written[name]) {
 				continue
 			}
-			if err := s.opts.Lifecycle.ReportProvisioned(ctx, name, now); err != nil {
+			if err := s.writeReport(ctx, name, now); err != nil {
 				if ctx.Err() != nil {
 					return
 				}
