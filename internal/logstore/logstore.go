@@ -318,6 +318,9 @@ type Query struct {
 	Contains     string   // substring filter on the message ("" = all)
 	After        int64    // skip this many matching events (pagination offset)
 	Limit        int      // at most this many (0 = 10000)
+	// FileOrder leaves a page in the order its events were appended rather than sorting it by time: a cluster
+	// merges nodes' pages as prefixes of their files (Cluster.Page).
+	FileOrder bool
 }
 
 // Find returns matching events in time order and the offset of the next page (0 when done).
@@ -355,7 +358,9 @@ func (s *Store) Find(logGroup string, q Query) ([]Event, int64, error) {
 			break
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Timestamp < out[j].Timestamp })
+	if !q.FileOrder {
+		sort.SliceStable(out, func(i, j int) bool { return out[i].Timestamp < out[j].Timestamp })
+	}
 	if more {
 		return out, q.After + int64(len(out)), nil
 	}

@@ -86,28 +86,26 @@ func (h *Handler) filterLogEvents(_ context.Context, in *filterLogEventsInput) (
 		return &filterLogEventsOutput{Events: []filteredLogEvent{}, SearchedLogStreams: []searchedLogStream{}}, nil
 	}
 	fp := fingerprint("FilterLogEvents", group, in.LogStreamNames, q.StreamPrefix, q.Start, q.End, deref(in.FilterPattern))
-	offset, err := parsePageToken(in.NextToken, fp)
+	at, err := parsePageToken(in.NextToken, fp)
 	if err != nil {
 		return nil, err
 	}
 
-	// The store pages over the events its query matches (in file order); the pattern may reject some of them.
-	// Each round asks for as many candidates as the page still has room for, so every match can be kept and the
-	// next token is simply the store offset after the last candidate read.
+	// The store pages over the events its query matches (per node, in the order they were appended; see
+	// logstore.Reader); the pattern may reject some of them. Each round asks for as many candidates as the page
+	// still has room for, so every match can be kept and the next token is simply the store's cursor after the
+	// last candidate read.
 	var found, before []logstore.Event
-	if offset > 0 {
+	if len(at) > 0 {
 		// The events just before this page, so that identical lines split across pages keep distinct IDs.
-		wq := q
-		wq.After = max(offset-idWindow, 0)
-		wq.Limit = int(offset - wq.After)
-		if before, _, err = h.store.Find(group, wq); err != nil {
+		if before, err = h.store.Before(group, q, at, idWindow); err != nil {
 			return nil, err
 		}
 	}
 	done := false
 	for range maxFilterRounds {
-		q.After, q.Limit = offset, limit-len(found)
-		events, next, err := h.store.Find(group, q)
+		q.Limit = limit - len(found)
+		events, next, err := h.store.Page(group, q, at)
 		if err != nil {
 			return nil, err
 		}
@@ -116,11 +114,11 @@ func (h *Handler) filterLogEvents(_ context.Context, in *filterLogEventsInput) (
 				found = append(found, e)
 			}
 		}
-		if next == 0 {
+		if next == nil {
 			done = true
 			break
 		}
-		offset = next
+		at = next
 		if len(found) == limit {
 			break
 		}
@@ -134,7 +132,7 @@ func (h *Handler) filterLogEvents(_ context.Context, in *filterLogEventsInput) (
 			IngestionTime: e.IngestionTime, EventID: ids[i]}
 	}
 	if !done {
-		out.NextToken = pageToken{offset: offset, fingerprint: fp}.String()
+		out.NextToken = pageToken{at: at, fingerprint: fp}.String()
 	}
 	return out, nil
 }
@@ -297,16 +295,13 @@ func (h *Handler) getLogEvents(_ context.Context, in *getLogEventsInput) (any, e
 func (h *Handler) findAll(group string, q logstore.Query) ([]logstore.Event, error) {
 	var all []logstore.Event
 	q.Limit = maxEvents
-	for {
-		events, next, err := h.store.Find(group, q)
+	for at := (logstore.Cursor{}); at != nil; {
+		events, next, err := h.store.Page(group, q, at)
 		if err != nil {
 			return nil, err
 		}
 		all = append(all, events...)
-		if next == 0 {
-			break
-		}
-		q.After = next
+		at = next
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].Timestamp < all[j].Timestamp })
 	return all, nil

@@ -42,13 +42,14 @@ const (
 // Handler serves the CloudWatch Logs API.
 type Handler struct {
 	*edge.Handler // serves the operations New declares
-	store         *logstore.Store
+	store         logstore.Reader
 	acct          lambda.Account
 	log           *slog.Logger
 }
 
-// New returns the CloudWatch Logs API handler over store.
-func New(store *logstore.Store, acct lambda.Account, log *slog.Logger) *Handler {
+// New returns the CloudWatch Logs API handler over store: a node's *logstore.Store, or in a cluster the
+// *logstore.Cluster that merges every node's logs.
+func New(store logstore.Reader, acct lambda.Account, log *slog.Logger) *Handler {
 	h := &Handler{store: store, acct: acct, log: log.With("component", "logsapi")}
 	proto := edge.JSON11{TargetPrefix: targetPrefix, InternalCode: codeServiceUnavailable}
 	h.Handler = edge.New(edge.Service{

@@ -58,7 +58,7 @@ func (h *Handler) describeLogStreams(_ context.Context, in *describeLogStreamsIn
 	}
 	prefix := deref(in.LogStreamNamePrefix)
 	fp := fingerprint("DescribeLogStreams", group, prefix, orderBy, desc)
-	offset, err := parsePageToken(in.NextToken, fp)
+	at, err := parsePageToken(in.NextToken, fp)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +85,7 @@ func (h *Handler) describeLogStreams(_ context.Context, in *describeLogStreamsIn
 	})
 
 	out := &describeLogStreamsOutput{LogStreams: []logStream{}}
-	start := min(int(offset), len(streams))
+	start := min(int(at[""]), len(streams))
 	end := min(start+limit, len(streams))
 	for _, s := range streams[start:end] {
 		out.LogStreams = append(out.LogStreams, logStream{LogStreamName: s.Name, CreationTime: s.FirstEvent,
@@ -98,7 +98,7 @@ func (h *Handler) describeLogStreams(_ context.Context, in *describeLogStreamsIn
 		})
 	}
 	if end < len(streams) {
-		out.NextToken = pageToken{offset: int64(end), fingerprint: fp}.String()
+		out.NextToken = offsetToken(int64(end), fp).String()
 	}
 	return out, nil
 }
@@ -166,7 +166,7 @@ func (h *Handler) describeLogGroups(_ context.Context, in *describeLogGroupsInpu
 	}
 	prefix, pattern := deref(in.LogGroupNamePrefix), strings.ToLower(deref(in.LogGroupNamePattern))
 	fp := fingerprint("DescribeLogGroups", prefix, pattern, in.LogGroupIdentifiers, deref(in.LogGroupClass))
-	offset, err := parsePageToken(in.NextToken, fp)
+	at, err := parsePageToken(in.NextToken, fp)
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +186,7 @@ func (h *Handler) describeLogGroups(_ context.Context, in *describeLogGroupsInpu
 	}
 
 	out := &describeLogGroupsOutput{LogGroups: []logGroup{}}
-	start := min(int(offset), len(groups))
+	start := min(int(at[""]), len(groups))
 	end := min(start+limit, len(groups))
 	for _, g := range groups[start:end] {
 		out.LogGroups = append(out.LogGroups, logGroup{LogGroupName: g.Name, CreationTime: g.FirstEvent,
@@ -194,7 +194,7 @@ func (h *Handler) describeLogGroups(_ context.Context, in *describeLogGroupsInpu
 			LogGroupArn: strings.TrimSuffix(h.groupARN(g.Name), ":*")})
 	}
 	if end < len(groups) {
-		out.NextToken = pageToken{offset: int64(end), fingerprint: fp}.String()
+		out.NextToken = offsetToken(int64(end), fp).String()
 	}
 	return out, nil
 }

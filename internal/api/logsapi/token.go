@@ -4,42 +4,82 @@ import (
 	"encoding/base64"
 	"fmt"
 	"hash/fnv"
+	"maps"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/sluice-dev/sluice/internal/logstore"
 )
 
-// pageToken is the opaque nextToken of FilterLogEvents, DescribeLogStreams and DescribeLogGroups: an offset into
+// pageToken is the opaque nextToken of FilterLogEvents, DescribeLogStreams and DescribeLogGroups: a position in
 // the operation's result set plus a fingerprint of the request it belongs to, so that a token is never applied to
-// a different query.
+// a different query. The position is a logstore.Cursor: one offset (key "") for a single store and the Describe
+// operations ("1:<offset>:<fingerprint>"), or, in a cluster, each node's offset into its own matching events
+// ("2:<fingerprint>:<node>=<offset>,…", node names query-escaped, sorted).
 type pageToken struct {
-	offset      int64
+	at          logstore.Cursor
 	fingerprint uint64
 }
 
-func (t pageToken) String() string {
-	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "1:%d:%x", t.offset, t.fingerprint))
+// offsetToken is the token of a single offset.
+func offsetToken(offset int64, fingerprint uint64) pageToken {
+	return pageToken{at: logstore.Cursor{"": offset}, fingerprint: fingerprint}
 }
 
-// parsePageToken decodes a nextToken and checks that it was issued for a request with this fingerprint.
-func parsePageToken(s *string, fingerprint uint64) (int64, error) {
+func (t pageToken) String() string {
+	if off, ok := t.at[""]; ok && len(t.at) == 1 {
+		return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "1:%d:%x", off, t.fingerprint))
+	}
+	parts := make([]string, 0, len(t.at))
+	for _, node := range slices.Sorted(maps.Keys(t.at)) {
+		parts = append(parts, url.QueryEscape(node)+"="+strconv.FormatInt(t.at[node], 10))
+	}
+	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "2:%x:%s", t.fingerprint, strings.Join(parts, ",")))
+}
+
+// parsePageToken decodes a nextToken and checks that it was issued for a request with this fingerprint; no token
+// is the start (an empty cursor).
+func parsePageToken(s *string, fingerprint uint64) (logstore.Cursor, error) {
 	if s == nil {
-		return 0, nil
+		return logstore.Cursor{}, nil
 	}
 	bad := invalid("The specified nextToken is invalid.")
 	b, err := base64.RawURLEncoding.DecodeString(*s)
 	if err != nil {
-		return 0, bad
+		return nil, bad
 	}
-	parts := strings.Split(string(b), ":")
-	if len(parts) != 3 || parts[0] != "1" {
-		return 0, bad
+	parts := strings.SplitN(string(b), ":", 3)
+	if len(parts) != 3 {
+		return nil, bad
 	}
-	offset, err1 := strconv.ParseInt(parts[1], 10, 64)
-	fp, err2 := strconv.ParseUint(parts[2], 16, 64)
-	if err1 != nil || err2 != nil || offset < 0 || fp != fingerprint {
-		return 0, bad
+	switch parts[0] {
+	case "1":
+		offset, err1 := strconv.ParseInt(parts[1], 10, 64)
+		fp, err2 := strconv.ParseUint(parts[2], 16, 64)
+		if err1 != nil || err2 != nil || offset < 0 || fp != fingerprint {
+			return nil, bad
+		}
+		return logstore.Cursor{"": offset}, nil
+	case "2":
+		fp, err := strconv.ParseUint(parts[1], 16, 64)
+		if err != nil || fp != fingerprint {
+			return nil, bad
+		}
+		at := logstore.Cursor{}
+		for _, kv := range strings.Split(parts[2], ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			node, err1 := url.QueryUnescape(k)
+			off, err2 := strconv.ParseInt(v, 10, 64)
+			if !ok || node == "" || err1 != nil || err2 != nil || off < 0 {
+				return nil, bad
+			}
+			at[node] = off
+		}
+		return at, nil
 	}
-	return offset, nil
+	return nil, bad
 }
 
 // fingerprint hashes the members that define a result set.
