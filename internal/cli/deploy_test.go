@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -62,6 +64,35 @@ func TestDeployExit(t *testing.T) {
 			t.Errorf("%s: deployExit = %v (%T), want exit %d with %q", tc.name, err, err, tc.wantCode, tc.wantMsg)
 		case tc.interrupted && !strings.Contains(debugLine(err), "context canceled"):
 			t.Errorf("%s: --debug would not show the cause: %s", tc.name, debugLine(err))
+		}
+	}
+}
+
+// TestShowDeploymentPutsLogLinesUnderTheirSentence: a timeline entry's first line is its row; the lines after it
+// (a failed hook's last log lines) go under its detail column, one each.
+func TestShowDeploymentPutsLogLinesUnderTheirSentence(t *testing.T) {
+	for _, tc := range []struct {
+		name, kind, weight, detail string
+		want                       []string // the timeline's lines, after its heading
+	}{
+		{name: "one line", kind: "shift", weight: "0.1", detail: "traffic shifted", want: []string{"  T  shift  10%  traffic shifted"}},
+		{name: "a failed hook's log lines", kind: "hookProblem", weight: "null", detail: "hook pre invocation failed: Boom: boom — waiting for its status until T2\n  | line one\n  | line two",
+			want: []string{
+				"  T  hookProblem    hook pre invocation failed: Boom: boom — waiting for its status until T2",
+				strings.Repeat(" ", len("  T  hookProblem    ")) + "  | line one",
+				strings.Repeat(" ", len("  T  hookProblem    ")) + "  | line two",
+			}},
+	} {
+		var d deploymentInfo
+		body, _ := json.Marshal(tc.detail)
+		if err := json.Unmarshal([]byte(`{"deploymentId":"d-1","sluiceTimeline":[{"time":"T","kind":"`+tc.kind+`","weight":`+tc.weight+`,"detail":`+string(body)+`}]}`), &d); err != nil {
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		showDeployment(&out, d)
+		_, timeline, ok := strings.Cut(out.String(), "Timeline:\n")
+		if got := strings.Split(strings.TrimRight(timeline, "\n"), "\n"); !ok || !slices.Equal(got, tc.want) {
+			t.Errorf("%s: the timeline reads\n%s\nwant\n%s", tc.name, strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -159,7 +160,14 @@ func showDeployment(out io.Writer, d deploymentInfo) {
 			if e.Weight != nil {
 				w = fmt.Sprintf("%g%%", *e.Weight*100)
 			}
-			fmt.Fprintf(tw, "  %v\t%s\t%s\t%s\n", timelineTime(e.Time), e.Kind, w, e.Detail)
+			// A detail's first line is its sentence; the lines after it (a failed hook's last log lines) go under it.
+			first, more, _ := strings.Cut(e.Detail, "\n")
+			fmt.Fprintf(tw, "  %v\t%s\t%s\t%s\n", timelineTime(e.Time), e.Kind, w, first)
+			if more != "" {
+				for _, l := range strings.Split(more, "\n") {
+					fmt.Fprintf(tw, "  \t\t\t%s\n", l)
+				}
+			}
 		}
 		tw.Flush()
 	}

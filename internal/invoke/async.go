@@ -29,7 +29,8 @@ func (s *Service) runEvent(ctx context.Context, e asyncq.Event) asyncq.Outcome {
 		return asyncq.Outcome{Retry: err}
 	}
 	defer release()
-	res, err := s.run(ctx, r, Request{Ref: ref, Type: Event, Payload: e.Payload})
+	// The log's tail is kept for OnAsyncFailure subscribers, who show why an attempt failed.
+	res, err := s.run(ctx, r, Request{Ref: ref, Type: Event, Payload: e.Payload, LogTail: true})
 	if err != nil {
 		return asyncq.Outcome{Retry: err}
 	}
@@ -37,31 +38,45 @@ func (s *Service) runEvent(ctx context.Context, e asyncq.Event) asyncq.Outcome {
 		return asyncq.Outcome{Retry: fault.New(fault.Service, "unexpected status %d", res.StatusCode)}
 	}
 	if res.FunctionError != "" {
-		s.asyncFailures.notify(e.Function, e.Payload, res.Payload)
+		s.asyncFailures.notify(AsyncFailure{Function: e.Function, Payload: e.Payload, Response: res.Payload, LogTail: res.LogTail})
 	}
 	return asyncq.Outcome{Response: res.Payload, FunctionError: res.FunctionError, ExecutedVersion: res.ExecutedVersion}
 }
 
-// OnAsyncFunctionError calls fn, on its own goroutine, after each attempt of an asynchronous invocation that ended
-// in a function error, with the event and the error document the function answered — so that whoever queued the
-// event (the deployment controller, for a hook) can say why at once rather than after its retries or its timeout.
-// The returned func unsubscribes.
-func (s *Service) OnAsyncFunctionError(fn func(function string, payload, response []byte)) func() {
+// AsyncFailure is one attempt of an asynchronous invocation that ended in a function error.
+type AsyncFailure struct {
+	Function string
+	// Payload is the event; Response the error document the function answered.
+	Payload, Response []byte
+	// LogTail is the end of the attempt's log, START to REPORT (at most 4 KB, as with LogType Tail).
+	LogTail []byte
+}
+
+// OnAsyncFailure calls fn, on its own goroutine, after each attempt of an asynchronous invocation that ended in a
+// function error — so that whoever queued the event (the deployment controller, for a hook) can say why at once,
+// with the function's last log lines, rather than after its retries or its timeout. The returned func
+// unsubscribes.
+func (s *Service) OnAsyncFailure(fn func(AsyncFailure)) func() {
 	return s.asyncFailures.subscribe(fn)
 }
 
-// asyncFailureSubscribers are the OnAsyncFunctionError subscriptions.
+// OnAsyncFunctionError is OnAsyncFailure for a subscriber that needs only the event and the error document.
+func (s *Service) OnAsyncFunctionError(fn func(function string, payload, response []byte)) func() {
+	return s.OnAsyncFailure(func(f AsyncFailure) { fn(f.Function, f.Payload, f.Response) })
+}
+
+// asyncFailureSubscribers are the OnAsyncFailure subscriptions.
 type asyncFailureSubscribers struct {
 	mu   sync.Mutex
 	next int
-	subs map[int]func(function string, payload, response []byte)
+	subs map[int]func(AsyncFailure)
 }
 
-func (a *asyncFailureSubscribers) subscribe(fn func(string, []byte, []byte)) func() {
+func (a *asyncFailureSubscribers) subscribe(fn func(AsyncFailure)) func() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.subs == nil {
-		a.subs = map[int]func(string, []byte, []byte){}
+		a.subs = map[int]func(AsyncFailure){}
 	}
 	id := a.next
 	a.next++
@@ -73,11 +88,11 @@ func (a *asyncFailureSubscribers) subscribe(fn func(string, []byte, []byte)) fun
 	}
 }
 
-func (a *asyncFailureSubscribers) notify(function string, payload, response []byte) {
+func (a *asyncFailureSubscribers) notify(f AsyncFailure) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, fn := range a.subs {
-		go fn(function, payload, response)
+		go fn(f)
 	}
 }
 

@@ -242,11 +242,12 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	deployments := controller.New(controller.Options{Store: db, Lambda: deployLambda{cp}, Hooks: controller.AuthorizedHooks{Roles: identities, Account: acct, Invoke: deployInvokeAsync(inv)},
 		Alarms: deployAlarms{alarmService}, Exposure: controller.MetricsExposure(metricStore), Prewarm: prewarm, TimeScale: cfg.DeployTimeScale, HookTimeout: cfg.HookTimeout,
 		Region: cfg.Region, AccountID: cfg.AccountID, Logger: log})
-	// A hook whose invocation ends in a function error (a Python hook without boto3) shows on its deployment at once.
-	defer inv.OnAsyncFunctionError(func(_ string, payload, response []byte) {
+	// A hook whose invocation ends in a function error (a Python hook without boto3) shows on its deployment at once,
+	// with its last log lines.
+	defer inv.OnAsyncFailure(func(f invoke.AsyncFailure) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := deployments.NoteHookInvocationFailed(ctx, payload, response); err != nil {
+		if err := deployments.NoteHookInvocationFailed(ctx, f.Payload, f.Response, f.LogTail); err != nil {
 			log.Warn("record a failed hook invocation", "err", err)
 		}
 	})()

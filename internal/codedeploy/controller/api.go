@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/google/uuid"
 
@@ -487,9 +489,11 @@ const maxHookProblems = 5
 
 // NoteHookProblem records something that went wrong with a hook's run that its status would not tell — its
 // invocation failed, or its report was denied — so that the deployment's lifecycle event and timeline say so at
-// once rather than only after the hook timeout. detail is the whole sentence shown. A problem about an execution
-// that is not the current invocation of one of the deployment's hooks, a problem already recorded, or one past
-// the bound is dropped without an error; so is one about a finished deployment.
+// once rather than only after the hook timeout. detail is the whole sentence shown, possibly followed by lines
+// that illustrate it (a failed invocation's last log lines). A problem about an execution that is not the current
+// invocation of one of the deployment's hooks, a problem whose sentence is already recorded (a retry whose log
+// lines differ only by their timestamps is no news), or one past the bound is dropped without an error; so is one
+// about a finished deployment.
 func (c *Controller) NoteHookProblem(ctx context.Context, id, execution, detail string) error {
 	return c.o.Store.Update(ctx, func(tx store.Tx) error {
 		d, err := c.loadDeployment(tx, id)
@@ -505,7 +509,7 @@ func (c *Controller) NoteHookProblem(ctx context.Context, id, execution, detail 
 			if p.Execution != execution {
 				continue
 			}
-			if n++; p.Detail == detail || n >= maxHookProblems {
+			if n++; firstLine(p.Detail) == firstLine(detail) || n >= maxHookProblems {
 				return nil
 			}
 		}
@@ -546,9 +550,10 @@ const maxHookFailureReason = 300
 
 // NoteHookInvocationFailed records that one attempt of a hook's asynchronous invocation ended in a function error
 // (a Python hook without boto3, say): payload is the event the hook was invoked with, response the error document
-// the function answered. Invocations that are not hook events of a deployment are ignored. The deployment keeps
-// waiting for the hook's status, as CodeDeploy does, but shows why it may never come.
-func (c *Controller) NoteHookInvocationFailed(ctx context.Context, payload, response []byte) error {
+// the function answered, logTail the end of the attempt's log (START to REPORT; nil if unknown), whose last lines
+// the function wrote follow the sentence (hookLogLines). Invocations that are not hook events of a deployment are
+// ignored. The deployment keeps waiting for the hook's status, as CodeDeploy does, but shows why it may never come.
+func (c *Controller) NoteHookInvocationFailed(ctx context.Context, payload, response, logTail []byte) error {
 	var event struct {
 		DeploymentID string `json:"DeploymentId"`
 		Execution    string `json:"LifecycleEventHookExecutionId"`
@@ -583,9 +588,65 @@ func (c *Controller) NoteHookInvocationFailed(ctx context.Context, payload, resp
 	}
 	for _, ev := range d.Events {
 		if ev.HookExecutionID == event.Execution {
-			return c.NoteHookProblem(ctx, d.ID, event.Execution, fmt.Sprintf("hook %s invocation failed: %s — %s",
-				ev.Hook, reason, waitingUntil(d, event.Execution, c.o.HookTimeout)))
+			detail := fmt.Sprintf("hook %s invocation failed: %s — %s", ev.Hook, reason, waitingUntil(d, event.Execution, c.o.HookTimeout))
+			for _, l := range hookLogLines(logTail, answer.ErrorMessage) {
+				detail += "\n" + hookLogPrefix + l
+			}
+			return c.NoteHookProblem(ctx, d.ID, event.Execution, detail)
 		}
 	}
 	return nil
+}
+
+// Bounds on the log lines of a failed hook invocation kept on its deployment: a glance at why, not the whole log
+// (`sluice logs HOOK` has it).
+const (
+	maxHookLogLines = 5
+	maxHookLogLine  = 160
+)
+
+// minRepeatedMessage is the shortest error message whose repetition in a log line drops the line: a short one
+// ("boom") may well be part of a line that says more.
+const minRepeatedMessage = 16
+
+// hookLogPrefix starts each log line that follows a problem's sentence: it keeps them apart when a view puts the
+// whole problem on one line.
+const hookLogPrefix = "  | "
+
+// platformLinePrefixes start the lines Sluice writes around an invocation's output, which say nothing about why
+// it failed.
+var platformLinePrefixes = []string{"START RequestId: ", "END RequestId: ", "REPORT RequestId: ", "INIT_START ", "INIT_REPORT "}
+
+// hookLogLines are the last lines a failed invocation's function wrote, from the attempt's log tail: without the
+// platform's lines, blank ones and those repeating the error message the sentence already quotes (a runtime logs
+// it too), at most maxHookLogLines, each cut to maxHookLogLine bytes.
+func hookLogLines(logTail []byte, errorMessage string) []string {
+	var lines []string
+	for _, l := range strings.Split(string(logTail), "\n") {
+		l = strings.TrimSpace(strings.ToValidUTF8(l, ""))
+		if l == "" || slices.ContainsFunc(platformLinePrefixes, func(p string) bool { return strings.HasPrefix(l, p) }) ||
+			len(errorMessage) >= minRepeatedMessage && strings.Contains(l, errorMessage) {
+			continue
+		}
+		l = strings.Map(func(r rune) rune {
+			if unicode.IsControl(r) {
+				return ' '
+			}
+			return r
+		}, l)
+		if len(l) > maxHookLogLine {
+			l = strings.ToValidUTF8(l[:maxHookLogLine], "") + "…"
+		}
+		lines = append(lines, l)
+	}
+	if len(lines) > maxHookLogLines {
+		lines = lines[len(lines)-maxHookLogLines:]
+	}
+	return lines
+}
+
+// firstLine is a hook problem's sentence, without the lines that follow it.
+func firstLine(detail string) string {
+	s, _, _ := strings.Cut(detail, "\n")
+	return s
 }

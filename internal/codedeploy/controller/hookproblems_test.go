@@ -3,6 +3,7 @@ package controller
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,8 +110,9 @@ func TestDeniedHookReportIsRecorded(t *testing.T) {
 }
 
 // TestFailedHookAttemptIsRecorded: an attempt of a hook's asynchronous invocation that ends in a function error (a
-// Python hook without boto3) is told on the deployment at once, with the function's error, while the deployment
-// keeps waiting for the status; invocations that are not this deployment's hook events are ignored.
+// Python hook without boto3) is told on the deployment at once, with the function's error and the last lines it
+// logged, while the deployment keeps waiting for the status; invocations that are not this deployment's hook
+// events are ignored, and a retry that logged the same failure at another time is no news.
 func TestFailedHookAttemptIsRecorded(t *testing.T) {
 	c, w, _, ctx := running(t)
 	id := createWith(t, c, ctx, codedeploy.LambdaAllAtOnce, "CodeDeployHook_pre")
@@ -121,20 +123,31 @@ func TestFailedHookAttemptIsRecorded(t *testing.T) {
 	})
 	event := fmt.Sprintf(`{"DeploymentId":%q,"LifecycleEventHookExecutionId":%q}`, id, execution)
 	answer := `{"errorType":"Runtime.ImportModuleError","errorMessage":"Unable to import module 'index': No module named 'boto3'"}`
-	for _, tc := range []struct{ payload, response string }{
-		{event, answer},
-		{event, answer}, // the queue's retry: recorded once
-		{`{"unrelated":"event"}`, answer},
-		{fmt.Sprintf(`{"DeploymentId":%q,"LifecycleEventHookExecutionId":"other"}`, id), answer},
-		{`{"DeploymentId":"d-NOSUCHDEP","LifecycleEventHookExecutionId":"x"}`, answer},
-		{`not json`, `not json either`},
+	logTail := func(at string) string {
+		return "START RequestId: 1 Version: $LATEST\n" + at + " [ERROR] Runtime.ImportModuleError: Unable to import module 'index': No module named 'boto3'\n" +
+			at + " loading index\n" +
+			"Traceback (most recent call last):\n\n  File \"/var/task/index.py\", line 1, in <module>\n    import boto3\n" +
+			"ModuleNotFoundError: No module named 'boto3'\nEND RequestId: 1\nREPORT RequestId: 1\tDuration: 1.00 ms\t\n"
+	}
+	for _, tc := range []struct{ payload, response, logTail string }{
+		{event, answer, logTail("02:00:00")},
+		{event, answer, logTail("02:01:00")}, // the queue's retry: recorded once
+		{`{"unrelated":"event"}`, answer, ""},
+		{fmt.Sprintf(`{"DeploymentId":%q,"LifecycleEventHookExecutionId":"other"}`, id), answer, ""},
+		{`{"DeploymentId":"d-NOSUCHDEP","LifecycleEventHookExecutionId":"x"}`, answer, ""},
+		{`not json`, `not json either`, "\xff\xfe"},
 	} {
-		if err := c.NoteHookInvocationFailed(ctx, []byte(tc.payload), []byte(tc.response)); err != nil {
+		if err := c.NoteHookInvocationFailed(ctx, []byte(tc.payload), []byte(tc.response), []byte(tc.logTail)); err != nil {
 			t.Fatalf("payload %s: %v", tc.payload, err)
 		}
 	}
 	want := "hook CodeDeployHook_pre invocation failed: Runtime.ImportModuleError: Unable to import module 'index': " +
-		"No module named 'boto3' — waiting for its status until " + t0.Add(codedeploy.DefaultHookTimeout).UTC().Format(time.RFC3339)
+		"No module named 'boto3' — waiting for its status until " + t0.Add(codedeploy.DefaultHookTimeout).UTC().Format(time.RFC3339) +
+		"\n  | 02:00:00 loading index" +
+		"\n  | Traceback (most recent call last):" +
+		"\n  | File \"/var/task/index.py\", line 1, in <module>" +
+		"\n  | import boto3" +
+		"\n  | ModuleNotFoundError: No module named 'boto3'"
 	var d codedeploy.Deployment
 	await(t, c, w, "the failed attempt on the record", func() bool {
 		d = mustGet(t, c, ctx, id)
@@ -145,5 +158,29 @@ func TestFailedHookAttemptIsRecorded(t *testing.T) {
 	}
 	if d.Status != codedeploy.StatusInProgress {
 		t.Fatalf("a failed attempt ended the deployment: %s", d.Status)
+	}
+}
+
+// TestHookLogLines: what of a failed attempt's log tail follows the problem's sentence — the function's own
+// lines, the last few, each short and on one line.
+func TestHookLogLines(t *testing.T) {
+	long := strings.Repeat("é", 100) // 200 bytes
+	for _, tc := range []struct {
+		name, tail, message string
+		want                []string
+	}{
+		{name: "none", tail: "", want: nil},
+		{name: "only the platform's", tail: "INIT_START Runtime Version: python:3.12\nSTART RequestId: 1 Version: 2\nEND RequestId: 1\nREPORT RequestId: 1\tDuration: 2 ms\n", want: nil},
+		{name: "the function's, trimmed", tail: "START RequestId: 1 Version: 2\n  boom\r\n\n\tat f (index.js:3)\nEND RequestId: 1\n", want: []string{"boom", "at f (index.js:3)"}},
+		{name: "the last five", tail: "1\n2\n3\n4\n5\n6\n7\nEND RequestId: 1\n", want: []string{"3", "4", "5", "6", "7"}},
+		{name: "long lines cut, control characters blanked", tail: long + "\nx\x1b[31my\n", want: []string{long[:maxHookLogLine] + "…", "x [31my"}},
+		{name: "not UTF-8", tail: "ok\xff\n", want: []string{"ok"}},
+		{name: "the error message repeated", tail: "[ERROR] KeyError: 'FUNCTION_NAME' is not set\ntrace\n", message: "'FUNCTION_NAME' is not set",
+			want: []string{"trace"}},
+		{name: "a short message is not enough", tail: "Error: boom\n", message: "boom", want: []string{"Error: boom"}},
+	} {
+		if got := hookLogLines([]byte(tc.tail), tc.message); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: hookLogLines = %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }
