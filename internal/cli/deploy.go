@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -103,7 +104,8 @@ publish a new version only when code, environment or memory changed (all propert
 AutoPublishAliasAllProperties), and move aliases with a DeploymentPreference through a CodeDeploy deployment —
 canary or linear steps, pre/post-traffic hooks, alarms that roll back — showing its progress live. Exits 0 on
 success, 1 on failure, 2 when a traffic shift was rolled back, 130 when interrupted (a CodeDeploy deployment
-already started goes on; the message says how to follow or stop it).`,
+already started goes on, and the message says how to follow or stop it; when none had started, it says that
+nothing goes on and which resources were already changed).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDeploy(cmd, &f, dryRun)
@@ -169,28 +171,30 @@ func runDeploy(cmd *cobra.Command, f *deployFlags, dryRun bool) error {
 	} else {
 		printResult(out, res, err)
 	}
-	return deployExit(ctx, err, observer.unfinished())
+	return deployExit(ctx, err, observer.unfinished(), res)
 }
 
 // exitInterrupted is the exit code of a deploy stopped by SIGINT or SIGTERM (128 + SIGINT, as shells report it).
 const exitInterrupted = 130
 
 // deployExit maps how a deploy ended to its exit: 2 when a traffic shift was rolled back, 1 on any other failure,
-// and, when the deploy was interrupted (ctx ended), what goes on without it instead of "context canceled".
-func deployExit(ctx context.Context, err error, unfinished []stackdeploy.ShiftState) error {
+// and, when the deploy was interrupted (ctx ended), what goes on without it instead of "context canceled": the
+// shifts the live view last saw unfinished, and those the deploy started before any view (res.Shifts).
+func deployExit(ctx context.Context, err error, unfinished []stackdeploy.ShiftState, res *stackdeploy.Result) error {
 	switch {
 	case err == nil:
 		return nil
 	case ctx.Err() != nil:
-		return &ExitError{Code: exitInterrupted, Err: interrupted(unfinished, err)}
+		return &ExitError{Code: exitInterrupted, Err: interrupted(unfinished, res, err)}
 	case errors.Is(err, stackdeploy.ErrRolledBack):
 		return &ExitError{Code: 2, Err: err}
 	}
 	return &ExitError{Code: 1, Err: err}
 }
 
-// interruptedError reads "interrupted" and, for each CodeDeploy deployment the deploy had started and not seen
-// succeed, how to follow or stop it; --debug adds the error the interruption caused.
+// interruptedError reads "interrupted" and what the deploy leaves behind: for each CodeDeploy deployment it had
+// started and not seen succeed, how to follow or stop it; when it had started none, that nothing goes on, and what
+// it had already changed. --debug adds the error the interruption caused.
 type interruptedError struct {
 	msg string
 	err error
@@ -199,9 +203,18 @@ type interruptedError struct {
 func (e *interruptedError) Error() string { return e.msg }
 func (e *interruptedError) Unwrap() error { return e.err }
 
-func interrupted(unfinished []stackdeploy.ShiftState, err error) error {
+func interrupted(unfinished []stackdeploy.ShiftState, res *stackdeploy.Result, err error) error {
+	open := slices.Clone(unfinished)
+	if res != nil {
+		for _, s := range res.Shifts {
+			seen := slices.ContainsFunc(open, func(o stackdeploy.ShiftState) bool { return o.DeploymentID == s.DeploymentID })
+			if s.DeploymentID != "" && s.Status != "Succeeded" && !seen {
+				open = append(open, stackdeploy.ShiftState{Name: s.Function, Alias: s.Alias, DeploymentID: s.DeploymentID, Status: s.Status})
+			}
+		}
+	}
 	msg := "interrupted"
-	for i, s := range unfinished {
+	for i, s := range open {
 		sep := "; "
 		if i > 0 {
 			sep = "; and "
@@ -209,7 +222,38 @@ func interrupted(unfinished []stackdeploy.ShiftState, err error) error {
 		msg += fmt.Sprintf("%sthe CodeDeploy deployment %s of %s:%s goes on: `sluice deployments show %s` follows it, `sluice rollback %s --alias %s` stops it",
 			sep, s.DeploymentID, s.Name, s.Alias, s.DeploymentID, s.Name, s.Alias)
 	}
+	if len(open) == 0 {
+		msg += "; " + leftBehind(res)
+	}
 	return &interruptedError{msg: msg, err: err}
+}
+
+// pastTense says what a deploy did to a resource.
+var pastTense = map[stackdeploy.Action]string{stackdeploy.ActionCreate: "created", stackdeploy.ActionUpdate: "updated",
+	stackdeploy.ActionReplace: "replaced", stackdeploy.ActionDelete: "deleted", stackdeploy.ActionRetain: "kept",
+	stackdeploy.ActionShift: "shifted"}
+
+// leftBehind says what an interrupted deploy that started no CodeDeploy deployment leaves: nothing running, and
+// the resources it had changed (a deploy is not undone; the next one carries on from them).
+func leftBehind(res *stackdeploy.Result) string {
+	if res == nil || res.DryRun {
+		return "nothing was changed"
+	}
+	var done []string
+	for _, c := range res.Changes {
+		if c.Action != stackdeploy.ActionNone {
+			done = append(done, pastTense[c.Action]+" "+c.LogicalID)
+		}
+	}
+	if len(done) == 0 {
+		return "nothing was changed and nothing goes on"
+	}
+	const most = 5
+	if len(done) > most {
+		done = append(done[:most], fmt.Sprintf("%d more", len(done)-most))
+	}
+	return fmt.Sprintf("no CodeDeploy deployment was started, so nothing goes on; stack %s is %s with what was done (%s): run `sluice deploy` again to finish",
+		res.Stack, res.Status, strings.Join(done, ", "))
 }
 
 // printResult summarises a deploy for people. The error that ended the deploy, if any, is left to the one line

@@ -29,22 +29,41 @@ func TestDeployExit(t *testing.T) {
 	canary := stackdeploy.ShiftState{Name: "orders", Alias: "live", DeploymentID: "d-CANARY01", Status: "InProgress"}
 	done := stackdeploy.ShiftState{Name: "payments", Alias: "live", DeploymentID: "d-DONE0001", Status: "Succeeded"}
 	rolledBack := fmt.Errorf("%w: orders:live stayed on version 2", stackdeploy.ErrRolledBack)
+	canceled := fmt.Errorf("Fn: create: %w", context.Canceled)
+	unchanged := &stackdeploy.Result{Stack: "orders", Changes: []stackdeploy.Change{{LogicalID: "Role", Action: stackdeploy.ActionNone}}}
+	halfCreated := &stackdeploy.Result{Stack: "orders", Status: "CREATE_FAILED", Changes: []stackdeploy.Change{
+		{LogicalID: "Role", Action: stackdeploy.ActionCreate}, {LogicalID: "Queue", Action: stackdeploy.ActionNone},
+		{LogicalID: "Fn", Action: stackdeploy.ActionUpdate}}}
+	started := &stackdeploy.Result{Stack: "orders", Status: "UPDATE_FAILED", Shifts: []stackdeploy.Shift{
+		{Function: "orders", Alias: "live", DeploymentID: "d-CANARY01", Status: "Created", Message: "not watched to its end: the deployment goes on"},
+		{Function: "payments", Alias: "live", DeploymentID: "d-DONE0001", Status: "Succeeded"}}}
+	goesOn := "the CodeDeploy deployment d-CANARY01 of orders:live goes on: `sluice deployments show d-CANARY01` follows it, " +
+		"`sluice rollback orders --alias live` stops it"
 	for _, tc := range []struct {
 		name        string
 		interrupted bool
 		err         error
 		seen        []stackdeploy.ShiftState
+		res         *stackdeploy.Result
 		wantCode    int
 		wantMsg     string
 	}{
 		{name: "success", wantCode: 0},
 		{name: "failure", err: errors.New("Fn: create: boom"), wantCode: 1, wantMsg: "Fn: create: boom"},
 		{name: "rolled back", err: rolledBack, wantCode: 2, wantMsg: rolledBack.Error()},
-		{name: "interrupted before any shift", interrupted: true, err: fmt.Errorf("Fn: create: %w", context.Canceled), wantCode: 130,
-			wantMsg: "interrupted"},
-		{name: "interrupted during a canary", interrupted: true, err: watching, seen: []stackdeploy.ShiftState{canary, done}, wantCode: 130,
-			wantMsg: "interrupted; the CodeDeploy deployment d-CANARY01 of orders:live goes on: `sluice deployments show d-CANARY01` follows it, " +
-				"`sluice rollback orders --alias live` stops it"},
+		{name: "interrupted before the deploy began", interrupted: true, err: canceled, wantCode: 130,
+			wantMsg: "interrupted; nothing was changed"},
+		{name: "interrupted during a dry run", interrupted: true, err: canceled, res: &stackdeploy.Result{Stack: "orders", DryRun: true}, wantCode: 130,
+			wantMsg: "interrupted; nothing was changed"},
+		{name: "interrupted before any change", interrupted: true, err: canceled, res: unchanged, wantCode: 130,
+			wantMsg: "interrupted; nothing was changed and nothing goes on"},
+		{name: "interrupted with resources made, before any shift", interrupted: true, err: canceled, res: halfCreated, wantCode: 130,
+			wantMsg: "interrupted; no CodeDeploy deployment was started, so nothing goes on; stack orders is CREATE_FAILED with what was done " +
+				"(created Role, updated Fn): run `sluice deploy` again to finish"},
+		{name: "interrupted after starting a shift, before its first report", interrupted: true, err: watching, res: started, wantCode: 130,
+			wantMsg: "interrupted; " + goesOn},
+		{name: "interrupted during a canary", interrupted: true, err: watching, seen: []stackdeploy.ShiftState{canary, done}, res: started, wantCode: 130,
+			wantMsg: "interrupted; " + goesOn},
 	} {
 		ctx, cancel := context.WithCancel(t.Context())
 		if tc.interrupted {
@@ -54,7 +73,7 @@ func TestDeployExit(t *testing.T) {
 		if tc.seen != nil {
 			o.Shifting(stackdeploy.ShiftSnapshot{Stack: "orders", Functions: tc.seen, Now: time.Now()})
 		}
-		err := deployExit(ctx, tc.err, o.unfinished())
+		err := deployExit(ctx, tc.err, o.unfinished(), tc.res)
 		cancel()
 		var exit *ExitError
 		switch {

@@ -78,7 +78,8 @@ const (
 	ActionShift   Action = "shift" // an alias's traffic moves through CodeDeploy
 )
 
-// Shift is a traffic shift a deploy ran.
+// Shift is a traffic shift a deploy ran. A deploy that stopped before the shift ended (interrupted, or failed
+// elsewhere) reports the status it last saw and says the deployment goes on.
 type Shift struct {
 	LogicalID    string `json:"logicalId"`
 	Alias        string `json:"alias"`
@@ -147,6 +148,9 @@ func (r *run) event(format string, args ...any) {
 func Deploy(ctx context.Context, o Options) (*Result, error) {
 	r := newRun(o)
 	err := r.deploy(ctx)
+	if err != nil {
+		r.recordUnwatched()
+	}
 	if err != nil && r.result.Reason == "" {
 		r.result.Reason = err.Error()
 	}

@@ -30,6 +30,7 @@ type pendingShift struct {
 	pre, post                string
 	done                     bool
 	status, message          string
+	seen                     string // CodeDeploy's status when last read
 	rollbackSince            time.Time
 	invocations, errorsCount int64
 }
@@ -177,6 +178,25 @@ func (r *run) awaitShifts(ctx context.Context) error {
 	return nil
 }
 
+// recordUnwatched puts in the result the shifts this deploy started when it stopped before watching them all to
+// their end (it failed or was interrupted): a deployment not seen to end goes on without the deploy, and says so.
+func (r *run) recordUnwatched() {
+	if len(r.result.Shifts) > 0 {
+		return // awaitShifts recorded them all
+	}
+	for _, s := range r.pending {
+		status, message := s.status, s.message
+		if !s.done {
+			status, message = s.seen, "not watched to its end: the deployment goes on"
+			if status == "" {
+				status = string(cdtypes.DeploymentStatusCreated)
+			}
+		}
+		r.result.Shifts = append(r.result.Shifts, Shift{Alias: s.alias, LogicalID: s.res.id, Function: s.function, FromVersion: s.from, ToVersion: s.to,
+			DeploymentID: s.id, Config: s.config, Status: status, Message: message, Invocations: s.invocations, Errors: s.errorsCount})
+	}
+}
+
 // observe reads a shift's deployment, alarms and traffic, and returns what to show.
 func (r *run) observe(ctx context.Context, s *pendingShift) (ShiftState, error) {
 	f := ShiftState{Name: s.function, Alias: s.alias, FromVersion: s.from, ToVersion: s.to, DeploymentID: s.id, Config: s.config}
@@ -186,6 +206,7 @@ func (r *run) observe(ctx context.Context, s *pendingShift) (ShiftState, error) 
 	}
 	d := v.DeploymentInfo
 	f.Status, f.NewWeight = d.Status, d.TargetWeight
+	s.seen = d.Status
 	f.NewInvocations, f.NewErrors = d.BlastRadius.TargetInvocations, d.BlastRadius.TargetErrors
 	s.invocations, s.errorsCount = f.NewInvocations, f.NewErrors
 	for _, e := range d.Events {
