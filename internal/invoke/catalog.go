@@ -22,7 +22,12 @@ type Source interface {
 	Snapshot(ctx context.Context, name string) (controlplane.Snapshot, bool, error)
 	FunctionNames(ctx context.Context) (names []string, rev int64, err error)
 	WatchFunctions(ctx context.Context, from int64) (<-chan controlplane.FunctionChanges, error)
+	// CodeDir is where the package is extracted on this node, if it is; it is local and cheap.
 	CodeDir(codeSha256 string) (string, bool)
+	// EnsureCode extracts the package on this node if it is not yet, fetching it from a peer in a cluster (a
+	// function another node settled), and returns its directory. Only cold starts and the catalog's background
+	// prefetch call it, never a warm invocation.
+	EnsureCode(ctx context.Context, codeSha256 string) (string, error)
 }
 
 // target is one runnable configuration: $LATEST (as in effect) or a published version.
@@ -30,7 +35,7 @@ type target struct {
 	function string
 	version  string // "$LATEST" or "N"
 	config   lambda.Config
-	codeDir  string // "" when the package is not extracted (not runnable)
+	codeDir  string // "" when the package was not extracted on this node when the target was made: launch gets it
 	status   lambda.Status
 	key      poolKey
 }
@@ -74,10 +79,20 @@ type catalog struct {
 	reserved int // sum of all reservations, kept current by refresh
 
 	refreshMu sync.Mutex // refreshes are serialised so a newer read is never overwritten by an older one
+
+	// Packages being fetched in the background (prefetch), by CodeSha256, and the goroutines doing it.
+	fetchMu  sync.Mutex
+	fetching map[string]bool
+	fetches  sync.WaitGroup
+	slots    chan struct{} // bounds concurrent prefetches
 }
 
+// prefetchSlots is how many packages the catalog brings to this node at once.
+const prefetchSlots = 2
+
 func newCatalog(src Source, acct lambda.Account, progress *store.Progress, log *slog.Logger) *catalog {
-	return &catalog{src: src, acct: acct, applied: progress.Register("invoke catalog"), log: log, fns: map[string]*functionView{}}
+	return &catalog{src: src, acct: acct, applied: progress.Register("invoke catalog"), log: log, fns: map[string]*functionView{},
+		fetching: map[string]bool{}, slots: make(chan struct{}, prefetchSlots)}
 }
 
 // load reads every function (at startup, and again when the watch fell behind), drops the ones that are gone, and
@@ -107,6 +122,7 @@ func (c *catalog) load(ctx context.Context) (rev int64, changed []string, err er
 // follow applies the Source's changes from revision rev + 1 until ctx ends, calling changed after each function
 // it refreshed, and advancing its Progress past every step. When the watch falls behind or fails it lists again.
 func (c *catalog) follow(ctx context.Context, rev int64, changed func(name string)) {
+	defer c.fetches.Wait()
 	for retry := time.Duration(0); ctx.Err() == nil; {
 		steps, err := c.src.WatchFunctions(ctx, rev+1)
 		if err == nil {
@@ -202,7 +218,53 @@ func (c *catalog) refresh(ctx context.Context, name string) error {
 	c.reserved += reservationOf(v) - reservationOf(c.fns[name])
 	c.fns[name] = v
 	c.mu.Unlock()
+	c.prefetchCode(ctx, v)
 	return nil
+}
+
+// prefetchCode brings to this node, in the background, the packages a function's invocations will need that are
+// not extracted here (in a cluster, a function created or updated through another node): $LATEST's and those of
+// the versions its aliases route to, once Active. Other versions get theirs at their first cold start. A failed
+// prefetch is only logged: the launch that needs the package tries again.
+func (c *catalog) prefetchCode(ctx context.Context, v *functionView) {
+	want := func(t *target, st lambda.Status) {
+		if t != nil && t.codeDir == "" && st.State == lambda.StateActive && t.config.CodeSha256 != "" {
+			c.prefetch(ctx, t.function, t.config.CodeSha256)
+		}
+	}
+	want(v.latest, v.status)
+	for _, a := range v.aliases {
+		for _, ver := range []string{a.split.primary, a.split.extra} {
+			if t := v.versions[ver]; t != nil {
+				want(t, t.status)
+			}
+		}
+	}
+}
+
+func (c *catalog) prefetch(ctx context.Context, function, sha string) {
+	c.fetchMu.Lock()
+	defer c.fetchMu.Unlock()
+	if c.fetching[sha] || ctx.Err() != nil {
+		return
+	}
+	c.fetching[sha] = true
+	c.fetches.Go(func() {
+		defer func() {
+			c.fetchMu.Lock()
+			delete(c.fetching, sha)
+			c.fetchMu.Unlock()
+		}()
+		select {
+		case c.slots <- struct{}{}:
+			defer func() { <-c.slots }()
+		case <-ctx.Done():
+			return
+		}
+		if _, err := c.src.EnsureCode(ctx, sha); err != nil && ctx.Err() == nil {
+			c.log.Warn("bring function code to this node", "function", function, "codeSha256", sha, "err", err)
+		}
+	})
 }
 
 func reservationOf(f *functionView) int {

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/fault"
 	"github.com/sluice-dev/sluice/internal/lambda"
 	"github.com/sluice-dev/sluice/internal/runtimeapi"
 	"github.com/sluice-dev/sluice/internal/runtimes"
@@ -62,6 +63,10 @@ func randomID() string {
 // environment records it and reports it on its first invocation, as Lambda does.
 func (s *Service) launch(ctx context.Context, p *pool, initType string) (*environment, error) {
 	t := p.target
+	codeDir, err := s.codeDirOf(ctx, t)
+	if err != nil {
+		return nil, err
+	}
 	uid, err := s.uids.get()
 	if err != nil {
 		return nil, err
@@ -83,7 +88,7 @@ func (s *Service) launch(ctx context.Context, p *pool, initType string) (*enviro
 		return e, nil
 	}
 	spec := sandbox.Spec{
-		CodeDir:       t.codeDir,
+		CodeDir:       codeDir,
 		ExtraReadOnly: []sandbox.Mount{{Host: s.shimDir, Sandbox: shimMount}},
 		UID:           uid, GID: uid,
 		MemoryMB:  t.config.MemorySize,
@@ -132,6 +137,26 @@ func (s *Service) launch(ctx context.Context, p *pool, initType string) (*enviro
 }
 
 func taskRootFor(p string) string { return p }
+
+// codeDirOf is the target's extracted package. The catalog resolved it when it made the target, unless this node
+// had not extracted the package then (in a cluster, the function was settled by another node): then the Source
+// extracts it now, fetching it from a peer if need be — only cold starts get here, never a warm invocation.
+func (s *Service) codeDirOf(ctx context.Context, t *target) (string, error) {
+	if t.codeDir != "" {
+		return t.codeDir, nil
+	}
+	dir, err := s.opts.Source.EnsureCode(ctx, t.config.CodeSha256)
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		s.log.Warn("function code unavailable on this node", "function", t.function, "version", t.version,
+			"codeSha256", t.config.CodeSha256, "err", err)
+		return "", fault.New("ResourceNotReadyException",
+			"The code of function %s could not be brought to this node yet; retry shortly.", t.function)
+	}
+	return dir, nil
+}
 
 // environ builds the function process's environment (reference §4).
 func (s *Service) environ(t *target, e *environment, rt runtimes.Runtime, shimDir, taskRoot string) []string {

@@ -40,11 +40,17 @@ import (
 // from anywhere else (127.0.0.1) belongs to no environment and is refused.
 
 // fakeSource is an in-memory control plane.
+//
+// Every package is extracted ("/nonexistent/code/<sha>") unless named in absent: such a package is on another node
+// (a cluster) until EnsureCode brings it, counted in ensured; ensureErr makes EnsureCode fail.
 type fakeSource struct {
-	mu       sync.Mutex
-	snaps    map[string]controlplane.Snapshot
-	rev      int64
-	watchers []chan controlplane.FunctionChanges
+	mu        sync.Mutex
+	snaps     map[string]controlplane.Snapshot
+	rev       int64
+	watchers  []chan controlplane.FunctionChanges
+	absent    map[string]bool
+	ensured   map[string]int
+	ensureErr error
 }
 
 func (f *fakeSource) Snapshot(_ context.Context, name string) (controlplane.Snapshot, bool, error) {
@@ -82,7 +88,35 @@ func (f *fakeSource) WatchFunctions(ctx context.Context, _ int64) (<-chan contro
 	return ch, nil
 }
 
-func (f *fakeSource) CodeDir(sha string) (string, bool) { return "/nonexistent/code/" + sha, true }
+func (f *fakeSource) CodeDir(sha string) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.absent[sha] {
+		return "", false
+	}
+	return "/nonexistent/code/" + sha, true
+}
+
+func (f *fakeSource) EnsureCode(_ context.Context, sha string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ensured == nil {
+		f.ensured = map[string]int{}
+	}
+	f.ensured[sha]++
+	if f.ensureErr != nil {
+		return "", f.ensureErr
+	}
+	delete(f.absent, sha)
+	return "/nonexistent/code/" + sha, nil
+}
+
+// ensures is how many times EnsureCode was asked for sha.
+func (f *fakeSource) ensures(sha string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ensured[sha]
+}
 
 // put stores a function's snapshot and returns the revision of the change.
 func (f *fakeSource) put(s controlplane.Snapshot) int64 {
@@ -170,7 +204,7 @@ func (f *fakeSandboxes) Start(_ context.Context, spec sandbox.Spec) (process, er
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	f.mu.Lock()
-	p := &fakeProc{pid: 1000 + len(f.procs), uid: spec.UID, api: env["AWS_LAMBDA_RUNTIME_API"], env: env,
+	p := &fakeProc{pid: 1000 + len(f.procs), uid: spec.UID, api: env["AWS_LAMBDA_RUNTIME_API"], env: env, codeDir: spec.CodeDir,
 		done: make(chan struct{}), ctx: ctx, cancel: cancel}
 	f.procs = append(f.procs, p)
 	f.mu.Unlock()
@@ -287,6 +321,8 @@ type fakeProc struct {
 	uid uint32
 	api string // AWS_LAMBDA_RUNTIME_API
 	env map[string]string
+
+	codeDir string // the sandbox's CodeDir
 
 	ctx    context.Context
 	cancel context.CancelFunc

@@ -249,7 +249,7 @@ func (s *Service) Prewarm(function, version string, n int) int {
 		return 0
 	}
 	t, ok := fn.versions[version]
-	if !ok || t.codeDir == "" {
+	if !ok || t.status.State != lambda.StateActive { // a package not extracted here yet is fetched by launch
 		return 0
 	}
 	p := s.poolFor(t)

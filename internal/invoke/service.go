@@ -251,14 +251,16 @@ func (s *Service) Invoke(ctx context.Context, req Request) (Result, error) {
 	return s.run(ctx, r, req)
 }
 
-// runnable refuses invocations of functions that are not Active.
+// runnable refuses invocations of functions that are not Active. An Active target whose package this node has not
+// extracted yet (codeDir "": in a cluster, the function was settled by another node) is runnable: its cold start
+// brings the code here (launch).
 func runnable(r resolved) error {
 	st := r.target.status
 	if r.target.version == lambda.Latest {
 		st = r.fn.status
 	}
 	switch {
-	case st.State == lambda.StateActive && r.target.codeDir != "":
+	case st.State == lambda.StateActive:
 		return nil
 	case st.State == lambda.StateInactive:
 		return fault.New("ResourceNotReadyException", "The function %s is inactive: its execution environments were reclaimed. It is being restored; retry shortly.", r.fn.name)
