@@ -10,8 +10,14 @@ import (
 
 // cloudWatch joins the metric store and the alarm service behind the CloudWatch API edge.
 type cloudWatch struct {
-	metrics *metrics.Store
+	metrics cloudWatchMetrics // this node's *metrics.Store, or in a cluster the *metrics.Cluster over every node's
 	alarms  *alarms.Service
+}
+
+type cloudWatchMetrics interface {
+	Record(metrics.MetricID, metrics.Sample)
+	Statistics(metrics.Query) ([]metrics.Datapoint, error)
+	List(namespace, name string, filters []metrics.DimensionFilter, token string) ([]metrics.MetricID, string, error)
 }
 
 var _ cloudwatchapi.Backend = (*cloudWatch)(nil)
