@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -649,5 +650,23 @@ func TestLogsSDK(t *testing.T) {
 	_, err = c.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(group), FilterPattern: aws.String("{ $.a = 1 }")})
 	if !errors.As(err, &ipe) {
 		t.Errorf("JSON pattern: %v", err)
+	}
+}
+
+// TestPageTokenCursors: a token keeps a cluster cursor (each node's offset) and a single store's offset, and is
+// refused for another request.
+func TestPageTokenCursors(t *testing.T) {
+	for _, at := range []logstore.Cursor{{"": 0}, {"": 12345}, {"node-a": 3, "node b,=x": 0, "c": 99}} {
+		s := pageToken{at: at, fingerprint: 42}.String()
+		got, err := parsePageToken(&s, 42)
+		if err != nil || !reflect.DeepEqual(got, at) {
+			t.Errorf("%v: round trip gave %v, %v", at, got, err)
+		}
+		if _, err := parsePageToken(&s, 43); err == nil {
+			t.Errorf("%v: accepted for another request", at)
+		}
+	}
+	if s := offsetToken(7, 1).String(); s != "MTo3OjE" { // "1:7:1", as before cluster cursors
+		t.Errorf("single-store token %q changed form", s)
 	}
 }
