@@ -32,6 +32,8 @@ type Peers interface {
 	Call(ctx context.Context, node cluster.Node, method, path string, body io.Reader) (*http.Response, error)
 }
 
+var _ Peers = (*cluster.Cluster)(nil)
+
 // Options configures a Replica. Zero optional fields take the documented defaults.
 type Options struct {
 	Local *codestore.Store

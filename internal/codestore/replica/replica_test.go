@@ -25,7 +25,11 @@ import (
 
 	"github.com/sluice-dev/sluice/internal/cluster"
 	"github.com/sluice-dev/sluice/internal/codestore"
+	"github.com/sluice-dev/sluice/internal/controlplane"
 )
+
+// A Replica is what the control plane's Code option takes.
+var _ controlplane.CodeStore = (*Replica)(nil)
 
 // mesh is a set of nodes on loopback: each a Replica behind a real HTTP server, seeing the other live nodes as
 // its peers (what cluster.Cluster's member list gives), called without signatures (cluster.PeersOnly is
