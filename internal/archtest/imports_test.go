@@ -40,6 +40,8 @@ var layers = map[string]layer{
 	"internal/store":                 infra,
 	"internal/store/":                infra,
 	"internal/codestore":             infra,
+	"internal/codestore/replica":     infra,
+	"internal/cluster":               infra,
 	"internal/sigv4":                 infra,
 	"internal/oidc":                  infra,
 	"internal/oidc/":                 infra,

@@ -12,12 +12,14 @@ import (
 	"syscall"
 
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/sluice-dev/sluice/internal/server"
 )
 
 // dataDirInUse turns the store's "timeout" — bbolt waited in vain for the lock another server holds on its file —
 // into what happened and what to do, naming the holder when /proc/locks shows it.
 func dataDirInUse(dataDir string, err error) error {
-	if !errors.Is(err, bolterrors.ErrTimeout) {
+	if !errors.Is(err, bolterrors.ErrTimeout) && !errors.Is(err, server.ErrDataDirInUse) {
 		return err
 	}
 	holder := ""

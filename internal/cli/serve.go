@@ -3,6 +3,7 @@ package cli
 import (
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,6 +14,7 @@ import (
 func serveCommand() *cobra.Command {
 	var cfg server.Config
 	var logLevel string
+	var etcd etcdFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the Sluice server (Lambda API on an embedded durable store)",
@@ -23,6 +25,16 @@ func serveCommand() *cobra.Command {
 				return err
 			}
 			cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			cluster, err := etcd.config()
+			if err != nil {
+				return err
+			}
+			cfg.Cluster = cluster
+			if cluster != nil && !cmd.Flags().Changed("drain-delay") {
+				cfg.DrainDelay = defaultClusterDrainDelay
+			}
+			info, _ := debug.ReadBuildInfo()
+			cfg.Version = versionString(Version, info)
 			return dataDirInUse(cfg.DataDir, server.Run(cmd.Context(), cfg, nil))
 		},
 	}
@@ -52,6 +64,9 @@ func serveCommand() *cobra.Command {
 	f.DurationVar(&cfg.InactiveAfter, "inactive-after", 336*time.Hour, "turn a function Inactive after this long without invocations")
 	f.Int64Var(&cfg.MaxRequestMemoryMiB, "max-request-memory-mib", 512, "MiB of request bodies held in memory at once, across all requests; past it a request gets its service's throttling error (SDKs retry), so keep it above the largest request (67 MiB)")
 	f.DurationVar(&cfg.RequestReadTimeout, "request-read-timeout", 30*time.Second, "how long a request body may stall, or fall behind 64 KiB/s, before its connection is cut")
+	f.DurationVar(&cfg.DrainDelay, "drain-delay", 0, "on SIGTERM, keep serving this long while /_sluice/health answers 503, so a load balancer stops sending first (default 0; 3s with --etcd-endpoints)")
+	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", 0, "on SIGTERM, wait at most this long for in-flight requests and invocations (default 10s; 15m, the longest function timeout, with --etcd-endpoints)")
+	etcd.register(f)
 	f.DurationVar(&cfg.AsyncRetryDelay, "async-retry-delay", time.Minute, "wait before an asynchronous invocation's first retry (the second waits twice as long)")
 	return cmd
 }

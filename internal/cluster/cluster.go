@@ -63,6 +63,7 @@ type Cluster struct {
 	session *concurrency.Session
 	renewed chan struct{} // closed and replaced when a new session replaces an ended one
 	nodes   map[string]Node
+	changed chan struct{} // closed and replaced when the member list changes
 	leading map[string]bool
 	closed  bool
 
@@ -86,7 +87,7 @@ func Join(ctx context.Context, cfg Config) (*Cluster, error) {
 	}
 	c := &Cluster{
 		client: cfg.Client, root: strings.TrimSuffix(cfg.Prefix, "/") + ".cluster/", self: cfg.Self, ttl: cfg.TTL,
-		log: cfg.Logger, renewed: make(chan struct{}), nodes: map[string]Node{}, leading: map[string]bool{},
+		log: cfg.Logger, renewed: make(chan struct{}), changed: make(chan struct{}), nodes: map[string]Node{}, leading: map[string]bool{},
 	}
 	secret, err := c.loadSecret(ctx)
 	if err != nil {
@@ -126,6 +127,19 @@ func (c *Cluster) Nodes() []Node {
 	}
 	slices.SortFunc(out, func(a, b Node) int { return strings.Compare(a.Name, b.Name) })
 	return out
+}
+
+// Changed returns a channel that is closed when the member list next changes (then call Nodes, and Changed again).
+func (c *Cluster) Changed() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.changed
+}
+
+// notifyLocked wakes those waiting on Changed; c.mu is held.
+func (c *Cluster) notifyLocked() {
+	close(c.changed)
+	c.changed = make(chan struct{})
 }
 
 // Peers lists the live members other than this one.
@@ -347,6 +361,7 @@ func (c *Cluster) listNodes(ctx context.Context) (int64, error) {
 	}
 	c.mu.Lock()
 	c.nodes = nodes
+	c.notifyLocked()
 	c.mu.Unlock()
 	return resp.Header.Revision, nil
 }
@@ -370,6 +385,7 @@ func (c *Cluster) followNodes(ctx context.Context, rev int64) {
 					delete(c.nodes, name)
 				}
 			}
+			c.notifyLocked()
 			c.mu.Unlock()
 			rev = resp.Header.Revision
 		}

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/sluice-dev/sluice/internal/store"
 	"github.com/sluice-dev/sluice/internal/store/etcd"
 	"github.com/sluice-dev/sluice/internal/store/etcd/etcdtest"
@@ -78,9 +77,11 @@ func TestMembership(t *testing.T) {
 	if _, err := Join(context.Background(), Config{Client: s.Client(), Prefix: prefix, Self: Node{Name: "a"}}); !errors.Is(err, ErrNameInUse) {
 		t.Errorf("joining as a live node's name: %v, want ErrNameInUse", err)
 	}
+	changed := a.Changed()
 	if err := b.Leave(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	<-changed
 	eventually(t, "a sees b leave", func() bool { return slices.Equal(names(a.Nodes()), []string{"a"}) })
 	again := join(t, s, prefix, "b") // a name that left is free again
 	eventually(t, "a sees b back", func() bool { return len(a.Nodes()) == 2 })
@@ -139,8 +140,12 @@ func TestLeadershipIsExclusiveAndFenced(t *testing.T) {
 		t.Fatalf("leader's fenced write: %v", err)
 	}
 
+	if overlap.Load() {
+		t.Fatal("two nodes ran the job at once before any failure")
+	}
 	// The leader's lease is lost, as when its node is killed: the follower takes over, the old leader's job ends,
-	// and its writes are fenced off.
+	// and its writes are fenced off. The old job learns of the loss only a moment later — both may run for that
+	// moment, which is what the fence is for.
 	leader.mu.Lock()
 	lease := leader.session.Lease()
 	leader.mu.Unlock()
@@ -162,6 +167,7 @@ func TestLeadershipIsExclusiveAndFenced(t *testing.T) {
 	if err := write(second.ctx, "from the second leader"); err != nil {
 		t.Fatalf("successor's write: %v", err)
 	}
+	overlap.Store(false)
 
 	// Leaving hands over at once (resign), without waiting for a lease to expire.
 	if second.node == "a" {
@@ -180,7 +186,7 @@ func TestLeadershipIsExclusiveAndFenced(t *testing.T) {
 	<-doneA
 	<-doneB
 	if overlap.Load() {
-		t.Error("two nodes ran the job at once")
+		t.Error("two nodes ran the job at once across a handover: the leaving node must stop before it resigns")
 	}
 	a.Leave(context.Background())
 	b.Leave(context.Background())
@@ -238,4 +244,3 @@ func TestPeerSignatures(t *testing.T) {
 		})
 	}
 }
-

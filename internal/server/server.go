@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/alarms"
-	"github.com/sluice-dev/sluice/internal/api/awshttp"
 	"github.com/sluice-dev/sluice/internal/api/cloudwatchapi"
 	"github.com/sluice-dev/sluice/internal/api/codedeployapi"
 	"github.com/sluice-dev/sluice/internal/api/gateway"
@@ -25,8 +24,10 @@ import (
 	"github.com/sluice-dev/sluice/internal/api/logsapi"
 	"github.com/sluice-dev/sluice/internal/api/stackapi"
 	"github.com/sluice-dev/sluice/internal/auth"
+	"github.com/sluice-dev/sluice/internal/cluster"
 	"github.com/sluice-dev/sluice/internal/codedeploy/controller"
 	"github.com/sluice-dev/sluice/internal/codestore"
+	"github.com/sluice-dev/sluice/internal/codestore/replica"
 	"github.com/sluice-dev/sluice/internal/controlplane"
 	"github.com/sluice-dev/sluice/internal/iam"
 	"github.com/sluice-dev/sluice/internal/invoke"
@@ -39,7 +40,6 @@ import (
 	"github.com/sluice-dev/sluice/internal/sigv4"
 	"github.com/sluice-dev/sluice/internal/stack"
 	"github.com/sluice-dev/sluice/internal/store"
-	"github.com/sluice-dev/sluice/internal/store/bolt"
 )
 
 // Config is `sluice serve`'s configuration. Zero values take the documented defaults.
@@ -82,12 +82,18 @@ type Config struct {
 	// Node and Python name the interpreters for managed runtimes (default: found on PATH, usable unprivileged);
 	// PythonPath is added to Python functions' PYTHONPATH (e.g. a directory holding boto3).
 	Node, Python, PythonPath string
-	Logger                   *slog.Logger
+	// Cluster, when set, makes this node one of a cluster sharing its state in etcd (see ClusterConfig).
+	Cluster *ClusterConfig
+	// DrainDelay is how long a stopping node keeps serving while /_sluice/health already answers 503, so a load
+	// balancer stops sending to it first (default 0; `sluice serve` sets it in cluster mode).
+	DrainDelay time.Duration
+	// DrainTimeout caps how long a stopping node waits for in-flight requests and invocations (default 10 s on one
+	// node; 15 min, the longest function timeout, in a cluster).
+	DrainTimeout time.Duration
+	// Version is the build's version, as `sluice cluster status` shows it.
+	Version string
+	Logger  *slog.Logger
 }
-
-// functionCredentialTTL is how long a function environment's session credentials last: longer than any
-// environment lives (invoke.Options.MaxLifetime).
-const functionCredentialTTL = 12 * time.Hour
 
 // DefaultListen is where `sluice serve` listens unless told otherwise: loopback only.
 const DefaultListen = "127.0.0.1:9324"
@@ -108,6 +114,15 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.DrainTimeout <= 0 {
+		c.DrainTimeout = 10 * time.Second // one node: Ctrl-C should not wait long
+		if c.Cluster != nil {
+			c.DrainTimeout = 15 * time.Minute // the longest function timeout: the node's invocations finish
+		}
+	}
+	if c.Version == "" {
+		c.Version = "dev"
+	}
 }
 
 // Run serves until ctx is cancelled, then shuts down gracefully. ready, if non-nil, receives the listen address once
@@ -121,7 +136,8 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
-	db, err := bolt.Open(filepath.Join(cfg.DataDir, "sluice.db"))
+	started := time.Now()
+	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -136,12 +152,12 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	} else if n > 0 {
 		log.Info("removed stale sandboxes of a previous run", "count", n)
 	}
-	root, err := auth.LoadRoot(cfg.DataDir)
+	root, err := sharedRoot(ctx, cfg, db)
 	if err != nil {
 		return err
 	}
-	linkKey := make([]byte, 32)
-	if _, err := rand.Read(linkKey); err != nil {
+	randomKey := make([]byte, 32)
+	if _, err := rand.Read(randomKey); err != nil {
 		return err
 	}
 
@@ -151,6 +167,29 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	}
 	defer ln.Close()
 	endpoint := "http://" + ln.Addr().String()
+	node, err := joinCluster(ctx, cfg, db, endpoint, started)
+	if err != nil {
+		return err
+	}
+	if node != nil {
+		defer func() {
+			leaveCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := node.Leave(leaveCtx); err != nil {
+				log.Warn("leave the cluster", "err", err)
+			}
+		}()
+		log.Info("joined the cluster", "node", node.Self().Name, "url", node.Self().URL, "members", len(node.Nodes()))
+	}
+	linkKey := linkKeyFor(node, randomKey)
+	// Code packages are files on each node; in a cluster an upload is acknowledged once two nodes hold it, and a
+	// node fetches what it lacks from its peers (package replica).
+	var codeStore controlplane.CodeStore = code
+	var codeReplica *replica.Replica
+	if node != nil {
+		codeReplica = replica.New(replica.Options{Local: code, Peers: node, Logger: log})
+		codeStore = codeReplica
+	}
 
 	logs, err := logstore.Open(filepath.Join(cfg.DataDir, "logs"), 0)
 	if err != nil {
@@ -168,13 +207,26 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		return err
 	}
 	metricStore := metrics.NewStore(metrics.Options{Retention: cfg.MetricRetention})
-	alarmService, err := alarms.New(alarms.Options{Store: db, Metrics: metricStore, Region: cfg.Region, AccountID: cfg.AccountID, TimeScale: cfg.AlarmTimeScale, Logger: log, Progress: caches})
+	// Metrics and logs stay where they are produced; in a cluster every read merges all live nodes' (clusterreads.go).
+	var (
+		alarmMetrics alarms.MetricReader = metricStore
+		apiMetrics   cloudWatchMetrics   = metricStore
+		exposure     controller.Exposure = controller.MetricsExposure(metricStore)
+		logReader    logstore.Reader     = logs
+		reads        *clusterReads
+	)
+	if node != nil {
+		reads = newClusterReads(node, metricStore, logs, log)
+		alarmMetrics, apiMetrics, logReader = reads.Metrics, reads.Metrics, reads.Logs
+		exposure = controller.MetricsExposure(reads.Metrics)
+	}
+	alarmService, err := alarms.New(alarms.Options{Store: db, Metrics: alarmMetrics, Region: cfg.Region, AccountID: cfg.AccountID, TimeScale: cfg.AlarmTimeScale, Logger: log, Progress: caches})
 	if err != nil {
 		return err
 	}
 	exporter := prom.New()
 	cp := controlplane.New(controlplane.Options{
-		Store: db, Code: code, Account: acct, ConcurrencyLimit: cfg.ConcurrencyLimit,
+		Store: db, Code: codeStore, Account: acct, ConcurrencyLimit: cfg.ConcurrencyLimit,
 		ProcessingDelay: cfg.ProcessingDelay, Logger: log, Progress: caches,
 	})
 	var recorder invoke.Recorder = metricStore
@@ -202,7 +254,9 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		ConcurrencyLimit: cfg.ConcurrencyLimit, KeepAlive: cfg.KeepAlive, Metrics: recorder, Observer: observer,
 		Node: cfg.Node, Python: cfg.Python, PythonPath: cfg.PythonPath, Logger: log,
 		Credentials: func(role, function string) []string {
-			c, err := keyring.IssueSession(auth.AssumedRolePrincipal(role, function), functionCredentialTTL)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			c, err := identities.FunctionCredentials(ctx, role, function)
 			if err != nil {
 				log.Error("issue function credentials", "function", function, "err", err)
 				return nil
@@ -234,13 +288,13 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 			}
 		},
 	})
-	links := &codeLinks{key: linkKey, now: time.Now, path: code.ZipPath}
-	var prewarm controller.Prewarm // nil: --no-prewarm
+	links := &codeLinks{key: linkKey, now: time.Now, path: codeStore.ZipPath} // brings a package another node holds
+	var prewarm controller.Prewarm                                            // nil: --no-prewarm
 	if !cfg.NoPrewarm {
 		prewarm = controller.PrewarmWith(inv)
 	}
 	deployments := controller.New(controller.Options{Store: db, Lambda: deployLambda{cp}, Hooks: controller.AuthorizedHooks{Roles: identities, Account: acct, Invoke: deployInvokeAsync(inv)},
-		Alarms: deployAlarms{alarmService}, Exposure: controller.MetricsExposure(metricStore), Prewarm: prewarm, TimeScale: cfg.DeployTimeScale, HookTimeout: cfg.HookTimeout,
+		Alarms: deployAlarms{alarmService}, Exposure: exposure, Prewarm: prewarm, TimeScale: cfg.DeployTimeScale, HookTimeout: cfg.HookTimeout,
 		Region: cfg.Region, AccountID: cfg.AccountID, Logger: log})
 	// A hook whose invocation ends in a function error (a Python hook without boto3) shows on its deployment at once,
 	// with its last log lines.
@@ -252,23 +306,38 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		}
 	})()
 
-	internal := http.NewServeMux()
-	internal.HandleFunc("GET /_sluice/health", func(w http.ResponseWriter, r *http.Request) {
-		awshttp.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	var phase lifecycle
+	self := cluster.Node{Name: "embedded", URL: endpoint, Version: cfg.Version, Started: started}
+	if node != nil {
+		self = node.Self()
+	}
+	local := nodeStatus(node, self, &phase, func() (envs, busy int) {
+		for _, p := range inv.Pools() {
+			envs, busy = envs+p.Idle+p.Busy, busy+p.Busy
+		}
+		return envs, busy
 	})
+	internal := http.NewServeMux()
+	internal.HandleFunc("GET /_sluice/health", phase.health)
 	internal.Handle("GET /_sluice/code/{file}", links)
+	if node != nil {
+		internal.Handle("GET "+cluster.NodePath, node.PeersOnly(cluster.ServeNode(local)))
+		internal.Handle(replica.PathPrefix, node.PeersOnly(codeReplica.Handler()))
+		internal.Handle(pathClusterMetrics, node.PeersOnly(reads.Handler))
+		internal.Handle(pathClusterLogs, node.PeersOnly(reads.Handler))
+	}
 
 	stsHandler := iamapi.NewSTS(identities, log)
 	gw := &gateway.Gateway{
 		Verifier: &sigv4.Verifier{Credentials: keyring},
 		Services: map[string]http.Handler{
 			"lambda":     lambdaapi.New(cp, inv, links.Locate, log),
-			"logs":       logsapi.New(logs, acct, log),
-			"monitoring": cloudwatchapi.New(&cloudWatch{metrics: metricStore, alarms: alarmService}, log, cloudwatchapi.WithAccount(acct)),
+			"logs":       logsapi.New(logReader, acct, log),
+			"monitoring": cloudwatchapi.New(&cloudWatch{metrics: apiMetrics, alarms: alarmService}, log, cloudwatchapi.WithAccount(acct)),
 			"codedeploy": codedeployapi.New(deployments, log, codedeployapi.WithAccount(acct)),
 			"iam":        iamapi.NewIAM(identities, log),
 			"sts":        stsHandler,
-			"sluice":     stackapi.New(stack.NewStore(db), acct, log),
+			"sluice":     stackapi.New(stack.NewStore(db), acct, log, describeCluster(node, local)),
 		},
 		Authorizer: identities,
 		Anonymous: func(r *http.Request, body []byte) http.Handler {
@@ -292,23 +361,40 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	}
 	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ConnContext: withConn} // no WriteTimeout: invocations last up to 15 minutes
 
+	// Node-local loops run until the end; the cluster-wide jobs (one node's each in a cluster) stop first, when
+	// draining starts, so that their leaderships pass to another node while this one finishes its requests.
 	runCtx, stopLoops := context.WithCancel(context.Background())
 	var loops sync.WaitGroup
-	loops.Go(func() { cp.Run(runCtx) })
 	loops.Go(func() { metricStore.Run(runCtx) })
-	loops.Go(func() { alarmService.Run(runCtx) })
+	if node != nil {
+		sharing := make(chan struct{})
+		loops.Go(func() { followShares(runCtx, node, inv, cp, log, sharing) })
+		<-sharing
+	}
 	if err := inv.Start(runCtx); err != nil {
 		stopLoops()
 		loops.Wait()
 		return fmt.Errorf("start execution layer: %w", err)
 	}
 	loops.Go(func() { inv.Run(runCtx) })
-	loops.Go(func() { deployments.Run(runCtx) })
+	jobCtx, stopJobs := context.WithCancel(context.Background())
+	leader := &jobs{cluster: node, ctx: jobCtx}
+	leader.start(cluster.JobSettle, cp.Run)
+	leader.start(cluster.JobAlarms, alarmService.Run)
+	leader.start(cluster.JobDeployments, deployments.Run)
+	leader.start(cluster.JobAsync, inv.RunQueue)
+	leader.start(cluster.JobInactivity, inv.RunInactivitySweep)
 	sandbox.Prewarm(cfg.PrestartedSandboxes)
 	defer sandbox.Prewarm(0)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	if node != nil {
+		// A joining node admits no invocation until the others shrank their shares of the limits; it tells the
+		// load balancer it is ready only then.
+		time.Sleep(invoke.ShareSettle)
+	}
+	phase.set(phaseServing)
 	log.Info("sluice serving", "endpoint", endpoint, "data_dir", cfg.DataDir, "region", cfg.Region, "account", cfg.AccountID)
 	if ready != nil {
 		ready(ln.Addr().String())
@@ -317,11 +403,10 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	select {
 	case err = <-serveErr:
 	case <-ctx.Done():
-		log.Info("shutting down")
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err = srv.Shutdown(shutdownCtx)
-		cancel()
+		err = drain(log, srv, &phase, cfg, stopJobs, &leader.wg)
 	}
+	stopJobs()
+	leader.wg.Wait()
 	stopLoops()
 	loops.Wait()
 	os.Remove(filepath.Join(cfg.DataDir, EndpointFile))

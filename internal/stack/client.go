@@ -9,7 +9,9 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/sluice-dev/sluice/internal/awsraw"
+	"github.com/sluice-dev/sluice/internal/cluster"
 )
 
 // The wire contract of the server's stack API (internal/api/stackapi). It is restated here rather than imported
@@ -46,6 +48,13 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string { return e.Code + ": " + e.Message }
+
+// DescribeCluster asks the server for the cluster's status (the same service answers it).
+func (c *Client) DescribeCluster(ctx context.Context) (cluster.Status, error) {
+	var out struct{ Cluster cluster.Status }
+	err := c.call(ctx, "DescribeCluster", struct{}{}, &out)
+	return out.Cluster, err
+}
 
 func (c *Client) Get(ctx context.Context, name string) (Stack, error) {
 	var out struct{ Stack Stack }

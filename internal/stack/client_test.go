@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/sluice-dev/sluice/internal/api/gateway"
 	"github.com/sluice-dev/sluice/internal/api/stackapi"
+	"github.com/sluice-dev/sluice/internal/cluster"
 	"github.com/sluice-dev/sluice/internal/lambda"
 	"github.com/sluice-dev/sluice/internal/sigv4"
 	"github.com/sluice-dev/sluice/internal/stack"
@@ -58,7 +60,7 @@ func serve(t *testing.T, s stack.Store, log *headerLog) string {
 	acct := lambda.Account{Region: "us-east-1", ID: "000000000000"}
 	var h http.Handler = &gateway.Gateway{
 		Verifier: &sigv4.Verifier{Credentials: credentialSource{session.AccessKeyID: session}},
-		Services: map[string]http.Handler{"sluice": stackapi.New(s, acct, quiet)},
+		Services: map[string]http.Handler{"sluice": stackapi.New(s, acct, quiet, describeTestCluster)},
 		Region:   acct.Region,
 		Log:      quiet,
 	}
@@ -68,6 +70,24 @@ func serve(t *testing.T, s stack.Store, log *headerLog) string {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// describeTestCluster is the server side's answer to DescribeCluster in these tests.
+func describeTestCluster(context.Context) (cluster.Status, error) {
+	return cluster.Status{Mode: "cluster", Nodes: []cluster.NodeStatus{{Node: cluster.Node{Name: "n1", URL: "http://n1"}, InFlight: 3,
+		Leading: []string{cluster.JobAlarms}}}, Leaders: map[string]string{cluster.JobAlarms: "n1"}}, nil
+}
+
+// Ensure DescribeCluster travels the wire whole: what the server's status says is what the client returns.
+func TestClientDescribeCluster(t *testing.T) {
+	got, err := stack.NewClient(sessionConfig(serve(t, nil, nil))).DescribeCluster(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := describeTestCluster(context.Background())
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("DescribeCluster: %+v, want %+v", got, want)
+	}
 }
 
 func sessionConfig(endpoint string) aws.Config {

@@ -83,6 +83,7 @@ func runMain(m *testing.M) int {
 		args = append(args, "-race")
 	}
 	args = append(args, "./cmd/sluice")
+	defer func() { stopEtcd() }() // if a cluster test started one
 	cmd := exec.Command("go", args...)
 	cmd.Dir = moduleRoot
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -135,6 +136,7 @@ type server struct {
 	SecretAccessKey string
 
 	args    []string
+	bin     string   // the binary to run ("" means sluiceBin); a rolling upgrade changes it
 	env     []string // extra environment for the server process
 	log     *syncBuffer
 	cmd     *exec.Cmd
@@ -174,7 +176,11 @@ func (s *server) start(t *testing.T) {
 	s.runs++
 	fmt.Fprintf(s.log, "----- start #%d: sluice serve %s\n", s.runs, strings.Join(s.args, " "))
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", s.DataDir, "--log-level", "debug"}, s.args...)
-	cmd := exec.Command(sluiceBin, args...)
+	bin := sluiceBin
+	if s.bin != "" {
+		bin = s.bin
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(baseEnv(), s.env...)
 	cmd.Stdout = s.log
 	cmd.Stderr = s.log

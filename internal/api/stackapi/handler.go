@@ -1,5 +1,5 @@
-// Package stackapi is Sluice's own stack-record service, the server side of what `sluice deploy` remembers
-// between deploys: an AWS JSON 1.1 edge (POST /, X-Amz-Target SluiceStacks_20261126.<Operation>, content type
+// Package stackapi is Sluice's own service: the stack records `sluice deploy` remembers between deploys, and the
+// cluster's status (`sluice cluster status`). It is an AWS JSON 1.1 edge (POST /, X-Amz-Target SluiceStacks_20261126.<Operation>, content type
 // application/x-amz-json-1.1) under the SigV4 signing name "sluice", over a stack.Store.
 //
 // Operations (envelope members are UpperCamelCase; the record inside is stack.Stack's own JSON):
@@ -8,13 +8,14 @@
 //	PutStack    {"Stack": record}         → {"Stack": stored record}  (revision checked, then incremented)
 //	DeleteStack {"StackName", "Revision"} → {}
 //	ListStacks  {}                        → {"Stacks": [summary, ...]} (by name)
+//	DescribeCluster {}                    → {"Cluster": cluster.Status}
 //
 // Errors are {"__type": <code>, "message": <text>} with HTTP 400 (CodeDeploy's convention), InternalFailure with
 // 500: StackNotFoundException, RevisionConflictException, ValidationException, AccessDeniedException,
 // SerializationException, UnknownOperationException.
 //
 // Every call is authorized as action "sluice:<Operation>" on "arn:aws:sluice:<region>:<account>:stack/<name>"
-// ("*" for ListStacks).
+// ("*" for ListStacks and DescribeCluster).
 package stackapi
 
 import (
@@ -29,6 +30,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/api/edge"
 	"github.com/sluice-dev/sluice/internal/api/gateway"
 	"github.com/sluice-dev/sluice/internal/api/wire"
+	"github.com/sluice-dev/sluice/internal/cluster"
 	"github.com/sluice-dev/sluice/internal/fault"
 	"github.com/sluice-dev/sluice/internal/lambda"
 	"github.com/sluice-dev/sluice/internal/stack"
@@ -66,15 +68,17 @@ var stackNamePattern = regexp.MustCompile("^" + stackNamePatternText + "$")
 type Handler struct {
 	*edge.Handler // serves the operations New declares
 	s             stack.Store
+	describe      func(context.Context) (cluster.Status, error)
 	acct          lambda.Account
 	log           *slog.Logger
 }
 
 var _ gateway.AuthErrorWriter = (*Handler)(nil)
 
-// New returns the stack API handler over s; acct names the region and account in the ARNs it authorizes.
-func New(s stack.Store, acct lambda.Account, log *slog.Logger) *Handler {
-	h := &Handler{s: s, acct: acct, log: log.With("component", "stackapi")}
+// New returns the stack API handler over s; acct names the region and account in the ARNs it authorizes;
+// describe answers DescribeCluster.
+func New(s stack.Store, acct lambda.Account, log *slog.Logger, describe func(context.Context) (cluster.Status, error)) *Handler {
+	h := &Handler{s: s, describe: describe, acct: acct, log: log.With("component", "stackapi")}
 	proto := edge.JSON11{TargetPrefix: TargetPrefix, InternalCode: CodeInternalFailure}
 	h.Handler = edge.New(edge.Service{
 		IAMPrefix:    "sluice",
@@ -91,6 +95,7 @@ func New(s stack.Store, acct lambda.Account, log *slog.Logger) *Handler {
 		edge.Op("PutStack", h.putStack),
 		edge.Op("DeleteStack", h.deleteStack),
 		edge.Op("ListStacks", h.listStacks),
+		edge.Op("DescribeCluster", h.describeCluster),
 	)
 	return h
 }
@@ -106,7 +111,7 @@ func admit(req edge.Request) error {
 // resource is the ARN an operation acts on: the stack it names, or "*" for ListStacks. A body that does not
 // decode names no stack (the operation then fails with SerializationException, if the caller may call it at all).
 func (h *Handler) resource(req edge.Request) string {
-	if req.Op == "ListStacks" {
+	if req.Op == "ListStacks" || req.Op == "DescribeCluster" {
 		return "*"
 	}
 	var in struct {
@@ -190,6 +195,14 @@ func (h *Handler) listStacks(ctx context.Context, _ *struct{}) (any, error) {
 		l = []stack.Summary{}
 	}
 	return listStacksOutput{Stacks: l}, nil
+}
+
+func (h *Handler) describeCluster(ctx context.Context, _ *struct{}) (any, error) {
+	st, err := h.describe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return struct{ Cluster cluster.Status }{st}, nil
 }
 
 // validateName applies CloudFormation's stack name rule, with its validation message.

@@ -51,7 +51,7 @@ func newStore(t *testing.T) stack.Store {
 // newServer serves the handler directly (no gateway: every call is allowed).
 func newServer(t *testing.T, s stack.Store) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(stackapi.New(s, acct, quiet))
+	srv := httptest.NewServer(stackapi.New(s, acct, quiet, nil))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -221,7 +221,7 @@ func (failing) List(context.Context) ([]stack.Summary, error)         { return n
 
 func TestInternalFailure(t *testing.T) {
 	var logs bytes.Buffer
-	srv := httptest.NewServer(stackapi.New(failing{}, acct, slog.New(slog.NewTextHandler(&logs, nil))))
+	srv := httptest.NewServer(stackapi.New(failing{}, acct, slog.New(slog.NewTextHandler(&logs, nil)), nil))
 	defer srv.Close()
 	for _, tc := range []struct{ op, body string }{
 		{"GetStack", `{"StackName":"orders"}`},
@@ -288,7 +288,7 @@ func TestAuthorization(t *testing.T) {
 			"AKIDADMIN":    {AccessKeyID: "AKIDADMIN", SecretAccessKey: "s1", Principal: "admin"},
 			"AKIDDEPLOYER": {AccessKeyID: "AKIDDEPLOYER", SecretAccessKey: "s2", Principal: deployer},
 		}},
-		Services:   map[string]http.Handler{"sluice": stackapi.New(newStore(t), acct, quiet)},
+		Services:   map[string]http.Handler{"sluice": stackapi.New(newStore(t), acct, quiet, nil)},
 		Authorizer: az,
 		Region:     acct.Region,
 		Log:        quiet,
@@ -356,7 +356,7 @@ func TestAuthorization(t *testing.T) {
 
 // TestWriteAuthError: what the gateway sends a caller it could not authenticate is a JSON 1.1 error.
 func TestWriteAuthError(t *testing.T) {
-	h := stackapi.New(newStore(t), acct, quiet)
+	h := stackapi.New(newStore(t), acct, quiet, nil)
 	w := httptest.NewRecorder()
 	h.WriteAuthError(w, httptest.NewRequest(http.MethodPost, "/", nil), "InvalidSignatureException", 403, "Signature expired")
 	want := map[string]any{"__type": "InvalidSignatureException", "message": "Signature expired"}

@@ -99,7 +99,9 @@ func PrewarmSize(need int, weight float64) int {
 
 // MetricsExposure reads a deployment's blast radius from the AWS/Lambda metrics: what the target version served
 // through the alias since the deployment started.
-func MetricsExposure(store *metrics.Store) Exposure {
+func MetricsExposure(store interface {
+	StatisticsUnaligned(metrics.Query) ([]metrics.Datapoint, error)
+}) Exposure {
 	return func(_ context.Context, function, alias, version string, since, until time.Time) (int64, int64, error) {
 		dims := []metrics.Dimension{{Name: "ExecutedVersion", Value: version}, {Name: "FunctionName", Value: function},
 			{Name: "Resource", Value: function + ":" + alias}}

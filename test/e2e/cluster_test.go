@@ -1,0 +1,467 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/sluice-dev/sluice/internal/cluster"
+	"github.com/sluice-dev/sluice/internal/stack"
+	"github.com/sluice-dev/sluice/internal/store/etcd/etcdtest"
+)
+
+// The suite's etcd, started by the first cluster test and stopped when the suite ends (runMain).
+var (
+	etcdOnce     sync.Once
+	etcdEndpoint string
+	etcdErr      error
+	stopEtcd     = func() {}
+	clusterSeq   atomic.Int64
+)
+
+// testEtcd returns the client URL of the suite's etcd (Debian's etcd-server binary), starting it on first use.
+func testEtcd(t *testing.T) string {
+	t.Helper()
+	etcdOnce.Do(func() {
+		bin, err := exec.LookPath("etcd")
+		if err != nil {
+			etcdErr = err
+			return
+		}
+		etcdEndpoint, stopEtcd, etcdErr = etcdtest.Start(bin)
+	})
+	if etcdErr != nil {
+		if os.Getenv("SLUICE_REQUIRE_ETCD") != "" {
+			t.Fatalf("SLUICE_REQUIRE_ETCD is set but etcd could not start: %v", etcdErr)
+		}
+		t.Skipf("no etcd (apt-get install etcd-server): %v", etcdErr)
+	}
+	return etcdEndpoint
+}
+
+// startCluster starts n nodes sharing one etcd prefix, named n0…, each on a port of its own that it keeps across
+// restarts (as behind a load balancer); args go to every node.
+func startCluster(t *testing.T, n int, args ...string) []*server {
+	t.Helper()
+	endpoint := testEtcd(t)
+	prefix := fmt.Sprintf("/e2e-%d-%d", os.Getpid(), clusterSeq.Add(1))
+	nodes := make([]*server, n)
+	for i := range nodes {
+		nodes[i] = startServer(t, append([]string{"--listen", etcdtest.FreeAddr(), "--etcd-endpoints", endpoint, "--etcd-prefix", prefix,
+			"--etcd-max-txn-ops", fmt.Sprint(etcdtest.MaxTxnOps), "--node-name", fmt.Sprintf("n%d", i), "--lease-ttl", "2",
+			"--drain-delay", "500ms"}, args...)...)
+	}
+	return nodes
+}
+
+// clusterStatus asks node s for the cluster's status (DescribeCluster, what `sluice cluster status` prints).
+func (s *server) clusterStatus(t *testing.T) cluster.Status {
+	t.Helper()
+	st, err := stack.NewClient(aws.Config{Region: region, BaseEndpoint: aws.String(s.URL),
+		Credentials: credentials.NewStaticCredentialsProvider(s.AccessKeyID, s.SecretAccessKey, "")}).DescribeCluster(t.Context())
+	if err != nil {
+		t.Fatalf("DescribeCluster on %s: %v", s.URL, err)
+	}
+	return st
+}
+
+// leaderOf returns the node leading job, as node 'ask' sees it, waiting for one to be elected.
+func leaderOf(t *testing.T, nodes []*server, ask *server, job string) *server {
+	t.Helper()
+	var leader *server
+	eventually(t, 30*time.Second, job+" has a leader", func() (bool, string) {
+		st := ask.clusterStatus(t)
+		for i, n := range nodes {
+			if st.Leaders[job] == fmt.Sprintf("n%d", i) && n.running() {
+				leader = n
+				return true, ""
+			}
+		}
+		return false, fmt.Sprint(st.Leaders)
+	})
+	return leader
+}
+
+func echoVersion(t *testing.T, c *lambda.Client, qualifier string) string {
+	t.Helper()
+	var r echoResponse
+	out := invokeJSON(t, c, "orders", qualifier, `{"message":"x"}`)
+	if err := json.Unmarshal(out.Payload, &r); err != nil || out.FunctionError != nil {
+		t.Fatalf("invoke orders:%s: %v %s", qualifier, err, out.Payload)
+	}
+	return r.Version
+}
+
+// Ensure a 3-node cluster serves the whole API on every node, with stock clients, each call through another node:
+// code uploaded to one runs on all; an alias moved on one routes on the others; identities made or deleted on one
+// count on the others; logs and metrics read on one node cover the invocations of all; and the cluster's status
+// lists every node, each job led by exactly one.
+func TestClusterServesEveryCallOnEveryNode(t *testing.T) {
+	t.Parallel()
+	nodes := startCluster(t, 3)
+	c := func(i int) *lambda.Client { return nodes[i%3].Lambda() }
+
+	createEcho(t, c(0), "orders")
+	v1 := publishNew(t, c(1), "orders", "one")
+	if _, err := c(2).CreateAlias(t.Context(), &lambda.CreateAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live"), FunctionVersion: aws.String(v1)}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if got := echoVersion(t, c(i), "live"); got != v1 {
+			t.Fatalf("node %d: live ran version %s, want %s", i, got, v1)
+		}
+	}
+
+	t.Run("an alias moved on one node routes on the others", func(t *testing.T) {
+		v2 := publishNew(t, c(1), "orders", "two")
+		if _, err := c(0).UpdateAlias(t.Context(), &lambda.UpdateAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live"), FunctionVersion: aws.String(v2)}); err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i < 3; i++ {
+			eventually(t, 10*time.Second, fmt.Sprintf("node %d routes live to %s", i, v2), func() (bool, string) {
+				got := echoVersion(t, c(i), "live")
+				return got == v2, got
+			})
+		}
+	})
+
+	t.Run("identities made or deleted on one node count on the others", func(t *testing.T) {
+		admin := nodes[0].IAM()
+		if _, err := admin.CreateUser(t.Context(), &iam.CreateUserInput{UserName: aws.String("ci")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := admin.PutUserPolicy(t.Context(), &iam.PutUserPolicyInput{UserName: aws.String("ci"), PolicyName: aws.String("list"),
+			PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:ListFunctions","Resource":"*"}]}`)}); err != nil {
+			t.Fatal(err)
+		}
+		key, err := admin.CreateAccessKey(t.Context(), &iam.CreateAccessKeyInput{UserName: aws.String("ci")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		user := &server{URL: nodes[2].URL, AccessKeyID: aws.ToString(key.AccessKey.AccessKeyId), SecretAccessKey: aws.ToString(key.AccessKey.SecretAccessKey)}
+		if _, err := user.Lambda().ListFunctions(t.Context(), &lambda.ListFunctionsInput{}); err != nil {
+			t.Fatalf("a key made on node 0, used on node 2: %v", err)
+		}
+		if _, err := nodes[1].IAM().DeleteAccessKey(t.Context(), &iam.DeleteAccessKeyInput{UserName: aws.String("ci"), AccessKeyId: key.AccessKey.AccessKeyId}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 10*time.Second, "a key deleted on node 1 is refused on node 2", func() (bool, string) {
+			_, err := user.Lambda().ListFunctions(t.Context(), &lambda.ListFunctionsInput{})
+			return err != nil && strings.Contains(err.Error(), "UnrecognizedClientException"), fmt.Sprint(err)
+		})
+	})
+
+	t.Run("logs and metrics read on one node cover every node", func(t *testing.T) {
+		marks := map[string]bool{}
+		for i := range 3 {
+			line := fmt.Sprintf("cluster-mark-on-node-%d", i)
+			invokeLogging(t, c(i), "orders", "live", line)
+			marks[line] = true
+		}
+		for i := range 3 {
+			logs := nodes[i].Logs()
+			eventually(t, 20*time.Second, fmt.Sprintf("node %d's FilterLogEvents sees every node's lines", i), func() (bool, string) {
+				out, err := logs.FilterLogEvents(t.Context(), &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("/aws/lambda/orders"),
+					FilterPattern: aws.String("cluster-mark")})
+				if err != nil {
+					return false, err.Error()
+				}
+				seen := map[string]bool{}
+				var last int64
+				sorted := true
+				for _, e := range out.Events {
+					seen[strings.TrimSpace(aws.ToString(e.Message))] = true
+					sorted = sorted && aws.ToInt64(e.Timestamp) >= last
+					last = aws.ToInt64(e.Timestamp)
+				}
+				for m := range marks {
+					if !seen[m] {
+						return false, fmt.Sprint(seen)
+					}
+				}
+				return sorted, "events not in time order"
+			})
+		}
+		// Every invocation so far, wherever it ran, counts in the Invocations sum read on any node.
+		total := func(s *server) float64 {
+			out, err := s.CloudWatch().GetMetricStatistics(t.Context(), &cloudwatch.GetMetricStatisticsInput{Namespace: aws.String("AWS/Lambda"),
+				MetricName: aws.String("Invocations"), Dimensions: []cwtypes.Dimension{{Name: aws.String("FunctionName"), Value: aws.String("orders")}},
+				StartTime: aws.Time(time.Now().Add(-time.Hour)), EndTime: aws.Time(time.Now().Add(time.Minute)), Period: aws.Int32(3600 + 60),
+				Statistics: []cwtypes.Statistic{cwtypes.StatisticSum}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := 0.0
+			for _, p := range out.Datapoints {
+				sum += aws.ToFloat64(p.Sum)
+			}
+			return sum
+		}
+		want := total(nodes[0])
+		if want < 6 {
+			t.Fatalf("node 0 counts %v invocations of orders, want at least the 6 this test made on three nodes", want)
+		}
+		for i := 1; i < 3; i++ {
+			if got := total(nodes[i]); got != want {
+				t.Errorf("node %d counts %v invocations, node 0 %v: the cluster's sum should not depend on the node asked", i, got, want)
+			}
+		}
+	})
+
+	t.Run("cluster status lists every node, each job led once", func(t *testing.T) {
+		stdout, stderr, code := sluice(t, nodes[1].Env(), "cluster", "status")
+		if code != 0 {
+			t.Fatalf("sluice cluster status: %d %s", code, stderr)
+		}
+		for i := range 3 {
+			if !strings.Contains(stdout, fmt.Sprintf("n%d ", i)) || !strings.Contains(stdout, nodes[i].URL) {
+				t.Errorf("sluice cluster status does not list n%d at %s:\n%s", i, nodes[i].URL, stdout)
+			}
+		}
+		st := nodes[2].clusterStatus(t)
+		led := map[string]int{}
+		for _, n := range st.Nodes {
+			if n.Error != "" {
+				t.Errorf("node %s unreachable: %s", n.Name, n.Error)
+			}
+			for _, j := range n.Leading {
+				led[j]++
+			}
+		}
+		for _, j := range cluster.Jobs {
+			if led[j] != 1 || st.Leaders[j] == "" {
+				t.Errorf("job %s: led by %d nodes (leader %q), want exactly one", j, led[j], st.Leaders[j])
+			}
+		}
+	})
+}
+
+// Ensure killing (kill -9) the node that leads the deployment controller during a linear shift does not strand the
+// deployment: another node takes the leadership within the lease TTL and the deployment ends Succeeded, its alias
+// wholly on the target; and killing the node that dispatches asynchronous invocations loses no accepted event.
+func TestClusterSurvivesLeaderKill(t *testing.T) {
+	t.Parallel()
+	nodes := startCluster(t, 3, "--deploy-time-scale", "60", "--async-retry-delay", "100ms")
+	alive := func(except *server) *server {
+		for _, n := range nodes {
+			if n != except && n.running() {
+				return n
+			}
+		}
+		t.Fatal("no node left")
+		return nil
+	}
+
+	t.Run("deployment controller", func(t *testing.T) {
+		c, cd := nodes[0].Lambda(), nodes[1].CodeDeploy()
+		createEcho(t, c, "orders")
+		v1 := publishNew(t, c, "orders", "one")
+		v2 := publishNew(t, c, "orders", "two")
+		if _, err := c.CreateAlias(t.Context(), &lambda.CreateAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live"), FunctionVersion: aws.String(v1)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cd.CreateApplication(t.Context(), &codedeploy.CreateApplicationInput{ApplicationName: aws.String("app"), ComputePlatform: cdtypes.ComputePlatformLambda}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cd.CreateDeploymentGroup(t.Context(), &codedeploy.CreateDeploymentGroupInput{ApplicationName: aws.String("app"),
+			DeploymentGroupName: aws.String("dg"), ServiceRoleArn: aws.String("arn:aws:iam::000000000000:role/codedeploy"),
+			DeploymentConfigName: aws.String("CodeDeployDefault.LambdaLinear10PercentEvery1Minute")}); err != nil {
+			t.Fatal(err)
+		}
+		out, err := nodes[2].CodeDeploy().CreateDeployment(t.Context(), &codedeploy.CreateDeploymentInput{ApplicationName: aws.String("app"), DeploymentGroupName: aws.String("dg"),
+			Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent,
+				AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(appSpecFor("orders", "live", v1, v2))}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := aws.ToString(out.DeploymentId)
+		leader := leaderOf(t, nodes, nodes[0], cluster.JobDeployments)
+		watcher := alive(leader).Lambda()
+		eventually(t, 30*time.Second, "the linear shift reaches 20%", func() (bool, string) {
+			a, err := watcher.GetAlias(t.Context(), &lambda.GetAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live")})
+			if err != nil {
+				return false, err.Error()
+			}
+			return a.RoutingConfig != nil && a.RoutingConfig.AdditionalVersionWeights[v2] >= 0.2, fmt.Sprint(a.RoutingConfig)
+		})
+		leader.Kill(t)
+		survivor := alive(leader)
+		next := leaderOf(t, nodes, survivor, cluster.JobDeployments)
+		if next == leader {
+			t.Fatal("the killed node still leads")
+		}
+		waitDeployment(t, survivor.CodeDeploy(), id, cdtypes.DeploymentStatusSucceeded)
+		a, err := survivor.Lambda().GetAlias(t.Context(), &lambda.GetAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live")})
+		if err != nil || aws.ToString(a.FunctionVersion) != v2 || a.RoutingConfig != nil && len(a.RoutingConfig.AdditionalVersionWeights) != 0 {
+			t.Fatalf("alias after the deployment moved nodes: %+v %v", a, err)
+		}
+		leader.Restart(t) // back for the next part
+	})
+
+	t.Run("async dispatch", func(t *testing.T) {
+		c := nodes[0].Lambda()
+		createRecorder(t, c, "recorder")
+		// Fully throttled: events are accepted and queued, and cannot run yet.
+		if _, err := c.PutFunctionConcurrency(t.Context(), &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String("recorder"), ReservedConcurrentExecutions: aws.Int32(0)}); err != nil {
+			t.Fatal(err)
+		}
+		const n = 6
+		for i := range n {
+			out, err := nodes[i%3].Lambda().Invoke(t.Context(), &lambda.InvokeInput{FunctionName: aws.String("recorder"), InvocationType: types.InvocationTypeEvent,
+				Payload: []byte(fmt.Sprintf(`{"n":%d}`, i))})
+			if err != nil || out.StatusCode != 202 {
+				t.Fatalf("event %d: %v %v", i, out, err)
+			}
+		}
+		leader := leaderOf(t, nodes, nodes[0], cluster.JobAsync)
+		leader.Kill(t)
+		survivor := alive(leader)
+		if _, err := survivor.Lambda().DeleteFunctionConcurrency(t.Context(), &lambda.DeleteFunctionConcurrencyInput{FunctionName: aws.String("recorder")}); err != nil {
+			t.Fatal(err)
+		}
+		d := waitDeadLetters(t, survivor, "recorder", n)
+		seen := map[string]bool{}
+		for _, l := range d.DeadLetters {
+			seen[string(l.Payload)] = true
+		}
+		for i := range n {
+			if p := fmt.Sprintf(`{"n":%d}`, i); !seen[p] {
+				t.Fatalf("event %s was lost when its dispatcher was killed; dead letters: %+v", p, d.DeadLetters)
+			}
+		}
+	})
+}
+
+// Ensure a rolling upgrade of a cluster behind HAProxy loses no invocation: steady synchronous traffic through
+// HAProxy (checking /_sluice/health) while each node in turn is drained with SIGTERM and started again from a new
+// binary; every invocation succeeds.
+func TestClusterRollingUpgradeBehindHAProxy(t *testing.T) {
+	t.Parallel()
+	haproxy, err := exec.LookPath("haproxy")
+	if err != nil {
+		if os.Getenv("SLUICE_REQUIRE_HAPROXY") != "" {
+			t.Fatal("SLUICE_REQUIRE_HAPROXY is set but there is no haproxy on PATH (apt-get install haproxy)")
+		}
+		t.Skip("no haproxy on PATH (apt-get install haproxy)")
+	}
+	nodes := startCluster(t, 3)
+	createEcho(t, nodes[0].Lambda(), "orders")
+
+	// The load balancer a user would put in front (README: "Run a cluster").
+	front := "127.0.0.1:" + strings.Split(etcdtest.FreeAddr(), ":")[1]
+	var backends strings.Builder
+	for i, n := range nodes {
+		fmt.Fprintf(&backends, "    server n%d %s check inter 200ms fall 1 rise 2\n", i, strings.TrimPrefix(n.URL, "http://"))
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "haproxy.cfg")
+	writeFile(t, cfg, []byte(fmt.Sprintf(`global
+    maxconn 256
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+    retries 3
+    option redispatch
+frontend sluice
+    bind %s
+    default_backend nodes
+backend nodes
+    option httpchk GET /_sluice/health
+    http-check expect status 200
+%s`, front, backends.String())))
+	lb := exec.Command(haproxy, "-f", cfg, "-db")
+	var lbLog syncBuffer
+	lb.Stdout, lb.Stderr = &lbLog, &lbLog
+	if err := lb.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { lb.Process.Kill(); lb.Wait() }()
+	through := &server{URL: "http://" + front, AccessKeyID: nodes[0].AccessKeyID, SecretAccessKey: nodes[0].SecretAccessKey}
+	eventually(t, 20*time.Second, "HAProxy serves", func() (bool, string) {
+		resp, err := http.Get(through.URL + "/_sluice/health")
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200, resp.Status
+	})
+
+	// The new release: another binary file (the same code, as a rolling upgrade to a rebuilt binary).
+	newBin := filepath.Join(dir, "sluice-next")
+	b, err := os.ReadFile(sluiceBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(newBin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	var ok, failed atomic.Int64
+	var failures sync.Map
+	stop := make(chan struct{})
+	var traffic sync.WaitGroup
+	for w := range 2 {
+		traffic.Go(func() {
+			client := through.Lambda()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				out, err := client.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("orders"), Payload: []byte(`{"message":"steady"}`)})
+				switch {
+				case err != nil:
+					failed.Add(1)
+					failures.Store(fmt.Sprintf("%d/%d", w, i), err.Error())
+				case out.FunctionError != nil || out.StatusCode != 200:
+					failed.Add(1)
+					failures.Store(fmt.Sprintf("%d/%d", w, i), string(out.Payload))
+				default:
+					ok.Add(1)
+				}
+			}
+		})
+	}
+	for _, n := range nodes {
+		before := ok.Load()
+		eventually(t, 30*time.Second, "traffic flows", func() (bool, string) { return ok.Load() > before+20, fmt.Sprint(ok.Load()) })
+		n.Stop(t)
+		n.bin = newBin
+		n.Restart(t)
+	}
+	before := ok.Load()
+	eventually(t, 30*time.Second, "traffic flows after the upgrade", func() (bool, string) { return ok.Load() > before+20, fmt.Sprint(ok.Load()) })
+	close(stop)
+	traffic.Wait()
+	t.Logf("rolling upgrade of 3 nodes behind HAProxy: %d invocations succeeded, %d failed", ok.Load(), failed.Load())
+	if failed.Load() > 0 {
+		var list []string
+		failures.Range(func(k, v any) bool { list = append(list, k.(string)+": "+v.(string)); return len(list) < 10 })
+		slices.Sort(list)
+		t.Errorf("%d invocations failed during the rolling upgrade:\n%s\nhaproxy:\n%s", failed.Load(), strings.Join(list, "\n"), lbLog.String())
+	}
+}
