@@ -617,15 +617,20 @@ const hookLogPrefix = "  | "
 // it failed.
 var platformLinePrefixes = []string{"START RequestId: ", "END RequestId: ", "REPORT RequestId: ", "INIT_START ", "INIT_REPORT "}
 
+// runtimeBoilerplate is in the warning Lambda's Python runtime logs before every unhandled exception (a paragraph
+// about runtime updates): a line holding it says nothing about this failure.
+const runtimeBoilerplate = "LAMBDA_WARNING: Unhandled exception."
+
 // hookLogLines are the last lines a failed invocation's function wrote, from the attempt's log tail: without the
-// platform's lines, blank ones and those repeating the error message the sentence already quotes (a runtime logs
-// it too), at most maxHookLogLines, each cut to maxHookLogLine bytes.
+// platform's lines, blank ones, the runtime's boilerplate and those repeating the error message the sentence
+// already quotes (a runtime logs it too), at most maxHookLogLines, each cut to maxHookLogLine bytes.
 func hookLogLines(logTail []byte, errorMessage string) []string {
 	var lines []string
-	for _, l := range strings.Split(string(logTail), "\n") {
+	// Lambda's runtimes keep a multi-line record (a Python traceback) on one log line with \r between its lines.
+	for _, l := range strings.FieldsFunc(string(logTail), func(r rune) bool { return r == '\n' || r == '\r' }) {
 		l = strings.TrimSpace(strings.ToValidUTF8(l, ""))
 		if l == "" || slices.ContainsFunc(platformLinePrefixes, func(p string) bool { return strings.HasPrefix(l, p) }) ||
-			len(errorMessage) >= minRepeatedMessage && strings.Contains(l, errorMessage) {
+			strings.Contains(l, runtimeBoilerplate) || len(errorMessage) >= minRepeatedMessage && strings.Contains(l, errorMessage) {
 			continue
 		}
 		l = strings.Map(func(r rune) rune {

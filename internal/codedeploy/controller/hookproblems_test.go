@@ -177,6 +177,12 @@ func TestHookLogLines(t *testing.T) {
 		{name: "not UTF-8", tail: "ok\xff\n", want: []string{"ok"}},
 		{name: "the error message repeated", tail: "[ERROR] KeyError: 'FUNCTION_NAME' is not set\ntrace\n", message: "'FUNCTION_NAME' is not set",
 			want: []string{"trace"}},
+		{name: "the Python runtime's boilerplate", tail: "[WARNING]\t2026-12-07T02:56:43.656Z\t\tLAMBDA_WARNING: Unhandled exception. The most likely cause is an issue in the function code.\nboom\n",
+			want: []string{"boom"}},
+		{name: "a Python traceback, one record", tail: "[ERROR] KeyError: 'FUNCTION_NAME'\rTraceback (most recent call last):\r  File \"/var/task/hook.py\", line 8, in handler\r" +
+			"    run_smoke_tests()\r  File \"/var/task/hook.py\", line 5, in run_smoke_tests\r    raise KeyError(\"FUNCTION_NAME\")\n",
+			want: []string{"Traceback (most recent call last):", `File "/var/task/hook.py", line 8, in handler`, "run_smoke_tests()",
+				`File "/var/task/hook.py", line 5, in run_smoke_tests`, `raise KeyError("FUNCTION_NAME")`}},
 		{name: "a short message is not enough", tail: "Error: boom\n", message: "boom", want: []string{"Error: boom"}},
 	} {
 		if got := hookLogLines([]byte(tc.tail), tc.message); !slices.Equal(got, tc.want) {
