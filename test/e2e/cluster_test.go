@@ -465,3 +465,91 @@ backend nodes
 		t.Errorf("%d invocations failed during the rolling upgrade:\n%s\nhaproxy:\n%s", failed.Load(), strings.Join(list, "\n"), lbLog.String())
 	}
 }
+
+// Ensure an alarm counts the errors of every node: a canary whose defective version fails once on each of three
+// nodes breaches an alarm no single node's errors could breach (Sum >= 3 over a 10 s period, one error per node
+// per period), and the deployment rolls back.
+func TestClusterAlarmSeesErrorsOnEveryNode(t *testing.T) {
+	t.Parallel()
+	nodes := startCluster(t, 3, "--deploy-time-scale", "5") // the canary's five minutes last 60 s
+	c, cd := nodes[0].Lambda(), nodes[1].CodeDeploy()
+	createEcho(t, c, "orders")
+	v1 := publishNew(t, c, "orders", "one")
+	if _, err := c.UpdateFunctionConfiguration(t.Context(), &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("orders"),
+		Environment: &types.Environment{Variables: map[string]string{"FAIL_ALL": "defect in v2"}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitUpdated(t, c, "orders")
+	v2 := publishNew(t, c, "orders", "two (defective)")
+	if _, err := c.CreateAlias(t.Context(), &lambda.CreateAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live"), FunctionVersion: aws.String(v1)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nodes[2].CloudWatch().PutMetricAlarm(t.Context(), &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("orders-errors"),
+		Namespace: aws.String("AWS/Lambda"), MetricName: aws.String("Errors"), Statistic: cwtypes.StatisticSum,
+		Dimensions: []cwtypes.Dimension{{Name: aws.String("FunctionName"), Value: aws.String("orders")}, {Name: aws.String("Resource"), Value: aws.String("orders:live")}},
+		Period:     aws.Int32(10), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(3), TreatMissingData: aws.String("notBreaching"),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cd.CreateApplication(t.Context(), &codedeploy.CreateApplicationInput{ApplicationName: aws.String("app"), ComputePlatform: cdtypes.ComputePlatformLambda}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cd.CreateDeploymentGroup(t.Context(), &codedeploy.CreateDeploymentGroupInput{ApplicationName: aws.String("app"),
+		DeploymentGroupName: aws.String("dg"), ServiceRoleArn: aws.String("arn:aws:iam::000000000000:role/codedeploy"),
+		DeploymentConfigName: aws.String("CodeDeployDefault.LambdaCanary10Percent5Minutes"),
+		AlarmConfiguration:   &cdtypes.AlarmConfiguration{Enabled: true, Alarms: []cdtypes.Alarm{{Name: aws.String("orders-errors")}}},
+		AutoRollbackConfiguration: &cdtypes.AutoRollbackConfiguration{Enabled: true,
+			Events: []cdtypes.AutoRollbackEvent{cdtypes.AutoRollbackEventDeploymentStopOnAlarm}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := cd.CreateDeployment(t.Context(), &codedeploy.CreateDeploymentInput{ApplicationName: aws.String("app"), DeploymentGroupName: aws.String("dg"),
+		Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent,
+			AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(appSpecFor("orders", "live", v1, v2))}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := aws.ToString(out.DeploymentId)
+	eventually(t, 30*time.Second, "the canary routes 10% to the defective version", func() (bool, string) {
+		a, err := c.GetAlias(t.Context(), &lambda.GetAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live")})
+		if err != nil {
+			return false, err.Error()
+		}
+		return a.RoutingConfig != nil && a.RoutingConfig.AdditionalVersionWeights[v2] > 0, fmt.Sprint(a.RoutingConfig)
+	})
+
+	// Rounds 12 s apart, each one error per node: a 10 s period never holds two errors of one node.
+	stopped := func() bool {
+		d, err := cd.GetDeployment(t.Context(), &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
+		return err == nil && d.DeploymentInfo.Status == cdtypes.DeploymentStatusStopped
+	}
+	for round := 0; round < 4 && !stopped(); round++ {
+		for i, n := range nodes {
+			client := n.Lambda()
+			for {
+				res, err := client.Invoke(t.Context(), &lambda.InvokeInput{FunctionName: aws.String("orders"), Qualifier: aws.String("live"), Payload: []byte(`{}`)})
+				if err != nil {
+					t.Fatalf("invoke through node %d: %v", i, err)
+				}
+				if aws.ToString(res.ExecutedVersion) == v2 {
+					break // this node's one error of the round
+				}
+			}
+		}
+		deadline := time.Now().Add(12 * time.Second)
+		for time.Now().Before(deadline) && !stopped() {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	info := waitDeployment(t, nodes[2].CodeDeploy(), id, cdtypes.DeploymentStatusStopped)
+	if info.ErrorInformation == nil || info.ErrorInformation.Code != cdtypes.ErrorCodeAlarmActive {
+		t.Fatalf("stopped deployment: %+v", info.ErrorInformation)
+	}
+	eventually(t, 30*time.Second, "the alias is back on the healthy version", func() (bool, string) {
+		a, err := nodes[1].Lambda().GetAlias(t.Context(), &lambda.GetAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live")})
+		if err != nil {
+			return false, err.Error()
+		}
+		return aws.ToString(a.FunctionVersion) == v1 && (a.RoutingConfig == nil || len(a.RoutingConfig.AdditionalVersionWeights) == 0), fmt.Sprint(a)
+	})
+}
