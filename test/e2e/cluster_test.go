@@ -229,6 +229,43 @@ func TestClusterServesEveryCallOnEveryNode(t *testing.T) {
 		}
 	})
 
+	t.Run("provisioned concurrency N means N environments in the cluster", func(t *testing.T) {
+		const want = 4
+		environments := func() int {
+			n := 0
+			for _, node := range nodes[0].clusterStatus(t).Nodes {
+				n += node.Environments
+			}
+			return n
+		}
+		before := environments() // the on-demand environments of the invocations above
+		if _, err := c(1).PutProvisionedConcurrencyConfig(t.Context(), &lambda.PutProvisionedConcurrencyConfigInput{FunctionName: aws.String("orders"),
+			Qualifier: aws.String("live"), ProvisionedConcurrentExecutions: aws.Int32(want)}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 60*time.Second, "provisioned concurrency READY on every node's API", func() (bool, string) {
+			var states []string
+			for i := range 3 {
+				got, err := c(i).GetProvisionedConcurrencyConfig(t.Context(), &lambda.GetProvisionedConcurrencyConfigInput{FunctionName: aws.String("orders"), Qualifier: aws.String("live")})
+				if err != nil {
+					return false, err.Error()
+				}
+				if got.Status != types.ProvisionedConcurrencyStatusEnumReady || aws.ToInt32(got.AvailableProvisionedConcurrentExecutions) != want {
+					states = append(states, fmt.Sprintf("node %d: %s %d", i, got.Status, aws.ToInt32(got.AvailableProvisionedConcurrentExecutions)))
+				}
+			}
+			return len(states) == 0, strings.Join(states, "; ")
+		})
+		// want more environments in the whole cluster, not want per node (the on-demand ones may have been reaped
+		// or reused meanwhile, so the count is bounded, not exact).
+		if got := environments(); got > before+want || got < want {
+			t.Errorf("%d environments in the cluster with provisioned concurrency %d (%d before): want %d more at most, %d at least", got, want, before, want, want)
+		}
+		if _, err := c(2).DeleteProvisionedConcurrencyConfig(t.Context(), &lambda.DeleteProvisionedConcurrencyConfigInput{FunctionName: aws.String("orders"), Qualifier: aws.String("live")}); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("cluster status lists every node, each job led once", func(t *testing.T) {
 		stdout, stderr, code := sluice(t, nodes[1].Env(), "cluster", "status")
 		if code != 0 {
@@ -255,6 +292,47 @@ func TestClusterServesEveryCallOnEveryNode(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Ensure SIGTERM drains a node: /_sluice/health turns 503 at once, an invocation in flight finishes and is answered,
+// and the node's leaderships pass to the others.
+func TestClusterDrainFinishesInFlightInvocations(t *testing.T) {
+	t.Parallel()
+	nodes := startCluster(t, 2, "--drain-delay", "2s")
+	createEcho(t, nodes[0].Lambda(), "orders", func(in *lambda.CreateFunctionInput) { in.Timeout = aws.Int32(10) })
+	draining := nodes[0]
+	leaderOf(t, nodes, draining, cluster.JobSettle) // every job has a leader before the drain
+	type result struct {
+		out *lambda.InvokeOutput
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, err := draining.Lambda().Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("orders"), Payload: []byte(`{"message":"slow","sleepMs":4000}`)})
+		done <- result{out, err}
+	}()
+	time.Sleep(500 * time.Millisecond) // the invocation is running (it sleeps 4 s)
+	stopped := make(chan struct{})
+	go func() { draining.Stop(t); close(stopped) }()
+	eventually(t, 10*time.Second, "the draining node's health answers 503", func() (bool, string) {
+		resp, err := http.Get(draining.URL + "/_sluice/health")
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusServiceUnavailable, resp.Status
+	})
+	r := <-done
+	if r.err != nil || r.out.FunctionError != nil || !strings.Contains(string(r.out.Payload), "slow") {
+		t.Fatalf("the invocation in flight when the drain began: %v %+v", r.err, r.out)
+	}
+	<-stopped
+	st := nodes[1].clusterStatus(t)
+	for _, j := range cluster.Jobs {
+		if st.Leaders[j] != "n1" {
+			t.Errorf("job %s led by %q after n0 drained, want n1", j, st.Leaders[j])
+		}
+	}
 }
 
 // Ensure killing (kill -9) the node that leads the deployment controller during a linear shift does not strand the
