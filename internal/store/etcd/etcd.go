@@ -113,6 +113,12 @@ type Config struct {
 	WatchBufferResponses int
 	// WatchBufferBytes caps the keys and values those responses hold; 0 means 16 MiB.
 	WatchBufferBytes int
+	// MaxValueBytes is the largest value stored inline; larger ones are kept out of line in chunks of this size
+	// (see values.go). 0 means 512 KiB, well under etcd's default --max-request-bytes.
+	MaxValueBytes int
+	// ValueGrace is how long the chunks of a superseded large value are kept, and how often they are swept;
+	// 0 means 10 minutes.
+	ValueGrace time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -131,6 +137,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WatchBufferBytes <= 0 {
 		c.WatchBufferBytes = 16 << 20
+	}
+	if c.MaxValueBytes <= 0 {
+		c.MaxValueBytes = 512 << 10
+	}
+	if c.ValueGrace <= 0 {
+		c.ValueGrace = 10 * time.Minute
 	}
 	return c
 }
@@ -155,6 +167,8 @@ type Store struct {
 
 	// reruns counts the closures run again because their snapshot went stale (tests check the conflict path).
 	reruns atomic.Int64
+	// now is the clock large values' chunks are dated by (tests step it).
+	now func() time.Time
 }
 
 var _ store.Store = (*Store)(nil)
@@ -173,13 +187,14 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("etcd store: connect to %v: %w", cfg.Endpoints, err)
 	}
-	s := &Store{client: client, cfg: cfg, root: cfg.Prefix + "/", done: make(chan struct{})}
+	s := &Store{client: client, cfg: cfg, root: cfg.Prefix + "/", done: make(chan struct{}), now: time.Now}
 	cctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
 	defer cancel()
 	if _, err := client.Get(cctx, s.root, clientv3.WithKeysOnly()); err != nil {
 		client.Close()
 		return nil, fmt.Errorf("etcd store: read from %v: %w", cfg.Endpoints, err)
 	}
+	go s.sweepLoop()
 	return s, nil
 }
 
@@ -262,9 +277,9 @@ func (s *Store) UpdateRev(ctx context.Context, fn func(store.Tx) error) (int64, 
 	}
 }
 
-// commitOps turns the write buffer into the Txn's writes: puts, and deletes of keys that existed at the
-// snapshot. None means the transaction changes nothing.
-func (t *tx) commitOps() []clientv3.Op {
+// commitOps turns the write buffer into the Txn's writes: puts (a large value's chunks written first, see
+// values.go), and deletes of keys that existed at the snapshot. None means the transaction changes nothing.
+func (t *tx) commitOps() ([]clientv3.Op, error) {
 	keys := make([]string, 0, len(t.writes))
 	for k := range t.writes {
 		keys = append(keys, k)
@@ -275,17 +290,24 @@ func (t *tx) commitOps() []clientv3.Op {
 		w := t.writes[k]
 		switch {
 		case !w.deleted:
-			ops = append(ops, clientv3.OpPut(k, string(w.value)))
+			v, err := t.s.encodeValue(t.ctx, k, w.value)
+			if err != nil {
+				return nil, err
+			}
+			ops = append(ops, clientv3.OpPut(k, string(v)))
 		case t.reads[k].modRev != 0:
 			ops = append(ops, clientv3.OpDelete(k))
 		}
 	}
-	return ops
+	return ops, nil
 }
 
 // commit sends the transaction's writes conditioned on its reads. committed is false when a compare failed.
 func (t *tx) commit() (rev int64, committed bool, err error) {
-	ops := t.commitOps()
+	ops, err := t.commitOps()
+	if err != nil {
+		return 0, false, err
+	}
 	if len(ops) == 0 {
 		// Nothing changes: the transaction is serialized at its snapshot and takes no revision.
 		rev := t.Revision()

@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -117,7 +118,21 @@ func (t *tx) Get(key string) ([]byte, error) {
 	if r.modRev == 0 {
 		return nil, store.ErrNotFound
 	}
-	return r.value, nil
+	return t.decode(r.value)
+}
+
+// decode returns the value stored bytes stand for (values.go); a large value's chunks swept under an old
+// snapshot make an Update run again, like a compacted read.
+func (t *tx) decode(raw []byte) ([]byte, error) {
+	v, err := t.s.decodeValue(t.ctx, raw)
+	if err != nil {
+		if errors.Is(err, store.ErrCompacted) && !t.readOnly {
+			t.stale = true
+		}
+		t.err = err
+		return nil, err
+	}
+	return v, nil
 }
 
 func (t *tx) Put(key string, value []byte) error {
@@ -220,14 +235,16 @@ func (t *tx) Scan(prefix, after string, fn func(key string, value []byte) (bool,
 			if _, ok := t.reads[k]; !ok && !t.readOnly {
 				t.reads[k] = readValue{value: kv.Value, modRev: kv.ModRevision}
 			}
-			v := kv.Value
+			var v []byte
 			if len(buffered) > 0 && buffered[0] == k {
 				w := t.writes[k]
 				buffered = buffered[1:]
 				if w.deleted {
 					continue
 				}
-				v = w.value
+				v = w.value // the transaction's own write
+			} else if v, err = t.decode(kv.Value); err != nil {
+				return err
 			}
 			if more, err := visit(k, v); !more || err != nil {
 				return err

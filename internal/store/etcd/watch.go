@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -164,16 +165,19 @@ func (w *watch) receive(wr clientv3.WatchResponse, ok bool) error {
 		for n < len(events) && events[n].Kv.ModRevision == rev {
 			n++
 		}
-		w.commit(rev, events[:n])
+		if err := w.commit(rev, events[:n]); err != nil {
+			return err
+		}
 		events = events[n:]
 	}
 	return w.checkLag()
 }
 
-// commit queues one revision's events under the prefix, or a progress notification when there are none.
-func (w *watch) commit(rev int64, events []*clientv3.Event) {
+// commit queues one revision's events under the prefix, or a progress notification when there are none. It
+// fails when a large value's chunks were swept before the watch reached it (store.ErrCompacted: re-list).
+func (w *watch) commit(rev int64, events []*clientv3.Event) error {
 	if rev <= w.lastRev {
-		return
+		return nil
 	}
 	var out []store.Event
 	for _, ev := range events {
@@ -186,18 +190,28 @@ func (w *watch) commit(rev int64, events []*clientv3.Event) {
 			e.Type, e.Value = store.EventDelete, nil
 		} else if e.Value == nil {
 			e.Value = []byte{} // a put of an empty value is still a value
+		} else {
+			v, err := w.s.decodeValue(w.ctx, e.Value)
+			if errors.Is(err, store.ErrCompacted) {
+				return err
+			}
+			if err != nil { // the reader re-lists, as after any watch that ended early
+				return fmt.Errorf("%v: %w", err, store.ErrLagged)
+			}
+			e.Value = v
 		}
 		out = append(out, e)
 	}
 	if len(out) == 0 {
 		w.progress(rev)
-		return
+		return nil
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	resp := store.WatchResponse{Revision: rev, Events: out}
 	w.queue = append(w.queue, resp)
 	w.queueBytes += size(resp)
 	w.lastRev = rev
+	return nil
 }
 
 // progress queues a progress notification, folding it into one already waiting at the tail.

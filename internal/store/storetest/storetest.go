@@ -6,6 +6,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -152,6 +153,51 @@ func Run(t *testing.T, b Backend) {
 		if got := get(t, s, "durable"); got != "yes" {
 			t.Fatalf("after reopen get = %q, want yes", got)
 		}
+	})
+	t.Run("AnyValue", func(t *testing.T) {
+		// Values are opaque bytes of any size (etcd refuses requests over 1.5 MiB: its backend keeps large values
+		// out of line) and any content (a value may start with any byte, or be empty).
+		big := bytes.Repeat([]byte("0123456789abcdef"), 4<<20/16+3) // a little over 4 MiB
+		big[len(big)/2] = 0x00
+		values := map[string][]byte{"big": big, "nul": {0x00, 0x01, 'x'}, "nulnul": {0x00, 0x00}, "empty": {}, "plain": []byte("v")}
+		s := open(t, b)
+		ch := watch(t, s, "", 0)
+		mustUpdate(t, s, func(tx store.Tx) error {
+			for k, v := range values {
+				if err := tx.Put(k, v); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		check := func(how, k string, got []byte) {
+			t.Helper()
+			if !bytes.Equal(got, values[k]) {
+				t.Errorf("%s %s: %d bytes, want the %d put", how, k, len(got), len(values[k]))
+			}
+		}
+		for k := range values {
+			check("Get", k, []byte(get(t, s, k)))
+		}
+		err := s.View(ctx, func(tx store.Tx) error {
+			return tx.Scan("", "", func(k string, v []byte) (bool, error) { check("Scan", k, v); return true, nil })
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range nextEvents(t, ch).Events {
+			check("Watch", e.Key, e.Value)
+		}
+		// A large value replaced by a small one, and a small one by a large one, inside one transaction each.
+		mustUpdate(t, s, func(tx store.Tx) error {
+			if err := tx.Put("big", []byte("small now")); err != nil {
+				return err
+			}
+			return tx.Put("plain", big)
+		})
+		values["big"], values["plain"] = []byte("small now"), big
+		check("Get", "big", []byte(get(t, s, "big")))
+		check("Get", "plain", []byte(get(t, s, "plain")))
 	})
 	runRevisions(t, b)
 	runWatch(t, b)
