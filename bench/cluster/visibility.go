@@ -85,7 +85,7 @@ type visResult struct {
 	update     []time.Duration // UpdateAlias, client-observed
 	lagFirst   []time.Duration // UpdateAlias returned → the first reader invocation on the new version started
 	staleAfter int             // reader invocations started after the return that ran the old version
-	afterTotal int             // reader invocations started after a return and before the next move began
+	afterTotal int             // reader invocations started after a return and over before the next move began
 	staleMax   time.Duration   // the latest start of such a stale invocation after its move's return
 	missed     int             // flips whose new version no reader saw within 5 s
 }
@@ -167,12 +167,12 @@ func measureVisibility(ctx context.Context, label string, writer, reader *node, 
 		}
 		found := false
 		for _, o := range seen {
-			if o.start.Before(m.end) || !o.start.Before(until) {
+			// One still running when the next move began may have been routed by that one, which moves the alias
+			// back to the version this one left: only invocations over before it count.
+			if o.start.Before(m.end) || !o.end.Before(until) {
 				continue
 			}
-			if o.end.Before(until) {
-				res.afterTotal++
-			}
+			res.afterTotal++
 			if o.version != m.to {
 				res.staleAfter++
 				res.staleMax = max(res.staleMax, o.start.Sub(m.end))
