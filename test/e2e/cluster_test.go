@@ -359,21 +359,8 @@ func TestClusterSurvivesLeaderKill(t *testing.T) {
 		if _, err := c.CreateAlias(t.Context(), &lambda.CreateAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live"), FunctionVersion: aws.String(v1)}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := cd.CreateApplication(t.Context(), &codedeploy.CreateApplicationInput{ApplicationName: aws.String("app"), ComputePlatform: cdtypes.ComputePlatformLambda}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := cd.CreateDeploymentGroup(t.Context(), &codedeploy.CreateDeploymentGroupInput{ApplicationName: aws.String("app"),
-			DeploymentGroupName: aws.String("dg"), ServiceRoleArn: aws.String("arn:aws:iam::000000000000:role/codedeploy"),
-			DeploymentConfigName: aws.String("CodeDeployDefault.LambdaLinear10PercentEvery1Minute")}); err != nil {
-			t.Fatal(err)
-		}
-		out, err := nodes[2].CodeDeploy().CreateDeployment(t.Context(), &codedeploy.CreateDeploymentInput{ApplicationName: aws.String("app"), DeploymentGroupName: aws.String("dg"),
-			Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent,
-				AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(appSpecFor("orders", "live", v1, v2))}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		id := aws.ToString(out.DeploymentId)
+		createDeploymentGroup(t, cd, linear10)
+		id := createDeployment(t, nodes[2].CodeDeploy(), appSpecFor("orders", "live", v1, v2))
 		leader := leaderOf(t, nodes, nodes[0], cluster.JobDeployments)
 		watcher := alive(leader).Lambda()
 		eventually(t, 30*time.Second, "the linear shift reaches 20%", func() (bool, string) {
@@ -569,25 +556,12 @@ func TestClusterAlarmSeesErrorsOnEveryNode(t *testing.T) {
 		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cd.CreateApplication(t.Context(), &codedeploy.CreateApplicationInput{ApplicationName: aws.String("app"), ComputePlatform: cdtypes.ComputePlatformLambda}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cd.CreateDeploymentGroup(t.Context(), &codedeploy.CreateDeploymentGroupInput{ApplicationName: aws.String("app"),
-		DeploymentGroupName: aws.String("dg"), ServiceRoleArn: aws.String("arn:aws:iam::000000000000:role/codedeploy"),
-		DeploymentConfigName: aws.String("CodeDeployDefault.LambdaCanary10Percent5Minutes"),
-		AlarmConfiguration:   &cdtypes.AlarmConfiguration{Enabled: true, Alarms: []cdtypes.Alarm{{Name: aws.String("orders-errors")}}},
-		AutoRollbackConfiguration: &cdtypes.AutoRollbackConfiguration{Enabled: true,
-			Events: []cdtypes.AutoRollbackEvent{cdtypes.AutoRollbackEventDeploymentStopOnAlarm}},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	out, err := cd.CreateDeployment(t.Context(), &codedeploy.CreateDeploymentInput{ApplicationName: aws.String("app"), DeploymentGroupName: aws.String("dg"),
-		Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent,
-			AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(appSpecFor("orders", "live", v1, v2))}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := aws.ToString(out.DeploymentId)
+	createDeploymentGroup(t, cd, func(in *codedeploy.CreateDeploymentGroupInput) {
+		in.DeploymentConfigName = aws.String("CodeDeployDefault.LambdaCanary10Percent5Minutes")
+		in.AlarmConfiguration = &cdtypes.AlarmConfiguration{Enabled: true, Alarms: []cdtypes.Alarm{{Name: aws.String("orders-errors")}}}
+		in.AutoRollbackConfiguration = &cdtypes.AutoRollbackConfiguration{Enabled: true, Events: []cdtypes.AutoRollbackEvent{cdtypes.AutoRollbackEventDeploymentStopOnAlarm}}
+	})
+	id := createDeployment(t, cd, appSpecFor("orders", "live", v1, v2))
 	eventually(t, 30*time.Second, "the canary routes 10% to the defective version", func() (bool, string) {
 		a, err := c.GetAlias(t.Context(), &lambda.GetAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live")})
 		if err != nil {

@@ -27,6 +27,39 @@ func appSpecFor(fn, alias, current, target string) string {
 	return fmt.Sprintf("version: 0.0\nResources:\n  - %s:\n      Type: AWS::Lambda::Function\n      Properties:\n        Name: %s\n        Alias: %s\n        CurrentVersion: %q\n        TargetVersion: %q\n", fn, fn, alias, current, target)
 }
 
+// createDeploymentGroup creates the Lambda application "app" and its deployment group "dg", with the suite's
+// codedeploy service role; edit, if set, adds what the test needs (a config, alarms, rollback events).
+func createDeploymentGroup(t *testing.T, cd *codedeploy.Client, edit func(*codedeploy.CreateDeploymentGroupInput)) {
+	t.Helper()
+	if _, err := cd.CreateApplication(t.Context(), &codedeploy.CreateApplicationInput{ApplicationName: aws.String("app"), ComputePlatform: cdtypes.ComputePlatformLambda}); err != nil {
+		t.Fatal(err)
+	}
+	in := &codedeploy.CreateDeploymentGroupInput{ApplicationName: aws.String("app"), DeploymentGroupName: aws.String("dg"),
+		ServiceRoleArn: aws.String("arn:aws:iam::000000000000:role/codedeploy")}
+	if edit != nil {
+		edit(in)
+	}
+	if _, err := cd.CreateDeploymentGroup(t.Context(), in); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// linear10 gives a deployment group the linear configuration that shifts 10% a minute.
+func linear10(in *codedeploy.CreateDeploymentGroupInput) {
+	in.DeploymentConfigName = aws.String("CodeDeployDefault.LambdaLinear10PercentEvery1Minute")
+}
+
+// createDeployment starts a deployment of app/dg with the AppSpec spec and returns its ID.
+func createDeployment(t *testing.T, cd *codedeploy.Client, spec string) string {
+	t.Helper()
+	out, err := cd.CreateDeployment(t.Context(), &codedeploy.CreateDeploymentInput{ApplicationName: aws.String("app"), DeploymentGroupName: aws.String("dg"),
+		Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent, AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(spec)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.DeploymentId)
+}
+
 func waitDeployment(t *testing.T, cd *codedeploy.Client, id string, want cdtypes.DeploymentStatus) *cdtypes.DeploymentInfo {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
@@ -71,28 +104,15 @@ func TestCanaryDeploymentsWithAlarmRollback(t *testing.T) {
 		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cd.CreateApplication(t.Context(), &codedeploy.CreateApplicationInput{ApplicationName: aws.String("orders-app"), ComputePlatform: cdtypes.ComputePlatformLambda}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cd.CreateDeploymentGroup(t.Context(), &codedeploy.CreateDeploymentGroupInput{ApplicationName: aws.String("orders-app"),
-		DeploymentGroupName: aws.String("orders-dg"), ServiceRoleArn: aws.String("arn:aws:iam::000000000000:role/codedeploy"),
-		DeploymentConfigName: aws.String("CodeDeployDefault.LambdaCanary10Percent5Minutes"),
-		DeploymentStyle:      &cdtypes.DeploymentStyle{DeploymentType: cdtypes.DeploymentTypeBlueGreen, DeploymentOption: cdtypes.DeploymentOptionWithTrafficControl},
-		AlarmConfiguration:   &cdtypes.AlarmConfiguration{Enabled: true, Alarms: []cdtypes.Alarm{{Name: aws.String("orders-errors")}}},
-		AutoRollbackConfiguration: &cdtypes.AutoRollbackConfiguration{Enabled: true,
-			Events: []cdtypes.AutoRollbackEvent{cdtypes.AutoRollbackEventDeploymentFailure, cdtypes.AutoRollbackEventDeploymentStopOnAlarm}},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	createDeploymentGroup(t, cd, func(in *codedeploy.CreateDeploymentGroupInput) {
+		in.DeploymentConfigName = aws.String("CodeDeployDefault.LambdaCanary10Percent5Minutes")
+		in.DeploymentStyle = &cdtypes.DeploymentStyle{DeploymentType: cdtypes.DeploymentTypeBlueGreen, DeploymentOption: cdtypes.DeploymentOptionWithTrafficControl}
+		in.AlarmConfiguration = &cdtypes.AlarmConfiguration{Enabled: true, Alarms: []cdtypes.Alarm{{Name: aws.String("orders-errors")}}}
+		in.AutoRollbackConfiguration = &cdtypes.AutoRollbackConfiguration{Enabled: true,
+			Events: []cdtypes.AutoRollbackEvent{cdtypes.AutoRollbackEventDeploymentFailure, cdtypes.AutoRollbackEventDeploymentStopOnAlarm}}
+	})
 	deployTo := func(current, target string) string {
-		out, err := cd.CreateDeployment(t.Context(), &codedeploy.CreateDeploymentInput{ApplicationName: aws.String("orders-app"),
-			DeploymentGroupName: aws.String("orders-dg"),
-			Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent,
-				AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(appSpecFor("orders", "live", current, target))}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return aws.ToString(out.DeploymentId)
+		return createDeployment(t, cd, appSpecFor("orders", "live", current, target))
 	}
 
 	// Steady traffic through the alias for the whole test; count what each version served.
@@ -206,24 +226,12 @@ func TestSeedPreTrafficHook(t *testing.T) {
 		})
 		waitActive(t, c, hook.name)
 	}
-	if _, err := cd.CreateApplication(t.Context(), &codedeploy.CreateApplicationInput{ApplicationName: aws.String("app"), ComputePlatform: cdtypes.ComputePlatformLambda}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cd.CreateDeploymentGroup(t.Context(), &codedeploy.CreateDeploymentGroupInput{ApplicationName: aws.String("app"),
-		DeploymentGroupName: aws.String("dg"), ServiceRoleArn: aws.String("arn:aws:iam::000000000000:role/codedeploy"),
-		DeploymentConfigName:      aws.String("CodeDeployDefault.LambdaAllAtOnce"),
-		AutoRollbackConfiguration: &cdtypes.AutoRollbackConfiguration{Enabled: true, Events: []cdtypes.AutoRollbackEvent{cdtypes.AutoRollbackEventDeploymentFailure}},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	createDeploymentGroup(t, cd, func(in *codedeploy.CreateDeploymentGroupInput) {
+		in.DeploymentConfigName = aws.String("CodeDeployDefault.LambdaAllAtOnce")
+		in.AutoRollbackConfiguration = &cdtypes.AutoRollbackConfiguration{Enabled: true, Events: []cdtypes.AutoRollbackEvent{cdtypes.AutoRollbackEventDeploymentFailure}}
+	})
 	deploy := func(current, target, hook string) string {
-		spec := appSpecFor("orders", "live", current, target) + "Hooks:\n  - BeforeAllowTraffic: " + hook + "\n"
-		out, err := cd.CreateDeployment(t.Context(), &codedeploy.CreateDeploymentInput{ApplicationName: aws.String("app"), DeploymentGroupName: aws.String("dg"),
-			Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent, AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(spec)}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return aws.ToString(out.DeploymentId)
+		return createDeployment(t, cd, appSpecFor("orders", "live", current, target)+"Hooks:\n  - BeforeAllowTraffic: "+hook+"\n")
 	}
 	// A failing smoke test: the hook reports Failed, no traffic moves.
 	info := waitDeployment(t, cd, deploy(v1, v2, "CodeDeployHook_pre_bad"), cdtypes.DeploymentStatusFailed)
@@ -252,21 +260,8 @@ func TestDeploymentSurvivesKill(t *testing.T) {
 	if _, err := c.CreateAlias(t.Context(), &lambda.CreateAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live"), FunctionVersion: aws.String(v1)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cd.CreateApplication(t.Context(), &codedeploy.CreateApplicationInput{ApplicationName: aws.String("app"), ComputePlatform: cdtypes.ComputePlatformLambda}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cd.CreateDeploymentGroup(t.Context(), &codedeploy.CreateDeploymentGroupInput{ApplicationName: aws.String("app"),
-		DeploymentGroupName: aws.String("dg"), ServiceRoleArn: aws.String("arn:aws:iam::000000000000:role/codedeploy"),
-		DeploymentConfigName: aws.String("CodeDeployDefault.LambdaLinear10PercentEvery1Minute")}); err != nil {
-		t.Fatal(err)
-	}
-	out, err := cd.CreateDeployment(t.Context(), &codedeploy.CreateDeploymentInput{ApplicationName: aws.String("app"), DeploymentGroupName: aws.String("dg"),
-		Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent,
-			AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(appSpecFor("orders", "live", v1, v2))}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := aws.ToString(out.DeploymentId)
+	createDeploymentGroup(t, cd, linear10)
+	id := createDeployment(t, cd, appSpecFor("orders", "live", v1, v2))
 	// Wait until the alias is split (mid-shift), then kill the server without warning.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -305,21 +300,8 @@ func TestHookTimeoutAndQueueing(t *testing.T) {
 	if _, err := c.CreateAlias(t.Context(), &lambda.CreateAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live"), FunctionVersion: aws.String(v1)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cd.CreateApplication(t.Context(), &codedeploy.CreateApplicationInput{ApplicationName: aws.String("app"), ComputePlatform: cdtypes.ComputePlatformLambda}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cd.CreateDeploymentGroup(t.Context(), &codedeploy.CreateDeploymentGroupInput{ApplicationName: aws.String("app"),
-		DeploymentGroupName: aws.String("dg"), ServiceRoleArn: aws.String("arn:aws:iam::000000000000:role/codedeploy")}); err != nil {
-		t.Fatal(err)
-	}
-	create := func(spec string) string {
-		out, err := cd.CreateDeployment(t.Context(), &codedeploy.CreateDeploymentInput{ApplicationName: aws.String("app"), DeploymentGroupName: aws.String("dg"),
-			Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent, AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(spec)}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return aws.ToString(out.DeploymentId)
-	}
+	createDeploymentGroup(t, cd, nil)
+	create := func(spec string) string { return createDeployment(t, cd, spec) }
 	first := create(appSpecFor("orders", "live", v1, v2) + "Hooks:\n  - BeforeAllowTraffic: CodeDeployHook_silent\n")
 	second := create(appSpecFor("orders", "live", v1, v2))
 	deadline := time.Now().Add(20 * time.Second)
@@ -357,20 +339,9 @@ func TestHookNeedsTheServiceRole(t *testing.T) {
 	if _, err := c.CreateAlias(t.Context(), &lambda.CreateAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live"), FunctionVersion: aws.String(v1)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cd.CreateApplication(t.Context(), &codedeploy.CreateApplicationInput{ApplicationName: aws.String("app"), ComputePlatform: cdtypes.ComputePlatformLambda}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cd.CreateDeploymentGroup(t.Context(), &codedeploy.CreateDeploymentGroupInput{ApplicationName: aws.String("app"),
-		DeploymentGroupName: aws.String("dg"), ServiceRoleArn: aws.String("arn:aws:iam::000000000000:role/codedeploy")}); err != nil {
-		t.Fatal(err)
-	}
-	out, err := cd.CreateDeployment(t.Context(), &codedeploy.CreateDeploymentInput{ApplicationName: aws.String("app"), DeploymentGroupName: aws.String("dg"),
-		Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent, AppSpecContent: &cdtypes.AppSpecContent{
-			Content: aws.String(appSpecFor("orders", "live", v1, v2) + "Hooks:\n  - BeforeAllowTraffic: smoke\n")}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	info := waitDeployment(t, cd, aws.ToString(out.DeploymentId), cdtypes.DeploymentStatusFailed)
+	createDeploymentGroup(t, cd, nil)
+	id := createDeployment(t, cd, appSpecFor("orders", "live", v1, v2)+"Hooks:\n  - BeforeAllowTraffic: smoke\n")
+	info := waitDeployment(t, cd, id, cdtypes.DeploymentStatusFailed)
 	if info.ErrorInformation == nil || info.ErrorInformation.Code != cdtypes.ErrorCodeHookExecutionFailure {
 		t.Fatalf("hook the role may not invoke: %+v", info.ErrorInformation)
 	}
@@ -381,7 +352,7 @@ func TestHookNeedsTheServiceRole(t *testing.T) {
 		t.Errorf("the server did not say why the hook failed")
 	}
 	// The deployment says why too, not only the server's log.
-	shown, stderr, code := sluice(t, s.Env(), "deployments", "show", aws.ToString(out.DeploymentId))
+	shown, stderr, code := sluice(t, s.Env(), "deployments", "show", id)
 	if want := "hook smoke invocation failed: the deployment group's service role is not authorized to invoke the hook: " +
 		`role "arn:aws:iam::000000000000:role/codedeploy" may not perform lambda:InvokeFunction`; code != 0 || !strings.Contains(shown, want) {
 		t.Errorf("deployments show (exit %d, %s) does not say %q:\n%s", code, stderr, want, shown)

@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
-	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
@@ -58,20 +56,8 @@ func hookProblemIsVisibleAtOnce(t *testing.T, hookSource string, want []string) 
 		in.Role = aws.String("arn:aws:iam::000000000000:role/hook-cannot-report")
 		in.Code.ZipFile = makeZip(t, zipFile{Name: "hook.py", Body: hookSource})
 	})
-	if _, err := cd.CreateApplication(t.Context(), &codedeploy.CreateApplicationInput{ApplicationName: aws.String("app"), ComputePlatform: cdtypes.ComputePlatformLambda}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cd.CreateDeploymentGroup(t.Context(), &codedeploy.CreateDeploymentGroupInput{ApplicationName: aws.String("app"),
-		DeploymentGroupName: aws.String("dg"), ServiceRoleArn: aws.String("arn:aws:iam::000000000000:role/codedeploy")}); err != nil {
-		t.Fatal(err)
-	}
-	out, err := cd.CreateDeployment(t.Context(), &codedeploy.CreateDeploymentInput{ApplicationName: aws.String("app"), DeploymentGroupName: aws.String("dg"),
-		Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent, AppSpecContent: &cdtypes.AppSpecContent{
-			Content: aws.String(appSpecFor("orders", "live", v1, v2) + "Hooks:\n  - BeforeAllowTraffic: CodeDeployHook_pre\n")}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := aws.ToString(out.DeploymentId)
+	createDeploymentGroup(t, cd, nil)
+	id := createDeployment(t, cd, appSpecFor("orders", "live", v1, v2)+"Hooks:\n  - BeforeAllowTraffic: CodeDeployHook_pre\n")
 	deadline := time.Now().Add(30 * time.Second) // the hook's cold start and boto3's import, not the hour
 	for {
 		shown, stderr, code := sluice(t, s.Env(), "deployments", "show", id)
