@@ -392,7 +392,10 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if node != nil {
 		// A joining node admits no invocation until the others shrank their shares of the limits; it tells the
 		// load balancer it is ready only then.
-		time.Sleep(invoke.ShareSettle)
+		select {
+		case <-time.After(invoke.ShareSettle):
+		case <-ctx.Done():
+		}
 	}
 	phase.set(phaseServing)
 	log.Info("sluice serving", "endpoint", endpoint, "data_dir", cfg.DataDir, "region", cfg.Region, "account", cfg.AccountID)
