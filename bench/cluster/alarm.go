@@ -28,6 +28,8 @@ type alarmRun struct {
 	firstErr       time.Time     // the end of the first erroring invocation (client clock, same machine)
 	periodEnd      time.Time     // the end of the 1-s period holding it: when its datapoint is complete
 	alarmAt        time.Time     // the alarm's change to ALARM (its history item: the server's clock)
+	decided        time.Time     // the deployment's "rollback" timeline entry: the controller's decision
+	leaders        string        // in a cluster, which nodes led the alarms and deployments jobs
 	restored       time.Time     // a GetAlias answered with the alias back on version 1 unsplit
 	toRestored     time.Duration // firstErr → restored: the measure
 	periodToRest   time.Duration // periodEnd → restored
@@ -85,6 +87,11 @@ func measureAlarm(ctx context.Context, label string, nodes []*node, load float64
 	defer wg.Wait()
 	time.Sleep(1500 * time.Millisecond) // the load settles before the deployment
 
+	if label != "embedded" {
+		if st, err := nodes[0].status(ctx); err == nil {
+			r.leaders = fmt.Sprintf("alarms %s, deployments %s", st.Leaders["alarms"], st.Leaders["deployments"])
+		}
+	}
 	created := time.Now()
 	id, err := createDeployment(ctx, nodes[len(nodes)-1], canaryGroup, healthy, defective)
 	if err != nil {
@@ -133,6 +140,9 @@ func measureAlarm(ctx context.Context, label string, nodes []*node, load float64
 		return r, err
 	}
 	r.status = string(dep.Status)
+	if r.decided, err = timelineAt(ctx, nodes[0], id, "rollback"); err != nil {
+		return r, err
+	}
 	if dep.RollbackInfo != nil && dep.RollbackInfo.RollbackDeploymentId != nil {
 		rb, err := waitDeployment(ctx, nodes[0], aws.ToString(dep.RollbackInfo.RollbackDeploymentId), time.Minute)
 		if err != nil {

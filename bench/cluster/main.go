@@ -13,7 +13,8 @@
 //  4. Alarm rollback: a 10% canary of a version whose every invocation fails, watched by an Errors alarm on
 //     fn:live (1-s period), under -alarm-load invocations/s sent through the nodes in turn; from the first
 //     erroring invocation's end to the alias seen back on the old version, -alarm-runs times on the 3-node
-//     cluster and on an embedded server.
+//     cluster (through all three nodes, and through the two not leading the alarms job) and on an embedded
+//     server.
 //
 // etcd is Debian's etcd-server binary (`apt-get install etcd-server`), started by etcdtest on loopback with its
 // data on /dev/shm. The harness builds the binary and the functions unless -sluice-bin names a binary.
@@ -38,6 +39,7 @@ import (
 
 	"github.com/sluice-dev/sluice/bench/internal/buildkit"
 	"github.com/sluice-dev/sluice/bench/internal/hostinfo"
+	"github.com/sluice-dev/sluice/internal/cluster"
 	"github.com/sluice-dev/sluice/internal/store/etcd/etcdtest"
 )
 
@@ -208,11 +210,23 @@ func run(ctx context.Context, cfg config) error {
 		}
 
 		if !cfg.skip["alarm"] {
+			// A variant sends the load only through the nodes that do not lead the alarms job, so that the alarm
+			// can only fire on errors it reads from its peers.
+			notAlarmLeader := func() []*node {
+				leader := nodes[0].leader(ctx, cluster.JobAlarms)
+				var out []*node
+				for _, n := range nodes {
+					if n.name != leader {
+						out = append(out, n)
+					}
+				}
+				return out
+			}
 			for i := range cfg.alarmRuns {
 				for _, c := range []struct {
 					label string
 					nodes []*node
-				}{{"cluster", nodes}, {"embedded", []*node{emb}}} {
+				}{{"cluster", nodes}, {"cluster, not through the alarms leader", notAlarmLeader()}, {"embedded", []*node{emb}}} {
 					a := takeCPU()
 					r, err := measureAlarm(ctx, c.label, c.nodes, cfg.alarmLoad, cfg.alarmWorkers, 2*time.Millisecond)
 					if err != nil {

@@ -130,23 +130,26 @@ func (r report) print(w io.Writer) {
 
 	if len(r.alarm) > 0 {
 		fmt.Fprintf(w, "## Alarm rollback, errors through every node (%.0f invocations/s offered, 10%% canary of a failing version, 1-s Errors alarm)\n\n", r.cfg.alarmLoad)
-		fmt.Fprintf(w, "| run | mode | erroring invocations before the restore, by node | first error's end → alias seen restored | its period's end → restored | period end → ALARM (server) | ALARM → restored | deployment, rollback | others |\n|---:|---|---|---:|---:|---:|---:|---|---|\n")
+		fmt.Fprintf(w, "| run | mode | leaders | erroring invocations before the restore, by node | first error's end → alias seen restored | its period's end → restored | period end → ALARM (server) | ALARM → rollback decided (server) | decided → alias seen restored | deployment, rollback | others |\n|---:|---|---|---|---:|---:|---:|---:|---:|---|---|\n")
 		med := map[string][][]float64{}
+		perRun := max(1, len(r.alarm)/max(1, r.cfg.alarmRuns))
 		for i, a := range r.alarm {
-			fmt.Fprintf(w, "| %d | %s | %v | %s | %s | %s | %s | %s, %s | %s |\n", i/2+1, a.label, a.errorsByNode, ms(a.toRestored), ms(a.periodToRest),
-				ms(a.alarmAt.Sub(a.periodEnd)), ms(a.restored.Sub(a.alarmAt)), a.status, a.rbStat, others(a.cpu))
+			fmt.Fprintf(w, "| %d | %s | %s | %v | %s | %s | %s | %s | %s | %s, %s | %s |\n", i/perRun+1, a.label, a.leaders, a.errorsByNode, ms(a.toRestored), ms(a.periodToRest),
+				ms(a.alarmAt.Sub(a.periodEnd)), ms(a.decided.Sub(a.alarmAt)), ms(a.restored.Sub(a.decided)), a.status, a.rbStat, others(a.cpu))
 			if med[a.label] == nil {
-				med[a.label] = make([][]float64, 4)
+				med[a.label] = make([][]float64, 5)
 			}
 			m := med[a.label]
 			m[0], m[1] = append(m[0], float64(a.toRestored)), append(m[1], float64(a.periodToRest))
 			m[2], m[3] = append(m[2], float64(a.alarmAt.Sub(a.periodEnd))), append(m[3], float64(a.restored.Sub(a.alarmAt)))
+			m[4] = append(m[4], float64(a.decided.Sub(a.alarmAt)))
 		}
-		fmt.Fprintf(w, "\n| mode | median first error → restored (max) | median period end → restored (max) | median period end → ALARM | median ALARM → restored |\n|---|---:|---:|---:|---:|\n")
-		for _, l := range []string{"cluster", "embedded"} {
+		fmt.Fprintf(w, "\n| mode | median first error → restored (max) | median period end → restored (max) | median period end → ALARM | median ALARM → decided | median ALARM → restored |\n|---|---:|---:|---:|---:|---:|\n")
+		for _, l := range []string{"cluster", "cluster, not through the alarms leader", "embedded"} {
 			if m := med[l]; m != nil {
-				fmt.Fprintf(w, "| %s | %s (%s) | %s (%s) | %s | %s |\n", l, ms(time.Duration(medianF(m[0]))), ms(time.Duration(slices.Max(m[0]))),
-					ms(time.Duration(medianF(m[1]))), ms(time.Duration(slices.Max(m[1]))), ms(time.Duration(medianF(m[2]))), ms(time.Duration(medianF(m[3]))))
+				fmt.Fprintf(w, "| %s | %s (%s) | %s (%s) | %s | %s | %s |\n", l, ms(time.Duration(medianF(m[0]))), ms(time.Duration(slices.Max(m[0]))),
+					ms(time.Duration(medianF(m[1]))), ms(time.Duration(slices.Max(m[1]))), ms(time.Duration(medianF(m[2]))), ms(time.Duration(medianF(m[4]))),
+					ms(time.Duration(medianF(m[3]))))
 			}
 		}
 		fmt.Fprintln(w)
