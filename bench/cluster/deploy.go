@@ -12,9 +12,10 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/sluice-dev/sluice/bench/internal/benchiam"
 )
 
 const (
@@ -39,12 +40,7 @@ func envOf(m map[string]string) *types.Environment { return &types.Environment{V
 func setupDeploy(ctx context.Context, n *node, pkg []byte) error {
 	l := n.lambda
 	// The deployment groups' service role must exist and be assumable by CodeDeploy, with the managed policy.
-	if _, err := n.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("codedeploy"), AssumeRolePolicyDocument: aws.String(
-		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"codedeploy.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)}); err != nil {
-		return err
-	}
-	if _, err := n.iam.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("codedeploy"),
-		PolicyArn: aws.String("arn:aws:iam::aws:policy/service-role/AWSCodeDeployRoleForLambda")}); err != nil {
+	if err := benchiam.CreateCodeDeployRole(ctx, n.iam); err != nil {
 		return err
 	}
 	if err := createFunction(ctx, l, fnName, pkg, map[string]string{"BUILD": "1"}); err != nil {
@@ -95,12 +91,12 @@ func setupDeploy(ctx context.Context, n *node, pkg []byte) error {
 	}
 	style := &cdtypes.DeploymentStyle{DeploymentType: cdtypes.DeploymentTypeBlueGreen, DeploymentOption: cdtypes.DeploymentOptionWithTrafficControl}
 	if _, err := n.cd.CreateDeploymentGroup(ctx, &codedeploy.CreateDeploymentGroupInput{ApplicationName: aws.String(appName),
-		DeploymentGroupName: aws.String(linearGroup), ServiceRoleArn: aws.String("arn:aws:iam::000000000000:role/codedeploy"),
+		DeploymentGroupName: aws.String(linearGroup), ServiceRoleArn: aws.String(benchiam.CodeDeployRole),
 		DeploymentConfigName: aws.String(linearCfg), DeploymentStyle: style}); err != nil {
 		return err
 	}
 	_, err := n.cd.CreateDeploymentGroup(ctx, &codedeploy.CreateDeploymentGroupInput{ApplicationName: aws.String(appName),
-		DeploymentGroupName: aws.String(canaryGroup), ServiceRoleArn: aws.String("arn:aws:iam::000000000000:role/codedeploy"),
+		DeploymentGroupName: aws.String(canaryGroup), ServiceRoleArn: aws.String(benchiam.CodeDeployRole),
 		DeploymentConfigName: aws.String(canaryCfg), DeploymentStyle: style,
 		AlarmConfiguration: &cdtypes.AlarmConfiguration{Enabled: true, Alarms: []cdtypes.Alarm{{Name: aws.String(alarmName)}}},
 		AutoRollbackConfiguration: &cdtypes.AutoRollbackConfiguration{Enabled: true,

@@ -15,6 +15,8 @@ import (
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/sluice-dev/sluice/bench/internal/benchiam"
 )
 
 const (
@@ -82,6 +84,10 @@ func setup(ctx context.Context, c *clients, pkg []byte) error {
 			return err
 		}
 	}
+	// The deployment groups' service role must exist and be assumable by CodeDeploy, with the managed policy.
+	if err := benchiam.CreateCodeDeployRole(ctx, c.iam); err != nil {
+		return err
+	}
 	if _, err := c.cd.CreateApplication(ctx, &codedeploy.CreateApplicationInput{ApplicationName: aws.String(appName),
 		ComputePlatform: cdtypes.ComputePlatformLambda}); err != nil {
 		return err
@@ -90,7 +96,7 @@ func setup(ctx context.Context, c *clients, pkg []byte) error {
 		{groupName(1), canaryConfig, alarmName(1)}, {groupName(5), canaryConfig, alarmName(5)}, {"linear", linearConfig, alarmName(1)},
 	} {
 		if _, err := c.cd.CreateDeploymentGroup(ctx, &codedeploy.CreateDeploymentGroupInput{ApplicationName: aws.String(appName),
-			DeploymentGroupName: aws.String(g.name), ServiceRoleArn: aws.String("arn:aws:iam::000000000000:role/codedeploy"),
+			DeploymentGroupName: aws.String(g.name), ServiceRoleArn: aws.String(benchiam.CodeDeployRole),
 			DeploymentConfigName: aws.String(g.config),
 			DeploymentStyle:      &cdtypes.DeploymentStyle{DeploymentType: cdtypes.DeploymentTypeBlueGreen, DeploymentOption: cdtypes.DeploymentOptionWithTrafficControl},
 			AlarmConfiguration:   &cdtypes.AlarmConfiguration{Enabled: true, Alarms: []cdtypes.Alarm{{Name: aws.String(g.alarm)}}},

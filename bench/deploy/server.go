@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/sluice-dev/sluice/bench/internal/sluiceproc"
@@ -49,6 +50,7 @@ type clients struct {
 	lambda   *lambda.Client // for control calls and the alias poller
 	cw       *cloudwatch.Client
 	cd       *codedeploy.Client
+	iam      *iam.Client
 	raw      *http.Client
 }
 
@@ -68,6 +70,7 @@ func newClients(endpoint string, workers int) *clients {
 			Retryer: aws.NopRetryer{}, Credentials: creds}),
 		cw:  cloudwatch.New(cloudwatch.Options{Region: region, BaseEndpoint: aws.String(endpoint), HTTPClient: pool(4), Credentials: creds}),
 		cd:  codedeploy.New(codedeploy.Options{Region: region, BaseEndpoint: aws.String(endpoint), HTTPClient: pool(4), Credentials: creds}),
+		iam: iam.New(iam.Options{Region: region, BaseEndpoint: aws.String(endpoint), HTTPClient: pool(2), Credentials: creds}),
 		raw: &http.Client{Timeout: 30 * time.Second},
 	}
 }
