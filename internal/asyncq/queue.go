@@ -392,6 +392,10 @@ func (q *Queue) dispatchDue(ctx context.Context) time.Time {
 		select {
 		case q.sem <- struct{}{}:
 		case <-ctx.Done():
+			// Not started: unmark it, or the next pass of this queue (the next leadership term) would skip it.
+			q.mu.Lock()
+			delete(q.inFlight, e.ID)
+			q.mu.Unlock()
 			return time.Time{}
 		}
 		q.wg.Add(1)

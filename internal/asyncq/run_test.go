@@ -222,3 +222,55 @@ func TestAnotherQueuesCommitWakesRun(t *testing.T) {
 		})
 	}
 }
+
+// Ensure an event a pass had picked but not yet started when its context ended (every worker busy; in a cluster,
+// the node lost the async leadership) runs in the next pass of the same queue: it used to stay marked in flight,
+// so the node skipped it for good when it led again.
+func TestEventPickedWhenThePassEndedRunsLater(t *testing.T) {
+	db := openStore(t)
+	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	started, gate := make(chan struct{}), make(chan struct{})
+	var mu sync.Mutex
+	ran := map[string]int{}
+	first := true
+	run := func(ctx context.Context, e Event) Outcome {
+		mu.Lock()
+		ran[string(e.Payload)]++
+		block := first
+		first = false
+		mu.Unlock()
+		if block {
+			close(started)
+			<-gate
+		}
+		return Outcome{Response: []byte(`"ok"`), ExecutedVersion: "1"}
+	}
+	q := New(Options{Store: db, Run: run, Now: clock.Now, Workers: 1, RetryDelay: time.Minute,
+		ARN: func(fn, q string) string { return "arn:aws:lambda:us-east-1:000000000000:function:" + fn }})
+	for _, p := range []string{`"a"`, `"b"`} {
+		if _, err := q.Enqueue(context.Background(), "fn", "", []byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	term, end := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { q.ProcessDue(term); close(done) }()
+	<-started // one event runs on the only worker; the other waits for it
+	end()
+	close(gate)
+	<-done
+
+	q.ProcessDue(context.Background()) // the next term
+	mu.Lock()
+	defer mu.Unlock()
+	total := 0
+	for p, n := range ran {
+		total += n
+		if n == 0 {
+			t.Errorf("event %s never ran", p)
+		}
+	}
+	if len(ran) != 2 || total != 3 {
+		t.Errorf("runs per event %v: want both events run in the second term (the interrupted one twice)", ran)
+	}
+}
