@@ -289,3 +289,21 @@ func TestHooksAreInvokedAndReported(t *testing.T) {
 		t.Fatal("a second report must be refused")
 	}
 }
+
+// Ensure a controller whose Run ended (in a cluster, its node lost the deployments leadership) drives deployments
+// again when Run is called anew (the node leads again): its queue used to stay shut down, so the second term did
+// nothing.
+func TestRunAgainAfterLeadershipReturns(t *testing.T) {
+	c, w, clock, ctx := driven(t)
+	term, end := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { c.Run(term); close(done) }()
+	end()
+	<-done
+
+	run(t, c, ctx) // the next term
+	id := create(t, c, ctx)
+	awaitAlias(t, c, w, canary10)
+	clock.advanceTo(t, t0.Add(5*time.Minute))
+	awaitStatus(t, c, w, ctx, id, codedeploy.StatusSucceeded)
+}

@@ -77,3 +77,14 @@ func (q *keyQueue[K]) Len() int {
 	defer q.mu.Unlock()
 	return len(q.order)
 }
+
+// reopen empties a queue that was shut down, for the next Run (in a cluster, the node's next leadership term);
+// no worker may be using it.
+func (q *keyQueue[K]) reopen() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.shutDown = false
+	q.order = nil
+	q.dirty = map[K]bool{}
+	q.processing = map[K]bool{}
+}

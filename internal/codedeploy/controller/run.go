@@ -36,6 +36,7 @@ const (
 //   - a listing of every open and settling deployment: when Run starts, when the watch fell behind the store's
 //     history (ErrCompacted, ErrLagged) and every resyncEvery as a backstop.
 func (c *Controller) Run(ctx context.Context) {
+	c.queue.reopen() // Run may run again after it returned: a node leads again
 	var workers sync.WaitGroup
 	defer func() {
 		c.queue.ShutDown()
