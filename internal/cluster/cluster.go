@@ -25,6 +25,7 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
@@ -33,7 +34,10 @@ import (
 
 // Node is a member as it announces itself.
 type Node struct {
-	Name    string    `json:"name"`
+	Name string `json:"name"`
+	// ID identifies the node's data dir (random, kept there): a process starting on the same data dir is the same
+	// node, and takes over the record a previous process of it left (killed, or its session lapsed) at once.
+	ID      string    `json:"id,omitempty"`
 	URL     string    `json:"url"` // where the other nodes reach its API and internal endpoints
 	Version string    `json:"version"`
 	Started time.Time `json:"started"`
@@ -289,27 +293,41 @@ func (c *Cluster) register(ctx context.Context) (*concurrency.Session, error) {
 	}
 	record, _ := json.Marshal(c.self)
 	key := c.nodeKey(c.self.Name)
-	resp, err := c.client.Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, string(record), clientv3.WithLease(session.Lease()))).
-		Else(clientv3.OpGet(key)).Commit()
-	if err != nil {
-		session.Close()
-		return nil, fmt.Errorf("cluster: register node: %w", err)
-	}
-	if !resp.Succeeded {
-		kvs := resp.Responses[0].GetResponseRange().Kvs
-		if len(kvs) == 0 || clientv3.LeaseID(kvs[0].Lease) != session.Lease() {
+	for attempt := 0; ; attempt++ {
+		resp, err := c.client.Txn(ctx).
+			If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+			Then(clientv3.OpPut(key, string(record), clientv3.WithLease(session.Lease()))).
+			Else(clientv3.OpGet(key)).Commit()
+		if err != nil {
 			session.Close()
-			var other Node
-			if len(kvs) > 0 {
-				json.Unmarshal(kvs[0].Value, &other)
-			}
-			return nil, fmt.Errorf("%w: %s is registered by %s (started %s); its record expires %ds after it stops",
-				ErrNameInUse, c.self.Name, other.URL, other.Started.Format(time.RFC3339), c.ttl)
+			return nil, fmt.Errorf("cluster: register node: %w", err)
 		}
+		if resp.Succeeded {
+			return session, nil
+		}
+		kvs := resp.Responses[0].GetResponseRange().Kvs
+		if len(kvs) == 0 {
+			continue // gone meanwhile
+		}
+		held := clientv3.LeaseID(kvs[0].Lease)
+		if held == session.Lease() {
+			return session, nil
+		}
+		var other Node
+		json.Unmarshal(kvs[0].Value, &other)
+		if c.self.ID != "" && other.ID == c.self.ID && attempt == 0 {
+			// A previous process of this node (its data dir is ours, locked): revoking its lease removes its record
+			// and ends its leaderships now, rather than when the lease expires.
+			if _, err := c.client.Revoke(ctx, held); err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
+				session.Close()
+				return nil, fmt.Errorf("cluster: take over this node's previous registration: %w", err)
+			}
+			continue
+		}
+		session.Close()
+		return nil, fmt.Errorf("%w: %s is registered by %s (started %s); its record expires %ds after it stops",
+			ErrNameInUse, c.self.Name, other.URL, other.Started.Format(time.RFC3339), c.ttl)
 	}
-	return session, nil
 }
 
 // keepSession replaces an ended session (lease expired: the node was unreachable past the TTL) and registers the

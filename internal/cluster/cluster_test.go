@@ -89,6 +89,41 @@ func TestMembership(t *testing.T) {
 	a.Leave(context.Background())
 }
 
+// Ensure a node restarted on its data dir (the same ID) before its previous process's lease expired — killed, so
+// it never left — takes its name over at once, ending the old process's leaderships, while another node's name
+// stays refused.
+func TestRestartedNodeTakesOverItsRecord(t *testing.T) {
+	prefix := newPrefix()
+	s := openStore(t, prefix)
+	joinAs := func(st *etcd.Store, id string) (*Cluster, error) {
+		return Join(context.Background(), Config{Client: st.Client(), Prefix: prefix, TTL: 30,
+			Self: Node{Name: "a", ID: id, URL: "http://a", Started: time.Now()}})
+	}
+	// The first process: its own etcd client, closed without leaving, as a kill -9 would (its lease lives on).
+	killed := openStore(t, prefix)
+	first, err := joinAs(killed, "data-dir-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	led := make(chan struct{})
+	go first.Lead(context.Background(), "job", func(ctx context.Context) { close(led); <-ctx.Done() })
+	<-led
+	killed.Close()
+
+	if _, err := joinAs(s, "another-data-dir"); !errors.Is(err, ErrNameInUse) {
+		t.Fatalf("another node taking the name: %v, want ErrNameInUse", err)
+	}
+	again, err := joinAs(s, "data-dir-1")
+	if err != nil {
+		t.Fatalf("the same node restarted: %v", err)
+	}
+	defer again.Leave(context.Background())
+	leaders, err := again.Leaders(context.Background())
+	if err != nil || leaders["job"] != "" {
+		t.Errorf("leaders after the restart took over: %v %v; want the old process's leadership gone", leaders, err)
+	}
+}
+
 // Ensure one node at a time runs a job; that a leader whose lease is lost (a killed or partitioned node) stops,
 // cannot write past its successor (its fence fails), and that its successor takes over; and that a leader that
 // leaves hands the job over at once.

@@ -3,8 +3,10 @@ package server
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -98,8 +100,34 @@ func joinCluster(ctx context.Context, cfg Config, db store.Store, endpoint strin
 	if url == "" {
 		url = endpoint
 	}
+	id, err := nodeID(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	return cluster.Join(ctx, cluster.Config{Client: db.(lockedStore).Client(), Prefix: cfg.Cluster.Prefix, TTL: cfg.Cluster.LeaseTTL,
-		Logger: cfg.Logger, Self: cluster.Node{Name: name, URL: url, Version: cfg.Version, Started: started}})
+		Logger: cfg.Logger, Self: cluster.Node{Name: name, ID: id, URL: url, Version: cfg.Version, Started: started}})
+}
+
+// nodeID is the data dir's identity in the cluster, made on its first start: a node restarted on it takes over
+// its previous registration at once (cluster.Node.ID).
+func nodeID(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "node-id")
+	if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+		return string(b), nil
+	}
+	raw := make([]byte, 16)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	id := hex.EncodeToString(raw)
+	// Written whole or not at all: a torn ID would be another node's.
+	if err := os.WriteFile(path+".tmp", []byte(id), 0o600); err != nil {
+		return "", fmt.Errorf("record this node's identity: %w", err)
+	}
+	if err := os.Rename(path+".tmp", path); err != nil {
+		return "", fmt.Errorf("record this node's identity: %w", err)
+	}
+	return id, nil
 }
 
 // sharedRoot returns the root credentials: from the environment, else the data dir (embedded), else the cluster's

@@ -60,16 +60,29 @@ func testEtcd(t *testing.T) string {
 	return etcdEndpoint
 }
 
+// clusterSlots bounds the clusters running at once: each is three servers built with -race, and a 2-core machine
+// running more of them besides the rest of the suite starves their etcd sessions.
+var clusterSlots = make(chan struct{}, 2)
+
+// takeClusterSlot waits for a slot, held until the test ends.
+func takeClusterSlot(t *testing.T) {
+	t.Helper()
+	clusterSlots <- struct{}{}
+	t.Cleanup(func() { <-clusterSlots })
+}
+
 // startCluster starts n nodes sharing one etcd prefix, named n0…, each on a port of its own that it keeps across
-// restarts (as behind a load balancer); args go to every node.
+// restarts (as behind a load balancer); args go to every node. The lease TTL is 4 s: a killed node's jobs move
+// within it, and a loaded machine's keep-alives do not miss it.
 func startCluster(t *testing.T, n int, args ...string) []*server {
 	t.Helper()
 	endpoint := testEtcd(t)
+	takeClusterSlot(t)
 	prefix := fmt.Sprintf("/e2e-%d-%d", os.Getpid(), clusterSeq.Add(1))
 	nodes := make([]*server, n)
 	for i := range nodes {
 		nodes[i] = startServer(t, append([]string{"--listen", etcdtest.FreeAddr(), "--etcd-endpoints", endpoint, "--etcd-prefix", prefix,
-			"--etcd-max-txn-ops", fmt.Sprint(etcdtest.MaxTxnOps), "--node-name", fmt.Sprintf("n%d", i), "--lease-ttl", "2",
+			"--etcd-max-txn-ops", fmt.Sprint(etcdtest.MaxTxnOps), "--node-name", fmt.Sprintf("n%d", i), "--lease-ttl", "4",
 			"--drain-delay", "500ms"}, args...)...)
 	}
 	return nodes

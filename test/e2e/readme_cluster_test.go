@@ -24,6 +24,7 @@ func TestREADMECluster(t *testing.T) {
 			t.Skipf("%s is not installed; the README's cluster section uses it", tool)
 		}
 	}
+	takeClusterSlot(t)
 	b, err := os.ReadFile(filepath.Join(moduleRoot, "README.md"))
 	if err != nil {
 		t.Fatal(err)
