@@ -63,7 +63,7 @@ func TestMain(m *testing.M) {
 	}
 	// The suite runs for longer than go test's default -timeout of 10 minutes on a 2-core machine (three-node clusters,
 	// the chaos run, the README's sections); a timeout the caller chose is kept.
-	if f := flag.Lookup("test.timeout"); f != nil && f.Value.String() == (10 * time.Minute).String() {
+	if f := flag.Lookup("test.timeout"); f != nil && f.Value.String() == (10*time.Minute).String() {
 		_ = flag.Set("test.timeout", "30m")
 	}
 	os.Exit(runMain(m))
