@@ -121,20 +121,13 @@ func (s *Service) ReportProvisionedFrom(ctx context.Context, node, name string, 
 		return fmt.Errorf("report provisioned concurrency: node name %q has a '/'", node)
 	}
 	return s.store.Update(ctx, func(tx store.Tx) error {
-		var stale []string
-		if err := tx.Scan(provisionedReportPrefix(name), "", func(k string, _ []byte) (bool, error) {
+		err := deleteWhere(tx, provisionedReportPrefix(name), func(k string) bool {
 			q, n := splitReportKey(name, k)
-			if _, ok := reports[q]; !ok && n == node {
-				stale = append(stale, k)
-			}
-			return true, nil
-		}); err != nil {
+			_, reported := reports[q]
+			return !reported && n == node
+		})
+		if err != nil {
 			return err
-		}
-		for _, k := range stale {
-			if err := tx.Delete(k); err != nil {
-				return err
-			}
 		}
 		for q, r := range reports {
 			exists, err := store.Exists(tx, provisionedKey(name, q))
@@ -165,23 +158,30 @@ func (s *Service) DropProvisionedReports(ctx context.Context, nodes ...string) e
 		gone[n] = true
 	}
 	return s.store.Update(ctx, func(tx store.Tx) error {
-		var stale []string
-		if err := tx.Scan("pcstate/", "", func(k string, _ []byte) (bool, error) {
-			rest := strings.TrimPrefix(k, "pcstate/")
-			if parts := strings.SplitN(rest, "/", 3); len(parts) == 3 && gone[parts[2]] {
-				stale = append(stale, k)
-			}
-			return true, nil
-		}); err != nil {
+		return deleteWhere(tx, "pcstate/", func(k string) bool {
+			parts := strings.SplitN(strings.TrimPrefix(k, "pcstate/"), "/", 3)
+			return len(parts) == 3 && gone[parts[2]]
+		})
+	})
+}
+
+// deleteWhere deletes the keys under prefix that match.
+func deleteWhere(tx store.Tx, prefix string, match func(key string) bool) error {
+	var doomed []string
+	if err := tx.Scan(prefix, "", func(k string, _ []byte) (bool, error) {
+		if match(k) {
+			doomed = append(doomed, k)
+		}
+		return true, nil
+	}); err != nil {
+		return err
+	}
+	for _, k := range doomed {
+		if err := tx.Delete(k); err != nil {
 			return err
 		}
-		for _, k := range stale {
-			if err := tx.Delete(k); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // provisionedTarget resolves the version a qualifier provisions and checks it may carry a configuration.
