@@ -73,6 +73,9 @@ type Cluster struct {
 
 	stop  context.CancelFunc
 	loops sync.WaitGroup
+	// life is the sessions' keep-alive context, ended by Leave once the lease is revoked.
+	life context.Context
+	end  context.CancelFunc
 }
 
 // ErrNameInUse is returned by Join when a live node already holds the name.
@@ -97,15 +100,18 @@ func Join(ctx context.Context, cfg Config) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.life, c.end = context.WithCancel(context.WithoutCancel(ctx))
 	c.secret = secret
 	session, err := c.register(ctx)
 	if err != nil {
+		c.end()
 		return nil, err
 	}
 	c.session = session
 	rev, err := c.listNodes(ctx)
 	if err != nil {
-		session.Close()
+		c.drop(session)
+		c.end()
 		return nil, err
 	}
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -257,9 +263,11 @@ func (c *Cluster) Leave(ctx context.Context) error {
 	c.stop()
 	c.loops.Wait()
 	_, err := c.client.Delete(ctx, c.nodeKey(c.self.Name))
-	if cerr := session.Close(); err == nil {
-		err = cerr
+	session.Orphan()
+	if _, rerr := c.client.Revoke(ctx, session.Lease()); err == nil && !errors.Is(rerr, rpctypes.ErrLeaseNotFound) {
+		err = rerr
 	}
+	c.end()
 	return err
 }
 
@@ -285,9 +293,23 @@ func (c *Cluster) loadSecret(ctx context.Context) ([]byte, error) {
 	return resp.Responses[0].GetResponseRange().Kvs[0].Value, nil
 }
 
-// register opens a session and puts this node's record under its lease, unless a live node holds the name.
+// drop gives up a session that is no use: its keep-alives stop and its lease is revoked if etcd answers within a
+// second (otherwise it expires by itself).
+func (c *Cluster) drop(session *concurrency.Session) {
+	session.Orphan()
+	ctx, cancel := context.WithTimeout(c.life, time.Second)
+	defer cancel()
+	c.client.Revoke(ctx, session.Lease())
+}
+
+// register opens a session and puts this node's record under its lease, unless a live node holds the name. ctx
+// bounds the calls; the session's keep-alives last until Leave.
 func (c *Cluster) register(ctx context.Context) (*concurrency.Session, error) {
-	session, err := concurrency.NewSession(c.client, concurrency.WithTTL(c.ttl), concurrency.WithContext(context.WithoutCancel(ctx)))
+	lease, err := c.client.Grant(ctx, int64(c.ttl))
+	if err != nil {
+		return nil, fmt.Errorf("cluster: open a session: %w", err)
+	}
+	session, err := concurrency.NewSession(c.client, concurrency.WithLease(lease.ID), concurrency.WithTTL(c.ttl), concurrency.WithContext(c.life))
 	if err != nil {
 		return nil, fmt.Errorf("cluster: open a session: %w", err)
 	}
@@ -299,7 +321,7 @@ func (c *Cluster) register(ctx context.Context) (*concurrency.Session, error) {
 			Then(clientv3.OpPut(key, string(record), clientv3.WithLease(session.Lease()))).
 			Else(clientv3.OpGet(key)).Commit()
 		if err != nil {
-			session.Close()
+			c.drop(session)
 			return nil, fmt.Errorf("cluster: register node: %w", err)
 		}
 		if resp.Succeeded {
@@ -319,12 +341,12 @@ func (c *Cluster) register(ctx context.Context) (*concurrency.Session, error) {
 			// A previous process of this node (its data dir is ours, locked): revoking its lease removes its record
 			// and ends its leaderships now, rather than when the lease expires.
 			if _, err := c.client.Revoke(ctx, held); err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
-				session.Close()
+				c.drop(session)
 				return nil, fmt.Errorf("cluster: take over this node's previous registration: %w", err)
 			}
 			continue
 		}
-		session.Close()
+		c.drop(session)
 		return nil, fmt.Errorf("%w: %s is registered by %s (started %s); its record expires %ds after it stops",
 			ErrNameInUse, c.self.Name, other.URL, other.Started.Format(time.RFC3339), c.ttl)
 	}

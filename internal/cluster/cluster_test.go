@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -277,5 +278,47 @@ func TestPeerSignatures(t *testing.T) {
 				t.Errorf("status %d, want %d", resp.StatusCode, tc.status)
 			}
 		})
+	}
+}
+
+// Ensure a node whose etcd is gone still leaves when told (its server exits on SIGTERM): every call Leave and the
+// session keeper make is bounded. Opening a new session used to wait for etcd forever.
+func TestLeaveReturnsWhenEtcdIsGone(t *testing.T) {
+	etcdtest.Endpoint(t) // skips without etcd
+	bin, err := exec.LookPath("etcd")
+	if err != nil {
+		t.Skip(err)
+	}
+	url, stopEtcd, err := etcdtest.Start(bin) // one of its own, to stop
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stopEtcd()
+	s, err := etcd.Open(context.Background(), etcd.Config{Endpoints: []string{url}, Prefix: "/gone", MaxTxnOps: etcdtest.MaxTxnOps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c, err := Join(context.Background(), Config{Client: s.Client(), Prefix: "/gone", TTL: 1, Self: Node{Name: "a", ID: "x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	session := c.session
+	c.mu.Unlock()
+	stopEtcd()
+	<-session.Done() // the keeper now tries to open a new session, against no etcd
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	left := make(chan error, 1)
+	go func() { left <- c.Leave(ctx) }()
+	select {
+	case err := <-left:
+		if err == nil {
+			t.Error("Leave without etcd reported success")
+		}
+	case <-time.After(time.Minute): // a hang guard, far beyond Leave's own bound
+		t.Fatal("Leave did not return without etcd")
 	}
 }
