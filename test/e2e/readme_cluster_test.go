@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +26,15 @@ func TestREADMECluster(t *testing.T) {
 		}
 	}
 	takeClusterSlot(t)
+	// The section names its ports, as a person runs it; something else on them (a cluster an interrupted run left
+	// behind) would fail it in a way that says nothing.
+	for _, addr := range []string{"127.0.0.1:2379", "127.0.0.1:9400", "127.0.0.1:9401", "127.0.0.1:9402", "127.0.0.1:9403"} {
+		if l, err := net.Listen("tcp", addr); err != nil {
+			t.Fatalf("the README's cluster section needs %s, which is in use: %v", addr, err)
+		} else {
+			l.Close()
+		}
+	}
 	b, err := os.ReadFile(filepath.Join(moduleRoot, "README.md"))
 	if err != nil {
 		t.Fatal(err)
