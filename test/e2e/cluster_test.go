@@ -116,6 +116,23 @@ func leaderOf(t *testing.T, nodes []*server, ask *server, job string) *server {
 	return leader
 }
 
+// awaitInvocable waits until every node's invoke path knows fn (with qualifier, if any), which it learns from
+// etcd's watch milliseconds after the node that made it answered: a DryRun invocation checks without running it.
+func awaitInvocable(t *testing.T, nodes []*server, fn, qualifier string) {
+	t.Helper()
+	for i, n := range nodes {
+		c := n.Lambda()
+		eventually(t, 10*time.Second, fmt.Sprintf("node %d can invoke %s:%s", i, fn, qualifier), func() (bool, string) {
+			in := &lambda.InvokeInput{FunctionName: aws.String(fn), InvocationType: types.InvocationTypeDryRun}
+			if qualifier != "" {
+				in.Qualifier = aws.String(qualifier)
+			}
+			_, err := c.Invoke(t.Context(), in)
+			return err == nil, fmt.Sprint(err)
+		})
+	}
+}
+
 func echoVersion(t *testing.T, c *lambda.Client, qualifier string) string {
 	t.Helper()
 	var r echoResponse
@@ -140,6 +157,7 @@ func TestClusterServesEveryCallOnEveryNode(t *testing.T) {
 	if _, err := c(2).CreateAlias(t.Context(), &lambda.CreateAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live"), FunctionVersion: aws.String(v1)}); err != nil {
 		t.Fatal(err)
 	}
+	awaitInvocable(t, nodes, "orders", "live")
 	for i := range 3 {
 		if got := echoVersion(t, c(i), "live"); got != v1 {
 			t.Fatalf("node %d: live ran version %s, want %s", i, got, v1)
@@ -173,9 +191,12 @@ func TestClusterServesEveryCallOnEveryNode(t *testing.T) {
 			t.Fatal(err)
 		}
 		user := &server{URL: nodes[2].URL, AccessKeyID: aws.ToString(key.AccessKey.AccessKeyId), SecretAccessKey: aws.ToString(key.AccessKey.SecretAccessKey)}
-		if _, err := user.Lambda().ListFunctions(t.Context(), &lambda.ListFunctionsInput{}); err != nil {
-			t.Fatalf("a key made on node 0, used on node 2: %v", err)
-		}
+		// Node 2 learns of the key from etcd's watch, milliseconds after node 0 answered (no read-your-writes
+		// across nodes, docs/compatibility.md).
+		eventually(t, 10*time.Second, "a key made on node 0 works on node 2", func() (bool, string) {
+			_, err := user.Lambda().ListFunctions(t.Context(), &lambda.ListFunctionsInput{})
+			return err == nil, fmt.Sprint(err)
+		})
 		if _, err := nodes[1].IAM().DeleteAccessKey(t.Context(), &iam.DeleteAccessKeyInput{UserName: aws.String("ci"), AccessKeyId: key.AccessKey.AccessKeyId}); err != nil {
 			t.Fatal(err)
 		}
@@ -404,6 +425,7 @@ func TestClusterSurvivesLeaderKill(t *testing.T) {
 		if _, err := c.PutFunctionConcurrency(t.Context(), &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String("recorder"), ReservedConcurrentExecutions: aws.Int32(0)}); err != nil {
 			t.Fatal(err)
 		}
+		awaitInvocable(t, nodes, "recorder", "")
 		const n = 6
 		for i := range n {
 			out, err := nodes[i%3].Lambda().Invoke(t.Context(), &lambda.InvokeInput{FunctionName: aws.String("recorder"), InvocationType: types.InvocationTypeEvent,
@@ -445,6 +467,7 @@ func TestClusterRollingUpgradeBehindHAProxy(t *testing.T) {
 	}
 	nodes := startCluster(t, 3)
 	createEcho(t, nodes[0].Lambda(), "orders")
+	awaitInvocable(t, nodes, "orders", "")
 
 	// The load balancer a user would put in front (README: "Run a cluster").
 	front := "127.0.0.1:" + strings.Split(etcdtest.FreeAddr(), ":")[1]
