@@ -198,7 +198,17 @@ func (c *Cluster) Lead(ctx context.Context, job string, run func(ctx context.Con
 		session, renewed := c.session, c.renewed
 		c.mu.Unlock()
 		election := concurrency.NewElection(session, c.root+"leader/"+job+"/")
-		if err := election.Campaign(ctx, c.self.Name); err != nil {
+		won := make(chan error, 1)
+		go func() { won <- election.Campaign(ctx, c.self.Name) }()
+		var err error
+		select {
+		case err = <-won:
+		case <-ctx.Done():
+			// A cancelled Campaign withdraws its candidacy under the client's own context, which never ends while
+			// etcd is unreachable: do not wait for it (it ends when the client closes; the lease goes with Leave).
+			return
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}

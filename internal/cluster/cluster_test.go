@@ -281,8 +281,11 @@ func TestPeerSignatures(t *testing.T) {
 	}
 }
 
-// Ensure a node whose etcd is gone still leaves when told (its server exits on SIGTERM): every call Leave and the
-// session keeper make is bounded. Opening a new session used to wait for etcd forever.
+// Ensure a node whose etcd is gone still stops when told (its server exits on SIGTERM): a campaigning Lead returns
+// when its context ends, and every call Leave and the session keeper make is bounded. Opening a new session used
+// to wait for etcd forever (this test caught that); a campaign cancelled while etcd is unreachable withdraws under
+// the client's unbounded context, which Lead no longer waits for (seen in a server's goroutine dump; this test's
+// timing does not always reach that path).
 func TestLeaveReturnsWhenEtcdIsGone(t *testing.T) {
 	etcdtest.Endpoint(t) // skips without etcd
 	bin, err := exec.LookPath("etcd")
@@ -303,11 +306,29 @@ func TestLeaveReturnsWhenEtcdIsGone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Another node leads a job this one campaigns for.
+	other, err := Join(context.Background(), Config{Client: s.Client(), Prefix: "/gone", TTL: 1, Self: Node{Name: "b", ID: "y"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leading := make(chan struct{})
+	go other.Lead(context.Background(), "job", func(ctx context.Context) { close(leading); <-ctx.Done() })
+	<-leading
+	campaign, stopCampaign := context.WithCancel(context.Background())
+	campaigned := make(chan struct{})
+	go func() { c.Lead(campaign, "job", func(ctx context.Context) { <-ctx.Done() }); close(campaigned) }()
+
 	c.mu.Lock()
 	session := c.session
 	c.mu.Unlock()
 	stopEtcd()
 	<-session.Done() // the keeper now tries to open a new session, against no etcd
+	stopCampaign()   // the node drains: its jobs stop
+	select {
+	case <-campaigned:
+	case <-time.After(time.Minute): // a hang guard
+		t.Fatal("Lead did not return without etcd")
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
