@@ -10,7 +10,9 @@
 //
 // The store's revision is etcd's cluster revision: one etcd Txn per committing transaction, so each commit takes
 // the next revision, and writes by other Sluice processes (or other users of the cluster) also advance it —
-// callers may rely only on revisions increasing. A transaction that changes nothing sends no Txn.
+// callers may rely only on revisions increasing. A transaction that changes nothing sends no Txn. Tx.Revision is
+// the last Sluice commit's revision at the snapshot (the commit marker's mod revision), not etcd's, which writes
+// outside the store (package cluster's) also advance and which no store watch would ever deliver.
 //
 // # Transactions
 //

@@ -543,3 +543,23 @@ func TestLargeValueChunksSwept(t *testing.T) {
 		t.Errorf("read of a swept value at an old snapshot: %v, want ErrCompacted", err)
 	}
 }
+
+// Ensure a transaction's Revision is the last Sluice commit's even when etcd's revision moved on through writes
+// outside the store (the cluster's elections and node records): a cache waiting for it is fed only by the store's
+// watch, which never delivers those writes, so it waited for the next Sluice commit.
+func TestRevisionIgnoresWritesOutsideTheStore(t *testing.T) {
+	ctx := context.Background()
+	prefix := newPrefix()
+	s := openAt(t, prefix, 0)
+	defer s.Close()
+	committed, err := s.UpdateRev(ctx, func(tx store.Tx) error { return tx.Put("k", []byte("v")) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Client().Put(ctx, prefix+".cluster/leader/job/1", "n0"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := store.CurrentRevision(ctx, s); err != nil || got != committed {
+		t.Errorf("Revision after a write outside the store = %d (%v), want the last commit's %d", got, err, committed)
+	}
+}

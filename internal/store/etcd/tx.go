@@ -27,6 +27,9 @@ type tx struct {
 	readOnly bool
 
 	rev    int64                // the snapshot; 0 until the first read fixes it
+	// storeRev is the store's revision at the snapshot: the last Sluice commit's (the commit marker's mod
+	// revision), -1 until Revision reads it.
+	storeRev int64
 	reads  map[string]readValue // keys read at rev (by Get, Delete or Scan), missing ones included
 	ranges []keyRange           // ranges visited by Scan, each [start, end)
 	writes map[string]write
@@ -50,7 +53,7 @@ type write struct {
 }
 
 func (s *Store) newTx(ctx context.Context, readOnly bool) *tx {
-	return &tx{s: s, ctx: ctx, readOnly: readOnly, reads: map[string]readValue{}, writes: map[string]write{}}
+	return &tx{s: s, ctx: ctx, readOnly: readOnly, storeRev: -1, reads: map[string]readValue{}, writes: map[string]write{}}
 }
 
 // get reads from etcd at the snapshot, fixing the snapshot on the first read.
@@ -75,12 +78,23 @@ func (t *tx) get(key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, 
 	return resp, nil
 }
 
+// Revision is the revision of the last Sluice commit at the snapshot, not the snapshot's etcd revision: writes
+// outside the store (package cluster's elections and node records) advance etcd's revision without putting the
+// commit marker, so no watch of the store delivers them, and a cache told to reach such a revision would wait for
+// the next Sluice commit. The store's state at the snapshot is the state at that commit.
 func (t *tx) Revision() int64 {
-	if t.rev == 0 {
-		// Fix the snapshot with the cheapest read there is; an error is reported when the transaction ends.
-		_, _ = t.get(t.s.root, clientv3.WithCountOnly())
+	if t.storeRev < 0 {
+		// Fixes the snapshot too, if this is the first read; an error is reported when the transaction ends.
+		resp, err := t.get(t.s.root)
+		if err != nil {
+			return 0
+		}
+		t.storeRev = t.rev // a store nobody committed to yet: the snapshot
+		if len(resp.Kvs) == 1 {
+			t.storeRev = resp.Kvs[0].ModRevision
+		}
 	}
-	return t.rev
+	return t.storeRev
 }
 
 // lookup returns key's value at the snapshot, recording the read.
