@@ -26,13 +26,13 @@ type tx struct {
 	ctx      context.Context
 	readOnly bool
 
-	rev    int64                // the snapshot; 0 until the first read fixes it
+	rev int64 // the snapshot; 0 until the first read fixes it
 	// storeRev is the store's revision at the snapshot: the last Sluice commit's (the commit marker's mod
 	// revision), -1 until Revision reads it.
 	storeRev int64
-	reads  map[string]readValue // keys read at rev (by Get, Delete or Scan), missing ones included
-	ranges []keyRange           // ranges visited by Scan, each [start, end)
-	writes map[string]write
+	reads    map[string]readValue // keys read at rev (by Get, Delete or Scan), missing ones included
+	ranges   []keyRange           // ranges visited by Scan, each [start, end)
+	writes   map[string]write
 
 	// err is a failed read that the closure may have swallowed; it fails the transaction anyway.
 	err error
