@@ -9,6 +9,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/sluice-dev/sluice/bench/internal/alarmhistory"
 )
 
 // record is one invocation of the load: when it started and ended, through which node, which version ran it and
@@ -132,7 +134,7 @@ func measureAlarm(ctx context.Context, label string, nodes []*node, load float64
 	}
 	r.periodEnd = r.firstErr.Truncate(time.Second).Add(time.Second)
 	r.toRestored, r.periodToRest = r.restored.Sub(r.firstErr), r.restored.Sub(r.periodEnd)
-	if r.alarmAt, err = alarmWentOff(ctx, nodes[0], created); err != nil {
+	if r.alarmAt, err = alarmhistory.WentOff(ctx, nodes[0].cw, alarmName, created); err != nil {
 		return r, err
 	}
 	dep, err := waitDeployment(ctx, nodes[0], id, time.Minute)

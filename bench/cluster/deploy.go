@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -169,32 +167,6 @@ func waitAlarmState(ctx context.Context, n *node, state string, timeout time.Dur
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-// alarmWentOff finds when the alarm changed to ALARM after since (its history item: the server's clock).
-func alarmWentOff(ctx context.Context, n *node, since time.Time) (time.Time, error) {
-	out, err := n.cw.DescribeAlarmHistory(ctx, &cloudwatch.DescribeAlarmHistoryInput{AlarmName: aws.String(alarmName),
-		HistoryItemType: cwtypes.HistoryItemTypeStateUpdate, StartDate: aws.Time(since.Add(-time.Second)), EndDate: aws.Time(time.Now().Add(time.Second)),
-		ScanBy: cwtypes.ScanByTimestampAscending, MaxRecords: aws.Int32(100)})
-	if err != nil {
-		return time.Time{}, err
-	}
-	for _, h := range out.AlarmHistoryItems {
-		ts := aws.ToTime(h.Timestamp)
-		if ts.Before(since) {
-			continue
-		}
-		var data struct {
-			NewState struct {
-				StateValue string `json:"stateValue"`
-			} `json:"newState"`
-		}
-		_ = json.Unmarshal([]byte(aws.ToString(h.HistoryData)), &data)
-		if data.NewState.StateValue == "ALARM" || strings.HasSuffix(aws.ToString(h.HistorySummary), " to ALARM") {
-			return ts, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("no change of %s to ALARM since %s", alarmName, since.Format(time.RFC3339Nano))
 }
 
 // aliasSample is one GetAlias poll: when it was sent and answered, and the alias it saw.

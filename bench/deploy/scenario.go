@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/sluice-dev/sluice/bench/internal/alarmhistory"
 	"github.com/sluice-dev/sluice/bench/internal/benchiam"
 )
 
@@ -184,34 +183,6 @@ func waitAlarmState(ctx context.Context, c *clients, name, state string, timeout
 	}
 }
 
-// alarmWentOff finds when the alarm's state changed to ALARM after since (the StateUpdate history item's
-// timestamp: the server's clock, to the millisecond); DescribeAlarms' StateUpdatedTimestamp is the same instant
-// but is overwritten when the alarm returns to OK a second later.
-func alarmWentOff(ctx context.Context, c *clients, name string, since time.Time) (time.Time, error) {
-	out, err := c.cw.DescribeAlarmHistory(ctx, &cloudwatch.DescribeAlarmHistoryInput{AlarmName: aws.String(name),
-		HistoryItemType: cwtypes.HistoryItemTypeStateUpdate, StartDate: aws.Time(since.Add(-time.Second)), EndDate: aws.Time(time.Now().Add(time.Second)),
-		ScanBy: cwtypes.ScanByTimestampAscending, MaxRecords: aws.Int32(100)})
-	if err != nil {
-		return time.Time{}, err
-	}
-	for _, h := range out.AlarmHistoryItems {
-		ts := aws.ToTime(h.Timestamp)
-		if ts.Before(since) {
-			continue
-		}
-		var data struct {
-			NewState struct {
-				StateValue string `json:"stateValue"`
-			} `json:"newState"`
-		}
-		_ = json.Unmarshal([]byte(aws.ToString(h.HistoryData)), &data)
-		if data.NewState.StateValue == "ALARM" || strings.HasSuffix(aws.ToString(h.HistorySummary), " to ALARM") {
-			return ts, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("no change of %s to ALARM since %s in its history", name, since.Format(time.RFC3339Nano))
-}
-
 // aliasWatch is what the client saw of the alias while a deployment ran, polling GetAlias.
 type aliasWatch struct {
 	polls      int
@@ -335,7 +306,7 @@ func runDefective(ctx context.Context, c *clients, g *loadGen, serverPid, period
 	}
 	recs := g.window(r.created, r.end)
 	r.t = count(recs, r.created, r.end)
-	if r.alarmAt, err = alarmWentOff(ctx, c, alarmName(period), r.created); err != nil {
+	if r.alarmAt, err = alarmhistory.WentOff(ctx, c.cw, alarmName(period), r.created); err != nil {
 		return fail(err)
 	}
 	for _, x := range recs {
