@@ -345,7 +345,14 @@ func TestClusterDrainFinishesInFlightInvocations(t *testing.T) {
 		out, err := draining.Lambda().Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("orders"), Payload: []byte(`{"message":"slow","sleepMs":4000}`)})
 		done <- result{out, err}
 	}()
-	time.Sleep(500 * time.Millisecond) // the invocation is running (it sleeps 4 s)
+	eventually(t, 30*time.Second, "the invocation runs on the node", func() (bool, string) { // (it sleeps 4 s)
+		for _, n := range draining.clusterStatus(t).Nodes {
+			if n.Name == "n0" && n.InFlight > 0 {
+				return true, ""
+			}
+		}
+		return false, "nothing in flight on n0"
+	})
 	stopped := make(chan struct{})
 	go func() { draining.Stop(t); close(stopped) }()
 	eventually(t, 10*time.Second, "the draining node's health answers 503", func() (bool, string) {
