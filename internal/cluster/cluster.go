@@ -69,7 +69,6 @@ type Cluster struct {
 	nodes   map[string]Node
 	changed chan struct{} // closed and replaced when the member list changes
 	leading map[string]bool
-	closed  bool
 
 	stop  context.CancelFunc
 	loops sync.WaitGroup
@@ -267,7 +266,6 @@ func (c *Cluster) setLeading(job string, on bool) {
 // after the jobs passed to Lead have returned.
 func (c *Cluster) Leave(ctx context.Context) error {
 	c.mu.Lock()
-	c.closed = true
 	session := c.session
 	c.mu.Unlock()
 	c.stop()
