@@ -66,6 +66,13 @@ func (a Account) ParseFunctionName(member, input string, maxLen int) (Ref, error
 	return Ref{Name: name, Qualifier: qualifier}, nil
 }
 
+// NamesOtherAccount reports whether a function name or ARN names an account other than a's: CreateFunction is
+// denied such a name (403, as AWS does), where reads answer "not found".
+func (a Account) NamesOtherAccount(input string) bool {
+	m := functionNamePattern.FindStringSubmatch(input)
+	return m != nil && m[3] != "" && m[3] != a.ID
+}
+
 // WithQualifier reconciles a qualifier carried in the name with one from the Qualifier parameter.
 func (r Ref) WithQualifier(param string) (Ref, error) {
 	if param == "" {
@@ -82,9 +89,11 @@ func (r Ref) WithQualifier(param string) (Ref, error) {
 }
 
 // ValidNewFunctionName checks a name for CreateFunction: the bare-name rules (1–64 characters of [a-zA-Z0-9-_]).
+// The model allows 140 (an ARN); the service's own check of the bare name answers InvalidParameterValueException
+// in the validation message's words, as AWS does.
 func ValidNewFunctionName(name string) error {
 	if len(name) > 64 {
-		return ValidationError(name, "functionName", "Member must have length less than or equal to 64")
+		return fault.InvalidParameter("1 validation error detected: Value '%s' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 64", name)
 	}
 	if !plainNamePattern.MatchString(name) {
 		return ValidationError(name, "functionName", "Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+")

@@ -81,15 +81,18 @@ func WriteRESTError(w http.ResponseWriter, r *http.Request, log *slog.Logger, er
 	}
 	body := map[string]any{}
 	switch {
+	case f.Message == "": // an error AWS sends without a message has no body members either
 	case f.Code == fault.Validation || f.Code == fault.RequestTooLarge:
 	case status >= 500:
 		body["Type"] = "Service"
 	default:
 		body["Type"] = "User"
 	}
-	if upperMessage[f.Code] {
+	switch {
+	case f.Message == "":
+	case upperMessage[f.Code]:
 		body["Message"] = f.Message
-	} else {
+	default:
 		body["message"] = f.Message
 	}
 	if f.Reason != "" {

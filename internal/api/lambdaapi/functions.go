@@ -53,6 +53,9 @@ func (h *Handler) createFunction(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	// CreateFunction accepts a name or an ARN; the function is created under the bare name.
+	if h.svc.Account().NamesOtherAccount(req.FunctionName) {
+		return fault.New("AccessDeniedException", "")
+	}
 	ref, err := h.svc.Account().ParseFunctionName("functionName", req.FunctionName, maxFunctionName)
 	if err != nil {
 		return err

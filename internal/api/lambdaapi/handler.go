@@ -3,9 +3,7 @@
 package lambdaapi
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/sluice-dev/sluice/internal/api/awshttp"
 	"github.com/sluice-dev/sluice/internal/api/edge"
-	"github.com/sluice-dev/sluice/internal/api/gateway"
 	"github.com/sluice-dev/sluice/internal/controlplane"
 	"github.com/sluice-dev/sluice/internal/fault"
 	"github.com/sluice-dev/sluice/internal/lambda"
@@ -84,10 +81,14 @@ func (h *Handler) routes() {
 // operation is a handler that returns its error instead of writing it.
 type operation func(w http.ResponseWriter, r *http.Request) error
 
-// handle routes pattern to op after authorizing the caller for action on the resource the request names.
+// handle routes pattern to op after authorizing the caller for action on the resource the request names and
+// checking the request against the operation's shape in the model.
 func (h *Handler) handle(pattern, action string, op operation) {
 	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		err := edge.Authorize(r.Context(), action, func() string { return h.resource(r, action) }, "AccessDeniedException")
+		if err == nil {
+			err = checkModel(action, r)
+		}
 		if err == nil {
 			err = op(w, r)
 		}
@@ -128,19 +129,10 @@ func (h *Handler) resource(r *http.Request, action string) string {
 	return acct.QualifiedARN(ref.Name, q)
 }
 
-// peekFunctionName reads CreateFunction's FunctionName without consuming the body: from the body the gateway
-// read, or (for a request that did not pass the gateway) from r.Body, put back for the operation.
+// peekFunctionName reads CreateFunction's FunctionName without consuming the body.
 func peekFunctionName(r *http.Request) string {
-	body, ok := gateway.Body(r)
-	if !ok {
-		var err error
-		if body, err = io.ReadAll(r.Body); err != nil {
-			return ""
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-	}
 	var in struct{ FunctionName string }
-	_ = json.Unmarshal(body, &in)
+	_ = json.Unmarshal(requestBody(r), &in)
 	return in.FunctionName
 }
 

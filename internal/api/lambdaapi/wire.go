@@ -221,7 +221,7 @@ func encodeAlias(v controlplane.AliasView) aliasConfiguration {
 	a := v.Alias
 	out := aliasConfiguration{AliasArn: v.ARN, Name: a.Name, FunctionVersion: a.FunctionVersion,
 		Description: a.Description, RevisionId: a.RevisionID}
-	if a.Routing != nil {
+	if a.Routing != nil && len(a.Routing.AdditionalVersionWeights) > 0 { // AWS omits an empty routing config
 		out.RoutingConfig = &routingConfig{AdditionalVersionWeights: a.Routing.AdditionalVersionWeights}
 	}
 	return out

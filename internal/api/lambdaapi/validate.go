@@ -1,0 +1,52 @@
+package lambdaapi
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/sluice-dev/sluice/internal/api/gateway"
+	"github.com/sluice-dev/sluice/internal/api/modelcheck"
+	"github.com/sluice-dev/sluice/internal/fault"
+)
+
+// modelOperation is the model's name for the operation an IAM action authorizes, where the two differ.
+var modelOperation = map[string]string{
+	"lambda:InvokeFunction": "Invoke",
+}
+
+// checkModel validates a request against its operation's input shape in the Lambda model (model_gen.go) before
+// the operation runs: every violation in one ValidationException, as AWS answers.
+func checkModel(action string, r *http.Request) error {
+	op, ok := modelOperation[action]
+	if !ok {
+		op = strings.TrimPrefix(action, "lambda:")
+	}
+	if op == "GetProvisionedConcurrencyConfig" && r.URL.Query().Has("List") {
+		op = "ListProvisionedConcurrencyConfigs"
+	}
+	input, ok := lambdaModelInputs[op]
+	if !ok {
+		return nil
+	}
+	doc := modelcheck.FromREST(lambdaModel.Shape(input), r, requestBody(r))
+	if msg := modelcheck.Message(modelcheck.Check(lambdaModel.Shape(input), doc)); msg != "" {
+		return fault.Invalid("%s", msg)
+	}
+	return nil
+}
+
+// requestBody is the body the gateway read, or (for a request that did not pass the gateway) r.Body, put back
+// for the operation.
+func requestBody(r *http.Request) []byte {
+	if body, ok := gateway.Body(r); ok {
+		return body
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return body
+}
