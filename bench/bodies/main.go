@@ -44,6 +44,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/sluice-dev/sluice/bench/internal/benchiam"
 	"github.com/sluice-dev/sluice/bench/internal/buildkit"
 	"github.com/sluice-dev/sluice/bench/internal/hostinfo"
 	"github.com/sluice-dev/sluice/bench/internal/sluiceproc"
@@ -164,7 +165,10 @@ func measure(ctx context.Context, cfg config, tg target, dataDir string, pkg []b
 	pid := srv.Cmd.Process.Pid
 	c := lambda.New(lambda.Options{Region: region, BaseEndpoint: aws.String(srv.Endpoint), Retryer: aws.NopRetryer{}, HTTPClient: sdkhttp.Wrap(nil),
 		Credentials: credentials.NewStaticCredentialsProvider(accessKey, secretKey, "")})
-	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(function), Role: aws.String("arn:aws:iam::000000000000:role/bench"),
+	if err := benchiam.CreateFunctionRole(ctx, c); err != nil {
+		return b, err
+	}
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(function), Role: aws.String(benchiam.FunctionRole),
 		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: pkg}}); err != nil {
 		return b, err
 	}

@@ -17,6 +17,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/sluice-dev/sluice/bench/internal/benchiam"
 )
 
 // payload is what bench/invoke sends: a small JSON document the echo function returns unchanged.
@@ -46,6 +48,9 @@ func setupEcho(ctx context.Context, c *lambda.Client, name string, pkg []byte) e
 }
 
 func createFunction(ctx context.Context, c *lambda.Client, name string, pkg []byte, env map[string]string) error {
+	if err := benchiam.CreateFunctionRole(ctx, c); err != nil {
+		return err
+	}
 	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: &name, Role: aws.String(role), Runtime: types.RuntimeProvidedal2023,
 		Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: pkg}, Environment: &types.Environment{Variables: env}}); err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
+	"github.com/sluice-dev/sluice/bench/internal/benchiam"
 	"github.com/sluice-dev/sluice/bench/internal/sluiceproc"
 	"github.com/sluice-dev/sluice/internal/cluster"
 	"github.com/sluice-dev/sluice/internal/sdkhttp"
@@ -28,7 +29,7 @@ const (
 	accessKey = "AKIABENCHCLUSTERBEN0"
 	secretKey = "bench-cluster-secret"
 	region    = "us-east-1"
-	role      = "arn:aws:iam::000000000000:role/bench"
+	role      = benchiam.FunctionRole
 )
 
 // node is one `sluice serve` process, embedded or a cluster member, with the clients a caller uses against it.

@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/sluice-dev/sluice/bench/internal/benchiam"
 	"github.com/sluice-dev/sluice/bench/internal/latency"
 )
 
@@ -73,7 +74,10 @@ func main() {
 	})
 	ctx := context.Background()
 	pkg := makeZip()
-	role := "arn:aws:iam::000000000000:role/bench"
+	role := benchiam.FunctionRole
+	if err := benchiam.CreateFunctionRole(ctx, client); err != nil {
+		log.Fatal(err)
+	}
 
 	fmt.Printf("| functions | operation | p50 | p99 | mean |\n|---:|---|---:|---:|---:|\n")
 	have := 0

@@ -42,6 +42,9 @@ func groupName(p int) string { return fmt.Sprintf("canary-p%d", p) }
 // watching the 1-second alarm).
 func setup(ctx context.Context, c *clients, pkg []byte) error {
 	l := c.lambda
+	if err := benchiam.CreateFunctionRole(ctx, l); err != nil {
+		return err
+	}
 	_, err := l.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(fnName), Role: aws.String(role),
 		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: pkg},
 		Environment: &types.Environment{Variables: map[string]string{"BUILD": "1"}}})

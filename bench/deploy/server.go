@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
+	"github.com/sluice-dev/sluice/bench/internal/benchiam"
 	"github.com/sluice-dev/sluice/bench/internal/sluiceproc"
 	"github.com/sluice-dev/sluice/internal/sdkhttp"
 )
@@ -31,7 +32,7 @@ const (
 	accessKey = "AKIABENCHDEPLOYBENCH"
 	secretKey = "bench-deploy-secret"
 	region    = "us-east-1"
-	role      = "arn:aws:iam::000000000000:role/bench"
+	role      = benchiam.FunctionRole
 )
 
 // sluiceServer is the real `sluice serve` binary on a fresh data dir.

@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/sluice-dev/sluice/bench/internal/benchiam"
 	"github.com/sluice-dev/sluice/bench/internal/sluiceproc"
 	"github.com/sluice-dev/sluice/internal/sdkhttp"
 )
@@ -34,7 +35,7 @@ import (
 const (
 	accessKey = "AKIABENCHBENCHBENCH0"
 	secretKey = "bench-secret"
-	role      = "arn:aws:iam::000000000000:role/bench"
+	role      = benchiam.FunctionRole
 )
 
 // extraServeArgs are added to `sluice serve` (flag -serve-args), e.g. --no-invocation-metrics to measure what
@@ -306,6 +307,9 @@ func measureSluice(ctx context.Context, cfg config, art artifacts, dataDir strin
 	}
 	defer func() { sm.left = stopAndCheck(srv, bin, dataDir) }()
 	c := sluiceClient(srv, cfg.concurrency)
+	if err := benchiam.CreateFunctionRole(ctx, c); err != nil {
+		return sm, fmt.Errorf("sluice set-up: %w", err)
+	}
 	if err := setupCanary(ctx, c, "bench", art.pkg); err != nil {
 		return sm, fmt.Errorf("sluice set-up: %w", err)
 	}

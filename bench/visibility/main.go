@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/sluice-dev/sluice/bench/internal/benchiam"
 	"github.com/sluice-dev/sluice/bench/internal/buildkit"
 	"github.com/sluice-dev/sluice/bench/internal/hostinfo"
 	"github.com/sluice-dev/sluice/bench/internal/latency"
@@ -188,8 +189,11 @@ func run(ctx context.Context, rounds, readers int, bin string) error {
 // setup creates the function with two published versions (different environments, so different pools), the
 // alias on version 1, and warms both versions.
 func setup(ctx context.Context, c *lambda.Client, pkg []byte) error {
+	if err := benchiam.CreateFunctionRole(ctx, c); err != nil {
+		return err
+	}
 	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(fnName),
-		Role: aws.String("arn:aws:iam::000000000000:role/bench"), Runtime: types.RuntimeProvidedal2023,
+		Role: aws.String(benchiam.FunctionRole), Runtime: types.RuntimeProvidedal2023,
 		Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: pkg},
 		Environment: &types.Environment{Variables: map[string]string{"BUILD": "1"}}}); err != nil {
 		return err

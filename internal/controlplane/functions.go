@@ -37,6 +37,24 @@ func (s *Service) storeCode(zip []byte) (codestore.Info, error) {
 	return info, nil
 }
 
+// lambdaPrincipal is the service principal an execution role's trust policy must let assume it.
+const lambdaPrincipal = "lambda.amazonaws.com"
+
+// checkExecutionRole refuses a role Lambda cannot assume, with AWS's message.
+func (s *Service) checkExecutionRole(ctx context.Context, roleARN string) error {
+	if s.opts.ExecutionRoles == nil {
+		return nil
+	}
+	ok, err := s.opts.ExecutionRoles.ServiceCanAssume(ctx, roleARN, lambdaPrincipal)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fault.InvalidParameter("The role defined for the function cannot be assumed by Lambda.")
+	}
+	return nil
+}
+
 // CreateFunction creates a function in state Pending and schedules its package for processing.
 func (s *Service) CreateFunction(ctx context.Context, in CreateFunctionInput) (FunctionView, error) {
 	if err := lambda.ValidNewFunctionName(in.Name); err != nil {
@@ -48,6 +66,9 @@ func (s *Service) CreateFunction(ctx context.Context, in CreateFunctionInput) (F
 	}
 	if cfg.Role == "" {
 		return FunctionView{}, lambda.ValidationError("null", "role", "Member must not be null")
+	}
+	if err := s.checkExecutionRole(ctx, cfg.Role); err != nil {
+		return FunctionView{}, err
 	}
 	if err := cfg.CheckZipPackage(); err != nil {
 		return FunctionView{}, err
@@ -214,6 +235,14 @@ func (s *Service) startUpdate(f *lambda.Function, cfg lambda.Config, extract str
 
 // UpdateFunctionConfiguration applies a partial configuration to $LATEST; the update settles in the background.
 func (s *Service) UpdateFunctionConfiguration(ctx context.Context, ref lambda.Ref, patch lambda.ConfigPatch, revisionID string) (FunctionView, error) {
+	if patch.Role != nil {
+		if _, err := lambda.NewConfig(ref.Name).Apply(lambda.ConfigPatch{Role: patch.Role}); err != nil {
+			return FunctionView{}, err
+		}
+		if err := s.checkExecutionRole(ctx, *patch.Role); err != nil {
+			return FunctionView{}, err
+		}
+	}
 	var out FunctionView
 	err := s.mutate(ctx, func(tx store.Tx) error {
 		f, err := s.beginUpdate(tx, ref, revisionID)

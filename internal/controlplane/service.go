@@ -32,9 +32,17 @@ type Options struct {
 	// Progress, if set, holds API calls until this process's watch-fed caches (the invoke path's catalog) have
 	// applied what the call wrote or read.
 	Progress *store.Progress
+	// ExecutionRoles, if set, refuses execution roles Lambda could not assume (missing, or not trusting
+	// lambda.amazonaws.com) at CreateFunction and UpdateFunctionConfiguration, as AWS does.
+	ExecutionRoles RoleChecker
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
+}
+
+// RoleChecker says whether an AWS service principal may assume a role (iam.Service has it).
+type RoleChecker interface {
+	ServiceCanAssume(ctx context.Context, roleARN, servicePrincipal string) (bool, error)
 }
 
 // CodeStore is where the control plane keeps code packages (codestore's contract: content-addressed blobs,

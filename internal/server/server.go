@@ -227,7 +227,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	exporter := prom.New()
 	cp := controlplane.New(controlplane.Options{
 		Store: db, Code: codeStore, Account: acct, ConcurrencyLimit: cfg.ConcurrencyLimit,
-		ProcessingDelay: cfg.ProcessingDelay, Logger: log, Progress: caches,
+		ProcessingDelay: cfg.ProcessingDelay, Logger: log, Progress: caches, ExecutionRoles: identities,
 	})
 	var recorder invoke.Recorder = metricStore
 	var observer invoke.Observer = exporter

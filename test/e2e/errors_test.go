@@ -316,7 +316,7 @@ func TestBadInput(t *testing.T) {
 			"environment variables you have provided contains reserved keys that are currently not supported for modification. " +
 			"Reserved keys used in this request: AWS_REGION", "", ""}},
 		{"65-character name", func(in *lambda.CreateFunctionInput) { in.FunctionName = aws.String(strings.Repeat("a", 65)) },
-			wantErr{Status: 400, Code: "ValidationException", Contains: "failed to satisfy constraint"}},
+			wantErr{Status: 400, Code: "InvalidParameterValueException", Contains: "Member must have length less than or equal to 64"}},
 	}
 	for i, tc := range cases {
 		in := createInput("bad-"+string(rune('a'+i)), good)

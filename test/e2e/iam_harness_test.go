@@ -31,8 +31,9 @@ const (
 	testFunctionPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["lambda:*","codedeploy:PutLifecycleEventHookExecutionStatus","cloudwatch:*","logs:*"],"Resource":"*"}]}`
 )
 
-// grantTestRoles creates the roles the suite's functions and deployment groups name: "orders" (execution role)
-// and "codedeploy" (service role with AWS's managed CodeDeploy policy, which may invoke CodeDeployHook_* hooks).
+// grantTestRoles creates the roles the suite's functions and deployment groups name: "orders" (execution role),
+// "other" (a second execution role, without policies) and "codedeploy" (service role with AWS's managed
+// CodeDeploy policy, which may invoke CodeDeployHook_* hooks).
 func grantTestRoles(t *testing.T, s *server) {
 	t.Helper()
 	ctx := context.Background()
@@ -54,6 +55,7 @@ func grantTestRoles(t *testing.T, s *server) {
 			t.Fatalf("put role policy: %v", err)
 		}
 	}
+	create("other", lambdaTrust)
 	if create("codedeploy", codeDeployTrust) {
 		if _, err := c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("codedeploy"),
 			PolicyArn: aws.String("arn:aws:iam::aws:policy/service-role/AWSCodeDeployRoleForLambda")}); err != nil {

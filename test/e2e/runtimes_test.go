@@ -59,10 +59,12 @@ def handler(event, context):
 	}
 
 	// The function's credentials carry its execution role's policies: a role allowed only to invoke "target" may
-	// not invoke anything else, and a role Sluice's IAM does not know may call nothing.
+	// not invoke anything else, and a role without policies may call nothing.
 	ctx := context.Background()
-	if _, err := s.IAM().CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("narrow"), AssumeRolePolicyDocument: aws.String(lambdaTrust)}); err != nil {
-		t.Fatal(err)
+	for _, role := range []string{"narrow", "powerless"} {
+		if _, err := s.IAM().CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(role), AssumeRolePolicyDocument: aws.String(lambdaTrust)}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := s.IAM().PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("narrow"), PolicyName: aws.String("invoke-target"),
 		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:InvokeFunction","Resource":"arn:aws:lambda:*:*:function:target"}]}`)}); err != nil {
@@ -71,7 +73,7 @@ def handler(event, context):
 	for _, tc := range []struct{ role, target, want string }{
 		{"narrow", "target", "from python"},
 		{"narrow", "caller", "AccessDeniedException"},
-		{"unknown", "target", "AccessDeniedException"},
+		{"powerless", "target", "AccessDeniedException"},
 	} {
 		if _, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("caller"),
 			Role: aws.String("arn:aws:iam::000000000000:role/" + tc.role)}); err != nil {
