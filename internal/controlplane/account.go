@@ -29,7 +29,7 @@ func (s *Service) PutFunctionConcurrency(ctx context.Context, ref lambda.Ref, n 
 		return 0, lambda.ValidationError(itoa(n), "reservedConcurrentExecutions", "Member must have value greater than or equal to 0")
 	}
 	err := s.mutate(ctx, func(tx store.Tx) error {
-		f, err := s.loadFunction(tx, ref.Name)
+		f, err := s.loadFunctionAs(tx, ref.Name, lambda.Latest)
 		if err != nil {
 			return err
 		}

@@ -53,7 +53,7 @@ func (s *Service) CreateAlias(ctx context.Context, ref lambda.Ref, in CreateAlia
 	}
 	var out AliasView
 	err := s.mutate(ctx, func(tx store.Tx) error {
-		if _, err := s.loadFunction(tx, ref.Name); err != nil {
+		if _, err := s.loadFunctionAs(tx, ref.Name, in.FunctionVersion); err != nil {
 			return err
 		}
 		existing, err := loadAlias(tx, ref.Name, in.Name)

@@ -27,21 +27,37 @@ type EventInvokeConfigView struct {
 	Config      EventInvokeConfig
 }
 
-func (s *Service) eventInvokeTarget(tx store.Tx, ref lambda.Ref) (string, error) {
-	if _, err := s.loadFunction(tx, ref.Name); err != nil {
+// eventInvokeTarget resolves the qualifier a config request names ($LATEST when unqualified). A missing function,
+// version or alias answers as AWS does: "The function doesn't exist." to writes and lists, and to reads "The
+// function <arn:qualifier> doesn't have an EventInvokeConfig", the same as a target without a config.
+func (s *Service) eventInvokeTarget(tx store.Tx, ref lambda.Ref, read bool) (string, error) {
+	q := ref.Qualifier
+	if q == "" {
+		q = lambda.Latest
+	}
+	missing := func(err error) (string, error) {
+		if err != nil {
+			return "", err
+		}
+		if read {
+			return "", s.noEventInvokeConfig(ref.Name, q)
+		}
+		return "", fault.NotFound("The function doesn't exist.")
+	}
+	if _, err := s.loadFunction(tx, ref.Name); fault.Is(err, fault.ResourceNotFound) {
+		return missing(nil)
+	} else if err != nil {
 		return "", err
 	}
-	q := ref.Qualifier
 	switch {
-	case q == "" || q == lambda.Latest:
-		return lambda.Latest, nil
+	case q == lambda.Latest:
 	case lambda.IsVersionNumber(q):
 		if v, err := loadVersion(tx, ref.Name, atoi(q)); err != nil || v == nil {
-			return "", errors.Join(err, fault.NotFound("Function not found: %s", s.acct.QualifiedARN(ref.Name, q)))
+			return missing(err)
 		}
 	default:
 		if a, err := loadAlias(tx, ref.Name, q); err != nil || a == nil {
-			return "", errors.Join(err, fault.NotFound("Function not found: %s", s.acct.QualifiedARN(ref.Name, q)))
+			return missing(err)
 		}
 	}
 	return q, nil
@@ -54,7 +70,11 @@ type EventInvokePatch struct {
 	OnSuccess, OnFailure     *string
 }
 
+// checkEventInvoke checks a request's arguments, before whether its function exists, as AWS does.
 func (s *Service) checkEventInvoke(p EventInvokePatch) error {
+	if p.MaximumRetryAttempts == nil && p.MaximumEventAgeInSeconds == nil && p.OnSuccess == nil && p.OnFailure == nil {
+		return fault.InvalidParameter("You must specify at least one of error handling or destination setting.")
+	}
 	if n := p.MaximumRetryAttempts; n != nil && (*n < 0 || *n > 2) {
 		return lambda.ValidationError(itoa(*n), "maximumRetryAttempts", "Member must have value less than or equal to 2")
 	}
@@ -65,8 +85,55 @@ func (s *Service) checkEventInvoke(p EventInvokePatch) error {
 		if d == nil || *d == "" {
 			continue
 		}
-		if _, err := s.acct.ParseFunctionName("destination", *d, 256); err != nil || !strings.HasPrefix(*d, "arn:") || !strings.Contains(*d, ":function:") {
-			return fault.InvalidParameter("The destination ARN %s is invalid: Sluice delivers destination records to Lambda functions only (SQS, SNS and EventBridge are not available).", *d)
+		switch service := arnService(*d); service {
+		case "lambda":
+			if !strings.Contains(*d, ":function:") {
+				return fault.InvalidParameter("The destination ARN %s is invalid.", *d)
+			}
+		case "sqs", "sns", "events", "s3":
+			return fault.InvalidParameter("The destination ARN %s is invalid: Sluice delivers destination records to Lambda functions only (SQS, SNS, EventBridge and S3 are not available).", *d)
+		default:
+			return fault.InvalidParameter("The provided destination config DestinationConfig(onSuccess=%s, onFailure=%s) is invalid.",
+				destinationString("OnSuccess", p.OnSuccess), destinationString("OnFailure", p.OnFailure))
+		}
+	}
+	return nil
+}
+
+// arnService is the service part of an ARN ("lambda" in arn:aws:lambda:…).
+func arnService(arn string) string {
+	parts := strings.SplitN(arn, ":", 4)
+	if len(parts) < 3 {
+		return ""
+	}
+	return parts[2]
+}
+
+// destinationString prints a destination as AWS's messages do (a Java object's toString).
+func destinationString(kind string, d *string) string {
+	if d == nil || *d == "" {
+		return "null"
+	}
+	return kind + "(destination=" + *d + ")"
+}
+
+// checkDestinations refuses Lambda destinations that do not exist or are the function itself.
+func (s *Service) checkDestinations(tx store.Tx, name string, p EventInvokePatch) error {
+	for _, d := range []*string{p.OnSuccess, p.OnFailure} {
+		if d == nil || arnService(*d) != "lambda" {
+			continue
+		}
+		ref, err := s.acct.ParseFunctionName("destination", *d, 256)
+		if err != nil {
+			return fault.InvalidParameter("The destination ARN %s is invalid.", *d)
+		}
+		if ref.Name == name {
+			return fault.InvalidParameter("You can't specify the function as a destination for itself.")
+		}
+		if _, err := s.resolve(tx, ref); fault.Is(err, fault.ResourceNotFound) {
+			return fault.InvalidParameter("The destination ARN %s is invalid.", *d)
+		} else if err != nil {
+			return err
 		}
 	}
 	return nil
@@ -79,8 +146,11 @@ func (s *Service) PutFunctionEventInvokeConfig(ctx context.Context, ref lambda.R
 	}
 	var out EventInvokeConfigView
 	err := s.mutate(ctx, func(tx store.Tx) error {
-		q, err := s.eventInvokeTarget(tx, ref)
+		q, err := s.eventInvokeTarget(tx, ref, false)
 		if err != nil {
+			return err
+		}
+		if err := s.checkDestinations(tx, ref.Name, p); err != nil {
 			return err
 		}
 		var c EventInvokeConfig
@@ -123,18 +193,14 @@ func (s *Service) eventInvokeView(name string, c EventInvokeConfig) EventInvokeC
 }
 
 func (s *Service) noEventInvokeConfig(name, q string) error {
-	arn := s.acct.FunctionARN(name)
-	if q != lambda.Latest {
-		arn = s.acct.QualifiedARN(name, q)
-	}
-	return fault.NotFound("The function %s doesn't have an EventInvokeConfig", arn)
+	return fault.NotFound("The function %s doesn't have an EventInvokeConfig", s.acct.QualifiedARN(name, q))
 }
 
 // GetFunctionEventInvokeConfig returns the config of a function or qualifier.
 func (s *Service) GetFunctionEventInvokeConfig(ctx context.Context, ref lambda.Ref) (EventInvokeConfigView, error) {
 	var out EventInvokeConfigView
 	err := s.view(ctx, func(tx store.Tx) error {
-		q, err := s.eventInvokeTarget(tx, ref)
+		q, err := s.eventInvokeTarget(tx, ref, true)
 		if err != nil {
 			return err
 		}
@@ -153,7 +219,7 @@ func (s *Service) GetFunctionEventInvokeConfig(ctx context.Context, ref lambda.R
 // DeleteFunctionEventInvokeConfig removes the config of a function or qualifier.
 func (s *Service) DeleteFunctionEventInvokeConfig(ctx context.Context, ref lambda.Ref) error {
 	return s.mutate(ctx, func(tx store.Tx) error {
-		q, err := s.eventInvokeTarget(tx, ref)
+		q, err := s.eventInvokeTarget(tx, ref, true)
 		if err != nil {
 			return err
 		}
@@ -175,7 +241,9 @@ func (s *Service) ListFunctionEventInvokeConfigs(ctx context.Context, ref lambda
 	}
 	page := newPager[EventInvokeConfigView](maxItems)
 	err = s.view(ctx, func(tx store.Tx) error {
-		if _, err := s.loadFunction(tx, ref.Name); err != nil {
+		if _, err := s.loadFunction(tx, ref.Name); fault.Is(err, fault.ResourceNotFound) {
+			return fault.NotFound("The function doesn't exist.")
+		} else if err != nil {
 			return err
 		}
 		return tx.Scan(eventInvokePrefix(ref.Name), after, func(k string, b []byte) (bool, error) {

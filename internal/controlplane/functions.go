@@ -70,6 +70,9 @@ func (s *Service) CreateFunction(ctx context.Context, in CreateFunctionInput) (F
 	if err := s.checkExecutionRole(ctx, cfg.Role); err != nil {
 		return FunctionView{}, err
 	}
+	if len(in.Tags) > MaxTags {
+		return FunctionView{}, errTooManyTags
+	}
 	if err := cfg.CheckZipPackage(); err != nil {
 		return FunctionView{}, err
 	}
@@ -272,7 +275,7 @@ func (s *Service) DeleteFunction(ctx context.Context, ref lambda.Ref) error {
 	switch q := ref.Qualifier; {
 	case q == lambda.Latest:
 		return fault.InvalidParameter("$LATEST version cannot be deleted without deleting the function.")
-	case q != "" && !lambda.IsVersionNumber(q):
+	case q != "" && lambda.ValidAliasName(q) == nil:
 		return fault.InvalidParameter("Deletion of aliases is not currently supported.")
 	case q != "":
 		return s.deleteVersion(ctx, ref.Name, q)
@@ -371,8 +374,16 @@ func (s *Service) pageVersions(tx store.Tx, name, after string, page *pager[Func
 	})
 }
 
+// MaxTags is how many tags a function may carry (AWS's resource tag limit).
+const MaxTags = 50
+
+var errTooManyTags = fault.InvalidParameter("Number of tags exceeds resource tag limit.")
+
 // TagResource merges tags into a function.
 func (s *Service) TagResource(ctx context.Context, ref lambda.Ref, tags map[string]string) error {
+	if len(tags) == 0 { // AWS's answer to an empty Tags map
+		return fault.InvalidParameter("An error occurred and the request cannot be processed.")
+	}
 	return s.updateTags(ctx, ref, func(t map[string]string) { maps.Copy(t, tags) })
 }
 
@@ -421,6 +432,9 @@ func (s *Service) updateTags(ctx context.Context, ref lambda.Ref, change func(ma
 			f.Tags = map[string]string{}
 		}
 		change(f.Tags)
+		if len(f.Tags) > MaxTags {
+			return errTooManyTags
+		}
 		return store.PutJSON(tx, functionKey(f.Name), f)
 	})
 }

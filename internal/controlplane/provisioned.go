@@ -184,6 +184,19 @@ func deleteWhere(tx store.Tx, prefix string, match func(key string) bool) error 
 	return nil
 }
 
+// loadProvisionedFunction loads the function of a provisioned-concurrency request. A missing function's 404
+// names what the qualifier names, as AWS's does: "Function not found: …:1" for a version, "Cannot find alias arn:
+// …:live" for an alias (its versions and aliases are missing too, so provisionedTarget says which).
+func (s *Service) loadProvisionedFunction(tx store.Tx, ref lambda.Ref, forPut bool) (*lambda.Function, error) {
+	f, err := s.loadFunction(tx, ref.Name)
+	if fault.Is(err, fault.ResourceNotFound) {
+		if _, terr := s.provisionedTarget(tx, ref, forPut); terr != nil {
+			return nil, terr
+		}
+	}
+	return f, err
+}
+
 // provisionedTarget resolves the version a qualifier provisions and checks it may carry a configuration.
 func (s *Service) provisionedTarget(tx store.Tx, ref lambda.Ref, forPut bool) (string, error) {
 	q := ref.Qualifier
@@ -223,7 +236,7 @@ func (s *Service) PutProvisionedConcurrencyConfig(ctx context.Context, ref lambd
 	}
 	var out ProvisionedView
 	err := s.mutate(ctx, func(tx store.Tx) error {
-		f, err := s.loadFunction(tx, ref.Name)
+		f, err := s.loadProvisionedFunction(tx, ref, true)
 		if err != nil {
 			return err
 		}
@@ -272,7 +285,7 @@ func (s *Service) noProvisioned() error {
 func (s *Service) GetProvisionedConcurrencyConfig(ctx context.Context, ref lambda.Ref) (ProvisionedView, error) {
 	var out ProvisionedView
 	err := s.view(ctx, func(tx store.Tx) error {
-		if _, err := s.loadFunction(tx, ref.Name); err != nil {
+		if _, err := s.loadProvisionedFunction(tx, ref, false); err != nil {
 			return err
 		}
 		if _, err := s.provisionedTarget(tx, ref, false); err != nil {
@@ -295,7 +308,7 @@ func (s *Service) GetProvisionedConcurrencyConfig(ctx context.Context, ref lambd
 // DeleteProvisionedConcurrencyConfig removes a configuration (204 even when there was none, as on AWS).
 func (s *Service) DeleteProvisionedConcurrencyConfig(ctx context.Context, ref lambda.Ref) error {
 	return s.mutate(ctx, func(tx store.Tx) error {
-		if _, err := s.loadFunction(tx, ref.Name); err != nil {
+		if _, err := s.loadProvisionedFunction(tx, ref, false); err != nil {
 			return err
 		}
 		if _, err := s.provisionedTarget(tx, ref, false); err != nil {

@@ -158,6 +158,16 @@ func (s *Service) loadFunction(tx store.Tx, name string) (*lambda.Function, erro
 	return &f, nil
 }
 
+// loadFunctionAs is loadFunction for operations whose 404 names a qualified ARN: the qualifier the request named,
+// or the one AWS adds ($LATEST for PutFunctionConcurrency, the target version for CreateAlias).
+func (s *Service) loadFunctionAs(tx store.Tx, name, qualifier string) (*lambda.Function, error) {
+	f, err := s.loadFunction(tx, name)
+	if fault.Is(err, fault.ResourceNotFound) {
+		return nil, fault.NotFound("Function not found: %s", s.acct.QualifiedARN(name, qualifier))
+	}
+	return f, err
+}
+
 func loadVersion(tx store.Tx, name string, n int) (*lambda.Version, error) {
 	var v lambda.Version
 	if err := store.GetJSON(tx, versionKey(name, n), &v); err != nil {
@@ -194,9 +204,13 @@ func lastVersion(tx store.Tx, name string) (*lambda.Version, error) {
 	return &v, jsonUnmarshal(last, &v)
 }
 
-// resolve finds the configuration a qualified or unqualified reference names.
+// resolve finds the configuration a qualified or unqualified reference names; a missing function's 404 names
+// the reference as asked, qualifier included, as AWS's does.
 func (s *Service) resolve(tx store.Tx, ref lambda.Ref) (FunctionView, error) {
 	f, err := s.loadFunction(tx, ref.Name)
+	if fault.Is(err, fault.ResourceNotFound) {
+		return FunctionView{}, fault.NotFound("Function not found: %s", s.acct.QualifiedARN(ref.Name, ref.Qualifier))
+	}
 	if err != nil {
 		return FunctionView{}, err
 	}

@@ -322,8 +322,12 @@ type resolved struct {
 // resolve maps a reference to the target that serves this invocation, picking a version for aliases.
 func (c *catalog) resolve(ref lambda.Ref) (resolved, error) {
 	fn := c.get(ref.Name)
-	if fn == nil {
-		return resolved{}, fault.NotFound("Function not found: %s", c.acct.FunctionARN(ref.Name))
+	if fn == nil { // AWS names what was invoked: an unqualified invocation is one of $LATEST
+		q := ref.Qualifier
+		if q == "" {
+			q = lambda.Latest
+		}
+		return resolved{}, fault.NotFound("Function not found: %s", c.acct.QualifiedARN(ref.Name, q))
 	}
 	r := resolved{fn: fn, invokedARN: c.acct.QualifiedARN(ref.Name, ref.Qualifier)}
 	if ref.Qualifier != "" {

@@ -1,8 +1,8 @@
 package lambda
 
 import (
+	"bytes"
 	"encoding/json"
-	"fmt"
 	"regexp"
 	"slices"
 	"sort"
@@ -25,14 +25,14 @@ const (
 	MaxLayers               = 5
 )
 
-// Runtimes Sluice accepts in CreateFunction/UpdateFunctionConfiguration. Which of them it can execute is the
-// execution layer's concern; the control plane stores any current runtime, as AWS does.
+// Runtimes Sluice accepts in CreateFunction/UpdateFunctionConfiguration: those AWS accepts for new functions, in
+// the order AWS's message lists them (recorded from the live service; the model's enum also names deprecated
+// runtimes AWS refuses). Which of them Sluice can execute is the execution layer's concern; the control plane
+// stores any of them, as AWS does.
 var Runtimes = []string{
-	"provided.al2023", "provided.al2", "provided",
-	"nodejs24.x", "nodejs22.x", "nodejs20.x", "nodejs18.x",
-	"python3.14", "python3.13", "python3.12", "python3.11", "python3.10", "python3.9",
-	"java25", "java21", "java17", "java11", "java8.al2",
-	"dotnet10", "dotnet8", "ruby4.0", "ruby3.4", "ruby3.3", "ruby3.2",
+	"nodejs20.x", "python3.14", "provided.al2023", "python3.12", "python3.13", "nodejs24.x", "nodejs22.x", "java25",
+	"python3.10", "python3.11", "java21", "ruby3.3", "ruby3.4", "ruby3.2", "python3.8", "python3.9", "java17",
+	"nodejs16.x", "dotnet10", "dotnet8", "java11", "dotnet6", "nodejs18.x", "provided.al2", "java8.al2",
 }
 
 var (
@@ -81,6 +81,7 @@ type ConfigPatch struct {
 	Runtime, Role, Handler, Description *string
 	Timeout, MemorySize                 *int
 	Environment                         *map[string]string
+	EnvironmentOrder                    []string // Environment's keys as the request listed them (for messages)
 	DeadLetterTargetARN                 *string
 	TracingMode                         *string
 	Architectures                       *[]string
@@ -152,7 +153,7 @@ func (c Config) Apply(p ConfigPatch) (Config, error) {
 		c.MemorySize = *p.MemorySize
 	}
 	if p.Environment != nil {
-		if err := validEnvironment(*p.Environment); err != nil {
+		if err := validEnvironment(*p.Environment, p.EnvironmentOrder); err != nil {
 			return c, err
 		}
 		c.Environment = *p.Environment
@@ -172,10 +173,10 @@ func (c Config) Apply(p ConfigPatch) (Config, error) {
 	if p.Architectures != nil {
 		a := *p.Architectures
 		if len(a) != 1 {
-			return c, ValidationError(fmt.Sprint(a), "architectures", "Member must have length less than or equal to 1")
+			return c, ValidationError("["+strings.Join(a, ", ")+"]", "architectures", "Member must have length less than or equal to 1")
 		}
 		if a[0] != "x86_64" && a[0] != "arm64" {
-			return c, ValidationError(fmt.Sprint(a), "architectures", "Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64]]")
+			return c, ValidationError("["+strings.Join(a, ", ")+"]", "architectures", "Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64], Member must not be null]")
 		}
 		c.Architecture = a[0]
 	}
@@ -220,7 +221,9 @@ func (c Config) CheckZipPackage() error {
 	return nil
 }
 
-func validEnvironment(env map[string]string) error {
+// validEnvironment checks variable names, reserved keys and the 4 KB limit, measured (and quoted) as AWS does:
+// the variables as compact JSON, in the order the request listed them (order; the rest sorted).
+func validEnvironment(env map[string]string, order []string) error {
 	var reserved []string
 	for k := range env {
 		if !envNamePattern.MatchString(k) {
@@ -234,11 +237,36 @@ func validEnvironment(env map[string]string) error {
 		sort.Strings(reserved)
 		return fault.InvalidParameter("Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: %s", strings.Join(reserved, ","))
 	}
-	b, _ := json.Marshal(env)
+	b := measuredEnvironment(env, order)
 	if len(b) > MaxEnvironmentBytes {
 		return fault.InvalidParameter("Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: %s", b)
 	}
 	return nil
+}
+
+func measuredEnvironment(env map[string]string, order []string) []byte {
+	keys := slices.DeleteFunc(slices.Clone(order), func(k string) bool { _, ok := env[k]; return !ok })
+	var rest []string
+	for k := range env {
+		if !slices.Contains(keys, k) {
+			rest = append(rest, k)
+		}
+	}
+	sort.Strings(rest)
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, k := range append(keys, rest...) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		kb, _ := json.Marshal(k)
+		vb, _ := json.Marshal(env[k])
+		b.Write(kb)
+		b.WriteByte(':')
+		b.Write(vb)
+	}
+	b.WriteByte('}')
+	return b.Bytes()
 }
 
 // SameForPublish reports whether two configurations are equal for publish idempotence: same code and same

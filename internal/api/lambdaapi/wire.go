@@ -1,7 +1,9 @@
 package lambdaapi
 
 import (
+	"bytes"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/controlplane"
@@ -120,6 +122,41 @@ func (h *Handler) runtimeVersionARN(runtime string) string {
 
 type environment struct {
 	Variables map[string]string `json:"Variables"`
+	order     []string          // Variables' keys as sent: AWS's size error quotes them in this order
+}
+
+func (e *environment) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Variables json.RawMessage
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	e.Variables, e.order = nil, nil
+	if len(raw.Variables) == 0 || string(raw.Variables) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(raw.Variables, &e.Variables); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw.Variables))
+	if _, err := dec.Token(); err != nil {
+		return err
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if k, ok := key.(string); ok && !slices.Contains(e.order, k) {
+			e.order = append(e.order, k)
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type functionCode struct {
@@ -160,6 +197,7 @@ func (r *configRequest) patch() lambda.ConfigPatch {
 			vars = map[string]string{}
 		}
 		p.Environment = &vars
+		p.EnvironmentOrder = r.Environment.order
 	}
 	if r.DeadLetterConfig != nil {
 		p.DeadLetterTargetARN = &r.DeadLetterConfig.TargetArn
