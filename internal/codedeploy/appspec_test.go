@@ -272,7 +272,7 @@ func TestParseRevision(t *testing.T) {
 		{"unknown type", Revision{RevisionType: "Zip"}, ErrInvalidRevision, "The revision type Zip is invalid."},
 		{"AppSpecContent without content", Revision{RevisionType: "AppSpecContent"}, ErrInvalidRevision, "has no content"},
 		{"String carried in the wrong field", Revision{RevisionType: "String", AppSpecContent: &RawString{Content: docYAML}}, ErrInvalidRevision, "has no content"},
-		{"bad content", Revision{RevisionType: "AppSpecContent", AppSpecContent: &RawString{Content: "version: 2"}}, ErrInvalidRevision, "version 2 is not supported"},
+		{"bad content", Revision{RevisionType: "AppSpecContent", AppSpecContent: &RawString{Content: "version: 2"}}, ErrInvalidRevision, "An invalid version value (2) was entered"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			spec, err := ParseRevision(tc.rev)
