@@ -49,7 +49,9 @@ func serveCommand() *cobra.Command {
 	f.StringVar(&cfg.Node, "node", "", "node interpreter for nodejs runtimes (default: found on PATH)")
 	f.StringVar(&cfg.Python, "python", "", "python3 interpreter for python runtimes (default: found on PATH, runnable unprivileged)")
 	f.StringVar(&cfg.PythonPath, "python-path", "", "extra PYTHONPATH for Python functions (e.g. where boto3 lives)")
-	f.DurationVar(&cfg.ProcessingDelay, "processing-delay", 0, "hold every Pending/InProgress settle this long (testing and demos)")
+	f.DurationVar(&cfg.MinSettleTime, "min-settle-time", 0, "keep a created function Pending, and an updated one InProgress, at least this long after the call, as AWS takes seconds: a script that skips the waiters (aws lambda wait function-updated-v2) then gets the 409 it would get on AWS (default 0: settle as soon as the package is processed)")
+	// The flag's earlier, hidden name.
+	f.DurationVar(&cfg.MinSettleTime, "processing-delay", 0, "the former name of --min-settle-time")
 	_ = f.MarkHidden("processing-delay")
 	f.BoolVar(&cfg.NoInvocationMetrics, "no-invocation-metrics", false, "do not record metrics on the invoke path (benchmarking what recording costs)")
 	_ = f.MarkHidden("no-invocation-metrics")

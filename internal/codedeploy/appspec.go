@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -133,7 +134,7 @@ func ParseRevision(r Revision) (AppSpec, error) {
 // ("Resources", "resources", "currentversion"…). Unknown top-level keys are ignored; unknown keys inside a resource
 // or its properties are refused, so that a typo never silently deploys the wrong thing.
 //
-// The file must have version 0.0 (written 0.0 or "0.0"), exactly one resource of type AWS::Lambda::Function whose
+// The file must have version 0.0, in any spelling of the number zero (see zeroVersion), exactly one resource of type AWS::Lambda::Function whose
 // properties Name, Alias, CurrentVersion and TargetVersion are present (versions as positive integers), and
 // optionally Hooks: a list of single-key maps (a plain map is accepted too) naming the BeforeAllowTraffic and
 // AfterAllowTraffic functions, each at most once. AWS documents one Lambda function per AppSpec (a deployment has
@@ -157,8 +158,8 @@ func ParseAppSpec(content string) (AppSpec, error) {
 	if !ok || v.null() {
 		return AppSpec{}, invalidAppSpec("The version field is missing; it must be %s.", AppSpecVersion)
 	}
-	if v.kind != scalarNode || v.value != AppSpecVersion {
-		return AppSpec{}, invalidAppSpec("The AppSpec file version %s is not supported; the only supported version is %s.", v.text(), AppSpecVersion)
+	if v.kind != scalarNode || !zeroVersion(v.value) {
+		return AppSpec{}, invalidAppSpec("An invalid version value (%s) was entered in the application specification file. Make sure your AppSpec file specifies \"%s\" as the version, and then try again.", v.text(), AppSpecVersion)
 	}
 	spec.Version = AppSpecVersion
 
@@ -294,6 +295,19 @@ func parseHooks(h *node) (AppSpecHooks, error) {
 	}
 	return hooks, nil
 }
+
+// zeroVersion reports whether an AppSpec's version value is 0.0, the only version there is. CodeDeploy reads it as
+// a number, whether it is written as one or as a string: the documented 0.0 and "0.0", and the 0 that clients
+// building the AppSpec as an object send (JavaScript's JSON.stringify writes 0.0 as 0; aws-actions'
+// amazon-ecs-deploy-task-definition does so), are all accepted; so is any other decimal spelling of zero (0.00, -0,
+// 0e0, "0"). Anything else — another number, a word, true/false — is not version 0.0.
+func zeroVersion(v string) bool {
+	return zeroDecimal.MatchString(strings.TrimSpace(v))
+}
+
+// zeroDecimal matches a decimal number whose value is zero: optional sign, zero digits with an optional zero
+// fraction (or a zero fraction alone), optional exponent.
+var zeroDecimal = regexp.MustCompile(`^[+-]?(0+(\.0*)?|\.0+)([eE][+-]?[0-9]+)?$`)
 
 // canonicalVersion accepts a published version number (digits, value ≥ 1) and returns it without leading zeros.
 func canonicalVersion(s string) (string, bool) {

@@ -101,6 +101,69 @@ Hooks:
 	}
 }
 
+// TestAppSpecVersionSpellings: the version is the number 0.0 however it is written — as the docs write it, as a
+// string, or as a client that builds the AppSpec as an object serialises it (JSON.stringify writes 0.0 as 0) — in
+// YAML and in JSON; any other value is refused with the invalid-version message.
+func TestAppSpecVersionSpellings(t *testing.T) {
+	const body = `Resources:
+  - myLambdaFunction:
+      Type: AWS::Lambda::Function
+      Properties: {Name: myLambdaFunction, Alias: myLambdaFunctionAlias, CurrentVersion: "1", TargetVersion: "2"}
+`
+	const jsonBody = `"Resources":[{"myLambdaFunction":{"Type":"AWS::Lambda::Function","Properties":{"Name":"myLambdaFunction","Alias":"myLambdaFunctionAlias","CurrentVersion":"1","TargetVersion":"2"}}}]`
+	for _, tc := range []struct {
+		yaml, json string // the version as written in each ("" skips that form)
+		ok         bool
+		shown      string // how a refused value is named in the message
+	}{
+		{yaml: "0.0", json: "0.0", ok: true},
+		{yaml: "0", json: "0", ok: true},
+		{yaml: `"0.0"`, json: `"0.0"`, ok: true},
+		{yaml: "'0.0'", ok: true},
+		{yaml: `"0"`, json: `"0"`, ok: true},
+		{yaml: "0.00", json: "0.00", ok: true},
+		{yaml: "-0.0", json: "-0", ok: true},
+		{yaml: "0e0", json: "0.0E+1", ok: true},
+		{yaml: ".0", ok: true},
+		{yaml: "0.", ok: true},
+		{yaml: "1.0", json: "1.0", shown: "1.0"},
+		{yaml: "1", json: "1", shown: "1"},
+		{yaml: "0.1", json: "0.1", shown: "0.1"},
+		{yaml: `"1.0"`, json: `"1.0"`, shown: "1.0"},
+		{yaml: "0.0.0", json: `"0.0.0"`, shown: "0.0.0"},
+		{yaml: `""`, json: `""`, shown: ""},
+		{yaml: "false", json: "false", shown: "false"},
+		{yaml: "zero", json: `"zero"`, shown: "zero"},
+		{yaml: "0x0", json: `"0x0"`, shown: "0x0"},
+		{yaml: "{v: 0.0}", json: `{"v":0.0}`, shown: "a map"},
+	} {
+		for _, form := range []struct{ name, version, content string }{
+			{"YAML", tc.yaml, "version: " + tc.yaml + "\n" + body},
+			{"JSON", tc.json, `{"version":` + tc.json + "," + jsonBody + "}"},
+		} {
+			if form.version == "" {
+				continue
+			}
+			t.Run(form.name+" "+form.version, func(t *testing.T) {
+				got, err := ParseAppSpec(form.content)
+				if tc.ok {
+					if err != nil {
+						t.Fatalf("version %s refused: %v", form.version, err)
+					}
+					if got.Version != AppSpecVersion || got.Resource.TargetVersion != "2" {
+						t.Fatalf("got %+v, want version %s and the resource", got, AppSpecVersion)
+					}
+					return
+				}
+				want := appSpecInvalid + " An invalid version value (" + tc.shown + `) was entered in the application specification file. Make sure your AppSpec file specifies "0.0" as the version, and then try again.`
+				if f, ok := fault.As(err); !ok || f.Code != ErrInvalidRevision || f.Message != want {
+					t.Fatalf("version %s: err %v\nwant %s: %s", form.version, err, ErrInvalidRevision, want)
+				}
+			})
+		}
+	}
+}
+
 func TestParseAppSpecInvalid(t *testing.T) {
 	props := func(p string) string {
 		return "version: 0.0\nResources:\n  - fn:\n      Type: AWS::Lambda::Function\n      Properties:\n" + p
@@ -117,9 +180,9 @@ func TestParseAppSpecInvalid(t *testing.T) {
 		{"a scalar", "hello", "must be a map"},
 		{"two documents", docYAML + "---\nversion: 0.0\n", "more than one YAML document"},
 		{"missing version", strings.Replace(docYAML, "version: 0.0\n", "", 1), "The version field is missing; it must be 0.0."},
-		{"version 1.0", strings.Replace(docYAML, "version: 0.0", "version: 1.0", 1), "The AppSpec file version 1.0 is not supported; the only supported version is 0.0."},
-		{"version 0", strings.Replace(docYAML, "version: 0.0", "version: 0", 1), "version 0 is not supported"},
-		{"version as a list", strings.Replace(docYAML, "version: 0.0", "version: [0.0]", 1), "version a list is not supported"},
+		{"version 1.0", strings.Replace(docYAML, "version: 0.0", "version: 1.0", 1),
+			`An invalid version value (1.0) was entered in the application specification file. Make sure your AppSpec file specifies "0.0" as the version, and then try again.`},
+		{"version as a list", strings.Replace(docYAML, "version: 0.0", "version: [0.0]", 1), "An invalid version value (a list) was entered"},
 		{"duplicate key by case", docYAML + "VERSION: 0.0\n", "The key VERSION appears more than once in the AppSpec file."},
 		{"no resources", "version: 0.0\n", "The Resources section is missing"},
 		{"empty resources", "version: 0.0\nResources: []\n", "The Resources section is missing"},
@@ -209,7 +272,7 @@ func TestParseRevision(t *testing.T) {
 		{"unknown type", Revision{RevisionType: "Zip"}, ErrInvalidRevision, "The revision type Zip is invalid."},
 		{"AppSpecContent without content", Revision{RevisionType: "AppSpecContent"}, ErrInvalidRevision, "has no content"},
 		{"String carried in the wrong field", Revision{RevisionType: "String", AppSpecContent: &RawString{Content: docYAML}}, ErrInvalidRevision, "has no content"},
-		{"bad content", Revision{RevisionType: "AppSpecContent", AppSpecContent: &RawString{Content: "version: 2"}}, ErrInvalidRevision, "version 2 is not supported"},
+		{"bad content", Revision{RevisionType: "AppSpecContent", AppSpecContent: &RawString{Content: "version: 2"}}, ErrInvalidRevision, "An invalid version value (2) was entered"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			spec, err := ParseRevision(tc.rev)

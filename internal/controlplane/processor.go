@@ -14,6 +14,12 @@ import (
 
 // The processor settles functions. Its queue is the work/ prefix of the store, so work survives restarts: Run
 // starts with a full pass, and every mutation that creates work kicks it.
+//
+// With Options.MinSettleTime, a create or update is not settled before that long after it was committed (the
+// function's LastModified, written in the committing transaction), however early the processor sees it: in a
+// cluster the node leading the settle job may learn of the work late, or take the job over from a node that
+// died, and the window a client sees is still measured from the commit. A pass skips what is not due yet and
+// Run sets one timer for the earliest of it.
 
 // kick wakes the processor without blocking.
 func (s *Service) kick() {
@@ -28,16 +34,27 @@ func (s *Service) Run(ctx context.Context) {
 	var follower sync.WaitGroup
 	follower.Go(func() { s.followWork(ctx) })
 	defer follower.Wait()
+	held := time.NewTimer(time.Hour) // fires when the earliest held settle is due
+	held.Stop()
+	defer held.Stop()
 	s.kick()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.wake:
+		case <-held.C:
 		}
-		for s.processPass(ctx) {
+		for {
+			progressed, due := s.processPass(ctx)
 			if ctx.Err() != nil {
 				return
+			}
+			if !progressed {
+				if !due.IsZero() {
+					held.Reset(max(due.Sub(s.now()), 0))
+				}
+				break
 			}
 		}
 		s.mu.Lock()
@@ -47,8 +64,9 @@ func (s *Service) Run(ctx context.Context) {
 	}
 }
 
-// processPass settles every function owing work once; it reports whether it settled anything.
-func (s *Service) processPass(ctx context.Context) bool {
+// processPass settles every function owing work once; it reports whether it settled anything, and when the
+// earliest settle it held back for Options.MinSettleTime is due (zero when it held none).
+func (s *Service) processPass(ctx context.Context) (progressed bool, due time.Time) {
 	var names []string
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		return tx.Scan(workPrefix, "", func(k string, _ []byte) (bool, error) {
@@ -60,14 +78,14 @@ func (s *Service) processPass(ctx context.Context) bool {
 		if ctx.Err() == nil {
 			s.log.Error("scan pending work", "err", err)
 		}
-		return false
+		return false, time.Time{}
 	}
-	progressed := false
 	for _, name := range names {
 		if ctx.Err() != nil {
-			return false
+			return false, time.Time{}
 		}
-		if err := s.settle(ctx, name); err != nil {
+		notBefore, err := s.settle(ctx, name)
+		if err != nil {
 			if ctx.Err() == nil {
 				// Leave the work queued and try again shortly rather than spinning.
 				s.log.Error("settle function", "function", name, "err", err)
@@ -75,19 +93,27 @@ func (s *Service) processPass(ctx context.Context) bool {
 			}
 			continue
 		}
+		if !notBefore.IsZero() {
+			if due.IsZero() || notBefore.Before(due) {
+				due = notBefore
+			}
+			continue
+		}
 		progressed = true
 	}
-	return progressed
+	return progressed, due
 }
 
-// settle performs one function's pending work and records the outcome.
-func (s *Service) settle(ctx context.Context, name string) error {
+// settle performs one function's pending work and records the outcome. When the work was committed less than
+// Options.MinSettleTime ago it does nothing and returns when it will be due.
+func (s *Service) settle(ctx context.Context, name string) (notBefore time.Time, err error) {
 	var work *lambda.PendingWork
-	err := s.store.View(ctx, func(tx store.Tx) error {
+	var committed time.Time
+	err = s.store.View(ctx, func(tx store.Tx) error {
 		var f lambda.Function
 		err := store.GetJSON(tx, functionKey(name), &f)
 		if err == nil {
-			work = f.Pending
+			work, committed = f.Pending, f.LastModified
 		}
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
@@ -95,26 +121,23 @@ func (s *Service) settle(ctx context.Context, name string) error {
 		return err
 	})
 	if err != nil {
-		return err
+		return time.Time{}, err
+	}
+	// A create or update commits LastModified with its work; a reactivation keeps the older one, so it is not held.
+	if work != nil && s.opts.MinSettleTime > 0 {
+		if due := committed.Add(s.opts.MinSettleTime); s.now().Before(due) {
+			return due, nil
+		}
 	}
 	var failure error
-	if work != nil {
-		if s.opts.ProcessingDelay > 0 {
-			select {
-			case <-time.After(s.opts.ProcessingDelay):
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-		if work.ExtractCode != "" {
-			_, failure = s.code.Extract(work.ExtractCode, s.opts.CodeLimits)
-			var ce *codestore.Error
-			if failure != nil && !errors.As(failure, &ce) {
-				return failure // an I/O fault, not a bad package: retry on the next pass
-			}
+	if work != nil && work.ExtractCode != "" {
+		_, failure = s.code.Extract(work.ExtractCode, s.opts.CodeLimits)
+		var ce *codestore.Error
+		if failure != nil && !errors.As(failure, &ce) {
+			return time.Time{}, failure // an I/O fault, not a bad package: retry on the next pass
 		}
 	}
-	return s.mutate(ctx, func(tx store.Tx) error {
+	return time.Time{}, s.mutate(ctx, func(tx store.Tx) error {
 		f, err := s.loadFunction(tx, name)
 		switch {
 		case fault.Is(err, fault.ResourceNotFound):

@@ -26,9 +26,11 @@ type Options struct {
 	ConcurrencyLimit int
 	// CodeLimits bounds uploaded packages (zero fields take AWS's limits).
 	CodeLimits codestore.Limits
-	// ProcessingDelay holds every background settle for this long: a testing and demo knob that makes the
-	// Pending/InProgress windows observable. Zero in production.
-	ProcessingDelay time.Duration
+	// MinSettleTime keeps a created function Pending, and an updated one InProgress (with a version published
+	// with it Pending), for at least this long after the call committed, measured from the commit (LastModified)
+	// whichever node settles it: AWS takes seconds, so a script that forgets a waiter fails here as it would
+	// there. Zero settles as soon as the package is processed.
+	MinSettleTime time.Duration
 	// Progress, if set, holds API calls until this process's watch-fed caches (the invoke path's catalog) have
 	// applied what the call wrote or read.
 	Progress *store.Progress

@@ -22,6 +22,7 @@ const role = "arn:aws:iam::000000000000:role/test"
 type fixture struct {
 	t     *testing.T
 	dir   string
+	opts  Options // Store, Code and Account are filled in by open
 	db    store.Store
 	svc   *Service
 	stop  context.CancelFunc
@@ -46,7 +47,9 @@ func (f *fixture) open() {
 		f.t.Fatal(err)
 	}
 	f.db = db
-	f.svc = New(Options{Store: db, Code: code, Account: lambda.Account{Region: "us-east-1", ID: "000000000000"}})
+	o := f.opts
+	o.Store, o.Code, o.Account = db, code, lambda.Account{Region: "us-east-1", ID: "000000000000"}
+	f.svc = New(o)
 }
 
 // start runs the processor in the background.

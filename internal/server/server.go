@@ -49,8 +49,9 @@ type Config struct {
 	Region           string // default us-east-1
 	AccountID        string // default 000000000000
 	ConcurrencyLimit int    // default 1000
-	// ProcessingDelay holds background settles (test/demo knob; see controlplane.Options).
-	ProcessingDelay time.Duration
+	// MinSettleTime keeps creates Pending and updates InProgress at least this long after they commit (default 0;
+	// see controlplane.Options).
+	MinSettleTime time.Duration
 	// MetricRetention is how long metrics are kept in memory (default 3h).
 	MetricRetention time.Duration
 	// DeployTimeScale makes one configured deployment minute last 60/DeployTimeScale seconds (default 1).
@@ -227,7 +228,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	exporter := prom.New()
 	cp := controlplane.New(controlplane.Options{
 		Store: db, Code: codeStore, Account: acct, ConcurrencyLimit: cfg.ConcurrencyLimit,
-		ProcessingDelay: cfg.ProcessingDelay, Logger: log, Progress: caches, ExecutionRoles: identities,
+		MinSettleTime: cfg.MinSettleTime, Logger: log, Progress: caches, ExecutionRoles: identities,
 	})
 	var recorder invoke.Recorder = metricStore
 	var observer invoke.Observer = exporter

@@ -28,28 +28,32 @@ const codeDeployPrincipal = "codedeploy.amazonaws.com"
 
 // CheckServiceRole refuses, as CreateDeploymentGroup and UpdateDeploymentGroup do in AWS, a service role that
 // does not exist or whose trust policy does not let CodeDeploy assume it — up front, rather than when the first
-// hook of the first deployment fails. The message is the one AWS gives (InvalidRoleException, "Cannot assume role
-// provided."); the role's ARN is kept out of it, as AWS does.
+// hook of the first deployment fails. The answer is AWS's: InvalidRoleException, "AWS CodeDeploy does not have the
+// permissions required to assume the role <ARN>." for either cause (AWS cannot tell them apart either: the
+// assumption fails). Older reports show "Cannot assume role provided." (aws/aws-sdk-ruby#772, 2015); deployments
+// of Lambda deployment groups recorded against AWS in 2026 show the current text.
 func (h AuthorizedHooks) CheckServiceRole(ctx context.Context, roleARN string) error {
 	role, ok, err := h.Roles.RoleByARN(ctx, roleARN)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return invalidRole()
+		return invalidRole(roleARN)
 	}
 	trust, err := policy.Parse(role.TrustPolicy, policy.Trust)
 	if err != nil {
-		return invalidRole()
+		return invalidRole(roleARN)
 	}
 	req := policy.Request{Action: "sts:AssumeRole", Resource: role.ARN, Principal: policy.Principal{Service: []string{codeDeployPrincipal}}}
 	if policy.Evaluate(req, trust) != policy.Allow {
-		return invalidRole()
+		return invalidRole(roleARN)
 	}
 	return nil
 }
 
-func invalidRole() error { return fault.New("InvalidRoleException", "Cannot assume role provided.") }
+func invalidRole(roleARN string) error {
+	return fault.New("InvalidRoleException", "AWS CodeDeploy does not have the permissions required to assume the role %s.", roleARN)
+}
 
 // AuthorizedHooks invokes hook functions the way CodeDeploy does: asynchronously, as the deployment group's
 // service role, which must be allowed lambda:InvokeFunction on the hook (AWSCodeDeployRoleForLambda allows it on

@@ -112,8 +112,9 @@ func TestCheckServiceRole(t *testing.T) {
 				return
 			}
 			var f *fault.Error
-			if !errors.As(err, &f) || f.Code != "InvalidRoleException" || f.Message != "Cannot assume role provided." {
-				t.Fatalf("CheckServiceRole(%s) = %v, want InvalidRoleException: Cannot assume role provided.", tc.role, err)
+			want := "AWS CodeDeploy does not have the permissions required to assume the role " + tc.role + "."
+			if !errors.As(err, &f) || f.Code != "InvalidRoleException" || f.Message != want {
+				t.Fatalf("CheckServiceRole(%s) = %v, want InvalidRoleException: %s", tc.role, err, want)
 			}
 		})
 	}
