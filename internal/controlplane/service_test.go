@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -451,5 +452,54 @@ func TestPendingWorkResumesAfterRestart(t *testing.T) {
 	got, err := f.svc.GetFunctionConfiguration(ctx(), lambda.Ref{Name: "orders"})
 	if err != nil || got.Status.State != lambda.StateActive {
 		t.Fatalf("after restart = %+v, %v", got.Status, err)
+	}
+}
+
+// assumableRoles is a RoleChecker: the roles each service principal may assume.
+type assumableRoles map[string][]string
+
+func (r assumableRoles) ServiceCanAssume(_ context.Context, roleARN, principal string) (bool, error) {
+	return slices.Contains(r[principal], roleARN), nil
+}
+
+func TestExecutionRoleMustBeAssumableByLambda(t *testing.T) {
+	const (
+		lambdaRole = "arn:aws:iam::000000000000:role/fn"
+		otherRole  = "arn:aws:iam::000000000000:role/cd"
+		missing    = "arn:aws:iam::000000000000:role/missing"
+	)
+	f := newFixture(t)
+	f.close()
+	f.opts.ExecutionRoles = assumableRoles{lambdaPrincipal: {lambdaRole}, "codedeploy.amazonaws.com": {otherRole}}
+	f.open()
+	const refused = "The role defined for the function cannot be assumed by Lambda."
+	cases := []struct{ role, want string }{
+		{lambdaRole, ""},
+		{otherRole, refused},
+		{missing, refused},
+	}
+	for i, c := range cases {
+		name := fmt.Sprintf("fn%d", i)
+		_, err := f.svc.CreateFunction(ctx(), CreateFunctionInput{Name: name, ZipFile: makeZip(t, "v1"),
+			Config: lambda.ConfigPatch{Role: ptr(c.role), Runtime: ptr("provided.al2023"), Handler: ptr("bootstrap")}})
+		if c.want == "" {
+			if err != nil {
+				t.Fatalf("create with %s: %v", c.role, err)
+			}
+			continue
+		}
+		if fe := wantFault(t, err, fault.InvalidParameterValue); fe.Message != c.want {
+			t.Errorf("create with %s: %q, want %q", c.role, fe.Message, c.want)
+		}
+	}
+	f.start()
+	f.settle()
+	// Changing the role is checked the same way; other updates do not look at it.
+	_, err := f.svc.UpdateFunctionConfiguration(ctx(), lambda.Ref{Name: "fn0"}, lambda.ConfigPatch{Role: ptr(missing)}, "")
+	if fe := wantFault(t, err, fault.InvalidParameterValue); fe.Message != refused {
+		t.Errorf("update to a missing role: %q", fe.Message)
+	}
+	if _, err := f.svc.UpdateFunctionConfiguration(ctx(), lambda.Ref{Name: "fn0"}, lambda.ConfigPatch{Description: ptr("d")}, ""); err != nil {
+		t.Errorf("update without a role: %v", err)
 	}
 }
