@@ -289,7 +289,7 @@ func TestInvokeErrors(t *testing.T) {
 		Message: "Request must be smaller than 6291456 bytes for the InvokeFunction operation"})
 
 	_, err = c.Invoke(t.Context(), &lambda.InvokeInput{FunctionName: aws.String("nope")})
-	checkAPIError(t, "missing function", err, wantErr{Code: "ResourceNotFoundException", Status: 404, Message: "Function not found: " + arnPrefix + "nope"})
+	checkAPIError(t, "missing function", err, wantErr{Code: "ResourceNotFoundException", Status: 404, Message: "Function not found: " + arnPrefix + "nope:$LATEST"})
 	_, err = c.Invoke(t.Context(), &lambda.InvokeInput{FunctionName: aws.String("slow"), Qualifier: aws.String("9")})
 	checkAPIError(t, "missing version", err, wantErr{Code: "ResourceNotFoundException", Status: 404, Message: "Function not found: " + arnPrefix + "slow:9"})
 

@@ -127,10 +127,19 @@ type identityKey struct{}
 
 type bodyKey struct{}
 
-// Body returns the body of a request the gateway has read (within its memory budget) and verified, so that an
-// edge takes it as it is instead of reading it a second time from r.Body (which replays it for handlers that
-// want a reader). ok is false for a request that did not come through the gateway. The bytes are the gateway's
-// and go back to its pool when the handler returns: a handler keeps none of them.
+// BodyReader reads, from the start, the body of a request the gateway has read (within its memory budget) and
+// verified, so that an edge takes it as it is instead of reading it a second time from r.Body (which replays it
+// for handlers that want a reader). ok is false for a request that did not come through the gateway. The bytes
+// are the gateway's and go back to its pool when the handler returns: a handler keeps none of them.
+func BodyReader(r *http.Request) (io.Reader, bool) {
+	b, ok := r.Context().Value(bodyKey{}).(*body)
+	if !ok {
+		return nil, false
+	}
+	return b.reader(), true
+}
+
+// Body returns the body the gateway read, in one slice (a large body is copied: BodyReader does not).
 func Body(r *http.Request) ([]byte, bool) {
 	b, ok := r.Context().Value(bodyKey{}).(*body)
 	if !ok {

@@ -30,11 +30,23 @@ func checkModel(action string, r *http.Request) error {
 	if !ok {
 		return nil
 	}
-	doc := modelcheck.FromREST(lambdaModel.Shape(input), r, requestBody(r))
+	doc, ok := modelcheck.FromREST(lambdaModel.Shape(input), r, func() io.Reader { return bodyReader(r) })
+	if !ok {
+		return nil // not JSON: the operation's decoder answers
+	}
 	if msg := modelcheck.Message(modelcheck.Check(lambdaModel.Shape(input), doc)); msg != "" {
 		return fault.Invalid("%s", msg)
 	}
 	return nil
+}
+
+// bodyReader reads the body the gateway read from the start, or (for a request that did not pass the gateway)
+// r.Body, put back for the operation.
+func bodyReader(r *http.Request) io.Reader {
+	if br, ok := gateway.BodyReader(r); ok {
+		return br
+	}
+	return bytes.NewReader(requestBody(r))
 }
 
 // requestBody is the body the gateway read, or (for a request that did not pass the gateway) r.Body, put back

@@ -1,21 +1,27 @@
 package modelcheck
 
 import (
-	"bytes"
+	"bufio"
 	"encoding/json"
+	"io"
 	"net/http"
 )
 
 // FromREST gathers a REST-JSON request's input members — path labels, query parameters, headers and the JSON
-// body's members — into the document Check validates. A body that is not a JSON object contributes nothing: the
-// operation's decoder reports it.
-func FromREST(input *Shape, r *http.Request, body []byte) map[string]any {
-	doc := map[string]any{}
+// body's members — into the document Check validates. body is called only when the shape has members in the body
+// (never for Invoke's payload), and its reader is scanned, not buffered: blob members (a function's zip) are
+// skipped over, not held. ok is false when the body is not a JSON object: the operation's decoder reports that.
+func FromREST(input *Shape, r *http.Request, body func() io.Reader) (doc map[string]any, ok bool) {
+	doc = map[string]any{}
 	var fields map[string]any
-	if hasBodyMembers(input) && len(bytes.TrimSpace(body)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.UseNumber()
-		_ = dec.Decode(&fields)
+	if HasBodyMembers(input) {
+		br := bufio.NewReader(body())
+		if _, err := br.Peek(1); err == nil { // an empty body has no members
+			var err error
+			if fields, err = decodeBody(input, br); err != nil {
+				return nil, false
+			}
+		}
 	}
 	q := r.URL.Query()
 	for _, m := range input.Members {
@@ -48,7 +54,7 @@ func FromREST(input *Shape, r *http.Request, body []byte) map[string]any {
 			}
 		}
 	}
-	return doc
+	return doc, true
 }
 
 // scalarFromText types a parameter that travels as text: numbers as json.Number (text that is not a number
@@ -63,7 +69,8 @@ func scalarFromText(s *Shape, v string) any {
 	return v
 }
 
-func hasBodyMembers(s *Shape) bool {
+// HasBodyMembers reports whether a REST input shape has members in a JSON body.
+func HasBodyMembers(s *Shape) bool {
 	for _, m := range s.Members {
 		if m.Location == "" {
 			return true
