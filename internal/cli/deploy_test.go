@@ -59,6 +59,7 @@ func TestDeployExit(t *testing.T) {
 		{name: "no error, yet the stack ended failed", res: &stackdeploy.Result{Stack: "orders", Status: "UPDATE_ROLLBACK_COMPLETE"},
 			wantCode: 1, wantMsg: "stack orders is UPDATE_ROLLBACK_COMPLETE"},
 		{name: "cleaned up", res: &stackdeploy.Result{Stack: "orders", Status: "UPDATE_COMPLETE"}, wantCode: 0},
+		{name: "a dry run after a rolled-back deploy", res: &stackdeploy.Result{Stack: "orders", Status: "UPDATE_ROLLBACK_COMPLETE", DryRun: true}, wantCode: 0},
 		{name: "interrupted before the deploy began", interrupted: true, err: canceled, wantCode: 130,
 			wantMsg: "interrupted; nothing was changed"},
 		{name: "interrupted during a dry run", interrupted: true, err: canceled, res: &stackdeploy.Result{Stack: "orders", DryRun: true}, wantCode: 130,
