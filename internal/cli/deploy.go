@@ -500,6 +500,18 @@ func stackCommand() *cobra.Command {
 			}
 			tw.Flush()
 			printLiveAliases(ctx, out, lambda.NewFromConfig(cfg), s)
+			if len(s.Superseded) > 0 {
+				fmt.Fprintln(out, "\nReplaced, to be deleted by the cleanup of the next deploy that succeeds:")
+				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				for _, r := range s.Superseded {
+					kept := ""
+					if r.Retain {
+						kept = "(UpdateReplacePolicy: Retain keeps it)"
+					}
+					fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", r.LogicalID, r.Resource.Type, r.Resource.PhysicalID, kept)
+				}
+				tw.Flush()
+			}
 			if len(s.Cleanup) > 0 {
 				fmt.Fprintln(out)
 				printCleanup(out, s.Cleanup, "Last cleanup:")

@@ -207,16 +207,43 @@ func (r *run) restore(ctx context.Context, a applied) error {
 	return r.save(ctx)
 }
 
-// deleteAll deletes every resource of a stack being deleted, in reverse dependency order, except those retained
-// (DeletionPolicy: Retain); the first failure stops it (DELETE_FAILED), the rest staying in the record.
+// deleteAll deletes every resource of a stack being deleted, and the physical resources superseded that no cleanup
+// deleted yet, in reverse dependency order, except those retained (DeletionPolicy: Retain; UpdateReplacePolicy:
+// Retain for the superseded); the first failure stops it (DELETE_FAILED), the rest staying in the record.
 func (r *run) deleteAll(ctx context.Context) error {
 	var gone []removal
 	for _, id := range sortedKeys(r.state) {
-		gone = append(gone, removal{id: id, state: r.state[id], why: stack.RemovalRemoved})
+		g := removal{id: id, state: r.state[id], why: stack.RemovalRemoved}
+		if g.state.Retain {
+			g.retainedBy = "DeletionPolicy: Retain"
+		}
+		gone = append(gone, g)
+	}
+	for _, s := range r.st.Superseded {
+		g := removal{id: s.LogicalID, state: s.Resource, why: stack.RemovalReplaced}
+		if s.Retain {
+			g.retainedBy = "UpdateReplacePolicy: Retain"
+		}
+		gone = append(gone, g)
 	}
 	for _, g := range deletionOrder(gone) {
+		if g.why == stack.RemovalReplaced {
+			if g.retainedBy == "" {
+				r.event("deleting %s (%s) %s: replaced", g.id, g.state.Type, g.state.PhysicalID)
+				if h, ok := handlers[g.state.Type]; ok {
+					if err := h.remove(ctx, r, g.state); err != nil {
+						return fmt.Errorf("%s: delete %s: %w", g.id, g.state.PhysicalID, err)
+					}
+				}
+			}
+			r.unsupersede(g.id, g.state.PhysicalID)
+			if err := r.save(ctx); err != nil {
+				return err
+			}
+			continue
+		}
 		action := ActionDelete
-		if g.state.Retain {
+		if g.retainedBy != "" {
 			r.event("retaining %s (%s) %s", g.id, g.state.Type, g.state.PhysicalID)
 			action = ActionRetain
 		} else {

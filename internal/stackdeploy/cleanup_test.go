@@ -624,3 +624,33 @@ func TestCleanupSkipsWhatItCannotDelete(t *testing.T) {
 		}
 	}
 }
+
+// TestDeleteStackDeletesWhatWasSuperseded: deleting a stack deletes, in reverse dependency order, its resources and
+// the physical resources an interrupted deploy replaced and no cleanup deleted yet.
+func TestDeleteStackDeletesWhatWasSuperseded(t *testing.T) {
+	w := newWorld(t)
+	w.mustDeploy(app{release: "v1", version: "Version", description: "one"})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	if _, err := w.deployContext(ctx, app{release: "v2", version: "Version", description: "two"}, func(event string) {
+		if strings.HasPrefix(event, "shifting") {
+			cancel()
+		}
+	}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted deploy: %v", err)
+	}
+	res, err := Delete(t.Context(), Options{StackName: "orders", Config: w.aws.config(), Stacks: w.stacks, clock: w.clock})
+	if err != nil || res.Status != stack.StatusDeleteComplete {
+		t.Fatalf("delete: %v %s", err, res.Status)
+	}
+	log := w.aws.logged()
+	if w.aws.functions["orders"] != nil || len(w.aws.groups) != 0 {
+		t.Errorf("left after the delete: %v\n%s", w.aws.functions, strings.Join(log, "\n"))
+	}
+	deletions := log[at(log, "DeleteAlias"):]
+	want := []string{"DeleteAlias orders:live", "DeleteDeploymentGroup orders/orders-live", "DeleteFunction orders:2", "DeleteFunction orders:1",
+		"DeleteFunction orders", "DeleteApplication orders"}
+	if !slices.Equal(deletions, want) {
+		t.Errorf("deletions\n%s\nwant\n%s", strings.Join(deletions, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -118,8 +118,12 @@ type Result struct {
 	Cleanup []stack.Removal `json:"cleanup,omitempty"`
 }
 
-// Changed reports whether the deploy changed (or would change) anything.
+// Changed reports whether the deploy changed (or would change) anything — a cleanup of what an earlier deploy
+// superseded included.
 func (r *Result) Changed() bool {
+	if len(r.Cleanup) > 0 {
+		return true
+	}
 	for _, c := range r.Changes {
 		if c.Action != ActionNone {
 			return true
