@@ -100,8 +100,8 @@ type Removal struct {
 	PhysicalID string `json:"physicalId"`
 	// Why it left: RemovalReplaced, RemovalRemoved or RemovalRolledBack.
 	Why string `json:"why"`
-	// Outcome: OutcomeDeleted, OutcomeRetained (a policy kept it, or it could not be deleted safely) or
-	// OutcomeDeleteFailed. A resource retained or not deleted is in the account but no longer in the stack.
+	// Outcome: OutcomeDeleted, OutcomeRetained (a policy kept it) or OutcomeDeleteFailed. A resource retained or not
+	// deleted is in the account but no longer in the stack.
 	Outcome string `json:"outcome"`
 	// Reason says which policy retained it, or why the deletion failed.
 	Reason string `json:"reason,omitempty"`
