@@ -102,10 +102,14 @@ AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE for keyless CI) and AWS_ENDPOINT_URL.
 The first deploy creates everything and points each alias at its first version in one step. Later deploys
 publish a new version only when code, environment or memory changed (all properties with
 AutoPublishAliasAllProperties), and move aliases with a DeploymentPreference through a CodeDeploy deployment —
-canary or linear steps, pre/post-traffic hooks, alarms that roll back — showing its progress live. Exits 0 on
-success, 1 on failure, 2 when a traffic shift was rolled back, 130 when interrupted (a CodeDeploy deployment
-already started goes on, and the message says how to follow or stop it; when none had started, it says that
-nothing goes on and which resources were already changed).`,
+canary or linear steps, pre/post-traffic hooks, alarms that roll back — showing its progress live. As in
+CloudFormation, what a deploy supersedes (replaced resources, old versions, resources that left the template) is
+deleted only once every update and traffic shift has succeeded; a failed update is rolled back instead (what it
+changed is put back, what it created is deleted). Exits 0 on success, 1 on failure (the stack is
+UPDATE_ROLLBACK_COMPLETE, UPDATE_ROLLBACK_FAILED or CREATE_FAILED), 2 when a traffic shift was rolled back (and
+the stack with it), 130 when interrupted (a CodeDeploy deployment already started goes on, and the message says how
+to follow or stop it; when none had started, it says that nothing goes on and which resources were already
+changed).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDeploy(cmd, &f, dryRun)
@@ -177,15 +181,21 @@ func runDeploy(cmd *cobra.Command, f *deployFlags, dryRun bool) error {
 // exitInterrupted is the exit code of a deploy stopped by SIGINT or SIGTERM (128 + SIGINT, as shells report it).
 const exitInterrupted = 130
 
-// deployExit maps how a deploy ended to its exit: 2 when a traffic shift was rolled back, 1 on any other failure,
-// and, when the deploy was interrupted (ctx ended), what goes on without it instead of "context canceled": the
-// shifts the live view last saw unfinished, and those the deploy started before any view (res.Shifts).
+// deployExit maps how a deploy ended to its exit: 2 when a traffic shift was rolled back (and the stack with it),
+// 1 on any other failure — whenever the stack ends in a failed state, a rollback that failed included (a dry run
+// changes nothing, so the state it reports is the last deploy's) — and, when
+// the deploy was interrupted (ctx ended), what goes on without it instead of "context canceled": the shifts the
+// live view last saw unfinished, and those the deploy started before any view (res.Shifts).
 func deployExit(ctx context.Context, err error, unfinished []stackdeploy.ShiftState, res *stackdeploy.Result) error {
 	switch {
+	case err == nil && res != nil && !res.DryRun && res.Status.Failed():
+		return &ExitError{Code: 1, Err: fmt.Errorf("stack %s is %s", res.Stack, res.Status)}
 	case err == nil:
 		return nil
 	case ctx.Err() != nil:
 		return &ExitError{Code: exitInterrupted, Err: interrupted(unfinished, res, err)}
+	case errors.Is(err, stackdeploy.ErrRollbackFailed):
+		return &ExitError{Code: 1, Err: err}
 	case errors.Is(err, stackdeploy.ErrRolledBack):
 		return &ExitError{Code: 2, Err: err}
 	}
@@ -231,7 +241,7 @@ func interrupted(unfinished []stackdeploy.ShiftState, res *stackdeploy.Result, e
 // pastTense says what a deploy did to a resource.
 var pastTense = map[stackdeploy.Action]string{stackdeploy.ActionCreate: "created", stackdeploy.ActionUpdate: "updated",
 	stackdeploy.ActionReplace: "replaced", stackdeploy.ActionDelete: "deleted", stackdeploy.ActionRetain: "kept",
-	stackdeploy.ActionShift: "shifted"}
+	stackdeploy.ActionShift: "shifted", stackdeploy.ActionRestore: "restored"}
 
 // leftBehind says what an interrupted deploy that started no CodeDeploy deployment leaves: nothing running, and
 // the resources it had changed (a deploy is not undone; the next one carries on from them).
@@ -282,6 +292,7 @@ func printResult(w io.Writer, r *stackdeploy.Result, err error) {
 	for _, s := range r.Shifts {
 		fmt.Fprintf(w, "%s:%s %s → %s  %s  %s (new version served %d requests, %d errors)\n", s.Function, s.Alias, s.FromVersion, s.ToVersion, s.DeploymentID, s.Status, s.Invocations, s.Errors)
 	}
+	printCleanup(w, r.Cleanup, "Cleanup (after every update):")
 	if len(r.Outputs) > 0 {
 		fmt.Fprintln(w, "Outputs:")
 		keys := make([]string, 0, len(r.Outputs))
@@ -301,6 +312,26 @@ func printResult(w io.Writer, r *stackdeploy.Result, err error) {
 	case r.Status != "":
 		fmt.Fprintf(w, "Stack %s: %s\n", r.Stack, r.Status)
 	}
+}
+
+// printCleanup lists what became of the physical resources that left a stack: deleted, retained (by which policy)
+// or left in the account because their deletion failed.
+func printCleanup(w io.Writer, cleanup []stack.Removal, title string) {
+	if len(cleanup) == 0 {
+		return
+	}
+	fmt.Fprintln(w, title)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	why := map[string]string{stack.RemovalReplaced: "replaced", stack.RemovalRemoved: "left the template",
+		stack.RemovalRolledBack: "created by the update rolled back"}
+	for _, c := range cleanup {
+		outcome := c.Outcome
+		if c.Reason != "" {
+			outcome += " (" + c.Reason + ")"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s: %s\n", c.LogicalID, c.Type, c.PhysicalID, why[c.Why], outcome)
+	}
+	tw.Flush()
 }
 
 func rollbackCommand() *cobra.Command {
@@ -469,6 +500,22 @@ func stackCommand() *cobra.Command {
 			}
 			tw.Flush()
 			printLiveAliases(ctx, out, lambda.NewFromConfig(cfg), s)
+			if len(s.Superseded) > 0 {
+				fmt.Fprintln(out, "\nReplaced, to be deleted by the cleanup of the next deploy that succeeds:")
+				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				for _, r := range s.Superseded {
+					kept := ""
+					if r.Retain {
+						kept = "(UpdateReplacePolicy: Retain keeps it)"
+					}
+					fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", r.LogicalID, r.Resource.Type, r.Resource.PhysicalID, kept)
+				}
+				tw.Flush()
+			}
+			if len(s.Cleanup) > 0 {
+				fmt.Fprintln(out)
+				printCleanup(out, s.Cleanup, "Last cleanup:")
+			}
 			if len(s.Deployments) > 0 {
 				fmt.Fprintln(out, "\nLast traffic shifts:")
 				for _, id := range sortedStackKeys(s.Deployments) {

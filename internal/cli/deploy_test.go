@@ -29,6 +29,7 @@ func TestDeployExit(t *testing.T) {
 	canary := stackdeploy.ShiftState{Name: "orders", Alias: "live", DeploymentID: "d-CANARY01", Status: "InProgress"}
 	done := stackdeploy.ShiftState{Name: "payments", Alias: "live", DeploymentID: "d-DONE0001", Status: "Succeeded"}
 	rolledBack := fmt.Errorf("%w: orders:live stayed on version 2", stackdeploy.ErrRolledBack)
+	rollbackFailed := fmt.Errorf("%w; %w: Fn: restore MemorySize: boom", rolledBack, stackdeploy.ErrRollbackFailed)
 	canceled := fmt.Errorf("Fn: create: %w", context.Canceled)
 	unchanged := &stackdeploy.Result{Stack: "orders", Changes: []stackdeploy.Change{{LogicalID: "Role", Action: stackdeploy.ActionNone}}}
 	halfCreated := &stackdeploy.Result{Stack: "orders", Status: "CREATE_FAILED", Changes: []stackdeploy.Change{
@@ -51,6 +52,14 @@ func TestDeployExit(t *testing.T) {
 		{name: "success", wantCode: 0},
 		{name: "failure", err: errors.New("Fn: create: boom"), wantCode: 1, wantMsg: "Fn: create: boom"},
 		{name: "rolled back", err: rolledBack, wantCode: 2, wantMsg: rolledBack.Error()},
+		{name: "an update failed and was rolled back", err: errors.New("Broken: create: boom"),
+			res: &stackdeploy.Result{Stack: "orders", Status: "UPDATE_ROLLBACK_COMPLETE"}, wantCode: 1, wantMsg: "Broken: create: boom"},
+		{name: "the rollback failed", err: rollbackFailed, res: &stackdeploy.Result{Stack: "orders", Status: "UPDATE_ROLLBACK_FAILED"},
+			wantCode: 1, wantMsg: rollbackFailed.Error()},
+		{name: "no error, yet the stack ended failed", res: &stackdeploy.Result{Stack: "orders", Status: "UPDATE_ROLLBACK_COMPLETE"},
+			wantCode: 1, wantMsg: "stack orders is UPDATE_ROLLBACK_COMPLETE"},
+		{name: "cleaned up", res: &stackdeploy.Result{Stack: "orders", Status: "UPDATE_COMPLETE"}, wantCode: 0},
+		{name: "a dry run after a rolled-back deploy", res: &stackdeploy.Result{Stack: "orders", Status: "UPDATE_ROLLBACK_COMPLETE", DryRun: true}, wantCode: 0},
 		{name: "interrupted before the deploy began", interrupted: true, err: canceled, wantCode: 130,
 			wantMsg: "interrupted; nothing was changed"},
 		{name: "interrupted during a dry run", interrupted: true, err: canceled, res: &stackdeploy.Result{Stack: "orders", DryRun: true}, wantCode: 130,

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/sluice-dev/sluice/internal/stack"
 	"github.com/sluice-dev/sluice/internal/stackdeploy"
 )
 
@@ -127,5 +128,27 @@ func TestPrintResultLeavesTheErrorToStderr(t *testing.T) {
 		if tc.err != nil && strings.Contains(out.String(), tc.err.Error()) {
 			t.Errorf("%s: the summary repeats the error:\n%s", tc.name, out.String())
 		}
+	}
+}
+
+// TestPrintResultShowsTheCleanup: the summary says what became of each physical resource that left the stack.
+func TestPrintResultShowsTheCleanup(t *testing.T) {
+	res := stackdeploy.Result{Stack: "cdk", Status: "UPDATE_COMPLETE", Changes: []stackdeploy.Change{
+		{LogicalID: "VersionB", Type: "AWS::Lambda::Version", Action: stackdeploy.ActionCreate}},
+		Cleanup: []stack.Removal{
+			{LogicalID: "VersionA", Type: "AWS::Lambda::Version", PhysicalID: "arn:aws:lambda:us-east-1:000000000000:function:orders:1",
+				Why: stack.RemovalRemoved, Outcome: stack.OutcomeDeleted},
+			{LogicalID: "Role", Type: "AWS::IAM::Role", PhysicalID: "cdk-Role-1", Why: stack.RemovalReplaced, Outcome: stack.OutcomeRetained,
+				Reason: "UpdateReplacePolicy: Retain"},
+		}}
+	var out bytes.Buffer
+	printResult(&out, &res, nil)
+	want := "create  VersionB  AWS::Lambda::Version  \n" +
+		"Cleanup (after every update):\n" +
+		"  VersionA  AWS::Lambda::Version  arn:aws:lambda:us-east-1:000000000000:function:orders:1  left the template: deleted\n" +
+		"  Role      AWS::IAM::Role        cdk-Role-1                                               replaced: retained (UpdateReplacePolicy: Retain)\n" +
+		"Stack cdk: UPDATE_COMPLETE\n"
+	if out.String() != want {
+		t.Errorf("summary:\n%s\nwant\n%s", out.String(), want)
 	}
 }

@@ -108,11 +108,20 @@ func record(name string) stack.Stack {
 				PhysicalID: "orders-OrdersFunction-1A2B3C",
 				Properties: map[string]any{"MemorySize": float64(256), "Environment": map[string]any{"Variables": map[string]any{"TABLE": "orders"}}, "Layers": []any{"a", "b"}},
 				Attributes: map[string]string{"Arn": "arn:aws:lambda:us-east-1:000000000000:function:orders-OrdersFunction-1A2B3C"},
+				DependsOn:  []string{"OrdersRole"},
 			},
 			"Bucket": {Type: "AWS::S3::Bucket", PhysicalID: "orders-bucket", Retain: true},
 		},
 		Outputs:     map[string]string{"Api": "http://127.0.0.1:9324/orders"},
 		Deployments: map[string]string{"OrdersFunctionAliaslive": "d-RPCR1U3TW"},
+		Superseded: []stack.Superseded{{LogicalID: "OrdersRole", Resource: stack.ResourceState{Type: "AWS::IAM::Role", PhysicalID: "orders-OrdersRole-9Z8Y7X",
+			Properties: map[string]any{"Path": "/old/"}}, Retain: true}},
+		Cleanup: []stack.Removal{
+			{LogicalID: "OrdersVersion1", Type: "AWS::Lambda::Version", PhysicalID: "arn:aws:lambda:us-east-1:000000000000:function:orders:1",
+				Why: stack.RemovalRemoved, Outcome: stack.OutcomeDeleted},
+			{LogicalID: "Bucket", Type: "AWS::S3::Bucket", PhysicalID: "orders-bucket-old", Why: stack.RemovalReplaced, Outcome: stack.OutcomeRetained,
+				Reason: "UpdateReplacePolicy: Retain"},
+		},
 	}
 }
 

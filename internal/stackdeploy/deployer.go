@@ -4,10 +4,16 @@
 //
 // A deploy loads the template (internal/cfn), expands SAM (internal/sam) after packaging local code
 // (internal/pack), then walks the resources in dependency order: each is created, updated (or replaced) or left
-// alone by comparing its resolved properties with those recorded last time; resources that left the template
-// are deleted (unless retained). An alias whose version moves under a CodeDeployLambdaAliasUpdate policy is not
-// updated directly: a CodeDeploy deployment shifts its traffic, and the deploy watches it to the end. The
-// first deploy creates aliases at their version in one step (no deployment: there is nothing to shift from).
+// alone by comparing its resolved properties with those recorded last time. An alias whose version moves under a
+// CodeDeployLambdaAliasUpdate policy is not updated directly: a CodeDeploy deployment shifts its traffic, and the
+// deploy watches it to the end. The first deploy creates aliases at their version in one step (no deployment:
+// there is nothing to shift from).
+//
+// As in CloudFormation, nothing is deleted before every update — traffic shifts included — has succeeded: then
+// the cleanup phase deletes, in reverse dependency order, the physical resources replaced and the resources that
+// left the template, unless UpdateReplacePolicy or DeletionPolicy retains them (cleanup.go). An update that fails
+// instead, or whose shift is rolled back, is rolled back: in-place changes are put back, aliases return to their
+// version, and what the deploy created is deleted while what it superseded stays.
 package stackdeploy
 
 import (
@@ -19,6 +25,7 @@ import (
 	"maps"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -52,6 +59,8 @@ type Options struct {
 	Poll time.Duration
 	// Unlock deploys even if the stack is recorded as being deployed (by a deploy that is known to be gone).
 	Unlock bool
+	// clock is the deploy's time (nil: the real one); tests set a fake.
+	clock clock
 }
 
 // Change is one resource's fate in a deploy.
@@ -75,7 +84,8 @@ const (
 	ActionDelete  Action = "delete"
 	ActionRetain  Action = "retain" // left the template, kept (DeletionPolicy: Retain)
 	ActionNone    Action = "none"
-	ActionShift   Action = "shift" // an alias's traffic moves through CodeDeploy
+	ActionShift   Action = "shift"   // an alias's traffic moves through CodeDeploy
+	ActionRestore Action = "restore" // a rollback put back what the deploy had changed
 )
 
 // Shift is a traffic shift a deploy ran. A deploy that stopped before the shift ended (interrupted, or failed
@@ -104,10 +114,16 @@ type Result struct {
 	Outputs map[string]string `json:"outputs,omitempty"`
 	Notes   []string          `json:"notes,omitempty"`
 	DryRun  bool              `json:"dryRun,omitempty"`
+	// Cleanup is what became of the physical resources that left the stack (as the stack record's Cleanup).
+	Cleanup []stack.Removal `json:"cleanup,omitempty"`
 }
 
-// Changed reports whether the deploy changed (or would change) anything.
+// Changed reports whether the deploy changed (or would change) anything — a cleanup of what an earlier deploy
+// superseded included.
 func (r *Result) Changed() bool {
+	if len(r.Cleanup) > 0 {
+		return true
+	}
 	for _, c := range r.Changes {
 		if c.Action != ActionNone {
 			return true
@@ -118,6 +134,10 @@ func (r *Result) Changed() bool {
 
 // ErrRolledBack is returned (wrapped) when a traffic shift was rolled back.
 var ErrRolledBack = errors.New("traffic shift rolled back")
+
+// ErrRollbackFailed is returned (wrapped, with the failure that caused the rollback) when a failed update could not
+// be rolled back entirely: the stack is UPDATE_ROLLBACK_FAILED.
+var ErrRollbackFailed = errors.New("the rollback failed")
 
 // run is one deploy in progress.
 type run struct {
@@ -131,11 +151,25 @@ type run struct {
 	cd      *codedeploy.Client
 	st      stack.Stack
 	// state is what exists now, by logical id (starts as the recorded stack).
-	state   map[string]stack.ResourceState
+	state map[string]stack.ResourceState
+	// applied is what the update phase did, in order: after a success the cleanup deletes what it superseded,
+	// after a failure the rollback undoes it.
+	applied []applied
 	pending []*pendingShift
-	// replaced are resources superseded by a replacement, deleted at the end.
-	replaced []replacedResource
-	result   Result
+	result  Result
+	clock   clock
+}
+
+// applied is one change the update phase made to a resource.
+type applied struct {
+	id string
+	// action is ActionCreate, ActionReplace (a new physical resource; also a resource whose type changed) or
+	// ActionUpdate (in place).
+	action Action
+	// old is the resource before: the physical resource a replacement superseded, or the state an update changed.
+	old stack.ResourceState
+	// tried are the properties an update that failed was applying (nil: it did not fail).
+	tried map[string]any
 }
 
 func (r *run) event(format string, args ...any) {
@@ -212,30 +246,35 @@ func (r *run) deploy(ctx context.Context) error {
 	}
 	err = r.apply(ctx, order)
 	if err == nil {
-		err = r.removeLeftovers(ctx)
-	}
-	if err == nil {
 		err = r.awaitShifts(ctx)
 	}
+	var outputs map[string]string
 	if err == nil {
-		r.result.Outputs, err = r.l.eval.Outputs(r.refs())
-		r.st.Outputs = r.result.Outputs
+		outputs, err = r.l.eval.Outputs(r.refs())
+	}
+	switch {
+	case err == nil:
+		r.result.Outputs, r.st.Outputs = outputs, outputs
+		r.st.Parameters, r.st.TemplateSHA256 = r.o.Overrides, r.l.sha256
+		// Only now, with every update and shift done, does anything superseded go (CloudFormation's cleanup phase).
+		r.cleanup(ctx)
+		r.st.Status = stack.StatusUpdateComplete
+		if creating {
+			r.st.Status = stack.StatusCreateComplete
+		}
+	case creating:
+		// Kept as far as it got: the next deploy carries on from it.
+		r.st.Status = stack.StatusCreateFailed
+		r.st.Parameters, r.st.TemplateSHA256 = r.o.Overrides, r.l.sha256
+	case ctx.Err() != nil:
+		// Interrupted: nothing is rolled back (a shift under way goes on), and the next deploy carries on.
+		r.st.Status = stack.StatusUpdateFailed
+		r.st.Parameters, r.st.TemplateSHA256 = r.o.Overrides, r.l.sha256
+	default:
+		// The stack goes back to the template, parameters and outputs it had.
+		r.st.Status, err = r.rollback(ctx, err)
 	}
 	r.st.Owner = ""
-	r.st.Parameters = r.o.Overrides
-	r.st.TemplateSHA256 = r.l.sha256
-	switch {
-	case errors.Is(err, ErrRolledBack):
-		r.st.Status = stack.StatusUpdateRolledBack
-	case err != nil && creating:
-		r.st.Status = stack.StatusCreateFailed
-	case err != nil:
-		r.st.Status = stack.StatusUpdateFailed
-	case creating:
-		r.st.Status = stack.StatusCreateComplete
-	default:
-		r.st.Status = stack.StatusUpdateComplete
-	}
 	if err != nil {
 		r.st.Reason = err.Error()
 	}
@@ -253,7 +292,10 @@ func newRun(o Options) *run {
 	if o.Poll == 0 {
 		o.Poll = 500 * time.Millisecond
 	}
-	r := &run{o: o, region: o.Config.Region, lambda: lambda.NewFromConfig(o.Config), iam: iam.NewFromConfig(o.Config),
+	if o.clock == nil {
+		o.clock = realClock{}
+	}
+	r := &run{o: o, clock: o.clock, region: o.Config.Region, lambda: lambda.NewFromConfig(o.Config), iam: iam.NewFromConfig(o.Config),
 		cw: cloudwatch.NewFromConfig(o.Config), cd: codedeploy.NewFromConfig(o.Config)}
 	r.result = Result{Stack: o.StackName, DryRun: o.DryRun, Changes: []Change{}}
 	return r
@@ -285,7 +327,7 @@ func (r *run) delete(ctx context.Context) error {
 	if err := r.hold(ctx, stack.StatusDeleteInProgress); err != nil {
 		return err
 	}
-	if err := r.removeLeftovers(ctx); err != nil {
+	if err := r.deleteAll(ctx); err != nil {
 		r.st.Status, r.st.Owner, r.st.Reason = stack.StatusDeleteFailed, "", err.Error()
 		r.result.Status = r.st.Status
 		saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -312,7 +354,14 @@ func (r *run) locked(st stack.Stack) error {
 // hold records the stack as in progress (status) by this process, which locks it for other deploys.
 func (r *run) hold(ctx context.Context, status stack.Status) error {
 	host, _ := os.Hostname()
-	r.st.Status, r.st.Owner, r.st.Reason = status, fmt.Sprintf("%s pid %d", host, os.Getpid()), ""
+	r.st.Status, r.st.Owner, r.st.Reason, r.st.Cleanup = status, fmt.Sprintf("%s pid %d", host, os.Getpid()), "", nil
+	return r.save(ctx)
+}
+
+// enter records that the deploy, still holding the stack, moved on to another phase (cleanup, rollback).
+func (r *run) enter(ctx context.Context, status stack.Status) error {
+	r.event("stack %s: %s", r.o.StackName, status)
+	r.st.Status = status
 	return r.save(ctx)
 }
 
@@ -367,7 +416,8 @@ func (r *run) resolved(id string, refs cfn.Refs) (map[string]any, error) {
 	return props, nil
 }
 
-// apply creates, updates or replaces each resource in dependency order.
+// apply creates, updates or replaces each resource in dependency order. Nothing is deleted here: what a
+// replacement supersedes waits for the cleanup phase (or goes back into use if the deploy rolls back).
 func (r *run) apply(ctx context.Context, order []string) error {
 	for _, id := range order {
 		res := r.l.tpl.Resources[id]
@@ -381,11 +431,14 @@ func (r *run) apply(ctx context.Context, order []string) error {
 		desired := &resource{id: id, typ: res.Type, props: props, raw: res}
 		switch {
 		case !existed || prev.Type != res.Type:
-			if existed {
-				r.replaced = append(r.replaced, replacedResource{id, prev})
-			}
 			r.event("creating %s (%s)", id, res.Type)
-			if err := h.create(ctx, r, desired); err != nil {
+			err := h.create(ctx, r, desired)
+			if existed {
+				r.made(applied{id: id, action: ActionReplace, old: prev}, desired)
+			} else {
+				r.made(applied{id: id, action: ActionCreate}, desired)
+			}
+			if err != nil {
 				return fmt.Errorf("%s: create: %w", id, err)
 			}
 			r.note(Change{LogicalID: id, Type: res.Type, Action: ActionCreate, PhysicalID: desired.physicalID})
@@ -393,14 +446,17 @@ func (r *run) apply(ctx context.Context, order []string) error {
 			changed := changedKeys(prev.Properties, props)
 			if len(changed) == 0 {
 				r.note(Change{LogicalID: id, Type: res.Type, Action: ActionNone, PhysicalID: prev.PhysicalID})
+				// The policies and references may have changed without the properties: the record follows them.
+				r.state[id] = r.stateOf(desired, prev.PhysicalID, prev.Properties, prev.Attributes)
 				continue
 			}
 			desired.physicalID, desired.attrs = prev.PhysicalID, prev.Attributes
 			if h.replaces(changed) {
 				r.event("replacing %s (%s): %s changed", id, res.Type, strings.Join(changed, ", "))
-				r.replaced = append(r.replaced, replacedResource{id, prev})
 				desired.physicalID, desired.attrs = "", nil
-				if err := h.create(ctx, r, desired); err != nil {
+				err := h.create(ctx, r, desired)
+				r.made(applied{id: id, action: ActionReplace, old: prev}, desired)
+				if err != nil {
 					return fmt.Errorf("%s: replace: %w", id, err)
 				}
 				r.note(Change{LogicalID: id, Type: res.Type, Action: ActionReplace, PhysicalID: desired.physicalID, Properties: changed})
@@ -409,100 +465,64 @@ func (r *run) apply(ctx context.Context, order []string) error {
 			r.event("updating %s (%s): %s", id, res.Type, strings.Join(changed, ", "))
 			action, detail, err := h.update(ctx, r, desired, prev, changed)
 			if err != nil {
+				// It may be half-changed: a rollback puts every property it tried back. The record keeps the old
+				// properties, so that a deploy after an interruption tries them all again.
+				r.applied = append(r.applied, applied{id: id, action: ActionUpdate, old: prev, tried: props})
 				return fmt.Errorf("%s: update: %w", id, err)
 			}
 			r.note(Change{LogicalID: id, Type: res.Type, Action: action, PhysicalID: desired.physicalID, Properties: changed, Detail: detail})
 			if action == ActionShift {
-				continue // recorded once the shift succeeds
+				continue // recorded once the shift succeeds; a rollback puts the alias back
 			}
+			r.made(applied{id: id, action: ActionUpdate, old: prev}, desired)
 		}
-		r.state[id] = stack.ResourceState{Type: res.Type, PhysicalID: desired.physicalID, Properties: props,
-			Attributes: desired.attrs, Retain: res.DeletionPolicy == "Retain"}
 		if err := r.save(ctx); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// made records a change the update phase made: the resource as it now is, what a rollback would undo, and — for a
+// replacement — the physical resource superseded, which the record keeps until a cleanup phase deletes it. A
+// resource whose creation failed before it existed (no physical id) changed nothing.
+func (r *run) made(a applied, res *resource) {
+	if res.physicalID == "" {
+		return
+	}
+	r.state[a.id] = r.stateOf(res, res.physicalID, res.props, res.attrs)
+	r.applied = append(r.applied, a)
+	if a.action == ActionReplace {
+		r.st.Superseded = append(r.st.Superseded, stack.Superseded{LogicalID: a.id, Resource: a.old, Retain: res.raw.UpdateReplacePolicy == "Retain"})
+	}
+}
+
+// stateOf is what the record says of a template resource.
+func (r *run) stateOf(res *resource, physicalID string, props map[string]any, attrs map[string]string) stack.ResourceState {
+	return stack.ResourceState{Type: res.typ, PhysicalID: physicalID, Properties: props, Attributes: attrs,
+		Retain: retainedOnDelete(res.raw.DeletionPolicy), DependsOn: r.dependencies(res.id)}
+}
+
+// retainedOnDelete reports whether a DeletionPolicy keeps a resource that leaves the template.
+func retainedOnDelete(policy string) bool {
+	return policy == "Retain" || policy == "RetainExceptOnCreate"
+}
+
+// dependencies lists the template's resources id refers to (Ref, Fn::GetAtt, Fn::Sub, in any of its sections) or
+// names in DependsOn, as Order counts them: recorded, they keep the deletion order once id has left the template.
+func (r *run) dependencies(id string) []string {
+	res := r.l.tpl.Resources[id]
+	var out []string
+	for _, name := range append(r.l.tpl.References([]any{res.Properties, res.Metadata, res.UpdatePolicy, res.CreationPolicy}), res.DependsOn...) {
+		if _, ok := r.l.tpl.Resources[name]; ok && name != id && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func (r *run) note(c Change) { r.result.Changes = append(r.result.Changes, c) }
-
-// removeLeftovers deletes what left the template (and what was replaced), most dependent first.
-func (r *run) removeLeftovers(ctx context.Context) error {
-	var gone []replacedResource
-	for id, st := range r.state {
-		if r.l != nil { // nil when the whole stack is being deleted
-			if _, ok := r.l.tpl.Resources[id]; ok {
-				if inc, _ := r.l.eval.Included(id); inc {
-					continue
-				}
-			}
-		}
-		gone = append(gone, replacedResource{id, st})
-	}
-	gone = append(gone, r.replaced...)
-	sort.SliceStable(gone, func(i, j int) bool {
-		pi, pj := deletePriority(gone[i].state.Type), deletePriority(gone[j].state.Type)
-		if pi != pj {
-			return pi < pj
-		}
-		return gone[i].id < gone[j].id
-	})
-	for _, g := range gone {
-		isReplacement := false
-		if cur, ok := r.state[g.id]; ok && cur.PhysicalID != g.state.PhysicalID {
-			isReplacement = true
-		}
-		if g.state.Retain {
-			r.event("retaining %s (%s) %s", g.id, g.state.Type, g.state.PhysicalID)
-			if !isReplacement {
-				delete(r.state, g.id)
-				r.note(Change{LogicalID: g.id, Type: g.state.Type, Action: ActionRetain, PhysicalID: g.state.PhysicalID})
-			}
-		} else {
-			r.event("deleting %s (%s) %s", g.id, g.state.Type, g.state.PhysicalID)
-			if h, ok := handlers[g.state.Type]; ok {
-				if err := h.remove(ctx, r, g.state); err != nil {
-					return fmt.Errorf("%s: delete %s: %w", g.id, g.state.PhysicalID, err)
-				}
-			}
-			if !isReplacement {
-				delete(r.state, g.id)
-				r.note(Change{LogicalID: g.id, Type: g.state.Type, Action: ActionDelete, PhysicalID: g.state.PhysicalID})
-			}
-		}
-		if err := r.save(ctx); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-type replacedResource struct {
-	id    string
-	state stack.ResourceState
-}
-
-// deletePriority orders deletions so that nothing is deleted while something else still uses it.
-func deletePriority(typ string) int {
-	switch typ {
-	case "AWS::Lambda::EventInvokeConfig":
-		return 0
-	case "AWS::Lambda::Alias":
-		return 1
-	case "AWS::CodeDeploy::DeploymentGroup":
-		return 2
-	case "AWS::Lambda::Version":
-		return 3
-	case "AWS::Lambda::Function":
-		return 4
-	case "AWS::CloudWatch::Alarm", "AWS::CodeDeploy::DeploymentConfig":
-		return 5
-	case "AWS::CodeDeploy::Application":
-		return 6
-	}
-	return 7 // roles last: functions and groups name them
-}
 
 // changedKeys lists the top-level properties whose values differ.
 func changedKeys(old, new map[string]any) []string {

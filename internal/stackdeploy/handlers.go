@@ -18,6 +18,9 @@ type resource struct {
 	raw        *cfn.Resource
 	physicalID string
 	attrs      map[string]string
+	// restoring: a rollback is putting back the properties the resource had before the deploy (props), so the
+	// update must not start a traffic shift or take the deploy's new code.
+	restoring bool
 }
 
 // handler deploys one resource type through Sluice's APIs.

@@ -4,8 +4,12 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"time"
 
@@ -52,15 +56,23 @@ func (functionHandler) normalize(r *run, id string, props map[string]any) map[st
 }
 
 // zipFor returns a function's package: the packaged local code, or CloudFormation's inline ZipFile written to
-// index.js / index.py as CloudFormation does.
-func zipFor(r *run, res *resource) ([]byte, error) {
+// index.js / index.py as CloudFormation does. A rollback asks for the package the function had before
+// (previousZip).
+func zipFor(ctx context.Context, r *run, res *resource) ([]byte, error) {
+	if res.restoring {
+		return previousZip(ctx, r, res)
+	}
 	if a, ok := r.l.code[res.id]; ok {
 		return a.Zip, nil
 	}
-	code, _ := res.props["Code"].(map[string]any)
+	return inlineZip(res.props)
+}
+
+func inlineZip(props map[string]any) ([]byte, error) {
+	code, _ := props["Code"].(map[string]any)
 	src, _ := code["ZipFile"].(string)
 	name := "index.js"
-	if strings.HasPrefix(str(res.props, "Runtime"), "python") {
+	if strings.HasPrefix(str(props, "Runtime"), "python") {
 		name = "index.py"
 	}
 	var buf bytes.Buffer
@@ -77,6 +89,74 @@ func zipFor(r *run, res *resource) ([]byte, error) {
 	return buf.Bytes(), err
 }
 
+// previousZip gives back the package a function had before a deploy that is being rolled back: inline code is in
+// the recorded properties; a package is recorded only as its digest, and the directory it came from has changed
+// since, but Lambda keeps the code of every published version, so the version with that CodeSha256 provides it.
+func previousZip(ctx context.Context, r *run, res *resource) ([]byte, error) {
+	code, _ := res.props["Code"].(map[string]any)
+	if _, inline := code["ZipFile"]; inline {
+		return inlineZip(res.props)
+	}
+	sha, _ := code[codeKey].(string)
+	if sha == "" {
+		return nil, errors.New("the stack recorded no digest of its previous code")
+	}
+	fn := res.physicalID
+	p := lambda.NewListVersionsByFunctionPaginator(r.lambda, &lambda.ListVersionsByFunctionInput{FunctionName: aws.String(fn)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range page.Versions {
+			if aws.ToString(v.CodeSha256) != sha || aws.ToString(v.Version) == "$LATEST" {
+				continue
+			}
+			out, err := r.lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(fn), Qualifier: v.Version})
+			if err != nil {
+				return nil, err
+			}
+			if out.Code == nil || aws.ToString(out.Code.Location) == "" {
+				return nil, fmt.Errorf("version %s of %s has no code location", aws.ToString(v.Version), fn)
+			}
+			return download(ctx, r, aws.ToString(out.Code.Location), sha)
+		}
+	}
+	return nil, fmt.Errorf("no published version of %s has its previous code (CodeSha256 %s)", fn, sha)
+}
+
+// download fetches a pre-signed code link and checks the package is the one wanted.
+func download(ctx context.Context, r *run, url, sha string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	var hc aws.HTTPClient = http.DefaultClient
+	if r.o.Config.HTTPClient != nil {
+		hc = r.o.Config.HTTPClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("download the previous code: HTTP %d", resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPackage+1))
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(body)
+	if got := base64.StdEncoding.EncodeToString(sum[:]); got != sha {
+		return nil, fmt.Errorf("the previous code downloaded has CodeSha256 %s, not %s", got, sha)
+	}
+	return body, nil
+}
+
+// maxPackage bounds a downloaded package (Lambda's limit for a direct upload is far below).
+const maxPackage = 256 << 20
+
 func (functionHandler) create(ctx context.Context, r *run, res *resource) error {
 	name := str(res.props, "FunctionName")
 	if name == "" {
@@ -86,7 +166,7 @@ func (functionHandler) create(ctx context.Context, r *run, res *resource) error 
 	if err := decodeInto(res.props, in, functionOwnKeys...); err != nil {
 		return err
 	}
-	zipped, err := zipFor(r, res)
+	zipped, err := zipFor(ctx, r, res)
 	if err != nil {
 		return err
 	}
@@ -99,7 +179,7 @@ func (functionHandler) create(ctx context.Context, r *run, res *resource) error 
 		return err
 	}
 	res.physicalID, res.attrs = name, map[string]string{"Arn": aws.ToString(out.FunctionArn)}
-	if err := waitFunction(ctx, r.lambda, name); err != nil {
+	if err := r.waitFunction(ctx, name); err != nil {
 		return err
 	}
 	return putReserved(ctx, r, name, res.props)
@@ -121,9 +201,9 @@ func putReserved(ctx context.Context, r *run, name string, props map[string]any)
 
 // waitFunction waits for a function to leave Pending and for its last update to finish (the seed's §6: the next
 // call would otherwise get a 409).
-func waitFunction(ctx context.Context, c *lambda.Client, name string) error {
+func (r *run) waitFunction(ctx context.Context, name string) error {
 	for {
-		cfg, err := c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(name)})
+		cfg, err := r.lambda.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(name)})
 		if err != nil {
 			return err
 		}
@@ -138,7 +218,7 @@ func waitFunction(ctx context.Context, c *lambda.Client, name string) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		case <-r.clock.After(100 * time.Millisecond):
 		}
 	}
 }
@@ -149,7 +229,7 @@ var configurationExcluded = append([]string{"Architectures", "PackageType"}, fun
 func (functionHandler) update(ctx context.Context, r *run, res *resource, prev stack.ResourceState, changed []string) (Action, string, error) {
 	name := prev.PhysicalID
 	if has(changed, "Code", "Architectures") {
-		zipped, err := zipFor(r, res)
+		zipped, err := zipFor(ctx, r, res)
 		if err != nil {
 			return "", "", err
 		}
@@ -162,7 +242,7 @@ func (functionHandler) update(ctx context.Context, r *run, res *resource, prev s
 		if _, err := r.lambda.UpdateFunctionCode(ctx, in); err != nil {
 			return "", "", err
 		}
-		if err := waitFunction(ctx, r.lambda, name); err != nil {
+		if err := r.waitFunction(ctx, name); err != nil {
 			return "", "", err
 		}
 	}
@@ -197,7 +277,7 @@ func (functionHandler) update(ctx context.Context, r *run, res *resource, prev s
 		if _, err := r.lambda.UpdateFunctionConfiguration(ctx, in); err != nil {
 			return "", "", err
 		}
-		if err := waitFunction(ctx, r.lambda, name); err != nil {
+		if err := r.waitFunction(ctx, name); err != nil {
 			return "", "", err
 		}
 	}
@@ -274,7 +354,7 @@ func (versionHandler) create(ctx context.Context, r *run, res *resource) error {
 	if s := str(res.props, "CodeSha256"); s != "" {
 		in.CodeSha256 = aws.String(s)
 	}
-	if err := waitFunction(ctx, r.lambda, fn); err != nil {
+	if err := r.waitFunction(ctx, fn); err != nil {
 		return err
 	}
 	out, err := r.lambda.PublishVersion(ctx, in)
@@ -385,7 +465,7 @@ func (aliasHandler) create(ctx context.Context, r *run, res *resource) error {
 
 func (aliasHandler) update(ctx context.Context, r *run, res *resource, prev stack.ResourceState, changed []string) (Action, string, error) {
 	fn, name := str(res.props, "FunctionName"), str(res.props, "Name")
-	if policy, ok := res.raw.UpdatePolicy["CodeDeployLambdaAliasUpdate"]; ok && has(changed, "FunctionVersion") {
+	if policy, ok := res.raw.UpdatePolicy["CodeDeployLambdaAliasUpdate"]; ok && has(changed, "FunctionVersion") && !res.restoring {
 		return r.startShift(ctx, res, prev, policy)
 	}
 	rc, err := routing(res.props)

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/sluice-dev/sluice/internal/awsraw"
 	"github.com/sluice-dev/sluice/internal/stack"
@@ -126,12 +127,19 @@ type deploymentView struct {
 // awaitShifts watches every shift this deploy started until each ends, showing progress; a failed or stopped
 // shift (rolled back by CodeDeploy) fails the deploy once the alias is back where it was.
 func (r *run) awaitShifts(ctx context.Context) error {
+	if err := r.watchShifts(ctx); err != nil {
+		return err
+	}
+	return r.settleShifts(ctx)
+}
+
+// watchShifts polls the shifts until each has ended, reporting to the observer.
+func (r *run) watchShifts(ctx context.Context) error {
 	if len(r.pending) == 0 {
 		return nil
 	}
-	var failed []string
 	for {
-		snap := ShiftSnapshot{Stack: r.o.StackName, Now: time.Now()}
+		snap := ShiftSnapshot{Stack: r.o.StackName, Now: r.clock.Now()}
 		open := 0
 		for _, s := range r.pending {
 			f, err := r.observe(ctx, s)
@@ -155,15 +163,24 @@ func (r *run) awaitShifts(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("stopped watching (the deployments go on): %w", ctx.Err())
-		case <-time.After(r.o.Poll):
+		case <-r.clock.After(r.o.Poll):
 		}
 	}
+	return nil
+}
+
+// settleShifts records how the ended shifts went: a succeeded one puts its alias's new version in the record; any
+// other fails the deploy with ErrRolledBack.
+func (r *run) settleShifts(ctx context.Context) error {
+	if len(r.pending) == 0 {
+		return nil
+	}
+	var failed []string
 	for _, s := range r.pending {
 		r.result.Shifts = append(r.result.Shifts, Shift{Alias: s.alias, LogicalID: s.res.id, Function: s.function, FromVersion: s.from, ToVersion: s.to,
 			DeploymentID: s.id, Config: s.config, Status: s.status, Message: s.message, Invocations: s.invocations, Errors: s.errorsCount})
 		if s.status == string(cdtypes.DeploymentStatusSucceeded) {
-			r.state[s.res.id] = stack.ResourceState{Type: s.res.typ, PhysicalID: s.prev.PhysicalID, Properties: s.res.props,
-				Attributes: s.prev.Attributes, Retain: s.prev.Retain}
+			r.state[s.res.id] = r.stateOf(s.res, s.prev.PhysicalID, s.res.props, s.prev.Attributes)
 			r.event("%s:%s is on version %s", s.function, s.alias, s.to)
 			continue
 		}
@@ -240,9 +257,9 @@ func (r *run) observe(ctx context.Context, s *pendingShift) (ShiftState, error) 
 			back := err == nil && aws.ToString(a.FunctionVersion) == s.from && (a.RoutingConfig == nil || len(a.RoutingConfig.AdditionalVersionWeights) == 0)
 			if !back && s.status == "" {
 				s.status = "rolling-back"
-				s.rollbackSince = time.Now()
+				s.rollbackSince = r.clock.Now()
 			}
-			if back || time.Since(s.rollbackSince) > 30*time.Second {
+			if back || r.clock.Now().Sub(s.rollbackSince) > 30*time.Second {
 				s.done, s.status = true, d.Status
 			}
 		}
@@ -283,4 +300,50 @@ func (r *run) rawCodeDeploy(ctx context.Context, op string, in, out any) error {
 		return fmt.Errorf("codedeploy %s: HTTP %d: %s", op, resp.Status, resp.Body)
 	}
 	return json.Unmarshal(resp.Body, out)
+}
+
+// stopShifts stops the shifts still under way when the deploy fails elsewhere — CodeDeploy rolls each back — and
+// watches them until they have ended.
+func (r *run) stopShifts(ctx context.Context) error {
+	stopped := false
+	for _, s := range r.pending {
+		if s.done {
+			continue
+		}
+		r.event("stopping deployment %s of %s:%s (CodeDeploy rolls it back)", s.id, s.function, s.alias)
+		if _, err := r.cd.StopDeployment(ctx, &codedeploy.StopDeploymentInput{DeploymentId: aws.String(s.id), AutoRollbackEnabled: aws.Bool(true)}); err != nil {
+			return fmt.Errorf("stop deployment %s: %w", s.id, err)
+		}
+		stopped = true
+	}
+	if !stopped {
+		return nil
+	}
+	if err := r.watchShifts(ctx); err != nil {
+		return err
+	}
+	if len(r.result.Shifts) == 0 {
+		_ = r.settleShifts(ctx) // records them; that they did not succeed is what the rollback is about
+	}
+	return nil
+}
+
+// restoreAlias puts an alias a shift moved back on the version it was on, at once: after a shift CodeDeploy rolled
+// back it is there already; after one that succeeded before the deploy failed elsewhere, it is not.
+func (r *run) restoreAlias(ctx context.Context, s *pendingShift) error {
+	a, err := r.lambda.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String(s.function), Name: aws.String(s.alias)})
+	if err != nil {
+		return fmt.Errorf("%s: read alias %s:%s: %w", s.res.id, s.function, s.alias, err)
+	}
+	if aws.ToString(a.FunctionVersion) != s.from || a.RoutingConfig != nil && len(a.RoutingConfig.AdditionalVersionWeights) > 0 {
+		if _, err := r.lambda.UpdateAlias(ctx, &lambda.UpdateAliasInput{FunctionName: aws.String(s.function), Name: aws.String(s.alias),
+			FunctionVersion: aws.String(s.from), RoutingConfig: &lambdatypes.AliasRoutingConfiguration{AdditionalVersionWeights: map[string]float64{}}}); err != nil {
+			return fmt.Errorf("%s: put alias %s:%s back on version %s: %w", s.res.id, s.function, s.alias, s.from, err)
+		}
+		detail := fmt.Sprintf("%s:%s moved back at once from version %s to %s", s.function, s.alias, aws.ToString(a.FunctionVersion), s.from)
+		r.event("%s", detail)
+		r.note(Change{LogicalID: s.res.id, Type: s.res.typ, Action: ActionRestore, PhysicalID: s.prev.PhysicalID, Detail: detail})
+	}
+	r.state[s.res.id] = s.prev
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,10 @@ type deployResult struct {
 		Config                                                                 string `json:"deploymentConfig"`
 	} `json:"shifts"`
 	Outputs map[string]string `json:"outputs"`
+	Cleanup []struct {
+		LogicalID                              string `json:"logicalId"`
+		Type, PhysicalID, Why, Outcome, Reason string
+	} `json:"cleanup"`
 }
 
 func (r deployResult) actions() map[string]int {
@@ -298,6 +303,174 @@ func TestDeployCDKTemplate(t *testing.T) {
 	r, _, code = deployStack(t, s.Env(), "", "-t", matches[0], "--stack-name", "cdk-orders")
 	if code != 0 || r.actions()["none"] != len(r.Changes) {
 		t.Fatalf("second CDK deploy changed things: %+v", r.Changes)
+	}
+}
+
+// TestDeployCDKNewVersions: CloudFormation's update order with CDK's fn.currentVersion, whose logical id changes
+// with the code (testdata/cdkversions, synthesized by `cdk synth` for three releases of the function). The second
+// deploy shifts live to version 2 through the canary and deletes version 1 — a resource that left the template —
+// only in the cleanup phase, once the shift has succeeded: no version an alias routes to is ever deleted. The third
+// deploy is a defective release: the errors alarm rolls its shift back, and so the stack: live stays on version 2,
+// the function gets version 2's code back, the new version 3 is deleted and version 2 kept, the stack is
+// UPDATE_ROLLBACK_COMPLETE and sluice deploy exits 2.
+func TestDeployCDKNewVersions(t *testing.T) {
+	s := startServer(t, "--deploy-time-scale", "60", "--alarm-time-scale", "60") // the canary's five minutes last five seconds
+	env, c, ctx := s.Env(), s.Lambda(), t.Context()
+	template := func(release string) string {
+		return filepath.Join(moduleRoot, "test", "e2e", "testdata", "cdkversions", "cdk.out."+release, "CdkVersions.template.json")
+	}
+	versionID := func(release string) string { // the logical id cdk synth gave the release's fn.currentVersion
+		b, err := os.ReadFile(template(release))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tpl struct {
+			Resources map[string]struct{ Type string }
+		}
+		if err := json.Unmarshal(b, &tpl); err != nil {
+			t.Fatal(err)
+		}
+		for id, r := range tpl.Resources {
+			if r.Type == "AWS::Lambda::Version" {
+				return id
+			}
+		}
+		t.Fatalf("%s has no version", template(release))
+		return ""
+	}
+	v1, v2, v3 := versionID("v1"), versionID("v2"), versionID("v3")
+	if v1 == v2 || v2 == v3 {
+		t.Fatalf("the releases' versions have the same logical ids: %s %s %s", v1, v2, v3)
+	}
+	versions := func(fn string) []string {
+		out, err := c.ListVersionsByFunction(ctx, &lambda.ListVersionsByFunctionInput{FunctionName: aws.String(fn)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var vs []string
+		for _, v := range out.Versions {
+			if aws.ToString(v.Version) != "$LATEST" {
+				vs = append(vs, aws.ToString(v.Version))
+			}
+		}
+		return vs
+	}
+	at := func(lines, prefix string) int { // where a line of the deploy's events starts with prefix (-1: none)
+		for i, line := range strings.Split(lines, "\n") {
+			if _, event, ok := strings.Cut(line, " "); ok && strings.HasPrefix(event, prefix) {
+				return i
+			}
+		}
+		return -1
+	}
+
+	r, stderr, code := deployStack(t, env, "", "-t", template("v1"), "--stack-name", "cdk-versions")
+	if code != 0 || r.Status != "CREATE_COMPLETE" {
+		t.Fatalf("first deploy: exit %d %s %s\n%s", code, r.Status, r.Reason, stderr)
+	}
+	fn := r.Outputs["FunctionName"]
+	if v, _ := aliasVersion(t, c, fn, "live"); v != "1" {
+		t.Fatalf("live → %s after the first deploy", v)
+	}
+
+	// v2: while the deploy runs, every version live routes to exists (Lambda refuses to delete one, and the deploy
+	// would fail on it); version 1 goes once the shift has succeeded.
+	var watching atomic.Bool
+	watching.Store(true)
+	var routedToMissing []string
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for watching.Load() {
+			a, err := c.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String(fn), Name: aws.String("live")})
+			if err != nil {
+				continue
+			}
+			routed := []string{aws.ToString(a.FunctionVersion)}
+			if a.RoutingConfig != nil {
+				for v := range a.RoutingConfig.AdditionalVersionWeights {
+					routed = append(routed, v)
+				}
+			}
+			for _, v := range routed {
+				if _, err := c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(fn), Qualifier: aws.String(v)}); err != nil {
+					routedToMissing = append(routedToMissing, v+": "+err.Error())
+				}
+			}
+		}
+	})
+	r, stderr, code = deployStack(t, env, "", "-t", template("v2"), "--stack-name", "cdk-versions")
+	watching.Store(false)
+	wg.Wait()
+	if code != 0 || r.Status != "UPDATE_COMPLETE" || len(r.Shifts) != 1 || r.Shifts[0].Status != "Succeeded" || r.Shifts[0].ToVersion != "2" {
+		t.Fatalf("v2 deploy: exit %d %s %s %+v\n%s", code, r.Status, r.Reason, r.Shifts, stderr)
+	}
+	if len(routedToMissing) > 0 {
+		t.Errorf("live routed to versions that did not exist: %v", routedToMissing)
+	}
+	if v, w := aliasVersion(t, c, fn, "live"); v != "2" || len(w) != 0 {
+		t.Fatalf("after v2 live → %s %v", v, w)
+	}
+	if got := versions(fn); !slices.Equal(got, []string{"2"}) {
+		t.Errorf("versions after v2: %v, want [2]", got)
+	}
+	if len(r.Cleanup) != 1 || r.Cleanup[0].LogicalID != v1 || r.Cleanup[0].Why != "removed" || r.Cleanup[0].Outcome != "deleted" ||
+		!strings.HasSuffix(r.Cleanup[0].PhysicalID, ":"+fn+":1") {
+		t.Errorf("the v2 deploy's cleanup: %+v", r.Cleanup)
+	}
+	shifted, cleanup, deleted := at(stderr, "shifting "+fn+":live version 1 → 2"), at(stderr, "stack cdk-versions: UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"), at(stderr, "deleting "+v1)
+	if onV2 := at(stderr, fn+":live is on version 2"); shifted < 0 || onV2 < shifted || cleanup < onV2 || deleted < cleanup {
+		t.Errorf("version 1 was not deleted after the shift (shift at line %d, done %d, cleanup %d, deletion %d):\n%s", shifted, onV2, cleanup, deleted, stderr)
+	}
+	stdout, _, _ := sluice(t, env, "stack", "status", "cdk-versions")
+	if !strings.Contains(stdout, "UPDATE_COMPLETE") || !strings.Contains(stdout, "Last cleanup:") || !strings.Contains(stdout, "left the template: deleted") {
+		t.Errorf("stack status after v2:\n%s", stdout)
+	}
+
+	// v3 fails every invocation. Under load the errors alarm goes off during the canary, CodeDeploy rolls the shift
+	// back, and the deploy rolls the stack back: version 3 is deleted once live is back on version 2.
+	var stop atomic.Bool
+	var load sync.WaitGroup
+	for range 4 {
+		load.Go(func() {
+			for !stop.Load() {
+				_, _ = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(fn), Qualifier: aws.String("live"), Payload: []byte(`{}`)})
+			}
+		})
+	}
+	r, stderr, code = deployStack(t, env, "", "-t", template("v3"), "--stack-name", "cdk-versions")
+	stop.Store(true)
+	load.Wait()
+	if code != 2 || r.Status != "UPDATE_ROLLBACK_COMPLETE" || len(r.Shifts) != 1 || r.Shifts[0].Status == "Succeeded" {
+		t.Fatalf("defective deploy: exit %d %s %s %+v\n%s", code, r.Status, r.Reason, r.Shifts, stderr)
+	}
+	if v, w := aliasVersion(t, c, fn, "live"); v != "2" || len(w) != 0 {
+		t.Fatalf("after the rollback live → %s %v, want 2", v, w)
+	}
+	if got := versions(fn); !slices.Equal(got, []string{"2"}) {
+		t.Errorf("versions after the rollback: %v, want [2] (3 deleted, 2 kept)", got)
+	}
+	if len(r.Cleanup) != 1 || r.Cleanup[0].LogicalID != v3 || r.Cleanup[0].Why != "rolled-back" || r.Cleanup[0].Outcome != "deleted" {
+		t.Errorf("the rollback's cleanup: %+v", r.Cleanup)
+	}
+	if back, deleted := at(stderr, "rolling back"), at(stderr, "deleting "+v3); back < 0 || deleted < back {
+		t.Errorf("version 3 was not deleted after the rollback began (%d, %d):\n%s", back, deleted, stderr)
+	}
+	latest, err := c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(fn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(fn), Qualifier: aws.String("2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(latest.CodeSha256) != aws.ToString(two.CodeSha256) {
+		t.Errorf("$LATEST has code %s after the rollback, version 2 %s", aws.ToString(latest.CodeSha256), aws.ToString(two.CodeSha256))
+	}
+	stdout, _, _ = sluice(t, env, "stack", "status", "cdk-versions")
+	resources, _, _ := strings.Cut(stdout, "Aliases now:")
+	if !strings.Contains(stdout, "UPDATE_ROLLBACK_COMPLETE") || !strings.Contains(resources, v2) || strings.Contains(resources, v3) ||
+		!strings.Contains(stdout, "created by the update rolled back: deleted") {
+		t.Errorf("stack status after the rollback:\n%s", stdout)
 	}
 }
 

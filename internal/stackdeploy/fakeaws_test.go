@@ -1,0 +1,531 @@
+package stackdeploy
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/sluice-dev/sluice/internal/stack"
+)
+
+// fakeAWS is the part of Lambda, CodeDeploy and STS a deploy of the tests' templates calls, over HTTP as the SDK
+// speaks it, with Lambda's rule that matters here: a version an alias routes to cannot be deleted. A CodeDeploy
+// deployment puts 10% of its alias on the new version when it is created and ends, after a few polls, as the
+// test scripted it. Every call that changes something is logged, in order.
+type fakeAWS struct {
+	mu        sync.Mutex
+	url       string
+	functions map[string]*fakeFunction
+	deploys   map[string]*fakeDeployment
+	groups    map[string]bool // application/group
+	eics      map[string]bool // function:qualifier
+	log       []string
+	// outcome is how the next deployments end: "Succeeded" (default) or "Failed" (an alarm rolled it back);
+	// outcomes overrides it for some functions.
+	outcome  string
+	outcomes map[string]string
+	// polls is how many GetDeployment calls see a deployment in progress before it ends.
+	polls int
+	// fail, when it returns a message, makes an operation on a target fail with InvalidParameterValueException.
+	fail func(op, target string) string
+}
+
+type fakeFunction struct {
+	name     string
+	zip      []byte
+	sha      string
+	memory   int
+	versions map[string]fakeVersion
+	next     int
+	aliases  map[string]*fakeAlias
+}
+
+type fakeVersion struct {
+	zip []byte
+	sha string
+}
+
+type fakeAlias struct {
+	version string
+	weights map[string]float64
+}
+
+type fakeDeployment struct {
+	function, alias, from, to string
+	polls                     int
+	outcome                   string
+	status                    string
+}
+
+func newFakeAWS(t *testing.T) *fakeAWS {
+	f := &fakeAWS{functions: map[string]*fakeFunction{}, deploys: map[string]*fakeDeployment{}, groups: map[string]bool{},
+		eics: map[string]bool{}, outcome: "Succeeded", polls: 2}
+	srv := httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(srv.Close)
+	f.url = srv.URL
+	return f
+}
+
+// config is an SDK config aimed at the fake: no retries, so that a refusal is seen once.
+func (f *fakeAWS) config() aws.Config {
+	return aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+		BaseEndpoint: aws.String(f.url), RetryMaxAttempts: 1}
+}
+
+func (f *fakeAWS) record(format string, args ...any) {
+	f.log = append(f.log, fmt.Sprintf(format, args...))
+}
+
+// logged returns the log so far.
+func (f *fakeAWS) logged() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.log)
+}
+
+// versions lists a function's published versions.
+func (f *fakeAWS) versions(fn string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	if ff := f.functions[fn]; ff != nil {
+		for v := range ff.versions {
+			out = append(out, v)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (f *fakeAWS) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/code/"):
+		for _, fn := range f.functions {
+			for _, v := range fn.versions {
+				if codeName(v.sha) == strings.TrimPrefix(r.URL.Path, "/code/") {
+					_, _ = w.Write(v.zip)
+					return
+				}
+			}
+		}
+		http.NotFound(w, r)
+	case r.Header.Get("X-Amz-Target") != "":
+		f.codeDeploy(w, strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "CodeDeploy_20141006."), body)
+	case strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded"):
+		w.Header().Set("Content-Type", "text/xml")
+		fmt.Fprint(w, `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>`+
+			`<Arn>arn:aws:iam::000000000000:root</Arn><UserId>000000000000</UserId><Account>000000000000</Account>`+
+			`</GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetCallerIdentityResponse>`)
+	default:
+		f.lambda(w, r, body)
+	}
+}
+
+func codeName(sha string) string {
+	b, _ := base64.StdEncoding.DecodeString(sha)
+	return hex.EncodeToString(b)
+}
+
+func lambdaError(w http.ResponseWriter, status int, typ, msg string) {
+	w.Header().Set("X-Amzn-Errortype", typ)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"message": msg, "Type": "User"})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// functionName takes a function name or ARN (qualified or not) from a path.
+func functionName(s string) string {
+	if _, after, ok := strings.Cut(s, ":function:"); ok {
+		s = after
+	}
+	name, _, _ := strings.Cut(s, ":")
+	return name
+}
+
+func (f *fakeAWS) configuration(fn *fakeFunction, version string) map[string]any {
+	arn := "arn:aws:lambda:us-east-1:000000000000:function:" + fn.name
+	sha := fn.sha
+	if version != "$LATEST" {
+		arn += ":" + version
+		sha = fn.versions[version].sha
+	}
+	return map[string]any{"FunctionName": fn.name, "FunctionArn": arn, "Version": version, "CodeSha256": sha, "MemorySize": fn.memory,
+		"State": "Active", "LastUpdateStatus": "Successful"}
+}
+
+func (f *fakeAWS) lambda(w http.ResponseWriter, r *http.Request, body []byte) {
+	var parts []string
+	for _, p := range strings.Split(r.URL.EscapedPath(), "/")[1:] {
+		u, _ := url.PathUnescape(p)
+		parts = append(parts, u)
+	}
+	var in map[string]any
+	_ = json.Unmarshal(body, &in)
+	if len(parts) < 2 || parts[1] != "functions" {
+		lambdaError(w, 404, "UnknownOperationException", r.Method+" "+r.URL.Path)
+		return
+	}
+	if len(parts) == 2 || len(parts) == 3 && parts[2] == "" {
+		parts = parts[:2]
+	}
+	if len(parts) == 2 && r.Method == http.MethodPost { // CreateFunction
+		name, _ := in["FunctionName"].(string)
+		if msg := f.failure("CreateFunction", name); msg != "" {
+			lambdaError(w, 400, "InvalidParameterValueException", msg)
+			return
+		}
+		zip := decodeZip(in)
+		fn := &fakeFunction{name: name, zip: zip, sha: shaOf(zip), memory: intOf(in["MemorySize"], 128), versions: map[string]fakeVersion{},
+			aliases: map[string]*fakeAlias{}}
+		f.functions[name] = fn
+		f.record("CreateFunction %s", name)
+		writeJSON(w, 201, f.configuration(fn, "$LATEST"))
+		return
+	}
+	fn := f.functions[functionName(parts[2])]
+	if fn == nil {
+		lambdaError(w, 404, "ResourceNotFoundException", "Function not found: "+parts[2])
+		return
+	}
+	qualifier := r.URL.Query().Get("Qualifier")
+	switch rest := strings.Join(parts[3:], "/"); {
+	case parts[0] == "2017-10-31" && rest == "concurrency":
+		w.WriteHeader(204)
+	case parts[0] == "2019-09-25" && rest == "event-invoke-config":
+		key := fn.name + ":" + qualifier
+		if r.Method == http.MethodDelete {
+			delete(f.eics, key)
+			f.record("DeleteFunctionEventInvokeConfig %s", key)
+			w.WriteHeader(204)
+			return
+		}
+		f.eics[key] = true
+		f.record("PutFunctionEventInvokeConfig %s", key)
+		writeJSON(w, 200, map[string]any{"FunctionArn": "arn:aws:lambda:us-east-1:000000000000:function:" + key})
+	case rest == "" && r.Method == http.MethodGet: // GetFunction
+		v := qualifier
+		if v == "" {
+			v = "$LATEST"
+		}
+		if _, ok := fn.versions[v]; !ok && v != "$LATEST" {
+			lambdaError(w, 404, "ResourceNotFoundException", "Function not found: "+fn.name+":"+v)
+			return
+		}
+		cfg := f.configuration(fn, v)
+		writeJSON(w, 200, map[string]any{"Configuration": cfg, "Code": map[string]any{"RepositoryType": "S3",
+			"Location": f.url + "/code/" + codeName(cfg["CodeSha256"].(string))}})
+	case rest == "" && r.Method == http.MethodDelete: // DeleteFunction
+		if qualifier == "" {
+			delete(f.functions, fn.name)
+			f.record("DeleteFunction %s", fn.name)
+			w.WriteHeader(204)
+			return
+		}
+		if _, ok := fn.versions[qualifier]; !ok {
+			lambdaError(w, 404, "ResourceNotFoundException", "Function not found: "+fn.name+":"+qualifier)
+			return
+		}
+		var refs []string
+		for name, a := range fn.aliases {
+			if _, weighted := a.weights[qualifier]; a.version == qualifier || weighted {
+				refs = append(refs, name)
+			}
+		}
+		if len(refs) > 0 {
+			slices.Sort(refs)
+			f.record("DeleteFunction %s:%s refused", fn.name, qualifier)
+			lambdaError(w, 409, "ResourceConflictException", "Unable to delete version because the following aliases reference it: ["+strings.Join(refs, ", ")+"]")
+			return
+		}
+		delete(fn.versions, qualifier)
+		f.record("DeleteFunction %s:%s", fn.name, qualifier)
+		w.WriteHeader(204)
+	case rest == "configuration" && r.Method == http.MethodGet:
+		writeJSON(w, 200, f.configuration(fn, "$LATEST"))
+	case rest == "configuration": // UpdateFunctionConfiguration
+		if msg := f.failure("UpdateFunctionConfiguration", fn.name); msg != "" {
+			lambdaError(w, 400, "InvalidParameterValueException", msg)
+			return
+		}
+		fn.memory = intOf(in["MemorySize"], fn.memory)
+		f.record("UpdateFunctionConfiguration %s MemorySize=%d", fn.name, fn.memory)
+		writeJSON(w, 200, f.configuration(fn, "$LATEST"))
+	case rest == "code": // UpdateFunctionCode
+		fn.zip = decodeZip(in)
+		fn.sha = shaOf(fn.zip)
+		f.record("UpdateFunctionCode %s", fn.name)
+		writeJSON(w, 200, f.configuration(fn, "$LATEST"))
+	case rest == "versions" && r.Method == http.MethodPost: // PublishVersion
+		fn.next++
+		v := strconv.Itoa(fn.next)
+		fn.versions[v] = fakeVersion{zip: fn.zip, sha: fn.sha}
+		f.record("PublishVersion %s:%s", fn.name, v)
+		writeJSON(w, 201, f.configuration(fn, v))
+	case rest == "versions": // ListVersionsByFunction
+		list := []any{f.configuration(fn, "$LATEST")}
+		for v := range fn.versions {
+			list = append(list, f.configuration(fn, v))
+		}
+		writeJSON(w, 200, map[string]any{"Versions": list})
+	case rest == "aliases": // CreateAlias
+		name, _ := in["Name"].(string)
+		version, _ := in["FunctionVersion"].(string)
+		fn.aliases[name] = &fakeAlias{version: version}
+		f.record("CreateAlias %s:%s → %s", fn.name, name, version)
+		writeJSON(w, 201, aliasJSON(fn, name, fn.aliases[name]))
+	case len(parts) == 5 && parts[3] == "aliases":
+		a := fn.aliases[parts[4]]
+		if a == nil {
+			lambdaError(w, 404, "ResourceNotFoundException", "Alias not found: "+parts[4])
+			return
+		}
+		switch r.Method {
+		case http.MethodGet:
+			writeJSON(w, 200, aliasJSON(fn, parts[4], a))
+		case http.MethodPut:
+			a.version, _ = in["FunctionVersion"].(string)
+			a.weights = nil
+			f.record("UpdateAlias %s:%s → %s", fn.name, parts[4], a.version)
+			writeJSON(w, 200, aliasJSON(fn, parts[4], a))
+		case http.MethodDelete:
+			delete(fn.aliases, parts[4])
+			f.record("DeleteAlias %s:%s", fn.name, parts[4])
+			w.WriteHeader(204)
+		}
+	default:
+		lambdaError(w, 404, "UnknownOperationException", r.Method+" "+r.URL.Path)
+	}
+}
+
+func (f *fakeAWS) failure(op, target string) string {
+	if f.fail == nil {
+		return ""
+	}
+	return f.fail(op, target)
+}
+
+func aliasJSON(fn *fakeFunction, name string, a *fakeAlias) map[string]any {
+	out := map[string]any{"Name": name, "FunctionVersion": a.version,
+		"AliasArn": "arn:aws:lambda:us-east-1:000000000000:function:" + fn.name + ":" + name}
+	if len(a.weights) > 0 {
+		out["RoutingConfig"] = map[string]any{"AdditionalVersionWeights": a.weights}
+	}
+	return out
+}
+
+func decodeZip(in map[string]any) []byte {
+	var s string
+	if code, ok := in["Code"].(map[string]any); ok {
+		s, _ = code["ZipFile"].(string)
+	} else {
+		s, _ = in["ZipFile"].(string)
+	}
+	b, _ := base64.StdEncoding.DecodeString(s)
+	return b
+}
+
+func shaOf(b []byte) string {
+	sum := sha256.Sum256(b)
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+func intOf(v any, def int) int {
+	if n, ok := v.(float64); ok {
+		return int(n)
+	}
+	return def
+}
+
+var appSpecField = regexp.MustCompile(`(Name|Alias|CurrentVersion|TargetVersion): "([^"]*)"`)
+
+func (f *fakeAWS) codeDeploy(w http.ResponseWriter, op string, body []byte) {
+	var in map[string]any
+	_ = json.Unmarshal(body, &in)
+	s := func(k string) string { v, _ := in[k].(string); return v }
+	switch op {
+	case "CreateApplication":
+		f.record("CreateApplication %s", s("applicationName"))
+		writeJSON(w, 200, map[string]any{"applicationId": "app-1"})
+	case "CreateDeploymentGroup", "UpdateDeploymentGroup":
+		name := s("deploymentGroupName")
+		if op == "UpdateDeploymentGroup" {
+			name = s("currentDeploymentGroupName")
+		}
+		f.groups[s("applicationName")+"/"+name] = true
+		f.record("%s %s/%s", op, s("applicationName"), name)
+		writeJSON(w, 200, map[string]any{"deploymentGroupId": "dg-1"})
+	case "GetDeploymentGroup":
+		writeJSON(w, 200, map[string]any{"deploymentGroupInfo": map[string]any{"applicationName": s("applicationName"),
+			"deploymentGroupName": s("deploymentGroupName"), "deploymentConfigName": "CodeDeployDefault.LambdaCanary10Percent5Minutes"}})
+	case "CreateDeployment":
+		rev, _ := in["revision"].(map[string]any)
+		spec, _ := rev["appSpecContent"].(map[string]any)
+		content, _ := spec["content"].(string)
+		d := &fakeDeployment{status: "InProgress"}
+		for _, m := range appSpecField.FindAllStringSubmatch(content, -1) {
+			switch m[1] {
+			case "Name":
+				d.function = m[2]
+			case "Alias":
+				d.alias = m[2]
+			case "CurrentVersion":
+				d.from = m[2]
+			case "TargetVersion":
+				d.to = m[2]
+			}
+		}
+		d.outcome = f.outcome
+		if o, ok := f.outcomes[d.function]; ok {
+			d.outcome = o
+		}
+		id := fmt.Sprintf("d-%d", len(f.deploys)+1)
+		f.deploys[id] = d
+		f.functions[d.function].aliases[d.alias].weights = map[string]float64{d.to: 0.1}
+		f.record("CreateDeployment %s %s:%s %s→%s", id, d.function, d.alias, d.from, d.to)
+		writeJSON(w, 200, map[string]any{"deploymentId": id})
+	case "GetDeployment":
+		id := s("deploymentId")
+		d := f.deploys[id]
+		if d.status == "InProgress" {
+			if d.polls++; d.polls > f.polls {
+				f.end(id)
+			}
+		}
+		info := map[string]any{"status": d.status}
+		if d.status == "Failed" || d.status == "Stopped" {
+			info["errorInformation"] = map[string]any{"code": "ALARM_ACTIVE", "message": "an alarm went off"}
+		}
+		writeJSON(w, 200, map[string]any{"deploymentInfo": info})
+	case "StopDeployment":
+		d := f.deploys[s("deploymentId")]
+		d.outcome = "Stopped"
+		f.record("StopDeployment %s", s("deploymentId"))
+		writeJSON(w, 200, map[string]any{"status": "Pending"})
+	case "DeleteDeploymentGroup":
+		delete(f.groups, s("applicationName")+"/"+s("deploymentGroupName"))
+		f.record("DeleteDeploymentGroup %s/%s", s("applicationName"), s("deploymentGroupName"))
+		writeJSON(w, 200, map[string]any{"hooksNotCleanedUp": []any{}})
+	case "DeleteApplication":
+		f.record("DeleteApplication %s", s("applicationName"))
+		writeJSON(w, 200, map[string]any{})
+	default:
+		w.WriteHeader(400)
+		_ = json.NewEncoder(w).Encode(map[string]string{"__type": "UnknownOperationException", "message": op})
+	}
+}
+
+// end ends a deployment as scripted, moving its alias.
+func (f *fakeAWS) end(id string) {
+	d := f.deploys[id]
+	a := f.functions[d.function].aliases[d.alias]
+	a.weights, d.status = nil, d.outcome
+	if d.outcome == "Succeeded" {
+		a.version = d.to
+	}
+	f.record("Deployment %s %s", id, d.status)
+}
+
+// finish ends a deployment nobody watches any more (it goes on after its deploy was interrupted).
+func (f *fakeAWS) finish(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.end(id)
+}
+
+// memStacks is a stack.Store in memory that remembers every status it was given, in order.
+type memStacks struct {
+	mu       sync.Mutex
+	stacks   map[string]stack.Stack
+	statuses []stack.Status
+}
+
+func newMemStacks() *memStacks { return &memStacks{stacks: map[string]stack.Stack{}} }
+
+func (m *memStacks) Get(_ context.Context, name string) (stack.Stack, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.stacks[name]
+	if !ok {
+		return stack.Stack{}, stack.ErrNotFound
+	}
+	return roundTrip(s), nil
+}
+
+func (m *memStacks) Put(_ context.Context, s stack.Stack) (stack.Stack, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.stacks[s.Name].Revision != s.Revision {
+		return stack.Stack{}, stack.ErrConflict
+	}
+	s.Revision++
+	s.Updated = time.Now()
+	s = roundTrip(s)
+	m.stacks[s.Name] = s
+	if n := len(m.statuses); n == 0 || m.statuses[n-1] != s.Status {
+		m.statuses = append(m.statuses, s.Status)
+	}
+	return s, nil
+}
+
+func (m *memStacks) Delete(_ context.Context, name string, _ int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.stacks, name)
+	return nil
+}
+
+func (m *memStacks) List(context.Context) ([]stack.Summary, error) { return nil, nil }
+
+// roundTrip gives a record as the server would give it back (through JSON).
+func roundTrip(s stack.Stack) stack.Stack {
+	b, _ := json.Marshal(s)
+	var out stack.Stack
+	_ = json.Unmarshal(b, &out)
+	return out
+}
+
+// fakeClock advances by whatever a deploy waits for, at once.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	ch := make(chan time.Time, 1)
+	ch <- c.now
+	return ch
+}

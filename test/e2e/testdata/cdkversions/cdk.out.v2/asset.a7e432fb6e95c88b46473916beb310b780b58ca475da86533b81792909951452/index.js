@@ -1,0 +1,2 @@
+// Release v2: answers which release it is.
+exports.handler = async () => ({ release: "v2" });
