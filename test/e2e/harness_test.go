@@ -1,5 +1,6 @@
 // Package e2e drives a real `sluice serve` process with the clients people actually use: the AWS CLI v1 and v2,
-// boto3 and aws-sdk-go-v2. Every test starts its own server on its own data dir, so tests run in parallel.
+// boto3, aws-sdk-go-v2 and the AWS SDK for JavaScript v3. Every test starts its own server on its own data dir, so
+// tests run in parallel.
 package e2e
 
 import (
