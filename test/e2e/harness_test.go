@@ -740,7 +740,13 @@ func containsArg(args []string, a string) bool {
 // run runs a program with env in dir (bounded by a generous timeout) and returns its output and exit code.
 func run(t *testing.T, env []string, dir, name string, args ...string) (stdout, stderr string, exitCode int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	return runFor(t, 3*time.Minute, env, dir, name, args...)
+}
+
+// runFor is run with a deadline other than three minutes (the README's walkthrough is a whole tutorial).
+func runFor(t *testing.T, limit time.Duration, env []string, dir, name string, args ...string) (stdout, stderr string, exitCode int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = env

@@ -128,7 +128,9 @@ func TestREADMEWalkthrough(t *testing.T) {
 		"TMPDIR="+t.TempDir(), // where the walkthrough's `mktemp -d` lands
 		"PS4=+ README: ",
 	)
-	stdout, stderr, code := run(t, env, t.TempDir(), "bash", "-x", "-euo", "pipefail", "-c", script)
+	// The walkthrough is the whole tutorial — two canaries, a hook, a rollback — run by a CLI that starts a Python
+	// interpreter per command: minutes on a loaded machine.
+	stdout, stderr, code := runFor(t, 8*time.Minute, env, t.TempDir(), "bash", "-x", "-euo", "pipefail", "-c", script)
 	if code != 0 {
 		t.Fatalf("the README's walkthrough exited %d\nstdout:\n%s\nstderr (bash -x):\n%s", code, tail(stdout, 6000), tail(stderr, 12000))
 	}
