@@ -204,7 +204,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	began := time.Now()
-	stdout, stderr, code = run(t, env, clone, "bash", "-x", "-euo", "pipefail", "-c",
+	stdout, stderr, code = runFor(t, 6*time.Minute, env, clone, "bash", "-x", "-euo", "pipefail", "-c",
 		"set -m\n"+`trap 'kill $(jobs -p) 2>/dev/null || true' EXIT`+"\n"+strings.Join(sam, "\n"))
 	t.Logf("the SAM section ran in %s", time.Since(began).Round(time.Second))
 	if code != 0 {
