@@ -42,6 +42,7 @@ func serveCommand() *cobra.Command {
 	f.StringVar(&cfg.Listen, "listen", server.DefaultListen, "address to listen on (loopback by default)")
 	f.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "directory holding the store, code and credentials (env SLUICE_DATA_DIR)")
 	f.StringVar(&cfg.Region, "region", "us-east-1", "region named in ARNs and accepted in signatures")
+	f.StringVar(&cfg.FunctionURLDomain, "function-url-domain", "", "domain function URLs are named under, <url-id>.<domain>, served on the API listener (default lambda-url.<region>.localhost, which resolves to loopback without DNS set-up; point a wildcard DNS name at the server to use another)")
 	f.StringVar(&cfg.AccountID, "account-id", "000000000000", "12-digit account ID named in ARNs")
 	f.IntVar(&cfg.ConcurrencyLimit, "concurrency-limit", 1000, "account-wide concurrent executions")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")

@@ -8,6 +8,7 @@
 //	ver/<name>/<0000000042>      lambda.Version (immutable snapshot)
 //	alias/<name>/<alias>         lambda.Alias
 //	eic/<name>/<qualifier>       EventInvokeConfig (asynchronous invocation settings; "$LATEST" for the function)
+//	url/<name>/<qualifier>       URLConfig (a function URL; "$LATEST" for the function's own)
 //	pc/<name>/<qualifier>        ProvisionedConfig (a provisioned-concurrency request)
 //	pcstate/<name>/<qualifier>   ProvisionedReport: what the execution layer last reported about that request's
 //	                             environments (written by invoke through ReportProvisioned, read by Get/List)
@@ -16,7 +17,7 @@
 //	work/<name>                  present while the processor owes the function work
 //	acct/usage                   {FunctionCount, TotalCodeSize, ReservedConcurrency}
 //
-// What the invoke path knows about a function is a cache of fn/, ver/, alias/, eic/ and pc/ (Snapshot), kept
+// What the invoke path knows about a function is a cache of fn/, ver/, alias/, eic/, pc/ and url/ (Snapshot), kept
 // current by WatchFunctions, which turns the store's watch into the names of changed functions. No lock spans a
 // commit: a call that wrote or read revision R returns once the process's caches have applied R (Options.Progress),
 // so a client that saw an alias move or an update succeed invokes what it saw.

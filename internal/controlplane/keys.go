@@ -25,12 +25,14 @@ func eventInvokePrefix(name string) string          { return "eic/" + name + "/"
 func eventInvokeKey(name, qual string) string       { return eventInvokePrefix(name) + qual }
 func provisionedPrefix(name string) string          { return "pc/" + name + "/" }
 func provisionedKey(name, qual string) string       { return provisionedPrefix(name) + qual }
+func urlPrefix(name string) string                  { return "url/" + name + "/" }
+func urlKey(name, qual string) string               { return urlPrefix(name) + qual }
 func provisionedReportPrefix(name string) string    { return "pcstate/" + name + "/" }
 func provisionedReportKey(name, qual string) string { return provisionedReportPrefix(name) + qual }
 
 // snapshotPrefixes are the key spaces a Snapshot reads: a change under one of them changes what invocations of
 // the function see.
-var snapshotPrefixes = []string{functionPrefix, "ver/", "alias/", "eic/", "pc/"}
+var snapshotPrefixes = []string{functionPrefix, "ver/", "alias/", "eic/", "pc/", "url/"}
 
 // snapshotFunction names the function whose Snapshot a key belongs to.
 func snapshotFunction(key string) (string, bool) {

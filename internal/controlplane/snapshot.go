@@ -20,6 +20,8 @@ type Snapshot struct {
 	EventInvoke map[string]EventInvokeConfig
 	// Provisioned lists the provisioned-concurrency configurations.
 	Provisioned []ProvisionedConfig
+	// URLs holds the function URLs by qualifier ("" for $LATEST's).
+	URLs map[string]URLConfig
 }
 
 // Snapshot reads one function whole; ok is false when it does not exist.
@@ -57,7 +59,10 @@ func (s *Service) Snapshot(ctx context.Context, name string) (snap Snapshot, ok 
 		if snap.EventInvoke, err = eventInvokeConfigs(tx, name); err != nil {
 			return err
 		}
-		snap.Provisioned, err = provisionedConfigs(tx, name)
+		if snap.Provisioned, err = provisionedConfigs(tx, name); err != nil {
+			return err
+		}
+		snap.URLs, err = urlConfigs(tx, name)
 		return err
 	})
 	return snap, ok, err

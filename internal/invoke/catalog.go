@@ -63,6 +63,8 @@ type functionView struct {
 	// eventInvoke holds the asynchronous invocation configs by qualifier ("$LATEST" for the function).
 	eventInvoke map[string]controlplane.EventInvokeConfig
 	provisioned []controlplane.ProvisionedConfig
+	// urls holds the function's URLs by qualifier ("" for $LATEST's).
+	urls map[string]controlplane.URLConfig
 }
 
 // catalog keeps a functionView per function in memory, so the invoke path never reads the store. It is fed by the
@@ -76,7 +78,8 @@ type catalog struct {
 
 	mu       sync.RWMutex
 	fns      map[string]*functionView
-	reserved int // sum of all reservations, kept current by refresh
+	reserved int               // sum of all reservations, kept current by refresh
+	urls     map[string]string // function URL ID → function name, kept current by refresh
 
 	refreshMu sync.Mutex // refreshes are serialised so a newer read is never overwritten by an older one
 
@@ -91,7 +94,7 @@ type catalog struct {
 const prefetchSlots = 2
 
 func newCatalog(src Source, acct lambda.Account, progress *store.Progress, log *slog.Logger) *catalog {
-	return &catalog{src: src, acct: acct, applied: progress.Register("invoke catalog"), log: log, fns: map[string]*functionView{},
+	return &catalog{src: src, acct: acct, applied: progress.Register("invoke catalog"), log: log, fns: map[string]*functionView{}, urls: map[string]string{},
 		fetching: map[string]bool{}, slots: make(chan struct{}, prefetchSlots)}
 }
 
@@ -183,6 +186,7 @@ func (c *catalog) refresh(ctx context.Context, name string) error {
 	if !ok {
 		c.mu.Lock()
 		c.reserved -= reservationOf(c.fns[name])
+		c.indexURLs(c.fns[name], nil)
 		delete(c.fns, name)
 		c.mu.Unlock()
 		return nil
@@ -194,7 +198,7 @@ func (c *catalog) refresh(ctx context.Context, name string) error {
 	f := snap.Function
 	v := &functionView{name: name, status: f.Status, reserved: f.ReservedConcurrency,
 		versions: map[string]*target{}, aliases: map[string]*aliasEntry{}, eventInvoke: snap.EventInvoke,
-		provisioned: snap.Provisioned}
+		provisioned: snap.Provisioned, urls: snap.URLs}
 	v.latest = c.newTarget(name, lambda.Latest, snap.Effective, f.Status)
 	for _, ver := range snap.Versions {
 		n := strconv.Itoa(ver.Number)
@@ -216,6 +220,7 @@ func (c *catalog) refresh(ctx context.Context, name string) error {
 	}
 	c.mu.Lock()
 	c.reserved += reservationOf(v) - reservationOf(c.fns[name])
+	c.indexURLs(c.fns[name], v)
 	c.fns[name] = v
 	c.mu.Unlock()
 	c.prefetchCode(ctx, v)
@@ -287,6 +292,38 @@ func (c *catalog) newTarget(name, version string, cfg lambda.Config, status lamb
 }
 
 // names lists the functions in the catalog.
+// indexURLs replaces a function's URL IDs in the index (c.mu held).
+func (c *catalog) indexURLs(old, cur *functionView) {
+	if old != nil {
+		for _, u := range old.urls {
+			if c.urls[u.ID] == old.name {
+				delete(c.urls, u.ID)
+			}
+		}
+	}
+	if cur != nil {
+		for _, u := range cur.urls {
+			c.urls[u.ID] = cur.name
+		}
+	}
+}
+
+// functionURL finds the function and URL configuration a URL ID names.
+func (c *catalog) functionURL(id string) (function string, cfg controlplane.URLConfig, ok bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	name, ok := c.urls[id]
+	if !ok {
+		return "", cfg, false
+	}
+	for _, u := range c.fns[name].urls {
+		if u.ID == id {
+			return name, u, true
+		}
+	}
+	return "", cfg, false
+}
+
 func (c *catalog) names() []string {
 	c.mu.RLock()
 	defer c.mu.RUnlock()

@@ -251,6 +251,19 @@ func (s *Service) Invoke(ctx context.Context, req Request) (Result, error) {
 	return s.run(ctx, r, req)
 }
 
+// FunctionURL is a function URL as the front door serves it: the function and the URL's configuration (its
+// qualifier is the alias it sits on, "" for $LATEST).
+type FunctionURL struct {
+	Function string
+	Config   controlplane.URLConfig
+}
+
+// FunctionURL finds the URL an ID names, from the in-memory catalog (no store read).
+func (s *Service) FunctionURL(id string) (FunctionURL, bool) {
+	fn, cfg, ok := s.catalog.functionURL(id)
+	return FunctionURL{Function: fn, Config: cfg}, ok
+}
+
 // runnable refuses invocations of functions that are not Active. An Active target whose package this node has not
 // extracted yet (codeDir "": in a cluster, the function was settled by another node) is runnable: its cold start
 // brings the code here (launch).

@@ -12,12 +12,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/alarms"
 	"github.com/sluice-dev/sluice/internal/api/cloudwatchapi"
 	"github.com/sluice-dev/sluice/internal/api/codedeployapi"
+	"github.com/sluice-dev/sluice/internal/api/functionurl"
 	"github.com/sluice-dev/sluice/internal/api/gateway"
 	"github.com/sluice-dev/sluice/internal/api/iamapi"
 	"github.com/sluice-dev/sluice/internal/api/lambdaapi"
@@ -49,6 +51,9 @@ type Config struct {
 	Region           string // default us-east-1
 	AccountID        string // default 000000000000
 	ConcurrencyLimit int    // default 1000
+	// FunctionURLDomain is the domain function URLs are named under, <url-id>.<domain>, served on the API
+	// listener (default lambda-url.<region>.localhost, which resolves to loopback without DNS set-up).
+	FunctionURLDomain string
 	// MinSettleTime keeps creates Pending and updates InProgress at least this long after they commit (default 0;
 	// see controlplane.Options).
 	MinSettleTime time.Duration
@@ -111,6 +116,9 @@ func (c *Config) defaults() {
 	}
 	if c.AccountID == "" {
 		c.AccountID = "000000000000"
+	}
+	if c.FunctionURLDomain == "" {
+		c.FunctionURLDomain = "lambda-url." + c.Region + ".localhost"
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -232,8 +240,9 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	})
 	var recorder invoke.Recorder = metricStore
 	var observer invoke.Observer = exporter
+	var urlMetrics functionurl.Recorder = metricStore
 	if cfg.NoInvocationMetrics {
-		recorder, observer = nil, nil
+		recorder, observer, urlMetrics = nil, nil, nil
 	}
 	// Sandbox uids keep environments apart, also from those of another Sluice server on this host.
 	uids, err := sandbox.LeaseUIDs()
@@ -332,7 +341,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	gw := &gateway.Gateway{
 		Verifier: &sigv4.Verifier{Credentials: keyring},
 		Services: map[string]http.Handler{
-			"lambda":     lambdaapi.New(cp, inv, links.Locate, log),
+			"lambda":     lambdaapi.New(cp, inv, links.Locate, cfg.FunctionURLDomain, log),
 			"logs":       logsapi.New(logReader, acct, log),
 			"monitoring": cloudwatchapi.New(&cloudWatch{metrics: apiMetrics, alarms: alarmService}, log, cloudwatchapi.WithAccount(acct)),
 			"codedeploy": codedeployapi.New(deployments, log, codedeployapi.WithAccount(acct)),
@@ -341,6 +350,8 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 			"sluice":     stackapi.New(stack.NewStore(db), acct, log, describeCluster(node, local)),
 		},
 		Authorizer: identities,
+		FunctionURLs: &functionurl.Handler{Domain: strings.ToLower(cfg.FunctionURLDomain), Account: acct, Functions: inv,
+			Metrics: urlMetrics, Log: log.With("component", "functionurl")},
 		Anonymous: func(r *http.Request, body []byte) http.Handler {
 			if iamapi.IsAnonymousSTS(r, body) {
 				return stsHandler

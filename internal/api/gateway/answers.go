@@ -93,14 +93,14 @@ type answerWriter struct {
 	status  int
 	wrote   bool // the status line is decided
 	dropped bool // a redirect was replaced: the handler's answer goes nowhere
-	replace func(http.ResponseWriter)
+	replace func(http.ResponseWriter) // nil: 3xx answers pass (a function URL's)
 }
 
 func (w *answerWriter) WriteHeader(code int) {
 	switch {
 	case w.dropped:
 		return
-	case !w.wrote && code >= 300 && code < 400:
+	case !w.wrote && code >= 300 && code < 400 && w.replace != nil:
 		w.dropped, w.wrote, w.status = true, true, http.StatusNotFound
 		h := w.ResponseWriter.Header()
 		h.Del("Location")

@@ -57,6 +57,8 @@ type Gateway struct {
 	Region string
 	// Metrics serves GET /metrics unsigned, as Prometheus scrapers expect (nil: not served).
 	Metrics http.Handler
+	// FunctionURLs serves requests whose host is a function URL's, whatever their path (nil: none).
+	FunctionURLs FunctionURLs
 	// Authorizer decides what each verified caller may do (nil: everything).
 	Authorizer Authorizer
 	// Anonymous, if set, names the handler for an unsigned request that may go without a signature (STS's
@@ -155,6 +157,16 @@ func IdentityFrom(ctx context.Context) (sigv4.Identity, bool) {
 }
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.FunctionURLs != nil && g.FunctionURLs.ID(r.Host) != "" {
+		// A function's answer is the web's, redirects included: no guard.
+		start := time.Now()
+		r = awshttp.WithRequestID(w, r)
+		sw := &answerWriter{ResponseWriter: w, status: http.StatusOK}
+		g.serveFunctionURL(sw, r)
+		g.Log.Debug("function URL request", "method", r.Method, "host", r.Host, "path", r.URL.Path, "status", sw.status,
+			"duration_ms", float64(time.Since(start).Microseconds())/1000, "request_id", awshttp.RequestID(r.Context()))
+		return
+	}
 	if !cleanPath(r) {
 		g.logged(w, r, g.unknownPath)
 		return

@@ -24,13 +24,15 @@ type Handler struct {
 	svc     *controlplane.Service
 	invoker Invoker
 	locate  CodeLocator
-	log     *slog.Logger
-	mux     *http.ServeMux
+	// urlDomain is the domain function URLs live under: <url-id>.<urlDomain> (lambda-url.<region>.localhost).
+	urlDomain string
+	log       *slog.Logger
+	mux       *http.ServeMux
 }
 
-// New returns the Lambda API handler.
-func New(svc *controlplane.Service, invoker Invoker, locate CodeLocator, log *slog.Logger) *Handler {
-	h := &Handler{svc: svc, invoker: invoker, locate: locate, log: log.With("component", "lambdaapi"), mux: http.NewServeMux()}
+// New returns the Lambda API handler; function URLs are named <url-id>.<urlDomain>.
+func New(svc *controlplane.Service, invoker Invoker, locate CodeLocator, urlDomain string, log *slog.Logger) *Handler {
+	h := &Handler{svc: svc, invoker: invoker, locate: locate, urlDomain: urlDomain, log: log.With("component", "lambdaapi"), mux: http.NewServeMux()}
 	h.routes()
 	return h
 }
@@ -67,6 +69,12 @@ func (h *Handler) routes() {
 	h.handle("PUT "+pc, "lambda:PutProvisionedConcurrencyConfig", h.putProvisioned)
 	h.handle("GET "+pc, "lambda:GetProvisionedConcurrencyConfig", h.getProvisioned) // also ?List=ALL
 	h.handle("DELETE "+pc, "lambda:DeleteProvisionedConcurrencyConfig", h.deleteProvisioned)
+	const url = "/2021-10-31/functions/{FunctionName}/url"
+	h.handle("POST "+url, "lambda:CreateFunctionUrlConfig", h.createFunctionURLConfig)
+	h.handle("GET "+url, "lambda:GetFunctionUrlConfig", h.getFunctionURLConfig)
+	h.handle("PUT "+url, "lambda:UpdateFunctionUrlConfig", h.updateFunctionURLConfig)
+	h.handle("DELETE "+url, "lambda:DeleteFunctionUrlConfig", h.deleteFunctionURLConfig)
+	h.handle("GET /2021-10-31/functions/{FunctionName}/urls", "lambda:ListFunctionUrlConfigs", h.listFunctionURLConfigs)
 	h.handle("GET "+DeadLettersPath, "sluice:ListDeadLetters", h.listDeadLetters)
 	h.handle("GET /2016-08-19/account-settings", "lambda:GetAccountSettings", h.getAccountSettings)
 	h.handle("GET /2016-08-19/account-settings/{$}", "lambda:GetAccountSettings", h.getAccountSettings)

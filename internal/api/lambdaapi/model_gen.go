@@ -8,10 +8,12 @@ import "github.com/sluice-dev/sluice/internal/api/modelcheck"
 var lambdaModelInputs = map[string]string{
 	"CreateAlias":                        "CreateAliasRequest",
 	"CreateFunction":                     "CreateFunctionRequest",
+	"CreateFunctionUrlConfig":            "CreateFunctionUrlConfigRequest",
 	"DeleteAlias":                        "DeleteAliasRequest",
 	"DeleteFunction":                     "DeleteFunctionRequest",
 	"DeleteFunctionConcurrency":          "DeleteFunctionConcurrencyRequest",
 	"DeleteFunctionEventInvokeConfig":    "DeleteFunctionEventInvokeConfigRequest",
+	"DeleteFunctionUrlConfig":            "DeleteFunctionUrlConfigRequest",
 	"DeleteProvisionedConcurrencyConfig": "DeleteProvisionedConcurrencyConfigRequest",
 	"GetAccountSettings":                 "GetAccountSettingsRequest",
 	"GetAlias":                           "GetAliasRequest",
@@ -19,10 +21,12 @@ var lambdaModelInputs = map[string]string{
 	"GetFunctionConcurrency":             "GetFunctionConcurrencyRequest",
 	"GetFunctionConfiguration":           "GetFunctionConfigurationRequest",
 	"GetFunctionEventInvokeConfig":       "GetFunctionEventInvokeConfigRequest",
+	"GetFunctionUrlConfig":               "GetFunctionUrlConfigRequest",
 	"GetProvisionedConcurrencyConfig":    "GetProvisionedConcurrencyConfigRequest",
 	"Invoke":                             "InvocationRequest",
 	"ListAliases":                        "ListAliasesRequest",
 	"ListFunctionEventInvokeConfigs":     "ListFunctionEventInvokeConfigsRequest",
+	"ListFunctionUrlConfigs":             "ListFunctionUrlConfigsRequest",
 	"ListFunctions":                      "ListFunctionsRequest",
 	"ListProvisionedConcurrencyConfigs":  "ListProvisionedConcurrencyConfigsRequest",
 	"ListTags":                           "ListTagsRequest",
@@ -37,6 +41,7 @@ var lambdaModelInputs = map[string]string{
 	"UpdateFunctionCode":                 "UpdateFunctionCodeRequest",
 	"UpdateFunctionConfiguration":        "UpdateFunctionConfigurationRequest",
 	"UpdateFunctionEventInvokeConfig":    "UpdateFunctionEventInvokeConfigRequest",
+	"UpdateFunctionUrlConfig":            "UpdateFunctionUrlConfigRequest",
 }
 
 // lambdaModel holds the input shapes of lambdaModelInputs' operations.
@@ -47,6 +52,9 @@ var lambdaModel = modelcheck.Build(map[string]modelcheck.ShapeDef{
 	"AliasRoutingConfiguration": {Kind: "structure", Members: []modelcheck.MemberDef{
 		{Name: "AdditionalVersionWeights", Shape: "AdditionalVersionWeights"},
 	}},
+	"AllowCredentials":    {Kind: "boolean"},
+	"AllowMethodsList":    {Kind: "list", Min: 0, HasMin: true, Max: 6, HasMax: true, Item: "Method"},
+	"AllowOriginsList":    {Kind: "list", Min: 0, HasMin: true, Max: 100, HasMax: true, Item: "Origin"},
 	"ApplicationLogLevel": {Kind: "string", Enum: []string{"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}},
 	"Architecture":        {Kind: "string", Enum: []string{"x86_64", "arm64"}},
 	"ArchitecturesList":   {Kind: "list", Min: 1, HasMin: true, Max: 1, HasMax: true, Item: "Architecture"},
@@ -57,6 +65,14 @@ var lambdaModel = modelcheck.Build(map[string]modelcheck.ShapeDef{
 		{Name: "LambdaManagedInstancesCapacityProviderConfig", Shape: "LambdaManagedInstancesCapacityProviderConfig", Required: true},
 	}},
 	"CodeSigningConfigArn": {Kind: "string", Min: 0, HasMin: true, Max: 200, HasMax: true, Pattern: "arn:(aws[a-zA-Z-]*)?:lambda:[a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\\d{1}:\\d{12}:code-signing-config:csc-[a-z0-9]{17}"},
+	"Cors": {Kind: "structure", Members: []modelcheck.MemberDef{
+		{Name: "AllowCredentials", Shape: "AllowCredentials"},
+		{Name: "AllowHeaders", Shape: "HeadersList"},
+		{Name: "AllowMethods", Shape: "AllowMethodsList"},
+		{Name: "AllowOrigins", Shape: "AllowOriginsList"},
+		{Name: "ExposeHeaders", Shape: "HeadersList"},
+		{Name: "MaxAge", Shape: "MaxAge"},
+	}},
 	"CreateAliasRequest": {Kind: "structure", Members: []modelcheck.MemberDef{
 		{Name: "FunctionName", Shape: "FunctionName", Required: true, Location: "uri", LocationName: "FunctionName"},
 		{Name: "Name", Shape: "Alias", Required: true},
@@ -94,6 +110,13 @@ var lambdaModel = modelcheck.Build(map[string]modelcheck.ShapeDef{
 		{Name: "DurableConfig", Shape: "DurableConfig"},
 		{Name: "TenancyConfig", Shape: "TenancyConfig"},
 	}},
+	"CreateFunctionUrlConfigRequest": {Kind: "structure", Members: []modelcheck.MemberDef{
+		{Name: "FunctionName", Shape: "FunctionName", Required: true, Location: "uri", LocationName: "FunctionName"},
+		{Name: "Qualifier", Shape: "FunctionUrlQualifier", Location: "querystring", LocationName: "Qualifier"},
+		{Name: "AuthType", Shape: "FunctionUrlAuthType", Required: true},
+		{Name: "Cors", Shape: "Cors"},
+		{Name: "InvokeMode", Shape: "InvokeMode"},
+	}},
 	"DeadLetterConfig": {Kind: "structure", Members: []modelcheck.MemberDef{
 		{Name: "TargetArn", Shape: "ResourceArn"},
 	}},
@@ -111,6 +134,10 @@ var lambdaModel = modelcheck.Build(map[string]modelcheck.ShapeDef{
 	"DeleteFunctionRequest": {Kind: "structure", Members: []modelcheck.MemberDef{
 		{Name: "FunctionName", Shape: "NamespacedFunctionName", Required: true, Location: "uri", LocationName: "FunctionName"},
 		{Name: "Qualifier", Shape: "NumericLatestPublishedOrAliasQualifier", Location: "querystring", LocationName: "Qualifier"},
+	}},
+	"DeleteFunctionUrlConfigRequest": {Kind: "structure", Members: []modelcheck.MemberDef{
+		{Name: "FunctionName", Shape: "FunctionName", Required: true, Location: "uri", LocationName: "FunctionName"},
+		{Name: "Qualifier", Shape: "FunctionUrlQualifier", Location: "querystring", LocationName: "Qualifier"},
 	}},
 	"DeleteProvisionedConcurrencyConfigRequest": {Kind: "structure", Members: []modelcheck.MemberDef{
 		{Name: "FunctionName", Shape: "FunctionName", Required: true, Location: "uri", LocationName: "FunctionName"},
@@ -154,6 +181,8 @@ var lambdaModel = modelcheck.Build(map[string]modelcheck.ShapeDef{
 		{Name: "SourceKMSKeyArn", Shape: "KMSKeyArn"},
 	}},
 	"FunctionName":                   {Kind: "string", Min: 1, HasMin: true, Max: 140, HasMax: true, Pattern: "(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"},
+	"FunctionUrlAuthType":            {Kind: "string", Enum: []string{"NONE", "AWS_IAM"}},
+	"FunctionUrlQualifier":           {Kind: "string", Min: 1, HasMin: true, Max: 128, HasMax: true, Pattern: "((?!^\\d+$)^[0-9a-zA-Z-_]+$)"},
 	"FunctionVersion":                {Kind: "string", Enum: []string{"ALL"}},
 	"FunctionVersionLatestPublished": {Kind: "string", Enum: []string{"LATEST_PUBLISHED"}},
 	"GetAccountSettingsRequest":      {Kind: "structure"},
@@ -176,11 +205,17 @@ var lambdaModel = modelcheck.Build(map[string]modelcheck.ShapeDef{
 		{Name: "FunctionName", Shape: "NamespacedFunctionName", Required: true, Location: "uri", LocationName: "FunctionName"},
 		{Name: "Qualifier", Shape: "NumericLatestPublishedOrAliasQualifier", Location: "querystring", LocationName: "Qualifier"},
 	}},
+	"GetFunctionUrlConfigRequest": {Kind: "structure", Members: []modelcheck.MemberDef{
+		{Name: "FunctionName", Shape: "FunctionName", Required: true, Location: "uri", LocationName: "FunctionName"},
+		{Name: "Qualifier", Shape: "FunctionUrlQualifier", Location: "querystring", LocationName: "Qualifier"},
+	}},
 	"GetProvisionedConcurrencyConfigRequest": {Kind: "structure", Members: []modelcheck.MemberDef{
 		{Name: "FunctionName", Shape: "FunctionName", Required: true, Location: "uri", LocationName: "FunctionName"},
 		{Name: "Qualifier", Shape: "Qualifier", Required: true, Location: "querystring", LocationName: "Qualifier"},
 	}},
-	"Handler": {Kind: "string", Min: 0, HasMin: true, Max: 128, HasMax: true, Pattern: "[^\\s]+"},
+	"Handler":     {Kind: "string", Min: 0, HasMin: true, Max: 128, HasMax: true, Pattern: "[^\\s]+"},
+	"Header":      {Kind: "string", Min: 0, HasMin: true, Max: 1024, HasMax: true, Pattern: ".*"},
+	"HeadersList": {Kind: "list", Min: 0, HasMin: true, Max: 100, HasMax: true, Item: "Header"},
 	"ImageConfig": {Kind: "structure", Members: []modelcheck.MemberDef{
 		{Name: "EntryPoint", Shape: "StringList"},
 		{Name: "Command", Shape: "StringList"},
@@ -197,6 +232,7 @@ var lambdaModel = modelcheck.Build(map[string]modelcheck.ShapeDef{
 		{Name: "TenantId", Shape: "TenantId", Location: "header", LocationName: "X-Amz-Tenant-Id"},
 	}},
 	"InvocationType": {Kind: "string", Enum: []string{"Event", "RequestResponse", "DryRun"}},
+	"InvokeMode":     {Kind: "string", Enum: []string{"BUFFERED", "RESPONSE_STREAM"}},
 	"KMSKeyArn":      {Kind: "string", Pattern: "(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()"},
 	"LambdaManagedInstancesCapacityProviderConfig": {Kind: "structure", Members: []modelcheck.MemberDef{
 		{Name: "CapacityProviderArn", Shape: "CapacityProviderArn", Required: true},
@@ -215,6 +251,11 @@ var lambdaModel = modelcheck.Build(map[string]modelcheck.ShapeDef{
 		{Name: "FunctionName", Shape: "NamespacedFunctionName", Required: true, Location: "uri", LocationName: "FunctionName"},
 		{Name: "Marker", Shape: "String", Location: "querystring", LocationName: "Marker"},
 		{Name: "MaxItems", Shape: "MaxFunctionEventInvokeConfigListItems", Location: "querystring", LocationName: "MaxItems"},
+	}},
+	"ListFunctionUrlConfigsRequest": {Kind: "structure", Members: []modelcheck.MemberDef{
+		{Name: "FunctionName", Shape: "FunctionName", Required: true, Location: "uri", LocationName: "FunctionName"},
+		{Name: "Marker", Shape: "String", Location: "querystring", LocationName: "Marker"},
+		{Name: "MaxItems", Shape: "MaxItems", Location: "querystring", LocationName: "MaxItems"},
 	}},
 	"ListFunctionsRequest": {Kind: "structure", Members: []modelcheck.MemberDef{
 		{Name: "MasterRegion", Shape: "MasterRegion", Location: "querystring", LocationName: "MasterRegion"},
@@ -245,13 +286,16 @@ var lambdaModel = modelcheck.Build(map[string]modelcheck.ShapeDef{
 		{Name: "SystemLogLevel", Shape: "SystemLogLevel"},
 		{Name: "LogGroup", Shape: "LogGroup"},
 	}},
-	"MasterRegion":                             {Kind: "string", Pattern: "ALL|[a-z]{2}(-gov)?-[a-z]+-\\d{1}"},
-	"MaxFunctionEventInvokeConfigListItems":    {Kind: "integer", Min: 1, HasMin: true, Max: 50, HasMax: true},
-	"MaxListItems":                             {Kind: "integer", Min: 1, HasMin: true, Max: 10000, HasMax: true},
+	"MasterRegion":                          {Kind: "string", Pattern: "ALL|[a-z]{2}(-gov)?-[a-z]+-\\d{1}"},
+	"MaxAge":                                {Kind: "integer", Min: 0, HasMin: true, Max: 86400, HasMax: true},
+	"MaxFunctionEventInvokeConfigListItems": {Kind: "integer", Min: 1, HasMin: true, Max: 50, HasMax: true},
+	"MaxItems":                              {Kind: "integer", Min: 1, HasMin: true, Max: 50, HasMax: true},
+	"MaxListItems":                          {Kind: "integer", Min: 1, HasMin: true, Max: 10000, HasMax: true},
 	"MaxProvisionedConcurrencyConfigListItems": {Kind: "integer", Min: 1, HasMin: true, Max: 50, HasMax: true},
 	"MaximumEventAgeInSeconds":                 {Kind: "integer", Min: 60, HasMin: true, Max: 21600, HasMax: true},
 	"MaximumRetryAttempts":                     {Kind: "integer", Min: 0, HasMin: true, Max: 2, HasMax: true},
 	"MemorySize":                               {Kind: "integer", Min: 128, HasMin: true, Max: 32768, HasMax: true},
+	"Method":                                   {Kind: "string", Min: 0, HasMin: true, Max: 6, HasMax: true, Pattern: ".*"},
 	"NamespacedFunctionName":                   {Kind: "string", Min: 1, HasMin: true, Max: 256, HasMax: true, Pattern: "(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST(\\.PUBLISHED)?|[a-zA-Z0-9-_]+))?"},
 	"NullableBoolean":                          {Kind: "boolean"},
 	"NumericLatestPublishedOrAliasQualifier":   {Kind: "string", Min: 1, HasMin: true, Max: 128, HasMax: true, Pattern: "\\$(LATEST(\\.PUBLISHED)?)|[a-zA-Z0-9-_$]+"},
@@ -261,6 +305,7 @@ var lambdaModel = modelcheck.Build(map[string]modelcheck.ShapeDef{
 	"OnSuccess": {Kind: "structure", Members: []modelcheck.MemberDef{
 		{Name: "Destination", Shape: "DestinationArn"},
 	}},
+	"Origin":                                {Kind: "string", Min: 1, HasMin: true, Max: 253, HasMax: true, Pattern: ".*"},
 	"PackageType":                           {Kind: "string", Enum: []string{"Zip", "Image"}},
 	"PerExecutionEnvironmentMaxConcurrency": {Kind: "integer", Min: 1, HasMin: true, Max: 1600, HasMax: true},
 	"PositiveInteger":                       {Kind: "integer", Min: 1, HasMin: true},
@@ -381,6 +426,13 @@ var lambdaModel = modelcheck.Build(map[string]modelcheck.ShapeDef{
 		{Name: "MaximumRetryAttempts", Shape: "MaximumRetryAttempts"},
 		{Name: "MaximumEventAgeInSeconds", Shape: "MaximumEventAgeInSeconds"},
 		{Name: "DestinationConfig", Shape: "DestinationConfig"},
+	}},
+	"UpdateFunctionUrlConfigRequest": {Kind: "structure", Members: []modelcheck.MemberDef{
+		{Name: "FunctionName", Shape: "FunctionName", Required: true, Location: "uri", LocationName: "FunctionName"},
+		{Name: "Qualifier", Shape: "FunctionUrlQualifier", Location: "querystring", LocationName: "Qualifier"},
+		{Name: "AuthType", Shape: "FunctionUrlAuthType"},
+		{Name: "Cors", Shape: "Cors"},
+		{Name: "InvokeMode", Shape: "InvokeMode"},
 	}},
 	"VersionWithLatestPublished": {Kind: "string", Min: 1, HasMin: true, Max: 1024, HasMax: true, Pattern: "(\\$LATEST(\\.PUBLISHED)?|[0-9]+)"},
 	"VpcConfig": {Kind: "structure", Members: []modelcheck.MemberDef{

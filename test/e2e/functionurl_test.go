@@ -1,0 +1,227 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+)
+
+// echoHandler answers a function URL request with what it received, a cookie, a chosen status, and — for
+// /binary — the request body back as binary.
+const echoHandler = `export const handler = async (event) => {
+  if (event.rawPath === "/binary") {
+    return { statusCode: 200, headers: { "content-type": "application/octet-stream" },
+      body: event.isBase64Encoded ? event.body : Buffer.from(event.body || "").toString("base64"), isBase64Encoded: true };
+  }
+  if (event.rawPath === "/plain") return { hello: "world" };
+  if (event.rawPath === "/redirect") return { statusCode: 302, headers: { location: "/elsewhere" } };
+  if (event.rawPath === "/throw") throw new Error("boom");
+  return {
+    statusCode: Number(event.queryStringParameters?.status || 200),
+    headers: { "content-type": "application/json", "x-served-by": process.env.AWS_LAMBDA_FUNCTION_VERSION },
+    cookies: ["session=abc; Path=/", "theme=dark"],
+    body: JSON.stringify(event),
+  };
+};
+`
+
+// urlClient talks to function URLs on the test server: the *.localhost host is sent to the server's address,
+// as a resolver that knows .localhost is loopback would.
+func urlClient(s *server) *http.Client {
+	addr := strings.TrimPrefix(s.URL, "http://")
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Timeout: time.Minute, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		}}}
+}
+
+func createURL(t *testing.T, c *lambda.Client, fn, qualifier string, auth types.FunctionUrlAuthType, cors *types.Cors) string {
+	t.Helper()
+	in := &lambda.CreateFunctionUrlConfigInput{FunctionName: aws.String(fn), AuthType: auth, Cors: cors}
+	if qualifier != "" {
+		in.Qualifier = aws.String(qualifier)
+	}
+	out, err := c.CreateFunctionUrlConfig(t.Context(), in)
+	if err != nil {
+		t.Fatalf("CreateFunctionUrlConfig: %v", err)
+	}
+	return aws.ToString(out.FunctionUrl)
+}
+
+type urlAnswer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func urlDo(t *testing.T, hc *http.Client, req *http.Request) urlAnswer {
+	t.Helper()
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return urlAnswer{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// signURL signs a function URL request with aws-sdk-go-v2's signer (service lambda), as awscurl does.
+func signURL(t *testing.T, s *server, req *http.Request, body []byte) {
+	t.Helper()
+	sum := sha256.Sum256(body)
+	hash := hex.EncodeToString(sum[:])
+	req.Header.Set("X-Amz-Content-Sha256", hash)
+	if err := v4.NewSigner().SignHTTP(t.Context(), s.creds(), req, hash, "lambda", region, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFunctionURLs(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node is not installed")
+	}
+	s := startServer(t)
+	c := s.Lambda()
+	fn := "web"
+	createFunction(t, c, fn, func(in *lambda.CreateFunctionInput) {
+		in.Runtime, in.Handler = types.RuntimeNodejs20x, aws.String("index.handler")
+		in.Code = &types.FunctionCode{ZipFile: makeZip(t, zipFile{Name: "index.mjs", Body: echoHandler})}
+	})
+	v1 := publishNew(t, c, fn, "v1")
+	if _, err := c.CreateAlias(t.Context(), &lambda.CreateAliasInput{FunctionName: aws.String(fn), Name: aws.String("live"), FunctionVersion: aws.String(v1)}); err != nil {
+		t.Fatal(err)
+	}
+	hc := urlClient(s)
+
+	// AWS_IAM on the alias: SigV4-signed requests by a caller allowed lambda:InvokeFunctionUrl (the root) get in.
+	iamURL := createURL(t, c, fn, "live", types.FunctionUrlAuthTypeAwsIam, &types.Cors{
+		AllowOrigins: []string{"https://app.example"}, AllowMethods: []string{"GET", "POST"}, AllowHeaders: []string{"x-custom"},
+		ExposeHeaders: []string{"x-served-by"}, MaxAge: aws.Int32(300), AllowCredentials: aws.Bool(true)})
+	if !strings.HasSuffix(iamURL, "/") || !strings.Contains(iamURL, ".lambda-url.us-east-1.localhost:") {
+		t.Fatalf("FunctionUrl %q", iamURL)
+	}
+	body := []byte(`{"order":42}`)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, iamURL+"orders/7?x=1&x=2&y=%20z", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Add("Cookie", "a=1; b=2")
+	req.Header.Add("X-Multi", "one")
+	req.Header.Add("X-Multi", "two")
+	signURL(t, s, req, body)
+	a := urlDo(t, hc, req)
+	if a.status != http.StatusOK {
+		t.Fatalf("signed POST: %d %s", a.status, a.body)
+	}
+	var ev struct {
+		Version, RawPath, RawQueryString string
+		Cookies                          []string
+		Headers, QueryStringParameters   map[string]string
+		Body                             string
+		IsBase64Encoded                  bool
+		RequestContext                   struct {
+			AccountID  string
+			HTTP       struct{ Method, Path string }
+			Authorizer struct {
+				IAM struct{ AccessKey, UserArn string }
+			}
+		}
+	}
+	if err := json.Unmarshal(a.body, &ev); err != nil {
+		t.Fatalf("event echoed back: %v\n%s", err, a.body)
+	}
+	if ev.Version != "2.0" || ev.RawPath != "/orders/7" || ev.RawQueryString != "x=1&x=2&y=%20z" || ev.Body != `{"order":42}` || ev.IsBase64Encoded ||
+		strings.Join(ev.Cookies, ";") != "a=1;b=2" || ev.Headers["x-multi"] != "one,two" || ev.Headers["cookie"] != "" ||
+		ev.QueryStringParameters["x"] != "1,2" || ev.QueryStringParameters["y"] != " z" || ev.RequestContext.HTTP.Method != "POST" ||
+		ev.RequestContext.Authorizer.IAM.AccessKey != s.AccessKeyID {
+		t.Errorf("payload 2.0 event: %s", a.body)
+	}
+	if got := a.header.Values("Set-Cookie"); strings.Join(got, "|") != "session=abc; Path=/|theme=dark" {
+		t.Errorf("Set-Cookie %q", got)
+	}
+	if a.header.Get("X-Served-By") != v1 || a.header.Get("X-Amz-Executed-Version") != v1 {
+		t.Errorf("served by %q / executed %q, want version %s", a.header.Get("X-Served-By"), a.header.Get("X-Amz-Executed-Version"), v1)
+	}
+
+	// Unsigned, or signed by nobody Sluice knows: 403.
+	req, _ = http.NewRequestWithContext(t.Context(), http.MethodGet, iamURL, nil)
+	if a := urlDo(t, hc, req); a.status != http.StatusForbidden || string(a.body) != `{"Message":"Forbidden"}` {
+		t.Errorf("unsigned request to an AWS_IAM URL: %d %s", a.status, a.body)
+	}
+
+	// CORS: a preflight is answered without the function; an allowed origin gets its headers.
+	req, _ = http.NewRequestWithContext(t.Context(), http.MethodOptions, iamURL, nil)
+	req.Header.Set("Origin", "https://app.example")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	signURL(t, s, req, nil)
+	if a := urlDo(t, hc, req); a.status != http.StatusOK || a.header.Get("Access-Control-Allow-Origin") != "https://app.example" ||
+		a.header.Get("Access-Control-Allow-Methods") != "GET,POST" || a.header.Get("Access-Control-Max-Age") != "300" ||
+		a.header.Get("Access-Control-Allow-Credentials") != "true" {
+		t.Errorf("preflight: %d %v", a.status, a.header)
+	}
+
+	// Binary in, binary out; a plain JSON answer is a 200 application/json body; redirects and statuses pass.
+	bin := []byte{0, 1, 2, 0xff, 0xfe}
+	req, _ = http.NewRequestWithContext(t.Context(), http.MethodPost, iamURL+"binary", bytes.NewReader(bin))
+	req.Header.Set("Content-Type", "application/octet-stream")
+	signURL(t, s, req, bin)
+	if a := urlDo(t, hc, req); a.status != http.StatusOK || !bytes.Equal(a.body, bin) || a.header.Get("Content-Type") != "application/octet-stream" {
+		t.Errorf("binary round trip: %d %q %v", a.status, a.body, a.header)
+	}
+	for path, want := range map[string]urlAnswer{
+		"plain":       {status: 200, body: []byte(`{"hello":"world"}`)},
+		"redirect":    {status: 302},
+		"?status=418": {status: 418},
+		"throw":       {status: 502, body: []byte(`{"Message":"Internal Server Error"}`)},
+	} {
+		req, _ = http.NewRequestWithContext(t.Context(), http.MethodGet, iamURL+path, nil)
+		signURL(t, s, req, nil)
+		a := urlDo(t, hc, req)
+		if a.status != want.status || want.body != nil && !bytes.Equal(a.body, want.body) {
+			t.Errorf("GET /%s: %d %s, want %d %s", path, a.status, a.body, want.status, want.body)
+		}
+	}
+
+	// NONE on $LATEST: without a resource policy letting the public invoke it, 403 with Lambda's pointer.
+	noneURL := createURL(t, c, fn, "", types.FunctionUrlAuthTypeNone, nil)
+	req, _ = http.NewRequestWithContext(t.Context(), http.MethodGet, noneURL, nil)
+	if a := urlDo(t, hc, req); a.status != http.StatusForbidden || !strings.Contains(string(a.body), "Function URL authorization issues") {
+		t.Errorf("NONE URL without permission: %d %s", a.status, a.body)
+	}
+
+	// The configuration API.
+	got, err := c.GetFunctionUrlConfig(t.Context(), &lambda.GetFunctionUrlConfigInput{FunctionName: aws.String(fn), Qualifier: aws.String("live")})
+	if err != nil || aws.ToString(got.FunctionUrl) != iamURL || got.AuthType != types.FunctionUrlAuthTypeAwsIam ||
+		aws.ToString(got.FunctionArn) != arnPrefix+fn+":live" || got.InvokeMode != types.InvokeModeBuffered || got.Cors == nil {
+		t.Errorf("GetFunctionUrlConfig: %+v %v", got, err)
+	}
+	list, err := c.ListFunctionUrlConfigs(t.Context(), &lambda.ListFunctionUrlConfigsInput{FunctionName: aws.String(fn)})
+	if err != nil || len(list.FunctionUrlConfigs) != 2 {
+		t.Errorf("ListFunctionUrlConfigs: %+v %v", list, err)
+	}
+	if _, err := c.CreateFunctionUrlConfig(t.Context(), &lambda.CreateFunctionUrlConfigInput{FunctionName: aws.String(fn), AuthType: types.FunctionUrlAuthTypeNone}); err == nil {
+		t.Error("a second URL for $LATEST was created")
+	}
+	if _, err := c.DeleteFunctionUrlConfig(t.Context(), &lambda.DeleteFunctionUrlConfigInput{FunctionName: aws.String(fn)}); err != nil {
+		t.Fatal(err)
+	}
+	req, _ = http.NewRequestWithContext(t.Context(), http.MethodGet, noneURL, nil)
+	if a := urlDo(t, hc, req); a.status != http.StatusForbidden {
+		t.Errorf("a deleted URL answered %d %s", a.status, a.body)
+	}
+}
