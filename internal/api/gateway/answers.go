@@ -91,8 +91,8 @@ func (g *Gateway) guard(w http.ResponseWriter, r *http.Request) *answerWriter {
 type answerWriter struct {
 	http.ResponseWriter
 	status  int
-	wrote   bool // the status line is decided
-	dropped bool // a redirect was replaced: the handler's answer goes nowhere
+	wrote   bool                      // the status line is decided
+	dropped bool                      // a redirect was replaced: the handler's answer goes nowhere
 	replace func(http.ResponseWriter) // nil: 3xx answers pass (a function URL's)
 }
 
