@@ -541,7 +541,7 @@ func withEnv(vars map[string]string) func(*lambda.CreateFunctionInput) {
 // validates, reorders or drops an input before Sluice sees it.
 //
 // Each subtest is named after the recorded test and the snapshot key (or parametrisation) it replays. Parts of the
-// recorded tests that need what Sluice does not have (layers, function URLs, code signing, event source mappings,
+// recorded tests that need what Sluice does not have (layers, code signing, event source mappings,
 // capacity providers, a second account) are not replayed; skipped subtests say why.
 //
 // Where the answers come from: a public snapshot of the recorded responses of LocalStack's
@@ -563,6 +563,7 @@ func TestRecordedLambdaAPI(t *testing.T) {
 	recordedConcurrency(t, r)
 	recordedTags(t, r)
 	recordedAccountSettings(t, r)
+	recordedFunctionURLs(t, r)
 
 	t.Logf("recorded AWS answers: %d replayed, %d match, %d differ, %d not replayed (%s)",
 		r.pass+r.fail, r.pass, r.fail, r.skipped, time.Since(start).Round(time.Millisecond))
@@ -770,7 +771,7 @@ func recordedFunctionOps(t *testing.T, r *recorder) {
 		g.step("delete_function", deleteFunctionReq(missing, ""), nf)
 		g.step("get_function", getFunctionReq(missing, ""), nf)
 		g.step("get_function_configuration", getFunctionConfigurationReq(missing, ""), nf)
-		g.skip("get_function_url_config", "Sluice has no function URLs")
+		g.step("get_function_url_config", getURLReq(missing, ""), notFound("The resource you requested does not exist."))
 		g.skip("get_function_code_signing_config", "Sluice has no code signing")
 		g.step("get_function_event_invoke_config", getEICReq(missing, ""),
 			notFound("The function arn:<partition>:lambda:<region>:111111111111:function:<nonexisting-fn-name>:$LATEST doesn't have an EventInvokeConfig"))
@@ -783,7 +784,7 @@ func recordedFunctionOps(t *testing.T, r *recorder) {
 		nf := notFound("Functions from '<wrong-region>' are not reachable in this region ('<region>')")
 		g.step("get_function", getFunctionReq(arn, ""), nf)
 		g.step("get_function_configuration", getFunctionConfigurationReq(arn, ""), nf)
-		g.skip("get_function_url_config", "Sluice has no function URLs")
+		g.step("get_function_url_config", getURLReq(arn, ""), nf)
 		g.skip("get_function_code_signing_config", "Sluice has no code signing")
 		g.step("get_function_event_invoke_config", getEICReq(arn, ""), nf)
 		g.step("get_function_concurrency", getConcurrencyReq(arn), nf)
