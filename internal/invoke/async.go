@@ -15,7 +15,7 @@ import (
 // runEvent runs one attempt of a queued asynchronous invocation.
 func (s *Service) runEvent(ctx context.Context, e asyncq.Event) asyncq.Outcome {
 	ref := lambda.Ref{Name: e.Function, Qualifier: e.Qualifier}
-	r, err := s.catalog.resolve(ref)
+	r, err := s.catalog.resolve(ref, "")
 	if err != nil {
 		// The function (or qualifier) is gone: nothing will ever run this event.
 		return asyncq.Outcome{FunctionError: "Unhandled", Response: runtimeapi.ErrorDocument("ResourceNotFoundException", err.Error())}

@@ -65,6 +65,7 @@ type functionView struct {
 	provisioned []controlplane.ProvisionedConfig
 	// urls holds the function's URLs by qualifier ("" for $LATEST's).
 	urls map[string]controlplane.URLConfig
+	tags map[string]string
 }
 
 // catalog keeps a functionView per function in memory, so the invoke path never reads the store. It is fed by the
@@ -198,7 +199,7 @@ func (c *catalog) refresh(ctx context.Context, name string) error {
 	f := snap.Function
 	v := &functionView{name: name, status: f.Status, reserved: f.ReservedConcurrency,
 		versions: map[string]*target{}, aliases: map[string]*aliasEntry{}, eventInvoke: snap.EventInvoke,
-		provisioned: snap.Provisioned, urls: snap.URLs}
+		provisioned: snap.Provisioned, urls: snap.URLs, tags: f.Tags}
 	v.latest = c.newTarget(name, lambda.Latest, snap.Effective, f.Status)
 	for _, ver := range snap.Versions {
 		n := strconv.Itoa(ver.Number)
@@ -216,6 +217,11 @@ func (c *catalog) refresh(ctx context.Context, name string) error {
 		if extra, w, ok := a.AdditionalVersion(); ok {
 			s.extra, s.weight = extra, w
 		}
+		var prev *split
+		if old != nil && old.aliases[a.Name] != nil {
+			prev = old.aliases[a.Name].split
+		}
+		s.inherit(prev)
 		v.aliases[a.Name] = &aliasEntry{revision: a.RevisionID, split: s}
 	}
 	c.mu.Lock()
@@ -308,20 +314,21 @@ func (c *catalog) indexURLs(old, cur *functionView) {
 	}
 }
 
-// functionURL finds the function and URL configuration a URL ID names.
-func (c *catalog) functionURL(id string) (function string, cfg controlplane.URLConfig, ok bool) {
+// functionURL finds the function, URL configuration and function tags a URL ID names.
+func (c *catalog) functionURL(id string) (function string, cfg controlplane.URLConfig, tags map[string]string, ok bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	name, ok := c.urls[id]
 	if !ok {
-		return "", cfg, false
+		return "", cfg, nil, false
 	}
-	for _, u := range c.fns[name].urls {
+	fn := c.fns[name]
+	for _, u := range fn.urls {
 		if u.ID == id {
-			return name, u, true
+			return name, u, fn.tags, true
 		}
 	}
-	return "", cfg, false
+	return "", cfg, nil, false
 }
 
 func (c *catalog) names() []string {
@@ -356,8 +363,9 @@ type resolved struct {
 	viaAlias   bool
 }
 
-// resolve maps a reference to the target that serves this invocation, picking a version for aliases.
-func (c *catalog) resolve(ref lambda.Ref) (resolved, error) {
+// resolve maps a reference to the target that serves this invocation, picking a version for aliases (for a sticky
+// key, the version that key is assigned to).
+func (c *catalog) resolve(ref lambda.Ref, stickyKey string) (resolved, error) {
 	fn := c.get(ref.Name)
 	if fn == nil { // AWS names what was invoked: an unqualified invocation is one of $LATEST
 		q := ref.Qualifier
@@ -382,6 +390,9 @@ func (c *catalog) resolve(ref lambda.Ref) (resolved, error) {
 		}
 		r.viaAlias = true
 		v := a.split.pick()
+		if stickyKey != "" {
+			v = a.split.pickFor(stickyKey)
+		}
 		if v == lambda.Latest {
 			r.target = fn.latest
 		} else {

@@ -26,6 +26,9 @@ type Request struct {
 	Payload       []byte
 	LogTail       bool   // X-Amz-Log-Type: Tail
 	ClientContext string // decoded JSON text of X-Amz-Client-Context
+	// StickyKey, for an alias with weights, pins the version: every invocation with the same key runs the same
+	// version while the alias shifts between the same two versions (sticky canaries, a Sluice extension).
+	StickyKey string
 }
 
 // Result is what Invoke answers.

@@ -1,7 +1,9 @@
 package invoke
 
 import (
+	"hash/fnv"
 	"math"
+	"sync"
 	"sync/atomic"
 )
 
@@ -16,6 +18,7 @@ type split struct {
 	extra   string
 	weight  float64
 	n       atomic.Uint64
+	sticky  *sticky // per-key assignments for sticky canaries (never nil)
 }
 
 // pick returns the version for the next invocation.
@@ -31,4 +34,61 @@ func (s *split) pick() string {
 		return s.extra
 	}
 	return s.primary
+}
+
+// sticky keeps a sticky canary's assignments: each distinct key (a user's cookie or header) is given a version the
+// first time it is seen, by the same rule as the split's — the n-th new key goes to the extra version exactly when
+// the extra version has fewer than round(w·n) keys — so over N distinct keys the extra version holds round(w·N)
+// of them, and a key keeps its version for as long as the assignments live: while the alias routes to the same two
+// versions and the weight does not shrink (a linear shift's growing weight keeps them; a new deployment, a
+// promotion or a rollback starts afresh). Past maxStickyKeys remembered keys, new keys are placed by a hash of the
+// key against the weight (still stable, no longer exact).
+type sticky struct {
+	mu       sync.Mutex
+	extra    map[string]bool
+	n, onExt int
+}
+
+const maxStickyKeys = 100_000
+
+// pickFor returns the version a key's invocations go to.
+func (s *split) pickFor(key string) string {
+	if s.extra == "" || s.weight <= 0 {
+		return s.primary
+	}
+	if s.weight >= 1 {
+		return s.extra
+	}
+	st := s.sticky
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	onExtra, seen := st.extra[key]
+	if !seen {
+		if len(st.extra) >= maxStickyKeys {
+			h := fnv.New64a()
+			_, _ = h.Write([]byte(key))
+			onExtra = float64(h.Sum64())/math.MaxUint64 < s.weight
+		} else {
+			st.n++
+			onExtra = float64(st.onExt) < math.Floor(s.weight*float64(st.n)+0.5)
+			if onExtra {
+				st.onExt++
+			}
+			st.extra[key] = onExtra
+		}
+	}
+	if onExtra {
+		return s.extra
+	}
+	return s.primary
+}
+
+// inherit keeps a previous split's sticky assignments when the alias still routes between the same two versions
+// and the weight did not shrink, so no key changes version mid-shift.
+func (s *split) inherit(prev *split) {
+	if prev != nil && prev.primary == s.primary && prev.extra == s.extra && s.weight >= prev.weight {
+		s.sticky = prev.sticky
+		return
+	}
+	s.sticky = &sticky{extra: map[string]bool{}}
 }

@@ -218,7 +218,7 @@ func (s *Service) functionChanged(name string) {
 
 // Invoke runs one invocation.
 func (s *Service) Invoke(ctx context.Context, req Request) (Result, error) {
-	r, err := s.catalog.resolve(req.Ref)
+	r, err := s.catalog.resolve(req.Ref, req.StickyKey)
 	if err != nil {
 		return Result{}, err
 	}
@@ -256,12 +256,19 @@ func (s *Service) Invoke(ctx context.Context, req Request) (Result, error) {
 type FunctionURL struct {
 	Function string
 	Config   controlplane.URLConfig
+	// Sticky is the function's StickyTag value: where a request's stickiness key is ("cookie:<name>" or
+	// "header:<name>"); "" when the URL's canaries are not sticky.
+	Sticky string
 }
+
+// StickyTag is the function tag that makes its URLs' canaries sticky (a Sluice extension AWS ignores): its value
+// names the cookie or header whose value keys a user to a version, "cookie:<name>" or "header:<name>".
+const StickyTag = "sluice:sticky-canary"
 
 // FunctionURL finds the URL an ID names, from the in-memory catalog (no store read).
 func (s *Service) FunctionURL(id string) (FunctionURL, bool) {
-	fn, cfg, ok := s.catalog.functionURL(id)
-	return FunctionURL{Function: fn, Config: cfg}, ok
+	fn, cfg, tags, ok := s.catalog.functionURL(id)
+	return FunctionURL{Function: fn, Config: cfg, Sticky: tags[StickyTag]}, ok
 }
 
 // runnable refuses invocations of functions that are not Active. An Active target whose package this node has not

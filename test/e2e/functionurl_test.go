@@ -6,17 +6,24 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"os/exec"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
@@ -154,8 +161,8 @@ func TestFunctionURLs(t *testing.T) {
 	if got := a.header.Values("Set-Cookie"); strings.Join(got, "|") != "session=abc; Path=/|theme=dark" {
 		t.Errorf("Set-Cookie %q", got)
 	}
-	if a.header.Get("X-Served-By") != v1 || a.header.Get("X-Amz-Executed-Version") != v1 {
-		t.Errorf("served by %q / executed %q, want version %s", a.header.Get("X-Served-By"), a.header.Get("X-Amz-Executed-Version"), v1)
+	if a.header.Get("X-Served-By") != v1 || a.header.Get("X-Sluice-Executed-Version") != v1 {
+		t.Errorf("served by %q / executed %q, want version %s", a.header.Get("X-Served-By"), a.header.Get("X-Sluice-Executed-Version"), v1)
 	}
 
 	// Unsigned, or signed by nobody Sluice knows: 403.
@@ -224,4 +231,137 @@ func TestFunctionURLs(t *testing.T) {
 	if a := urlDo(t, hc, req); a.status != http.StatusForbidden {
 		t.Errorf("a deleted URL answered %d %s", a.status, a.body)
 	}
+}
+
+// canaryHandler serves a page; a version whose DEFECT variable is set answers every request with a 500.
+const canaryHandler = `export const handler = async (event) => {
+  if (process.env.DEFECT) return { statusCode: 500, body: "defect: " + process.env.DEFECT };
+  return { statusCode: 200, headers: { "content-type": "text/plain" }, body: "page from " + process.env.AWS_LAMBDA_FUNCTION_VERSION };
+};
+`
+
+// TestFunctionURLCanary: web traffic through a URL on alias live rides CodeDeploy's canary — sticky per user — and
+// an alarm on the URL's 5xx count rolls a defective version back.
+func TestFunctionURLCanary(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node is not installed")
+	}
+	s := startServer(t, "--deploy-time-scale", "30") // a configured minute lasts 2 s: the canary's 5 minutes, 10 s
+	c, cw, cd := s.Lambda(), s.CloudWatch(), s.CodeDeploy()
+	fn := "shop"
+	createFunction(t, c, fn, func(in *lambda.CreateFunctionInput) {
+		in.Runtime, in.Handler = types.RuntimeNodejs20x, aws.String("index.handler")
+		in.Code = &types.FunctionCode{ZipFile: makeZip(t, zipFile{Name: "index.mjs", Body: canaryHandler})}
+		in.Tags = map[string]string{"sluice:sticky-canary": "cookie:user"}
+	})
+	v1 := publishNew(t, c, fn, "one")
+	v2 := publishNew(t, c, fn, "two")
+	updateConfig(t, c, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String(fn),
+		Environment: &types.Environment{Variables: map[string]string{"DEFECT": "v3"}}})
+	v3 := publishNew(t, c, fn, "three (defective)")
+	if _, err := c.CreateAlias(t.Context(), &lambda.CreateAliasInput{FunctionName: aws.String(fn), Name: aws.String("live"), FunctionVersion: aws.String(v1)}); err != nil {
+		t.Fatal(err)
+	}
+	liveURL := createURL(t, c, fn, "live", types.FunctionUrlAuthTypeAwsIam, nil)
+	if _, err := cw.PutMetricAlarm(t.Context(), &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("shop-5xx"),
+		Namespace: aws.String("AWS/Lambda"), MetricName: aws.String("Url5xxCount"), Statistic: cwtypes.StatisticSum,
+		Dimensions: []cwtypes.Dimension{{Name: aws.String("FunctionName"), Value: aws.String(fn)}, {Name: aws.String("Resource"), Value: aws.String(fn + ":live")}},
+		Period:     aws.Int32(1), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1), TreatMissingData: aws.String("notBreaching"),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold}); err != nil {
+		t.Fatal(err)
+	}
+	createDeploymentGroup(t, cd, func(in *codedeploy.CreateDeploymentGroupInput) {
+		in.DeploymentConfigName = aws.String("CodeDeployDefault.LambdaCanary10Percent5Minutes")
+		in.DeploymentStyle = &cdtypes.DeploymentStyle{DeploymentType: cdtypes.DeploymentTypeBlueGreen, DeploymentOption: cdtypes.DeploymentOptionWithTrafficControl}
+		in.AlarmConfiguration = &cdtypes.AlarmConfiguration{Enabled: true, Alarms: []cdtypes.Alarm{{Name: aws.String("shop-5xx")}}}
+		in.AutoRollbackConfiguration = &cdtypes.AutoRollbackConfiguration{Enabled: true,
+			Events: []cdtypes.AutoRollbackEvent{cdtypes.AutoRollbackEventDeploymentFailure, cdtypes.AutoRollbackEventDeploymentStopOnAlarm}}
+	})
+
+	// Steady traffic: 40 users, each with its own cookie, one request after another per worker.
+	hc := urlClient(s)
+	var stop atomic.Bool
+	var mu sync.Mutex
+	seen := map[string][]string{} // user → the versions that served it, in order
+	healthyErrors, total := 0, 0
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for n := 0; !stop.Load(); n++ {
+				user := fmt.Sprintf("u%d", w*10+n%10)
+				req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, liveURL+"cart", nil)
+				req.AddCookie(&http.Cookie{Name: "user", Value: user})
+				signURL(t, s, req, nil)
+				resp, err := hc.Do(req)
+				if err != nil {
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				v := resp.Header.Get("X-Sluice-Executed-Version")
+				mu.Lock()
+				total++
+				if v != v3 && resp.StatusCode != http.StatusOK {
+					healthyErrors++
+				}
+				if l := seen[user]; v != "" && (len(l) == 0 || l[len(l)-1] != v) {
+					seen[user] = append(l, v)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	stopTraffic := func() { stop.Store(true); wg.Wait() }
+	defer stopTraffic()
+
+	// A healthy canary (v1 → v2): each user moves at most once, never back.
+	waitDeployment(t, cd, createDeployment(t, cd, appSpecFor(fn, "live", v1, v2)), cdtypes.DeploymentStatusSucceeded)
+	mu.Lock()
+	for user, versions := range seen {
+		if len(versions) > 2 || len(versions) == 2 && (versions[0] != v1 || versions[1] != v2) {
+			t.Errorf("user %s was served %v during a healthy canary: a sticky user moves once, from %s to %s", user, versions, v1, v2)
+		}
+	}
+	clear(seen)
+	mu.Unlock()
+
+	// A defective canary (v2 → v3): the 5xx alarm rolls it back; users on the canary go there once and come back.
+	id := createDeployment(t, cd, appSpecFor(fn, "live", v2, v3))
+	info := waitDeployment(t, cd, id, cdtypes.DeploymentStatusStopped)
+	if info.RollbackInfo == nil {
+		t.Errorf("deployment %s stopped without a rollback: %+v", id, info)
+	}
+	eventually(t, 30*time.Second, "live back on "+v2, func() (bool, string) {
+		a, err := c.GetAlias(t.Context(), &lambda.GetAliasInput{FunctionName: aws.String(fn), Name: aws.String("live")})
+		return err == nil && aws.ToString(a.FunctionVersion) == v2 && a.RoutingConfig == nil, fmt.Sprint(a, err)
+	})
+	eventually(t, 30*time.Second, "every user served by "+v2+" again", func() (bool, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		for user, versions := range seen {
+			if versions[len(versions)-1] != v2 {
+				return false, user + " last served by " + versions[len(versions)-1]
+			}
+		}
+		return true, ""
+	})
+	stopTraffic()
+	onCanary := 0
+	for user, versions := range seen {
+		switch {
+		case len(versions) == 1 && versions[0] == v2:
+		case len(versions) == 3 && versions[0] == v2 && versions[1] == v3 && versions[2] == v2:
+			onCanary++
+		default:
+			t.Errorf("user %s was served %v during the rolled-back canary", user, versions)
+		}
+	}
+	if onCanary == 0 || onCanary > 8 {
+		t.Errorf("%d of 40 users were on the 10%% canary", onCanary)
+	}
+	if healthyErrors != 0 {
+		t.Errorf("%d of %d requests served by healthy versions failed", healthyErrors, total)
+	}
+	t.Logf("%d requests; %d of 40 users rode the defective canary and came back", total, onCanary)
 }

@@ -140,13 +140,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"Request must be smaller than 6291456 bytes for the InvokeFunction operation")
 		return
 	}
-	res, err := h.Functions.Invoke(r.Context(), invoke.Request{Ref: ref, Type: invoke.RequestResponse, Payload: payload})
+	res, err := h.Functions.Invoke(r.Context(), invoke.Request{Ref: ref, Type: invoke.RequestResponse, Payload: payload,
+		StickyKey: stickyKey(r, u.Sticky)})
 	rec.version = res.ExecutedVersion
 	if err != nil {
 		h.invokeError(rec, err)
 		return
 	}
-	rec.Header().Set("X-Amz-Executed-Version", res.ExecutedVersion)
+	rec.Header().Set(VersionHeader, res.ExecutedVersion)
 	if res.FunctionError != "" {
 		writeMessage(rec, http.StatusBadGateway, "", internalError)
 		return
@@ -165,6 +166,29 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec.Header().Set("Content-Length", strconv.Itoa(len(resp.body)))
 	rec.WriteHeader(resp.status)
 	_, _ = rec.Write(resp.body)
+}
+
+// VersionHeader names, on every answer a function gave, the version that ran (a Sluice extension: behind an alias
+// during a canary, which side served this request).
+const VersionHeader = "X-Sluice-Executed-Version"
+
+// stickyKey is the request's stickiness key under the function's sticky-canary setting ("cookie:<name>" or
+// "header:<name>", from its invoke.StickyTag tag), "" when none applies: such a request is split like any
+// invocation.
+func stickyKey(r *http.Request, setting string) string {
+	kind, name, ok := strings.Cut(setting, ":")
+	if !ok || name == "" {
+		return ""
+	}
+	switch strings.ToLower(kind) {
+	case "cookie":
+		if c, err := r.Cookie(name); err == nil {
+			return c.Value
+		}
+	case "header":
+		return r.Header.Get(name)
+	}
+	return ""
 }
 
 // deniedError is a refusal, with the message Lambda gives it.
