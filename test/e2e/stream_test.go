@@ -228,10 +228,23 @@ func TestInvokeWithResponseStream(t *testing.T) {
 		out.GetStream().Close()
 	})
 
-	t.Run("missing function", func(t *testing.T) {
-		_, err := c.InvokeWithResponseStream(ctx, &lambda.InvokeWithResponseStreamInput{FunctionName: aws.String("nope")})
-		checkAPIError(t, "InvokeWithResponseStream of a missing function", err, wantErr{Status: 404, Code: "ResourceNotFoundException", Prefix: "Function not found: "})
-	})
+	for _, tc := range []struct {
+		name string
+		in   *lambda.InvokeWithResponseStreamInput
+		want wantErr
+	}{
+		{"missing function", &lambda.InvokeWithResponseStreamInput{FunctionName: aws.String("nope")},
+			wantErr{Status: 404, Code: "ResourceNotFoundException", Prefix: "Function not found: "}},
+		{"Event invocation", &lambda.InvokeWithResponseStreamInput{FunctionName: aws.String("streamer"), InvocationType: "Event"},
+			wantErr{Status: 400, Code: "ValidationException", Contains: "Member must satisfy enum value set: [RequestResponse, DryRun]"}},
+		{"payload not JSON", &lambda.InvokeWithResponseStreamInput{FunctionName: aws.String("streamer"), Payload: []byte("{")},
+			wantErr{Status: 400, Code: "InvalidRequestContentException", Prefix: "Could not parse request body into json"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := c.InvokeWithResponseStream(ctx, tc.in)
+			checkAPIError(t, "InvokeWithResponseStream", err, tc.want)
+		})
+	}
 
 	t.Run("boto3", func(t *testing.T) {
 		requireBoto3(t)
