@@ -1,9 +1,9 @@
 // Package runtimeapi serves the Lambda Runtime API (2018-06-01) to one execution environment: the function process
 // long-polls /runtime/invocation/next for an event and posts its result to /response or /error, or reports a fatal
 // initialisation failure to /runtime/init/error. A runtime may stream its result: a /response POST with
-// "Lambda-Runtime-Function-Response-Mode: streaming" and a chunked body, whose bytes are handed on as they arrive
-// and whose failure, if any, comes in the HTTP trailers Lambda-Runtime-Function-Error-Type and
-// Lambda-Runtime-Function-Error-Body (base64). One Server per environment, on its own loopback port, because the
+// "Lambda-Runtime-Function-Response-Mode: streaming" and a chunked body (or any chunked body), whose bytes are
+// handed on as they arrive and whose failure, if any, comes in the HTTP trailers Lambda-Runtime-Function-Error-Type
+// and Lambda-Runtime-Function-Error-Body (base64). One Server per environment, on its own loopback port, because the
 // API's paths carry no environment identity. Function processes share the host's loopback, so every server takes an
 // admission check that decides, before anything is read, whether a connection comes from its own environment. The
 // server knows nothing of pools or aliases: it hands over one invocation at a time and returns what the runtime
@@ -48,9 +48,9 @@ type Invocation struct {
 	TraceID            string
 	ClientContext      string // decoded JSON text, for sync invokes that sent X-Amz-Client-Context
 	CognitoIdentity    string
-	// Stream, when set, takes a streamed response as the runtime sends it, within MaxStreamedResponseBytes; without
-	// it, a streamed response is collected into Response.Payload like any other, within MaxResponseBytes. A
-	// response the runtime posts in one piece never goes to Stream.
+	// Stream, when set, takes a response whose body comes in pieces (streamed, or chunked) as the runtime sends
+	// it, within MaxStreamedResponseBytes; without it, such a response is collected into Response.Payload like
+	// any other, within MaxResponseBytes. A response posted with its Content-Length never goes to Stream.
 	Stream Stream
 
 	done chan Response
@@ -229,7 +229,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(rest, "invocation/") && r.Method == http.MethodPost:
 		id, kind, ok := strings.Cut(strings.TrimPrefix(rest, "invocation/"), "/")
 		switch {
-		case ok && kind == "response" && r.Header.Get(ResponseModeHeader) != "":
+		case ok && kind == "response" && (r.Header.Get(ResponseModeHeader) != "" || r.ContentLength < 0):
 			s.stream(w, r, id)
 		case ok && kind == "response":
 			s.answer(w, r, id, false)
@@ -327,87 +327,90 @@ func (s *Server) claim(w http.ResponseWriter, id string) *Invocation {
 	return inv
 }
 
-// stream takes a streamed response ("Lambda-Runtime-Function-Response-Mode: streaming", a chunked body): each
-// piece goes to the invocation's Stream as it is read (or is collected, without one), then the trailers say
-// whether the function failed. AWS's answers to the runtime: 202 once the body ended, 413 when it grew beyond the
-// limit (the invocation fails with Function.ResponseSizeTooLarge), 400 when it broke off (Runtime.TruncatedResponse)
-// or when the mode is not "streaming" (Runtime.InvalidResponseModeHeader).
+// stream takes a response whose body comes in pieces: one the runtime says it streams
+// ("Lambda-Runtime-Function-Response-Mode: streaming", a chunked body), or any chunked body (aws-lambda-go sends
+// every response so, and streams a function URL's response that way without the header). With an invocation
+// Stream, each piece goes there as it is read; without, the body is collected, as a whole response is. Either way
+// the trailers may fail the response (Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body in
+// base64). AWS's answers to the runtime: 202 once the body ended, 413 when it grew beyond the limit (the invocation
+// fails with Function.ResponseSizeTooLarge), 400 when it broke off (Runtime.TruncatedResponse) or when the mode is
+// not "streaming" (Runtime.InvalidResponseModeHeader).
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, id string) {
 	inv := s.claim(w, id)
 	if inv == nil {
 		return
 	}
-	if r.Header.Get(ResponseModeHeader) != "streaming" {
+	if mode := r.Header.Get(ResponseModeHeader); mode != "" && mode != "streaming" {
 		inv.done <- Response{FunctionError: true, ErrorType: "Runtime.InvalidResponseModeHeader",
 			Payload: errorDocument("Runtime.InvalidResponseModeHeader", "Invalid function response mode")}
 		writeError(w, http.StatusBadRequest, "InvalidFunctionResponseMode", "Invalid function response mode")
 		return
 	}
-	ct := contentType(r)
+	resp := Response{ContentType: contentType(r), Streamed: inv.Stream != nil}
 	limit := int64(MaxResponseBytes)
-	var collected bytes.Buffer
-	if inv.Stream != nil {
-		limit = s.maxStreamed
-		inv.Stream.Begin(ct)
-	}
-	resp := Response{ContentType: ct, Streamed: inv.Stream != nil}
-	buf := make([]byte, 32<<10)
-	var read int64
 	var readErr error
-	for {
-		n, err := r.Body.Read(buf)
-		if n > 0 {
-			chunk := buf[:n]
-			if read+int64(n) > limit {
-				chunk = chunk[:limit-read]
-			}
-			read += int64(len(chunk))
-			if inv.Stream != nil {
-				inv.Stream.Write(chunk)
-				resp.Written += int64(len(chunk))
-			} else {
-				collected.Write(chunk)
-			}
-			if len(chunk) < n {
-				msg := fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", limit)
-				resp.FunctionError, resp.ErrorType = true, "Function.ResponseSizeTooLarge"
-				resp.Payload = errorDocument("Function.ResponseSizeTooLarge", msg)
-				inv.done <- resp
-				writeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", fmt.Sprintf("Exceeded maximum allowed payload size (%d bytes).", limit))
-				return
-			}
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			readErr = err
-			break
-		}
+	tooLarge := false
+	if inv.Stream == nil {
+		resp.Payload, tooLarge, readErr = readLimited(r.Body)
+	} else {
+		limit = s.maxStreamed
+		inv.Stream.Begin(resp.ContentType)
+		resp.Written, tooLarge, readErr = copyLimited(inv.Stream, r.Body, limit)
 	}
 	switch {
+	case tooLarge:
+		resp.FunctionError, resp.ErrorType = true, "Function.ResponseSizeTooLarge"
+		resp.Payload = errorDocument("Function.ResponseSizeTooLarge", fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", limit))
 	case readErr != nil:
 		resp.FunctionError, resp.ErrorType, resp.Truncated = true, "Runtime.TruncatedResponse", true
-		resp.Payload = errorDocument("Runtime.TruncatedResponse", "The function's streamed response was truncated: "+readErr.Error())
+		resp.Payload = errorDocument("Runtime.TruncatedResponse", "The function's response was truncated: "+readErr.Error())
 	case r.Trailer.Get(ErrorTypeTrailer) != "":
 		errorType := r.Trailer.Get(ErrorTypeTrailer)
 		details, err := base64.StdEncoding.DecodeString(r.Trailer.Get(ErrorBodyTrailer))
 		if err != nil {
 			details = nil // AWS ignores an error body it cannot decode
 		}
-		doc := functionError(errorType, details)
-		resp.FunctionError, resp.ErrorType, resp.Payload = true, errorType, doc.Payload
-	case inv.Stream == nil:
-		resp.Payload = collected.Bytes()
+		resp.FunctionError, resp.ErrorType, resp.Payload = true, errorType, functionError(errorType, details).Payload
 	}
 	inv.done <- resp
-	if readErr != nil {
+	switch {
+	case tooLarge:
+		writeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", fmt.Sprintf("Exceeded maximum allowed payload size (%d bytes).", limit))
+	case readErr != nil:
 		writeError(w, http.StatusBadRequest, "TruncatedHTTPRequest", "HTTP request detected as truncated")
-		return
+	default:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"status":"OK"}`)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusAccepted)
-	io.WriteString(w, `{"status":"OK"}`)
+}
+
+// copyLimited copies r to dst piece by piece, as each read returns, up to limit bytes; tooLarge reports that r had
+// more (what fits was copied). dst's errors are ignored (see Stream).
+func copyLimited(dst Stream, r io.Reader, limit int64) (written int64, tooLarge bool, err error) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, rerr := r.Read(buf)
+		if n > 0 {
+			piece := buf[:n]
+			if written+int64(n) > limit {
+				piece, tooLarge = piece[:limit-written], true
+			}
+			if len(piece) > 0 {
+				dst.Write(piece)
+				written += int64(len(piece))
+			}
+			if tooLarge {
+				return written, true, nil
+			}
+		}
+		switch {
+		case rerr == io.EOF:
+			return written, false, nil
+		case rerr != nil:
+			return written, false, rerr
+		}
+	}
 }
 
 // contentType is the Content-Type of a runtime's response, "application/octet-stream" when it declared none.

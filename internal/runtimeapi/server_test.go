@@ -278,7 +278,9 @@ func (rt runtime) startStream(id, mode, contentType string, trailer map[string]s
 	pr, pw := io.Pipe()
 	req, _ := http.NewRequest(http.MethodPost, rt.base+"/2018-06-01/runtime/invocation/"+id+"/response", pr)
 	req.ContentLength = -1
-	req.Header.Set(ResponseModeHeader, mode)
+	if mode != "" {
+		req.Header.Set(ResponseModeHeader, mode)
+	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
@@ -410,6 +412,15 @@ func TestStreamedResponse(t *testing.T) {
 		name: "broken off", mode: "streaming", chunks: []string{"abc"}, abort: true,
 		wantStreamed: []string{"abc"}, wantContentType: "application/octet-stream", wantErrorType: "Runtime.TruncatedResponse", wantTruncated: true,
 	}, {
+		// aws-lambda-go posts every response chunked, without the mode header, and streams a function URL's
+		// response so: in pieces all the same.
+		name: "chunked without the mode header", contentType: "application/vnd.awslambda.http-integration-response", chunks: []string{"{}", "body"},
+		wantCode: 202, wantStreamed: []string{"{}", "body"}, wantContentType: "application/vnd.awslambda.http-integration-response",
+	}, {
+		name: "chunked without the mode header fails in the trailers", noStream: true, chunks: []string{"dropped"},
+		trailer:  map[string]string{ErrorTypeTrailer: "Error", ErrorBodyTrailer: base64.StdEncoding.EncodeToString([]byte(errDoc))},
+		wantCode: 202, wantContentType: "application/octet-stream", wantPayload: errDoc, wantErrorType: "Error",
+	}, {
 		name: "unknown mode", mode: "buffered",
 		wantCode: 400, wantErrorType: "Runtime.InvalidResponseModeHeader",
 		wantPayload: `{"errorMessage":"Invalid function response mode","errorType":"Runtime.InvalidResponseModeHeader"}`,
@@ -465,7 +476,7 @@ func TestStreamedResponse(t *testing.T) {
 				t.Errorf("content type %q, want %q", r.ContentType, c.wantContentType)
 			}
 			written := int64(len(strings.Join(c.wantStreamed, "")))
-			if r.Streamed != (!c.noStream && c.mode == "streaming") || r.Written != written {
+			if r.Streamed != (!c.noStream && c.wantCode != 400) || r.Written != written {
 				t.Errorf("streamed %v, %d bytes written; want %d", r.Streamed, r.Written, written)
 			}
 		})
