@@ -203,6 +203,25 @@ func TestInvokeWithResponseStream(t *testing.T) {
 		})
 	}
 
+	t.Run("timeout mid-stream", func(t *testing.T) {
+		createFunction(t, c, "streamer-1s", func(in *lambda.CreateFunctionInput) {
+			in.Runtime, in.Handler, in.Timeout = types.RuntimeNodejs20x, aws.String("index.handler"), aws.Int32(1)
+			in.Code.ZipFile = makeZip(t, zipFile{Name: "index.js", Body: streamingIndex})
+		})
+		g := newGate(t) // never opened: the function is held until its timeout
+		out, err := c.InvokeWithResponseStream(ctx, &lambda.InvokeWithResponseStreamInput{FunctionName: aws.String("streamer-1s"),
+			Payload: []byte(`{"gate":"` + g.srv.URL + `/gate"}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer out.GetStream().Close()
+		payload, complete := streamEvents{t, out.GetStream()}.rest()
+		if payload != "chunk 1\n" || aws.ToString(complete.ErrorCode) != "Sandbox.Timedout" ||
+			!strings.HasSuffix(aws.ToString(complete.ErrorDetails), "Task timed out after 1.00 seconds") {
+			t.Errorf("got %q, InvokeComplete %q/%q", payload, aws.ToString(complete.ErrorCode), aws.ToString(complete.ErrorDetails))
+		}
+	})
+
 	t.Run("plain invoke of the streaming function", func(t *testing.T) {
 		out := invokeJSON(t, c, "streamer", "", `{}`)
 		if out.FunctionError != nil || string(out.Payload) != "chunk 1\nchunk 2\n" {
@@ -245,6 +264,52 @@ func TestInvokeWithResponseStream(t *testing.T) {
 			checkAPIError(t, "InvokeWithResponseStream", err, tc.want)
 		})
 	}
+
+	// aws-lambda-go streams a function URL response without the mode header (a chunked body, the prelude first) and
+	// fails it in the trailers: the same event stream.
+	t.Run("aws-lambda-go streaming response", func(t *testing.T) {
+		createFunction(t, c, "go-streamer", func(in *lambda.CreateFunctionInput) {
+			in.Runtime, in.Handler = types.RuntimeProvidedal2023, aws.String("bootstrap")
+			in.Code.ZipFile = goFunctionZip(t, "./test/functions/streamer")
+		})
+		prelude := `{"statusCode":201,"headers":{"Content-Type":"text/plain"}}` + strings.Repeat("\x00", 8)
+		g := newGate(t)
+		out, err := c.InvokeWithResponseStream(ctx, &lambda.InvokeWithResponseStreamInput{FunctionName: aws.String("go-streamer"),
+			Payload: []byte(`{"gate":"` + g.srv.URL + `/gate"}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stream := out.GetStream()
+		defer stream.Close()
+		ev := streamEvents{t, stream}
+		var got string
+		for got != prelude+"chunk 1\n" {
+			chunk, done := ev.next()
+			if done != nil || !strings.HasPrefix(prelude+"chunk 1\n", got+string(chunk)) {
+				t.Fatalf("before the gate: %q then %q %+v, want %q", got, chunk, done, prelude+"chunk 1\n")
+			}
+			got += string(chunk)
+		}
+		select {
+		case <-g.arrived:
+		case <-time.After(60 * time.Second):
+			t.Fatal("the function never reached its gate")
+		}
+		g.release()
+		if payload, complete := ev.rest(); payload != "chunk 2\n" || complete.ErrorCode != nil {
+			t.Errorf("after the gate: %q, InvokeComplete %s/%s", payload, aws.ToString(complete.ErrorCode), aws.ToString(complete.ErrorDetails))
+		}
+
+		out, err = c.InvokeWithResponseStream(ctx, &lambda.InvokeWithResponseStreamInput{FunctionName: aws.String("go-streamer"), Payload: []byte(`{"fail":true}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer out.GetStream().Close()
+		payload, complete := streamEvents{t, out.GetStream()}.rest()
+		if payload != prelude+"chunk 1\n" || aws.ToString(complete.ErrorCode) != "errorString" || aws.ToString(complete.ErrorDetails) != "boom mid-stream" {
+			t.Errorf("failing mid-stream: %q, InvokeComplete %q/%q", payload, aws.ToString(complete.ErrorCode), aws.ToString(complete.ErrorDetails))
+		}
+	})
 
 	t.Run("boto3", func(t *testing.T) {
 		requireBoto3(t)
