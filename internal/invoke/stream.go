@@ -11,9 +11,11 @@ import (
 // InvokeStream runs one invocation like Invoke, but hands the function's response to w as the function writes it
 // (w.Write per piece, then w.Flush if w implements http.Flusher). It returns once the response is complete, with
 // the same Result fields as Invoke (executed version, function error and its type, log tail) and the bytes written
-// (Result.Streamed); Result.Payload then holds only an error document. For a function that does not stream (it
-// posts its response in one piece) the whole response is written once at the end; a function error, or a timeout
-// or crash, after bytes were written is reported in the Result, and the caller decides how to end its stream.
+// (Result.Streamed); Result.Payload then holds only an error document. A runtime that streams its response (the
+// streaming mode header, or any chunked body) has each piece written as it arrives; for a function that does not
+// stream (it posts its response whole, with a Content-Length) the whole response is written once at the end. A
+// function error, or a timeout or crash, after bytes were written is reported in the Result, and the caller
+// decides how to end its stream.
 // Timeouts, crashes, concurrency admission, metrics and logs are Invoke's. A streamed response may be up to
 // runtimeapi.MaxStreamedResponseBytes.
 //
