@@ -30,7 +30,7 @@ func (s *Service) runEvent(ctx context.Context, e asyncq.Event) asyncq.Outcome {
 	}
 	defer release()
 	// The log's tail is kept for OnAsyncFailure subscribers, who show why an attempt failed.
-	res, err := s.run(ctx, r, Request{Ref: ref, Type: Event, Payload: e.Payload, LogTail: true})
+	res, err := s.run(ctx, r, Request{Ref: ref, Type: Event, Payload: e.Payload, LogTail: true}, nil)
 	if err != nil {
 		return asyncq.Outcome{Retry: err}
 	}

@@ -3,7 +3,9 @@ package invoke
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -34,6 +36,14 @@ import (
 //	                                                event "oom"    is killed by the OOM killer
 //	                                                event "block"  waits for fakeSandboxes.gate
 //	any other event: answers {"event": <event>, "pid": <the process's pid>}.
+//
+// Events starting with "stream" stream their response (Content-Type text/plain, as AWS's runtimes post it:
+// chunked, with the error trailers declared): "one", then
+//
+//	"stream"        waits for fakeSandboxes.gate (as "block" does), then sends "two" and ends
+//	"stream-crash"  waits for the gate, then exits with status 1 mid-response
+//	"stream-hang"   waits for the gate, then never sends more (until killed)
+//	"stream-fail"   ends at once with the error trailers of a Boom error
 //
 // Admission: each fake process connects from a loopback address of its own that encodes its uid (127.x.y.z, see
 // addrFor), and fakeSandboxes.PeerUID decodes it, so the Service's admission check runs unchanged: a connection
@@ -307,12 +317,69 @@ func (f *fakeSandboxes) run(p *fakeProc) {
 			case <-p.ctx.Done():
 				return
 			}
+		case "stream", "stream-fail", "stream-crash", "stream-hang":
+			if !f.stream(p, client, base+"invocation/"+id+"/response", name) {
+				return
+			}
+			continue
 		}
 		answer, _ := json.Marshal(map[string]any{"event": json.RawMessage(event), "pid": p.pid})
 		if post("invocation/"+id+"/response", "", answer) != nil {
 			return
 		}
 	}
+}
+
+// stream posts a streamed response as the scripted event says; false: the process ended.
+func (f *fakeSandboxes) stream(p *fakeProc, client *http.Client, url, event string) bool {
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequestWithContext(p.ctx, http.MethodPost, url, pr)
+	req.ContentLength = -1
+	req.Header.Set("Lambda-Runtime-Function-Response-Mode", "streaming")
+	req.Header.Set("Content-Type", "text/plain")
+	req.Trailer = http.Header{"Lambda-Runtime-Function-Error-Type": nil, "Lambda-Runtime-Function-Error-Body": nil}
+	if event == "stream-fail" {
+		req.Trailer.Set("Lambda-Runtime-Function-Error-Type", "Boom")
+		req.Trailer.Set("Lambda-Runtime-Function-Error-Body", base64.StdEncoding.EncodeToString([]byte(`{"errorType":"Boom","errorMessage":"boom mid-stream"}`)))
+	}
+	done := make(chan error, 1)
+	go func() {
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	alive := true
+	if _, err := pw.Write([]byte("one")); err != nil {
+		alive = false
+	}
+	if alive && event != "stream-fail" {
+		f.blocked <- p.pid
+		select {
+		case <-f.gate:
+		case <-p.ctx.Done():
+			alive = false
+		}
+	}
+	switch {
+	case !alive:
+	case event == "stream":
+		_, err := pw.Write([]byte("two"))
+		alive = err == nil
+	case event == "stream-crash":
+		p.end(sandbox.Exit{Code: 1})
+		alive = false
+	case event == "stream-hang":
+		<-p.ctx.Done()
+		alive = false
+	}
+	if alive {
+		pw.Close()
+	} else {
+		pw.CloseWithError(errors.New("the runtime died"))
+	}
+	return <-done == nil && alive
 }
 
 // fakeProc is a fake runtime's process handle.

@@ -31,13 +31,20 @@ type Request struct {
 	StickyKey string
 }
 
-// Result is what Invoke answers.
+// Result is what Invoke (and InvokeStream) answers.
 type Result struct {
-	StatusCode      int    // 200, 202 or 204
-	Payload         []byte // the function's response or error document
+	StatusCode int // 200, 202 or 204
+	// Payload is the function's response or error document; for InvokeStream, only an error document (the
+	// response went to the writer).
+	Payload         []byte
 	FunctionError   string // "Unhandled" when Payload is an error document
+	ErrorType       string // with FunctionError: the error's type ("Error", "Runtime.ExitError", "Sandbox.Timedout", ...)
 	ExecutedVersion string
 	LogTail         []byte // the last 4 KB of the invocation's log (when asked for)
+	// ContentType is the Content-Type the function's response declared ("application/octet-stream" when none).
+	ContentType string
+	// Streamed is how many bytes InvokeStream wrote to its writer (a function error can follow some).
+	Streamed int64
 
 	started  time.Time     // when the function was handed the event
 	duration time.Duration // how long it took to answer

@@ -7,6 +7,7 @@ package invoke
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -218,6 +219,12 @@ func (s *Service) functionChanged(name string) {
 
 // Invoke runs one invocation.
 func (s *Service) Invoke(ctx context.Context, req Request) (Result, error) {
+	return s.invoke(ctx, req, nil)
+}
+
+// invoke runs one invocation; a synchronous one hands its response to w as it comes when w is not nil
+// (InvokeStream).
+func (s *Service) invoke(ctx context.Context, req Request, w io.Writer) (Result, error) {
 	r, err := s.catalog.resolve(req.Ref, req.StickyKey)
 	if err != nil {
 		return Result{}, err
@@ -248,7 +255,7 @@ func (s *Service) Invoke(ctx context.Context, req Request) (Result, error) {
 		return Result{}, err
 	}
 	defer release()
-	return s.run(ctx, r, req)
+	return s.run(ctx, r, req, w)
 }
 
 // FunctionURL is a function URL as the front door serves it: the function and the URL's configuration (its
@@ -305,8 +312,9 @@ func (s *Service) poolFor(t *target) *pool {
 	return p
 }
 
-// run executes a synchronous invocation on an environment of the target.
-func (s *Service) run(ctx context.Context, r resolved, req Request) (Result, error) {
+// run executes a synchronous invocation on an environment of the target; w, when not nil, takes the response as
+// it comes (InvokeStream).
+func (s *Service) run(ctx context.Context, r resolved, req Request, w io.Writer) (Result, error) {
 	t := r.target
 	p := s.poolFor(t)
 	env := p.take()
@@ -325,7 +333,11 @@ func (s *Service) run(ctx context.Context, r resolved, req Request) (Result, err
 	p.mu.Lock()
 	provisioned, spillover := env.provisioned, !env.provisioned && p.provisionedWant > 0
 	p.mu.Unlock()
-	res, healthy := s.execute(env, t, r.invokedARN, requestID, req, cold)
+	var sink *streamSink
+	if w != nil {
+		sink = newStreamSink(w, t.version)
+	}
+	res, healthy := s.execute(env, t, r.invokedARN, requestID, req, cold, sink)
 	s.metrics.invocation(r, invocationOutcome{started: res.started, duration: res.duration, failed: res.FunctionError != "",
 		provisioned: provisioned, spillover: spillover, concurrent: s.conc.inFlight(r.fn.name)})
 	if healthy && p.giveBack(env) {
@@ -338,8 +350,9 @@ func (s *Service) run(ctx context.Context, r resolved, req Request) (Result, err
 	return res, nil
 }
 
-// execute runs one invocation on env and reports whether env may be reused.
-func (s *Service) execute(env *environment, t *target, invokedARN, requestID string, req Request, cold bool) (Result, bool) {
+// execute runs one invocation on env and reports whether env may be reused. A sink (InvokeStream) takes the
+// response as it comes; it is closed before execute returns.
+func (s *Service) execute(env *environment, t *target, invokedARN, requestID string, req Request, cold bool, sink *streamSink) (Result, bool) {
 	res := Result{StatusCode: http.StatusOK, ExecutedVersion: t.version}
 	var initDuration time.Duration
 	if cold {
@@ -347,6 +360,9 @@ func (s *Service) execute(env *environment, t *target, invokedARN, requestID str
 		err := env.awaitInit(s.initTimeout)
 		initDuration = env.initDuration
 		if err != nil {
+			if sink != nil {
+				sink.close()
+			}
 			return s.failInit(env, t, requestID, req, err), false
 		}
 	}
@@ -357,34 +373,56 @@ func (s *Service) execute(env *environment, t *target, invokedARN, requestID str
 	inv.InvokedFunctionARN = invokedARN
 	inv.ClientContext = req.ClientContext
 	inv.TraceID = traceID()
+	if sink != nil {
+		inv.Stream = sink
+	}
 	env.api.Deliver(inv)
 
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	healthy := true
 	status := ""
-	select {
-	case answer := <-inv.Done():
-		res.Payload = answer.Payload
-		if answer.FunctionError {
-			res.FunctionError = "Unhandled"
+	done := inv.Done()
+	for settled := false; !settled; {
+		select {
+		case answer := <-done:
+			if answer.Truncated {
+				// The streamed response broke off: the runtime is most likely dying, and how it ends (or the
+				// timeout) decides the outcome, as it does for a runtime that never answers.
+				done = nil
+				continue
+			}
+			settled = true
+			res.Payload, res.ContentType = answer.Payload, answer.ContentType
+			if answer.FunctionError {
+				res.FunctionError, res.ErrorType = "Unhandled", answer.ErrorType
+			} else if sink != nil {
+				if !answer.Streamed {
+					// A response posted in one piece is written once, whole.
+					sink.Begin(answer.ContentType)
+					sink.Write(answer.Payload)
+				}
+				res.Payload = nil
+			}
+		case <-env.proc.Done():
+			settled = true
+			x := env.proc.Wait()
+			env.api.Abandon()
+			errorType := "Runtime.ExitError"
+			if x.OOMKilled {
+				errorType, status = "Runtime.OutOfMemory", "error"
+			}
+			res.Payload = runtimeapi.ErrorDocument(errorType, "RequestId: "+requestID+" Error: Runtime exited with error: "+exitDescription(x))
+			res.FunctionError, res.ErrorType, healthy = "Unhandled", errorType, false
+			if status == "" {
+				status = "error"
+			}
+		case <-timer.C:
+			settled = true
+			env.api.Abandon()
+			res.Payload = runtimeapi.ErrorDocument("Sandbox.Timedout", fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", requestID, timeout.Seconds()))
+			res.FunctionError, res.ErrorType, healthy, status = "Unhandled", "Sandbox.Timedout", false, "timeout"
 		}
-	case <-env.proc.Done():
-		x := env.proc.Wait()
-		env.api.Abandon()
-		errorType := "Runtime.ExitError"
-		if x.OOMKilled {
-			errorType, status = "Runtime.OutOfMemory", "error"
-		}
-		res.Payload = runtimeapi.ErrorDocument(errorType, "RequestId: "+requestID+" Error: Runtime exited with error: "+exitDescription(x))
-		res.FunctionError, healthy = "Unhandled", false
-		if status == "" {
-			status = "error"
-		}
-	case <-timer.C:
-		env.api.Abandon()
-		res.Payload = runtimeapi.ErrorDocument("Sandbox.Timedout", fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", requestID, timeout.Seconds()))
-		res.FunctionError, healthy, status = "Unhandled", false, "timeout"
 	}
 	duration := time.Since(start)
 	res.started, res.duration = start, duration
@@ -393,6 +431,14 @@ func (s *Service) execute(env *environment, t *target, invokedARN, requestID str
 		env.proc.FlushOutput(100 * time.Millisecond)
 	} else {
 		env.proc.Kill()
+	}
+	if sink != nil {
+		// After the kill: a piece the dying runtime was still sending is written, or dropped, before this returns.
+		ct, written := sink.close()
+		res.Streamed = written
+		if res.ContentType == "" {
+			res.ContentType = ct
+		}
 	}
 	s.finishLog(env, t, requestID, duration, initDuration, status, req.LogTail, &res)
 	return res, healthy
@@ -403,15 +449,17 @@ func (s *Service) failInit(env *environment, t *target, requestID string, req Re
 	res := Result{StatusCode: http.StatusOK, ExecutedVersion: t.version, FunctionError: "Unhandled"}
 	switch err {
 	case errInitFailed:
-		res.Payload = env.api.InitError().Payload
+		ie := env.api.InitError()
+		res.Payload, res.ErrorType = ie.Payload, ie.ErrorType
 	case errExited:
 		x := env.proc.Wait()
-		res.Payload = runtimeapi.ErrorDocument("Runtime.ExitError", "RequestId: "+requestID+" Error: Runtime exited with error: "+exitDescription(x))
+		res.Payload, res.ErrorType = runtimeapi.ErrorDocument("Runtime.ExitError", "RequestId: "+requestID+" Error: Runtime exited with error: "+exitDescription(x)), "Runtime.ExitError"
 	case errInitTimeout:
 		res.Payload = runtimeapi.ErrorDocument("Sandbox.Timedout", fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", requestID, s.initTimeout.Seconds()))
+		res.ErrorType = "Sandbox.Timedout"
 	default: // the runtime could not be started at all
 		errorType, msg, _ := strings.Cut(err.Error(), ": ")
-		res.Payload = runtimeapi.ErrorDocument(errorType, "RequestId: "+requestID+" Error: "+msg)
+		res.Payload, res.ErrorType = runtimeapi.ErrorDocument(errorType, "RequestId: "+requestID+" Error: "+msg), errorType
 	}
 	env.out.platform("START RequestId: " + requestID + " Version: " + t.version)
 	s.finishLog(env, t, requestID, 0, s.now().Sub(env.spawned), "error", req.LogTail, &res)

@@ -1,6 +1,9 @@
 // Package runtimeapi serves the Lambda Runtime API (2018-06-01) to one execution environment: the function process
 // long-polls /runtime/invocation/next for an event and posts its result to /response or /error, or reports a fatal
-// initialisation failure to /runtime/init/error. One Server per environment, on its own loopback port, because the
+// initialisation failure to /runtime/init/error. A runtime may stream its result: a /response POST with
+// "Lambda-Runtime-Function-Response-Mode: streaming" and a chunked body (or any chunked body), whose bytes are
+// handed on as they arrive and whose failure, if any, comes in the HTTP trailers Lambda-Runtime-Function-Error-Type
+// and Lambda-Runtime-Function-Error-Body (base64). One Server per environment, on its own loopback port, because the
 // API's paths carry no environment identity. Function processes share the host's loopback, so every server takes an
 // admission check that decides, before anything is read, whether a connection comes from its own environment. The
 // server knows nothing of pools or aliases: it hands over one invocation at a time and returns what the runtime
@@ -9,8 +12,9 @@ package runtimeapi
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
-
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -21,7 +25,19 @@ import (
 )
 
 // MaxResponseBytes is the largest response or error payload a runtime may post (AWS's figure, in its message).
+// It bounds a streamed response too when the invocation is not streamed to its caller (a plain Invoke).
 const MaxResponseBytes = 6291556
+
+// MaxStreamedResponseBytes bounds a response streamed to its caller (InvokeWithResponseStream, a function URL in
+// RESPONSE_STREAM mode): AWS's 200 MB. Lambda caps the bandwidth beyond the first 6 MB at 2 MB/s; Sluice does not.
+const MaxStreamedResponseBytes = 200 << 20
+
+// Header and trailer names of a streamed response.
+const (
+	ResponseModeHeader = "Lambda-Runtime-Function-Response-Mode"
+	ErrorTypeTrailer   = "Lambda-Runtime-Function-Error-Type"
+	ErrorBodyTrailer   = "Lambda-Runtime-Function-Error-Body"
+)
 
 // Invocation is one event handed to the runtime.
 type Invocation struct {
@@ -32,8 +48,22 @@ type Invocation struct {
 	TraceID            string
 	ClientContext      string // decoded JSON text, for sync invokes that sent X-Amz-Client-Context
 	CognitoIdentity    string
+	// Stream, when set, takes a response whose body comes in pieces (streamed, or chunked) as the runtime sends
+	// it, within MaxStreamedResponseBytes; without it, such a response is collected into Response.Payload like
+	// any other, within MaxResponseBytes. A response posted with its Content-Length never goes to Stream.
+	Stream Stream
 
 	done chan Response
+}
+
+// Stream takes a streamed response as it arrives. Its methods are called from the Runtime API server's goroutine
+// for the runtime's request, never concurrently, and always before the invocation's Response is delivered.
+type Stream interface {
+	// Begin is called once, when the runtime starts its response, with the response's Content-Type.
+	Begin(contentType string)
+	// Write is called with each piece of the body as it is read. Its error is ignored: the runtime's body is read
+	// to its end whatever becomes of the bytes, so that a caller who went away does not stall the function.
+	Write(p []byte) (int, error)
 }
 
 // NewInvocation returns an invocation ready to Deliver.
@@ -47,10 +77,20 @@ func (i *Invocation) Done() <-chan Response { return i.done }
 // Response is what the runtime answered.
 type Response struct {
 	Payload []byte
-	// FunctionError is set when the runtime posted to /error (or the platform failed the invocation); Payload then
-	// holds the error document the caller receives.
+	// FunctionError is set when the runtime posted to /error, failed a streamed response in its trailers (or the
+	// platform failed the invocation); Payload then holds the error document the caller receives.
 	FunctionError bool
 	ErrorType     string
+	// ContentType is the Content-Type the runtime's response declared ("application/octet-stream" when none).
+	ContentType string
+	// Streamed is set when the runtime streamed its response and the invocation had a Stream: the bytes went
+	// there (Written of them), and Payload holds only an error document, if any.
+	Streamed bool
+	Written  int64
+	// Truncated is set when a streamed response broke off without its end (the connection failed: most likely
+	// the runtime died). The answer is a Runtime.TruncatedResponse error; whoever waits for the invocation should
+	// rather wait for the process to be seen gone.
+	Truncated bool
 }
 
 // InitError is what a runtime reported to /runtime/init/error.
@@ -65,6 +105,8 @@ type Server struct {
 	srv *http.Server
 
 	pending chan *Invocation // at most one invocation waiting for /next
+	// maxStreamed is MaxStreamedResponseBytes (tests lower it).
+	maxStreamed int64
 
 	mu        sync.Mutex
 	current   *Invocation // delivered through /next, awaiting its answer
@@ -92,7 +134,7 @@ func Listen(admit Admit) (*Server, error) {
 	if admit != nil {
 		ln = admittingListener{ln, admit}
 	}
-	s := &Server{ln: ln, pending: make(chan *Invocation, 1), ready: make(chan struct{}),
+	s := &Server{ln: ln, pending: make(chan *Invocation, 1), maxStreamed: MaxStreamedResponseBytes, ready: make(chan struct{}),
 		initFail: make(chan struct{}), closed: make(chan struct{})}
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
 	return s, nil
@@ -187,6 +229,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(rest, "invocation/") && r.Method == http.MethodPost:
 		id, kind, ok := strings.Cut(strings.TrimPrefix(rest, "invocation/"), "/")
 		switch {
+		case ok && kind == "response" && (r.Header.Get(ResponseModeHeader) != "" || r.ContentLength < 0):
+			s.stream(w, r, id)
 		case ok && kind == "response":
 			s.answer(w, r, id, false)
 		case ok && kind == "error":
@@ -240,21 +284,10 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, id string, isErr
 		writeError(w, http.StatusBadRequest, "InvalidRequest", "Could not read the request body")
 		return
 	}
-	s.mu.Lock()
-	inv := s.current
-	switch {
-	case inv == nil || inv.RequestID != id:
-		finished := s.finished == id
-		s.mu.Unlock()
-		if finished {
-			writeError(w, http.StatusForbidden, "InvalidStateTransition", "Transition from Finished to Responded is not allowed")
-		} else {
-			writeError(w, http.StatusBadRequest, "InvalidRequestID", "Invalid request ID")
-		}
+	inv := s.claim(w, id)
+	if inv == nil {
 		return
 	}
-	s.current, s.finished = nil, id
-	s.mu.Unlock()
 
 	var resp Response
 	switch {
@@ -264,7 +297,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, id string, isErr
 	case isError:
 		resp = functionError(r.Header.Get("Lambda-Runtime-Function-Error-Type"), body)
 	default:
-		resp = Response{Payload: body}
+		resp = Response{Payload: body, ContentType: contentType(r)}
 	}
 	inv.done <- resp
 	if tooLarge {
@@ -274,6 +307,118 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, id string, isErr
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusAccepted)
 	io.WriteString(w, `{"status":"OK"}`)
+}
+
+// claim takes the invocation a runtime answers for, so that it is answered once; when id is not the invocation in
+// flight it writes the refusal and returns nil.
+func (s *Server) claim(w http.ResponseWriter, id string) *Invocation {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inv := s.current
+	if inv == nil || inv.RequestID != id {
+		if s.finished == id {
+			writeError(w, http.StatusForbidden, "InvalidStateTransition", "Transition from Finished to Responded is not allowed")
+		} else {
+			writeError(w, http.StatusBadRequest, "InvalidRequestID", "Invalid request ID")
+		}
+		return nil
+	}
+	s.current, s.finished = nil, id
+	return inv
+}
+
+// stream takes a response whose body comes in pieces: one the runtime says it streams
+// ("Lambda-Runtime-Function-Response-Mode: streaming", a chunked body), or any chunked body (aws-lambda-go sends
+// every response so, and streams a function URL's response that way without the header). With an invocation
+// Stream, each piece goes there as it is read; without, the body is collected, as a whole response is. Either way
+// the trailers may fail the response (Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body in
+// base64). AWS's answers to the runtime: 202 once the body ended, 413 when it grew beyond the limit (the invocation
+// fails with Function.ResponseSizeTooLarge), 400 when it broke off (Runtime.TruncatedResponse) or when the mode is
+// not "streaming" (Runtime.InvalidResponseModeHeader).
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, id string) {
+	inv := s.claim(w, id)
+	if inv == nil {
+		return
+	}
+	if mode := r.Header.Get(ResponseModeHeader); mode != "" && mode != "streaming" {
+		inv.done <- Response{FunctionError: true, ErrorType: "Runtime.InvalidResponseModeHeader",
+			Payload: errorDocument("Runtime.InvalidResponseModeHeader", "Invalid function response mode")}
+		writeError(w, http.StatusBadRequest, "InvalidFunctionResponseMode", "Invalid function response mode")
+		return
+	}
+	resp := Response{ContentType: contentType(r), Streamed: inv.Stream != nil}
+	limit := int64(MaxResponseBytes)
+	var readErr error
+	tooLarge := false
+	if inv.Stream == nil {
+		resp.Payload, tooLarge, readErr = readLimited(r.Body)
+	} else {
+		limit = s.maxStreamed
+		inv.Stream.Begin(resp.ContentType)
+		resp.Written, tooLarge, readErr = copyLimited(inv.Stream, r.Body, limit)
+	}
+	switch {
+	case tooLarge:
+		resp.FunctionError, resp.ErrorType = true, "Function.ResponseSizeTooLarge"
+		resp.Payload = errorDocument("Function.ResponseSizeTooLarge", fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", limit))
+	case readErr != nil:
+		resp.FunctionError, resp.ErrorType, resp.Truncated = true, "Runtime.TruncatedResponse", true
+		resp.Payload = errorDocument("Runtime.TruncatedResponse", "The function's response was truncated: "+readErr.Error())
+	case r.Trailer.Get(ErrorTypeTrailer) != "":
+		errorType := r.Trailer.Get(ErrorTypeTrailer)
+		details, err := base64.StdEncoding.DecodeString(r.Trailer.Get(ErrorBodyTrailer))
+		if err != nil {
+			details = nil // AWS ignores an error body it cannot decode
+		}
+		resp.FunctionError, resp.ErrorType, resp.Payload = true, errorType, functionError(errorType, details).Payload
+	}
+	inv.done <- resp
+	switch {
+	case tooLarge:
+		writeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", fmt.Sprintf("Exceeded maximum allowed payload size (%d bytes).", limit))
+	case readErr != nil:
+		writeError(w, http.StatusBadRequest, "TruncatedHTTPRequest", "HTTP request detected as truncated")
+	default:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"status":"OK"}`)
+	}
+}
+
+// copyLimited copies r to dst piece by piece, as each read returns, up to limit bytes; tooLarge reports that r had
+// more (what fits was copied). dst's errors are ignored (see Stream).
+func copyLimited(dst Stream, r io.Reader, limit int64) (written int64, tooLarge bool, err error) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, rerr := r.Read(buf)
+		if n > 0 {
+			piece := buf[:n]
+			if written+int64(n) > limit {
+				piece, tooLarge = piece[:limit-written], true
+			}
+			if len(piece) > 0 {
+				dst.Write(piece)
+				written += int64(len(piece))
+			}
+			if tooLarge {
+				return written, true, nil
+			}
+		}
+		switch {
+		case rerr == io.EOF:
+			return written, false, nil
+		case rerr != nil:
+			return written, false, rerr
+		}
+	}
+}
+
+// contentType is the Content-Type of a runtime's response, "application/octet-stream" when it declared none.
+func contentType(r *http.Request) string {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		return ct
+	}
+	return "application/octet-stream"
 }
 
 func (s *Server) initError(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package runtimeapi
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -256,5 +257,249 @@ func TestAdmitRefusesBeforeReading(t *testing.T) {
 	}
 	if r := wait(t, inv); string(r.Payload) != `"real"` {
 		t.Errorf("the caller got %s, want the environment's own answer", r.Payload)
+	}
+}
+
+// streamPost is a streamed /response in progress, sent the way AWS's runtimes send it: chunked, with the error
+// trailers declared up front (and, here, their values too: net/http sends them after the body).
+type streamPost struct {
+	t    *testing.T
+	pw   *io.PipeWriter
+	done chan postResult
+}
+
+type postResult struct {
+	code int // -1: the request failed
+	body string
+}
+
+func (rt runtime) startStream(id, mode, contentType string, trailer map[string]string) *streamPost {
+	rt.t.Helper()
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest(http.MethodPost, rt.base+"/2018-06-01/runtime/invocation/"+id+"/response", pr)
+	req.ContentLength = -1
+	if mode != "" {
+		req.Header.Set(ResponseModeHeader, mode)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	req.Trailer = http.Header{ErrorTypeTrailer: nil, ErrorBodyTrailer: nil}
+	for k, v := range trailer {
+		req.Trailer.Set(k, v)
+	}
+	p := &streamPost{t: rt.t, pw: pw, done: make(chan postResult, 1)}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	go func() {
+		resp, err := client.Do(req)
+		if err != nil {
+			p.done <- postResult{code: -1, body: err.Error()}
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		p.done <- postResult{code: resp.StatusCode, body: string(b)}
+	}()
+	return p
+}
+
+func (p *streamPost) send(chunk string) {
+	p.t.Helper()
+	if _, err := p.pw.Write([]byte(chunk)); err != nil {
+		p.t.Fatalf("send %q: %v", chunk, err)
+	}
+}
+
+// finish ends the body (the trailers follow) and returns the Runtime API's answer.
+func (p *streamPost) finish() postResult {
+	p.t.Helper()
+	p.pw.Close()
+	return p.result()
+}
+
+// abort breaks the body off, as a runtime that dies mid-response does.
+func (p *streamPost) abort() postResult {
+	p.t.Helper()
+	p.pw.CloseWithError(errors.New("the runtime died"))
+	return p.result()
+}
+
+func (p *streamPost) result() postResult {
+	p.t.Helper()
+	select {
+	case r := <-p.done:
+		return r
+	case <-time.After(10 * time.Second):
+		p.t.Fatal("no answer to the streamed response")
+		return postResult{}
+	}
+}
+
+// recorder is a Stream that hands each piece to the test as it arrives.
+type recorder struct {
+	begun  chan string
+	chunks chan string
+}
+
+func newRecorder() *recorder {
+	return &recorder{begun: make(chan string, 1), chunks: make(chan string, 16)}
+}
+
+func (r *recorder) Begin(contentType string) { r.begun <- contentType }
+
+func (r *recorder) Write(p []byte) (int, error) {
+	r.chunks <- string(p)
+	return len(p), nil
+}
+
+// next is the next piece the Stream received: the server hands each one on before the runtime sends another.
+func (r *recorder) next(t *testing.T) string {
+	t.Helper()
+	select {
+	case c := <-r.chunks:
+		return c
+	case <-time.After(10 * time.Second):
+		t.Fatal("the Stream did not receive the piece the runtime sent")
+		return ""
+	}
+}
+
+func TestStreamedResponse(t *testing.T) {
+	errDoc := `{"errorType":"Error","errorMessage":"boom","trace":["Error: boom","    at handler"]}`
+	cases := []struct {
+		name        string
+		mode        string
+		contentType string
+		noStream    bool  // the invocation has no Stream (a plain Invoke)
+		maxStreamed int64 // 0: the default
+		chunks      []string
+		trailer     map[string]string
+		abort       bool
+
+		wantCode        int // 0: the request fails (the runtime went away)
+		wantStreamed    []string
+		wantContentType string
+		wantPayload     string
+		wantErrorType   string
+		wantTruncated   bool
+	}{{
+		name: "complete", mode: "streaming", contentType: "text/plain", chunks: []string{"hello ", "streaming ", "world"},
+		wantCode: 202, wantStreamed: []string{"hello ", "streaming ", "world"}, wantContentType: "text/plain",
+	}, {
+		name: "default content type", mode: "streaming", chunks: []string{"x"},
+		wantCode: 202, wantStreamed: []string{"x"}, wantContentType: "application/octet-stream",
+	}, {
+		name: "error in the trailers", mode: "streaming", chunks: []string{"partial"},
+		trailer:  map[string]string{ErrorTypeTrailer: "Error", ErrorBodyTrailer: base64.StdEncoding.EncodeToString([]byte(errDoc))},
+		wantCode: 202, wantStreamed: []string{"partial"}, wantContentType: "application/octet-stream", wantPayload: errDoc, wantErrorType: "Error",
+	}, {
+		name: "error type only", mode: "streaming",
+		trailer:  map[string]string{ErrorTypeTrailer: "Custom.Failure", ErrorBodyTrailer: "not base64!"},
+		wantCode: 202, wantContentType: "application/octet-stream", wantErrorType: "Custom.Failure",
+		wantPayload: `{"errorMessage":"Unknown application error occurred","errorType":"Custom.Failure"}`,
+	}, {
+		name: "collected for a plain invoke", mode: "streaming", contentType: "text/plain", noStream: true, chunks: []string{"hello ", "world"},
+		wantCode: 202, wantContentType: "text/plain", wantPayload: "hello world",
+	}, {
+		name: "plain invoke fails in the trailers", mode: "streaming", noStream: true, chunks: []string{"dropped"},
+		trailer:  map[string]string{ErrorTypeTrailer: "Error", ErrorBodyTrailer: base64.StdEncoding.EncodeToString([]byte(errDoc))},
+		wantCode: 202, wantContentType: "application/octet-stream", wantPayload: errDoc, wantErrorType: "Error",
+	}, {
+		name: "beyond the limit", mode: "streaming", maxStreamed: 8, chunks: []string{"12345", "6789"},
+		wantCode: 413, wantStreamed: []string{"12345", "678"}, wantContentType: "application/octet-stream", wantErrorType: "Function.ResponseSizeTooLarge",
+		wantPayload: `{"errorMessage":"Response payload size exceeded maximum allowed payload size (8 bytes).","errorType":"Function.ResponseSizeTooLarge"}`,
+	}, {
+		name: "broken off", mode: "streaming", chunks: []string{"abc"}, abort: true,
+		wantStreamed: []string{"abc"}, wantContentType: "application/octet-stream", wantErrorType: "Runtime.TruncatedResponse", wantTruncated: true,
+	}, {
+		// aws-lambda-go posts every response chunked, without the mode header, and streams a function URL's
+		// response so: in pieces all the same.
+		name: "chunked without the mode header", contentType: "application/vnd.awslambda.http-integration-response", chunks: []string{"{}", "body"},
+		wantCode: 202, wantStreamed: []string{"{}", "body"}, wantContentType: "application/vnd.awslambda.http-integration-response",
+	}, {
+		name: "chunked without the mode header fails in the trailers", noStream: true, chunks: []string{"dropped"},
+		trailer:  map[string]string{ErrorTypeTrailer: "Error", ErrorBodyTrailer: base64.StdEncoding.EncodeToString([]byte(errDoc))},
+		wantCode: 202, wantContentType: "application/octet-stream", wantPayload: errDoc, wantErrorType: "Error",
+	}, {
+		name: "unknown mode", mode: "buffered",
+		wantCode: 400, wantErrorType: "Runtime.InvalidResponseModeHeader",
+		wantPayload: `{"errorMessage":"Invalid function response mode","errorType":"Runtime.InvalidResponseModeHeader"}`,
+	}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, rt := start(t)
+			if c.maxStreamed > 0 {
+				s.maxStreamed = c.maxStreamed
+			}
+			inv := NewInvocation("r", nil, time.Now().Add(time.Minute))
+			rec := newRecorder()
+			if !c.noStream {
+				inv.Stream = rec
+			}
+			s.Deliver(inv)
+			rt.next()
+			p := rt.startStream("r", c.mode, c.contentType, c.trailer)
+			var streamed []string
+			for i, chunk := range c.chunks {
+				p.send(chunk)
+				if c.noStream {
+					continue
+				}
+				if i == 0 {
+					if got := <-rec.begun; got != c.wantContentType {
+						t.Errorf("Begin(%q), want %q", got, c.wantContentType)
+					}
+				}
+				// The piece is handed on before the runtime sends the next one.
+				streamed = append(streamed, rec.next(t))
+			}
+			var res postResult
+			if c.abort {
+				res = p.abort()
+			} else {
+				res = p.finish()
+			}
+			if c.wantCode == 0 && res.code != -1 || c.wantCode != 0 && res.code != c.wantCode {
+				t.Errorf("the runtime's POST got %d %s, want %d", res.code, res.body, c.wantCode)
+			}
+			r := wait(t, inv)
+			if strings.Join(streamed, "|") != strings.Join(c.wantStreamed, "|") {
+				t.Errorf("the Stream got %q, want %q", streamed, c.wantStreamed)
+			}
+			if r.FunctionError != (c.wantErrorType != "") || r.ErrorType != c.wantErrorType || r.Truncated != c.wantTruncated {
+				t.Errorf("answer: error %v %q truncated %v, want %q truncated %v", r.FunctionError, r.ErrorType, r.Truncated, c.wantErrorType, c.wantTruncated)
+			}
+			if c.wantPayload != "" && string(r.Payload) != c.wantPayload || c.wantPayload == "" && len(r.Payload) > 0 && !c.wantTruncated {
+				t.Errorf("payload %s, want %s", r.Payload, c.wantPayload)
+			}
+			if r.ContentType != c.wantContentType {
+				t.Errorf("content type %q, want %q", r.ContentType, c.wantContentType)
+			}
+			written := int64(len(strings.Join(c.wantStreamed, "")))
+			if r.Streamed != (!c.noStream && c.wantCode != 400) || r.Written != written {
+				t.Errorf("streamed %v, %d bytes written; want %d", r.Streamed, r.Written, written)
+			}
+		})
+	}
+}
+
+// A second answer after a streamed one is refused, as after any answer.
+func TestStreamedResponseAnswersOnce(t *testing.T) {
+	s, rt := start(t)
+	inv := NewInvocation("r", nil, time.Now().Add(time.Minute))
+	inv.Stream = newRecorder()
+	s.Deliver(inv)
+	rt.next()
+	p := rt.startStream("r", "streaming", "", nil)
+	p.send("first")
+	inv.Stream.(*recorder).next(t)
+	if code, body := rt.post("invocation/r/error", nil, []byte(`{"errorType":"Late"}`)); code != 403 || !strings.Contains(body, "InvalidStateTransition") {
+		t.Errorf("an error posted while the response streams: %d %s, want 403", code, body)
+	}
+	if res := p.finish(); res.code != 202 {
+		t.Fatalf("stream end: %d %s", res.code, res.body)
+	}
+	if r := wait(t, inv); r.FunctionError || r.Written != 5 {
+		t.Errorf("answer %+v", r)
 	}
 }

@@ -103,9 +103,24 @@
 //     "undefined" before the first invocation, as on AWS. AWS_LAMBDA_LOG_LEVEL (TRACE...FATAL) drops lower
 //     levels. Invocation errors are logged as "Invoke Error \t{json}", init failures as
 //     "Uncaught Exception \t{json}". process.stdout/stderr writes go out unchanged.
-//   - awslambda.streamifyResponse and awslambda.HttpResponseStream exist, so streaming handlers load and run;
-//     their stream is buffered and posted as one response (with the Content-Type set on the stream) when the
-//     handler's promise resolves, which is what a plain Invoke of such a function returns.
+//   - Response streaming: the global awslambda (unless AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA is 1 or true) has
+//     streamifyResponse(handler, {highWaterMark}) and HttpResponseStream. A streamified handler is called
+//     (event, responseStream, context) and its stream goes to the Runtime API as it is written: one POST to
+//     /response with "Lambda-Runtime-Function-Response-Mode: streaming", the error trailers declared
+//     ("Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body") and a chunked body,
+//     Content-Type application/octet-stream unless responseStream.setContentType(...) said otherwise before the
+//     first write (after it: "Runtime.InvalidStreamingOperation", "Cannot set content-type, too late."). Writes
+//     of values other than strings and byte arrays send their JSON. The stream exposes Writable's methods and
+//     writable* properties, not the request itself. A handler that throws or rejects, one that is not async
+//     ("Streaming does not support non-async handlers.", errorType "string" as AWS's runtime sends it) or whose
+//     stream is not finished once the Runtime API answered ("Response stream is not finished.") fails the
+//     invocation through the trailers: the error type and the base64 of {errorType, errorMessage, trace}; it is
+//     logged as "Invoke Error". A handler whose promise settles while its stream is still open leaves the
+//     invocation to time out, as on AWS. The next invocation starts once the event loop has drained (unless
+//     context.callbackWaitsForEmptyEventLoop is false). HttpResponseStream.from(stream, {statusCode, headers,
+//     cookies}) sets the Content-Type application/vnd.awslambda.http-integration-response and writes the
+//     prelude — the JSON of the metadata, then 8 NUL bytes — before the body; unlike AWS's runtime client, the
+//     prelude is also written when the body is empty (end() with nothing written).
 //
 // Differences from AWS: no JSON log format (AWS_LAMBDA_LOG_FORMAT is ignored) and no telemetry log fd; no
 // AWS SDK (above); node is started without AWS's --max-old-space-size/--max-semi-space-size derived from the

@@ -60,11 +60,13 @@ type fakeEvent struct {
 }
 
 type outcome struct {
-	Kind   string // "response", "error" or "init-error"
-	ID     string // "" for init errors
-	Header http.Header
-	Body   []byte
-	At     time.Time
+	Kind    string // "response", "error" or "init-error"
+	ID      string // "" for init errors
+	Header  http.Header
+	Body    []byte
+	Trailer http.Header // of a streamed response
+	Chunked bool        // the body came chunked
+	At      time.Time
 }
 
 func (o outcome) String() string {
@@ -80,7 +82,8 @@ type fakeAPI struct {
 	mu       sync.Mutex
 	outcomes map[string]chan outcome // by request ID
 	initErrs chan outcome
-	extra    []outcome // posts for unknown or already answered IDs
+	pieces   chan string // each piece of a streamed response, as it is read
+	extra    []outcome   // posts for unknown or already answered IDs
 }
 
 func newFakeAPI(t *testing.T) *fakeAPI {
@@ -89,6 +92,7 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 		closing:  make(chan struct{}),
 		outcomes: map[string]chan outcome{},
 		initErrs: make(chan outcome, 4),
+		pieces:   make(chan string, 64),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", api.next)
@@ -147,12 +151,26 @@ func (api *fakeAPI) next(w http.ResponseWriter, r *http.Request) {
 }
 
 func (api *fakeAPI) record(w http.ResponseWriter, r *http.Request, kind, id string) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
+	var body []byte
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Body.Read(buf)
+		if n > 0 {
+			body = append(body, buf[:n]...)
+			if r.Header.Get("Lambda-Runtime-Function-Response-Mode") == "streaming" {
+				api.pieces <- string(buf[:n])
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
 	}
-	o := outcome{Kind: kind, ID: id, Header: r.Header.Clone(), Body: body, At: time.Now()}
+	o := outcome{Kind: kind, ID: id, Header: r.Header.Clone(), Body: body, Trailer: r.Trailer.Clone(),
+		Chunked: len(r.TransferEncoding) > 0 && r.TransferEncoding[0] == "chunked", At: time.Now()}
 	api.mu.Lock()
 	ch := api.outcomes[id]
 	if kind == "init-error" {

@@ -1,7 +1,10 @@
 package runtimes
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -454,10 +457,123 @@ exports.handler = (event, context, callback) => { throw new ValidationError('bad
 });`),
 		handler: "index.handler",
 		check: func(t *testing.T, h *harness) {
-			_, o := h.invoke(fakeEvent{})
+			for range 2 { // and the next invocation runs as well
+				_, o := h.invoke(fakeEvent{})
+				wantEqual(t, "kind", o.Kind, "response")
+				wantEqual(t, "body", string(o.Body), "hello stream fn-test")
+				wantEqual(t, "Content-Type", o.Header.Get("Content-Type"), "text/plain")
+				wantEqual(t, "response mode", o.Header.Get("Lambda-Runtime-Function-Response-Mode"), "streaming")
+				wantEqual(t, "chunked", o.Chunked, true)
+				_, typeDeclared := o.Trailer["Lambda-Runtime-Function-Error-Type"]
+				_, bodyDeclared := o.Trailer["Lambda-Runtime-Function-Error-Body"]
+				wantEqual(t, "error trailers declared", typeDeclared && bodyDeclared, true)
+				wantEqual(t, "error trailer", o.Trailer.Get("Lambda-Runtime-Function-Error-Type"), "")
+			}
+		},
+	}, {
+		// The first piece reaches the Runtime API while the handler still waits for the test to let it go on.
+		name: "response streamed as written",
+		files: index(`const fs = require('fs');
+const path = require('path');
+exports.handler = awslambda.streamifyResponse(async (event, responseStream) => {
+  responseStream.write('one');
+  await new Promise((resolve) => {
+    const poll = setInterval(() => {
+      if (fs.existsSync(path.join(event.dir, 'go'))) { clearInterval(poll); resolve(); }
+    }, 5);
+  });
+  responseStream.write('two');
+  responseStream.end();
+});`),
+		handler: "index.handler",
+		check: func(t *testing.T, h *harness) {
+			dir := t.TempDir()
+			_, ch := h.api.send(fakeEvent{Body: `{"dir":"` + dir + `"}`})
+			select {
+			case piece := <-h.api.pieces:
+				wantEqual(t, "first piece", piece, "one")
+			case o := <-ch:
+				t.Fatalf("the response ended (%v) before the handler was let go on", o)
+			case <-time.After(waitFor):
+				t.Fatal("no piece of the response arrived")
+			}
+			if err := os.WriteFile(filepath.Join(dir, "go"), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case o := <-ch:
+				wantEqual(t, "body", string(o.Body), "onetwo")
+				wantEqual(t, "Content-Type", o.Header.Get("Content-Type"), "application/octet-stream")
+			case <-time.After(waitFor):
+				t.Fatal("no end of the response")
+			}
+		},
+	}, {
+		name: "response streaming error mid-stream",
+		files: index(`exports.handler = awslambda.streamifyResponse(async (event, responseStream) => {
+  responseStream.write('partial');
+  if (event.fail) throw new TypeError('bad input');
+  responseStream.end('!');
+});`),
+		handler: "index.handler",
+		check: func(t *testing.T, h *harness) {
+			_, o := h.invoke(fakeEvent{Body: `{"fail":true}`})
 			wantEqual(t, "kind", o.Kind, "response")
-			wantEqual(t, "body", string(o.Body), "hello stream fn-test")
-			wantEqual(t, "Content-Type", o.Header.Get("Content-Type"), "text/plain")
+			wantEqual(t, "body", string(o.Body), "partial")
+			wantEqual(t, "error type trailer", o.Trailer.Get("Lambda-Runtime-Function-Error-Type"), "TypeError")
+			doc, err := base64.StdEncoding.DecodeString(o.Trailer.Get("Lambda-Runtime-Function-Error-Body"))
+			if err != nil {
+				t.Fatalf("error body trailer %q: %v", o.Trailer.Get("Lambda-Runtime-Function-Error-Body"), err)
+			}
+			var e errorBody
+			if err := json.Unmarshal(doc, &e); err != nil || e.ErrorType != "TypeError" || e.ErrorMessage != "bad input" || len(e.Trace) == 0 || e.Trace[0] != "TypeError: bad input" {
+				t.Errorf("error body %s (%v)", doc, err)
+			}
+			eventually(t, "the Invoke Error line", func() bool { return strings.Contains(h.stdout.String(), "\tERROR\tInvoke Error \t{") })
+			// The runtime goes on with the next invocation.
+			wantEqual(t, "next", h.respond(`{}`), "partial!")
+		},
+	}, {
+		name:    "response streaming handler not async",
+		files:   index(`exports.handler = awslambda.streamifyResponse((event, responseStream) => {});`),
+		handler: "index.handler",
+		check: func(t *testing.T, h *harness) {
+			_, o := h.invoke(fakeEvent{})
+			wantEqual(t, "body", string(o.Body), "")
+			wantEqual(t, "error type", o.Trailer.Get("Lambda-Runtime-Function-Error-Type"), "string")
+			doc, _ := base64.StdEncoding.DecodeString(o.Trailer.Get("Lambda-Runtime-Function-Error-Body"))
+			wantEqual(t, "error body", string(doc), `{"errorType":"string","errorMessage":"Streaming does not support non-async handlers.","trace":[]}`)
+		},
+	}, {
+		name:    "response streaming content type too late",
+		files:   index(`exports.handler = awslambda.streamifyResponse(async (event, s) => { s.write({ a: 1 }); s.setContentType('text/plain'); });`),
+		handler: "index.handler",
+		check: func(t *testing.T, h *harness) {
+			_, o := h.invoke(fakeEvent{})
+			wantEqual(t, "body", string(o.Body), `{"a":1}`)
+			wantEqual(t, "error type", o.Trailer.Get("Lambda-Runtime-Function-Error-Type"), "Runtime.InvalidStreamingOperation")
+			doc, _ := base64.StdEncoding.DecodeString(o.Trailer.Get("Lambda-Runtime-Function-Error-Body"))
+			if !strings.Contains(string(doc), `"errorMessage":"Cannot set content-type, too late."`) {
+				t.Errorf("error body %s", doc)
+			}
+		},
+	}, {
+		name: "HTTP integration prelude",
+		files: index(`exports.handler = awslambda.streamifyResponse(async (event, responseStream) => {
+  const meta = { statusCode: 201, headers: { 'x-custom': 'yes' }, cookies: ['a=1'] };
+  const s = awslambda.HttpResponseStream.from(responseStream, meta);
+  if (event.empty) { s.end(); return; }
+  s.write('body');
+  s.end();
+});`),
+		handler: "index.handler",
+		check: func(t *testing.T, h *harness) {
+			prelude := `{"statusCode":201,"headers":{"x-custom":"yes"},"cookies":["a=1"]}` + strings.Repeat("\x00", 8)
+			for _, tc := range []struct{ event, want string }{{`{}`, prelude + "body"}, {`{"empty":true}`, prelude}} {
+				_, o := h.invoke(fakeEvent{Body: tc.event})
+				wantEqual(t, "body of "+tc.event, string(o.Body), tc.want)
+				wantEqual(t, "Content-Type", o.Header.Get("Content-Type"), "application/vnd.awslambda.http-integration-response")
+			}
 		},
 	}}
 	runShimCases(t, in, "nodejs20.x", cases)

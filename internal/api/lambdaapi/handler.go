@@ -49,6 +49,7 @@ func (h *Handler) routes() {
 	h.handle("PUT "+fn+"/configuration", "lambda:UpdateFunctionConfiguration", h.updateFunctionConfiguration)
 	h.handle("PUT "+fn+"/code", "lambda:UpdateFunctionCode", h.updateFunctionCode)
 	h.handle("POST "+fn+"/invocations", "lambda:InvokeFunction", h.invoke)
+	h.handle("POST /2021-11-15/functions/{FunctionName}/response-streaming-invocations", "lambda:InvokeFunction", h.invokeWithResponseStream)
 	h.handle("POST "+fn+"/versions", "lambda:PublishVersion", h.publishVersion)
 	h.handle("GET "+fn+"/versions", "lambda:ListVersionsByFunction", h.listVersionsByFunction)
 	h.handle("POST "+fn+"/aliases", "lambda:CreateAlias", h.createAlias)

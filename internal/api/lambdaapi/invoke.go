@@ -19,6 +19,7 @@ import (
 // Invoker runs invocations (the execution layer).
 type Invoker interface {
 	Invoke(ctx context.Context, req invoke.Request) (invoke.Result, error)
+	InvokeStream(ctx context.Context, req invoke.Request, w io.Writer) (invoke.Result, error)
 	DeadLetters(ctx context.Context, function string) ([]asyncq.DeadLetter, error)
 }
 
@@ -67,52 +68,10 @@ func (h *Handler) invoke(w http.ResponseWriter, r *http.Request) error {
 	if h.invoker == nil {
 		return fault.New("UnknownOperationException", "Invoke is not available on this server")
 	}
-	ref, err := h.functionRef(r, maxNamespacedFunctionName)
+	req, err := h.decodeInvoke(r, false)
 	if err != nil {
 		return err
 	}
-	req := invoke.Request{Ref: ref, Type: r.Header.Get("X-Amz-Invocation-Type")}
-	switch req.Type {
-	case "":
-		req.Type = invoke.RequestResponse
-	case invoke.RequestResponse, invoke.Event, invoke.DryRun:
-	default:
-		return lambda.ValidationError(req.Type, "invocationType", "Member must satisfy enum value set: [Event, RequestResponse, DryRun]")
-	}
-	switch lt := r.Header.Get("X-Amz-Log-Type"); lt {
-	case "", "None":
-	case "Tail":
-		req.LogTail = req.Type == invoke.RequestResponse
-	default:
-		return lambda.ValidationError(lt, "logType", "Member must satisfy enum value set: [Tail, None]")
-	}
-	limit := invoke.MaxSyncPayload
-	if req.Type == invoke.Event {
-		limit = invoke.MaxAsyncPayload
-	}
-	payload, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
-	if err != nil {
-		return err
-	}
-	if len(payload) > limit {
-		return fault.New(fault.RequestTooLarge, "Request must be smaller than %d bytes for the InvokeFunction operation", limit)
-	}
-	if len(strings.TrimSpace(string(payload))) == 0 {
-		payload = []byte("{}") // Lambda hands an empty invocation an empty JSON object
-	} else if !json.Valid(payload) {
-		var v any
-		perr := json.Unmarshal(payload, &v)
-		return fault.New(fault.InvalidRequestContent, "Could not parse request body into json: Could not parse payload into json: %s", perr)
-	}
-	if cc := r.Header.Get("X-Amz-Client-Context"); cc != "" && req.Type == invoke.RequestResponse {
-		decoded, err := base64.StdEncoding.DecodeString(cc)
-		if err != nil || len(cc) > maxClientContext || !json.Valid(decoded) {
-			return fault.New(fault.InvalidRequestContent, "Client context must be a valid Base64-encoded JSON object of at most %d bytes.", maxClientContext)
-		}
-		req.ClientContext = string(decoded)
-	}
-	req.Payload = payload
-
 	res, err := h.invoker.Invoke(r.Context(), req)
 	if err != nil {
 		return err
@@ -133,4 +92,59 @@ func (h *Handler) invoke(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(res.StatusCode)
 	w.Write(res.Payload)
 	return nil
+}
+
+// decodeInvoke reads an Invoke or InvokeWithResponseStream request: the function, the invocation and log types
+// (InvokeWithResponseStream has no Event invocations), the client context and the payload.
+func (h *Handler) decodeInvoke(r *http.Request, streaming bool) (invoke.Request, error) {
+	ref, err := h.functionRef(r, maxNamespacedFunctionName)
+	if err != nil {
+		return invoke.Request{}, err
+	}
+	req := invoke.Request{Ref: ref, Type: r.Header.Get("X-Amz-Invocation-Type")}
+	allowed := "[Event, RequestResponse, DryRun]"
+	if streaming {
+		allowed = "[RequestResponse, DryRun]"
+	}
+	switch {
+	case req.Type == "":
+		req.Type = invoke.RequestResponse
+	case req.Type == invoke.RequestResponse, req.Type == invoke.DryRun, req.Type == invoke.Event && !streaming:
+	default:
+		return req, lambda.ValidationError(req.Type, "invocationType", "Member must satisfy enum value set: "+allowed)
+	}
+	switch lt := r.Header.Get("X-Amz-Log-Type"); lt {
+	case "", "None":
+	case "Tail":
+		req.LogTail = req.Type == invoke.RequestResponse
+	default:
+		return req, lambda.ValidationError(lt, "logType", "Member must satisfy enum value set: [Tail, None]")
+	}
+	limit := invoke.MaxSyncPayload
+	if req.Type == invoke.Event {
+		limit = invoke.MaxAsyncPayload
+	}
+	payload, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
+	if err != nil {
+		return req, err
+	}
+	if len(payload) > limit {
+		return req, fault.New(fault.RequestTooLarge, "Request must be smaller than %d bytes for the InvokeFunction operation", limit)
+	}
+	if len(strings.TrimSpace(string(payload))) == 0 {
+		payload = []byte("{}") // Lambda hands an empty invocation an empty JSON object
+	} else if !json.Valid(payload) {
+		var v any
+		perr := json.Unmarshal(payload, &v)
+		return req, fault.New(fault.InvalidRequestContent, "Could not parse request body into json: Could not parse payload into json: %s", perr)
+	}
+	if cc := r.Header.Get("X-Amz-Client-Context"); cc != "" && req.Type == invoke.RequestResponse {
+		decoded, err := base64.StdEncoding.DecodeString(cc)
+		if err != nil || len(cc) > maxClientContext || !json.Valid(decoded) {
+			return req, fault.New(fault.InvalidRequestContent, "Client context must be a valid Base64-encoded JSON object of at most %d bytes.", maxClientContext)
+		}
+		req.ClientContext = string(decoded)
+	}
+	req.Payload = payload
+	return req, nil
 }

@@ -26,6 +26,9 @@ func checkModel(action string, r *http.Request) error {
 	if op == "GetProvisionedConcurrencyConfig" && r.URL.Query().Has("List") {
 		op = "ListProvisionedConcurrencyConfigs"
 	}
+	if op == "Invoke" && strings.HasSuffix(r.URL.Path, "/response-streaming-invocations") {
+		op = "InvokeWithResponseStream"
+	}
 	input, ok := lambdaModelInputs[op]
 	if !ok {
 		return nil

@@ -14,14 +14,16 @@
 'use strict';
 
 const http = require('http');
+const net = require('net');
 const fs = require('fs');
 const path = require('path');
 const util = require('util');
-const { Writable } = require('stream');
 const { pathToFileURL } = require('url');
 
 const RUNTIME_PATH = '/2018-06-01/runtime';
 const ERROR_TYPE_HEADER = 'Lambda-Runtime-Function-Error-Type';
+const ERROR_BODY_TRAILER = 'Lambda-Runtime-Function-Error-Body';
+const RESPONSE_MODE_HEADER = 'Lambda-Runtime-Function-Response-Mode';
 const ERROR_CONTENT_TYPE = 'application/vnd.aws.lambda.error+json';
 
 /* ------------------------------------------------------------------------------------------------------------
@@ -259,6 +261,29 @@ class RuntimeClient {
     const response = toRapidResponse(error);
     return this.post(`${RUNTIME_PATH}/init/error`, JSON.stringify(response), ERROR_CONTENT_TYPE, errorTypeHeader(response.errorType));
   }
+
+  // The response stream of a streaming handler: a chunked POST to /response (see createResponseStream).
+  responseStream(id, highWaterMark) {
+    let agent = this.agent;
+    if (highWaterMark) {
+      // The handler's highWaterMark sizes the socket's buffer, so that write() reports backpressure at it.
+      if (!this.streamAgents) {
+        this.streamAgents = new Map();
+      }
+      agent = this.streamAgents.get(highWaterMark);
+      if (!agent) {
+        agent = new http.Agent({ keepAlive: true });
+        agent.createConnection = (opts, cb) => net.createConnection({ ...opts, highWaterMark }, cb);
+        this.streamAgents.set(highWaterMark, agent);
+      }
+    }
+    return createResponseStream({
+      host: this.host,
+      port: this.port,
+      path: `${RUNTIME_PATH}/invocation/${encodeURIComponent(id)}/response`,
+      agent,
+    });
+  }
 }
 
 // An error name can contain anything; a header value cannot.
@@ -395,7 +420,8 @@ function handlerMetadata(handler) {
   } catch (_e) {
     isAsync = false;
   }
-  return { streaming, isAsync, argsNum: handler.length };
+  const highWaterMark = handler[HANDLER_HIGHWATERMARK];
+  return { streaming, isAsync, argsNum: handler.length, highWaterMark: typeof highWaterMark === 'number' ? highWaterMark : undefined };
 }
 
 // nodejs24.x and later reject callback-style handlers (three or more parameters) at init, as AWS does.
@@ -411,19 +437,24 @@ function checkCallbackDeprecation(meta) {
 }
 
 /* ------------------------------------------------------------------------------------------------------------
- * awslambda.streamifyResponse / awslambda.HttpResponseStream, so that streaming handlers load and run. The
- * stream is buffered and posted as one response when it ends (what a plain Invoke of such a function returns).
+ * Response streaming: awslambda.streamifyResponse marks a handler that writes its response to a stream, which
+ * goes to the Runtime API as it is written — one POST to /response with "Lambda-Runtime-Function-Response-Mode:
+ * streaming" and a chunked body — and an error mid-stream ends it with the trailers Lambda-Runtime-Function-Error-Type
+ * and Lambda-Runtime-Function-Error-Body (the error document, base64), as AWS's runtime client does.
+ * awslambda.HttpResponseStream.from prefixes the body with the HTTP integration's prelude (a JSON object, then 8
+ * NUL bytes) for function URLs.
  */
 
 const HTTP_INTEGRATION_CONTENT_TYPE = 'application/vnd.awslambda.http-integration-response';
+const PRELUDE_DELIMITER_LENGTH = 8;
 
 class HttpResponseStream {
   static from(underlyingStream, prelude) {
     underlyingStream.setContentType(HTTP_INTEGRATION_CONTENT_TYPE);
-    const metadataPrelude = JSON.stringify(prelude);
+    const metadataPrelude = JSON.stringify(prelude); // JSON text has no NUL byte: the delimiter is unambiguous
     underlyingStream._onBeforeFirstWrite = (write) => {
       write(metadataPrelude);
-      write(new Uint8Array(8));
+      write(new Uint8Array(PRELUDE_DELIMITER_LENGTH));
     };
     return underlyingStream;
   }
@@ -446,41 +477,124 @@ function installGlobalAwsLambda() {
   };
 }
 
-function createBufferedResponseStream() {
-  const chunks = [];
-  let contentType = 'application/octet-stream';
-  let started = false;
-  const stream = new Writable({
-    write(chunk, encoding, cb) {
-      chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk, encoding));
-      cb();
-    },
+// The methods and properties of a Writable the handler's stream exposes (the request itself stays hidden, as in
+// AWS's runtime client).
+const STREAM_METHODS = ['cork', 'uncork', 'destroy', 'addListener', 'emit', 'eventNames', 'getMaxListeners',
+  'listenerCount', 'listeners', 'off', 'on', 'once', 'prependListener', 'prependOnceListener', 'rawListeners',
+  'removeAllListeners', 'removeListener', 'setMaxListeners'];
+const STREAM_PROPERTIES = ['destroyed', 'writable', 'writableFinished', 'writableObjectMode', 'writableBuffer',
+  'writableEnded', 'writableNeedDrain', 'writableHighWaterMark', 'writableCorked', 'writableLength'];
+
+// createResponseStream opens the streamed POST for one invocation. It returns the stream the handler writes to,
+// a promise of the Runtime API's answer (settled once the POST is complete), and fail(err, done), which ends the
+// stream with the error trailers.
+function createResponseStream(options) {
+  let firstWriteDone = false;
+  let answerResolve;
+  let answerReject;
+  const answered = new Promise((resolve, reject) => {
+    answerResolve = resolve;
+    answerReject = reject;
   });
-  const origWrite = stream.write.bind(stream);
-  const origEnd = stream.end.bind(stream);
-  const prelude = () => {
-    if (!started) {
-      started = true;
+  const req = http.request(
+    {
+      host: options.host,
+      port: options.port,
+      path: options.path,
+      method: 'POST',
+      agent: options.agent,
+      headers: {
+        [RESPONSE_MODE_HEADER]: 'streaming',
+        Trailer: [ERROR_TYPE_HEADER, ERROR_BODY_TRAILER],
+        'Content-Type': 'application/octet-stream',
+      },
+    },
+    (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('aborted', () => answerReject(new Error('the Runtime API aborted the response')));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        if (res.statusCode < 200 || res.statusCode > 299) {
+          process.stderr.write(`sluice runtime: POST ${options.path} answered ${res.statusCode}: ${body.toString('utf8')}\n`);
+        }
+        answerResolve({ status: res.statusCode, body });
+      });
+    },
+  );
+  req.on('error', (err) => {
+    answerReject(err);
+    req.destroy(err);
+  });
+  answered.catch(() => {}); // a failed POST is seen by whoever awaits it, never as an unhandled rejection
+
+  const beforeFirstWrite = () => {
+    if (!firstWriteDone) {
+      firstWriteDone = true;
       if (typeof stream._onBeforeFirstWrite === 'function') {
-        stream._onBeforeFirstWrite((c) => origWrite(typeof c === 'string' ? Buffer.from(c, 'utf8') : Buffer.from(c)));
+        stream._onBeforeFirstWrite((chunk) => req.write(chunk));
       }
     }
   };
-  stream.write = (...args) => {
-    prelude();
-    return origWrite(...args);
+  const stream = {
+    _onBeforeFirstWrite: undefined,
+    write(chunk, encoding, callback) {
+      if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) {
+        chunk = JSON.stringify(chunk);
+      }
+      beforeFirstWrite();
+      return req.write(chunk, encoding, callback);
+    },
+    // end(chunk?, encoding?, callback?) like Writable's; the prelude of an HTTP integration response goes out
+    // even when no byte was written before.
+    end(chunk, encoding, callback) {
+      if (typeof chunk === 'function') {
+        return stream.end(undefined, undefined, chunk);
+      }
+      if (typeof encoding === 'function') {
+        return stream.end(chunk, undefined, encoding);
+      }
+      if (chunk !== undefined && chunk !== null) {
+        stream.write(chunk, encoding);
+      } else {
+        beforeFirstWrite();
+      }
+      req.end(callback);
+      return stream;
+    },
+    setContentType(contentType) {
+      if (firstWriteDone) {
+        throw new InvalidStreamingOperation('Cannot set content-type, too late.');
+      }
+      req.setHeader('Content-Type', contentType);
+    },
   };
-  stream.end = (...args) => {
-    prelude();
-    return origEnd(...args);
-  };
-  stream.setContentType = (value) => {
-    if (started) {
-      throw new InvalidStreamingOperation('Cannot set content-type, too late.');
+  for (const name of STREAM_METHODS) {
+    stream[name] = req[name].bind(req);
+  }
+  for (const name of STREAM_PROPERTIES) {
+    Object.defineProperty(stream, name, {
+      get: () => req[name],
+      set: name === 'destroyed' || name === 'writable' ? (v) => (req[name] = v) : undefined,
+      enumerable: true,
+    });
+  }
+
+  const fail = (err, done) => {
+    if (req.writableEnded) {
+      // The response is complete already: there is nothing left to carry the error.
+      done();
+      return;
     }
-    contentType = value;
+    const response = toRapidResponse(err);
+    const type = errorTypeHeader(response.errorType)[ERROR_TYPE_HEADER] || 'Error';
+    req.addTrailers({
+      [ERROR_TYPE_HEADER]: type,
+      [ERROR_BODY_TRAILER]: Buffer.from(JSON.stringify(response)).toString('base64'),
+    });
+    req.end(() => done());
   };
-  return { stream, body: () => Buffer.concat(chunks), contentType: () => contentType };
+  return { stream, answered, fail };
 }
 
 /* ------------------------------------------------------------------------------------------------------------
@@ -594,47 +708,63 @@ class Runtime {
     }
   }
 
+  // A streaming handler's invocation, as AWS's runtime client runs it: the stream is opened first, the handler
+  // gets (event, responseStream, context); once its promise settles and the Runtime API has taken the whole
+  // response, the next invocation starts (when the event loop has drained, unless
+  // context.callbackWaitsForEmptyEventLoop is false). A handler that is not async, that throws, or whose stream is
+  // not finished fails the invocation through the trailers. A promise that settles while the stream is still open
+  // leaves the invocation to time out, as on AWS.
   async handleOnceStreaming() {
     const { bodyJson, headers, id } = await this.nextInvocation();
-    const postError = (err) => {
-      logError('Invoke Error', err);
-      return this.client.postInvocationError(err, id);
-    };
-    // The loop drained while the handler's promise was pending: it can never settle (AWS would just move on
-    // to the next invocation; Sluice reports Runtime.NodeJsExit instead of leaving the invocation unanswered).
-    beforeExitListener = () => {
+    let waitForEmptyEventLoop = true;
+    const scheduleNext = () => {
       beforeExitListener = () => {};
-      postError(new NodeJsExit()).then(
-        () => this.scheduleIteration(),
-        (e) => fatal('posting an invocation error', e),
-      );
+      if (!waitForEmptyEventLoop) {
+        this.scheduleIteration();
+      } else {
+        beforeExitListener = () => {
+          beforeExitListener = () => {};
+          setImmediate(() => this.scheduleIteration());
+        };
+      }
+    };
+    const { stream, answered, fail } = this.client.responseStream(id, this.meta.highWaterMark);
+    const ctxFail = (err) => {
+      logError('Invoke Error', err);
+      fail(err, scheduleNext);
     };
     this.setErrorCallbacks(id);
-    const { stream, body, contentType } = createBufferedResponseStream();
+    beforeExitListener = () => this.scheduleIteration();
     try {
-      const context = this.attachEnvironmentData({}, headers);
+      const context = this.attachEnvironmentData(
+        {
+          get callbackWaitsForEmptyEventLoop() {
+            return waitForEmptyEventLoop;
+          },
+          set callbackWaitsForEmptyEventLoop(value) {
+            waitForEmptyEventLoop = value;
+          },
+        },
+        headers,
+      );
       const handlerResult = this.handler(JSON.parse(bodyJson), stream, context);
       if (!isPromise(handlerResult)) {
-        await postError(new Error('Streaming does not support non-async handlers.'));
-      } else {
-        const result = await handlerResult;
-        if (typeof result !== 'undefined') {
-          console.warn('Streaming handlers ignore return values.');
-        }
-        if (!stream.writableFinished) {
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-        if (!stream.writableFinished) {
-          await postError(new Error('Response stream is not finished.'));
-        } else {
-          await this.client.postInvocationResponse(body(), id, contentType());
-        }
+        ctxFail('Streaming does not support non-async handlers.');
+        return;
       }
+      const result = await handlerResult;
+      if (typeof result !== 'undefined') {
+        console.warn('Streaming handlers ignore return values.');
+      }
+      await answered;
+      if (!stream.writableFinished) {
+        ctxFail('Response stream is not finished.');
+        return;
+      }
+      scheduleNext();
     } catch (err) {
-      await postError(err);
+      ctxFail(err);
     }
-    beforeExitListener = () => {};
-    this.scheduleIteration();
   }
 
   // The default when the event loop drains before the handler reported anything: an async handler failed to
