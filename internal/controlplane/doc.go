@@ -11,8 +11,8 @@
 //	pc/<name>/<qualifier>        ProvisionedConfig (a provisioned-concurrency request)
 //	pcstate/<name>/<qualifier>   ProvisionedReport: what the execution layer last reported about that request's
 //	                             environments (written by invoke through ReportProvisioned, read by Get/List)
-//	policy/<name>/<qualifier>    resourcePolicy: the statements of the resource-based policy of the function
-//	                             ("$LATEST"), a version or an alias (AddPermission); its RevisionId is its record's
+//	policy/<name>/<qualifier>    resourcePolicy: the statements and RevisionId of the resource-based policy of
+//	                             the function ("$LATEST"), a version or an alias (AddPermission)
 //	seq/<name>                   last version number ever issued — kept when the function is deleted, so numbers
 //	                             are never reused (the seed's rule; AWS restarts at 1)
 //	work/<name>                  present while the processor owes the function work

@@ -14,13 +14,16 @@ import (
 
 // Resource-based policies (AddPermission, RemovePermission, GetPolicy). A policy belongs to one record: $LATEST's
 // function (what unqualified references and the $LATEST qualifier name), a version, or an alias; it is kept at
-// policy/<name>/<qualifier> ("$LATEST" for the function's). As on AWS the policy has no revision of its own: its
-// RevisionId is its record's, which AddPermission and RemovePermission renew, and it goes with its record
-// (DeleteFunction, deleting a version, DeleteAlias). What the rest of Sluice asks of a policy — does it allow this
-// caller? — is ResourcePolicyAllows, answered from the watch-fed cache in policycache.go.
+// policy/<name>/<qualifier> ("$LATEST" for the function's) and goes with its record (DeleteFunction, deleting a
+// version, DeleteAlias). It has a RevisionId of its own, renewed by each change, as AWS's answers of 2025 show (a
+// function's policy keeps its RevisionId when a version is published, and AddPermission accepts it while the
+// function's has moved on); a record without a policy yet takes its record's RevisionId as the precondition. What
+// the rest of Sluice asks of a policy — does it allow this caller? — is ResourcePolicyAllows, answered from the
+// watch-fed cache in policycache.go.
 
 // resourcePolicy is the record at policy/<name>/<qualifier>.
 type resourcePolicy struct {
+	RevisionID string `json:"revisionId"`
 	// Statements are in the order they were added, each the JSON lambda.Account.Statement rendered.
 	Statements []string `json:"statements"`
 }
@@ -60,20 +63,6 @@ func (o *policyOwner) revision() string {
 	return o.fn.RevisionID
 }
 
-// renew gives the record a new RevisionId and saves it: a policy change is a change of its record, as on AWS.
-func (o *policyOwner) renew(tx store.Tx) error {
-	switch {
-	case o.version != nil:
-		o.version.RevisionID = newRevision()
-		return store.PutJSON(tx, versionKey(o.version.Function, o.version.Number), o.version)
-	case o.alias != nil:
-		o.alias.RevisionID = newRevision()
-		return store.PutJSON(tx, aliasKey(o.alias.Function, o.alias.Name), o.alias)
-	}
-	o.fn.RevisionID = newRevision()
-	return store.PutJSON(tx, functionKey(o.fn.Name), o.fn)
-}
-
 // policyOwner finds the record ref's policy belongs to, in function f. A missing version, or a qualifier that
 // cannot name an alias, answers "Function not found"; a missing alias "Cannot find alias arn" (AWS's answers to
 // AddPermission and RemovePermission).
@@ -101,7 +90,8 @@ func (s *Service) policyOwner(tx store.Tx, f *lambda.Function, ref lambda.Ref) (
 // AddPermissionInput is AddPermission's request, decoded.
 type AddPermissionInput struct {
 	Permission lambda.Permission
-	// RevisionID, if set, must be the RevisionId of the function, version or alias the policy belongs to.
+	// RevisionID, if set, must be the policy's RevisionId, or — for a record without a policy yet — the RevisionId of
+	// the function, version or alias.
 	RevisionID string
 }
 
@@ -124,11 +114,15 @@ func (s *Service) AddPermission(ctx context.Context, ref lambda.Ref, in AddPermi
 		if err != nil {
 			return err
 		}
-		if err := lambda.CheckPolicyRevision(in.RevisionID, owner.revision(), owner.alias != nil); err != nil {
-			return err
-		}
 		p, err := loadPolicy(tx, ref.Name, owner.qualifier)
 		if err != nil {
+			return err
+		}
+		current := p.RevisionID
+		if len(p.Statements) == 0 {
+			current = owner.revision()
+		}
+		if err := lambda.CheckPolicyRevision(in.RevisionID, current, owner.alias != nil); err != nil {
 			return err
 		}
 		if p.index(in.Permission.StatementID) >= 0 {
@@ -138,9 +132,7 @@ func (s *Service) AddPermission(ctx context.Context, ref lambda.Ref, in AddPermi
 		if err := lambda.CheckPolicySize(p.document()); err != nil {
 			return err
 		}
-		if err := owner.renew(tx); err != nil {
-			return err
-		}
+		p.RevisionID = newRevision()
 		return store.PutJSON(tx, policyKey(ref.Name, owner.qualifier), p)
 	})
 	if err != nil {
@@ -175,13 +167,11 @@ func (s *Service) RemovePermission(ctx context.Context, ref lambda.Ref, sid, rev
 		if i < 0 {
 			return lambda.StatementNotFound(sid)
 		}
-		if err := lambda.CheckRevision(revisionID, owner.revision()); err != nil {
+		if err := lambda.CheckPolicyRevision(revisionID, p.RevisionID, owner.alias != nil); err != nil {
 			return err
 		}
 		p.Statements = slices.Delete(p.Statements, i, i+1)
-		if err := owner.renew(tx); err != nil {
-			return err
-		}
+		p.RevisionID = newRevision()
 		if len(p.Statements) == 0 {
 			return tx.Delete(policyKey(ref.Name, owner.qualifier))
 		}
@@ -192,7 +182,7 @@ func (s *Service) RemovePermission(ctx context.Context, ref lambda.Ref, sid, rev
 // PolicyView is GetPolicy's answer.
 type PolicyView struct {
 	Policy     string // the policy document, JSON
-	RevisionID string // the RevisionId of the function, version or alias it belongs to
+	RevisionID string
 }
 
 // GetPolicy returns the resource-based policy of the function, version or alias ref names. A missing function,
@@ -221,7 +211,7 @@ func (s *Service) GetPolicy(ctx context.Context, ref lambda.Ref) (PolicyView, er
 		if len(p.Statements) == 0 {
 			return lambda.ErrNoPolicy
 		}
-		out = PolicyView{Policy: p.document(), RevisionID: owner.revision()}
+		out = PolicyView{Policy: p.document(), RevisionID: p.RevisionID}
 		return nil
 	})
 	return out, err

@@ -1,6 +1,7 @@
 package controlplane
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -67,8 +68,9 @@ func policyDoc(statements ...string) string {
 	return `{"Version":"2012-10-17","Id":"default","Statement":[` + strings.Join(statements, ",") + `]}`
 }
 
-// TestPermissions runs AddPermission, RemovePermission and GetPolicy in order, each step checking its answer
-// and, for a change, that the RevisionId of the record the policy belongs to moved and GetPolicy reports it.
+// TestPermissions runs AddPermission, RemovePermission and GetPolicy in order, each step checking its answer, that
+// the policy's RevisionId moved with each change and only then, and that the RevisionId of the function, version
+// or alias it belongs to never did.
 func TestPermissions(t *testing.T) {
 	f := permissionFixture(t)
 	fn := lambda.Ref{Name: "orders"}
@@ -82,7 +84,8 @@ func TestPermissions(t *testing.T) {
 		ref  lambda.Ref
 		p    lambda.Permission
 		sid  string
-		// revision is the RevisionId to send: "current" sends the record's, anything else is sent as it is.
+		// revision is the RevisionId to send: "current" sends the policy's (the record's while there is no
+		// policy), anything else is sent as it is.
 		revision string
 		// wantCode and wantMessage: the error; "" for success.
 		wantCode, wantMessage string
@@ -149,17 +152,26 @@ func TestPermissions(t *testing.T) {
 		{name: "get of a missing version", op: "get", ref: at("orders", "77"), wantCode: nf, wantMessage: noPolicy},
 		{name: "get of a missing alias", op: "get", ref: at("orders", "nope"), wantCode: nf, wantMessage: noPolicy},
 	}
+	// revisions reads the RevisionIds of ref's policy ("" without one) and of its record ("" when ref names
+	// nothing).
+	revisions := func(ref lambda.Ref) (policyRev, recordRev string) {
+		t.Helper()
+		exists := ref.Name == "orders" && ref.Qualifier != "42" && ref.Qualifier != "77" &&
+			ref.Qualifier != "nope" && !strings.Contains(ref.Qualifier, "$-")
+		if !exists {
+			return "", ""
+		}
+		if view, err := f.svc.GetPolicy(ctx(), ref); err == nil {
+			policyRev = view.RevisionID
+		}
+		return policyRev, f.revisionOf(ref)
+	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
+			policyBefore, recordBefore := revisions(st.ref)
 			revision := st.revision
-			exists := st.ref.Name == "orders" && st.ref.Qualifier != "42" && st.ref.Qualifier != "77" &&
-				st.ref.Qualifier != "nope" && !strings.Contains(st.ref.Qualifier, "$-")
-			var before string
-			if exists {
-				before = f.revisionOf(st.ref)
-			}
 			if revision == "current" {
-				revision = before
+				revision = cmp.Or(policyBefore, recordBefore) // a record without a policy yet: the record's
 			}
 			var got string
 			var err error
@@ -172,16 +184,17 @@ func TestPermissions(t *testing.T) {
 				var view PolicyView
 				view, err = f.svc.GetPolicy(ctx(), st.ref)
 				got = view.Policy
-				if err == nil && exists && view.RevisionID != before {
-					t.Errorf("GetPolicy RevisionId %q, want its record's %q", view.RevisionID, before)
-				}
+			}
+			policyAfter, recordAfter := revisions(st.ref)
+			if recordAfter != recordBefore {
+				t.Errorf("%s changed the RevisionId of the policy's record: %q → %q", st.op, recordBefore, recordAfter)
 			}
 			if st.wantCode != "" {
 				if fe := wantFault(t, err, st.wantCode); fe.Message != st.wantMessage {
 					t.Fatalf("message %q\nwant    %q", fe.Message, st.wantMessage)
 				}
-				if exists && f.revisionOf(st.ref) != before {
-					t.Errorf("a refused %s changed the RevisionId", st.op)
+				if policyAfter != policyBefore {
+					t.Errorf("a refused %s changed the policy's RevisionId", st.op)
 				}
 				return
 			}
@@ -191,10 +204,31 @@ func TestPermissions(t *testing.T) {
 			if st.want != "" && got != st.want {
 				t.Fatalf("answer\n%s\nwant\n%s", got, st.want)
 			}
-			if after := f.revisionOf(st.ref); (st.op != "get") != (after != before) {
-				t.Errorf("%s: RevisionId %q → %q", st.op, before, after)
+			if moved := policyAfter != policyBefore; moved != (st.op != "get") {
+				t.Errorf("%s: the policy's RevisionId %q → %q", st.op, policyBefore, policyAfter)
 			}
 		})
+	}
+
+	// Publishing a version gives $LATEST a new RevisionId but leaves its policy's (AWS, 2025).
+	if _, err := f.svc.AddPermission(ctx(), fn, AddPermissionInput{Permission: s3Grant("s3")}); err != nil {
+		t.Fatal(err)
+	}
+	policyBefore, recordBefore := revisions(fn)
+	if _, err := f.svc.UpdateFunctionConfiguration(ctx(), fn, lambda.ConfigPatch{Description: ptr("v2")}, ""); err != nil {
+		t.Fatal(err)
+	}
+	f.settle()
+	if _, err := f.svc.PublishVersion(ctx(), fn, "", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	policyAfter, recordAfter := revisions(fn)
+	if recordAfter == recordBefore || policyAfter != policyBefore {
+		t.Fatalf("after publishing: function RevisionId %q → %q, policy's %q → %q; want only the function's to move",
+			recordBefore, recordAfter, policyBefore, policyAfter)
+	}
+	if _, err := f.svc.AddPermission(ctx(), fn, AddPermissionInput{Permission: s3Grant("s3_3"), RevisionID: policyBefore}); err != nil {
+		t.Fatalf("AddPermission with the policy's RevisionId after a publish: %v", err)
 	}
 }
 

@@ -57,8 +57,8 @@ var (
 	ErrNoPolicyToRemove = fault.NotFound("No policy is associated with the given resource.")
 )
 
-// CheckPolicyRevision enforces AddPermission's and RemovePermission's optional RevisionId: the RevisionId of the
-// function, version or alias the policy belongs to. AWS words the answer for an alias's policy differently.
+// CheckPolicyRevision enforces AddPermission's and RemovePermission's optional RevisionId (the policy's). AWS words
+// the answer for an alias's policy differently from a function's or a version's (both recorded).
 func CheckPolicyRevision(given, current string, alias bool) error {
 	if given == "" || given == current {
 		return nil

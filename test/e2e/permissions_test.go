@@ -46,12 +46,20 @@ func TestPermissions(t *testing.T) {
 	if want := `{"Version":"2012-10-17","Id":"default","Statement":[` + s3 + `]}`; aws.ToString(pol.Policy) != want {
 		t.Errorf("GetPolicy Policy\n%s\nwant\n%s", aws.ToString(pol.Policy), want)
 	}
-	cfg, err := c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("orders")})
-	if err != nil {
-		t.Fatal(err)
+	// The policy's RevisionId is its own: publishing a version moves the function's, not the policy's.
+	setDescription(t, c, "orders", "v2")
+	publish(t, c, "orders")
+	if again, err := c.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: aws.String("orders")}); err != nil ||
+		aws.ToString(again.RevisionId) != aws.ToString(pol.RevisionId) {
+		t.Errorf("GetPolicy after a publish: RevisionId %v (%v), want %s", again, err, aws.ToString(pol.RevisionId))
 	}
-	if aws.ToString(pol.RevisionId) != aws.ToString(cfg.RevisionId) {
-		t.Errorf("GetPolicy RevisionId %s, want the function's %s", aws.ToString(pol.RevisionId), aws.ToString(cfg.RevisionId))
+	_, err = c.AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: aws.String("orders"), StatementId: aws.String("sns"),
+		Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("sns.amazonaws.com"), RevisionId: pol.RevisionId})
+	if err != nil {
+		t.Fatalf("AddPermission with the policy's RevisionId: %v", err)
+	}
+	if _, err := c.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: aws.String("orders"), StatementId: aws.String("sns")}); err != nil {
+		t.Fatal(err)
 	}
 
 	// The SDK's typed errors.
