@@ -294,11 +294,11 @@ func TestResourcePolicyAllows(t *testing.T) {
 		p   lambda.Permission
 	}{
 		{fn, s3Grant("s3")},
-		{fn, lambda.Permission{StatementID: "url", Action: "lambda:InvokeFunctionUrl", Principal: "*", FunctionURLAuthType: "NONE"}},
-		{fn, lambda.Permission{StatementID: "viaUrl", Action: "lambda:InvokeFunction", Principal: "*", InvokedViaFunctionURL: true}},
+		{fn, lambda.Permission{StatementID: "url-none", Action: "lambda:InvokeFunctionUrl", Principal: "*", FunctionURLAuthType: "NONE"}},
+		{fn, lambda.Permission{StatementID: "via_url", Action: "lambda:InvokeFunction", Principal: "*", InvokedViaFunctionURL: true}},
 		{fn, lambda.Permission{StatementID: "role", Action: "lambda:GetFunction", Principal: "arn:aws:iam::000000000000:role/ops"}},
 		{fn, lambda.Permission{StatementID: "account", Action: "lambda:*", Principal: "000000000000"}},
-		{live, lambda.Permission{StatementID: "iamUrl", Action: "lambda:InvokeFunctionUrl", Principal: "arn:aws:iam::000000000000:user/alice", FunctionURLAuthType: "AWS_IAM"}},
+		{live, lambda.Permission{StatementID: "iam-url_alice", Action: "lambda:InvokeFunctionUrl", Principal: "arn:aws:iam::000000000000:user/alice", FunctionURLAuthType: "AWS_IAM"}},
 		{live, lambda.Permission{StatementID: "sns", Action: "lambda:InvokeFunction", Principal: "sns.amazonaws.com", SourceAccount: "000000000000"}},
 	}
 	const bucket = "arn:aws:s3:::test-bucket"

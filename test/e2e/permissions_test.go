@@ -142,11 +142,11 @@ func TestPermissions(t *testing.T) {
 		{"nothing granted", func() {}, func() error { return invoke("") }, ptrTo(denied("lambda:InvokeFunction", fn))},
 		{"the account named: delegated, not granted", func() { grant("account", "lambda:InvokeFunction", accountID, "") },
 			func() error { return invoke("") }, ptrTo(denied("lambda:InvokeFunction", fn))},
-		{"carol named", func() { grant("carol", "lambda:InvokeFunction", carolARN, "") }, func() error { return invoke("") }, nil},
+		{"carol named", func() { grant("carol-invoke_1", "lambda:InvokeFunction", carolARN, "") }, func() error { return invoke("") }, nil},
 		{"not another action", func() {}, func() error { return getFunction("") }, ptrTo(denied("lambda:GetFunction", fn))},
 		{"not the alias", func() {}, func() error { return invoke("live") }, ptrTo(denied("lambda:InvokeFunction", fn+":live"))},
 		{"the alias's own grant", func() { grant("carol", "lambda:GetFunction", carolARN, "live") }, func() error { return getFunction("live") }, nil},
-		{"revoked on the function", func() { revoke("carol", "") }, func() error { return invoke("") }, ptrTo(denied("lambda:InvokeFunction", fn))},
+		{"revoked on the function", func() { revoke("carol-invoke_1", "") }, func() error { return invoke("") }, ptrTo(denied("lambda:InvokeFunction", fn))},
 		{"granted again", func() { grant("carol", "lambda:InvokeFunction", carolARN, "") }, func() error { return invoke("") }, nil},
 		{"an identity policy's deny wins", func() {
 			if _, err := admin.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("carol"), PolicyName: aws.String("no-invoke"),

@@ -50,7 +50,9 @@
 //     last-wins, so what a reviewer reads is what is evaluated.
 //   - Element and operator names are case-sensitive ("effect" is an unknown
 //     field); condition key names are case-insensitive, as in IAM.
-//   - Statement IDs must match [0-9A-Za-z]* and be unique, in both grammars.
+//   - Statement IDs must be unique, and in identity and trust documents match
+//     [0-9A-Za-z]*; a resource document's are the owning service's business
+//     (Lambda's AddPermission allows [a-zA-Z0-9-_]).
 //   - NotPrincipal is accepted in trust documents only with Effect Deny (IAM
 //     documents it as unsupported with Allow and in role trust policies). As
 //     IAM documents for NotPrincipal, each of the caller's identities is

@@ -137,7 +137,7 @@ func parseStatement(obj jsonObject, kind Kind) (Statement, error) {
 			return st, malformed(msgNotPrincipalAllow)
 		}
 	}
-	if !validSid(st.Sid) {
+	if kind != Resource && !validSid(st.Sid) {
 		return st, malformed(msgSidCharset)
 	}
 	for _, c := range st.Condition {

@@ -114,14 +114,14 @@ func TestParse(t *testing.T) {
 				"Principal":{"Service":"s3.amazonaws.com"},"Action":"lambda:InvokeFunction",
 				"Resource":"arn:aws:lambda:us-east-1:123456789012:function:orders",
 				"Condition":{"StringEquals":{"AWS:SourceAccount":"123456789012"},"ArnLike":{"AWS:SourceArn":"arn:aws:s3:::b"}}},
-				{"Sid":"url","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunctionUrl",
+				{"Sid":"url-permission_2","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunctionUrl",
 				"Resource":"arn:aws:lambda:us-east-1:123456789012:function:orders:live"}]}`,
 			want: &Document{Version: Version2012, ID: "default", Statements: []Statement{
 				{Sid: "s3", Effect: EffectAllow, Principal: map[string][]string{"Service": {"s3.amazonaws.com"}},
 					Action: []string{"lambda:InvokeFunction"}, Resource: []string{"arn:aws:lambda:us-east-1:123456789012:function:orders"},
 					Condition: []Condition{{Operator: "StringEquals", Key: "AWS:SourceAccount", Values: []string{"123456789012"}},
 						{Operator: "ArnLike", Key: "AWS:SourceArn", Values: []string{"arn:aws:s3:::b"}}}},
-				{Sid: "url", Effect: EffectAllow, Principal: map[string][]string{"*": {"*"}}, Action: []string{"lambda:InvokeFunctionUrl"},
+				{Sid: "url-permission_2", Effect: EffectAllow, Principal: map[string][]string{"*": {"*"}}, Action: []string{"lambda:InvokeFunctionUrl"},
 					Resource: []string{"arn:aws:lambda:us-east-1:123456789012:function:orders:live"}},
 			}},
 		},
@@ -248,6 +248,8 @@ func TestParseErrors(t *testing.T) {
 		{"resource without resources", Resource, stmt(`"Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction"`), msgNoResources},
 		{"resource NotPrincipal with Allow", Resource, stmt(`"Effect":"Allow","NotPrincipal":{"AWS":"123456789012"},"Action":"*","Resource":"*"`), msgNotPrincipalAllow},
 		{"resource invalid principal", Resource, stmt(`"Effect":"Allow","Principal":{"AWS":"orders"},"Action":"*","Resource":"*"`), `Invalid principal in policy: "AWS":"orders"`},
+		{"resource duplicate Sid", Resource, `{"Statement":[{"Sid":"s3_2","Effect":"Allow","Principal":"*","Action":"*","Resource":"*"},` +
+			`{"Sid":"s3_2","Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}`, msgSidUnique},
 		{"resource action without vendor", Resource, stmt(`"Effect":"Allow","Principal":"*","Action":"InvokeFunction","Resource":"*"`), msgVendorPrefix},
 	}
 	for _, tc := range cases {
