@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -178,3 +179,56 @@ func TestPermissions(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// TestAWSCLIPermissions: a function URL grant as AWS's documentation has users run it and an S3 grant, with AWS CLI
+// v1 and v2, then get-policy as text and remove-permission; and a conflict and a missing policy as the CLI reports
+// them. (The CLI v2 installed here predates --invoked-via-function-url; boto3 covers it.)
+func TestAWSCLIPermissions(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	createFunction(t, srv.Lambda(), "orders")
+	for _, v2 := range []bool{false, true} {
+		t.Run(cliName(v2), func(t *testing.T) {
+			if v2 {
+				requireCLIv2(t)
+			} else {
+				cliV1(t)
+			}
+			cli := func(args ...string) string {
+				t.Helper()
+				stdout, stderr, code := awsCLI(t, srv, v2, append([]string{"lambda"}, args...)...)
+				if code != 0 {
+					t.Fatalf("%v: exit %d: %s", args, code, stderr)
+				}
+				return stdout
+			}
+			var added struct{ Statement string }
+			mustJSON(t, "add-permission", cli("add-permission", "--function-name", "orders", "--statement-id", "FunctionURLAllowPublicAccess",
+				"--action", "lambda:InvokeFunctionUrl", "--principal", "*", "--function-url-auth-type", "NONE"), &added)
+			want := `{"Sid":"FunctionURLAllowPublicAccess","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunctionUrl","Resource":"` +
+				arnPrefix + `orders","Condition":{"StringEquals":{"lambda:FunctionUrlAuthType":"NONE"}}}`
+			if added.Statement != want {
+				t.Errorf("add-permission Statement\n%s\nwant\n%s", added.Statement, want)
+			}
+			cli("add-permission", "--function-name", "orders", "--statement-id", "s3", "--action", "lambda:InvokeFunction",
+				"--principal", "s3.amazonaws.com", "--source-arn", "arn:aws:s3:::uploads", "--source-account", accountID)
+			policy := strings.TrimSpace(cli("get-policy", "--function-name", "orders", "--query", "Policy", "--output", "text"))
+			wantPolicy := `{"Version":"2012-10-17","Id":"default","Statement":[` + want +
+				`,{"Sid":"s3","Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},"Action":"lambda:InvokeFunction","Resource":"` +
+				arnPrefix + `orders","Condition":{"StringEquals":{"AWS:SourceAccount":"` + accountID + `"},"ArnLike":{"AWS:SourceArn":"arn:aws:s3:::uploads"}}}]}`
+			if policy != wantPolicy {
+				t.Errorf("get-policy\n%s\nwant\n%s", policy, wantPolicy)
+			}
+			_, stderr, code := awsCLI(t, srv, v2, "lambda", "add-permission", "--function-name", "orders", "--statement-id",
+				"FunctionURLAllowPublicAccess", "--action", "lambda:InvokeFunctionUrl", "--principal", "*", "--debug")
+			checkCLIError(t, "add-permission again", stderr, code, wantErr{Status: 409, Code: "ResourceConflictException",
+				Message: "The statement id (FunctionURLAllowPublicAccess) provided already exists. Please provide a new statement id, or remove the existing statement."}, true)
+			for _, sid := range []string{"FunctionURLAllowPublicAccess", "s3"} {
+				cli("remove-permission", "--function-name", "orders", "--statement-id", sid)
+			}
+			_, stderr, code = awsCLI(t, srv, v2, "lambda", "get-policy", "--function-name", "orders", "--debug")
+			checkCLIError(t, "get-policy after removing all", stderr, code, wantErr{Status: 404, Code: "ResourceNotFoundException",
+				Message: "The resource you requested does not exist."}, true)
+		})
+	}
+}
