@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/fault"
 	"github.com/sluice-dev/sluice/internal/lambda"
 	"github.com/sluice-dev/sluice/internal/store"
+	"github.com/sluice-dev/sluice/internal/store/bolt"
 	"github.com/sluice-dev/sluice/internal/store/storetest"
 )
 
@@ -411,6 +413,45 @@ func TestPolicyCacheFollowsTheStore(t *testing.T) {
 		}
 		if got := allowed(); got != st.want {
 			t.Fatalf("%s: allowed = %v, want %v", st.name, got, st.want)
+		}
+	}
+}
+
+// BenchmarkResourcePolicyAllows is the function URL's question per request, answered from the cache: an anonymous
+// caller against a policy of three statements.
+func BenchmarkResourcePolicyAllows(b *testing.B) {
+	db, err := bolt.Open(filepath.Join(b.TempDir(), "db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	code, err := codestore.Open(filepath.Join(b.TempDir(), "code"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc := New(Options{Store: db, Code: code, Account: lambda.Account{Region: "us-east-1", ID: "000000000000"}})
+	if _, err := svc.CreateFunction(ctx(), CreateFunctionInput{Name: "orders", ZipFile: makeZip(b, "v1"),
+		Config: lambda.ConfigPatch{Role: ptr(role), Runtime: ptr("provided.al2023"), Handler: ptr("bootstrap")}}); err != nil {
+		b.Fatal(err)
+	}
+	ref := lambda.Ref{Name: "orders"}
+	for _, p := range []lambda.Permission{s3Grant("s3"),
+		{StatementID: "FunctionURLAllowPublicAccess", Action: "lambda:InvokeFunctionUrl", Principal: "*", FunctionURLAuthType: "NONE"},
+		{StatementID: "FunctionURLInvokeAllowPublicAccess", Action: "lambda:InvokeFunction", Principal: "*", InvokedViaFunctionURL: true}} {
+		if _, err := svc.AddPermission(ctx(), ref, AddPermissionInput{Permission: p}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cctx, cancel := context.WithCancel(ctx())
+	defer cancel()
+	if err := svc.StartPolicyCache(cctx); err != nil {
+		b.Fatal(err)
+	}
+	cond := map[string]string{"lambda:FunctionUrlAuthType": "NONE"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if ok, err := svc.ResourcePolicyAllows(ctx(), ref, "lambda:InvokeFunctionUrl", "", cond); !ok || err != nil {
+			b.Fatal(ok, err)
 		}
 	}
 }

@@ -115,17 +115,19 @@ func TestAuthorize(t *testing.T) {
 	}
 }
 
-// grants is a fake resource-policy source: the (principal, action, resource) triples it allows; err fails every
-// question; asked counts the questions.
+// grants is a fake resource-policy source: the (principal, action, resource) triples it allows — with the
+// condition "lambda:FunctionUrlAuthType": "AWS_IAM" for those under urlOnly; err fails every question; asked counts
+// the questions.
 type grants struct {
-	allow map[[3]string]bool
-	err   error
-	asked int
+	allow, urlOnly map[[3]string]bool
+	err            error
+	asked          int
 }
 
-func (g *grants) ResourcePolicyAllows(_ context.Context, principal, action, resource string) (bool, error) {
+func (g *grants) ResourcePolicyAllows(_ context.Context, principal, action, resource string, conditions map[string]string) (bool, error) {
 	g.asked++
-	return g.allow[[3]string{principal, action, resource}], g.err
+	k := [3]string{principal, action, resource}
+	return g.allow[k] || g.urlOnly[k] && conditions["lambda:FunctionUrlAuthType"] == "AWS_IAM", g.err
 }
 
 // TestAuthorizeResourcePolicies: a call no identity-based policy allows is allowed when the resource's own policy
@@ -174,6 +176,25 @@ func TestAuthorizeResourcePolicies(t *testing.T) {
 			}
 		})
 	}
+	// A function URL request brings its condition keys to both kinds of policies.
+	g.urlOnly = map[[3]string]bool{{session, "lambda:InvokeFunctionUrl", orders}: true}
+	iamURL := map[string]string{"lambda:FunctionUrlAuthType": "AWS_IAM"}
+	if err := e.svc.AuthorizeWith(ctx, session, "ASIAX", "lambda:InvokeFunctionUrl", orders, iamURL); err != nil {
+		t.Fatalf("URL call the resource policy allows: %v", err)
+	}
+	if err := e.svc.AuthorizeWith(ctx, session, "ASIAX", "lambda:InvokeFunctionUrl", orders, nil); code(err) != CodeAccessDenied {
+		t.Fatalf("URL action without the URL's condition keys: %v, want AccessDenied", err)
+	}
+	e.must(e.svc.PutRolePolicy(ctx, "app", "url", `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":"lambda:InvokeFunctionUrl","Resource":"*","Condition":{"StringEquals":{"lambda:FunctionUrlAuthType":"AWS_IAM"}}}]}`))
+	other := "arn:aws:lambda:us-east-1:123456789012:function:other"
+	if err := e.svc.AuthorizeWith(ctx, session, "ASIAX", "lambda:InvokeFunctionUrl", other, iamURL); err != nil {
+		t.Fatalf("URL call an identity policy allows under the condition: %v", err)
+	}
+	if err := e.svc.AuthorizeWith(ctx, session, "ASIAX", "lambda:InvokeFunctionUrl", other, map[string]string{"lambda:FunctionUrlAuthType": "NONE"}); code(err) != CodeAccessDenied {
+		t.Fatalf("URL call outside the identity policy's condition: %v, want AccessDenied", err)
+	}
+
 	g.err = fault.New("ServiceException", "store down")
 	if err := e.svc.Authorize(ctx, session, "ASIAX", "lambda:InvokeFunction", orders); code(err) != "ServiceException" {
 		t.Fatalf("a failing resource-policy source: %v, want its error", err)

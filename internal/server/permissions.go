@@ -13,7 +13,7 @@ import (
 // caller (controlplane.ResourcePolicyAllows, from its watch-fed cache). Nothing else has such a policy.
 type functionPolicies struct{ cp *controlplane.Service }
 
-func (p functionPolicies) ResourcePolicyAllows(ctx context.Context, principal, action, resource string) (bool, error) {
+func (p functionPolicies) ResourcePolicyAllows(ctx context.Context, principal, action, resource string, conditions map[string]string) (bool, error) {
 	if !strings.HasPrefix(action, "lambda:") {
 		return false, nil
 	}
@@ -23,5 +23,5 @@ func (p functionPolicies) ResourcePolicyAllows(ctx context.Context, principal, a
 		return false, nil
 	}
 	name, qualifier, _ := strings.Cut(rest, ":")
-	return p.cp.ResourcePolicyAllows(ctx, lambda.Ref{Name: name, Qualifier: qualifier}, action, principal, nil)
+	return p.cp.ResourcePolicyAllows(ctx, lambda.Ref{Name: name, Qualifier: qualifier}, action, principal, conditions)
 }
