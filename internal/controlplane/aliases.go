@@ -161,6 +161,9 @@ func (s *Service) DeleteAlias(ctx context.Context, ref lambda.Ref, name string) 
 		if _, err := s.loadFunction(tx, ref.Name); err != nil {
 			return err
 		}
+		if err := tx.Delete(policyKey(ref.Name, name)); err != nil {
+			return err
+		}
 		return tx.Delete(aliasKey(ref.Name, name))
 	})
 }

@@ -12,6 +12,8 @@
 //	pc/<name>/<qualifier>        ProvisionedConfig (a provisioned-concurrency request)
 //	pcstate/<name>/<qualifier>   ProvisionedReport: what the execution layer last reported about that request's
 //	                             environments (written by invoke through ReportProvisioned, read by Get/List)
+//	policy/<name>/<qualifier>    resourcePolicy: the statements and RevisionId of the resource-based policy of
+//	                             the function ("$LATEST"), a version or an alias (AddPermission)
 //	seq/<name>                   last version number ever issued — kept when the function is deleted, so numbers
 //	                             are never reused (the seed's rule; AWS restarts at 1)
 //	work/<name>                  present while the processor owes the function work
@@ -20,5 +22,6 @@
 // What the invoke path knows about a function is a cache of fn/, ver/, alias/, eic/, pc/ and url/ (Snapshot), kept
 // current by WatchFunctions, which turns the store's watch into the names of changed functions. No lock spans a
 // commit: a call that wrote or read revision R returns once the process's caches have applied R (Options.Progress),
-// so a client that saw an alias move or an update succeed invokes what it saw.
+// so a client that saw an alias move or an update succeed invokes what it saw. The resource-based policies are a
+// cache of policy/ of their own (policycache.go), read by ResourcePolicyAllows.
 package controlplane

@@ -287,7 +287,7 @@ func (s *Service) DeleteFunction(ctx context.Context, ref lambda.Ref) error {
 		}
 		freed := f.Config.CodeSize
 		var keys []string
-		for _, prefix := range []string{versionPrefix(ref.Name), aliasPrefix(ref.Name), eventInvokePrefix(ref.Name), provisionedPrefix(ref.Name), provisionedReportPrefix(ref.Name), urlPrefix(ref.Name)} {
+		for _, prefix := range []string{versionPrefix(ref.Name), aliasPrefix(ref.Name), eventInvokePrefix(ref.Name), provisionedPrefix(ref.Name), provisionedReportPrefix(ref.Name), urlPrefix(ref.Name), policyPrefix(ref.Name)} {
 			err := tx.Scan(prefix, "", func(k string, v []byte) (bool, error) {
 				if prefix == versionPrefix(ref.Name) {
 					var ver lambda.Version

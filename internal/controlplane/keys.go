@@ -11,6 +11,7 @@ const (
 	functionPrefix = "fn/"
 	workPrefix     = "work/"
 	usageKey       = "acct/usage"
+	policyRoot     = "policy/"
 )
 
 func functionKey(name string) string       { return functionPrefix + name }
@@ -29,6 +30,8 @@ func urlPrefix(name string) string                  { return "url/" + name + "/"
 func urlKey(name, qual string) string               { return urlPrefix(name) + qual }
 func provisionedReportPrefix(name string) string    { return "pcstate/" + name + "/" }
 func provisionedReportKey(name, qual string) string { return provisionedReportPrefix(name) + qual }
+func policyPrefix(name string) string               { return policyRoot + name + "/" }
+func policyKey(name, qual string) string            { return policyPrefix(name) + qual }
 
 // snapshotPrefixes are the key spaces a Snapshot reads: a change under one of them changes what invocations of
 // the function see.

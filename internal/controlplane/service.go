@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -69,6 +70,9 @@ type Service struct {
 	log   *slog.Logger
 
 	wake chan struct{}
+
+	// policies is the resource-policy cache once StartPolicyCache ran (policycache.go).
+	policies atomic.Pointer[policyCache]
 
 	// settled is closed and replaced each time the processor finishes a pass, so tests and callers can wait.
 	mu      sync.Mutex

@@ -79,7 +79,7 @@ func (f *fixture) close() {
 	f.db.Close()
 }
 
-func makeZip(t *testing.T, content string) []byte {
+func makeZip(t testing.TB, content string) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	w := zip.NewWriter(&buf)

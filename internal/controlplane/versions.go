@@ -105,6 +105,9 @@ func (s *Service) deleteVersion(ctx context.Context, name, q string) error {
 		if err := tx.Delete(versionKey(name, n)); err != nil {
 			return err
 		}
+		if err := tx.Delete(policyKey(name, itoa(n))); err != nil {
+			return err
+		}
 		return addUsage(tx, func(u *usage) { u.TotalCodeSize -= v.Config.CodeSize })
 	})
 }

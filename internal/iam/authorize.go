@@ -11,10 +11,19 @@ import (
 
 // Authorize decides whether principal (as the SigV4 verifier reported it), calling with accessKeyID, may perform
 // action (e.g. "lambda:InvokeFunction") on resource (an ARN, or "*" for actions without one). The account root
-// may do anything; a user or a role session may do what its inline policies allow and no statement denies —
-// intersected, for a session issued with a session policy, with that policy. A refusal is a fault with code
-// AccessDenied and IAM's message; each API edge puts it on the wire in its own protocol.
+// may do anything; a user or a role session may do what its inline policies allow and no statement denies, or —
+// when no identity-based statement decides — what the resource's own policy allows it (a Lambda function's, through
+// UseResourcePolicies), as IAM decides for a caller of the resource's account; either way intersected, for a
+// session issued with a session policy, with that policy. A refusal is a fault with code AccessDenied and IAM's
+// message; each API edge puts it on the wire in its own protocol.
 func (s *Service) Authorize(ctx context.Context, principal, accessKeyID, action, resource string) error {
+	return s.AuthorizeWith(ctx, principal, accessKeyID, action, resource, nil)
+}
+
+// AuthorizeWith is Authorize for a request that brings condition keys of its own (a function URL request:
+// "lambda:FunctionUrlAuthType": "AWS_IAM"): the identity-based, resource-based and session policies are all
+// evaluated with them. Keys compare case-insensitively; an empty value counts as absent.
+func (s *Service) AuthorizeWith(ctx context.Context, principal, accessKeyID, action, resource string, conditions map[string]string) error {
 	if principal == s.RootARN() {
 		return nil
 	}
@@ -22,12 +31,19 @@ func (s *Service) Authorize(ctx context.Context, principal, accessKeyID, action,
 	if err != nil {
 		return err
 	}
-	req := policy.Request{Action: action, Resource: resource}
+	req := policy.Request{Action: action, Resource: resource, Context: conditionContext(conditions)}
 	switch policy.Evaluate(req, docs...) {
 	case policy.ExplicitDeny:
 		return denied(principal, action, resource, "with an explicit deny in an identity-based policy")
 	case policy.ImplicitDeny:
-		return denied(principal, action, resource, "because no identity-based policy allows the "+action+" action")
+		// Within the account, the resource's own policy may allow what no identity-based policy does.
+		allowed, err := s.resourcePolicyAllows(ctx, principal, action, resource, conditions)
+		if err != nil {
+			return err
+		}
+		if !allowed {
+			return denied(principal, action, resource, "because no identity-based policy allows the "+action+" action")
+		}
 	}
 	s.mu.RLock()
 	session := s.sessionPolicies[accessKeyID]
@@ -36,6 +52,47 @@ func (s *Service) Authorize(ctx context.Context, principal, accessKeyID, action,
 		return denied(principal, action, resource, "because no session policy allows the "+action+" action")
 	}
 	return nil
+}
+
+// conditionContext is a request's condition keys as the policy language takes them.
+func conditionContext(conditions map[string]string) policy.Context {
+	var c policy.Context
+	for k, v := range conditions {
+		if v == "" {
+			continue
+		}
+		if c == nil {
+			c = make(policy.Context, len(conditions))
+		}
+		c[k] = []string{v}
+	}
+	return c
+}
+
+// ResourcePolicies answers for resources that carry a resource-based policy (Lambda functions, versions and
+// aliases): whether that policy allows principal to perform action on resource (an ARN), given the request's
+// condition keys (nil for a plain API call). A resource it does not know, or one without a policy, allows nothing.
+// The server wires the control plane in; iam does not import it.
+type ResourcePolicies interface {
+	ResourcePolicyAllows(ctx context.Context, principal, action, resource string, conditions map[string]string) (bool, error)
+}
+
+// UseResourcePolicies makes Authorize consult r when no identity-based policy allows a call (and none denies it).
+// Call it before serving.
+func (s *Service) UseResourcePolicies(r ResourcePolicies) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.resources = r
+}
+
+func (s *Service) resourcePolicyAllows(ctx context.Context, principal, action, resource string, conditions map[string]string) (bool, error) {
+	s.mu.RLock()
+	r := s.resources
+	s.mu.RUnlock()
+	if r == nil || resource == "" || resource == "*" {
+		return false, nil
+	}
+	return r.ResourcePolicyAllows(ctx, principal, action, resource, conditions)
 }
 
 // Unrestricted reports whether principal is the account root, which may do anything.

@@ -95,6 +95,9 @@ type Service struct {
 	progress *store.Progress
 	applied  *store.Applied
 
+	// resources answers for resource-based policies (UseResourcePolicies); nil: none are consulted.
+	resources ResourcePolicies
+
 	// functionSessions holds the session this node hands to environments of each (role, function) (function.go).
 	functionMu       sync.Mutex
 	functionSessions map[functionSessionKey]*functionSession

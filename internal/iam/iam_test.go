@@ -115,6 +115,92 @@ func TestAuthorize(t *testing.T) {
 	}
 }
 
+// grants is a fake resource-policy source: the (principal, action, resource) triples it allows — with the
+// condition "lambda:FunctionUrlAuthType": "AWS_IAM" for those under urlOnly; err fails every question; asked counts
+// the questions.
+type grants struct {
+	allow, urlOnly map[[3]string]bool
+	err            error
+	asked          int
+}
+
+func (g *grants) ResourcePolicyAllows(_ context.Context, principal, action, resource string, conditions map[string]string) (bool, error) {
+	g.asked++
+	k := [3]string{principal, action, resource}
+	return g.allow[k] || g.urlOnly[k] && conditions["lambda:FunctionUrlAuthType"] == "AWS_IAM", g.err
+}
+
+// TestAuthorizeResourcePolicies: a call no identity-based policy allows is allowed when the resource's own policy
+// allows the caller; an explicit deny is final; the resource's policy is not asked when it cannot matter.
+func TestAuthorizeResourcePolicies(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	_, err := e.svc.CreateRole(ctx, CreateRoleInput{Name: "app", TrustPolicy: rootTrust})
+	e.must(err)
+	e.must(e.svc.PutRolePolicy(ctx, "app", "p", `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":"lambda:GetFunction","Resource":"*"},
+		{"Effect":"Deny","Action":"lambda:DeleteFunction","Resource":"*"}]}`))
+	session := "arn:aws:sts::123456789012:assumed-role/app/s"
+	const orders = "arn:aws:lambda:us-east-1:123456789012:function:orders"
+	g := &grants{allow: map[[3]string]bool{
+		{session, "lambda:InvokeFunction", orders}:                              true,
+		{session, "lambda:DeleteFunction", orders}:                              true,
+		{session, "lambda:InvokeFunction", "*"}:                                 true,
+		{"arn:aws:iam::123456789012:user/bob", "lambda:InvokeFunction", orders}: true,
+	}}
+	e.svc.UseResourcePolicies(g)
+	cases := []struct {
+		name, principal, action, resource string
+		want                              string // "" allowed, else part of the AccessDenied message
+		asked                             bool
+	}{
+		{"identity policy allows: not asked", session, "lambda:GetFunction", orders, "", false},
+		{"resource policy allows", session, "lambda:InvokeFunction", orders, "", true},
+		{"neither allows", session, "lambda:InvokeFunction", orders + ":live", "no identity-based policy allows the lambda:InvokeFunction action", true},
+		{"explicit deny is final: not asked", session, "lambda:DeleteFunction", orders, "explicit deny", false},
+		{"no resource: not asked", session, "lambda:InvokeFunction", "*", "no identity-based policy", false},
+		{"a user without policies", "arn:aws:iam::123456789012:user/bob", "lambda:InvokeFunction", orders, "", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := g.asked
+			err := e.svc.Authorize(ctx, tc.principal, "ASIAX", tc.action, tc.resource)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("Authorize: %v", err)
+			case tc.want != "" && (code(err) != CodeAccessDenied || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("Authorize = %v, want AccessDenied %q", err, tc.want)
+			}
+			if asked := g.asked > before; asked != tc.asked {
+				t.Fatalf("resource policy asked = %v, want %v", asked, tc.asked)
+			}
+		})
+	}
+	// A function URL request brings its condition keys to both kinds of policies.
+	g.urlOnly = map[[3]string]bool{{session, "lambda:InvokeFunctionUrl", orders}: true}
+	iamURL := map[string]string{"lambda:FunctionUrlAuthType": "AWS_IAM"}
+	if err := e.svc.AuthorizeWith(ctx, session, "ASIAX", "lambda:InvokeFunctionUrl", orders, iamURL); err != nil {
+		t.Fatalf("URL call the resource policy allows: %v", err)
+	}
+	if err := e.svc.AuthorizeWith(ctx, session, "ASIAX", "lambda:InvokeFunctionUrl", orders, nil); code(err) != CodeAccessDenied {
+		t.Fatalf("URL action without the URL's condition keys: %v, want AccessDenied", err)
+	}
+	e.must(e.svc.PutRolePolicy(ctx, "app", "url", `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":"lambda:InvokeFunctionUrl","Resource":"*","Condition":{"StringEquals":{"lambda:FunctionUrlAuthType":"AWS_IAM"}}}]}`))
+	other := "arn:aws:lambda:us-east-1:123456789012:function:other"
+	if err := e.svc.AuthorizeWith(ctx, session, "ASIAX", "lambda:InvokeFunctionUrl", other, iamURL); err != nil {
+		t.Fatalf("URL call an identity policy allows under the condition: %v", err)
+	}
+	if err := e.svc.AuthorizeWith(ctx, session, "ASIAX", "lambda:InvokeFunctionUrl", other, map[string]string{"lambda:FunctionUrlAuthType": "NONE"}); code(err) != CodeAccessDenied {
+		t.Fatalf("URL call outside the identity policy's condition: %v, want AccessDenied", err)
+	}
+
+	g.err = fault.New("ServiceException", "store down")
+	if err := e.svc.Authorize(ctx, session, "ASIAX", "lambda:InvokeFunction", orders); code(err) != "ServiceException" {
+		t.Fatalf("a failing resource-policy source: %v, want its error", err)
+	}
+}
+
 func TestEntities(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()

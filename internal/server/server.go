@@ -238,6 +238,11 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		Store: db, Code: codeStore, Account: acct, ConcurrencyLimit: cfg.ConcurrencyLimit,
 		MinSettleTime: cfg.MinSettleTime, Logger: log, Progress: caches, ExecutionRoles: identities,
 	})
+	// Resource-based policies: a cache of their own, and the second half of the Lambda API's authorization.
+	if err := cp.StartPolicyCache(context.Background()); err != nil {
+		return err
+	}
+	identities.UseResourcePolicies(functionPolicies{cp})
 	var recorder invoke.Recorder = metricStore
 	var observer invoke.Observer = exporter
 	var urlMetrics functionurl.Recorder = metricStore

@@ -44,6 +44,7 @@ func TestBoto3(t *testing.T) {
 		{"routing_errors.py", nil},
 		{"waiters.py", []string{"--processing-delay", "1s"}},
 		{"paginators.py", nil},
+		{"permissions.py", nil},
 	} {
 		t.Run(strings.TrimSuffix(tc.script, ".py"), func(t *testing.T) {
 			t.Parallel()

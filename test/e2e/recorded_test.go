@@ -296,6 +296,18 @@ func listTagsReq(arn string) recReq {
 	return recReq{Method: "GET", Path: "/2017-03-31/tags/" + pct(arn)}
 }
 
+func addPermissionReq(name, q string, body any) recReq {
+	return recReq{Method: "POST", Path: fnPath("2015-03-31", name, "/policy"), Query: qualifierQuery(q), Body: jsonBody(body)}
+}
+
+func removePermissionReq(name, sid, q string) recReq {
+	return recReq{Method: "DELETE", Path: fnPath("2015-03-31", name, "/policy/"+pct(sid)), Query: qualifierQuery(q)}
+}
+
+func getPolicyReq(name, q string) recReq {
+	return recReq{Method: "GET", Path: fnPath("2015-03-31", name, "/policy"), Query: qualifierQuery(q)}
+}
+
 // ---- the runner ----
 
 // recorder runs recorded steps against one server and keeps the tally.
@@ -311,6 +323,8 @@ type group struct {
 	r    *recorder
 	t    *testing.T
 	subs []string
+	// uuids holds what each RevisionId placeholder of the recording (<uuid:N>) stood for in this replay (sameUUID).
+	uuids map[string]string
 }
 
 // step replays one call and compares the answer with want; it returns the decoded JSON body of the answer.
@@ -542,7 +556,8 @@ func withEnv(vars map[string]string) func(*lambda.CreateFunctionInput) {
 //
 // Each subtest is named after the recorded test and the snapshot key (or parametrisation) it replays. Parts of the
 // recorded tests that need what Sluice does not have (layers, code signing, event source mappings,
-// capacity providers, a second account) are not replayed; skipped subtests say why.
+// capacity providers, a second account) are not replayed; skipped subtests say why. Where a recording shows which
+// answers carried the same RevisionId (<uuid:N>), the replay checks that too (group.sameUUID).
 //
 // Where the answers come from: a public snapshot of the recorded responses of LocalStack's
 // tests/aws/services/lambda_/test_lambda_api.py, taken against AWS; the inputs are those the recorded tests sent.
@@ -564,6 +579,7 @@ func TestRecordedLambdaAPI(t *testing.T) {
 	recordedTags(t, r)
 	recordedAccountSettings(t, r)
 	recordedFunctionURLs(t, r)
+	recordedPermissions(t, r)
 
 	t.Logf("recorded AWS answers: %d replayed, %d match, %d differ, %d not replayed (%s)",
 		r.pass+r.fail, r.pass, r.fail, r.skipped, time.Since(start).Round(time.Millisecond))
@@ -1389,5 +1405,296 @@ func recordedAccountSettings(t *testing.T, r *recorder) {
 				t.Errorf("AccountUsage keys %v, want %v", got, want)
 			}
 		}})
+	})
+}
+
+// ---- resource-based policies ----
+
+// sameUUID checks a RevisionId against the recording's placeholder for it: the value a placeholder stood for the
+// first time must come back wherever the recording repeats that placeholder, and a new placeholder must be a value
+// not seen before.
+func (g *group) sameUUID(t *testing.T, placeholder string, v any) {
+	t.Helper()
+	s, _ := v.(string)
+	if s == "" {
+		t.Errorf("no RevisionId (the recording's %s)", placeholder)
+		return
+	}
+	if g.uuids == nil {
+		g.uuids = map[string]string{}
+	}
+	if prev, ok := g.uuids[placeholder]; ok {
+		if prev != s {
+			t.Errorf("RevisionId %s, want %s again (the recording's %s)", s, prev, placeholder)
+		}
+		return
+	}
+	for p, other := range g.uuids {
+		if other == s {
+			t.Errorf("RevisionId %s is the one the recording calls %s, want a new one (%s)", s, p, placeholder)
+		}
+	}
+	g.uuids[placeholder] = s
+}
+
+// withUUID adds to want a check of the RevisionId at path (dotted) against the recording's placeholder.
+func (g *group) withUUID(want recWant, path, placeholder string) recWant {
+	check := want.Check
+	want.Check = func(t *testing.T, body map[string]any) {
+		t.Helper()
+		if check != nil {
+			check(t, body)
+		}
+		v, _ := lookup(body, path)
+		g.sameUUID(t, placeholder, v)
+	}
+	return want
+}
+
+// statement is AddPermission's answer: the statement as AWS renders it — compact JSON, its members in the order
+// the recording shows — compared as text (want is the recorded statement written out, placeholders unexpanded).
+func (g *group) statement(want string) recWant {
+	want = expand(want, g.subs)
+	return recWant{Status: 201, Check: func(t *testing.T, body map[string]any) {
+		t.Helper()
+		if got, _ := body["Statement"].(string); got != want {
+			t.Errorf("Statement\n%s\nwant\n%s", got, want)
+		}
+	}}
+}
+
+// policy is GetPolicy's answer: the document made of the recorded statements, compared as text, and its RevisionId
+// against the recording's placeholder ("" to leave it unchecked).
+func (g *group) policy(revision string, statements ...string) recWant {
+	want := expand(`{"Version":"2012-10-17","Id":"default","Statement":[`+strings.Join(statements, ",")+`]}`, g.subs)
+	w := recWant{Status: 200, Check: func(t *testing.T, body map[string]any) {
+		t.Helper()
+		if got, _ := body["Policy"].(string); got != want {
+			t.Errorf("Policy\n%s\nwant\n%s", got, want)
+		}
+	}}
+	if revision != "" {
+		w = g.withUUID(w, "RevisionId", revision)
+	}
+	return w
+}
+
+// permit makes a call the recorded test made without recording its answer; it must succeed.
+func (g *group) permit(req recReq) map[string]any {
+	g.t.Helper()
+	resp := g.r.send(g.t, req)
+	if resp.Status >= 300 {
+		g.t.Fatalf("%s %s: HTTP %d %s", req.Method, req.Path, resp.Status, resp.Body)
+	}
+	var body map[string]any
+	_ = json.Unmarshal(resp.Body, &body)
+	return body
+}
+
+// s3Permission is the recorded tests' usual grant: S3 may invoke, from the bucket "test-bucket".
+func s3Permission(sid string, extra map[string]any) map[string]any {
+	body := map[string]any{"StatementId": sid, "Action": "lambda:InvokeFunction", "Principal": "s3.amazonaws.com",
+		"SourceArn": "arn:aws:s3:::test-bucket"}
+	for k, v := range extra {
+		body[k] = v
+	}
+	return body
+}
+
+// Recorded statements, written out in the order AWS's members come.
+const (
+	recS3Statement  = `{"Sid":"%s","Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},"Action":"lambda:InvokeFunction","Resource":"%s","Condition":{"ArnLike":{"AWS:SourceArn":"arn:<partition>:s3:::<bucket>"}}}`
+	recSvcStatement = `{"Sid":"%s","Effect":"Allow","Principal":{"Service":"%s"},"Action":"lambda:InvokeFunction","Resource":"%s"}`
+	recFunctionARN  = "arn:<partition>:lambda:<region>:111111111111:function:"
+)
+
+func recordedPermissions(t *testing.T, r *recorder) {
+	const bucket = "test-bucket"
+	s3 := func(sid, fn string) string { return fmt.Sprintf(recS3Statement, sid, recFunctionARN+fn) }
+	svc := func(sid, principal, fn string) string {
+		return fmt.Sprintf(recSvcStatement, sid, principal, recFunctionARN+fn)
+	}
+	missing := recFunctionARN + "doesnotexist"
+	const noResource = "The resource you requested does not exist."
+
+	exc := r.fixture(t, "rec-perm-exceptions")
+	r.group(t, "TestLambdaPermissions::test_permission_exceptions", []string{"<function-name>", exc, "<bucket>", bucket}, func(g *group) {
+		g.step("add_permission_invalid_statement_id", addPermissionReq(exc, "", map[string]any{"StatementId": "example.com",
+			"Action": "lambda:InvokeFunction", "Principal": "s3.amazonaws.com"}),
+			validation1(patErr("example.com", "statementId", "([a-zA-Z0-9-_]+)")))
+		g.step("add_permission_fn_qualifier_mismatch", addPermissionReq(exc+":alias-not-42", "42", s3Permission("s3", nil)),
+			invalidParam(msgQualifierMismatch))
+		g.step("add_permission_fn_qualifier_latest", addPermissionReq(exc+":$LATEST", "$LATEST", s3Permission("s3", nil)),
+			invalidParam("We currently do not support adding policies for $LATEST."))
+		g.step("add_permission_principal_invalid", addPermissionReq(exc, "", map[string]any{"StatementId": "lambda",
+			"Action": "lambda:InvokeFunction", "Principal": "invalid.nonaws.com", "SourceAccount": accountID}),
+			invalidParam("The provided principal was invalid. Please check the principal and try again."))
+		g.step("get_policy_fn_doesnotexist", getPolicyReq("doesnotexist", ""), notFound(noResource))
+		g.step("get_policy_fn_version_doesnotexist", getPolicyReq(exc, "77"), notFound(noResource))
+		g.step("add_permission_fn_doesnotexist", addPermissionReq("doesnotexist", "", s3Permission("s3", nil)),
+			notFound("Function not found: "+missing))
+		g.step("remove_permission_policy_doesnotexist", removePermissionReq(exc, "s3", ""),
+			notFound("No policy is associated with the given resource."))
+		g.step("add_permission_fn_alias_doesnotexist", addPermissionReq(exc+":alias-doesnotexist", "", s3Permission("s3", nil)),
+			notFound("Cannot find alias arn: "+recFunctionARN+"<function-name>:alias-doesnotexist"))
+		g.step("add_permission_fn_version_doesnotexist", addPermissionReq(exc, "42", s3Permission("s3", nil)),
+			notFound("Function not found: "+recFunctionARN+"<function-name>:42"))
+		g.step("add_permission_fn_qualifier_invalid", addPermissionReq(exc, "invalid-qualifier-with-?-char", s3Permission("s3", nil)),
+			validation1(patErr("invalid-qualifier-with-?-char", "qualifier", patQualifier)))
+		g.step("add_permission_fn_qualifier_valid_doesnotexist", addPermissionReq(exc, "valid-with-$-but-doesnotexist", s3Permission("s3", nil)),
+			notFound("Function not found: "+recFunctionARN+"<function-name>:valid-with-$-but-doesnotexist"))
+		g.permit(addPermissionReq(exc, "", s3Permission("s3", nil)))
+		g.step("add_permission_conflicting_statement_id", addPermissionReq(exc, "", s3Permission("s3", nil)),
+			errWant(409, "ResourceConflictException", "The statement id (s3) provided already exists. Please provide a new statement id, or remove the existing statement."))
+		g.step("remove_permission_fn_doesnotexist", removePermissionReq("doesnotexist", "s3", ""),
+			notFound("No policy found for: "+missing))
+		g.step("remove_permission_fn_alias_doesnotexist", removePermissionReq(exc, "s3", "alias-doesnotexist"),
+			notFound("Cannot find alias arn: "+recFunctionARN+"<function-name>:alias-doesnotexist"))
+	})
+
+	aws1 := "rec-perm-aws"
+	r.group(t, "TestLambdaPermissions::test_add_lambda_permission_aws", []string{"<function-name:1>", aws1, "<bucket>", bucket}, func(g *group) {
+		g.step("create_lambda", createFunctionReq(r.pythonCreate(aws1, nil)), g.withUUID(ok(201, map[string]any{
+			"FunctionArn": arnPrefix + aws1, "State": "Pending", "Runtime": "python3.12"}), "RevisionId", "<uuid:1>"))
+		waitActive(g.t, r.c, aws1)
+		g.step("add_permission", addPermissionReq(aws1, "", s3Permission("s3", nil)), g.statement(s3("s3", "<function-name:1>")))
+		g.step("get_policy", getPolicyReq(aws1, ""), g.policy("<uuid:2>", s3("s3", "<function-name:1>")))
+	})
+
+	multi := r.fixture(t, "rec-perm-remove-multi")
+	r.group(t, "TestLambdaPermissions::test_remove_multi_permissions", []string{"<resource:1>", multi, "<bucket>", bucket}, func(g *group) {
+		first := svc("s3", "s3.amazonaws.com", "<resource:1>")
+		second := strings.Replace(s3("sqs", "<resource:1>"), "s3.amazonaws.com", "sqs.amazonaws.com", 1)
+		g.step("add_permission_1", addPermissionReq(multi, "", map[string]any{"StatementId": "s3", "Action": "lambda:InvokeFunction",
+			"Principal": "s3.amazonaws.com"}), g.statement(first))
+		g.step("add_permission_2", addPermissionReq(multi, "", map[string]any{"StatementId": "sqs", "Action": "lambda:InvokeFunction",
+			"Principal": "sqs.amazonaws.com", "SourceArn": "arn:aws:s3:::" + bucket}), g.statement(second))
+		g.step("policy_after_2_add", getPolicyReq(multi, ""), g.policy("<uuid:1>", first, second))
+		g.step("remove_permission_exception_nonexisting_sid", removePermissionReq(multi, "non-existent", ""),
+			notFound("Statement non-existent is not found in resource policy."))
+		g.permit(removePermissionReq(multi, "sqs", ""))
+		g.step("policy_after_removal", getPolicyReq(multi, ""), g.policy("<uuid:2>", first))
+		last := g.step("policy_after_removal_attempt", getPolicyReq(multi, ""), g.policy("<uuid:2>", first))
+		rev, _ := last["RevisionId"].(string)
+		g.permit(recReq{Method: "DELETE", Path: fnPath("2015-03-31", multi, "/policy/s3"), Query: url.Values{"RevisionId": {rev}}})
+		g.step("get_policy_exception_removed_all", getPolicyReq(multi, ""), notFound(noResource))
+	})
+
+	many := r.fixture(t, "rec-perm-multiple")
+	r.group(t, "TestLambdaPermissions::test_create_multiple_lambda_permissions", []string{"<resource:1>", many}, func(g *group) {
+		logs, kinesis := svc("logs", "logs.amazonaws.com", "<resource:1>"), svc("kinesis", "kinesis.amazonaws.com", "<resource:1>")
+		g.step("add_permission_response_1", addPermissionReq(many, "", map[string]any{"StatementId": "logs", "Action": "lambda:InvokeFunction",
+			"Principal": "logs.amazonaws.com"}), g.statement(logs))
+		g.step("add_permission_response_2", addPermissionReq(many, "", map[string]any{"StatementId": "kinesis", "Action": "lambda:InvokeFunction",
+			"Principal": "kinesis.amazonaws.com"}), g.statement(kinesis))
+		g.step("policy_after_2_add", getPolicyReq(many, ""), g.policy("<uuid:1>", logs, kinesis))
+	})
+
+	fields := r.fixture(t, "rec-perm-fields")
+	// The recorded test names its caller (sts get-caller-identity) as a principal: Sluice's tests call as the root.
+	caller := "arn:aws:iam::" + accountID + ":root"
+	r.group(t, "TestLambdaPermissions::test_add_lambda_permission_fields", []string{"<resource:1>", fields, "<resource:2>", "root",
+		"<resource:3>", bucket, "<user_arn>", caller}, func(g *group) {
+		res := recFunctionARN + "<resource:1>"
+		sourceAccount := `,"Condition":{"StringEquals":{"AWS:SourceAccount":"111111111111"}}}`
+		g.step("add_permission_principal_wildcard", addPermissionReq(fields, "", map[string]any{"StatementId": "wilcard",
+			"Action": "lambda:InvokeFunction", "Principal": "*", "SourceAccount": accountID}),
+			g.statement(`{"Sid":"wilcard","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"`+res+`"`+sourceAccount))
+		g.step("add_permission_principal_service", addPermissionReq(fields, "", map[string]any{"StatementId": "lambda",
+			"Action": "lambda:InvokeFunction", "Principal": "lambda.amazonaws.com", "SourceAccount": accountID}),
+			g.statement(`{"Sid":"lambda","Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"lambda:InvokeFunction","Resource":"`+res+`"`+sourceAccount))
+		g.step("add_permission_principal_account", addPermissionReq(fields, "", map[string]any{"StatementId": "account-id",
+			"Action": "lambda:InvokeFunction", "Principal": accountID}),
+			g.statement(`{"Sid":"account-id","Effect":"Allow","Principal":{"AWS":"arn:<partition>:iam::111111111111:<resource:2>"},"Action":"lambda:InvokeFunction","Resource":"`+res+`"}`))
+		g.step("add_permission_principal_arn", addPermissionReq(fields, "", map[string]any{"StatementId": "user-arn",
+			"Action": "lambda:InvokeFunction", "Principal": caller, "SourceAccount": accountID}),
+			g.statement(`{"Sid":"user-arn","Effect":"Allow","Principal":{"AWS":"<user_arn>"},"Action":"lambda:InvokeFunction","Resource":"`+res+`"`+sourceAccount))
+		g.step("add_permission_optional_fields", addPermissionReq(fields, "", map[string]any{"StatementId": "urlPermission",
+			"Action": "lambda:InvokeFunctionUrl", "Principal": "*", "SourceArn": "arn:aws:s3:::" + bucket, "SourceAccount": accountID,
+			"PrincipalOrgID": "o-1234567890", "FunctionUrlAuthType": "NONE"}),
+			g.statement(`{"Sid":"urlPermission","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunctionUrl","Resource":"`+res+
+				`","Condition":{"StringEquals":{"AWS:SourceAccount":"111111111111","lambda:FunctionUrlAuthType":"NONE","aws:PrincipalOrgID":"o-1234567890"},"ArnLike":{"AWS:SourceArn":"arn:<partition>:s3:::<resource:3>"}}}`))
+		g.step("add_permission_alexa_skill", addPermissionReq(fields, "", map[string]any{"StatementId": "alexaSkill",
+			"Action": "lambda:InvokeFunction", "Principal": "*", "EventSourceToken": "amzn1.ask.skill.xxxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"}),
+			g.statement(`{"Sid":"alexaSkill","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"`+res+
+				`","Condition":{"StringEquals":{"lambda:EventSourceToken":"amzn1.ask.skill.xxxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"}}}`))
+	})
+	r.group(t, "TestLambdaPermissions::test_add_lambda_permission_optional_fields", nil, func(g *group) {
+		g.skip("(nothing)", "the recording of December 2022 is empty; its inputs are replayed by test_add_lambda_permission_fields")
+	})
+
+	// Recorded in November 2025: a function's policy keeps its RevisionId when a version is published (the
+	// function's moves on), and AddPermission takes the policy's RevisionId.
+	fv := r.fixture(t, "rec-perm-fn-versioning")
+	r.group(t, "TestLambdaPermissions::test_lambda_permission_fn_versioning", []string{"<function-name:1>", fv, "<bucket>", bucket}, func(g *group) {
+		const alias = "permission-alias"
+		g.step("add_permission", addPermissionReq(fv, "", s3Permission("s3", nil)), g.statement(s3("s3", "<function-name:1>")))
+		g.step("get_policy", getPolicyReq(fv, ""), g.policy("<uuid:1>", s3("s3", "<function-name:1>")))
+		g.step("publish_version_result", publishVersionReq(fv, nil),
+			g.withUUID(ok(201, map[string]any{"Version": "1", "FunctionArn": arnPrefix + fv + ":1"}), "RevisionId", "<uuid:2>"))
+		g.step("get_function_result_after_publishing", getFunctionReq(fv, ""),
+			g.withUUID(ok(200, map[string]any{"Configuration.Version": "$LATEST"}), "Configuration.RevisionId", "<uuid:3>"))
+		g.step("get_policy_after_publishing_latest", getPolicyReq(fv, ""), g.policy("<uuid:1>", s3("s3", "<function-name:1>")))
+		g.step("get_policy_after_publishing_new_version", getPolicyReq(fv, "1"), notFound(noResource))
+		g.permit(addPermissionReq(fv+":1", "1", s3Permission("s3", nil)))
+		g.step("get_policy_version", getPolicyReq(fv, "1"), g.policy("<uuid:4>", s3("s3", "<function-name:1>:1")))
+		created := g.step("create_alias_response", createAliasReq(fv, map[string]any{"Name": alias, "FunctionVersion": "1"}),
+			g.withUUID(ok(201, aliasShape{alias, "1", "", nil}.fields(fv)), "RevisionId", "<uuid:5>"))
+		g.step("get_alias", getAliasReq(fv, alias), g.withUUID(ok(200, aliasShape{alias, "1", "", nil}.fields(fv)), "RevisionId", "<uuid:5>"))
+		g.step("add_permission_alias_revision_exception", addPermissionReq(fv, alias, s3Permission("s3", map[string]any{"RevisionId": "wrong"})),
+			errWant(412, "PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to retrieve the latest Revision Id"))
+		g.permit(addPermissionReq(fv+":"+alias, alias, s3Permission("s3", map[string]any{"RevisionId": created["RevisionId"]})))
+		g.step("get_policy_alias", getPolicyReq(fv, alias), g.policy("<uuid:6>", s3("s3", "<function-name:1>:"+alias)))
+		latest := g.step("get_policy_after_adding_to_new_version", getPolicyReq(fv, ""), g.policy("<uuid:1>", s3("s3", "<function-name:1>")))
+		g.permit(addPermissionReq(fv, "", s3Permission("s3_2", map[string]any{"RevisionId": latest["RevisionId"]})))
+		g.step("get_policy_after_adding_2", getPolicyReq(fv, ""), g.policy("<uuid:7>", s3("s3", "<function-name:1>"), s3("s3_2", "<function-name:1>")))
+	})
+
+	// Recorded in December 2022. Their RevisionIds show AWS's behaviour of then (a policy's RevisionId was its
+	// function's, and publishing moved it), which the 2025 recording above supersedes: only contents and errors are
+	// replayed.
+	v22 := r.fixture(t, "rec-perm-versioning")
+	r.group(t, "TestLambdaPermissions::test_lambda_permission_versioning", []string{"<resource:1>", v22, "<bucket>", bucket}, func(g *group) {
+		g.step("add_permission", addPermissionReq(v22, "", s3Permission("s3", nil)), g.statement(s3("s3", "<resource:1>")))
+		g.step("get_policy", getPolicyReq(v22, ""), g.policy("", s3("s3", "<resource:1>")))
+		g.permit(publishVersionReq(v22, nil))
+		g.step("get_policy_after_publishing_latest", getPolicyReq(v22, ""), g.policy("", s3("s3", "<resource:1>")))
+		g.step("get_policy_after_publishing_new_version", getPolicyReq(v22, "1"), notFound(noResource))
+		g.permit(addPermissionReq(v22+":1", "1", s3Permission("s3", nil)))
+		latest := g.step("get_policy_after_adding_to_new_version", getPolicyReq(v22, ""), g.policy("", s3("s3", "<resource:1>")))
+		g.permit(addPermissionReq(v22, "", s3Permission("s3_2", map[string]any{"RevisionId": latest["RevisionId"]})))
+		g.step("get_policy_after_adding_2", getPolicyReq(v22, ""), g.policy("", s3("s3", "<resource:1>"), s3("s3_2", "<resource:1>")))
+	})
+
+	rev := r.fixture(t, "rec-perm-revisions")
+	r.group(t, "TestLambdaPermissions::test_lambda_permission_revisions", []string{"<function-name:1>", rev, "<bucket>", bucket}, func(g *group) {
+		cur, err := r.c.GetFunction(g.t.Context(), &lambda.GetFunctionInput{FunctionName: aws.String(rev)})
+		if err != nil {
+			g.t.Fatalf("GetFunction: %v", err)
+		}
+		// A function without a policy yet takes its own RevisionId as the precondition.
+		g.permit(addPermissionReq(rev, "", s3Permission("s3", map[string]any{"RevisionId": aws.ToString(cur.Configuration.RevisionId)})))
+		setDescription(g.t, r.c, rev, "updated") // the recorded test changes the runtime
+		const stale = "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
+		g.step("add_permission_revision_id_doesnotmatch", addPermissionReq(rev, "", s3Permission("s3", map[string]any{"RevisionId": "non-matching-revision-id"})),
+			errWant(412, "PreconditionFailedException", stale))
+		g.step("remove_permission_fn_revision_id_doesnotmatch",
+			recReq{Method: "DELETE", Path: fnPath("2015-03-31", rev, "/policy/s3"), Query: url.Values{"RevisionId": {"non-matching-revision-id"}}},
+			errWant(412, "PreconditionFailedException", stale))
+		g.permit(addPermissionReq(rev, "", s3Permission("s3_2", nil)))
+		g.permit(publishVersionReq(rev, nil))
+		g.permit(addPermissionReq(rev, "1", s3Permission("s3_2", nil)))
+		setDescription(g.t, r.c, rev, "updated again")
+		g.permit(publishVersionReq(rev, nil))
+		g.step("get_policy_after_publish_version", getPolicyReq(rev, ""), g.policy("", s3("s3", "<function-name:1>"), s3("s3_2", "<function-name:1>")))
+		g.step("get_policy_v1_after_publish_version", getPolicyReq(rev, "1"), g.policy("", s3("s3_2", "<function-name:1>:1")))
+		why := "a function configuration recorded with runtimes AWS has since retired, kept for its RevisionId, whose relation to the policy's is AWS's behaviour of 2022"
+		g.skip("get_function_fn8", why)
+		g.skip("get_function_fn8_v1", why)
+		g.permit(addPermissionReq(rev, "1", s3Permission("s3_3", nil)))
+		g.skip("get_function_fn9", why)
+		g.skip("get_function_fn9_v1", why)
+		g.step("get_policy_v1_after_add_permission9", getPolicyReq(rev, "1"),
+			g.policy("", s3("s3_2", "<function-name:1>:1"), s3("s3_3", "<function-name:1>:1")))
 	})
 }

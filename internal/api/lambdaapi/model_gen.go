@@ -6,6 +6,7 @@ import "github.com/sluice-dev/sluice/internal/api/modelcheck"
 
 // lambdaModelInputs names each operation's input shape.
 var lambdaModelInputs = map[string]string{
+	"AddPermission":                      "AddPermissionRequest",
 	"CreateAlias":                        "CreateAliasRequest",
 	"CreateFunction":                     "CreateFunctionRequest",
 	"CreateFunctionUrlConfig":            "CreateFunctionUrlConfigRequest",
@@ -22,6 +23,7 @@ var lambdaModelInputs = map[string]string{
 	"GetFunctionConfiguration":           "GetFunctionConfigurationRequest",
 	"GetFunctionEventInvokeConfig":       "GetFunctionEventInvokeConfigRequest",
 	"GetFunctionUrlConfig":               "GetFunctionUrlConfigRequest",
+	"GetPolicy":                          "GetPolicyRequest",
 	"GetProvisionedConcurrencyConfig":    "GetProvisionedConcurrencyConfigRequest",
 	"Invoke":                             "InvocationRequest",
 	"InvokeWithResponseStream":           "InvokeWithResponseStreamRequest",
@@ -36,6 +38,7 @@ var lambdaModelInputs = map[string]string{
 	"PutFunctionConcurrency":             "PutFunctionConcurrencyRequest",
 	"PutFunctionEventInvokeConfig":       "PutFunctionEventInvokeConfigRequest",
 	"PutProvisionedConcurrencyConfig":    "PutProvisionedConcurrencyConfigRequest",
+	"RemovePermission":                   "RemovePermissionRequest",
 	"TagResource":                        "TagResourceRequest",
 	"UntagResource":                      "UntagResourceRequest",
 	"UpdateAlias":                        "UpdateAliasRequest",
@@ -47,6 +50,21 @@ var lambdaModelInputs = map[string]string{
 
 // lambdaModel holds the input shapes of lambdaModelInputs' operations.
 var lambdaModel = modelcheck.Build(map[string]modelcheck.ShapeDef{
+	"Action": {Kind: "string", Pattern: "(lambda:[*]|lambda:[a-zA-Z]+|[*])"},
+	"AddPermissionRequest": {Kind: "structure", Members: []modelcheck.MemberDef{
+		{Name: "FunctionName", Shape: "NamespacedFunctionName", Required: true, Location: "uri", LocationName: "FunctionName"},
+		{Name: "StatementId", Shape: "StatementId", Required: true},
+		{Name: "Action", Shape: "Action", Required: true},
+		{Name: "Principal", Shape: "Principal", Required: true},
+		{Name: "SourceArn", Shape: "Arn"},
+		{Name: "SourceAccount", Shape: "SourceOwner"},
+		{Name: "EventSourceToken", Shape: "EventSourceToken"},
+		{Name: "Qualifier", Shape: "NumericLatestPublishedOrAliasQualifier", Location: "querystring", LocationName: "Qualifier"},
+		{Name: "RevisionId", Shape: "String"},
+		{Name: "PrincipalOrgID", Shape: "PrincipalOrgID"},
+		{Name: "FunctionUrlAuthType", Shape: "FunctionUrlAuthType"},
+		{Name: "InvokedViaFunctionUrl", Shape: "InvokedViaFunctionUrl"},
+	}},
 	"AdditionalVersion":        {Kind: "string", Min: 1, HasMin: true, Max: 1024, HasMax: true, Pattern: "[0-9]+"},
 	"AdditionalVersionWeights": {Kind: "map", Key: "AdditionalVersion", Value: "Weight"},
 	"Alias":                    {Kind: "string", Min: 1, HasMin: true, Max: 128, HasMax: true, Pattern: "(?!^[0-9]+$)([a-zA-Z0-9-_]+)"},
@@ -59,6 +77,7 @@ var lambdaModel = modelcheck.Build(map[string]modelcheck.ShapeDef{
 	"ApplicationLogLevel": {Kind: "string", Enum: []string{"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}},
 	"Architecture":        {Kind: "string", Enum: []string{"x86_64", "arm64"}},
 	"ArchitecturesList":   {Kind: "list", Min: 1, HasMin: true, Max: 1, HasMax: true, Item: "Architecture"},
+	"Arn":                 {Kind: "string", Pattern: "arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:([a-z]{2}(-gov)?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)"},
 	"Blob":                {Kind: "blob"},
 	"Boolean":             {Kind: "boolean"},
 	"CapacityProviderArn": {Kind: "string", Min: 1, HasMin: true, Max: 140, HasMax: true, Pattern: "arn:aws[a-zA-Z-]*:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:capacity-provider:[a-zA-Z0-9-_]+"},
@@ -165,6 +184,7 @@ var lambdaModel = modelcheck.Build(map[string]modelcheck.ShapeDef{
 		{Name: "Size", Shape: "EphemeralStorageSize", Required: true},
 	}},
 	"EphemeralStorageSize":                 {Kind: "integer", Min: 512, HasMin: true, Max: 10240, HasMax: true},
+	"EventSourceToken":                     {Kind: "string", Min: 0, HasMin: true, Max: 256, HasMax: true, Pattern: "[a-zA-Z0-9._\\-]+"},
 	"ExecutionEnvironmentMemoryGiBPerVCpu": {Kind: "double", Min: 2, HasMin: true, Max: 8, HasMax: true},
 	"ExecutionTimeout":                     {Kind: "integer", Min: 1, HasMin: true, Max: 3.16224e+07, HasMax: true},
 	"FileSystemArn":                        {Kind: "string", Min: 0, HasMin: true, Max: 256, HasMax: true, Pattern: "arn:aws[a-zA-Z-]*:elasticfilesystem:[a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\\d{1}:\\d{12}:access-point/fsap-[a-f0-9]{17}$|^arn:aws[-a-z]*:s3files:[0-9a-z-:]+:file-system/fs-[0-9a-f]{17,40}/access-point/fsap-[0-9a-f]{17,40}"},
@@ -210,6 +230,10 @@ var lambdaModel = modelcheck.Build(map[string]modelcheck.ShapeDef{
 		{Name: "FunctionName", Shape: "FunctionName", Required: true, Location: "uri", LocationName: "FunctionName"},
 		{Name: "Qualifier", Shape: "FunctionUrlQualifier", Location: "querystring", LocationName: "Qualifier"},
 	}},
+	"GetPolicyRequest": {Kind: "structure", Members: []modelcheck.MemberDef{
+		{Name: "FunctionName", Shape: "NamespacedFunctionName", Required: true, Location: "uri", LocationName: "FunctionName"},
+		{Name: "Qualifier", Shape: "NumericLatestPublishedOrAliasQualifier", Location: "querystring", LocationName: "Qualifier"},
+	}},
 	"GetProvisionedConcurrencyConfigRequest": {Kind: "structure", Members: []modelcheck.MemberDef{
 		{Name: "FunctionName", Shape: "FunctionName", Required: true, Location: "uri", LocationName: "FunctionName"},
 		{Name: "Qualifier", Shape: "Qualifier", Required: true, Location: "querystring", LocationName: "Qualifier"},
@@ -243,7 +267,8 @@ var lambdaModel = modelcheck.Build(map[string]modelcheck.ShapeDef{
 		{Name: "Payload", Shape: "Blob", Location: "payload"},
 		{Name: "TenantId", Shape: "TenantId", Location: "header", LocationName: "X-Amz-Tenant-Id"},
 	}},
-	"KMSKeyArn": {Kind: "string", Pattern: "(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()"},
+	"InvokedViaFunctionUrl": {Kind: "boolean"},
+	"KMSKeyArn":             {Kind: "string", Pattern: "(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()"},
 	"LambdaManagedInstancesCapacityProviderConfig": {Kind: "structure", Members: []modelcheck.MemberDef{
 		{Name: "CapacityProviderArn", Shape: "CapacityProviderArn", Required: true},
 		{Name: "PerExecutionEnvironmentMaxConcurrency", Shape: "PerExecutionEnvironmentMaxConcurrency"},
@@ -307,6 +332,7 @@ var lambdaModel = modelcheck.Build(map[string]modelcheck.ShapeDef{
 	"MemorySize":                               {Kind: "integer", Min: 128, HasMin: true, Max: 32768, HasMax: true},
 	"Method":                                   {Kind: "string", Min: 0, HasMin: true, Max: 6, HasMax: true, Pattern: ".*"},
 	"NamespacedFunctionName":                   {Kind: "string", Min: 1, HasMin: true, Max: 256, HasMax: true, Pattern: "(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST(\\.PUBLISHED)?|[a-zA-Z0-9-_]+))?"},
+	"NamespacedStatementId":                    {Kind: "string", Min: 1, HasMin: true, Max: 100, HasMax: true, Pattern: "([a-zA-Z0-9-_.]+)"},
 	"NullableBoolean":                          {Kind: "boolean"},
 	"NumericLatestPublishedOrAliasQualifier":   {Kind: "string", Min: 1, HasMin: true, Max: 128, HasMax: true, Pattern: "\\$(LATEST(\\.PUBLISHED)?)|[a-zA-Z0-9-_$]+"},
 	"OnFailure": {Kind: "structure", Members: []modelcheck.MemberDef{
@@ -319,6 +345,8 @@ var lambdaModel = modelcheck.Build(map[string]modelcheck.ShapeDef{
 	"PackageType":                           {Kind: "string", Enum: []string{"Zip", "Image"}},
 	"PerExecutionEnvironmentMaxConcurrency": {Kind: "integer", Min: 1, HasMin: true, Max: 1600, HasMax: true},
 	"PositiveInteger":                       {Kind: "integer", Min: 1, HasMin: true},
+	"Principal":                             {Kind: "string", Pattern: "[^\\s]+"},
+	"PrincipalOrgID":                        {Kind: "string", Min: 12, HasMin: true, Max: 34, HasMax: true, Pattern: "o-[a-z0-9]{10,32}"},
 	"PublishVersionRequest": {Kind: "structure", Members: []modelcheck.MemberDef{
 		{Name: "FunctionName", Shape: "FunctionName", Required: true, Location: "uri", LocationName: "FunctionName"},
 		{Name: "CodeSha256", Shape: "String"},
@@ -342,7 +370,13 @@ var lambdaModel = modelcheck.Build(map[string]modelcheck.ShapeDef{
 		{Name: "Qualifier", Shape: "Qualifier", Required: true, Location: "querystring", LocationName: "Qualifier"},
 		{Name: "ProvisionedConcurrentExecutions", Shape: "PositiveInteger", Required: true},
 	}},
-	"Qualifier":                       {Kind: "string", Min: 1, HasMin: true, Max: 128, HasMax: true, Pattern: "(|[a-zA-Z0-9$_-]+)"},
+	"Qualifier": {Kind: "string", Min: 1, HasMin: true, Max: 128, HasMax: true, Pattern: "(|[a-zA-Z0-9$_-]+)"},
+	"RemovePermissionRequest": {Kind: "structure", Members: []modelcheck.MemberDef{
+		{Name: "FunctionName", Shape: "NamespacedFunctionName", Required: true, Location: "uri", LocationName: "FunctionName"},
+		{Name: "StatementId", Shape: "NamespacedStatementId", Required: true, Location: "uri", LocationName: "StatementId"},
+		{Name: "Qualifier", Shape: "NumericLatestPublishedOrAliasQualifier", Location: "querystring", LocationName: "Qualifier"},
+		{Name: "RevisionId", Shape: "String", Location: "querystring", LocationName: "RevisionId"},
+	}},
 	"ReservedConcurrentExecutions":    {Kind: "integer", Min: 0, HasMin: true},
 	"ResourceArn":                     {Kind: "string", Pattern: "(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()"},
 	"ResponseStreamingInvocationType": {Kind: "string", Enum: []string{"RequestResponse", "DryRun"}},
@@ -358,6 +392,8 @@ var lambdaModel = modelcheck.Build(map[string]modelcheck.ShapeDef{
 		{Name: "ApplyOn", Shape: "SnapStartApplyOn"},
 	}},
 	"SnapStartApplyOn": {Kind: "string", Enum: []string{"PublishedVersions", "None"}},
+	"SourceOwner":      {Kind: "string", Min: 0, HasMin: true, Max: 12, HasMax: true, Pattern: "\\d{12}"},
+	"StatementId":      {Kind: "string", Min: 1, HasMin: true, Max: 100, HasMax: true, Pattern: "([a-zA-Z0-9-_]+)"},
 	"String":           {Kind: "string"},
 	"StringList":       {Kind: "list", Min: 0, HasMin: true, Max: 1500, HasMax: true, Item: "String"},
 	"SubnetId":         {Kind: "string"},

@@ -17,15 +17,20 @@ const (
 	// Trust is a role's AssumeRolePolicyDocument: it names principals and
 	// STS actions and never a resource.
 	Trust
+	// Resource is a resource-based policy (a Lambda function's): it names
+	// principals, actions and resources.
+	Resource
 )
 
-// String returns "Identity" or "Trust".
+// String returns "Identity", "Trust" or "Resource".
 func (k Kind) String() string {
 	switch k {
 	case Identity:
 		return "Identity"
 	case Trust:
 		return "Trust"
+	case Resource:
+		return "Resource"
 	}
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -58,6 +63,10 @@ type Document struct {
 	Version    string // "2012-10-17", "2008-10-17" or "" when the document has none
 	ID         string // the optional top-level "Id"
 	Statements []Statement
+	// Kind is the grammar Parse read the document with (the zero value,
+	// Identity, for a hand-built document). Evaluate reads an account
+	// principal differently in a Resource document (see the package doc).
+	Kind Kind
 }
 
 // Statement is one policy statement. Elements that JSON allows as a string or

@@ -75,9 +75,10 @@ func Evaluate(req Request, docs ...*Document) Decision {
 			continue
 		}
 		vars := d.Version == Version2012
+		delegate := d.Kind == Resource
 		for i := range d.Statements {
 			st := &d.Statements[i]
-			if !st.applies(&req, ctx, vars) {
+			if !st.applies(&req, ctx, vars, delegate) {
 				continue
 			}
 			switch st.Effect {
@@ -94,10 +95,13 @@ func Evaluate(req Request, docs ...*Document) Decision {
 	return ImplicitDeny
 }
 
-func (st *Statement) applies(req *Request, ctx foldedContext, vars bool) bool {
+// applies reports whether the statement covers req. With delegate (a
+// resource-based policy) an account principal names only the account itself,
+// not each identity in it (see principalMatches).
+func (st *Statement) applies(req *Request, ctx foldedContext, vars, delegate bool) bool {
 	return st.matchesAction(req.Action) &&
 		st.matchesResource(req.Resource, vars) &&
-		st.matchesPrincipal(req.Principal) &&
+		st.matchesPrincipal(req.Principal, delegate) &&
 		st.conditionsHold(ctx, vars)
 }
 
@@ -139,19 +143,27 @@ func (st *Statement) conditionsHold(ctx foldedContext, vars bool) bool {
 	return true
 }
 
-func (st *Statement) matchesPrincipal(caller Principal) bool {
+func (st *Statement) matchesPrincipal(caller Principal, delegate bool) bool {
 	switch {
 	case len(st.Principal) > 0:
-		return principalMatches(st.Principal, caller)
+		return principalMatches(st.Principal, caller, delegate)
 	case len(st.NotPrincipal) > 0:
-		return notPrincipalApplies(st.NotPrincipal, caller)
+		return notPrincipalApplies(st.NotPrincipal, caller, delegate)
 	}
 	return true
 }
 
 // principalMatches reports whether any of the caller's identifiers is named
-// by the policy principal p.
-func principalMatches(p map[string][]string, caller Principal) bool {
+// by the policy principal p. "*" (bare or as {"AWS": "*"}) names every
+// caller, anonymous ones included.
+//
+// An account principal (a bare account ID or the account's root ARN) names
+// every identity of that account in trust and identity documents. With
+// delegate it names only the account root itself: in a resource-based
+// policy, an account principal delegates to the account, whose identities
+// still need their own identity-based permission (IAM's rule for a
+// same-account resource policy naming the account).
+func principalMatches(p map[string][]string, caller Principal, delegate bool) bool {
 	for typ, values := range p {
 		for _, v := range values {
 			switch typ {
@@ -160,7 +172,7 @@ func principalMatches(p map[string][]string, caller Principal) bool {
 					return true
 				}
 			case PrincipalAWS:
-				if v == "*" || awsPrincipalMatches(v, caller.AWS) {
+				if v == "*" || awsPrincipalMatches(v, caller.AWS, delegate) {
 					return true
 				}
 			case PrincipalFederated:
@@ -178,12 +190,16 @@ func principalMatches(p map[string][]string, caller Principal) bool {
 }
 
 // awsPrincipalMatches matches one AWS principal value: an account (bare ID
-// or root ARN) names every identity of that account, anything else names
-// exactly one identity.
-func awsPrincipalMatches(v string, identities []string) bool {
+// or root ARN) names every identity of that account — only the account root
+// with delegate — and anything else names exactly one identity.
+func awsPrincipalMatches(v string, identities []string, delegate bool) bool {
 	if account, ok := principalAccount(v); ok {
 		for _, id := range identities {
-			if identityAccount(id) == account {
+			if delegate {
+				if a, root := principalAccount(id); root && a == account {
+					return true
+				}
+			} else if identityAccount(id) == account {
 				return true
 			}
 		}
@@ -224,7 +240,7 @@ func identityAccount(id string) string {
 // on its own (account, role, session, ...), and the statement applies if
 // any one of them is not excluded. An anonymous caller is excluded only by
 // "*".
-func notPrincipalApplies(np map[string][]string, caller Principal) bool {
+func notPrincipalApplies(np map[string][]string, caller Principal, delegate bool) bool {
 	var single []Principal
 	for _, v := range caller.AWS {
 		single = append(single, Principal{AWS: []string{v}})
@@ -236,10 +252,10 @@ func notPrincipalApplies(np map[string][]string, caller Principal) bool {
 		single = append(single, Principal{Service: []string{v}})
 	}
 	if len(single) == 0 {
-		return !principalMatches(np, Principal{})
+		return !principalMatches(np, Principal{}, delegate)
 	}
 	for _, id := range single {
-		if !principalMatches(np, id) {
+		if !principalMatches(np, id, delegate) {
 			return true
 		}
 	}

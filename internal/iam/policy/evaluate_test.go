@@ -251,6 +251,66 @@ func TestEvaluateTrustPrincipals(t *testing.T) {
 	}
 }
 
+// TestEvaluateResourcePolicy evaluates a Lambda function's resource-based
+// policy as AddPermission writes it, for the callers a function URL or the
+// Lambda API brings: services with a source, anonymous callers, roles and
+// their sessions, users and the account root.
+func TestEvaluateResourcePolicy(t *testing.T) {
+	role := "arn:aws:iam::123456789012:role/orders"
+	session := "arn:aws:sts::123456789012:assumed-role/orders/s1"
+	user := "arn:aws:iam::123456789012:user/alice"
+	doc := mustParse(t, `{"Version":"2012-10-17","Id":"default","Statement":[
+		{"Sid":"s3","Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},"Action":"lambda:InvokeFunction","Resource":"`+ordersFn+`",
+		 "Condition":{"StringEquals":{"AWS:SourceAccount":"123456789012"},"ArnLike":{"AWS:SourceArn":"arn:aws:s3:::uploads"}}},
+		{"Sid":"url","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunctionUrl","Resource":"`+ordersFn+`",
+		 "Condition":{"StringEquals":{"lambda:FunctionUrlAuthType":"NONE"}}},
+		{"Sid":"viaUrl","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"`+ordersFn+`",
+		 "Condition":{"Bool":{"lambda:InvokedViaFunctionUrl":"true"}}},
+		{"Sid":"role","Effect":"Allow","Principal":{"AWS":"`+role+`"},"Action":"lambda:GetFunction","Resource":"`+ordersFn+`"},
+		{"Sid":"account","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"lambda:*","Resource":"`+ordersFn+`"},
+		{"Sid":"alexa","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"`+ordersFn+`",
+		 "Condition":{"StringEquals":{"lambda:EventSourceToken":"amzn1.ask.skill.1"}}}]}`, Resource)
+	s3 := Principal{Service: []string{"s3.amazonaws.com"}}
+	source := Context{"aws:SourceArn": {"arn:aws:s3:::uploads"}, "aws:SourceAccount": {account}}
+	cases := []struct {
+		name     string
+		caller   Principal
+		action   string
+		resource string
+		ctx      Context
+		want     Decision
+	}{
+		{"service with its source", s3, "lambda:InvokeFunction", ordersFn, source, Allow},
+		{"service with another bucket", s3, "lambda:InvokeFunction", ordersFn, Context{"aws:SourceArn": {"arn:aws:s3:::other"}, "aws:SourceAccount": {account}}, ImplicitDeny},
+		{"service without a source", s3, "lambda:InvokeFunction", ordersFn, nil, ImplicitDeny},
+		{"other service with the source", Principal{Service: []string{"sns.amazonaws.com"}}, "lambda:InvokeFunction", ordersFn, source, ImplicitDeny},
+		{"service on a version", s3, "lambda:InvokeFunction", ordersFn + ":1", source, ImplicitDeny},
+		{"anonymous URL call with auth type NONE", Principal{}, "lambda:InvokeFunctionUrl", ordersFn, Context{"lambda:FunctionUrlAuthType": {"NONE"}}, Allow},
+		{"anonymous URL call with auth type AWS_IAM", Principal{}, "lambda:InvokeFunctionUrl", ordersFn, Context{"lambda:FunctionUrlAuthType": {"AWS_IAM"}}, ImplicitDeny},
+		{"anonymous URL call without auth type", Principal{}, "lambda:InvokeFunctionUrl", ordersFn, nil, ImplicitDeny},
+		{"anonymous invoke through the URL", Principal{}, "lambda:InvokeFunction", ordersFn, Context{"lambda:InvokedViaFunctionUrl": {"true"}}, Allow},
+		{"anonymous invoke not through the URL", Principal{}, "lambda:InvokeFunction", ordersFn, Context{"lambda:InvokedViaFunctionUrl": {"false"}}, ImplicitDeny},
+		{"anonymous invoke", Principal{}, "lambda:InvokeFunction", ordersFn, nil, ImplicitDeny},
+		{"anonymous with the skill token", Principal{}, "lambda:InvokeFunction", ordersFn, Context{"lambda:EventSourceToken": {"amzn1.ask.skill.1"}}, Allow},
+		{"role named", Principal{AWS: []string{role}}, "lambda:GetFunction", ordersFn, nil, Allow},
+		{"role session matched by its role", Principal{AWS: []string{session, role}}, "lambda:GetFunction", ordersFn, nil, Allow},
+		{"role named for another action", Principal{AWS: []string{session, role}}, "lambda:DeleteFunction", ordersFn, nil, ImplicitDeny},
+		{"account principal does not grant a user", Principal{AWS: []string{user}}, "lambda:DeleteFunction", ordersFn, nil, ImplicitDeny},
+		{"account principal does not grant a session", Principal{AWS: []string{session, role}}, "lambda:UpdateFunctionCode", ordersFn, nil, ImplicitDeny},
+		{"account principal grants the root", Principal{AWS: []string{rootARN}}, "lambda:DeleteFunction", ordersFn, nil, Allow},
+		{"account principal grants the bare account", Principal{AWS: []string{account}}, "lambda:DeleteFunction", ordersFn, nil, Allow},
+		{"another account's root", Principal{AWS: []string{"arn:aws:iam::210987654321:root"}}, "lambda:DeleteFunction", ordersFn, nil, ImplicitDeny},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req := Request{Action: tc.action, Resource: tc.resource, Principal: tc.caller, Context: tc.ctx}
+			if got := Evaluate(req, doc); got != tc.want {
+				t.Fatalf("Evaluate = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
 // TestEvaluateHandBuilt pins the documented behaviour for documents that did
 // not come from Parse.
 func TestEvaluateHandBuilt(t *testing.T) {

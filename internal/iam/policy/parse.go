@@ -10,7 +10,7 @@ import (
 // Every error is a *MalformedError whose Message is the text IAM puts in its
 // MalformedPolicyDocument error; the first problem found is reported.
 func Parse(doc string, kind Kind) (*Document, error) {
-	if kind != Identity && kind != Trust {
+	if kind != Identity && kind != Trust && kind != Resource {
 		return nil, malformedf("unknown policy kind %d", int(kind))
 	}
 	v, err := decodeJSON(doc)
@@ -21,7 +21,7 @@ func Parse(doc string, kind Kind) (*Document, error) {
 	if !ok {
 		return nil, syntaxError()
 	}
-	d := &Document{}
+	d := &Document{Kind: kind}
 	var raw any
 	for _, m := range top {
 		switch m.key {
@@ -128,6 +128,8 @@ func parseStatement(obj jsonObject, kind Kind) (Statement, error) {
 				return st, malformed("Has prohibited field " + f)
 			}
 		}
+		fallthrough
+	case Resource:
 		if !hasPrincipal {
 			return st, malformed(msgMissingPrincipal)
 		}
@@ -135,7 +137,7 @@ func parseStatement(obj jsonObject, kind Kind) (Statement, error) {
 			return st, malformed(msgNotPrincipalAllow)
 		}
 	}
-	if !validSid(st.Sid) {
+	if kind != Resource && !validSid(st.Sid) {
 		return st, malformed(msgSidCharset)
 	}
 	for _, c := range st.Condition {
@@ -146,7 +148,7 @@ func parseStatement(obj jsonObject, kind Kind) (Statement, error) {
 	if len(st.Action) == 0 && len(st.NotAction) == 0 {
 		return st, malformed(msgNoActions)
 	}
-	if kind == Identity && len(st.Resource) == 0 && len(st.NotResource) == 0 {
+	if kind != Trust && len(st.Resource) == 0 && len(st.NotResource) == 0 {
 		return st, malformed(msgNoResources)
 	}
 	for _, r := range slices.Concat(st.Resource, st.NotResource) {
@@ -165,6 +167,8 @@ func parseStatement(obj jsonObject, kind Kind) (Statement, error) {
 				return st, malformed(msgTrustActions)
 			}
 		}
+	}
+	if kind != Identity {
 		for _, p := range []map[string][]string{st.Principal, st.NotPrincipal} {
 			if err := checkPrincipal(p); err != nil {
 				return st, err
@@ -318,7 +322,8 @@ func isTrustAction(a string) bool {
 	return false
 }
 
-// checkPrincipal checks the form of a trust policy's principal values.
+// checkPrincipal checks the form of a trust or resource policy's principal
+// values.
 func checkPrincipal(p map[string][]string) error {
 	for _, typ := range slices.Sorted(maps.Keys(p)) {
 		for _, v := range p[typ] {

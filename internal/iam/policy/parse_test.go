@@ -108,6 +108,24 @@ func TestParse(t *testing.T) {
 			}},
 		},
 		{
+			name: "resource policy as Lambda writes it",
+			kind: Resource,
+			doc: `{"Version":"2012-10-17","Id":"default","Statement":[{"Sid":"s3","Effect":"Allow",
+				"Principal":{"Service":"s3.amazonaws.com"},"Action":"lambda:InvokeFunction",
+				"Resource":"arn:aws:lambda:us-east-1:123456789012:function:orders",
+				"Condition":{"StringEquals":{"AWS:SourceAccount":"123456789012"},"ArnLike":{"AWS:SourceArn":"arn:aws:s3:::b"}}},
+				{"Sid":"url-permission_2","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunctionUrl",
+				"Resource":"arn:aws:lambda:us-east-1:123456789012:function:orders:live"}]}`,
+			want: &Document{Version: Version2012, ID: "default", Statements: []Statement{
+				{Sid: "s3", Effect: EffectAllow, Principal: map[string][]string{"Service": {"s3.amazonaws.com"}},
+					Action: []string{"lambda:InvokeFunction"}, Resource: []string{"arn:aws:lambda:us-east-1:123456789012:function:orders"},
+					Condition: []Condition{{Operator: "StringEquals", Key: "AWS:SourceAccount", Values: []string{"123456789012"}},
+						{Operator: "ArnLike", Key: "AWS:SourceArn", Values: []string{"arn:aws:s3:::b"}}}},
+				{Sid: "url-permission_2", Effect: EffectAllow, Principal: map[string][]string{"*": {"*"}}, Action: []string{"lambda:InvokeFunctionUrl"},
+					Resource: []string{"arn:aws:lambda:us-east-1:123456789012:function:orders:live"}},
+			}},
+		},
+		{
 			name: "surrounding whitespace",
 			kind: Identity,
 			doc:  "\n  {\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}}\n",
@@ -120,8 +138,10 @@ func TestParse(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Fatalf("Parse =\n%#v\nwant\n%#v", got, tc.want)
+			want := *tc.want
+			want.Kind = tc.kind
+			if !reflect.DeepEqual(got, &want) {
+				t.Fatalf("Parse =\n%#v\nwant\n%#v", got, &want)
 			}
 		})
 	}
@@ -224,6 +244,13 @@ func TestParseErrors(t *testing.T) {
 		{"service empty", Trust, stmt(`"Effect":"Allow","Principal":{"Service":""},"Action":"sts:AssumeRole"`), `Invalid principal in policy: "Service":""`},
 		{"unknown principal type", Trust, stmt(`"Effect":"Allow","Principal":{"CanonicalUser":"79a5"},"Action":"sts:AssumeRole"`), `Invalid principal in policy: "CanonicalUser":"79a5"`},
 		{"invalid NotPrincipal value", Trust, stmt(`"Effect":"Deny","NotPrincipal":{"AWS":"x"},"Action":"sts:AssumeRole"`), `Invalid principal in policy: "AWS":"x"`},
+		{"resource without principal", Resource, stmt(allowAll), msgMissingPrincipal},
+		{"resource without resources", Resource, stmt(`"Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction"`), msgNoResources},
+		{"resource NotPrincipal with Allow", Resource, stmt(`"Effect":"Allow","NotPrincipal":{"AWS":"123456789012"},"Action":"*","Resource":"*"`), msgNotPrincipalAllow},
+		{"resource invalid principal", Resource, stmt(`"Effect":"Allow","Principal":{"AWS":"orders"},"Action":"*","Resource":"*"`), `Invalid principal in policy: "AWS":"orders"`},
+		{"resource duplicate Sid", Resource, `{"Statement":[{"Sid":"s3_2","Effect":"Allow","Principal":"*","Action":"*","Resource":"*"},` +
+			`{"Sid":"s3_2","Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}`, msgSidUnique},
+		{"resource action without vendor", Resource, stmt(`"Effect":"Allow","Principal":"*","Action":"InvokeFunction","Resource":"*"`), msgVendorPrefix},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -323,7 +350,7 @@ func TestDocumentString(t *testing.T) {
 }
 
 func TestKindString(t *testing.T) {
-	for k, want := range map[Kind]string{Identity: "Identity", Trust: "Trust", Kind(5): "Kind(5)"} {
+	for k, want := range map[Kind]string{Identity: "Identity", Trust: "Trust", Resource: "Resource", Kind(5): "Kind(5)"} {
 		if got := k.String(); got != want {
 			t.Errorf("Kind(%d).String() = %q, want %q", int(k), got, want)
 		}
