@@ -356,7 +356,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		},
 		Authorizer: identities,
 		FunctionURLs: &functionurl.Handler{Domain: strings.ToLower(cfg.FunctionURLDomain), Account: acct, Functions: inv,
-			Metrics: urlMetrics, Log: log.With("component", "functionurl")},
+			Policies: cp, Authorizer: identities, Metrics: urlMetrics, Log: log.With("component", "functionurl")},
 		Anonymous: func(r *http.Request, body []byte) http.Handler {
 			if iamapi.IsAnonymousSTS(r, body) {
 				return stsHandler

@@ -210,6 +210,23 @@ func TestFunctionURLs(t *testing.T) {
 	if a := urlDo(t, hc, req); a.status != http.StatusForbidden || !strings.Contains(string(a.body), "Function URL authorization issues") {
 		t.Errorf("NONE URL without permission: %d %s", a.status, a.body)
 	}
+	// The public may invoke it once the function's policy says so — both statements, as AWS asks since October 2025.
+	grants := []*lambda.AddPermissionInput{
+		{FunctionName: aws.String(fn), StatementId: aws.String("url"), Action: aws.String("lambda:InvokeFunctionUrl"),
+			Principal: aws.String("*"), FunctionUrlAuthType: types.FunctionUrlAuthTypeNone},
+		{FunctionName: aws.String(fn), StatementId: aws.String("invoke"), Action: aws.String("lambda:InvokeFunction"),
+			Principal: aws.String("*"), InvokedViaFunctionUrl: aws.Bool(true)},
+	}
+	for i, grant := range grants {
+		if _, err := c.AddPermission(t.Context(), grant); err != nil {
+			t.Fatal(err)
+		}
+		req, _ = http.NewRequestWithContext(t.Context(), http.MethodGet, noneURL+"plain", nil)
+		a := urlDo(t, hc, req)
+		if last := i == len(grants)-1; last && a.status != http.StatusOK || !last && a.status != http.StatusForbidden {
+			t.Errorf("NONE URL after %d of %d statements: %d %s", i+1, len(grants), a.status, a.body)
+		}
+	}
 
 	// The configuration API.
 	got, err := c.GetFunctionUrlConfig(t.Context(), &lambda.GetFunctionUrlConfigInput{FunctionName: aws.String(fn), Qualifier: aws.String("live")})

@@ -39,6 +39,12 @@ type Policies interface {
 	ResourcePolicyAllows(ctx context.Context, ref lambda.Ref, action, principal string, conditions map[string]string) (bool, error)
 }
 
+// Authorizer decides whether a signed caller may perform an action, with the request's condition keys, on its
+// identity policies or else the function's resource policy (iam.Service).
+type Authorizer interface {
+	AuthorizeWith(ctx context.Context, principal, accessKeyID, action, resource string, conditions map[string]string) error
+}
+
 // Recorder stores metric samples (the metrics store); nil records nothing.
 type Recorder interface {
 	Record(id metrics.MetricID, s metrics.Sample)
@@ -51,6 +57,8 @@ type Handler struct {
 	Account   lambda.Account
 	Functions Functions
 	Policies  Policies
+	// Authorizer decides for AWS_IAM URLs (nil: every signed caller is refused).
+	Authorizer Authorizer
 	Metrics   Recorder
 	Log       *slog.Logger
 	// Now is the clock (default time.Now).
@@ -214,16 +222,15 @@ func (h *Handler) authorize(ctx context.Context, r *http.Request, u invoke.Funct
 		return nil, nil
 	}
 	id, signed := gateway.IdentityFrom(ctx)
-	if !signed {
+	if !signed || h.Authorizer == nil {
 		return nil, deniedError(forbidden)
 	}
 	for _, action := range []string{invokeURLAction, "lambda:InvokeFunction"} {
-		if gateway.Authorize(ctx, action, arn) == nil {
-			continue
-		}
-		ok, err := h.policyAllows(ctx, ref, action, id.Principal, conditions)
-		if err != nil || !ok {
-			return nil, errors.Join(err, deniedOnce(err, forbidden))
+		if err := h.Authorizer.AuthorizeWith(ctx, id.Principal, id.AccessKeyID, action, arn, conditions); err != nil {
+			if _, refused := fault.As(err); refused {
+				return nil, deniedError(forbidden)
+			}
+			return nil, err
 		}
 	}
 	return &caller{accessKey: id.AccessKeyID, account: h.Account.ID, arn: id.Principal, userID: id.Principal}, nil
