@@ -59,8 +59,8 @@ type Handler struct {
 	Policies  Policies
 	// Authorizer decides for AWS_IAM URLs (nil: every signed caller is refused).
 	Authorizer Authorizer
-	Metrics   Recorder
-	Log       *slog.Logger
+	Metrics    Recorder
+	Log        *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
