@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"os/exec"
 	"strings"
 	"sync"
@@ -381,4 +382,88 @@ func TestFunctionURLCanary(t *testing.T) {
 		t.Errorf("%d of %d requests served by healthy versions failed", healthyErrors, total)
 	}
 	t.Logf("%d requests; %d of 40 users rode the defective canary and came back", total, onCanary)
+}
+
+// urlStreamIndex is a streaming web handler: it answers 201 with a header and a cookie (the HTTP prelude), writes
+// "first\n", waits at the gate ?gate= names, then writes "second\n".
+const urlStreamIndex = `const http = require('http');
+exports.handler = awslambda.streamifyResponse(async (event, responseStream) => {
+  responseStream = awslambda.HttpResponseStream.from(responseStream, {
+    statusCode: 201, headers: { "content-type": "text/plain", "x-stream": "yes" }, cookies: ["s=1"] });
+  responseStream.write("first\n");
+  const gate = event.queryStringParameters && event.queryStringParameters.gate;
+  if (gate) await new Promise((resolve, reject) => http.get(gate, (r) => { r.resume(); r.on("end", resolve); }).on("error", reject));
+  responseStream.write("second\n");
+  responseStream.end();
+});
+`
+
+// TestFunctionURLStreaming: a RESPONSE_STREAM URL hands the client the function's first bytes — with the status,
+// headers and cookies of its prelude — while the function is still running.
+func TestFunctionURLStreaming(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node is not installed")
+	}
+	s := startServer(t)
+	c := s.Lambda()
+	createFunction(t, c, "live-feed", func(in *lambda.CreateFunctionInput) {
+		in.Runtime, in.Handler = types.RuntimeNodejs20x, aws.String("index.handler")
+		in.Code = &types.FunctionCode{ZipFile: makeZip(t, zipFile{Name: "index.js", Body: urlStreamIndex})}
+	})
+	createFunction(t, c, "buffered-page", func(in *lambda.CreateFunctionInput) {
+		in.Runtime, in.Handler = types.RuntimeNodejs20x, aws.String("index.handler")
+		in.Code = &types.FunctionCode{ZipFile: makeZip(t, zipFile{Name: "index.mjs", Body: echoHandler})}
+	})
+	hc := urlClient(s)
+	streamURL := createStreamURL(t, c, "live-feed")
+	bufferedURL := createStreamURL(t, c, "buffered-page")
+
+	g := newGate(t)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, streamURL+"?gate="+url.QueryEscape(g.srv.URL+"/gate"), nil)
+	signURL(t, s, req, nil)
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || resp.Header.Get("X-Stream") != "yes" || resp.Header.Get("Set-Cookie") != "s=1" {
+		t.Fatalf("streamed answer: %d %v", resp.StatusCode, resp.Header)
+	}
+	first := make([]byte, len("first\n"))
+	if _, err := io.ReadFull(resp.Body, first); err != nil || string(first) != "first\n" {
+		t.Fatalf("first bytes %q: %v", first, err)
+	}
+	// The client has the first bytes while the function is held: it reached the gate only after writing them, and
+	// nothing lets it go on until the gate opens.
+	select {
+	case <-g.arrived:
+	case <-time.After(time.Minute):
+		t.Fatal("the function never reached its gate")
+	}
+	g.release()
+	rest, err := io.ReadAll(resp.Body)
+	if err != nil || string(rest) != "second\n" {
+		t.Errorf("after the gate: %q %v", rest, err)
+	}
+
+	// A function that does not stream, behind a RESPONSE_STREAM URL, answers as it would through a buffered one.
+	req, _ = http.NewRequestWithContext(t.Context(), http.MethodGet, bufferedURL+"plain", nil)
+	signURL(t, s, req, nil)
+	if a := urlDo(t, hc, req); a.status != http.StatusOK || string(a.body) != `{"hello":"world"}` {
+		t.Errorf("buffered function on a streaming URL: %d %s %v", a.status, a.body, a.header)
+	}
+}
+
+func createStreamURL(t *testing.T, c *lambda.Client, fn string) string {
+	t.Helper()
+	out, err := c.CreateFunctionUrlConfig(t.Context(), &lambda.CreateFunctionUrlConfigInput{FunctionName: aws.String(fn),
+		AuthType: types.FunctionUrlAuthTypeAwsIam, InvokeMode: types.InvokeModeResponseStream})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.InvokeMode != types.InvokeModeResponseStream {
+		t.Errorf("CreateFunctionUrlConfig answered InvokeMode %q", out.InvokeMode)
+	}
+	return aws.ToString(out.FunctionUrl)
 }

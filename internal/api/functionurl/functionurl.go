@@ -11,6 +11,7 @@ package functionurl
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -32,6 +33,7 @@ const MaxPayload = 6 << 20
 type Functions interface {
 	FunctionURL(id string) (invoke.FunctionURL, bool)
 	Invoke(ctx context.Context, req invoke.Request) (invoke.Result, error)
+	InvokeStream(ctx context.Context, req invoke.Request, w io.Writer) (invoke.Result, error)
 }
 
 // Policies answers whether a function's resource-based policy allows a call (the control plane).
@@ -148,8 +150,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"Request must be smaller than 6291456 bytes for the InvokeFunction operation")
 		return
 	}
-	res, err := h.Functions.Invoke(r.Context(), invoke.Request{Ref: ref, Type: invoke.RequestResponse, Payload: payload,
-		StickyKey: stickyKey(r, u.Sticky)})
+	req := invoke.Request{Ref: ref, Type: invoke.RequestResponse, Payload: payload, StickyKey: stickyKey(r, u.Sticky)}
+	if u.Config.InvokeMode == "RESPONSE_STREAM" {
+		sw := &streamWriter{w: rec}
+		res, err := h.Functions.InvokeStream(r.Context(), req, sw)
+		rec.version = res.ExecutedVersion
+		if err != nil && !sw.started {
+			h.invokeError(rec, err)
+			return
+		}
+		sw.finish(res)
+		return
+	}
+	res, err := h.Functions.Invoke(r.Context(), req)
 	rec.version = res.ExecutedVersion
 	if err != nil {
 		h.invokeError(rec, err)
@@ -300,6 +313,9 @@ func (s *statusRecorder) WriteHeader(code int) {
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap gives http.ResponseController the connection (flushing a streamed response).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 func (s *statusRecorder) Write(b []byte) (int, error) {
 	if s.status == 0 {
