@@ -63,10 +63,8 @@ func TestMain(m *testing.M) {
 		_ = flag.Set("test.parallel", "6")
 	}
 	// The suite runs for longer than go test's default -timeout of 10 minutes on a 2-core machine (three-node clusters,
-	// the chaos run, the README's sections); a timeout the caller chose is kept.
-	if f := flag.Lookup("test.timeout"); f != nil && f.Value.String() == (10*time.Minute).String() {
-		_ = flag.Set("test.timeout", "30m")
-	}
+	// the chaos run, the README's sections, the JS SDK's install): the README's test command gives it 30. Raising the
+	// binary's own deadline here would not help — go test kills a package a minute past its -timeout regardless.
 	os.Exit(runMain(m))
 }
 
