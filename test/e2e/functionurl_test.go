@@ -13,6 +13,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -164,6 +165,13 @@ func TestFunctionURLs(t *testing.T) {
 	}
 	if a.header.Get("X-Served-By") != v1 || a.header.Get("X-Sluice-Executed-Version") != v1 {
 		t.Errorf("served by %q / executed %q, want version %s", a.header.Get("X-Served-By"), a.header.Get("X-Sluice-Executed-Version"), v1)
+	}
+
+	// Signed by botocore's signer, as awscurl and boto3-based tools do.
+	if out, errOut, code := run(t, s.Env(), t.TempDir(), "python3", filepath.Join(moduleRoot, "test", "e2e", "testdata", "url_botocore.py"),
+		iamURL, strings.TrimPrefix(s.URL, "http://")); code != 0 || !strings.HasPrefix(out, "200\n") || !strings.Contains(out, `"rawPath":"/signed"`) ||
+		!strings.Contains(out, `\"from\":\"botocore\"`) {
+		t.Errorf("botocore-signed request: exit %d\n%s\n%s", code, out, errOut)
 	}
 
 	// Unsigned, or signed by nobody Sluice knows: 403.
