@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -107,7 +108,8 @@ func TestRestartedNodeTakesOverItsRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	led := make(chan struct{})
-	go first.Lead(context.Background(), "job", func(ctx context.Context) { close(led); <-ctx.Done() })
+	var once sync.Once // a loaded machine can end the session and lead again before the kill below
+	go first.Lead(context.Background(), "job", func(ctx context.Context) { once.Do(func() { close(led) }); <-ctx.Done() })
 	<-led
 	killed.Close()
 
