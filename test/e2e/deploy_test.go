@@ -49,6 +49,32 @@ func linear10(in *codedeploy.CreateDeploymentGroupInput) {
 	in.DeploymentConfigName = aws.String("CodeDeployDefault.LambdaLinear10PercentEvery1Minute")
 }
 
+// putLiveAlarm creates the seed's alarm — the Sum of an AWS/Lambda metric of fn:live at least 1 — with a 1-second
+// period (a Sluice extension) so the test is quick.
+func putLiveAlarm(t *testing.T, cw *cloudwatch.Client, name, metric, fn string) {
+	t.Helper()
+	if _, err := cw.PutMetricAlarm(t.Context(), &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String(name),
+		Namespace: aws.String("AWS/Lambda"), MetricName: aws.String(metric), Statistic: cwtypes.StatisticSum,
+		Dimensions: []cwtypes.Dimension{{Name: aws.String("FunctionName"), Value: aws.String(fn)}, {Name: aws.String("Resource"), Value: aws.String(fn + ":live")}},
+		Period:     aws.Int32(1), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1), TreatMissingData: aws.String("notBreaching"),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// createCanaryGroupWithRollback creates app/dg: the seed's canary (10% for five configured minutes), watching
+// alarm, rolled back automatically when it fires or the deployment fails.
+func createCanaryGroupWithRollback(t *testing.T, cd *codedeploy.Client, alarm string) {
+	t.Helper()
+	createDeploymentGroup(t, cd, func(in *codedeploy.CreateDeploymentGroupInput) {
+		in.DeploymentConfigName = aws.String("CodeDeployDefault.LambdaCanary10Percent5Minutes")
+		in.DeploymentStyle = &cdtypes.DeploymentStyle{DeploymentType: cdtypes.DeploymentTypeBlueGreen, DeploymentOption: cdtypes.DeploymentOptionWithTrafficControl}
+		in.AlarmConfiguration = &cdtypes.AlarmConfiguration{Enabled: true, Alarms: []cdtypes.Alarm{{Name: aws.String(alarm)}}}
+		in.AutoRollbackConfiguration = &cdtypes.AutoRollbackConfiguration{Enabled: true,
+			Events: []cdtypes.AutoRollbackEvent{cdtypes.AutoRollbackEventDeploymentFailure, cdtypes.AutoRollbackEventDeploymentStopOnAlarm}}
+	})
+}
+
 // createDeployment starts a deployment of app/dg with the AppSpec spec and returns its ID.
 func createDeployment(t *testing.T, cd *codedeploy.Client, spec string) string {
 	t.Helper()
@@ -97,20 +123,8 @@ func TestCanaryDeploymentsWithAlarmRollback(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The seed's alarm, with a 1-second period (a Sluice extension) so the test is quick.
-	if _, err := cw.PutMetricAlarm(t.Context(), &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("orders-errors"),
-		Namespace: aws.String("AWS/Lambda"), MetricName: aws.String("Errors"), Statistic: cwtypes.StatisticSum,
-		Dimensions: []cwtypes.Dimension{{Name: aws.String("FunctionName"), Value: aws.String("orders")}, {Name: aws.String("Resource"), Value: aws.String("orders:live")}},
-		Period:     aws.Int32(1), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1), TreatMissingData: aws.String("notBreaching"),
-		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold}); err != nil {
-		t.Fatal(err)
-	}
-	createDeploymentGroup(t, cd, func(in *codedeploy.CreateDeploymentGroupInput) {
-		in.DeploymentConfigName = aws.String("CodeDeployDefault.LambdaCanary10Percent5Minutes")
-		in.DeploymentStyle = &cdtypes.DeploymentStyle{DeploymentType: cdtypes.DeploymentTypeBlueGreen, DeploymentOption: cdtypes.DeploymentOptionWithTrafficControl}
-		in.AlarmConfiguration = &cdtypes.AlarmConfiguration{Enabled: true, Alarms: []cdtypes.Alarm{{Name: aws.String("orders-errors")}}}
-		in.AutoRollbackConfiguration = &cdtypes.AutoRollbackConfiguration{Enabled: true,
-			Events: []cdtypes.AutoRollbackEvent{cdtypes.AutoRollbackEventDeploymentFailure, cdtypes.AutoRollbackEventDeploymentStopOnAlarm}}
-	})
+	putLiveAlarm(t, cw, "orders-errors", "Errors", "orders")
+	createCanaryGroupWithRollback(t, cd, "orders-errors")
 	deployTo := func(current, target string) string {
 		return createDeployment(t, cd, appSpecFor("orders", "live", current, target))
 	}

@@ -22,9 +22,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
-	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
@@ -290,20 +287,8 @@ func TestFunctionURLCanary(t *testing.T) {
 		t.Fatal(err)
 	}
 	liveURL := createURL(t, c, fn, "live", types.FunctionUrlAuthTypeAwsIam, nil)
-	if _, err := cw.PutMetricAlarm(t.Context(), &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("shop-5xx"),
-		Namespace: aws.String("AWS/Lambda"), MetricName: aws.String("Url5xxCount"), Statistic: cwtypes.StatisticSum,
-		Dimensions: []cwtypes.Dimension{{Name: aws.String("FunctionName"), Value: aws.String(fn)}, {Name: aws.String("Resource"), Value: aws.String(fn + ":live")}},
-		Period:     aws.Int32(1), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1), TreatMissingData: aws.String("notBreaching"),
-		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold}); err != nil {
-		t.Fatal(err)
-	}
-	createDeploymentGroup(t, cd, func(in *codedeploy.CreateDeploymentGroupInput) {
-		in.DeploymentConfigName = aws.String("CodeDeployDefault.LambdaCanary10Percent5Minutes")
-		in.DeploymentStyle = &cdtypes.DeploymentStyle{DeploymentType: cdtypes.DeploymentTypeBlueGreen, DeploymentOption: cdtypes.DeploymentOptionWithTrafficControl}
-		in.AlarmConfiguration = &cdtypes.AlarmConfiguration{Enabled: true, Alarms: []cdtypes.Alarm{{Name: aws.String("shop-5xx")}}}
-		in.AutoRollbackConfiguration = &cdtypes.AutoRollbackConfiguration{Enabled: true,
-			Events: []cdtypes.AutoRollbackEvent{cdtypes.AutoRollbackEventDeploymentFailure, cdtypes.AutoRollbackEventDeploymentStopOnAlarm}}
-	})
+	putLiveAlarm(t, cw, "shop-5xx", "Url5xxCount", fn)
+	createCanaryGroupWithRollback(t, cd, "shop-5xx")
 
 	// Steady traffic: 40 users, each with its own cookie, one request after another per worker.
 	hc := urlClient(s)
