@@ -41,6 +41,14 @@
 //     ServerlessCodeDeployCondition Fn::Or added to Conditions).
 //   - With EventInvokeConfig: FnEventInvokeConfig (Qualifier the alias name or $LATEST, DependsOn the alias),
 //     plus FnEventInvokeConfigOnSuccessQueue / …Topic for an SQS or SNS destination without Destination.
+//   - With FunctionUrlConfig: FnUrl (AWS::Lambda::Url: AuthType, Cors unless empty, InvokeMode, and
+//     TargetFunctionArn a Ref to the alias — its ARN, so the URL is the alias's and follows its traffic shifts —
+//     or, without AutoPublishAlias, to the function). With AuthType NONE, the two statements a public URL needs
+//     (AWS::Lambda::Permission, Principal "*", FunctionName the same Ref): FnUrlPublicPermissions
+//     (lambda:InvokeFunctionUrl, FunctionUrlAuthType NONE) and FnURLInvokeAllowPublicAccess
+//     (lambda:InvokeFunction, InvokedViaFunctionUrl true), which Lambda has required of new URLs since October
+//     2025. aws-sam-translator 1.110.0 (the cross-check's) emits both; older ones emit only the first, whose URL
+//     Lambda now answers 403.
 //
 // References SAM resolves are resolved everywhere in the template: {"Ref": "Fn.Alias"}, Fn.Version,
 // Fn.DestinationQueue and Fn.DestinationTopic, in Ref, Fn::GetAtt and Fn::Sub.
@@ -73,13 +81,14 @@
 // MemorySize, PackageType, RecursiveLoop, ReservedConcurrentExecutions, Runtime, RuntimeManagementConfig,
 // SnapStart, Timeout, VpcConfig. Translated: AssumeRolePolicyDocument, AutoPublishAlias,
 // AutoPublishAliasAllProperties, AutoPublishCodeSha256, CodeUri, DeadLetterQueue, DeploymentPreference,
-// EventInvokeConfig (all destination types), ImageUri, InlineCode, PermissionsBoundary, Policies, PropagateTags,
+// EventInvokeConfig (all destination types), FunctionUrlConfig, ImageUri, InlineCode, PermissionsBoundary,
+// Policies, PropagateTags,
 // ProvisionedConcurrencyConfig, Role, RolePath, SourceKMSKeyArn, Tags, Tracing, VersionDeletionPolicy,
 // VersionDescription. Policy templates: CloudWatchPutMetricPolicy, DynamoDBCrudPolicy, DynamoDBReadPolicy,
 // LambdaInvokePolicy, S3ReadPolicy, SNSPublishMessagePolicy, SQSSendMessagePolicy.
 //
 // Refused with an *Error wrapping ErrUnsupported ("OrdersFunction: property Events is not supported by sluice
-// deploy yet"): the properties Events, FunctionUrlConfig, CapacityProviderConfig, FunctionScalingConfig,
+// deploy yet"): the properties Events, CapacityProviderConfig, FunctionScalingConfig,
 // PublishToLatestPublished, TenancyConfig and DurableConfig; every AWS::Serverless type other than Function
 // (Api, HttpApi, SimpleTable, LayerVersion, StateMachine, Application, Connector, GraphQLApi, …); the
 // Connectors attribute; other policy templates; Fn::If in Policies; Fn::If with an AWS::NoValue branch in Role
@@ -89,7 +98,9 @@
 // # Where this package is stricter than the translator
 //
 // The translator ignores what it does not read; here these are errors: unknown keys in DeploymentPreference,
-// Hooks, EventInvokeConfig, DeadLetterQueue, CodeUri and policy template parameters; InlineCode and CodeUri both
+// Hooks, EventInvokeConfig, DeadLetterQueue, CodeUri, FunctionUrlConfig and policy template parameters; a
+// FunctionUrlConfig that is empty (the translator generates nothing) or an intrinsic function; a non-integral
+// Cors.MaxAge; InlineCode and CodeUri both
 // on one function (the translator silently prefers InlineCode; one from Globals still yields to the function's);
 // ImageUri with PackageType Zip; Policies, AssumeRolePolicyDocument, RolePath or PermissionsBoundary next to
 // Role; AutoPublishCodeSha256, VersionDescription or AutoPublishAliasAllProperties on a function without
@@ -107,11 +118,13 @@
 // (Metadata and UpdatePolicy included); AutoPublishCodeSha256 is appended to the function's Description; the
 // SNS destination policy's action is spelled "sns:publish"; managed policy ARNs are plain strings in the aws
 // partition; pseudo parameters in EventInvokeConfig are resolved when Options.Parameters has them (the
-// translator takes AWS::Region and AWS::Partition from its session).
+// translator takes AWS::Region and AWS::Partition from its session); a FunctionUrlConfig.AuthType given as a Ref
+// (to a parameter holding NONE) gets no permissions, so that URL answers 403 until some are added.
 //
 // # Tests
 //
 // translator_test.go runs every template of testdata/ through Transform and through aws-sam-translator
-// (testdata/translate.py) and compares the results resource by resource; testdata/seed.translated.json keeps
-// the translator's output for the seed template so that it is checked without Python too.
+// (testdata/translate.py) and compares the results resource by resource; testdata/seed.translated.json and
+// urls.translated.json keep the translator's output (1.110.0) for the seed template and the function URL
+// fixture so that they are checked without Python too.
 package sam

@@ -6,7 +6,7 @@ import (
 )
 
 // ErrUnsupported is wrapped by every *Error reporting a SAM feature that sluice deploy does not translate (yet):
-// event sources, Serverless resource types other than Function, function URLs, … Test with errors.Is.
+// event sources, Serverless resource types other than Function, … Test with errors.Is.
 var ErrUnsupported = errors.New("not supported by sluice deploy yet")
 
 // Error is a problem with one resource (or section) of the template. Transform returns all of them joined with

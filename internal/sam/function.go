@@ -48,6 +48,7 @@ var functionProperties = map[string]int{
 	"DeadLetterQueue":               propTranslated,
 	"DeploymentPreference":          propTranslated,
 	"EventInvokeConfig":             propTranslated,
+	"FunctionUrlConfig":             propTranslated,
 	"ImageUri":                      propTranslated,
 	"InlineCode":                    propTranslated,
 	"PermissionsBoundary":           propTranslated,
@@ -65,7 +66,6 @@ var functionProperties = map[string]int{
 	"DurableConfig":                 propRefused,
 	"Events":                        propRefused,
 	"FunctionScalingConfig":         propRefused,
-	"FunctionUrlConfig":             propRefused,
 	"PublishToLatestPublished":      propRefused,
 	"TenancyConfig":                 propRefused,
 }
@@ -363,6 +363,13 @@ func (t *transformer) function(id string, res map[string]any) (*fnResult, error)
 			named{aliasID, aliasRes})
 		out.refs["Version"] = versionID
 		out.refs["Alias"] = aliasID
+	}
+	if v, ok := props["FunctionUrlConfig"]; ok && v != nil {
+		urls, err := functionURL(id, v, aliasID, pass)
+		if err != nil {
+			return nil, err
+		}
+		out.resources = append(out.resources, urls...)
 	}
 	out.resources = append(out.resources, eventResources...)
 	if role != nil {

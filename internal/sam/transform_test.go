@@ -98,8 +98,26 @@ func TestTransformErrors(t *testing.T) {
 	}{
 		{"Events", `"OrdersFunction": ` + fn(`"Events": {"Api": {"Type": "Api", "Properties": {"Path": "/", "Method": "get"}}}`),
 			"OrdersFunction: property Events is not supported by sluice deploy yet", true},
-		{"FunctionUrlConfig", `"Fn": ` + fn(`"FunctionUrlConfig": {"AuthType": "NONE"}`),
-			"Fn: property FunctionUrlConfig is not supported by sluice deploy yet", true},
+		{"FunctionUrlConfigAuthType", `"Fn": ` + fn(`"FunctionUrlConfig": {"AuthType": "OPEN"}`),
+			"Fn: AuthType is required to configure function property `FunctionUrlConfig`. Please provide either AWS_IAM or NONE.", false},
+		{"FunctionUrlConfigNoAuthType", `"Fn": ` + fn(`"FunctionUrlConfig": {}`),
+			"Fn: AuthType is required to configure function property `FunctionUrlConfig`", false},
+		{"FunctionUrlConfigNotMap", `"Fn": ` + fn(`"FunctionUrlConfig": {"Ref": "Url"}`),
+			"Fn: FunctionUrlConfig must be a map", false},
+		{"FunctionUrlConfigUnknown", `"Fn": ` + fn(`"FunctionUrlConfig": {"AuthType": "NONE", "Auth": "NONE"}`),
+			"Fn: FunctionUrlConfig has unknown property Auth", false},
+		{"FunctionUrlConfigCorsNotMap", `"Fn": ` + fn(`"FunctionUrlConfig": {"AuthType": "NONE", "Cors": ["*"]}`),
+			"Fn: Property 'FunctionUrlConfig.Cors' should be a map.", false},
+		{"FunctionUrlConfigCorsUnknown", `"Fn": ` + fn(`"FunctionUrlConfig": {"AuthType": "NONE", "Cors": {"AllowOrigin": ["*"]}}`),
+			"Fn: AllowOrigin is not a valid property for configuring Cors.", false},
+		{"FunctionUrlConfigCorsList", `"Fn": ` + fn(`"FunctionUrlConfig": {"AuthType": "NONE", "Cors": {"AllowOrigins": "*"}}`),
+			"Fn: AllowOrigins must be of type list.", false},
+		{"FunctionUrlConfigCorsMaxAge", `"Fn": ` + fn(`"FunctionUrlConfig": {"AuthType": "NONE", "Cors": {"MaxAge": 1.5}}`),
+			"Fn: MaxAge must be of type int.", false},
+		{"FunctionUrlConfigCorsCredentials", `"Fn": ` + fn(`"FunctionUrlConfig": {"AuthType": "NONE", "Cors": {"AllowCredentials": "yes"}}`),
+			"Fn: AllowCredentials must be of type bool.", false},
+		{"FunctionUrlCollides", `"Fn": ` + fn(`"FunctionUrlConfig": {"AuthType": "NONE"}`) + `, "FnUrl": {"Type": "AWS::SNS::Topic"}`,
+			"Fn: generated resource FnUrl collides with resource FnUrl of the template", false},
 		{"DurableConfig", `"Fn": ` + fn(`"DurableConfig": {}`), "Fn: property DurableConfig", true},
 		{"Api", `"MyApi": {"Type": "AWS::Serverless::Api", "Properties": {"StageName": "prod"}}`,
 			"MyApi: type AWS::Serverless::Api is not supported by sluice deploy yet", true},
@@ -166,8 +184,8 @@ func TestTransformErrors(t *testing.T) {
 			`Globals: section "Lambda" is not supported`, false},
 		{"GlobalsProperty", `{"Transform": "AWS::Serverless-2016-10-31", "Globals": {"Function": {"FunctionName": "x"}}, "Resources": {}}`,
 			`Globals: "FunctionName" is not a supported property of Function`, false},
-		{"GlobalsRefusedProperty", `{"Transform": "AWS::Serverless-2016-10-31", "Globals": {"Function": {"FunctionUrlConfig": {"AuthType": "NONE"}}}, "Resources": {"Fn": ` + fn(``) + `}}`,
-			"Fn: property FunctionUrlConfig is not supported", true},
+		{"GlobalsRefusedProperty", `{"Transform": "AWS::Serverless-2016-10-31", "Globals": {"Function": {"DurableConfig": {}}}, "Resources": {"Fn": ` + fn(``) + `}}`,
+			"Fn: property DurableConfig is not supported", true},
 		{"IgnoreGlobalsUnknown", `{"Transform": "AWS::Serverless-2016-10-31", "Globals": {"Function": {"Timeout": 3}}, "Resources": {"Fn": {"Type": "AWS::Serverless::Function", "IgnoreGlobals": ["MemorySize"], "Properties": {"CodeUri": "src/", "Handler": "h", "Runtime": "python3.12"}}}}`,
 			"invalid resource attribute IgnoreGlobals", false},
 		{"WithoutTransform", `{"Resources": {"Fn": ` + fn(``) + `}}`,
@@ -603,6 +621,61 @@ func TestFixturesLint(t *testing.T) {
 			t.Parallel()
 			if out, err := exec.Command(lint, fixture).CombinedOutput(); err != nil {
 				t.Errorf("cfn-lint %s: %v\n%s", fixture, err, out)
+			}
+		})
+	}
+}
+
+// Ensure FunctionUrlConfig becomes what the translator generates: the URL on the alias when there is one, else on
+// the function, and for a public URL (AuthType NONE as written) both permissions Lambda requires.
+func TestFunctionURL(t *testing.T) {
+	public := func(target string) map[string]map[string]any {
+		return map[string]map[string]any{
+			"FnUrlPublicPermissions": {"Action": "lambda:InvokeFunctionUrl", "FunctionName": map[string]any{"Ref": target},
+				"Principal": "*", "FunctionUrlAuthType": "NONE"},
+			"FnURLInvokeAllowPublicAccess": {"Action": "lambda:InvokeFunction", "FunctionName": map[string]any{"Ref": target},
+				"Principal": "*", "InvokedViaFunctionUrl": true},
+		}
+	}
+	with := func(m map[string]map[string]any, id string, props map[string]any) map[string]map[string]any {
+		out := map[string]map[string]any{id: props}
+		for k, v := range m {
+			out[k] = v
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name  string
+		props string // the function's properties besides the minimal ones
+		want  map[string]map[string]any
+	}{
+		{"PublicOnTheFunction", `"FunctionUrlConfig": {"AuthType": "NONE"}`,
+			with(public("Fn"), "FnUrl", map[string]any{"AuthType": "NONE", "TargetFunctionArn": map[string]any{"Ref": "Fn"}})},
+		{"PublicOnTheAlias", `"AutoPublishAlias": "live", "FunctionUrlConfig": {"AuthType": "NONE", "InvokeMode": "RESPONSE_STREAM"}`,
+			with(public("FnAliaslive"), "FnUrl", map[string]any{"AuthType": "NONE", "InvokeMode": "RESPONSE_STREAM",
+				"TargetFunctionArn": map[string]any{"Ref": "FnAliaslive"}})},
+		{"IAM", `"FunctionUrlConfig": {"AuthType": "AWS_IAM", "Cors": {"AllowOrigins": ["*"], "MaxAge": 60}}`,
+			map[string]map[string]any{"FnUrl": {"AuthType": "AWS_IAM", "TargetFunctionArn": map[string]any{"Ref": "Fn"},
+				"Cors": map[string]any{"AllowOrigins": []any{"*"}, "MaxAge": 60.0}}}},
+		{"EmptyCorsDropped", `"FunctionUrlConfig": {"AuthType": "AWS_IAM", "Cors": {}}`,
+			map[string]map[string]any{"FnUrl": {"AuthType": "AWS_IAM", "TargetFunctionArn": map[string]any{"Ref": "Fn"}}}},
+		{"AuthTypeFromParameter", `"FunctionUrlConfig": {"AuthType": {"Ref": "Auth"}}`, // no permissions, as the translator
+			map[string]map[string]any{"FnUrl": {"AuthType": map[string]any{"Ref": "Auth"}, "TargetFunctionArn": map[string]any{"Ref": "Fn"}}}},
+		{"None", ``, map[string]map[string]any{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := Transform(samTemplate(t, `"Fn": `+fn(tc.props)), Options{Parameters: map[string]any{"Auth": "NONE"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]map[string]any{}
+			for id, r := range out["Resources"].(map[string]any) {
+				if typ := r.(map[string]any)["Type"]; typ == "AWS::Lambda::Url" || typ == "AWS::Lambda::Permission" {
+					got[id] = props(t, out, id)
+				}
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %s\nwant %s", jsonString(got), jsonString(tc.want))
 			}
 		})
 	}

@@ -144,12 +144,16 @@ func TestTranslatorCrossCheck(t *testing.T) {
 	}
 }
 
-// TestSeedReference compares Transform with the translator output kept in testdata/seed.translated.json, so that
-// the seed template is checked where aws-sam-translator is not installed.
-func TestSeedReference(t *testing.T) {
-	got := normalize(t, transformFixture(t, filepath.Join("testdata", "seed.json")), true)
-	want := normalize(t, readJSON(t, filepath.Join("testdata", "seed.translated.json")), false)
-	compareTemplates(t, got, want)
+// TestTranslatedReferences compares Transform with the translator outputs kept in testdata/<name>.translated.json
+// (the seed template, function URLs), so that those fixtures are checked where aws-sam-translator is not installed.
+func TestTranslatedReferences(t *testing.T) {
+	for _, name := range []string{"seed", "urls"} {
+		t.Run(name, func(t *testing.T) {
+			got := normalize(t, transformFixture(t, filepath.Join("testdata", name+".json")), true)
+			want := normalize(t, readJSON(t, filepath.Join("testdata", name+".translated.json")), false)
+			compareTemplates(t, got, want)
+		})
+	}
 }
 
 // compareTemplates checks, with a readable message for each, what the brief of this package names — the set of

@@ -321,7 +321,7 @@ func deletionOrder(gone []removal) []removal {
 // the usual shapes still uses it.
 func deletePriority(typ string) int {
 	switch typ {
-	case "AWS::Lambda::EventInvokeConfig":
+	case "AWS::Lambda::EventInvokeConfig", "AWS::Lambda::Url", "AWS::Lambda::Permission":
 		return 0
 	case "AWS::Lambda::Alias":
 		return 1

@@ -84,4 +84,10 @@ func TestDeletePriority(t *testing.T) {
 			t.Errorf("%s is not deleted before %s", order[i-1], order[i])
 		}
 	}
+	// A URL and a statement before the alias or function they are on.
+	for _, typ := range []string{"AWS::Lambda::Url", "AWS::Lambda::Permission"} {
+		if deletePriority(typ) >= deletePriority("AWS::Lambda::Alias") {
+			t.Errorf("%s is not deleted before AWS::Lambda::Alias", typ)
+		}
+	}
 }

@@ -36,7 +36,10 @@ type fakeAWS struct {
 	deploys   map[string]*fakeDeployment
 	groups    map[string]bool // application/group
 	eics      map[string]bool // function:qualifier
-	log       []string
+	urls      map[string]*fakeURL
+	// policies are the statements of each resource-based policy, by function:qualifier and statement id.
+	policies map[string]map[string]map[string]any
+	log      []string
 	// outcome is how the next deployments end: "Succeeded" (default) or "Failed" (an alarm rolled it back);
 	// outcomes overrides it for some functions.
 	outcome  string
@@ -62,6 +65,14 @@ type fakeVersion struct {
 	sha string
 }
 
+// fakeURL is a function URL, by function:qualifier ("orders:" for $LATEST's).
+type fakeURL struct {
+	id         string
+	authType   string
+	invokeMode string
+	cors       map[string]any
+}
+
 type fakeAlias struct {
 	version string
 	weights map[string]float64
@@ -76,7 +87,7 @@ type fakeDeployment struct {
 
 func newFakeAWS(t *testing.T) *fakeAWS {
 	f := &fakeAWS{functions: map[string]*fakeFunction{}, deploys: map[string]*fakeDeployment{}, groups: map[string]bool{},
-		eics: map[string]bool{}, outcome: "Succeeded", polls: 2}
+		eics: map[string]bool{}, urls: map[string]*fakeURL{}, policies: map[string]map[string]map[string]any{}, outcome: "Succeeded", polls: 2}
 	srv := httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(srv.Close)
 	f.url = srv.URL
@@ -213,7 +224,14 @@ func (f *fakeAWS) lambda(w http.ResponseWriter, r *http.Request, body []byte) {
 		return
 	}
 	qualifier := r.URL.Query().Get("Qualifier")
+	if _, q, ok := strings.Cut(strings.TrimPrefix(parts[2], "arn:aws:lambda:us-east-1:000000000000:function:"), ":"); ok {
+		qualifier = q
+	}
 	switch rest := strings.Join(parts[3:], "/"); {
+	case parts[0] == "2021-10-31" && rest == "url":
+		f.functionURL(w, r, fn, qualifier, in)
+	case parts[0] == "2015-03-31" && (rest == "policy" || strings.HasPrefix(rest, "policy/")):
+		f.permission(w, r, fn, qualifier, strings.TrimPrefix(strings.TrimPrefix(rest, "policy"), "/"), in)
 	case parts[0] == "2017-10-31" && rest == "concurrency":
 		w.WriteHeader(204)
 	case parts[0] == "2019-09-25" && rest == "event-invoke-config":
@@ -242,6 +260,16 @@ func (f *fakeAWS) lambda(w http.ResponseWriter, r *http.Request, body []byte) {
 	case rest == "" && r.Method == http.MethodDelete: // DeleteFunction
 		if qualifier == "" {
 			delete(f.functions, fn.name)
+			for key := range f.urls {
+				if strings.HasPrefix(key, fn.name+":") {
+					delete(f.urls, key)
+				}
+			}
+			for key := range f.policies {
+				if strings.HasPrefix(key, fn.name+":") {
+					delete(f.policies, key)
+				}
+			}
 			f.record("DeleteFunction %s", fn.name)
 			w.WriteHeader(204)
 			return
@@ -314,12 +342,115 @@ func (f *fakeAWS) lambda(w http.ResponseWriter, r *http.Request, body []byte) {
 			writeJSON(w, 200, aliasJSON(fn, parts[4], a))
 		case http.MethodDelete:
 			delete(fn.aliases, parts[4])
+			delete(f.urls, fn.name+":"+parts[4])
+			delete(f.policies, fn.name+":"+parts[4])
 			f.record("DeleteAlias %s:%s", fn.name, parts[4])
 			w.WriteHeader(204)
 		}
 	default:
 		lambdaError(w, 404, "UnknownOperationException", r.Method+" "+r.URL.Path)
 	}
+}
+
+// functionURL is Create/Update/DeleteFunctionUrlConfig on $LATEST or an alias.
+func (f *fakeAWS) functionURL(w http.ResponseWriter, r *http.Request, fn *fakeFunction, qualifier string, in map[string]any) {
+	key := fn.name + ":" + qualifier
+	if qualifier != "" && fn.aliases[qualifier] == nil {
+		lambdaError(w, 404, "ResourceNotFoundException", "Function does not exist")
+		return
+	}
+	u := f.urls[key]
+	answer := func(status int) {
+		arn := "arn:aws:lambda:us-east-1:000000000000:function:" + strings.TrimSuffix(key, ":")
+		out := map[string]any{"FunctionArn": arn, "FunctionUrl": "http://" + u.id + ".lambda-url.us-east-1.localhost/",
+			"AuthType": u.authType, "InvokeMode": u.invokeMode, "CreationTime": "2026-11-26T09:00:00.000000Z"}
+		if len(u.cors) > 0 {
+			out["Cors"] = u.cors
+		}
+		writeJSON(w, status, out)
+	}
+	settings := func() {
+		u.authType, _ = in["AuthType"].(string)
+		if m, ok := in["InvokeMode"].(string); ok {
+			u.invokeMode = m
+		}
+		if c, ok := in["Cors"].(map[string]any); ok {
+			u.cors = c
+		}
+	}
+	switch {
+	case r.Method == http.MethodPost:
+		if u != nil {
+			lambdaError(w, 409, "ResourceConflictException", "FunctionUrlConfig exists for this Lambda function")
+			return
+		}
+		u = &fakeURL{id: fmt.Sprintf("url%d", len(f.log)), invokeMode: "BUFFERED"}
+		settings()
+		f.urls[key] = u
+		f.record("CreateFunctionUrlConfig %s %s", key, u.authType)
+		answer(201)
+	case u == nil:
+		lambdaError(w, 404, "ResourceNotFoundException", "The resource you requested does not exist.")
+	case r.Method == http.MethodPut:
+		settings()
+		f.record("UpdateFunctionUrlConfig %s %s %s cors=%d", key, u.authType, u.invokeMode, len(u.cors))
+		answer(200)
+	case r.Method == http.MethodDelete:
+		delete(f.urls, key)
+		f.record("DeleteFunctionUrlConfig %s", key)
+		w.WriteHeader(204)
+	default:
+		answer(200)
+	}
+}
+
+// permission is AddPermission and RemovePermission on a function, version or alias.
+func (f *fakeAWS) permission(w http.ResponseWriter, r *http.Request, fn *fakeFunction, qualifier, sid string, in map[string]any) {
+	key := fn.name + ":" + qualifier
+	if _, isVersion := fn.versions[qualifier]; qualifier != "" && fn.aliases[qualifier] == nil && !isVersion {
+		lambdaError(w, 404, "ResourceNotFoundException", "Function not found: "+key)
+		return
+	}
+	switch r.Method {
+	case http.MethodPost:
+		sid, _ = in["StatementId"].(string)
+		if msg := f.failure("AddPermission", sid); msg != "" {
+			lambdaError(w, 400, "InvalidParameterValueException", msg)
+			return
+		}
+		if f.policies[key] == nil {
+			f.policies[key] = map[string]map[string]any{}
+		}
+		if _, ok := f.policies[key][sid]; ok {
+			lambdaError(w, 409, "ResourceConflictException", "The statement id ("+sid+") provided already exists. Please provide a new statement id, or remove the existing statement.")
+			return
+		}
+		f.policies[key][sid] = in
+		f.record("AddPermission %s %v %v", key, in["Action"], in["Principal"])
+		writeJSON(w, 201, map[string]any{"Statement": "{}"})
+	case http.MethodDelete:
+		if _, ok := f.policies[key][sid]; !ok {
+			lambdaError(w, 404, "ResourceNotFoundException", "No policy is associated with the given resource.")
+			return
+		}
+		delete(f.policies[key], sid)
+		f.record("RemovePermission %s %v", key, sid)
+		w.WriteHeader(204)
+	default:
+		lambdaError(w, 404, "UnknownOperationException", r.Method+" "+r.URL.Path)
+	}
+}
+
+// statements lists the statements of a resource's policy (function:qualifier) as "Action Principal" lines.
+func (f *fakeAWS) statements(key string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, s := range f.policies[key] {
+		out = append(out, fmt.Sprintf("%v %v", s["Action"], s["Principal"]))
+	}
+	slices.Sort(out)
+	return out
 }
 
 func (f *fakeAWS) failure(op, target string) string {

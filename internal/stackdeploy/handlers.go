@@ -44,6 +44,8 @@ var handlers = map[string]handler{
 	"AWS::Lambda::Version":              versionHandler{},
 	"AWS::Lambda::Alias":                aliasHandler{},
 	"AWS::Lambda::EventInvokeConfig":    eventInvokeHandler{},
+	"AWS::Lambda::Url":                  urlHandler{},
+	"AWS::Lambda::Permission":           permissionHandler{},
 	"AWS::CloudWatch::Alarm":            alarmHandler{},
 	"AWS::CodeDeploy::Application":      applicationHandler{},
 	"AWS::CodeDeploy::DeploymentGroup":  groupHandler{},

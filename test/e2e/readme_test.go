@@ -191,8 +191,8 @@ func TestREADMEWalkthrough(t *testing.T) {
 		t.Fatalf("the README's keyless try-out exited %d\nstdout:\n%s\nstderr (bash -x):\n%s", code, tail(stdout, 6000), tail(stderr, 12000))
 	}
 
-	// The SAM section, from a copy of the clone's examples/orders (its commands edit src/index.js): v1, no changes,
-	// v2 through the canary and its hooks, v3 rolled back by the errors alarm under load.sh's traffic, then a
+	// The SAM section, from a copy of the clone's examples/orders (its commands edit src/index.js): v1 (and an order
+	// through its public function URL, with curl), no changes, v2 through the canary and its hooks, v3 rolled back by the errors alarm under load.sh's traffic, then a
 	// rollback. `set -m` is a terminal's job control: load.sh, started in the background, stops its own process
 	// group when killed, as it does in a person's shell, not the test's.
 	sam := markedBlocks(t, readme, "sam")
@@ -210,7 +210,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("the README's SAM section exited %d\nstdout:\n%s\nstderr (bash -x):\n%s", code, tail(stdout, 6000), tail(stderr, 12000))
 	}
-	for _, want := range []string{"No changes: stack orders is up to date.", "exit status 2"} {
+	for _, want := range []string{`{"orderId":"o-1001","status":"ACCEPTED","total":21}`, "No changes: stack orders is up to date.", "exit status 2"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("the SAM section's output has no %q\nstdout:\n%s\nstderr (bash -x):\n%s", want, tail(stdout, 6000), tail(stderr, 12000))
 		}

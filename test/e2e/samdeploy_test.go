@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -155,6 +156,15 @@ func TestDeploySeedTemplate(t *testing.T) {
 	out := invokeJSON(t, c, "orders", "live", `{"orderId":"o-1","items":[{"sku":"a","quantity":2,"unitPrice":3.5}]}`)
 	if out.FunctionError != nil || !strings.Contains(string(out.Payload), `"orderId":"o-1"`) {
 		t.Fatalf("invoke v1: %s", out.Payload)
+	}
+	// The same order over HTTP, unsigned, through the public URL the stack prints.
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.Outputs["OrdersUrl"], strings.NewReader(`{"orderId":"o-2","items":[{"sku":"a","quantity":2,"unitPrice":3.5}]}`))
+	if err != nil {
+		t.Fatalf("outputs %v: %v", r.Outputs, err)
+	}
+	if a := urlDo(t, urlClient(s), req); a.status != http.StatusOK || string(a.body) != `{"orderId":"o-2","status":"ACCEPTED","total":7}` ||
+		a.header.Get("X-Sluice-Executed-Version") != "1" {
+		t.Fatalf("POST %s: %d %s %v", r.Outputs["OrdersUrl"], a.status, a.body, a.header)
 	}
 
 	// A deploy with nothing changed changes nothing: no version, no deployment.
