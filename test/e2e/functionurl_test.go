@@ -336,6 +336,12 @@ func TestFunctionURLCanary(t *testing.T) {
 	}
 	clear(seen)
 	mu.Unlock()
+	// Every user is seen on v2 before the next canary starts, so each one's history begins there.
+	eventually(t, 30*time.Second, "all 40 users served by "+v2, func() (bool, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(seen) == 40, fmt.Sprintf("%d users seen", len(seen))
+	})
 
 	// A defective canary (v2 → v3): the 5xx alarm rolls it back; users on the canary go there once and come back.
 	id := createDeployment(t, cd, appSpecFor(fn, "live", v2, v3))
