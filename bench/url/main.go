@@ -120,13 +120,13 @@ func run(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	m := measurements{cfg: cfg, source: art.source, wrk: art.wrk, machine: hostinfo.Description(), cpuModel: cpuModel(),
+	m := measurements{cfg: cfg, source: art.source, wrk: art.wrk, machine: hostinfo.Description(),
 		started: time.Now()}
-	m.loadWaited, m.loadAtStart, m.quiet = waitForQuiet(ctx, cfg.quietLoad, cfg.quietWait)
+	m.loadWaited, m.loadAtStart, m.quiet = hostinfo.WaitForQuiet(ctx, cfg.quietLoad, cfg.quietWait)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	m.uptime = uptimeLine()
+	m.uptime = hostinfo.Uptime()
 	log.Printf("measuring at load average %s", m.loadAtStart)
 
 	srv, err := startServer(art.sluice, filepath.Join(tmp, "data"), cfg)
@@ -152,7 +152,7 @@ func run(ctx context.Context, cfg config) error {
 			m.deploys = append(m.deploys, run)
 		}
 	}
-	m.loadAtEnd = loadAverage()
+	m.loadAtEnd = hostinfo.LoadAverage()
 	m.serverAlive = srv.Alive()
 	if !m.serverAlive {
 		return errors.New("the server died during the run")

@@ -12,7 +12,7 @@ import (
 // measurements are everything the report prints.
 type measurements struct {
 	cfg                            config
-	source, wrk, machine, cpuModel string
+	source, wrk, machine           string
 	started                        time.Time
 	uptime, loadAtStart, loadAtEnd string
 	loadWaited                     time.Duration
@@ -24,7 +24,7 @@ type measurements struct {
 func printReport(w io.Writer, m measurements) {
 	cfg := m.cfg
 	fmt.Fprintf(w, "\n# bench/url — %s\n\n", m.started.Format(time.RFC3339))
-	fmt.Fprintf(w, "- Machine: %s; CPU model %q.\n", m.machine, m.cpuModel)
+	fmt.Fprintf(w, "- Machine: %s.\n", m.machine)
 	quiet := fmt.Sprintf("after waiting %s for the 1-minute load average to drop below %.2f", m.loadWaited.Round(time.Second), cfg.quietLoad)
 	switch {
 	case cfg.quietLoad <= 0:

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluice-dev/sluice/bench/internal/hostinfo"
 )
 
 // wrkTarget is what one wrk run sends: to url (the address wrk dials), with host as the Host header when set, and
@@ -61,7 +63,7 @@ var doneRE = regexp.MustCompile(`BENCH-URL requests=(\d+) duration_us=(\d+) p50_
 // accounts for the CPU the machine spent meanwhile. serverPid is Sluice's (its children are the function
 // processes); 0 when the target is the harness's own floor.
 func runWrk(ctx context.Context, t wrkTarget, connections, threads int, d time.Duration, dir string, serverPid int) (wrkResult, error) {
-	r := wrkResult{target: t.name, concurrency: connections, load1: load1()}
+	r := wrkResult{target: t.name, concurrency: connections, load1: hostinfo.Load1()}
 	lua := ""
 	if t.lua != nil {
 		var err error
