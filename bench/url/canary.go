@@ -154,6 +154,10 @@ func measureDeployments(ctx context.Context, cfg config, c *clients, pkg []byte,
 			run.notes = append(run.notes, fmt.Sprintf("%v: %d defective canaries of %d run", err, i, cfg.rollbacks))
 			break
 		}
+		// Requests still queued from the last canary would be answered by v3 after the restore: let them drain.
+		for deadline := time.Now().Add(30 * time.Second); load.inFlight.Load() > 32 && time.Now().Before(deadline); {
+			sleep(ctx, 50*time.Millisecond)
+		}
 		sleep(ctx, time.Duration(i)*137*time.Millisecond) // spread the canaries' starts over the alarm's 1-s periods
 		rb := rollback{created: time.Now(), from: from}
 		if i > 0 {
@@ -162,9 +166,17 @@ func measureDeployments(ctx context.Context, cfg config, c *clients, pkg []byte,
 		if rb.id, err = createDeployment(ctx, c, fn, from, v3); err != nil {
 			return run, err
 		}
-		seenSplit := false
+		seenSplit, checked := false, time.Now()
 		samples := pollAlias(ctx, c, fn, 2*time.Millisecond, time.Minute, func(s aliasSample) bool {
 			seenSplit = seenSplit || s.split
+			if !seenSplit && time.Since(checked) > 500*time.Millisecond {
+				// A deployment the alarm stopped before its traffic moved never shows a split: stop looking.
+				checked = time.Now()
+				out, err := c.cd.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(rb.id)})
+				if err == nil && out.DeploymentInfo.CompleteTime != nil {
+					return true
+				}
+			}
 			return seenSplit && s.version == from && !s.split
 		})
 		for _, s := range samples {
@@ -189,6 +201,11 @@ func measureDeployments(ctx context.Context, cfg config, c *clients, pkg []byte,
 		}
 		log.Printf("deployments (%s): defective canary %d: %s (rollback %s %s), alias seen restored %s after creation",
 			stickiness(sticky), i+1, rb.status, rbID, rb.rollbackStatus, rb.restored.Sub(rb.created).Round(time.Millisecond))
+		if !seenSplit {
+			run.notes = append(run.notes, fmt.Sprintf("defective canary %s ended %s before GetAlias saw its split (the alarm was still counting 5xx answered after the previous restore); left out", rb.id, rb.status))
+			sleep(ctx, time.Second)
+			continue
+		}
 		if rb.restored.IsZero() {
 			return run, fmt.Errorf("defective canary %s: live was not seen back on version %s within a minute", rb.id, from)
 		}
