@@ -50,18 +50,18 @@ type Kind int
 
 // The kinds of failure.
 const (
-	KindOther              Kind = iota
-	KindMissing                 // the request carries no signature
-	KindMalformed               // the signature's parts are missing or malformed
-	KindMismatch                // the signature (or a chunk's, or the trailer's) is not the one the key makes
-	KindUnknownKey              // the access key is not known
-	KindBadToken                // the session token does not belong to the key
-	KindExpiredToken            // the session has expired
-	KindExpiredRequest          // a presigned URL past its X-Amz-Expires
-	KindSkewed                  // the request time is outside the clock-skew window
-	KindContentMismatch         // the body's SHA-256 is not the X-Amz-Content-Sha256 the request declared
-	KindIncompleteBody          // a streamed body ended early, was longer than declared, or its chunk encoding is broken
-	KindInternal                // the credential lookup failed
+	KindOther           Kind = iota
+	KindMissing              // the request carries no signature
+	KindMalformed            // the signature's parts are missing or malformed
+	KindMismatch             // the signature (or a chunk's, or the trailer's) is not the one the key makes
+	KindUnknownKey           // the access key is not known
+	KindBadToken             // the session token does not belong to the key
+	KindExpiredToken         // the session has expired
+	KindExpiredRequest       // a presigned URL past its X-Amz-Expires
+	KindSkewed               // the request time is outside the clock-skew window
+	KindContentMismatch      // the body's SHA-256 is not the X-Amz-Content-Sha256 the request declared
+	KindIncompleteBody       // a streamed body ended early, was longer than declared, or its chunk encoding is broken
+	KindInternal             // the credential lookup failed
 )
 
 // Error returns "Code: Message".
@@ -88,7 +88,9 @@ func errInvalidSignature(msg string) *Error {
 	return newError(http.StatusForbidden, CodeInvalidSignature, msg).kind(KindMalformed)
 }
 
-func errSignatureMismatch() *Error { return errInvalidSignature(msgSignatureMismatch).kind(KindMismatch) }
+func errSignatureMismatch() *Error {
+	return errInvalidSignature(msgSignatureMismatch).kind(KindMismatch)
+}
 
 func errUnknownKey() *Error {
 	return newError(http.StatusForbidden, CodeUnrecognizedClient, msgInvalidToken).kind(KindUnknownKey)
