@@ -1,7 +1,6 @@
 package s3
 
 import (
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -12,19 +11,6 @@ import (
 type Conditions struct {
 	IfMatch, IfNoneMatch               string
 	IfModifiedSince, IfUnmodifiedSince time.Time // zero: absent
-}
-
-// ConditionsFrom reads the four headers under their names with prefix ("" for GetObject's, "x-amz-copy-source-"
-// for CopyObject's). A date that does not parse is ignored, as HTTP says.
-func ConditionsFrom(h http.Header, prefix string) Conditions {
-	c := Conditions{IfMatch: h.Get(prefix + "If-Match"), IfNoneMatch: h.Get(prefix + "If-None-Match")}
-	if t, err := http.ParseTime(h.Get(prefix + "If-Modified-Since")); err == nil {
-		c.IfModifiedSince = t
-	}
-	if t, err := http.ParseTime(h.Get(prefix + "If-Unmodified-Since")); err == nil {
-		c.IfUnmodifiedSince = t
-	}
-	return c
 }
 
 // Check evaluates the conditions against an object's ETag (quoted) and last modification, in HTTP's order:

@@ -24,8 +24,10 @@ import (
 	"github.com/sluice-dev/sluice/internal/api/iamapi"
 	"github.com/sluice-dev/sluice/internal/api/lambdaapi"
 	"github.com/sluice-dev/sluice/internal/api/logsapi"
+	"github.com/sluice-dev/sluice/internal/api/s3api"
 	"github.com/sluice-dev/sluice/internal/api/stackapi"
 	"github.com/sluice-dev/sluice/internal/auth"
+	"github.com/sluice-dev/sluice/internal/blobstore"
 	"github.com/sluice-dev/sluice/internal/cluster"
 	"github.com/sluice-dev/sluice/internal/codedeploy/controller"
 	"github.com/sluice-dev/sluice/internal/codestore"
@@ -37,6 +39,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/logstore"
 	"github.com/sluice-dev/sluice/internal/metrics"
 	"github.com/sluice-dev/sluice/internal/prom"
+	"github.com/sluice-dev/sluice/internal/s3/buckets"
 	"github.com/sluice-dev/sluice/internal/sandbox"
 	"github.com/sluice-dev/sluice/internal/scratch"
 	"github.com/sluice-dev/sluice/internal/sigv4"
@@ -54,6 +57,13 @@ type Config struct {
 	// FunctionURLDomain is the domain function URLs are named under, <url-id>.<domain>, served on the API
 	// listener (default lambda-url.<region>.localhost, which resolves to loopback without DNS set-up).
 	FunctionURLDomain string
+	// S3Domain is S3's host on the API listener (default s3.<region>.localhost): itself path-style,
+	// <bucket>.<domain> virtual-hosted. Path-style requests on the main endpoint are served too.
+	S3Domain string
+	// S3MaxObjectSize bounds one PutObject, UploadPart or copy, in bytes (default 5 GiB, S3's limit).
+	S3MaxObjectSize int64
+	// S3UploadExpiry is how long an incomplete multipart upload is kept (default 7 days).
+	S3UploadExpiry time.Duration
 	// MinSettleTime keeps creates Pending and updates InProgress at least this long after they commit (default 0;
 	// see controlplane.Options).
 	MinSettleTime time.Duration
@@ -119,6 +129,9 @@ func (c *Config) defaults() {
 	}
 	if c.FunctionURLDomain == "" {
 		c.FunctionURLDomain = "lambda-url." + c.Region + ".localhost"
+	}
+	if c.S3Domain == "" {
+		c.S3Domain = "s3." + c.Region + ".localhost"
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -242,7 +255,14 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if err := cp.StartPolicyCache(context.Background()); err != nil {
 		return err
 	}
-	identities.UseResourcePolicies(functionPolicies{cp})
+	// S3: object bytes in blobs on this node's disk, records in the store.
+	blobs, err := blobstore.Open(filepath.Join(cfg.DataDir, "s3"))
+	if err != nil {
+		return err
+	}
+	objects := buckets.New(buckets.Options{Store: db, Blobs: blobs, Region: cfg.Region, MaxObjectSize: cfg.S3MaxObjectSize,
+		UploadExpiry: cfg.S3UploadExpiry, Logger: log})
+	identities.UseResourcePolicies(resourcePolicies{lambda: functionPolicies{cp}, buckets: bucketPolicies{objects}})
 	var recorder invoke.Recorder = metricStore
 	var observer invoke.Observer = exporter
 	var urlMetrics functionurl.Recorder = metricStore
@@ -363,6 +383,8 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 			}
 			return nil
 		},
+		S3:             s3api.New(objects, log),
+		S3Domain:       strings.ToLower(cfg.S3Domain),
 		GlobalServices: map[string]bool{"iam": true, "sts": true},
 		Internal:       internal,
 		Region:         cfg.Region,
@@ -383,6 +405,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	runCtx, stopLoops := context.WithCancel(context.Background())
 	var loops sync.WaitGroup
 	loops.Go(func() { metricStore.Run(runCtx) })
+	loops.Go(func() { s3Janitor(runCtx, objects, blobs, log) })
 	if node != nil {
 		sharing := make(chan struct{})
 		loops.Go(func() { followShares(runCtx, node, inv, cp, log, sharing) })
