@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"time"
 
@@ -39,4 +40,20 @@ func s3Janitor(ctx context.Context, svc *buckets.Service, blobs *blobstore.Store
 		}
 		t.Reset(janitorEvery)
 	}
+}
+
+// s3Packages reads Lambda deployment packages from S3 objects (Code.S3Bucket/S3Key/S3ObjectVersion).
+type s3Packages struct{ svc *buckets.Service }
+
+func (p s3Packages) Package(ctx context.Context, bucket, key, version string, limit int64) ([]byte, error) {
+	v, err := p.svc.GetObject(ctx, bucket, key, version)
+	if err != nil {
+		return nil, err
+	}
+	f, err := p.svc.OpenBlob(v)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, limit+1))
 }
