@@ -153,10 +153,8 @@ func (h *Handler) putObject(q *request) error {
 		return err
 	}
 	writeVersionHeaders(q.w, v)
-	if d.Algorithm != "" {
-		q.w.Header().Set(v.ChecksumAlgorithm.Header(), v.Checksum)
-		q.w.Header().Set("x-amz-checksum-type", v.ChecksumType)
-	}
+	q.w.Header().Set(v.ChecksumAlgorithm.Header(), v.Checksum) // the one sent, or the CRC64NVME S3 computes itself
+	q.w.Header().Set("x-amz-checksum-type", v.ChecksumType)
 	q.w.WriteHeader(http.StatusOK)
 	return nil
 }
