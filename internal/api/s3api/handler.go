@@ -63,6 +63,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rest := strings.TrimPrefix(r.URL.Path, "/")
 		q.bucket, q.key, _ = strings.Cut(rest, "/")
 	}
+	if q.has("AWSAccessKeyId") && q.has("Signature") { // a SigV2 presigned URL
+		h.drain(q)
+		h.writeError(q, errSigV2())
+		return
+	}
 	op, action := h.route(q)
 	if op == nil {
 		h.writeError(q, fault.New(s3.CodeNotImplemented, "A header you provided implies functionality that is not implemented"))
@@ -342,6 +347,11 @@ func (h *Handler) writeErrorBody(w http.ResponseWriter, r *http.Request, status 
 // WriteAuthFailure answers a request whose signature (or signed payload) failed, in S3's words.
 func (h *Handler) WriteAuthFailure(w http.ResponseWriter, r *http.Request, se *sigv4.Error) {
 	code, status, msg := se.Code, se.Status, se.Message
+	if strings.HasPrefix(r.Header.Get("Authorization"), "AWS ") { // SigV2
+		f, _ := fault.As(errSigV2())
+		se = &sigv4.Error{Kind: sigv4.KindOther}
+		code, status, msg = f.Code, 400, f.Message
+	}
 	switch se.Kind {
 	case sigv4.KindMissing:
 		code, status, msg = s3.CodeAccessDenied, 403, "Access Denied"
@@ -374,4 +384,9 @@ func (h *Handler) WriteAuthFailure(w http.ResponseWriter, r *http.Request, se *s
 	w.Header().Set("Connection", "close")
 	h.writeErrorBody(w, r, status, errorBody{Code: code, Message: msg, Resource: r.URL.Path,
 		RequestID: awshttp.RequestID(r.Context()), HostID: hostID})
+}
+
+// errSigV2 refuses Signature Version 2 (header or presigned), as S3 does in the regions that only take SigV4.
+func errSigV2() error {
+	return s3.InvalidRequest("The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.")
 }
