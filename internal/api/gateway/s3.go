@@ -132,5 +132,6 @@ func S3Payload(r *http.Request) *sigv4.Payload {
 
 func (g *Gateway) logS3(r *http.Request, aw *answerWriter, start time.Time) {
 	g.Log.Debug("s3 request", "method", r.Method, "host", r.Host, "path", r.URL.Path, "status", aw.status,
+		"payload", r.Header.Get("X-Amz-Content-Sha256"), "encoding", r.Header.Get("Content-Encoding"),
 		"duration_ms", float64(time.Since(start).Microseconds())/1000, "request_id", awshttp.RequestID(r.Context()))
 }
