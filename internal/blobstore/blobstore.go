@@ -141,9 +141,16 @@ func (w *Writer) Commit() (Blob, error) {
 		now := time.Now()
 		return b, os.Chtimes(final, now, now)
 	}
-	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
-		_ = os.Remove(w.f.Name())
-		return Blob{}, err
+	if _, err := os.Stat(filepath.Dir(final)); errors.Is(err, fs.ErrNotExist) {
+		// A new shard directory: its entry in blobs/ must be durable too.
+		if err := os.Mkdir(filepath.Dir(final), 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			_ = os.Remove(w.f.Name())
+			return Blob{}, err
+		}
+		if err := syncDir(w.s.blobs); err != nil {
+			_ = os.Remove(w.f.Name())
+			return Blob{}, err
+		}
 	}
 	if err := os.Chmod(w.f.Name(), 0o400); err != nil {
 		_ = os.Remove(w.f.Name())
