@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/api/awshttp"
+	"github.com/sluice-dev/sluice/internal/s3"
 	"github.com/sluice-dev/sluice/internal/sigv4"
 )
 
@@ -53,16 +54,21 @@ func (g *Gateway) s3Host(host string) (bucket string, ok bool) {
 var lambdaDated = regexp.MustCompile(`^/\d{4}-\d{2}-\d{2}(/|$)`)
 
 // isS3 reports whether a request for the main endpoint is S3's: it is signed for s3, or it is an unsigned request
-// with a path no other API serves (an anonymous path-style read of a public bucket).
+// whose path starts with a valid bucket name no other API's path starts with (an anonymous path-style request to a
+// public bucket). Anything else unsigned keeps the gateway's own answers.
 func (g *Gateway) isS3(r *http.Request) bool {
-	if g.S3 == nil {
+	if g.S3 == nil || r.Method == http.MethodConnect {
 		return false
 	}
 	if sigv4.Signed(r) {
 		return sigv4.ClaimedService(r) == "s3"
 	}
 	p := r.URL.Path
-	return p != "/" && p != "/metrics" && !strings.HasPrefix(p, "/_sluice/") && !lambdaDated.MatchString(p)
+	if !strings.HasPrefix(p, "/") || p == "/metrics" || lambdaDated.MatchString(p) {
+		return false
+	}
+	bucket, _, _ := strings.Cut(p[1:], "/")
+	return s3.CheckBucketName(bucket) == nil
 }
 
 // serveS3 authenticates an S3 request from its headers and hands it on with its body unread: r.Body becomes the

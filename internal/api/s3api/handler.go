@@ -84,11 +84,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// drain reads what is left of a small body a refused request sent, so the connection can serve the next request.
+// drain reads what is left of a small body a refused request sent, so the connection can serve the next request;
+// a larger one is not read, and the connection closes after the answer.
 func (h *Handler) drain(q *request) {
 	if q.r.ContentLength >= 0 && q.r.ContentLength <= 1<<20 {
 		_, _ = io.Copy(io.Discard, io.LimitReader(q.r.Body, 1<<20))
+		return
 	}
+	q.w.Header().Set("Connection", "close")
 }
 
 type op func(*request) error
