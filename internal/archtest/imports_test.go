@@ -43,6 +43,7 @@ var layers = map[string]layer{
 	"internal/codestore":             infra,
 	"internal/codestore/replica":     infra,
 	"internal/blobstore":             infra,
+	"internal/blobstore/replica":     infra,
 	"internal/cluster":               infra,
 	"internal/sigv4":                 infra,
 	"internal/oidc":                  infra,

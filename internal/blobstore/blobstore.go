@@ -19,6 +19,7 @@
 package blobstore
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -166,6 +167,21 @@ func (w *Writer) Commit() (Blob, error) {
 	return b, nil
 }
 
+// CommitAs is Commit for a body that must hash to want (a copy received from a peer): one that does not is dropped
+// and ErrMismatch returned.
+func (w *Writer) CommitAs(want string) (Blob, error) {
+	if w.err == nil {
+		if got := hex.EncodeToString(w.h.Sum(nil)); got != want {
+			w.Abort()
+			return Blob{}, fmt.Errorf("%w: got %s", ErrMismatch, got)
+		}
+	}
+	return w.Commit()
+}
+
+// ErrMismatch is returned by CommitAs for a body that is not the blob it was meant to be.
+var ErrMismatch = errors.New("blobstore: body does not match its SHA-256")
+
 // Abort drops the body.
 func (w *Writer) Abort() {
 	_ = w.f.Close()
@@ -266,15 +282,16 @@ func (s *Store) lock(sha string) func() {
 	}
 }
 
+// ValidName reports whether sha is a blob name: 64 lower-case hex digits.
+func ValidName(sha string) bool { return validName(sha) }
+
 func validName(sha string) bool {
 	if len(sha) != 2*sha256.Size {
 		return false
 	}
-	_, err := hex.DecodeString(sha)
-	return err == nil && sha == fmt.Sprintf("%x", mustHex(sha))
+	b, err := hex.DecodeString(sha)
+	return err == nil && sha == hex.EncodeToString(b)
 }
-
-func mustHex(s string) []byte { b, _ := hex.DecodeString(s); return b }
 
 func syncDir(p string) error {
 	d, err := os.Open(p)
@@ -284,3 +301,16 @@ func syncDir(p string) error {
 	defer d.Close()
 	return d.Sync()
 }
+
+// Single is a Store used by one node alone: Open and Touch never fetch, and Replicate has nobody to push to. (In a
+// cluster, package replica has the same methods.)
+type Single struct{ *Store }
+
+// Open opens a committed blob.
+func (s Single) Open(_ context.Context, sha string) (*os.File, error) { return s.Store.Open(sha) }
+
+// Touch restarts a blob's grace period.
+func (s Single) Touch(_ context.Context, sha string) error { return s.Store.Touch(sha) }
+
+// Replicate has no other node to copy to.
+func (s Single) Replicate(context.Context, string) error { return nil }

@@ -50,7 +50,7 @@ func (p s3Packages) Package(ctx context.Context, bucket, key, version string, li
 	if err != nil {
 		return nil, err
 	}
-	f, err := p.svc.OpenBlob(v)
+	f, err := p.svc.OpenBlob(ctx, v)
 	if err != nil {
 		return nil, err
 	}

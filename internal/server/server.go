@@ -28,6 +28,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/api/stackapi"
 	"github.com/sluice-dev/sluice/internal/auth"
 	"github.com/sluice-dev/sluice/internal/blobstore"
+	blobreplica "github.com/sluice-dev/sluice/internal/blobstore/replica"
 	"github.com/sluice-dev/sluice/internal/cluster"
 	"github.com/sluice-dev/sluice/internal/codedeploy/controller"
 	"github.com/sluice-dev/sluice/internal/codestore"
@@ -260,7 +261,14 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if err != nil {
 		return err
 	}
-	objects := buckets.New(buckets.Options{Store: db, Blobs: blobs, Region: cfg.Region, MaxObjectSize: cfg.S3MaxObjectSize,
+	// In a cluster an object is acknowledged once a second node holds its bytes, and a node fetches what it lacks.
+	var objectBlobs buckets.Blobs = blobstore.Single{Store: blobs}
+	var blobReplica *blobreplica.Replica
+	if node != nil {
+		blobReplica = blobreplica.New(blobreplica.Options{Local: blobs, Peers: node, MaxBlob: buckets.MaxMultipartSize, Logger: log})
+		objectBlobs = blobReplica
+	}
+	objects := buckets.New(buckets.Options{Store: db, Blobs: objectBlobs, Region: cfg.Region, MaxObjectSize: cfg.S3MaxObjectSize,
 		UploadExpiry: cfg.S3UploadExpiry, Logger: log})
 	identities.UseResourcePolicies(resourcePolicies{lambda: functionPolicies{cp}, buckets: bucketPolicies{objects}})
 	var recorder invoke.Recorder = metricStore
@@ -358,6 +366,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if node != nil {
 		internal.Handle("GET "+cluster.NodePath, node.PeersOnly(cluster.ServeNode(local)))
 		internal.Handle(replica.PathPrefix, node.PeersOnly(codeReplica.Handler()))
+		internal.Handle(blobreplica.PathPrefix, node.PeersOnly(blobReplica.Handler()))
 		internal.Handle(pathClusterMetrics, node.PeersOnly(reads.Handler))
 		internal.Handle(pathClusterLogs, node.PeersOnly(reads.Handler))
 	}

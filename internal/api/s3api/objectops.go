@@ -257,7 +257,7 @@ func (h *Handler) getObject(q *request) error {
 		q.w.WriteHeader(status)
 		return nil
 	}
-	f, err := h.svc.OpenBlob(v)
+	f, err := h.svc.OpenBlob(q.ctx(), v)
 	if err != nil {
 		hd.Del("Content-Length")
 		return err

@@ -40,7 +40,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{t: t, blobs: blobs, now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	f.svc = New(Options{Store: storetest.RerunUpdates(db), Blobs: blobs, Region: "us-east-1", MaxObjectSize: 64 << 20,
+	f.svc = New(Options{Store: storetest.RerunUpdates(db), Blobs: blobstore.Single{Store: blobs}, Region: "us-east-1", MaxObjectSize: 64 << 20,
 		UploadExpiry: 24 * time.Hour, Now: func() time.Time { return f.now }})
 	return f
 }
@@ -70,7 +70,7 @@ func (f *fixture) read(bucket, key, version string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	r, err := f.svc.OpenBlob(v)
+	r, err := f.svc.OpenBlob(ctx, v)
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -106,7 +106,7 @@ func (s *Service) UploadPart(ctx context.Context, bucket, key, id string, n int,
 	if d.Algorithm == "" {
 		d.Algorithm = s3.CRC64NVME
 	}
-	wr, err := s.writeBlob(body, s.maxSize, d)
+	wr, err := s.writeBlob(ctx, body, s.maxSize, d)
 	if err != nil {
 		return Part{}, err
 	}
@@ -163,7 +163,7 @@ func (s *Service) UploadPartCopy(ctx context.Context, bucket, key, id string, n 
 	if length > s.maxSize {
 		return Part{}, sv, s3.InvalidRequest("The specified copy source is larger than the maximum allowable size for a copy source: %d", s.maxSize)
 	}
-	f, err := s.OpenBlob(sv)
+	f, err := s.OpenBlob(ctx, sv)
 	if err != nil {
 		return Part{}, sv, err
 	}
@@ -175,7 +175,7 @@ func (s *Service) UploadPartCopy(ctx context.Context, bucket, key, id string, n 
 	if alg == "" {
 		alg = s3.CRC64NVME
 	}
-	wr, err := s.writeBlob(io.LimitReader(f, length), s.maxSize, Digests{Algorithm: alg})
+	wr, err := s.writeBlob(ctx, io.LimitReader(f, length), s.maxSize, Digests{Algorithm: alg})
 	if err != nil {
 		return Part{}, sv, err
 	}
@@ -248,7 +248,7 @@ func (s *Service) CompleteUpload(ctx context.Context, bucket, key, id string, in
 	sizes := make([]int64, 0, len(ordered))
 	for _, op := range ordered {
 		p := parts[op.PartNumber]
-		f, err := s.blobs.Open(p.Blob)
+		f, err := s.blobs.Open(ctx, p.Blob)
 		if err != nil {
 			w.Abort()
 			if errors.Is(err, blobstore.ErrNotFound) {
@@ -267,6 +267,9 @@ func (s *Service) CompleteUpload(ctx context.Context, bucket, key, id string, in
 	blob, err := w.Commit()
 	if err != nil {
 		return Version{}, diskError(err)
+	}
+	if err := s.blobs.Replicate(ctx, blob.SHA256); err != nil {
+		return Version{}, err
 	}
 	v := Version{Key: key, Blob: blob.SHA256, Size: blob.Size, ETag: s3.MultipartETag(ordered), Meta: u.Meta, PartSizes: sizes,
 		ChecksumAlgorithm: alg, Checksum: s3.Encode(h.Sum(nil)), ChecksumType: s3.FullObject}

@@ -106,7 +106,7 @@ type written struct {
 
 // writeBlob streams body into a new blob of at most limit bytes, computing its MD5 and the checksum, then checks
 // both against what d declared; nothing is committed unless every check passes.
-func (s *Service) writeBlob(body io.Reader, limit int64, d Digests) (written, error) {
+func (s *Service) writeBlob(ctx context.Context, body io.Reader, limit int64, d Digests) (written, error) {
 	if err := d.check(); err != nil {
 		return written{}, err
 	}
@@ -148,6 +148,9 @@ func (s *Service) writeBlob(body io.Reader, limit int64, d Digests) (written, er
 	}
 	if out.blob, err = w.Commit(); err != nil {
 		return written{}, diskError(err)
+	}
+	if err := s.blobs.Replicate(ctx, out.blob.SHA256); err != nil {
+		return written{}, err
 	}
 	return out, nil
 }
@@ -206,7 +209,7 @@ func (s *Service) PutObject(ctx context.Context, bucket, key string, meta Object
 	}); err != nil {
 		return Version{}, err
 	}
-	wr, err := s.writeBlob(body, s.maxSize, d)
+	wr, err := s.writeBlob(ctx, body, s.maxSize, d)
 	if err != nil {
 		return Version{}, err
 	}
@@ -332,10 +335,10 @@ func versionSeq(h head, versionID string) (uint64, error) {
 }
 
 // OpenBlob opens the bytes of a version.
-func (s *Service) OpenBlob(v Version) (io.ReadSeekCloser, error) {
-	f, err := s.blobs.Open(v.Blob)
+func (s *Service) OpenBlob(ctx context.Context, v Version) (io.ReadSeekCloser, error) {
+	f, err := s.blobs.Open(ctx, v.Blob)
 	if errors.Is(err, blobstore.ErrNotFound) {
-		return nil, fault.New(s3.CodeInternalError, "The bytes of this object are not on this server (see the cluster-mode notes in docs/compatibility.md).")
+		return nil, fault.New(s3.CodeInternalError, "The bytes of this object are on no live server.")
 	}
 	return f, err
 }
@@ -489,13 +492,13 @@ func (s *Service) CopyObject(ctx context.Context, in CopyInput) (src, dst Versio
 		if alg == "" {
 			alg = src.ChecksumAlgorithm
 		}
-		sum, err := s.checksumOf(src, alg)
+		sum, err := s.checksumOf(ctx, src, alg)
 		if err != nil {
 			return src, dst, err
 		}
 		v.ChecksumAlgorithm, v.Checksum, v.ChecksumType = alg, sum, s3.FullObject
 	}
-	if err := s.blobs.Touch(src.Blob); err != nil {
+	if err := s.blobs.Touch(ctx, src.Blob); err != nil {
 		return src, dst, diskError(err)
 	}
 	dst, err = s.commitVersion(ctx, in.Bucket, v, PutConditions{})
@@ -503,8 +506,8 @@ func (s *Service) CopyObject(ctx context.Context, in CopyInput) (src, dst Versio
 }
 
 // checksumOf computes a version's full-object checksum with alg, reading its bytes.
-func (s *Service) checksumOf(v Version, alg s3.Algorithm) (string, error) {
-	f, err := s.OpenBlob(v)
+func (s *Service) checksumOf(ctx context.Context, v Version, alg s3.Algorithm) (string, error) {
+	f, err := s.OpenBlob(ctx, v)
 	if err != nil {
 		return "", err
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sort"
 	"strconv"
 	"sync"
@@ -29,7 +30,8 @@ const (
 // Options configures a Service.
 type Options struct {
 	Store store.Store
-	Blobs *blobstore.Store
+	// Blobs holds the object bytes: blobstore.Single on one node, a blobstore/replica.Replica in a cluster.
+	Blobs Blobs
 	// Region is the region the endpoint serves (CreateBucket's LocationConstraint rule, GetBucketLocation).
 	Region string
 	// MaxObjectSize bounds one PutObject, UploadPart or CopyObject (0: 5 GiB, S3's limit).
@@ -40,10 +42,22 @@ type Options struct {
 	Logger       *slog.Logger
 }
 
+// Blobs is where object bytes live.
+type Blobs interface {
+	// Create starts a blob of at most limit bytes on this node.
+	Create(limit int64) (*blobstore.Writer, error)
+	// Open opens a blob (in a cluster, fetched from a peer first when this node lacks it).
+	Open(ctx context.Context, sha string) (*os.File, error)
+	// Touch restarts a blob's grace period before a new record names it (blobstore.ErrNotFound: it is gone).
+	Touch(ctx context.Context, sha string) error
+	// Replicate makes a new blob durable on another node too before a record names it (a no-op alone).
+	Replicate(ctx context.Context, sha string) error
+}
+
 // Service implements S3's buckets and objects.
 type Service struct {
 	db      store.Store
-	blobs   *blobstore.Store
+	blobs   Blobs
 	region  string
 	maxSize int64
 	expiry  time.Duration
