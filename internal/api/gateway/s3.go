@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"regexp"
@@ -87,6 +89,7 @@ func (g *Gateway) serveS3(w http.ResponseWriter, r *http.Request, virtualBucket 
 	if g.Authorizer != nil {
 		ctx = context.WithValue(ctx, authorizerKey{}, g.Authorizer)
 	}
+	ctx = context.WithValue(ctx, s3GatewayKey{}, g)
 	rc := http.NewResponseController(aw)
 	defer rc.SetReadDeadline(time.Time{})
 	body := io.Reader(&pacedReader{r: r.Body, deadline: rc.SetReadDeadline, start: time.Now(), now: time.Now,
@@ -128,6 +131,44 @@ func (g *Gateway) serveS3(w http.ResponseWriter, r *http.Request, virtualBucket 
 }
 
 type s3PayloadKey struct{}
+
+type s3GatewayKey struct{}
+
+// Why ReadS3Body did not read a body.
+var (
+	ErrS3BodyTooLarge = errors.New("gateway: S3 request body larger than its operation takes")
+	ErrS3BodyBusy     = errors.New("gateway: request body memory budget exhausted")
+)
+
+// ReadS3Body reads the whole body of an S3 request whose operation takes a small one (an XML configuration, a
+// DeleteObjects list, a policy), at most limit bytes, holding them within the gateway's memory budget: the body's
+// declared size (limit when it declares none) is taken from the budget before anything is read, and release gives
+// it back. ErrS3BodyBusy when the budget cannot hold it now; ErrS3BodyTooLarge past limit; a verification failure
+// of the signed payload as read.
+func ReadS3Body(r *http.Request, limit int64) (body []byte, release func(), err error) {
+	g, _ := r.Context().Value(s3GatewayKey{}).(*Gateway)
+	n := limit + 1
+	if r.ContentLength >= 0 && r.ContentLength < n {
+		n = r.ContentLength + 1 // aws-chunked: the encoded length bounds the payload
+	}
+	release = func() {}
+	if g != nil {
+		if !g.acquire(n) {
+			return nil, release, ErrS3BodyBusy
+		}
+		release = func() { g.inUse.Add(-n) }
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, min(n, 64<<10)))
+	if _, err := io.Copy(buf, io.LimitReader(r.Body, limit+1)); err != nil {
+		release()
+		return nil, func() {}, err
+	}
+	if int64(buf.Len()) > limit {
+		release()
+		return nil, func() {}, ErrS3BodyTooLarge
+	}
+	return buf.Bytes(), release, nil
+}
 
 // S3Payload is the verifying reader of a signed S3 request's body (its trailers, its decoded length), nil for an
 // anonymous request.

@@ -1,8 +1,11 @@
 package gateway
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/sluice-dev/sluice/internal/sigv4"
@@ -62,4 +65,32 @@ func TestS3Routing(t *testing.T) {
 			t.Errorf("isS3(%s %s, signed %v) = %v, want %v", tc.method, tc.target, tc.auth != "", got, tc.s3)
 		}
 	}
+}
+
+// TestReadS3BodyBudget: small S3 bodies are read within the memory budget, and past their limit not at all.
+func TestReadS3BodyBudget(t *testing.T) {
+	g := &Gateway{MaxBodyMemory: 100}
+	req := func(body string) *http.Request {
+		r := httptest.NewRequest("PUT", "/bkt?policy", strings.NewReader(body))
+		return r.WithContext(context.WithValue(r.Context(), s3GatewayKey{}, g))
+	}
+	b, release, err := ReadS3Body(req(strings.Repeat("a", 60)), 80)
+	if err != nil || len(b) != 60 {
+		t.Fatalf("first body: %d bytes, %v", len(b), err)
+	}
+	if _, _, err := ReadS3Body(req(strings.Repeat("b", 60)), 80); !errors.Is(err, ErrS3BodyBusy) {
+		t.Errorf("a second body while the first holds the budget: %v", err)
+	}
+	release()
+	if g.inUse.Load() != 0 {
+		t.Errorf("budget in use after release: %d", g.inUse.Load())
+	}
+	if _, _, err := ReadS3Body(req(strings.Repeat("c", 81)), 80); !errors.Is(err, ErrS3BodyTooLarge) || g.inUse.Load() != 0 {
+		t.Errorf("a body past its limit: %v (in use %d)", err, g.inUse.Load())
+	}
+	b, release, err = ReadS3Body(req(strings.Repeat("d", 60)), 80)
+	if err != nil || len(b) != 60 {
+		t.Errorf("after release: %d bytes, %v", len(b), err)
+	}
+	release()
 }

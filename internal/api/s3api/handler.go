@@ -42,6 +42,8 @@ type request struct {
 	bucket string
 	key    string
 	q      url.Values
+	// release gives back the memory of the small bodies the operation read (readBody).
+	release []func()
 }
 
 func (q *request) ctx() context.Context { return q.r.Context() }
@@ -57,6 +59,11 @@ func (q *request) resource() string {
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := &request{r: r, w: w, q: r.URL.Query()}
+	defer func() {
+		for _, f := range q.release {
+			f()
+		}
+	}()
 	if b, ok := gateway.S3Bucket(r); ok {
 		q.bucket, q.key = b, strings.TrimPrefix(r.URL.Path, "/")
 	} else {
@@ -280,7 +287,7 @@ var statuses = map[string]int{
 	s3.CodeNotImplemented: 501, s3.CodeNotModified: 304, s3.CodePreconditionFailed: 412, s3.CodeServiceUnavailable: 503,
 	s3.CodeXAmzContentSHA256Mismatch: 400, "SignatureDoesNotMatch": 403, "InvalidAccessKeyId": 403,
 	"RequestTimeTooSkewed": 403, "AuthorizationHeaderMalformed": 400, "AuthorizationQueryParametersError": 400,
-	"ExpiredToken": 400, "InvalidToken": 400, "MaxMessageLengthExceeded": 400, "RequestTimeout": 400,
+	"ExpiredToken": 400, "InvalidToken": 400, "MaxMessageLengthExceeded": 400, "RequestTimeout": 400, "SlowDown": 503,
 }
 
 type errorBody struct {

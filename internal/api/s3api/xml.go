@@ -6,13 +6,13 @@ import (
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/api/gateway"
 	"github.com/sluice-dev/sluice/internal/s3"
 )
 
@@ -46,14 +46,19 @@ func isTimeout(err error) bool {
 	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
-// readBody reads a small request body whole, checking any Content-MD5 or x-amz-checksum-* header it carries.
+// readBody reads a small request body whole, within the gateway's memory budget (given back when the operation
+// returns), checking any Content-MD5 or x-amz-checksum-* header it carries.
 func readBody(q *request) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(q.r.Body, maxXMLBody+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxXMLBody {
+	b, release, err := gateway.ReadS3Body(q.r, maxXMLBody)
+	q.release = append(q.release, release)
+	switch {
+	case errors.Is(err, gateway.ErrS3BodyTooLarge):
 		return nil, errMaxMessage()
+	case errors.Is(err, gateway.ErrS3BodyBusy):
+		q.w.Header().Set("Connection", "close")
+		return nil, faultNew("SlowDown", "Please reduce your request rate.")
+	case err != nil:
+		return nil, err
 	}
 	if v := q.r.Header.Get("Content-MD5"); v != "" {
 		sum := md5.Sum(b)
