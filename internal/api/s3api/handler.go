@@ -311,7 +311,9 @@ func (h *Handler) writeError(q *request, err error) {
 	}
 	f, ok := fault.As(err)
 	if !ok {
-		if errors.Is(err, errBodyStalled) || isTimeout(err) {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			f = fault.New(s3.CodeIncompleteBody, "You did not provide the number of bytes specified by the Content-Length HTTP header.")
+		} else if isTimeout(err) {
 			f = fault.New("RequestTimeout", "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.")
 		} else {
 			h.log.Error("internal error", "method", q.r.Method, "path", q.r.URL.Path, "request_id", awshttp.RequestID(q.ctx()), "err", err)

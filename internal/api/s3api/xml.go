@@ -39,8 +39,6 @@ func writeXML(w http.ResponseWriter, v any) {
 // maxXMLBody bounds a configuration or DeleteObjects body (1,000 keys of up to 1,024 bytes, escaped).
 const maxXMLBody = 8 << 20
 
-var errBodyStalled = errors.New("s3api: request body stalled")
-
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -246,7 +247,7 @@ func TestListObjects(t *testing.T) {
 			page = append(page, v.Key)
 		}
 		page = append(page, res.CommonPrefixes...)
-		sortStrings(page) // a page holds its keys and its prefixes apart; in key order they interleave
+		slices.Sort(page) // a page holds its keys and its prefixes apart; in key order they interleave
 		all = append(all, page...)
 		if !res.Truncated {
 			break

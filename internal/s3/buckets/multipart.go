@@ -328,11 +328,20 @@ func (s *Service) dropParts(ctx context.Context, id string) {
 	for {
 		n := 0
 		err := s.db.Update(ctx, func(tx store.Tx) error {
-			n = 0
-			return tx.Scan(partPrefix(id), "", func(k string, _ []byte) (bool, error) {
-				n++
-				return n < 100, tx.Delete(k)
-			})
+			var keys []string
+			if err := tx.Scan(partPrefix(id), "", func(k string, _ []byte) (bool, error) {
+				keys = append(keys, k)
+				return len(keys) < 100, nil
+			}); err != nil {
+				return err
+			}
+			n = len(keys)
+			for _, k := range keys {
+				if err := tx.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 		if err != nil {
 			s.log.Warn("dropping an upload's parts", "upload", id, "err", err)

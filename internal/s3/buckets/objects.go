@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"hash"
 	"io"
 	"strings"
 	"time"
@@ -518,5 +517,3 @@ func (s *Service) checksumOf(ctx context.Context, v Version, alg s3.Algorithm) (
 	}
 	return s3.Encode(h.Sum(nil)), nil
 }
-
-var _ hash.Hash = md5.New()

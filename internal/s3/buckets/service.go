@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -191,14 +190,21 @@ func (s *Service) DeleteBucket(ctx context.Context, name string) error {
 		if !empty {
 			return s3.ErrBucketNotEmpty()
 		}
+		var keys []string // deleted after the scan: a store's cursor is not to be moved under
 		if err := tx.Scan(upPrefix(name), "", func(k string, v []byte) (bool, error) {
 			var u Upload
 			if err := jsonUnmarshal(v, &u); err == nil {
 				uploads = append(uploads, u.UploadID)
 			}
-			return len(uploads) < 100, tx.Delete(k)
+			keys = append(keys, k)
+			return len(keys) < 100, nil
 		}); err != nil {
 			return err
+		}
+		for _, k := range keys {
+			if err := tx.Delete(k); err != nil {
+				return err
+			}
 		}
 		return tx.Delete(bucketKey(name))
 	})
@@ -283,5 +289,3 @@ func newUploadID(now time.Time) string {
 	_, _ = rand.Read(r[:])
 	return strconv.FormatInt(now.UnixNano(), 16) + hex.EncodeToString(r[:])
 }
-
-func sortStrings(s []string) { sort.Strings(s) }
