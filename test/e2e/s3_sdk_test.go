@@ -114,6 +114,29 @@ func TestS3GoSDK(t *testing.T) {
 					aws.ToString(got.ContentType), got.Metadata, aws.ToInt32(got.TagCount))
 			}
 
+			// Object tags: set on the write, replaced, read, removed.
+			tags, err := c.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(bucket), Key: aws.String("a/b/c.txt")})
+			if err != nil || len(tags.TagSet) != 2 || aws.ToString(tags.TagSet[0].Key) != "env" {
+				t.Fatalf("GetObjectTagging: %+v %v", tags, err)
+			}
+			if _, err := c.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: aws.String(bucket), Key: aws.String("a/b/c.txt"),
+				Tagging: &s3types.Tagging{TagSet: []s3types.Tag{{Key: aws.String("stage"), Value: aws.String("prod")}}}}); err != nil {
+				t.Fatal(err)
+			}
+			if tags, err = c.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(bucket), Key: aws.String("a/b/c.txt")}); err != nil ||
+				len(tags.TagSet) != 1 || aws.ToString(tags.TagSet[0].Value) != "prod" {
+				t.Errorf("tags after PutObjectTagging: %+v %v", tags, err)
+			}
+			_, err = c.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: aws.String(bucket), Key: aws.String("a/b/c.txt"),
+				Tagging: &s3types.Tagging{TagSet: []s3types.Tag{{Key: aws.String("k"), Value: aws.String("1")}, {Key: aws.String("k"), Value: aws.String("2")}}}})
+			checkS3Error(t, "duplicate tag keys", err, 400, "InvalidTag")
+			if _, err := c.DeleteObjectTagging(ctx, &s3.DeleteObjectTaggingInput{Bucket: aws.String(bucket), Key: aws.String("a/b/c.txt")}); err != nil {
+				t.Fatal(err)
+			}
+			if tags, _ = c.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(bucket), Key: aws.String("a/b/c.txt")}); len(tags.TagSet) != 0 {
+				t.Errorf("tags after DeleteObjectTagging: %+v", tags.TagSet)
+			}
+
 			// A range, and the conditional reads.
 			rng, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("a/b/c.txt"), Range: aws.String("bytes=7-13")})
 			if err != nil {

@@ -192,6 +192,8 @@ func (h *Handler) route(q *request) (op, string) {
 	switch m {
 	case http.MethodPut:
 		switch {
+		case q.has("tagging"):
+			return h.putObjectTagging, versioned(q, "s3:PutObjectTagging")
 		case q.has("partNumber") && q.has("uploadId") && q.r.Header.Get("x-amz-copy-source") != "":
 			return h.uploadPartCopy, "s3:PutObject"
 		case q.has("partNumber") && q.has("uploadId"):
@@ -203,6 +205,8 @@ func (h *Handler) route(q *request) (op, string) {
 		}
 	case http.MethodGet, http.MethodHead:
 		switch {
+		case q.has("tagging") && q.r.Method == http.MethodGet:
+			return h.getObjectTagging, versioned(q, "s3:GetObjectTagging")
 		case q.has("uploadId") && q.r.Method == http.MethodGet:
 			return h.listParts, "s3:ListMultipartUploadParts"
 		case len(subresources(q.q)) == 0:
@@ -213,6 +217,8 @@ func (h *Handler) route(q *request) (op, string) {
 		}
 	case http.MethodDelete:
 		switch {
+		case q.has("tagging"):
+			return h.deleteObjectTagging, versioned(q, "s3:DeleteObjectTagging")
 		case q.has("uploadId"):
 			return h.abortMultipartUpload, "s3:AbortMultipartUpload"
 		case len(subresources(q.q)) == 0:
@@ -230,6 +236,15 @@ func (h *Handler) route(q *request) (op, string) {
 		}
 	}
 	return nil, ""
+}
+
+// versioned is an object action's name for a request naming a version ("s3:GetObjectTagging" →
+// "s3:GetObjectVersionTagging").
+func versioned(q *request, action string) string {
+	if q.q.Get("versionId") == "" {
+		return action
+	}
+	return strings.Replace(action, "Object", "ObjectVersion", 1)
 }
 
 // subresources lists the query parameters that name a sub-resource Sluice does not serve (acl, cors, website...):

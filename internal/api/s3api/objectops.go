@@ -580,3 +580,50 @@ func (h *Handler) listObjectVersions(q *request) error {
 	writeXML(q.w, out)
 	return nil
 }
+
+func (h *Handler) getObjectTagging(q *request) error {
+	v, err := h.svc.GetObject(q.ctx(), q.bucket, q.key, q.q.Get("versionId"))
+	if err != nil {
+		return err
+	}
+	out := tagging{Xmlns: xmlns, TagSet: []tag{}}
+	for _, t := range v.Meta.Tags {
+		out.TagSet = append(out.TagSet, tag{Key: t.Key, Value: t.Value})
+	}
+	if v.VersionID != buckets.NullVersion {
+		q.w.Header().Set("x-amz-version-id", v.VersionID)
+	}
+	writeXML(q.w, out)
+	return nil
+}
+
+func (h *Handler) putObjectTagging(q *request) error {
+	var in tagging
+	if err := readXML(q, &in); err != nil {
+		return err
+	}
+	if err := checkTags(in.TagSet, 10); err != nil {
+		return err
+	}
+	tags := make([]buckets.Tag, len(in.TagSet))
+	for i, t := range in.TagSet {
+		tags[i] = buckets.Tag{Key: t.Key, Value: t.Value}
+	}
+	return h.setObjectTags(q, tags, http.StatusOK)
+}
+
+func (h *Handler) deleteObjectTagging(q *request) error {
+	return h.setObjectTags(q, nil, http.StatusNoContent)
+}
+
+func (h *Handler) setObjectTags(q *request, tags []buckets.Tag, status int) error {
+	v, err := h.svc.SetTags(q.ctx(), q.bucket, q.key, q.q.Get("versionId"), tags)
+	if err != nil {
+		return err
+	}
+	if v.VersionID != buckets.NullVersion {
+		q.w.Header().Set("x-amz-version-id", v.VersionID)
+	}
+	q.w.WriteHeader(status)
+	return nil
+}

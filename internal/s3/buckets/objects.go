@@ -517,3 +517,41 @@ func (s *Service) checksumOf(ctx context.Context, v Version, alg s3.Algorithm) (
 	}
 	return s3.Encode(h.Sum(nil)), nil
 }
+
+// SetTags replaces the tag set of a version (the latest when versionID is ""), in place: tags are the one thing of
+// a version that changes. It returns the version tagged.
+func (s *Service) SetTags(ctx context.Context, bucket, key, versionID string, tags []Tag) (Version, error) {
+	var out Version
+	err := s.db.Update(ctx, func(tx store.Tx) error {
+		if _, err := loadBucket(tx, bucket); err != nil {
+			return err
+		}
+		v, err := findVersion(tx, bucket, key, versionID)
+		if err != nil {
+			return err
+		}
+		if v.DeleteMarker {
+			if versionID == "" {
+				return s3.ErrNoSuchKey()
+			}
+			return s3.ErrMethodNotAllowed()
+		}
+		v.Meta.Tags = tags
+		if err := store.PutJSON(tx, verKey(bucket, key, v.Seq), v); err != nil {
+			return err
+		}
+		h, _, err := loadHead(tx, bucket, key)
+		if err != nil {
+			return err
+		}
+		if h.Latest.Seq == v.Seq {
+			h.Latest = v
+			if err := store.PutJSON(tx, objKey(bucket, key), h); err != nil {
+				return err
+			}
+		}
+		out = v
+		return nil
+	})
+	return out, err
+}
