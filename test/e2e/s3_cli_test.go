@@ -101,6 +101,14 @@ func TestS3CLI(t *testing.T) {
 				t.Errorf("multipart object: ETag %s, length %d; want an ETag ending -2\" and %d bytes", head.ETag, head.ContentLength, 9<<20)
 			}
 
+			// A copy between buckets: past 8 MiB the CLI copies in parts (UploadPartCopy), with the tags.
+			s3cli(t, s, v2, dir, "s3", "mb", "s3://"+bucket+"-copy")
+			s3cli(t, s, v2, dir, "s3", "cp", "s3://"+bucket+"/big.bin", "s3://"+bucket+"-copy/big.bin")
+			s3cli(t, s, v2, dir, "s3", "cp", "s3://"+bucket+"-copy/big.bin", "big.copy")
+			sameFile(t, "an object copied in parts", filepath.Join(dir, "big.copy"), big)
+			s3cli(t, s, v2, dir, "s3", "rm", "s3://"+bucket+"-copy/big.bin")
+			s3cli(t, s, v2, dir, "s3", "rb", "s3://"+bucket+"-copy")
+
 			for _, f := range []string{"tree/a/x.txt", "tree/a/y.txt", "tree/b/z.txt"} {
 				os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o755)
 				writeFile(t, filepath.Join(dir, f), []byte(f))
