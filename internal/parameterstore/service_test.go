@@ -25,7 +25,7 @@ type fixture struct {
 	db     store.Store
 	closer func() error
 	path   string
-	now  time.Time
+	now    time.Time
 }
 
 // newFixture serves Parameter Store over a real bbolt file whose Update closures all run twice (they must be
