@@ -262,3 +262,128 @@ func TestSSMAuthorization(t *testing.T) {
 		t.Errorf("a refused value was stored: %v", err)
 	}
 }
+
+// TestSSMAWSCLI: `aws ssm …` as people type it, with AWS CLI v1 (and v2 when installed): the CLI's own paginating
+// of get-parameters-by-path and describe-parameters, --with-decryption, and errors as the CLI prints them.
+func TestSSMAWSCLI(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	for _, v2 := range []bool{false, true} {
+		t.Run(cliName(v2), func(t *testing.T) {
+			if v2 {
+				requireCLIv2(t)
+			} else {
+				cliV1(t)
+			}
+			prefix := "/cli" + cliName(v2)
+			cli := func(args ...string) string {
+				t.Helper()
+				stdout, stderr, code := awsCLI(t, s, v2, args...)
+				if code != 0 {
+					t.Fatalf("aws %s: exit %d\n%s", strings.Join(args, " "), code, stderr)
+				}
+				return stdout
+			}
+			var put struct {
+				Version int64
+				Tier    string
+			}
+			mustJSON(t, "put-parameter", cli("ssm", "put-parameter", "--name", prefix+"/db/password", "--value", "hunter2", "--type", "SecureString"), &put)
+			if put.Version != 1 || put.Tier != "Standard" {
+				t.Errorf("put-parameter: %+v", put)
+			}
+			// Enough for the CLI to page through (SSM answers 10 by path at most), put faster than 12 CLI runs.
+			for i := range 12 {
+				putParam(t, s.SSM(), &ssm.PutParameterInput{Name: aws.String(fmt.Sprintf("%s/app/p%02d", prefix, i)), Value: aws.String("v"), Type: ssmtypes.ParameterTypeString})
+			}
+			if got := strings.TrimSpace(cli("ssm", "get-parameter", "--name", prefix+"/db/password", "--with-decryption", "--query", "Parameter.Value", "--output", "text")); got != "hunter2" {
+				t.Errorf("--with-decryption: %q", got)
+			}
+			var byPath struct{ Parameters []struct{ Name string } }
+			mustJSON(t, "get-parameters-by-path", cli("ssm", "get-parameters-by-path", "--path", prefix, "--recursive"), &byPath)
+			if len(byPath.Parameters) != 13 {
+				t.Errorf("get-parameters-by-path gathered %d parameters, want 13", len(byPath.Parameters))
+			}
+			var described struct{ Parameters []struct{ Name string } }
+			mustJSON(t, "describe-parameters", cli("ssm", "describe-parameters", "--parameter-filters", "Key=Name,Option=BeginsWith,Values="+prefix+"/app"), &described)
+			if len(described.Parameters) != 12 {
+				t.Errorf("describe-parameters gathered %d parameters, want 12", len(described.Parameters))
+			}
+			cli("ssm", "add-tags-to-resource", "--resource-type", "Parameter", "--resource-id", prefix+"/app/p00", "--tags", "Key=env,Value=prod")
+			if got := strings.TrimSpace(cli("ssm", "list-tags-for-resource", "--resource-type", "Parameter", "--resource-id", prefix+"/app/p00", "--query", "TagList[0].Value", "--output", "text")); got != "prod" {
+				t.Errorf("list-tags-for-resource: %q", got)
+			}
+			_, stderr, code := awsCLI(t, s, v2, "ssm", "get-parameter", "--name", prefix+"/nope")
+			checkCLIError(t, "missing", stderr, code, wantErr{Code: "ParameterNotFound"}, false)
+			_, stderr, code = awsCLI(t, s, v2, "ssm", "put-parameter", "--name", prefix+"/db/password", "--value", "x", "--type", "SecureString")
+			checkCLIError(t, "exists", stderr, code, wantErr{Code: "ParameterAlreadyExists",
+				Message: "The parameter already exists. To overwrite this value, set the overwrite option in the request to true."}, false)
+			_, stderr, code = awsCLI(t, s, v2, "ssm", "put-parameter", "--name", "ssm-param", "--value", "x", "--type", "String")
+			checkCLIError(t, "reserved", stderr, code, wantErr{Code: "ValidationException", Prefix: `Parameter name: can't be prefixed with "ssm"`}, false)
+			cli("ssm", "delete-parameter", "--name", prefix+"/db/password")
+		})
+	}
+}
+
+// TestSSMDeploy: `sluice deploy` of a template that reads an SSM parameter (AWS::SSM::Parameter::Value<String>)
+// and creates one (AWS::SSM::Parameter): the value is read at deploy time, recorded as the stack's resolved value,
+// followed by the next deploy when it changes, and the parameter the stack made goes with the stack.
+func TestSSMDeploy(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	c, ctx := s.SSM(), t.Context()
+	putParam(t, c, &ssm.PutParameterInput{Name: aws.String("/shared/db-host"), Value: aws.String("db1.internal"), Type: ssmtypes.ParameterTypeString})
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "template.yaml"), []byte(`AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  DbHost:
+    Type: AWS::SSM::Parameter::Value<String>
+    Default: /shared/db-host
+Resources:
+  Endpoint:
+    Type: AWS::SSM::Parameter
+    Properties:
+      Name: /orders/db-url
+      Type: String
+      Value: !Sub "postgres://${DbHost}:5432/orders"
+      Tags:
+        app: orders
+Outputs:
+  Name:
+    Value: !Ref Endpoint
+  Url:
+    Value: !GetAtt Endpoint.Value
+`))
+	r, stderr, code := deployStack(t, s.Env(), dir, "-t", "template.yaml", "--stack-name", "ssm-app")
+	if code != 0 || r.Status != "CREATE_COMPLETE" {
+		t.Fatalf("deploy: exit %d %s %s\n%s", code, r.Status, r.Reason, stderr)
+	}
+	if r.Outputs["Name"] != "/orders/db-url" || r.Outputs["Url"] != "postgres://db1.internal:5432/orders" {
+		t.Errorf("outputs %v", r.Outputs)
+	}
+	got, err := c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/orders/db-url")})
+	if err != nil || aws.ToString(got.Parameter.Value) != "postgres://db1.internal:5432/orders" {
+		t.Fatalf("the parameter the stack made: %+v %v", got, err)
+	}
+	stdout, _, _ := sluice(t, s.Env(), "stack", "status", "ssm-app")
+	if !strings.Contains(stdout, "DbHost = db1.internal") {
+		t.Errorf("stack status does not show the resolved value:\n%s", stdout)
+	}
+
+	putParam(t, c, &ssm.PutParameterInput{Name: aws.String("/shared/db-host"), Value: aws.String("db2.internal"), Overwrite: aws.Bool(true)})
+	r, stderr, code = deployStack(t, s.Env(), dir, "-t", "template.yaml", "--stack-name", "ssm-app")
+	if code != 0 || r.actions()["update"] != 1 {
+		t.Fatalf("second deploy: exit %d %+v\n%s", code, r.Changes, stderr)
+	}
+	got, _ = c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/orders/db-url")})
+	if aws.ToString(got.Parameter.Value) != "postgres://db2.internal:5432/orders" || got.Parameter.Version != 2 {
+		t.Errorf("after the SSM value changed: %+v", got.Parameter)
+	}
+
+	if _, stderr, code := sluice(t, s.Env(), "stack", "delete", "ssm-app"); code != 0 {
+		t.Fatalf("stack delete: exit %d\n%s", code, stderr)
+	}
+	if _, err := c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/orders/db-url")}); !errors.As(err, new(*ssmtypes.ParameterNotFound)) {
+		t.Errorf("the stack's parameter outlived it: %v", err)
+	}
+}
