@@ -387,3 +387,52 @@ Outputs:
 		t.Errorf("the stack's parameter outlived it: %v", err)
 	}
 }
+
+// TestSSMCluster: in a cluster every node serves Parameter Store from the one etcd store — a SecureString sealed by
+// one node decrypts on another (the key derives from the cluster's secret), and overwrites racing on two nodes
+// make distinct versions.
+func TestSSMCluster(t *testing.T) {
+	t.Parallel()
+	nodes := startCluster(t, 2)
+	a, b, ctx := nodes[0].SSM(), nodes[1].SSM(), t.Context()
+	putParam(t, a, &ssm.PutParameterInput{Name: aws.String("/c/secret"), Value: aws.String("shared"), Type: ssmtypes.ParameterTypeSecureString})
+	got, err := b.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/c/secret"), WithDecryption: aws.Bool(true)})
+	if err != nil || aws.ToString(got.Parameter.Value) != "shared" {
+		t.Fatalf("sealed on one node, read on the other: %+v %v", got, err)
+	}
+	putParam(t, a, &ssm.PutParameterInput{Name: aws.String("/c/counter"), Value: aws.String("0"), Type: ssmtypes.ParameterTypeString})
+	versions := make(chan int64, 20)
+	done := make(chan struct{})
+	for i, c := range []*ssm.Client{a, b} {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for j := range 10 {
+				out, err := c.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/c/counter"), Value: aws.String(fmt.Sprint(i*10 + j)), Overwrite: aws.Bool(true)})
+				if err != nil {
+					t.Errorf("node %d: %v", i, err)
+					return
+				}
+				versions <- out.Version
+			}
+		}()
+	}
+	<-done
+	<-done
+	close(versions)
+	var got2 []int64
+	for v := range versions {
+		got2 = append(got2, v)
+	}
+	slices.Sort(got2)
+	for i, v := range got2 {
+		if v != int64(i+2) {
+			t.Fatalf("versions made by two nodes: %v", got2)
+		}
+	}
+	if len(got2) != 20 {
+		t.Fatalf("%d versions", len(got2))
+	}
+	if _, err := os.Stat(filepath.Join(nodes[0].DataDir, "parameter-store.key")); err == nil {
+		t.Error("a cluster node keeps a key of its own in its data dir")
+	}
+}
