@@ -82,6 +82,8 @@ func (parameterHandler) check(r *run, id string, _ *cfn.Resource) error {
 	case "String", "StringList":
 	case "":
 		return errors.New("Type is required")
+	case "SecureString":
+		return errors.New("SSM Parameters of type SecureString cannot be created using CloudFormation") // CloudFormation's words
 	default:
 		return fmt.Errorf("Type %s is not supported: CloudFormation creates String and StringList parameters", t)
 	}

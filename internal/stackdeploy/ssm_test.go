@@ -213,7 +213,7 @@ Resources:
 `, "Parameters [/secret] referenced by template have types not supported by CloudFormation."},
 		{"a SecureString resource", `Resources:
   P: {Type: AWS::SSM::Parameter, Properties: {Type: SecureString, Value: x}}
-`, "Type SecureString is not supported"},
+`, "SSM Parameters of type SecureString cannot be created using CloudFormation"},
 		{"tags as a list", `Resources:
   P: {Type: AWS::SSM::Parameter, Properties: {Type: String, Value: x, Tags: [{Key: a, Value: b}]}}
 `, "Tags: expected an object"},
