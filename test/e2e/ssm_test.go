@@ -380,6 +380,32 @@ Outputs:
 		t.Errorf("after the SSM value changed: %+v", got.Parameter)
 	}
 
+	// CDK's BootstrapVersion (checked only by the Rules): skipped with a note before `cdk bootstrap`, read after it.
+	writeFile(t, filepath.Join(dir, "cdk.yaml"), []byte(`Parameters:
+  BootstrapVersion:
+    Type: AWS::SSM::Parameter::Value<String>
+    Default: /cdk-bootstrap/hnb659fds/version
+    Description: Version of the CDK Bootstrap resources in this environment, automatically retrieved from SSM Parameter Store.
+Rules:
+  CheckBootstrapVersion:
+    Assertions:
+      - Assert: !Not [!Contains [["1", "2", "3", "4", "5"], !Ref BootstrapVersion]]
+        AssertDescription: CDK bootstrap stack version 6 required.
+Resources:
+  Flag:
+    Type: AWS::SSM::Parameter
+    Properties: {Type: String, Value: "on"}
+`))
+	r, stderr, code = deployStack(t, s.Env(), dir, "-t", "cdk.yaml", "--stack-name", "cdk-like", "--dry-run")
+	if code != 0 || r.Resolved != nil || !slices.ContainsFunc(r.Notes, func(n string) bool { return strings.Contains(n, "/cdk-bootstrap/hnb659fds/version not found") }) {
+		t.Errorf("before bootstrap: exit %d resolved %v notes %v\n%s", code, r.Resolved, r.Notes, stderr)
+	}
+	putParam(t, c, &ssm.PutParameterInput{Name: aws.String("/cdk-bootstrap/hnb659fds/version"), Value: aws.String("21"), Type: ssmtypes.ParameterTypeString})
+	r, stderr, code = deployStack(t, s.Env(), dir, "-t", "cdk.yaml", "--stack-name", "cdk-like")
+	if code != 0 || r.Resolved["BootstrapVersion"] != "21" {
+		t.Errorf("after bootstrap: exit %d resolved %v notes %v\n%s", code, r.Resolved, r.Notes, stderr)
+	}
+
 	if _, stderr, code := sluice(t, s.Env(), "stack", "delete", "ssm-app"); code != 0 {
 		t.Fatalf("stack delete: exit %d\n%s", code, stderr)
 	}
