@@ -412,7 +412,7 @@ func (s *Service) DeleteMany(ctx context.Context, names []string) (deleted, inva
 			}
 			if found {
 				deleted = append(deleted, n)
-			} else if !containsString(deleted, n) && !containsString(invalid, n) {
+			} else if !slices.Contains(deleted, n) && !slices.Contains(invalid, n) {
 				invalid = append(invalid, n)
 			}
 		}
@@ -420,10 +420,6 @@ func (s *Service) DeleteMany(ctx context.Context, names []string) (deleted, inva
 	})
 	return deleted, invalid, err
 }
-
-func containsString(list []string, s string) bool { return slices.Contains(list, s) }
-
-func decodeJSON(raw []byte, v any) error { return json.Unmarshal(raw, v) }
 
 func decodeParam(raw []byte) (*ssm.Parameter, error) {
 	var p ssm.Parameter
@@ -518,7 +514,7 @@ func (s *Service) History(ctx context.Context, name string, decrypt bool, max in
 			}
 			after = key
 			var v ssm.Version
-			if err := decodeJSON(raw, &v); err != nil {
+			if err := json.Unmarshal(raw, &v); err != nil {
 				return false, err
 			}
 			if v.Type == ssm.TypeSecureString && decrypt {
