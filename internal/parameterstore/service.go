@@ -147,16 +147,23 @@ func (s *Service) Put(ctx context.Context, req ssm.PutRequest, user string) (Put
 				return err
 			}
 		}
-		c, err := readCounts(tx)
-		if err != nil {
-			return err
-		}
-		if cur != nil {
-			c.add(cur.Tier, -1)
-		}
-		c.add(v.Tier, 1)
-		if cur == nil && (c.Standard > ssm.MaxStandardParameters || c.Advanced > ssm.MaxAdvancedParameters) {
-			return ssm.ParameterLimit()
+		// The counts change only with a new parameter or a new tier: an overwrite in the same tier leaves the one
+		// record every creation touches alone (on etcd, a key two transactions share makes one of them run again).
+		if cur == nil || cur.Tier != v.Tier {
+			c, err := readCounts(tx)
+			if err != nil {
+				return err
+			}
+			if cur != nil {
+				c.add(cur.Tier, -1)
+			}
+			c.add(v.Tier, 1)
+			if cur == nil && (c.Standard > ssm.MaxStandardParameters || c.Advanced > ssm.MaxAdvancedParameters) {
+				return ssm.ParameterLimit()
+			}
+			if err := store.PutJSON(tx, countKey, c); err != nil {
+				return err
+			}
 		}
 		next, dropped := ssm.Commit(name, cur, v)
 		if cur == nil && len(req.Tags) > 0 {
@@ -176,7 +183,7 @@ func (s *Service) Put(ctx context.Context, req ssm.PutRequest, user string) (Put
 			}
 		}
 		out = PutResult{Version: v.Version, Tier: v.Tier}
-		return store.PutJSON(tx, countKey, c)
+		return nil
 	})
 	return out, err
 }

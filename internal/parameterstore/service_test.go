@@ -390,3 +390,28 @@ func TestConcurrentPutsMakeDistinctVersions(t *testing.T) {
 		}
 	}
 }
+
+// TestCountsFollowTiers: the per-account counts behind ParameterLimitExceeded follow creations, tier upgrades and
+// deletions.
+func TestCountsFollowTiers(t *testing.T) {
+	f, ctx := newFixture(t), context.Background()
+	f.put(t, "/s1", "v", ssm.TypeString, false)
+	f.put(t, "/s2", "v", ssm.TypeString, false)
+	f.put(t, "/s2", "w", "", true) // same tier: no change
+	if _, err := f.svc.Put(ctx, ssm.PutRequest{Name: "/s1", Value: "v", Overwrite: true, Tier: ptr(ssm.TierAdvanced)}, "me"); err != nil {
+		t.Fatal(err)
+	}
+	f.put(t, "/s3", "v", ssm.TypeSecureString, false)
+	if err := f.svc.Delete(ctx, "/s2"); err != nil {
+		t.Fatal(err)
+	}
+	var c counts
+	_ = f.db.View(ctx, func(tx store.Tx) error {
+		var err error
+		c, err = readCounts(tx)
+		return err
+	})
+	if c != (counts{Standard: 1, Advanced: 1}) {
+		t.Errorf("counts %+v, want 1 Standard and 1 Advanced", c)
+	}
+}
