@@ -328,38 +328,24 @@ func (s *Service) ByPath(ctx context.Context, req ByPathRequest) ([]Value, strin
 		return nil, "", err
 	}
 	var out []Value
-	var next string
-	err = s.db.View(ctx, func(tx store.Tx) error {
-		out, next = nil, ""
-		scanned := 0
-		return tx.Scan(prefix, after, func(key string, raw []byte) (bool, error) {
-			if len(out) == req.Max || scanned == scanLimit {
-				next = token{After: after, Of: fp}.String()
-				return false, nil
-			}
-			scanned++
-			after = key
-			p, err := decodeParam(raw)
-			if err != nil {
+	next, err := s.scanPage(ctx, prefix, after, fp, req.Max, func() { out = nil }, func(tx store.Tx, p *ssm.Parameter) (bool, error) {
+		if !ssm.UnderPath(ssm.PathPrefix(path), p.Name, req.Recursive) || !filters.Match(p) {
+			return false, nil
+		}
+		version, selector := p.Version, ""
+		if label, at := filters.Label(p); label != "" {
+			var err error
+			if version, err = s.version(tx, p, at); err != nil {
 				return false, err
 			}
-			if !ssm.UnderPath(ssm.PathPrefix(path), p.Name, req.Recursive) || !filters.Match(p) {
-				return true, nil
-			}
-			version, selector := p.Version, ""
-			if label, at := filters.Label(p); label != "" {
-				if version, err = s.version(tx, p, at); err != nil {
-					return false, err
-				}
-				selector = ":" + label
-			}
-			v, err := s.value(p.Name, version, selector, req.Decrypt)
-			if err != nil {
-				return false, err
-			}
-			out = append(out, v)
-			return true, nil
-		})
+			selector = ":" + label
+		}
+		v, err := s.value(p.Name, version, selector, req.Decrypt)
+		if err != nil {
+			return false, err
+		}
+		out = append(out, v)
+		return true, nil
 	})
 	return out, next, err
 }
@@ -460,28 +446,45 @@ func (s *Service) Describe(ctx context.Context, req DescribeRequest) ([]ssm.Para
 		return nil, "", err
 	}
 	var out []ssm.Parameter
+	next, err := s.scanPage(ctx, prefix, after, fp, req.Max, func() { out = nil }, func(_ store.Tx, p *ssm.Parameter) (bool, error) {
+		if !filters.Match(p) {
+			return false, nil
+		}
+		out = append(out, *p)
+		return true, nil
+	})
+	return out, next, err
+}
+
+// scanPage walks the parameters under prefix after the key after, in name order, handing each to take (which says
+// whether it went on the page) until max were taken or scanLimit keys were read; then it returns the token of the
+// next page ("" at the end). reset clears the page when the read runs again.
+func (s *Service) scanPage(ctx context.Context, prefix, after, fp string, max int, reset func(),
+	take func(tx store.Tx, p *ssm.Parameter) (bool, error)) (string, error) {
 	var next string
-	err = s.db.View(ctx, func(tx store.Tx) error {
-		out, next = nil, ""
-		scanned := 0
+	err := s.db.View(ctx, func(tx store.Tx) error {
+		reset()
+		next = ""
+		cursor, taken, scanned := after, 0, 0
 		return tx.Scan(prefix, after, func(key string, raw []byte) (bool, error) {
-			if len(out) == req.Max || scanned == scanLimit {
-				next = token{After: after, Of: fp}.String()
+			if taken == max || scanned == scanLimit {
+				next = token{After: cursor, Of: fp}.String()
 				return false, nil
 			}
 			scanned++
-			after = key
+			cursor = key
 			p, err := decodeParam(raw)
 			if err != nil {
 				return false, err
 			}
-			if filters.Match(p) {
-				out = append(out, *p)
+			took, err := take(tx, p)
+			if took {
+				taken++
 			}
-			return true, nil
+			return err == nil, err
 		})
 	})
-	return out, next, err
+	return next, err
 }
 
 // HistoryEntry is one version as GetParameterHistory lists it.
