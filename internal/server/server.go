@@ -25,6 +25,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/api/lambdaapi"
 	"github.com/sluice-dev/sluice/internal/api/logsapi"
 	"github.com/sluice-dev/sluice/internal/api/s3api"
+	"github.com/sluice-dev/sluice/internal/api/ssmapi"
 	"github.com/sluice-dev/sluice/internal/api/stackapi"
 	"github.com/sluice-dev/sluice/internal/auth"
 	"github.com/sluice-dev/sluice/internal/blobstore"
@@ -39,6 +40,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/lambda"
 	"github.com/sluice-dev/sluice/internal/logstore"
 	"github.com/sluice-dev/sluice/internal/metrics"
+	"github.com/sluice-dev/sluice/internal/parameterstore"
 	"github.com/sluice-dev/sluice/internal/prom"
 	"github.com/sluice-dev/sluice/internal/s3/buckets"
 	"github.com/sluice-dev/sluice/internal/sandbox"
@@ -371,6 +373,15 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		internal.Handle(pathClusterLogs, node.PeersOnly(reads.Handler))
 	}
 
+	paramKey, err := parameterKey(node, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	params, err := parameterstore.New(parameterstore.Options{Store: db, Key: paramKey})
+	if err != nil {
+		return err
+	}
+
 	stsHandler := iamapi.NewSTS(identities, log)
 	gw := &gateway.Gateway{
 		Verifier: &sigv4.Verifier{Credentials: keyring},
@@ -382,6 +393,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 			"iam":        iamapi.NewIAM(identities, log),
 			"sts":        stsHandler,
 			"sluice":     stackapi.New(stack.NewStore(db), acct, log, describeCluster(node, local)),
+			"ssm":        ssmapi.New(params, acct, log),
 		},
 		Authorizer: identities,
 		FunctionURLs: &functionurl.Handler{Domain: strings.ToLower(cfg.FunctionURLDomain), Account: acct, Functions: inv,
