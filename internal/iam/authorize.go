@@ -35,6 +35,15 @@ func (s *Service) AuthorizeWith(ctx context.Context, principal, accessKeyID, act
 	switch policy.Evaluate(req, docs...) {
 	case policy.ExplicitDeny:
 		return denied(principal, action, resource, "with an explicit deny in an identity-based policy")
+	case policy.Allow:
+		// A resource-based policy's explicit deny (an S3 bucket policy's) overrides what identity policies allow.
+		deny, err := s.resourcePolicyDenies(ctx, principal, action, resource, conditions)
+		if err != nil {
+			return err
+		}
+		if deny {
+			return denied(principal, action, resource, "with an explicit deny in a resource-based policy")
+		}
 	case policy.ImplicitDeny:
 		// Within the account, the resource's own policy may allow what no identity-based policy does.
 		allowed, err := s.resourcePolicyAllows(ctx, principal, action, resource, conditions)
@@ -75,6 +84,22 @@ func conditionContext(conditions map[string]string) policy.Context {
 // The server wires the control plane in; iam does not import it.
 type ResourcePolicies interface {
 	ResourcePolicyAllows(ctx context.Context, principal, action, resource string, conditions map[string]string) (bool, error)
+}
+
+// ResourcePolicyDenials is implemented by ResourcePolicies whose policies may deny a call that identity-based
+// policies allow (S3 bucket policies): Authorize asks it before allowing such a call.
+type ResourcePolicyDenials interface {
+	ResourcePolicyDenies(ctx context.Context, principal, action, resource string, conditions map[string]string) (bool, error)
+}
+
+func (s *Service) resourcePolicyDenies(ctx context.Context, principal, action, resource string, conditions map[string]string) (bool, error) {
+	s.mu.RLock()
+	d, ok := s.resources.(ResourcePolicyDenials)
+	s.mu.RUnlock()
+	if !ok || resource == "" || resource == "*" {
+		return false, nil
+	}
+	return d.ResourcePolicyDenies(ctx, principal, action, resource, conditions)
 }
 
 // UseResourcePolicies makes Authorize consult r when no identity-based policy allows a call (and none denies it).

@@ -24,9 +24,12 @@ import (
 	"github.com/sluice-dev/sluice/internal/api/iamapi"
 	"github.com/sluice-dev/sluice/internal/api/lambdaapi"
 	"github.com/sluice-dev/sluice/internal/api/logsapi"
+	"github.com/sluice-dev/sluice/internal/api/s3api"
 	"github.com/sluice-dev/sluice/internal/api/ssmapi"
 	"github.com/sluice-dev/sluice/internal/api/stackapi"
 	"github.com/sluice-dev/sluice/internal/auth"
+	"github.com/sluice-dev/sluice/internal/blobstore"
+	blobreplica "github.com/sluice-dev/sluice/internal/blobstore/replica"
 	"github.com/sluice-dev/sluice/internal/cluster"
 	"github.com/sluice-dev/sluice/internal/codedeploy/controller"
 	"github.com/sluice-dev/sluice/internal/codestore"
@@ -39,6 +42,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/metrics"
 	"github.com/sluice-dev/sluice/internal/parameterstore"
 	"github.com/sluice-dev/sluice/internal/prom"
+	"github.com/sluice-dev/sluice/internal/s3/buckets"
 	"github.com/sluice-dev/sluice/internal/sandbox"
 	"github.com/sluice-dev/sluice/internal/scratch"
 	"github.com/sluice-dev/sluice/internal/sigv4"
@@ -56,6 +60,13 @@ type Config struct {
 	// FunctionURLDomain is the domain function URLs are named under, <url-id>.<domain>, served on the API
 	// listener (default lambda-url.<region>.localhost, which resolves to loopback without DNS set-up).
 	FunctionURLDomain string
+	// S3Domain is S3's host on the API listener (default s3.<region>.localhost): itself path-style,
+	// <bucket>.<domain> virtual-hosted. Path-style requests on the main endpoint are served too.
+	S3Domain string
+	// S3MaxObjectSize bounds one PutObject, UploadPart or copy, in bytes (default 5 GiB, S3's limit).
+	S3MaxObjectSize int64
+	// S3UploadExpiry is how long an incomplete multipart upload is kept (default 7 days).
+	S3UploadExpiry time.Duration
 	// MinSettleTime keeps creates Pending and updates InProgress at least this long after they commit (default 0;
 	// see controlplane.Options).
 	MinSettleTime time.Duration
@@ -121,6 +132,9 @@ func (c *Config) defaults() {
 	}
 	if c.FunctionURLDomain == "" {
 		c.FunctionURLDomain = "lambda-url." + c.Region + ".localhost"
+	}
+	if c.S3Domain == "" {
+		c.S3Domain = "s3." + c.Region + ".localhost"
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -244,7 +258,21 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if err := cp.StartPolicyCache(context.Background()); err != nil {
 		return err
 	}
-	identities.UseResourcePolicies(functionPolicies{cp})
+	// S3: object bytes in blobs on this node's disk, records in the store.
+	blobs, err := blobstore.Open(filepath.Join(cfg.DataDir, "s3"))
+	if err != nil {
+		return err
+	}
+	// In a cluster an object is acknowledged once a second node holds its bytes, and a node fetches what it lacks.
+	var objectBlobs buckets.Blobs = blobstore.Single{Store: blobs}
+	var blobReplica *blobreplica.Replica
+	if node != nil {
+		blobReplica = blobreplica.New(blobreplica.Options{Local: blobs, Peers: node, MaxBlob: buckets.MaxMultipartSize, Logger: log})
+		objectBlobs = blobReplica
+	}
+	objects := buckets.New(buckets.Options{Store: db, Blobs: objectBlobs, Region: cfg.Region, MaxObjectSize: cfg.S3MaxObjectSize,
+		UploadExpiry: cfg.S3UploadExpiry, Logger: log})
+	identities.UseResourcePolicies(resourcePolicies{lambda: functionPolicies{cp}, buckets: bucketPolicies{objects}})
 	var recorder invoke.Recorder = metricStore
 	var observer invoke.Observer = exporter
 	var urlMetrics functionurl.Recorder = metricStore
@@ -340,6 +368,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if node != nil {
 		internal.Handle("GET "+cluster.NodePath, node.PeersOnly(cluster.ServeNode(local)))
 		internal.Handle(replica.PathPrefix, node.PeersOnly(codeReplica.Handler()))
+		internal.Handle(blobreplica.PathPrefix, node.PeersOnly(blobReplica.Handler()))
 		internal.Handle(pathClusterMetrics, node.PeersOnly(reads.Handler))
 		internal.Handle(pathClusterLogs, node.PeersOnly(reads.Handler))
 	}
@@ -357,7 +386,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	gw := &gateway.Gateway{
 		Verifier: &sigv4.Verifier{Credentials: keyring},
 		Services: map[string]http.Handler{
-			"lambda":     lambdaapi.New(cp, inv, links.Locate, cfg.FunctionURLDomain, log),
+			"lambda":     lambdaapi.New(cp, inv, links.Locate, cfg.FunctionURLDomain, log).WithPackages(s3Packages{objects}),
 			"logs":       logsapi.New(logReader, acct, log),
 			"monitoring": cloudwatchapi.New(&cloudWatch{metrics: apiMetrics, alarms: alarmService}, log, cloudwatchapi.WithAccount(acct)),
 			"codedeploy": codedeployapi.New(deployments, log, codedeployapi.WithAccount(acct)),
@@ -375,6 +404,8 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 			}
 			return nil
 		},
+		S3:             s3api.New(objects, log),
+		S3Domain:       strings.ToLower(cfg.S3Domain),
 		GlobalServices: map[string]bool{"iam": true, "sts": true},
 		Internal:       internal,
 		Region:         cfg.Region,
@@ -395,6 +426,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	runCtx, stopLoops := context.WithCancel(context.Background())
 	var loops sync.WaitGroup
 	loops.Go(func() { metricStore.Run(runCtx) })
+	loops.Go(func() { s3Janitor(runCtx, objects, blobs, log) })
 	if node != nil {
 		sharing := make(chan struct{})
 		loops.Go(func() { followShares(runCtx, node, inv, cp, log, sharing) })

@@ -191,3 +191,72 @@ func TestVerifyBotocoreSigned(t *testing.T) {
 		})
 	}
 }
+
+// botocoreSignS3 signs with botocore's S3 signers (S3SigV4Auth: the path as sent, never normalised, and
+// X-Amz-Content-SHA256; S3SigV4QueryAuth: presigned, UNSIGNED-PAYLOAD), as the AWS CLI and boto3 sign S3 calls.
+const botocoreSignS3 = `
+import json, sys
+from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+spec = json.load(sys.stdin)
+creds = Credentials(spec["access_key"], spec["secret_key"], spec["token"] or None)
+body = spec["body"].encode() if spec["body"] else None
+req = AWSRequest(method=spec["method"], url=spec["url"], data=body, headers=dict(spec["headers"]))
+if spec["expires"]:
+    S3SigV4QueryAuth(creds, "s3", spec["region"], expires=spec["expires"]).add_auth(req)
+else:
+    S3SigV4Auth(creds, "s3", spec["region"]).add_auth(req)
+p = req.prepare()
+json.dump({"url": p.url, "headers": [[k, v] for k, v in p.headers.items()]}, sys.stdout)
+`
+
+// TestVerifyBotocoreS3Signed replays S3 requests signed by botocore's S3 signers, with keys S3 keeps as they are
+// ("//", "..", spaces, reserved characters).
+func TestVerifyBotocoreS3Signed(t *testing.T) {
+	py := requireBotocore(t)
+	s := newVerifyServerWith(t, realClockCredentials(), time.Time{})
+	for _, tc := range []struct {
+		name string
+		spec botoSpec
+		code string
+	}{
+		{"a plain key", botoSpec{Method: "PUT", URL: "/bucket/key.txt", Body: "object"}, ""},
+		{"dot segments and double slashes kept", botoSpec{Method: "PUT", URL: "/bucket/a//b/../c/./d", Body: "x"}, ""},
+		{"escaped characters", botoSpec{Method: "GET", URL: "/bucket/caf%C3%A9%20menu%2Bplus%3Dequals~tilde"}, ""},
+		{"a listing with query parameters", botoSpec{Method: "GET", URL: "/bucket?list-type=2&prefix=a%2Fb&delimiter=%2F"}, ""},
+		{"presigned GET", botoSpec{Method: "GET", URL: "/bucket/shared%20file.txt", Expires: 300}, ""},
+		{"wrong secret", botoSpec{Method: "GET", URL: "/bucket/key.txt", SecretKey: "wrong"}, CodeInvalidSignature},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := tc.spec
+			spec.URL = "http://" + s.hostPort() + spec.URL
+			spec.AccessKey = testAKID
+			if spec.SecretKey == "" {
+				spec.SecretKey = testSecret
+			}
+			spec.Headers, spec.Region = [][2]string{}, testRegion
+			in, _ := json.Marshal(spec)
+			cmd := exec.Command(py, "-c", botocoreSignS3)
+			cmd.Stdin = bytes.NewReader(in)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("botocore: %v\n%s", err, stderr.String())
+			}
+			var signed botoSigned
+			if err := json.Unmarshal(out, &signed); err != nil {
+				t.Fatal(err)
+			}
+			res := s.doRaw(t, rawFromBotocore(t, spec.Method, signed, spec.Body))
+			if res.Code != tc.code {
+				t.Fatalf("got %v, want code %q (target %q)", res, tc.code, res.RequestURI)
+			}
+			if tc.code == "" && res.Identity.Service != "s3" {
+				t.Errorf("identity %+v", res.Identity)
+			}
+		})
+	}
+}

@@ -47,8 +47,20 @@
 //     "UNSIGNED-PAYLOAD" or the body's SHA-256 (botocore and the Go SDK sign
 //     the latter for services other than S3).
 //   - X-Amz-Content-Sha256 values other than a hex SHA-256 and
-//     "UNSIGNED-PAYLOAD" (the STREAMING-* chunked forms) are refused with 400
-//     IncompleteSignatureException: chunk signatures are not verified.
+//     "UNSIGNED-PAYLOAD" are refused with 400 IncompleteSignatureException,
+//     except for S3, which also takes the aws-chunked forms
+//     (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER],
+//     STREAMING-UNSIGNED-PAYLOAD-TRAILER).
+//   - S3 requests (scope service "s3") are canonicalised as S3 does: the
+//     path decoded and encoded once, no segment removed. [Pending.VerifyStreaming]
+//     verifies their signature over the declared payload hash before the
+//     body is read and returns a [Payload] that checks the body as it is
+//     read: a hex SHA-256 at its end, each aws-chunked chunk's signature at
+//     the chunk's end (streaming.go), the trailer's signature after the last
+//     chunk; only the trailers announced in X-Amz-Trailer are taken.
+//   - Every [Error] carries a [Kind], so a service that names failures in
+//     its own words (S3's SignatureDoesNotMatch, RequestTimeTooSkewed...)
+//     can map them.
 //   - Messages never echo the Authorization header (AWS appends it to some
 //     IncompleteSignatureException messages); client values quoted in a
 //     message are cut at 128 bytes.

@@ -38,9 +38,31 @@ type Error struct {
 	Code    string
 	Status  int
 	Message string
+	// Kind says what went wrong in terms every service can name in its own words (S3 calls a mismatch
+	// SignatureDoesNotMatch where Lambda says InvalidSignatureException).
+	Kind Kind
 
 	cause error
 }
+
+// Kind classifies a verification failure.
+type Kind int
+
+// The kinds of failure.
+const (
+	KindOther           Kind = iota
+	KindMissing              // the request carries no signature
+	KindMalformed            // the signature's parts are missing or malformed
+	KindMismatch             // the signature (or a chunk's, or the trailer's) is not the one the key makes
+	KindUnknownKey           // the access key is not known
+	KindBadToken             // the session token does not belong to the key
+	KindExpiredToken         // the session has expired
+	KindExpiredRequest       // a presigned URL past its X-Amz-Expires
+	KindSkewed               // the request time is outside the clock-skew window
+	KindContentMismatch      // the body's SHA-256 is not the X-Amz-Content-Sha256 the request declared
+	KindIncompleteBody       // a streamed body ended early, was longer than declared, or its chunk encoding is broken
+	KindInternal             // the credential lookup failed
+)
 
 // Error returns "Code: Message".
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -52,30 +74,38 @@ func newError(status int, code, msg string) *Error {
 	return &Error{Code: code, Status: status, Message: msg}
 }
 
+func (e *Error) kind(k Kind) *Error { e.Kind = k; return e }
+
 func errMissingToken() *Error {
-	return newError(http.StatusForbidden, CodeMissingAuthenticationToken, msgMissingToken)
+	return newError(http.StatusForbidden, CodeMissingAuthenticationToken, msgMissingToken).kind(KindMissing)
 }
 
 func errIncomplete(format string, args ...any) *Error {
-	return newError(http.StatusBadRequest, CodeIncompleteSignature, fmt.Sprintf(format, args...))
+	return newError(http.StatusBadRequest, CodeIncompleteSignature, fmt.Sprintf(format, args...)).kind(KindMalformed)
 }
 
 func errInvalidSignature(msg string) *Error {
-	return newError(http.StatusForbidden, CodeInvalidSignature, msg)
+	return newError(http.StatusForbidden, CodeInvalidSignature, msg).kind(KindMalformed)
 }
 
-func errSignatureMismatch() *Error { return errInvalidSignature(msgSignatureMismatch) }
+func errSignatureMismatch() *Error {
+	return errInvalidSignature(msgSignatureMismatch).kind(KindMismatch)
+}
+
+func errUnknownKey() *Error {
+	return newError(http.StatusForbidden, CodeUnrecognizedClient, msgInvalidToken).kind(KindUnknownKey)
+}
 
 func errInvalidToken() *Error {
-	return newError(http.StatusForbidden, CodeUnrecognizedClient, msgInvalidToken)
+	return newError(http.StatusForbidden, CodeUnrecognizedClient, msgInvalidToken).kind(KindBadToken)
 }
 
 func errExpiredToken() *Error {
-	return newError(http.StatusForbidden, CodeExpiredToken, msgExpiredToken)
+	return newError(http.StatusForbidden, CodeExpiredToken, msgExpiredToken).kind(KindExpiredToken)
 }
 
 func errInternal(cause error) *Error {
-	e := newError(http.StatusInternalServerError, CodeServiceException, msgInternal)
+	e := newError(http.StatusInternalServerError, CodeServiceException, msgInternal).kind(KindInternal)
 	e.cause = cause
 	return e
 }

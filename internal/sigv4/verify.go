@@ -134,7 +134,7 @@ func (v *Verifier) prepare(ctx context.Context, r *http.Request, p *Pending) *Er
 
 	// The payload hash value, when the client states one.
 	p.contentSHA = r.Header.Get(headerContentSHA256)
-	if c := p.contentSHA; c != "" && c != unsignedPayload && !isSHA256Hex(c) {
+	if c := p.contentSHA; c != "" && c != unsignedPayload && !isSHA256Hex(c) && !(a.service == s3Service && isStreaming(c)) {
 		return errIncomplete("Unsupported x-amz-content-sha256 value '%s'; expected a hex SHA-256 of the payload or '%s'.",
 			echo(c), unsignedPayload)
 	}
@@ -145,7 +145,7 @@ func (v *Verifier) prepare(ctx context.Context, r *http.Request, p *Pending) *Er
 	cred, lerr := v.Credentials.LookupCredential(ctx, a.accessKeyID)
 	if lerr != nil {
 		if errors.Is(lerr, ErrUnknownAccessKey) {
-			return errInvalidToken()
+			return errUnknownKey()
 		}
 		return errInternal(lerr)
 	}
@@ -260,14 +260,14 @@ func (v *Verifier) maxSkew() time.Duration {
 func (v *Verifier) checkTime(a *authInfo, now time.Time) *Error {
 	skew := v.maxSkew()
 	if a.time.After(now.Add(skew)) {
-		return errNotYetCurrent(a.amzDate, now, skew)
+		return errNotYetCurrent(a.amzDate, now, skew).kind(KindSkewed)
 	}
-	window := skew
+	window, kind := skew, KindSkewed
 	if a.presigned && a.expires >= 0 {
-		window = time.Duration(a.expires) * time.Second
+		window, kind = time.Duration(a.expires)*time.Second, KindExpiredRequest
 	}
 	if a.time.Before(now.Add(-window)) {
-		return errExpired(a.amzDate, now, window)
+		return errExpired(a.amzDate, now, window).kind(kind)
 	}
 	return nil
 }
@@ -289,7 +289,12 @@ func matchSignature(r *http.Request, a *authInfo, params []queryParam, payloads 
 	query := canonicalQuery(params, a.presigned)
 	var headerBuf [512]byte
 	headers, _ := appendCanonicalHeaders(headerBuf[:0], r, a.signedHeaders)
-	uri1, uri2 := canonicalURIs(wirePath(r))
+	var uri1, uri2 string
+	if a.service == s3Service {
+		uri1, uri2 = s3CanonicalURIs(wirePath(r))
+	} else {
+		uri1, uri2 = canonicalURIs(wirePath(r))
+	}
 
 	// HMAC-SHA256 by hand (RFC 2104) so the hot path does not allocate: the
 	// signing key is a 32-byte SHA-256 output, shorter than the block size.

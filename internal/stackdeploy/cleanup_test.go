@@ -25,6 +25,8 @@ type app struct {
 	version, versionAttrs, description string
 	// localCode: the code is a directory beside the template (packaged), not an inline ZipFile.
 	localCode bool
+	// s3Key: the code is this object of the bucket "assets" (Code.S3Bucket/S3Key), which Lambda reads itself.
+	s3Key string
 	// extra are more resources, as YAML indented by two.
 	extra string
 }
@@ -33,6 +35,9 @@ func (a app) template() string {
 	code := fmt.Sprintf(`{ZipFile: "exports.handler = async () => '%s'"}`, a.release)
 	if a.localCode {
 		code = "src"
+	}
+	if a.s3Key != "" {
+		code = "{S3Bucket: assets, S3Key: " + a.s3Key + "}"
 	}
 	if a.memory == 0 {
 		a.memory = 128
@@ -652,5 +657,32 @@ func TestDeleteStackDeletesWhatWasSuperseded(t *testing.T) {
 		"DeleteFunction orders", "DeleteApplication orders"}
 	if !slices.Equal(deletions, want) {
 		t.Errorf("deletions\n%s\nwant\n%s", strings.Join(deletions, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestS3Code: a template whose Code names an S3 object (as `aws cloudformation package` and CDK's asset publishing
+// leave it) is passed to Lambda as Code.S3Bucket/S3Key, which reads the object itself; a new key is new code
+// (UpdateFunctionCode from the new object); and a rolled-back shift restores the object the stack had.
+func TestS3Code(t *testing.T) {
+	w := newWorld(t)
+	w.mustDeploy(app{release: "v1", version: "VersionA", s3Key: "asset-1.zip"})
+	log := w.aws.logged()
+	if at(log, "CreateFunction orders from s3://assets/asset-1.zip?") < 0 {
+		t.Fatalf("first deploy:\n%s", strings.Join(log, "\n"))
+	}
+	w.mustDeploy(app{release: "v2", version: "VersionB", s3Key: "asset-2.zip"})
+	log = w.aws.logged()
+	if at(log, "UpdateFunctionCode orders from s3://assets/asset-2.zip?") < 0 {
+		t.Fatalf("second deploy:\n%s", strings.Join(log, "\n"))
+	}
+	w.aws.outcome = "Failed"
+	if _, err := w.deploy(app{release: "v3", version: "VersionC", s3Key: "asset-3.zip"}); err == nil {
+		t.Fatal("a failed shift deployed")
+	}
+	log = w.aws.logged()
+	restore := at(log, "UpdateFunctionCode orders from s3://assets/asset-3.zip?")
+	back := slices.IndexFunc(log[restore+1:], func(s string) bool { return s == "UpdateFunctionCode orders from s3://assets/asset-2.zip?" })
+	if restore < 0 || back < 0 {
+		t.Errorf("the rollback did not restore the previous object:\n%s", strings.Join(log, "\n"))
 	}
 }

@@ -214,7 +214,7 @@ func (f *fakeAWS) lambda(w http.ResponseWriter, r *http.Request, body []byte) {
 		fn := &fakeFunction{name: name, zip: zip, sha: shaOf(zip), memory: intOf(in["MemorySize"], 128), versions: map[string]fakeVersion{},
 			aliases: map[string]*fakeAlias{}}
 		f.functions[name] = fn
-		f.record("CreateFunction %s", name)
+		f.record("CreateFunction %s%s", name, fromS3(zip))
 		writeJSON(w, 201, f.configuration(fn, "$LATEST"))
 		return
 	}
@@ -306,7 +306,7 @@ func (f *fakeAWS) lambda(w http.ResponseWriter, r *http.Request, body []byte) {
 	case rest == "code": // UpdateFunctionCode
 		fn.zip = decodeZip(in)
 		fn.sha = shaOf(fn.zip)
-		f.record("UpdateFunctionCode %s", fn.name)
+		f.record("UpdateFunctionCode %s%s", fn.name, fromS3(fn.zip))
 		writeJSON(w, 200, f.configuration(fn, "$LATEST"))
 	case rest == "versions" && r.Method == http.MethodPost: // PublishVersion
 		fn.next++
@@ -471,10 +471,16 @@ func aliasJSON(fn *fakeFunction, name string, a *fakeAlias) map[string]any {
 
 func decodeZip(in map[string]any) []byte {
 	var s string
-	if code, ok := in["Code"].(map[string]any); ok {
-		s, _ = code["ZipFile"].(string)
-	} else {
-		s, _ = in["ZipFile"].(string)
+	code, ok := in["Code"].(map[string]any)
+	if !ok {
+		code = in
+	}
+	s, _ = code["ZipFile"].(string)
+	if bucket, _ := code["S3Bucket"].(string); bucket != "" {
+		// Code in S3: the fake's package is the object's name, so a new key is new code.
+		key, _ := code["S3Key"].(string)
+		version, _ := code["S3ObjectVersion"].(string)
+		return []byte("s3://" + bucket + "/" + key + "?" + version)
 	}
 	b, _ := base64.StdEncoding.DecodeString(s)
 	return b
@@ -659,4 +665,12 @@ func (c *fakeClock) After(d time.Duration) <-chan time.Time {
 	ch := make(chan time.Time, 1)
 	ch <- c.now
 	return ch
+}
+
+// fromS3 names the object a package came from, in the log.
+func fromS3(zip []byte) string {
+	if s := string(zip); strings.HasPrefix(s, "s3://") {
+		return " from " + s
+	}
+	return ""
 }

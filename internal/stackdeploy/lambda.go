@@ -38,8 +38,9 @@ func (functionHandler) check(r *run, id string, res *cfn.Resource) error {
 	}
 	if _, ok := r.l.code[id]; !ok {
 		code, _ := props["Code"].(map[string]any)
-		if _, inline := code["ZipFile"]; !inline {
-			return errors.New("Code must be a local directory (SAM CodeUri, or a path as `aws cloudformation package` takes), a CDK asset, or inline ZipFile: S3 and image code are not supported")
+		_, inline := code["ZipFile"]
+		if !inline && s3Code(props) == nil {
+			return errors.New("Code must be a local directory (SAM CodeUri, or a path as `aws cloudformation package` takes), a CDK asset, inline ZipFile, or an S3 object (S3Bucket and S3Key): image code is not supported")
 		}
 	}
 	if _, err := tagMap(props["Tags"]); err != nil {
@@ -53,6 +54,37 @@ func (functionHandler) normalize(r *run, id string, props map[string]any) map[st
 		props["Code"] = map[string]any{codeKey: a.Sha256}
 	}
 	return props
+}
+
+// s3Code is a function's Code when it names an S3 object (S3Bucket, S3Key, optionally S3ObjectVersion), which Lambda
+// reads itself; nil otherwise.
+func s3Code(props map[string]any) *types.FunctionCode {
+	code, _ := props["Code"].(map[string]any)
+	bucket, _ := code["S3Bucket"].(string)
+	key, _ := code["S3Key"].(string)
+	if bucket == "" || key == "" {
+		return nil
+	}
+	c := &types.FunctionCode{S3Bucket: aws.String(bucket), S3Key: aws.String(key)}
+	if v, _ := code["S3ObjectVersion"].(string); v != "" {
+		c.S3ObjectVersion = aws.String(v)
+	}
+	return c
+}
+
+// codeFor is a function's Code for CreateFunction: the S3 object the template names (a rollback restores the one
+// recorded), else the package zipFor builds.
+func codeFor(ctx context.Context, r *run, res *resource) (*types.FunctionCode, error) {
+	if _, packaged := r.l.code[res.id]; !packaged || res.restoring {
+		if c := s3Code(res.props); c != nil {
+			return c, nil
+		}
+	}
+	zipped, err := zipFor(ctx, r, res)
+	if err != nil {
+		return nil, err
+	}
+	return &types.FunctionCode{ZipFile: zipped}, nil
 }
 
 // zipFor returns a function's package: the packaged local code, or CloudFormation's inline ZipFile written to
@@ -166,11 +198,11 @@ func (functionHandler) create(ctx context.Context, r *run, res *resource) error 
 	if err := decodeInto(res.props, in, functionOwnKeys...); err != nil {
 		return err
 	}
-	zipped, err := zipFor(ctx, r, res)
+	code, err := codeFor(ctx, r, res)
 	if err != nil {
 		return err
 	}
-	in.FunctionName, in.Code = aws.String(name), &types.FunctionCode{ZipFile: zipped}
+	in.FunctionName, in.Code = aws.String(name), code
 	if in.Tags, err = tagMap(res.props["Tags"]); err != nil {
 		return err
 	}
@@ -229,11 +261,12 @@ var configurationExcluded = append([]string{"Architectures", "PackageType"}, fun
 func (functionHandler) update(ctx context.Context, r *run, res *resource, prev stack.ResourceState, changed []string) (Action, string, error) {
 	name := prev.PhysicalID
 	if has(changed, "Code", "Architectures") {
-		zipped, err := zipFor(ctx, r, res)
+		code, err := codeFor(ctx, r, res)
 		if err != nil {
 			return "", "", err
 		}
-		in := &lambda.UpdateFunctionCodeInput{FunctionName: aws.String(name), ZipFile: zipped}
+		in := &lambda.UpdateFunctionCodeInput{FunctionName: aws.String(name), ZipFile: code.ZipFile,
+			S3Bucket: code.S3Bucket, S3Key: code.S3Key, S3ObjectVersion: code.S3ObjectVersion}
 		if archs, ok := res.props["Architectures"]; ok {
 			if err := decodeInto(map[string]any{"Architectures": archs}, in); err != nil {
 				return "", "", err

@@ -59,6 +59,11 @@ type Gateway struct {
 	Metrics http.Handler
 	// FunctionURLs serves requests whose host is a function URL's, whatever their path (nil: none).
 	FunctionURLs FunctionURLs
+	// S3 serves Amazon S3 (nil: none): requests for S3Domain ("s3.<region>.localhost": path-style) or a bucket
+	// below it ("<bucket>.s3.<region>.localhost": virtual-hosted), and requests for the main endpoint signed for s3
+	// (path-style) or unsigned with a path no other API serves.
+	S3       S3
+	S3Domain string
 	// Authorizer decides what each verified caller may do (nil: everything).
 	Authorizer Authorizer
 	// Anonymous, if set, names the handler for an unsigned request that may go without a signature (STS's
@@ -165,6 +170,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.serveFunctionURL(sw, r)
 		g.Log.Debug("function URL request", "method", r.Method, "host", r.Host, "path", r.URL.Path, "status", sw.status,
 			"duration_ms", float64(time.Since(start).Microseconds())/1000, "request_id", awshttp.RequestID(r.Context()))
+		return
+	}
+	if bucket, ok := g.s3Host(r.Host); ok {
+		g.serveS3(w, r, bucket, bucket != "")
+		return
+	}
+	if g.isS3(r) { // before cleanPath: S3 keys may hold "//", "." and ".." segments
+		g.serveS3(w, r, "", false)
 		return
 	}
 	if !cleanPath(r) {

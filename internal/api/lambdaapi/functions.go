@@ -1,9 +1,12 @@
 package lambdaapi
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/sluice-dev/sluice/internal/api/awshttp"
+	"github.com/sluice-dev/sluice/internal/api/edge"
+	"github.com/sluice-dev/sluice/internal/codestore"
 	"github.com/sluice-dev/sluice/internal/controlplane"
 	"github.com/sluice-dev/sluice/internal/fault"
 	"github.com/sluice-dev/sluice/internal/lambda"
@@ -23,13 +26,56 @@ func (c *configRequest) unsupported() error {
 }
 
 func codeUnsupported(c *functionCode) error {
-	switch {
-	case c.ImageUri != "":
+	if c.ImageUri != "" {
 		return fault.InvalidParameter("Sluice runs Zip packages only; ImageUri is not supported.")
-	case c.S3Bucket != "" || c.S3Key != "":
-		return fault.InvalidParameter("Sluice has no S3: upload the package with ZipFile (for example --zip-file fileb://build.zip).")
 	}
 	return nil
+}
+
+// Packages reads deployment packages stored in S3 (Code.S3Bucket, S3Key, S3ObjectVersion).
+type Packages interface {
+	// Package returns an object's bytes, at most limit+1 of them; a missing bucket, key or version is S3's fault
+	// (NoSuchBucket, NoSuchKey, NoSuchVersion) with S3's message.
+	Package(ctx context.Context, bucket, key, version string, limit int64) ([]byte, error)
+}
+
+// WithPackages lets CreateFunction and UpdateFunctionCode take their package from S3.
+func (h *Handler) WithPackages(p Packages) *Handler {
+	h.packages = p
+	return h
+}
+
+// packageFromS3 reads the package a request names in S3, as Lambda does on the caller's behalf: the caller must
+// be allowed s3:GetObject (s3:GetObjectVersion for a version) on the object, and what S3 answers is reported in
+// Lambda's words.
+func (h *Handler) packageFromS3(r *http.Request, c *functionCode) ([]byte, error) {
+	if c.S3Bucket == "" && c.S3Key == "" && c.S3ObjectVersion == "" {
+		return c.ZipFile, nil
+	}
+	if len(c.ZipFile) > 0 {
+		return nil, fault.InvalidParameter("Please do not provide other FunctionCode parameters when providing a ZipFile.")
+	}
+	if c.S3Bucket == "" || c.S3Key == "" {
+		return nil, fault.InvalidParameter("Please provide a source for function code.")
+	}
+	if h.packages == nil {
+		return nil, fault.InvalidParameter("Sluice serves no S3 here: upload the package with ZipFile.")
+	}
+	action := "s3:GetObject"
+	if c.S3ObjectVersion != "" {
+		action = "s3:GetObjectVersion"
+	}
+	if err := edge.Authorize(r.Context(), action, func() string { return "arn:aws:s3:::" + c.S3Bucket + "/" + c.S3Key }, ""); err != nil {
+		if f, ok := fault.As(err); ok && f.Code == "AccessDenied" {
+			return nil, fault.New("AccessDeniedException", "Your access has been denied by S3, please make sure your request credentials have permission to GetObject for %s/%s. S3 Error Code: AccessDenied. S3 Error Message: Access Denied", c.S3Bucket, c.S3Key)
+		}
+		return nil, err
+	}
+	b, err := h.packages.Package(r.Context(), c.S3Bucket, c.S3Key, c.S3ObjectVersion, codestore.DefaultMaxZipped)
+	if f, ok := fault.As(err); ok {
+		return nil, fault.InvalidParameter("Error occurred while GetObject. S3 Error Code: %s. S3 Error Message: %s", f.Code, f.Message)
+	}
+	return b, err
 }
 
 func (h *Handler) createFunction(w http.ResponseWriter, r *http.Request) error {
@@ -52,6 +98,10 @@ func (h *Handler) createFunction(w http.ResponseWriter, r *http.Request) error {
 	if err := codeUnsupported(req.Code); err != nil {
 		return err
 	}
+	zip, err := h.packageFromS3(r, req.Code)
+	if err != nil {
+		return err
+	}
 	// CreateFunction accepts a name or an ARN; the function is created under the bare name.
 	if h.svc.Account().NamesOtherAccount(req.FunctionName) {
 		return fault.New("AccessDeniedException", "")
@@ -66,7 +116,7 @@ func (h *Handler) createFunction(w http.ResponseWriter, r *http.Request) error {
 	patch := req.patch()
 	patch.Architectures = req.Architectures
 	view, err := h.svc.CreateFunction(r.Context(), controlplane.CreateFunctionInput{
-		Name: ref.Name, Config: patch, ZipFile: req.Code.ZipFile, Publish: req.Publish, Tags: req.Tags,
+		Name: ref.Name, Config: patch, ZipFile: zip, Publish: req.Publish, Tags: req.Tags,
 	})
 	if err != nil {
 		return err
@@ -137,8 +187,12 @@ func (h *Handler) updateFunctionCode(w http.ResponseWriter, r *http.Request) err
 	if err := codeUnsupported(&req.functionCode); err != nil {
 		return err
 	}
+	zip, err := h.packageFromS3(r, &req.functionCode)
+	if err != nil {
+		return err
+	}
 	view, err := h.svc.UpdateFunctionCode(r.Context(), ref, controlplane.UpdateFunctionCodeInput{
-		ZipFile: req.ZipFile, Architectures: req.Architectures, Publish: req.Publish, DryRun: req.DryRun, RevisionID: req.RevisionId,
+		ZipFile: zip, Architectures: req.Architectures, Publish: req.Publish, DryRun: req.DryRun, RevisionID: req.RevisionId,
 	})
 	if err != nil {
 		return err

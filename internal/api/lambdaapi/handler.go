@@ -26,6 +26,7 @@ type Handler struct {
 	locate  CodeLocator
 	// urlDomain is the domain function URLs live under: <url-id>.<urlDomain> (lambda-url.<region>.localhost).
 	urlDomain string
+	packages  Packages // nil: no S3
 	log       *slog.Logger
 	mux       *http.ServeMux
 }
