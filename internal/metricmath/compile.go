@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/sluice-dev/sluice/internal/fault"
 )
@@ -154,6 +155,30 @@ func (p *Program) Kind(id string) Kind {
 		return 0
 	}
 	return p.kinds[i]
+}
+
+// Used reports whether an expression uses the query id: refers to it, or calls METRICS in a way that includes it.
+// A caller need not fetch a metric that is neither used nor returned.
+func (p *Program) Used(id string) bool {
+	i, ok := p.index[id]
+	if !ok {
+		return false
+	}
+	for _, n := range p.trees {
+		for _, r := range refs(n) {
+			if r.id == id {
+				return true
+			}
+		}
+		if p.queries[i].Expression == "" {
+			for _, sub := range metricsFilters(n) {
+				if strings.Contains(id, sub) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // Queries returns the queries the program was compiled from.

@@ -446,9 +446,9 @@ func refs(n node) []*refNode {
 	return out
 }
 
-// usesMetrics reports whether an expression calls METRICS (which refers to every metric query).
-func usesMetrics(n node) bool {
-	found := false
+// metricsFilters lists the arguments of the METRICS calls of an expression ("" for METRICS()).
+func metricsFilters(n node) []string {
+	var out []string
 	var walk func(node)
 	walk = func(n node) {
 		switch n := n.(type) {
@@ -463,7 +463,13 @@ func usesMetrics(n node) bool {
 			walk(n.r)
 		case *callNode:
 			if n.name == "METRICS" {
-				found = true
+				sub := ""
+				if len(n.args) == 1 {
+					if s, ok := n.args[0].(*stringNode); ok {
+						sub = s.text
+					}
+				}
+				out = append(out, sub)
 			}
 			for _, a := range n.args {
 				walk(a)
@@ -471,5 +477,5 @@ func usesMetrics(n node) bool {
 		}
 	}
 	walk(n)
-	return found
+	return out
 }

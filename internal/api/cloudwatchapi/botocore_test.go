@@ -306,9 +306,9 @@ func pyCases() []pyCase {
 		},
 		{
 			name: "ValidationError", op: "GetMetricData",
-			params: map[string]any{"StartTime": pyTime(t0), "EndTime": pyTime(base), "MetricDataQueries": []any{map[string]any{"Id": "e1", "Expression": "SUM(METRICS())"}}},
+			params: map[string]any{"StartTime": pyTime(t0), "EndTime": pyTime(base), "MetricDataQueries": []any{map[string]any{"Id": "e1", "Expression": "SUM(METRICS()) +"}}},
 			err: &pyError{Code: "ValidationError", Type: "Sender", Status: 400, Exception: "ClientError",
-				Message: "Metric math expressions are not supported by Sluice (MetricDataQueries.member.1.Expression); use MetricStat queries."},
+				Message: "Error in expression e1 [Unsupported token '<EOF>' at char 16]"},
 		},
 		{
 			name: "InternalServiceError", op: "ListMetrics", params: map[string]any{"Namespace": "Broken"},
