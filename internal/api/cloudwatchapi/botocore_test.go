@@ -162,7 +162,7 @@ func pyCases() []pyCase {
 			name:     "DescribeAlarms",
 			op:       "DescribeAlarms",
 			params:   map[string]any{"AlarmNames": []any{"orders-errors", "other"}, "StateValue": "ALARM", "MaxRecords": 10, "NextToken": "page-1"},
-			want:     []call{{"DescribeAlarms", cloudwatchapi.AlarmFilter{Names: []string{"orders-errors", "other"}, StateValue: "ALARM", MaxRecords: 10, NextToken: "page-1"}}},
+			want:     []call{{"DescribeAlarms", cloudwatchapi.AlarmFilter{Names: []string{"orders-errors", "other"}, StateValue: "ALARM", Types: []string{"MetricAlarm"}, MaxRecords: 10, NextToken: "page-1"}}},
 			response: map[string]any{"MetricAlarms": []any{pyAlarm()}, "CompositeAlarms": []any{}, "NextToken": "next-page"},
 		},
 		{

@@ -84,7 +84,7 @@ func TestSDKRoundTrips(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			s := newServer(t)
 			c := sdkClient(s.URL, p.new())
-			for _, tc := range sdkCases(in) {
+			for _, tc := range append(sdkCases(in), mathSDKCases()...) {
 				t.Run(tc.name, func(t *testing.T) {
 					*s.fake = fake{}
 					if tc.setup != nil {
@@ -181,7 +181,7 @@ func sdkCases(in time.Time) []sdkCase {
 				})
 			},
 			want: []call{{"DescribeAlarms", cloudwatchapi.AlarmFilter{
-				Names: []string{"orders-errors", "other"}, StateValue: "ALARM", MaxRecords: 10, NextToken: "page-1",
+				Names: []string{"orders-errors", "other"}, StateValue: "ALARM", Types: []string{"MetricAlarm"}, MaxRecords: 10, NextToken: "page-1",
 			}}},
 			check: func(t *testing.T, out any) {
 				o := out.(*cloudwatch.DescribeAlarmsOutput)
@@ -197,7 +197,7 @@ func sdkCases(in time.Time) []sdkCase {
 			call: func(ctx context.Context, c *cloudwatch.Client) (any, error) {
 				return c.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNamePrefix: aws.String("orders-")})
 			},
-			want: []call{{"DescribeAlarms", cloudwatchapi.AlarmFilter{NamePrefix: "orders-", MaxRecords: 50}}},
+			want: []call{{"DescribeAlarms", cloudwatchapi.AlarmFilter{NamePrefix: "orders-", Types: []string{"MetricAlarm"}, MaxRecords: 50}}},
 			check: func(t *testing.T, out any) {
 				o := out.(*cloudwatch.DescribeAlarmsOutput)
 				if len(o.MetricAlarms) != 0 || o.NextToken != nil {
@@ -767,7 +767,7 @@ func TestSDKErrors(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			s := newServer(t)
 			c := sdkClient(s.URL, p.new())
-			for _, tc := range sdkErrorCases() {
+			for _, tc := range append(sdkErrorCases(), mathSDKErrorCases()...) {
 				t.Run(tc.name, func(t *testing.T) {
 					*s.fake = fake{}
 					if tc.setup != nil {
