@@ -185,4 +185,3 @@ func mathSDKErrorCases() []sdkErrorCase {
 		},
 	}
 }
-
