@@ -197,3 +197,18 @@ func TestMathAlarmPersistsAndDescribes(t *testing.T) {
 		t.Fatalf("history %+v %v", items, err)
 	}
 }
+
+// A late sample in a completed period is read again and recomputed, though the evaluation range did not move.
+func TestMathAlarmLateData(t *testing.T) {
+	e := newEnv(t)
+	e.put(errorRateAlarm())
+	e.traffic(0, 100, 0)
+	if got := e.evalAt(at(1), "orders-live-error-rate"); got != StateOK {
+		t.Fatalf("clean traffic: %s", got)
+	}
+	e.record(errorsLive, 1, at(0.99)) // a late error, stamped in the period that ended
+	e.record(errorsLive, 1, at(0.995))
+	if got := e.evalAt(at(1.5), "orders-live-error-rate"); got != StateAlarm {
+		t.Fatalf("after late errors (2%%): %s", got)
+	}
+}

@@ -655,6 +655,10 @@ type windowCache struct {
 	def    uint64
 	series map[string]*seriesWindows // by query id; "" for a single-metric alarm
 	prog   *metricmath.Program
+	// A metric-math alarm's datapoints of the range ending at end: the same until a period completes or a metric
+	// of the alarm is read again.
+	end    time.Time
+	points []point
 }
 
 // seriesWindows is the cached datapoints of one metric of an alarm.
@@ -687,7 +691,7 @@ func (s *Service) evaluate(e *entry, now time.Time, wc *windowCache) (outcome, *
 		if d.ExtendedStatistic != "" {
 			q.Percentiles = []string{d.ExtendedStatistic}
 		}
-		dps, err := s.datapoints(q, n, wc, "", now)
+		dps, _, err := s.datapoints(q, n, wc, "", now)
 		if err != nil {
 			return outcome{}, nil, err
 		}
@@ -708,9 +712,12 @@ func (s *Service) evaluate(e *entry, now time.Time, wc *windowCache) (outcome, *
 		}
 		wc.prog = prog
 	}
-	grid := metricmath.Grid{Start: start.Unix(), End: end.Unix(), Period: int64(period / time.Second)}
-	data := map[string]metricmath.Series{}
-	returned := ""
+	type read struct {
+		q   MetricQuery
+		dps []metrics.Datapoint
+	}
+	var reads []read
+	returned, reread := "", false
 	for _, mq := range d.Metrics {
 		if mq.ReturnData {
 			returned = mq.ID
@@ -722,36 +729,46 @@ func (s *Service) evaluate(e *entry, now time.Time, wc *windowCache) (outcome, *
 		if !metrics.IsStandardStatistic(mq.Stat) {
 			q.Percentiles = []string{mq.Stat}
 		}
-		dps, err := s.datapoints(q, n, wc, mq.ID, now)
+		dps, fresh, err := s.datapoints(q, n, wc, mq.ID, now)
 		if err != nil {
 			return outcome{}, nil, err
 		}
-		series := metricmath.Series{Grid: grid}
-		for _, dp := range dps {
-			if v, ok := dp.Statistic(mq.Stat); ok {
-				series.Times, series.Values = append(series.Times, dp.Timestamp.Unix()), append(series.Values, v)
+		reread = reread || fresh
+		reads = append(reads, read{mq, dps})
+	}
+	if reread || !wc.end.Equal(end) || wc.points == nil {
+		grid := metricmath.Grid{Start: start.Unix(), End: end.Unix(), Period: int64(period / time.Second)}
+		data := make(map[string]metricmath.Series, len(reads))
+		for _, rd := range reads {
+			series := metricmath.Series{Grid: grid}
+			for _, dp := range rd.dps {
+				if v, ok := dp.Statistic(rd.q.Stat); ok {
+					series.Times, series.Values = append(series.Times, dp.Timestamp.Unix()), append(series.Values, v)
+				}
 			}
+			data[rd.q.ID] = series
 		}
-		data[mq.ID] = series
+		result := wc.prog.Run(data, grid)[returned]
+		var series metricmath.Series
+		if len(result.Series) > 0 {
+			series = result.Series[0]
+		}
+		wc.end, wc.points = end, mathPoints(r, start, period, n, series)
 	}
-	result := wc.prog.Run(data, grid)[returned]
-	var series metricmath.Series
-	if len(result.Series) > 0 {
-		series = result.Series[0]
-	}
-	return decide(r, mathPoints(r, start, period, n, series), e.a.StateValue), wc, nil
+	return decide(r, wc.points, e.a.StateValue), wc, nil
 }
 
 // datapoints returns the datapoints of q's n periods from q.Start, reading again only the periods the cache lacks
-// and, when the series changed in the range (a late sample), all of them.
-func (s *Service) datapoints(q metrics.Query, n int, wc *windowCache, key string, now time.Time) ([]metrics.Datapoint, error) {
+// and, when the series changed in the range (a late sample), all of them; fresh tells whether any was read.
+func (s *Service) datapoints(q metrics.Query, n int, wc *windowCache, key string, now time.Time) (dps []metrics.Datapoint, fresh bool, err error) {
 	start := q.Start
 	v := s.metrics.Version(q.Metric) // before reading: a write racing the read invalidates the cache next pass
 	sw := wc.series[key]
 	if start.Before(now.Add(-s.metrics.Retention())) {
 		// The range reaches the retention limit, where data expires without a write: no cache.
 		delete(wc.series, key)
-		return s.metrics.StatisticsUnaligned(q)
+		dps, err := s.metrics.StatisticsUnaligned(q)
+		return dps, true, err
 	}
 	if sw == nil || s.metrics.ChangedSince(q.Metric, sw.version, q.Start, q.End) {
 		sw = &seriesWindows{windows: make(map[int64]*metrics.Datapoint, n)}
@@ -771,17 +788,18 @@ func (s *Service) datapoints(q metrics.Query, n int, wc *windowCache, key string
 		fq := q
 		fq.Start = start.Add(time.Duration(first) * q.Period)
 		fq.End = start.Add(time.Duration(last+1) * q.Period)
-		fresh, err := s.metrics.StatisticsUnaligned(fq)
+		read, err := s.metrics.StatisticsUnaligned(fq)
 		if err != nil {
 			delete(wc.series, key)
-			return nil, err
+			return nil, false, err
 		}
 		for k := first; k <= last; k++ {
 			sw.windows[start.Unix()+k*period] = nil
 		}
-		for i := range fresh {
-			sw.windows[fresh[i].Timestamp.Unix()] = &fresh[i]
+		for i := range read {
+			sw.windows[read[i].Timestamp.Unix()] = &read[i]
 		}
+		fresh = true
 	}
 	for ws := range sw.windows {
 		if ws < start.Unix() {
@@ -789,13 +807,12 @@ func (s *Service) datapoints(q metrics.Query, n int, wc *windowCache, key string
 		}
 	}
 	sw.version = v
-	var dps []metrics.Datapoint
 	for k := int64(0); k < int64(n); k++ {
 		if dp := sw.windows[start.Unix()+k*period]; dp != nil {
 			dps = append(dps, *dp)
 		}
 	}
-	return dps, nil
+	return dps, fresh, nil
 }
 
 func unique(names []string) []string {
