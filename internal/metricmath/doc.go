@@ -47,6 +47,11 @@
 //     the request in request order, METRICS("s") those whose id contains s; METRIC_COUNT, DATAPOINT_COUNT,
 //     REMOVE_EMPTY and TIME_SERIES as documented.
 //
+// A Run is bounded, so that a hostile request cannot make unbounded data: FILL and TIME_SERIES walk at most
+// MaxGridPoints periods, all their series together (weeks at a one-second period would be millions), and once the
+// values computed hold more than MaxRunPoints datapoints the remaining expressions are not evaluated; either way
+// the values concerned are Truncated.
+//
 // Function names are upper case, ids start with a lower-case letter; numbers may have a fraction and an
 // exponent; strings (METRICS' argument) are in double quotes. Precedence, loosest first: OR, AND, comparisons,
 // + and -, * and /, unary -, ^ (right-associative, so -2^2 is -4).

@@ -21,15 +21,33 @@ func (p *Program) Run(metrics map[string]Series, grid Grid) map[string]Value {
 		}
 		e.values[q.ID] = Value{Kind: TimeSeries, Series: []Series{s}}
 	}
+	held := 0 // datapoints of the expressions' values so far
 	for _, i := range p.order {
 		q := p.queries[i]
-		e.dropped = false
+		if held > MaxRunPoints {
+			// The values so far hold too much already: the rest are not computed.
+			v := Value{Kind: p.kinds[i], Truncated: true, Scalar: math.NaN()}
+			if v.Kind == TimeSeries {
+				v.Series = []Series{{Grid: grid}}
+			}
+			e.values[q.ID] = v
+			continue
+		}
+		e.dropped, e.truncated = false, false
 		v := e.eval(p.trees[i])
-		v.Dropped = e.dropped
+		v.Dropped, v.Truncated = e.dropped, e.truncated
 		e.values[q.ID] = v
+		for _, s := range v.Series {
+			held += s.Len()
+		}
 	}
 	return e.values
 }
+
+// MaxRunPoints bounds the datapoints the expressions of one Run hold: once their values exceed it, the
+// expressions after them are not evaluated and come back empty and Truncated. With at most 500 queries of metrics
+// kept for hours, arrays of every metric in every expression could otherwise hold billions of datapoints.
+const MaxRunPoints = 1 << 22
 
 // env is one Run: the values computed so far.
 type env struct {
@@ -37,6 +55,10 @@ type env struct {
 	grid    Grid
 	values  map[string]Value
 	dropped bool // a datapoint of the expression being evaluated had no finite value
+	// gridPoints counts the periods FILL and TIME_SERIES walked in this Run; truncated tells that the expression
+	// being evaluated met MaxGridPoints.
+	gridPoints int
+	truncated  bool
 }
 
 func (e *env) eval(n node) Value {

@@ -231,7 +231,7 @@ func (e *env) call(n *callNode) Value {
 		return out
 	case "TIME_SERIES":
 		s := Series{Grid: e.grid}
-		gridEach(e.grid, func(t int64) {
+		e.gridEach(e.grid, func(t int64) {
 			if finite(x.Scalar) {
 				s.Times, s.Values = append(s.Times, t), append(s.Values, x.Scalar)
 			} else {
@@ -354,18 +354,23 @@ func (e *env) consecutive(x Value, f func(tp, tc int64, prev, cur float64) float
 	})
 }
 
-// maxFill bounds the datapoints FILL and TIME_SERIES create per series (GetMetricData's own page is 100,800).
-const maxFill = 1 << 20
+// MaxGridPoints bounds the periods FILL and TIME_SERIES walk in one Run, over all their series together, so that
+// a request over a long range at a short period cannot make a hostile amount of data: past it they stop, and the
+// values they were making say so (Value.Truncated).
+const MaxGridPoints = 1 << 20
 
-// gridEach calls f for each timestamp of g, in order (at most maxFill of them).
-func gridEach(g Grid, f func(t int64)) {
+// gridEach calls f for each timestamp of g, in order, within the Run's budget of MaxGridPoints.
+func (e *env) gridEach(g Grid, f func(t int64)) {
 	if g.Period <= 0 {
 		return
 	}
-	n := 0
-	for t := g.Start; t < g.End && n < maxFill; t += g.Period {
+	for t := g.Start; t < g.End; t += g.Period {
+		if e.gridPoints >= MaxGridPoints {
+			e.truncated = true
+			return
+		}
+		e.gridPoints++
 		f(t)
-		n++
 	}
 }
 
@@ -401,7 +406,7 @@ func (e *env) fill(n *callNode) Value {
 				return 0, false
 			}
 		}
-		gridEach(s.Grid, func(t int64) {
+		e.gridEach(s.Grid, func(t int64) {
 			for i < s.Len() && s.Times[i] < t { // datapoints off the grid are kept as they are
 				emit(s.Times[i], s.Values[i])
 				i++

@@ -305,7 +305,40 @@ func TestFillIsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	huge := Grid{Start: 0, End: 1 << 40, Period: 1}
-	if n := p.Run(map[string]Series{"m1": {Grid: huge}}, huge)["e1"].Series[0].Len(); n != maxFill {
-		t.Fatalf("FILL over a huge grid made %d datapoints, want the bound %d", n, maxFill)
+	v := p.Run(map[string]Series{"m1": {Grid: huge}}, huge)["e1"]
+	if n := v.Series[0].Len(); n != MaxGridPoints || !v.Truncated {
+		t.Fatalf("FILL over a huge grid made %d datapoints (truncated %v), want the bound %d", n, v.Truncated, MaxGridPoints)
+	}
+	// The bound is the Run's, over every FILL together.
+	p, err = Compile([]Query{{ID: "m1", Period: 1}, {ID: "e1", Expression: "FILL(m1, 0)"}, {ID: "e2", Expression: "FILL(m1, 1)"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := p.Run(map[string]Series{"m1": {Grid: huge}}, huge)
+	if n := out["e1"].Series[0].Len() + out["e2"].Series[0].Len(); n != MaxGridPoints || !out["e2"].Truncated {
+		t.Fatalf("two FILLs made %d datapoints together, want the bound %d", n, MaxGridPoints)
+	}
+}
+
+func TestRunIsBounded(t *testing.T) {
+	qs := []Query{{ID: "m1", Period: 1}}
+	for i := range 20 {
+		qs = append(qs, Query{ID: "e" + itoa(i), Expression: "[m1, m1, m1, m1] * " + itoa(i)})
+	}
+	p, err := Compile(qs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := Series{}
+	for i := range int64(1 << 18) {
+		big.Times, big.Values = append(big.Times, i), append(big.Values, 1)
+	}
+	out := p.Run(map[string]Series{"m1": big}, Grid{Start: 0, End: 1 << 18, Period: 1})
+	// Each expression holds 4 × 2^18 = 2^20 datapoints: four fit under the bound, the fifth passes it.
+	for i := range 20 {
+		v := out["e"+itoa(i)]
+		if want := i >= 5; v.Truncated != want || (want && len(v.Series) != 0) || (!want && len(v.Series) != 4) {
+			t.Fatalf("e%d: truncated %v with %d series", i, v.Truncated, len(v.Series))
+		}
 	}
 }

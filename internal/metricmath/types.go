@@ -53,6 +53,8 @@ type Value struct {
 	// Dropped is set when a datapoint of this expression's computation had no finite value (a division by zero)
 	// and was left out: GetMetricData's ArithmeticError.
 	Dropped bool
+	// Truncated is set when FILL or TIME_SERIES stopped at MaxGridPoints: the value lacks periods it would have.
+	Truncated bool
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

@@ -316,6 +316,10 @@ type dataQuery struct {
 const (
 	arithmeticErrorCode    = "ArithmeticError"
 	arithmeticErrorMessage = "One or more data-points have been dropped due to non-numeric values (NaN, -Infinite, +Infinite)"
+	// Sluice's own: a request's expressions compute a bounded number of datapoints (metricmath.MaxGridPoints,
+	// MaxRunPoints).
+	truncatedCode    = "MaxQueryResultsExceeded"
+	truncatedMessage = "The expressions of this request reached the number of datapoints one request may compute; use a longer period, a shorter time range or fewer expressions."
 )
 
 func (h *Handler) getMetricData(ctx context.Context, in *GetMetricDataInput) (*GetMetricDataOutput, error) {
@@ -438,6 +442,10 @@ func (h *Handler) getMetricData(ctx context.Context, in *GetMetricDataInput) (*G
 			}
 			if v.Dropped {
 				r.Messages = append(r.Messages, MessageData{Code: ptr(arithmeticErrorCode), Value: ptr(arithmeticErrorMessage)})
+			}
+			if v.Truncated { // the request's expressions met their bound: what is returned is partial
+				r.StatusCode = ptr("PartialData")
+				r.Messages = append(r.Messages, MessageData{Code: ptr(truncatedCode), Value: ptr(truncatedMessage)})
 			}
 			out.MetricDataResults = append(out.MetricDataResults, r)
 		}
