@@ -117,6 +117,58 @@ func mathSDKCases() []sdkCase {
 			}()}},
 		},
 		{
+			name:  "GetMetricData expression pages and Period",
+			setup: func(f *fake) { f.datapoints = datapoints() },
+			call: func(ctx context.Context, c *cloudwatch.Client) (any, error) {
+				var pages []*cloudwatch.GetMetricDataOutput
+				in := &cloudwatch.GetMetricDataInput{
+					MetricDataQueries: []types.MetricDataQuery{
+						{Id: aws.String("m1"), ReturnData: aws.Bool(false), MetricStat: &types.MetricStat{
+							Metric: &types.Metric{Namespace: aws.String("Sluice/Test"), MetricName: aws.String("Latency")},
+							Period: aws.Int32(60), Stat: aws.String("Maximum")}},
+						{Id: aws.String("double"), Expression: aws.String("m1 * 2")},
+						{Id: aws.String("ones"), Expression: aws.String("TIME_SERIES(1)"), Period: aws.Int32(60), ReturnData: aws.Bool(false)},
+						{Id: aws.String("count"), Expression: aws.String("ones * 0 + SUM(ones)"), Label: aws.String("periods")},
+					},
+					StartTime: aws.Time(base.Add(-10 * time.Minute)), EndTime: aws.Time(base), MaxDatapoints: aws.Int32(7),
+				}
+				for p := cloudwatch.NewGetMetricDataPaginator(c, in); p.HasMorePages(); {
+					page, err := p.NextPage(ctx)
+					if err != nil {
+						return nil, err
+					}
+					pages = append(pages, page)
+				}
+				return pages, nil
+			},
+			fix: func(t *testing.T, calls []call) {
+				if len(calls) != 2 {
+					t.Errorf("%d Statistics calls, want one per page", len(calls))
+				}
+			},
+			want: func() []call {
+				q := call{"Statistics", metrics.Query{Metric: metrics.MetricID{Namespace: "Sluice/Test", Name: "Latency", Dimensions: []metrics.Dimension{}},
+					Start: base.Add(-10 * time.Minute), End: base, Period: time.Minute}}
+				return []call{q, q}
+			}(),
+			check: func(t *testing.T, out any) {
+				// 2 datapoints of double, then 10 of count (a datapoint a minute, each the number of minutes):
+				// 12 in pages of 7.
+				pages := out.([]*cloudwatch.GetMetricDataOutput)
+				if len(pages) != 2 {
+					t.Fatalf("%d pages, want 2", len(pages))
+				}
+				first, second := pages[0].MetricDataResults, pages[1].MetricDataResults
+				if len(first) != 2 || len(first[0].Values) != 2 || first[0].Values[0] != 8 || len(first[1].Values) != 5 ||
+					first[1].StatusCode != types.StatusCodePartialData || aws.ToString(first[1].Label) != "periods" || first[1].Values[0] != 10 {
+					t.Fatalf("page 1: %+v", first)
+				}
+				if len(second) != 2 || len(second[0].Values) != 0 || len(second[1].Values) != 5 || second[1].StatusCode != types.StatusCodeComplete {
+					t.Fatalf("page 2: %+v", second)
+				}
+			},
+		},
+		{
 			name:  "DescribeAlarms children",
 			setup: func(f *fake) { f.alarms = []alarms.Alarm{errorRateAlarm(), outageAlarm()} },
 			call: func(ctx context.Context, c *cloudwatch.Client) (any, error) {
