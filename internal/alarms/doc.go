@@ -108,4 +108,6 @@
 //   - DeleteAlarms' message for unknown names is "N out of M alarm(s) not found"; messages of model-level
 //     validation use AWS's "1 validation error detected: …" form; a few other messages are best-effort copies.
 //   - The DynamoDB namespace's "always ignore missing data" exception is not reproduced.
+//   - A composite alarm rule that would close a cycle is refused (CloudWatch accepts it and stops evaluating along
+//     the cycle); a metric-math alarm's metrics must share one period; AT_LEAST is not part of the rule language.
 package alarms
