@@ -147,6 +147,10 @@ func (s *Service) putLocked(cur *entry, r *record) {
 	for _, sub := range s.subs {
 		sub.push(c)
 	}
+	select { // composite alarms may follow this one (Run evaluates them)
+	case s.childChanged <- struct{}{}:
+	default:
+	}
 }
 
 // sameEvaluation reports whether two definitions are evaluated alike: equal in every field but those only the API

@@ -26,9 +26,10 @@ const (
 type DescribeFilter struct {
 	Names        []string // exact names, at most 100
 	NamePrefix   string
-	State        string // OK, ALARM or INSUFFICIENT_DATA
-	ActionPrefix string // matches an alarm with any OK, ALARM or INSUFFICIENT_DATA action starting with it
-	MaxRecords   int    // 1..100; 0 means DefaultDescribeRecords
+	State        string   // OK, ALARM or INSUFFICIENT_DATA
+	ActionPrefix string   // matches an alarm with any OK, ALARM or INSUFFICIENT_DATA action starting with it
+	Types        []string // TypeMetric, TypeComposite; none: every type
+	MaxRecords   int      // 1..100; 0 means DefaultDescribeRecords
 	NextToken    string
 }
 
@@ -39,7 +40,8 @@ type HistoryFilter struct {
 	Start, End time.Time // zero = unbounded; items with Start <= Timestamp <= End
 	MaxRecords int       // 1..100; 0 means DefaultHistoryRecords
 	NextToken  string
-	Ascending  bool // ScanBy TimestampAscending; the default is newest first
+	Ascending  bool     // ScanBy TimestampAscending; the default is newest first
+	Types      []string // the alarm types of the items; none: every type
 }
 
 func pageSize(n, def int) (int, error) {
@@ -105,7 +107,8 @@ func (s *Service) Describe(ctx context.Context, f DescribeFilter) ([]Alarm, stri
 		a := &e.a
 		if (names != nil && !names[name]) || !strings.HasPrefix(name, f.NamePrefix) ||
 			(f.State != "" && a.StateValue != f.State) || (after != "" && name <= after) ||
-			(f.ActionPrefix != "" && !hasActionPrefix(a, f.ActionPrefix)) {
+			(f.ActionPrefix != "" && !hasActionPrefix(a, f.ActionPrefix)) ||
+			(len(f.Types) > 0 && !slices.Contains(f.Types, a.Type())) {
 			continue
 		}
 		hits = append(hits, cloneAlarm(*a))
@@ -190,7 +193,12 @@ func (s *Service) History(ctx context.Context, f HistoryFilter) ([]HistoryItem, 
 			if err := json.Unmarshal(v, &r); err != nil {
 				return false, err
 			}
+			alarmType := r.AlarmType
+			if alarmType == "" {
+				alarmType = TypeMetric
+			}
 			if (f.Type != "" && r.Type != f.Type) || (!f.Start.IsZero() && r.Timestamp.Before(f.Start)) ||
+				(len(f.Types) > 0 && !slices.Contains(f.Types, alarmType)) ||
 				(!f.End.IsZero() && r.Timestamp.After(f.End)) {
 				return true, nil
 			}
@@ -199,7 +207,7 @@ func (s *Service) History(ctx context.Context, f HistoryFilter) ([]HistoryItem, 
 				return false, err
 			}
 			hits = append(hits, histHit{key: k, ts: ts, item: HistoryItem{
-				AlarmName: r.AlarmName, Timestamp: r.Timestamp, Type: r.Type, Summary: r.Summary, Data: r.Data}})
+				AlarmName: r.AlarmName, AlarmType: alarmType, Timestamp: r.Timestamp, Type: r.Type, Summary: r.Summary, Data: r.Data}})
 			return true, nil
 		})
 	})

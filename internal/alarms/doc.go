@@ -1,13 +1,24 @@
-// Package alarms owns CloudWatch metric alarms: their durable definitions, states and history (in the store, keys
-// "alarm/<name>" and "alarmhist/<name>/<time>", see storage.go), the PutMetricAlarm / DescribeAlarms /
-// DescribeAlarmsForMetric / DeleteAlarms / SetAlarmState / DescribeAlarmHistory / Enable-/DisableAlarmActions
-// rules with CloudWatch's error codes, the evaluator that compares the metrics of internal/metrics with the
-// thresholds at least once a second, and the subscriptions through which in-process consumers (the deployment
-// controller) learn of a state change the moment it is committed. What it holds in memory — every alarm's
-// definition and state — is a watch-fed cache of the alarm records, so several processes sharing one store (a
-// cluster) see each other's alarms, and each one's subscribers hear of every state change, whoever committed it. Single-metric alarms only: metric math,
-// anomaly detection and composite alarms are out of scope, and alarm actions are stored and described but not
-// executed (the deployment controller subscribes instead).
+// Package alarms owns CloudWatch alarms — metric alarms on one metric, metric-math alarms (PutMetricAlarm's Metrics,
+// evaluated with internal/metricmath) and composite alarms (PutCompositeAlarm, composite.go) —: their durable
+// definitions, states and history (in the store, keys "alarm/<name>" and "alarmhist/<name>/<time>", see
+// storage.go), the PutMetricAlarm / PutCompositeAlarm / DescribeAlarms / DescribeAlarmsForMetric / DeleteAlarms /
+// SetAlarmState / DescribeAlarmHistory / Enable-/DisableAlarmActions rules with CloudWatch's error codes, the
+// evaluator that compares the metrics of internal/metrics with the thresholds at least once a second, and the
+// subscriptions through which in-process consumers (the deployment controller) learn of a state change the moment
+// it is committed. What it holds in memory — every alarm's definition and state — is a watch-fed cache of the
+// alarm records, so several processes sharing one store (a cluster) see each other's alarms, and each one's
+// subscribers hear of every state change, whoever committed it. Anomaly detection is out of scope, and alarm
+// actions are stored and described but not executed (the deployment controller subscribes instead).
+//
+// # Metric-math alarms
+//
+// An alarm with Metrics watches the one query with ReturnData, a single time series: each evaluation reads every
+// metric query's datapoints over the evaluation range (through the same per-period cache as a single-metric
+// alarm), runs the expressions over them (metricmath.Program, compiled once per definition) and takes the
+// returned series' values as the alarm's datapoints; a period where the expression has no datapoint — no
+// traffic for 100*errors/invocations, a division by zero — is missing data, for TreatMissingData to decide.
+// Reasons read as for any alarm; their StateReasonData has no statistic, unit or sample counts. The metrics of an
+// alarm share one period (checked at PutMetricAlarm), which is the alarm's.
 //
 // # Evaluation
 //
@@ -97,4 +108,6 @@
 //   - DeleteAlarms' message for unknown names is "N out of M alarm(s) not found"; messages of model-level
 //     validation use AWS's "1 validation error detected: …" form; a few other messages are best-effort copies.
 //   - The DynamoDB namespace's "always ignore missing data" exception is not reproduced.
+//   - A composite alarm rule that would close a cycle is refused (CloudWatch accepts it and stops evaluating along
+//     the cycle); a metric-math alarm's metrics must share one period; AT_LEAST is not part of the rule language.
 package alarms

@@ -4,6 +4,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/metricmath"
 	"github.com/sluice-dev/sluice/internal/metrics"
 )
 
@@ -78,6 +79,7 @@ type rule struct {
 	extended    string
 	periodSec   int64
 	evaluatedAt time.Time
+	math        bool // a metric-math alarm: its datapoints have no statistic, unit or sample count
 }
 
 func ruleOf(d *Definition, now time.Time) rule {
@@ -85,7 +87,7 @@ func ruleOf(d *Definition, now time.Time) rule {
 		n: d.EvaluationPeriods, m: d.DatapointsToAlarm, mExplicit: d.DatapointsToAlarm > 0,
 		treat: d.TreatMissingData, op: d.ComparisonOperator, threshold: d.Threshold, unit: d.Unit,
 		statistic: d.Statistic, extended: d.ExtendedStatistic, periodSec: int64(d.Period / time.Second),
-		evaluatedAt: now,
+		evaluatedAt: now, math: len(d.Metrics) > 0,
 	}
 	if r.m <= 0 {
 		r.m = r.n
@@ -149,6 +151,26 @@ func points(d *Definition, r rule, start time.Time, nPeriods int, dps []metrics.
 		p.present, p.value, p.sampleCount = true, v, dps[i].SampleCount
 		p.breaching = breaches(r.op, v, r.threshold)
 		p.lowSample = r.ignoreLow && dps[i].SampleCount < lowThreshold
+	}
+	return pts
+}
+
+// mathPoints lays a metric-math alarm's returned series onto the n periods that start at start, oldest first, and
+// classifies them.
+func mathPoints(r rule, start time.Time, period time.Duration, n int, s metricmath.Series) []point {
+	pts := make([]point, n)
+	for i := range pts {
+		pts[i].ts = start.Add(time.Duration(i) * period)
+	}
+	step := int64(period / time.Second)
+	for i, t := range s.Times {
+		k := (t - start.Unix()) / step
+		if t < start.Unix() || k >= int64(n) || (t-start.Unix())%step != 0 {
+			continue
+		}
+		p := &pts[k]
+		p.present, p.value = true, s.Values[i]
+		p.breaching = breaches(r.op, p.value, r.threshold)
 	}
 	return pts
 }

@@ -117,9 +117,11 @@ func (r rule) reasonData(pts []point, real, fills []int) string {
 	if r.unit != "" {
 		b.WriteString(`,"unit":` + quote(r.unit))
 	}
-	if r.extended != "" {
+	switch {
+	case r.math: // a metric-math alarm's datapoints are its expression's values: no statistic
+	case r.extended != "":
 		b.WriteString(`,"extendedStatistic":` + quote(r.extended))
-	} else {
+	default:
 		b.WriteString(`,"statistic":` + quote(r.statistic))
 	}
 	b.WriteString(`,"period":` + strconv.FormatInt(r.periodSec, 10) + `,"recentDatapoints":[`)
@@ -139,7 +141,10 @@ func (r rule) reasonData(pts []point, real, fills []int) string {
 		}
 		p := pts[idx]
 		b.WriteString(`{"timestamp":` + quote(awsTime(p.ts)))
-		if p.present {
+		switch {
+		case p.present && r.math:
+			b.WriteString(`,"value":` + javaDouble(p.value))
+		case p.present:
 			b.WriteString(`,"sampleCount":` + javaDouble(p.sampleCount) + `,"value":` + javaDouble(p.value))
 		}
 		b.WriteByte('}')

@@ -1,6 +1,7 @@
 package alarms
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,11 +10,13 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/fault"
+	"github.com/sluice-dev/sluice/internal/metricmath"
 	"github.com/sluice-dev/sluice/internal/metrics"
 	"github.com/sluice-dev/sluice/internal/store"
 )
@@ -84,6 +87,10 @@ type Service struct {
 	subsSeq uint64
 	subs    map[uint64]*subscriber
 
+	// childChanged is signalled (never blocking) when the cache applies a state change and there are composite
+	// alarms: Run then evaluates them.
+	childChanged chan struct{}
+
 	evalMu sync.Mutex              // one pass decides at a time; guards cache (released before the pass commits)
 	cache  map[string]*windowCache // per alarm: datapoints of completed periods
 	defSeq atomic.Uint64           // numbers definitions (entry.def)
@@ -114,7 +121,7 @@ func New(o Options) (*Service, error) {
 		st: o.Store, metrics: o.Metrics, region: o.Region, account: o.AccountID,
 		now: o.Now, log: o.Logger, maxAlarms: o.MaxAlarms, scale: o.TimeScale,
 		alarms: make(map[string]*entry), subs: make(map[uint64]*subscriber),
-		cache: make(map[string]*windowCache), progress: o.Progress,
+		cache: make(map[string]*windowCache), progress: o.Progress, childChanged: make(chan struct{}, 1),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -171,6 +178,10 @@ func (s *Service) Put(ctx context.Context, d Definition) error {
 		if err != nil {
 			return err
 		}
+		if exists && old.AlarmRule != "" {
+			refused = fault.New(CodeValidationError, "The alarm %s is a composite alarm: PutMetricAlarm cannot replace it.", d.Name)
+			return refused
+		}
 		dd := d
 		var a Alarm
 		var before *Alarm
@@ -198,7 +209,7 @@ func (s *Service) Put(ctx context.Context, d Definition) error {
 		a.ConfigurationUpdated = now
 		r := toRecord(&a)
 		r.HistSeq, r.HistCount, r.Gen = old.HistSeq, old.HistCount, tx.Revision()
-		item := HistoryItem{AlarmName: d.Name, Timestamp: now, Type: "ConfigurationUpdate", Summary: summary,
+		item := HistoryItem{AlarmName: d.Name, AlarmType: TypeMetric, Timestamp: now, Type: "ConfigurationUpdate", Summary: summary,
 			Data: configHistoryData(before, &a)}
 		if err := appendHistory(tx, &r, item); err != nil {
 			return err
@@ -214,28 +225,53 @@ func (s *Service) Put(ctx context.Context, d Definition) error {
 	return nil
 }
 
-// Delete removes alarms and their history (DeleteAlarms). Either all are deleted or, if any does not exist,
-// none: ResourceNotFound.
+// Delete removes alarms and their history (DeleteAlarms). Either all are deleted or none: ResourceNotFound when
+// any does not exist; ValidationError when a request names more than one composite alarm (CloudWatch's limit) or
+// an alarm that a composite alarm not deleted with it names ("Cannot delete a,b as there are composite alarm(s)
+// depending on them.").
 func (s *Service) Delete(ctx context.Context, names []string) error {
 	if len(names) > 100 {
 		return constraint(names, "alarmNames", "Member must have length less than or equal to 100")
 	}
 	names = unique(names)
+	deleting := make(map[string]bool, len(names))
+	for _, n := range names {
+		deleting[n] = true
+	}
 	var refused error
 	err := s.commit(ctx, func(tx store.Tx) error {
 		refused = nil
-		missing := 0
+		missing, composites := 0, 0
 		for _, n := range names {
-			ok, err := store.Exists(tx, alarmKey(n))
+			r, ok, err := getRecord(tx, n)
 			if err != nil {
 				return err
 			}
-			if !ok {
+			switch {
+			case !ok:
 				missing++
+			case r.AlarmRule != "":
+				composites++
 			}
 		}
 		if missing > 0 {
 			refused = fault.New(CodeResourceNotFound, "%d out of %d alarm(s) not found", missing, len(names))
+			return refused
+		}
+		if composites > 1 {
+			refused = fault.New(CodeValidationError, "A DeleteAlarms request can delete at most one composite alarm; this one names %d.", composites)
+			return refused
+		}
+		depended, err := s.dependedOn(tx, deleting)
+		if err != nil {
+			return err
+		}
+		if len(depended) > 0 {
+			pronoun := "it"
+			if len(depended) > 1 {
+				pronoun = "them"
+			}
+			refused = fault.New(CodeValidationError, "Cannot delete %s as there are composite alarm(s) depending on %s.", strings.Join(depended, ","), pronoun)
 			return refused
 		}
 		for _, n := range names {
@@ -255,6 +291,37 @@ func (s *Service) Delete(ctx context.Context, names []string) error {
 		return fmt.Errorf("delete alarms: %w", err)
 	}
 	return nil
+}
+
+// dependedOn lists, in request order, the alarms being deleted that a composite alarm not being deleted names.
+func (s *Service) dependedOn(tx store.Tx, deleting map[string]bool) ([]string, error) {
+	named := map[string]bool{}
+	err := tx.Scan(alarmPrefix, "", func(k string, v []byte) (bool, error) {
+		if !bytes.Contains(v, []byte(`"alarmRule"`)) {
+			return true, nil
+		}
+		var r record
+		if err := json.Unmarshal(v, &r); err != nil {
+			return false, fmt.Errorf("decode %s: %w", k, err)
+		}
+		if r.AlarmRule == "" || deleting[r.Name] {
+			return true, nil
+		}
+		if _, children, err := parseRule(r.AlarmRule); err == nil {
+			for _, ref := range children {
+				named[childName(ref, s.region, s.account)] = true
+			}
+		}
+		return true, nil
+	})
+	var out []string
+	for n := range deleting {
+		if named[n] {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out, err
 }
 
 // SetState forces an alarm's state (SetAlarmState), for testing actions and rollbacks. The forced state holds
@@ -437,8 +504,12 @@ type transition struct {
 // it from the watch (cache.go), on every process sharing the store.
 func putTransition(tx store.Tx, r *record, t transition, now time.Time) error {
 	from := r.StateValue
+	alarmType := TypeMetric
+	if r.AlarmRule != "" {
+		alarmType = TypeComposite
+	}
 	item := HistoryItem{
-		AlarmName: t.name, Timestamp: now, Type: "StateUpdate",
+		AlarmName: t.name, AlarmType: alarmType, Timestamp: now, Type: "StateUpdate",
 		Summary: fmt.Sprintf("Alarm updated from %s to %s", from, t.to),
 		Data:    stateHistoryData(from, r.StateReason, r.StateReasonData, t.to, t.reason, t.data),
 	}
@@ -479,16 +550,25 @@ func (s *Service) commitTransitions(ctx context.Context, ts []transition, now ti
 // Run evaluates every alarm once a second, TickGrace after each whole second of the wall clock, until ctx ends.
 // Evaluation only considers complete periods, so a sample cannot change an alarm before the period it belongs to
 // ends: ticking on the boundaries is what bounds the reaction time (one period plus TickGrace).
+//
+// Between two ticks, a state change the cache applies (s.childChanged) makes it evaluate the composite alarms at
+// once, so a composite follows a child changed by SetAlarmState or by another process within milliseconds.
 func (s *Service) Run(ctx context.Context) {
 	for {
 		s.EvaluateAll(ctx)
 		next := time.Now().Truncate(time.Second).Add(time.Second + TickGrace)
 		t := time.NewTimer(time.Until(next))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-s.childChanged:
+				s.EvaluateComposites(ctx)
+			case <-t.C:
+				break wait
+			}
 		}
 	}
 }
@@ -525,6 +605,9 @@ func (s *Service) decidePass(ctx context.Context, now time.Time) []transition {
 		if ctx.Err() != nil {
 			return nil
 		}
+		if e.a.AlarmRule != "" {
+			continue // composite alarms follow their children: decideComposites
+		}
 		o, wc, err := s.evaluate(e, now, s.cache[e.a.Name])
 		if err != nil {
 			s.log.Error("alarm evaluation failed", "alarm", e.a.Name, "err", err)
@@ -539,88 +622,197 @@ func (s *Service) decidePass(ctx context.Context, now time.Time) []transition {
 		}
 	}
 	s.cache = cache
-	return ts
+	return append(ts, s.decideComposites(snapshot, ts, now)...)
+}
+
+// EvaluateComposites evaluates the composite alarms alone, over the states in memory: what a child's state change
+// committed elsewhere (SetAlarmState, another process's evaluation) calls for as soon as the cache applies it.
+func (s *Service) EvaluateComposites(ctx context.Context) {
+	now := s.now()
+	s.evalMu.Lock()
+	s.mu.RLock()
+	snapshot := make([]*entry, 0, len(s.alarms))
+	for _, e := range s.alarms {
+		snapshot = append(snapshot, e)
+	}
+	s.mu.RUnlock()
+	sort.Slice(snapshot, func(i, j int) bool { return snapshot[i].a.Name < snapshot[j].a.Name })
+	ts := s.decideComposites(snapshot, nil, now)
+	s.evalMu.Unlock()
+	if len(ts) == 0 {
+		return
+	}
+	if err := s.commitTransitions(ctx, ts, now); err != nil {
+		s.log.Error("composite alarm evaluation not committed", "err", err)
+	}
 }
 
 // windowCache keeps the datapoints of an alarm's completed periods between passes: a period's aggregate only
 // changes if a late sample lands in it, which metrics.Store.ChangedSince tells, so a pass normally aggregates
-// only the period that just completed.
+// only the period that just completed — of each metric, for a metric-math alarm, whose compiled queries it keeps
+// too.
 type windowCache struct {
-	def     uint64
+	def    uint64
+	series map[string]*seriesWindows // by query id; "" for a single-metric alarm
+	prog   *metricmath.Program
+	// A metric-math alarm's datapoints of the range ending at end: the same until a period completes or a metric
+	// of the alarm is read again.
+	end    time.Time
+	points []point
+}
+
+// seriesWindows is the cached datapoints of one metric of an alarm.
+type seriesWindows struct {
 	version metrics.Version              // of the series when the cached datapoints were read (or last validated)
 	windows map[int64]*metrics.Datapoint // period start (Unix seconds) → datapoint, nil when the period had none
 }
 
 // evaluate decides the state of one alarm at now; an empty outcome state keeps the current one. It returns the
-// alarm's window cache for the next pass.
+// alarm's window cache for the next pass. Composite alarms are decided by decideComposites.
 func (s *Service) evaluate(e *entry, now time.Time, wc *windowCache) (outcome, *windowCache, error) {
 	d := &e.a.Definition
+	period := d.evaluationPeriod()
 	if s.scale > 1 {
-		scaled := *d
-		scaled.Period = max(time.Second, (time.Duration(float64(d.Period) / s.scale)).Round(time.Second))
-		d = &scaled
+		period = max(time.Second, (time.Duration(float64(period) / s.scale)).Round(time.Second))
 	}
-	end := windowEnd(now, d.Period)
+	end := windowEnd(now, period)
 	if e.held && !end.After(e.a.StateUpdated) {
 		return outcome{}, wc, nil // a SetState still holds
 	}
 	r := ruleOf(d, now)
+	r.periodSec = int64(period / time.Second)
 	n := r.n + RangeExtra
-	start := end.Add(-time.Duration(n) * d.Period)
-	q := metrics.Query{Metric: d.Metric, Start: start, End: end, Period: d.Period, Unit: d.Unit}
-	if d.ExtendedStatistic != "" {
-		q.Percentiles = []string{d.ExtendedStatistic}
+	start := end.Add(-time.Duration(n) * period)
+	if wc == nil || wc.def != e.def {
+		wc = &windowCache{def: e.def, series: map[string]*seriesWindows{}}
 	}
-	v := s.metrics.Version(d.Metric) // before reading: a write racing the read invalidates the cache next pass
-	if start.Before(now.Add(-s.metrics.Retention())) {
-		wc = nil // the range reaches the retention limit, where data expires without a write
-	} else if wc == nil || wc.def != e.def || s.metrics.ChangedSince(d.Metric, wc.version, start, end) {
-		wc = &windowCache{def: e.def, windows: make(map[int64]*metrics.Datapoint, n)}
-	}
-	var dps []metrics.Datapoint
-	if wc == nil {
-		var err error
-		if dps, err = s.metrics.StatisticsUnaligned(q); err != nil {
+	if len(d.Metrics) == 0 {
+		q := metrics.Query{Metric: d.Metric, Start: start, End: end, Period: period, Unit: d.Unit}
+		if d.ExtendedStatistic != "" {
+			q.Percentiles = []string{d.ExtendedStatistic}
+		}
+		dps, _, err := s.datapoints(q, n, wc, "", now)
+		if err != nil {
 			return outcome{}, nil, err
 		}
-	} else {
-		period := int64(d.Period / time.Second)
-		first, last := int64(0), int64(-1) // the periods to (re)read, as indexes
-		for k := int64(0); k < int64(n); k++ {
-			if _, ok := wc.windows[start.Unix()+k*period]; !ok {
-				if last < 0 {
-					first = k
+		scaled := *d
+		scaled.Period = period
+		return decide(r, points(&scaled, r, start, n, dps), e.a.StateValue), wc, nil
+	}
+
+	// A metric-math alarm: each metric's datapoints, then the expressions, then the returned series' datapoints.
+	if wc.prog == nil {
+		mq := make([]metricmath.Query, len(d.Metrics))
+		for i, q := range d.Metrics {
+			mq[i] = metricmath.Query{ID: q.ID, Expression: q.Expression, Label: q.Label, Period: int64(period / time.Second)}
+		}
+		prog, err := metricmath.Compile(mq)
+		if err != nil {
+			return outcome{}, nil, err // validate compiled it: only a record of another version could fail here
+		}
+		wc.prog = prog
+	}
+	type read struct {
+		q   MetricQuery
+		dps []metrics.Datapoint
+	}
+	var reads []read
+	returned, reread := "", false
+	for _, mq := range d.Metrics {
+		if mq.ReturnData {
+			returned = mq.ID
+		}
+		if mq.Expression != "" || !mq.ReturnData && !wc.prog.Used(mq.ID) {
+			continue
+		}
+		q := metrics.Query{Metric: mq.Metric, Start: start, End: end, Period: period, Unit: mq.Unit}
+		if !metrics.IsStandardStatistic(mq.Stat) {
+			q.Percentiles = []string{mq.Stat}
+		}
+		dps, fresh, err := s.datapoints(q, n, wc, mq.ID, now)
+		if err != nil {
+			return outcome{}, nil, err
+		}
+		reread = reread || fresh
+		reads = append(reads, read{mq, dps})
+	}
+	if reread || !wc.end.Equal(end) || wc.points == nil {
+		grid := metricmath.Grid{Start: start.Unix(), End: end.Unix(), Period: int64(period / time.Second)}
+		data := make(map[string]metricmath.Series, len(reads))
+		for _, rd := range reads {
+			series := metricmath.Series{Grid: grid}
+			for _, dp := range rd.dps {
+				if v, ok := dp.Statistic(rd.q.Stat); ok {
+					series.Times, series.Values = append(series.Times, dp.Timestamp.Unix()), append(series.Values, v)
 				}
-				last = k
 			}
+			data[rd.q.ID] = series
 		}
-		if last >= 0 {
-			q.Start = start.Add(time.Duration(first) * d.Period)
-			q.End = start.Add(time.Duration(last+1) * d.Period)
-			fresh, err := s.metrics.StatisticsUnaligned(q)
-			if err != nil {
-				return outcome{}, nil, err
-			}
-			for k := first; k <= last; k++ {
-				wc.windows[start.Unix()+k*period] = nil
-			}
-			for i := range fresh {
-				wc.windows[fresh[i].Timestamp.Unix()] = &fresh[i]
-			}
+		result := wc.prog.Run(data, grid)[returned]
+		var series metricmath.Series
+		if len(result.Series) > 0 {
+			series = result.Series[0]
 		}
-		for ws := range wc.windows {
-			if ws < start.Unix() {
-				delete(wc.windows, ws)
+		wc.end, wc.points = end, mathPoints(r, start, period, n, series)
+	}
+	return decide(r, wc.points, e.a.StateValue), wc, nil
+}
+
+// datapoints returns the datapoints of q's n periods from q.Start, reading again only the periods the cache lacks
+// and, when the series changed in the range (a late sample), all of them; fresh tells whether any was read.
+func (s *Service) datapoints(q metrics.Query, n int, wc *windowCache, key string, now time.Time) (dps []metrics.Datapoint, fresh bool, err error) {
+	start := q.Start
+	v := s.metrics.Version(q.Metric) // before reading: a write racing the read invalidates the cache next pass
+	sw := wc.series[key]
+	if start.Before(now.Add(-s.metrics.Retention())) {
+		// The range reaches the retention limit, where data expires without a write: no cache.
+		delete(wc.series, key)
+		dps, err := s.metrics.StatisticsUnaligned(q)
+		return dps, true, err
+	}
+	if sw == nil || s.metrics.ChangedSince(q.Metric, sw.version, q.Start, q.End) {
+		sw = &seriesWindows{windows: make(map[int64]*metrics.Datapoint, n)}
+		wc.series[key] = sw
+	}
+	period := int64(q.Period / time.Second)
+	first, last := int64(0), int64(-1) // the periods to (re)read, as indexes
+	for k := int64(0); k < int64(n); k++ {
+		if _, ok := sw.windows[start.Unix()+k*period]; !ok {
+			if last < 0 {
+				first = k
 			}
-		}
-		wc.version = v
-		for k := int64(0); k < int64(n); k++ {
-			if dp := wc.windows[start.Unix()+k*period]; dp != nil {
-				dps = append(dps, *dp)
-			}
+			last = k
 		}
 	}
-	return decide(r, points(d, r, start, n, dps), e.a.StateValue), wc, nil
+	if last >= 0 {
+		fq := q
+		fq.Start = start.Add(time.Duration(first) * q.Period)
+		fq.End = start.Add(time.Duration(last+1) * q.Period)
+		read, err := s.metrics.StatisticsUnaligned(fq)
+		if err != nil {
+			delete(wc.series, key)
+			return nil, false, err
+		}
+		for k := first; k <= last; k++ {
+			sw.windows[start.Unix()+k*period] = nil
+		}
+		for i := range read {
+			sw.windows[read[i].Timestamp.Unix()] = &read[i]
+		}
+		fresh = true
+	}
+	for ws := range sw.windows {
+		if ws < start.Unix() {
+			delete(sw.windows, ws)
+		}
+	}
+	sw.version = v
+	for k := int64(0); k < int64(n); k++ {
+		if dp := sw.windows[start.Unix()+k*period]; dp != nil {
+			dps = append(dps, *dp)
+		}
+	}
+	return dps, fresh, nil
 }
 
 func unique(names []string) []string {
@@ -641,6 +833,10 @@ func cloneDefinition(d Definition) Definition {
 	d.InsufficientDataActions = slices.Clone(d.InsufficientDataActions)
 	d.Metric.Dimensions = slices.Clone(d.Metric.Dimensions)
 	d.Tags = maps.Clone(d.Tags)
+	d.Metrics = slices.Clone(d.Metrics)
+	for i := range d.Metrics {
+		d.Metrics[i].Metric.Dimensions = slices.Clone(d.Metrics[i].Metric.Dimensions)
+	}
 	return d
 }
 

@@ -66,13 +66,68 @@ type record struct {
 	StateUpdated                     time.Time         `json:"stateUpdated"`
 	StateTransitioned                time.Time         `json:"stateTransitioned"`
 	// Held is set by SetState: the forced state stands until the alarm's next evaluation instant.
-	Held      bool   `json:"held,omitempty"`
-	HistSeq   uint64 `json:"histSeq"`
-	HistCount int    `json:"histCount"`
+	Held                             bool          `json:"held,omitempty"`
+	HistSeq                          uint64        `json:"histSeq"`
+	HistCount                        int           `json:"histCount"`
+	Metrics                          []queryRecord `json:"metrics,omitempty"`
+	AlarmRule                        string        `json:"alarmRule,omitempty"`
+	ActionsSuppressor                string        `json:"actionsSuppressor,omitempty"`
+	ActionsSuppressorWaitPeriod      int           `json:"actionsSuppressorWaitPeriod,omitempty"`
+	ActionsSuppressorExtensionPeriod int           `json:"actionsSuppressorExtensionPeriod,omitempty"`
 	// Gen is the revision the transaction that last wrote the record read (Tx.Revision): two writes of one record
 	// conflict, so each has its own, and an evaluation pass commits a change only if the record still has the Gen
 	// it decided from (compare-and-swap). Zero in records written before it existed.
 	Gen int64 `json:"gen,omitempty"`
+}
+
+// queryRecord is the stored form of a MetricQuery.
+type queryRecord struct {
+	ID         string      `json:"id"`
+	Label      string      `json:"label,omitempty"`
+	ReturnData bool        `json:"returnData,omitempty"`
+	Expression string      `json:"expression,omitempty"`
+	Namespace  string      `json:"namespace,omitempty"`
+	MetricName string      `json:"metricName,omitempty"`
+	Dimensions []dimRecord `json:"dimensions,omitempty"`
+	Stat       string      `json:"stat,omitempty"`
+	Period     int64       `json:"period,omitempty"`
+	Unit       string      `json:"unit,omitempty"`
+}
+
+func toQueryRecords(qs []MetricQuery) []queryRecord {
+	if len(qs) == 0 {
+		return nil
+	}
+	out := make([]queryRecord, len(qs))
+	for i, q := range qs {
+		r := queryRecord{ID: q.ID, Label: q.Label, ReturnData: q.ReturnData, Expression: q.Expression,
+			Namespace: q.Metric.Namespace, MetricName: q.Metric.Name, Stat: q.Stat, Period: int64(q.Period / time.Second), Unit: q.Unit}
+		for _, d := range q.Metric.Dimensions {
+			r.Dimensions = append(r.Dimensions, dimRecord{d.Name, d.Value})
+		}
+		out[i] = r
+	}
+	return out
+}
+
+func fromQueryRecords(rs []queryRecord) []MetricQuery {
+	if len(rs) == 0 {
+		return nil
+	}
+	out := make([]MetricQuery, len(rs))
+	for i, r := range rs {
+		q := MetricQuery{ID: r.ID, Label: r.Label, ReturnData: r.ReturnData, Expression: r.Expression, Stat: r.Stat,
+			Period: time.Duration(r.Period) * time.Second, Unit: r.Unit}
+		if r.Expression == "" {
+			dims := make([]metrics.Dimension, len(r.Dimensions))
+			for j, d := range r.Dimensions {
+				dims[j] = metrics.Dimension{Name: d.Name, Value: d.Value}
+			}
+			q.Metric = metrics.NewMetricID(r.Namespace, r.MetricName, dims...)
+		}
+		out[i] = q
+	}
+	return out
 }
 
 func toRecord(a *Alarm) record {
@@ -86,6 +141,8 @@ func toRecord(a *Alarm) record {
 		EvaluateLowSampleCountPercentile: a.EvaluateLowSampleCountPercentile, Tags: a.Tags,
 		ConfigurationUpdated: a.ConfigurationUpdated, StateValue: a.StateValue, StateReason: a.StateReason,
 		StateReasonData: a.StateReasonData, StateUpdated: a.StateUpdated, StateTransitioned: a.StateTransitioned,
+		Metrics: toQueryRecords(a.Metrics), AlarmRule: a.AlarmRule, ActionsSuppressor: a.ActionsSuppressor,
+		ActionsSuppressorWaitPeriod: a.ActionsSuppressorWaitPeriod, ActionsSuppressorExtensionPeriod: a.ActionsSuppressorExtensionPeriod,
 	}
 	for _, d := range a.Metric.Dimensions {
 		r.Dimensions = append(r.Dimensions, dimRecord{d.Name, d.Value})
@@ -94,20 +151,26 @@ func toRecord(a *Alarm) record {
 }
 
 func (r *record) alarm(region, account string) Alarm {
-	dims := make([]metrics.Dimension, len(r.Dimensions))
-	for i, d := range r.Dimensions {
-		dims[i] = metrics.Dimension{Name: d.Name, Value: d.Value}
+	var metric metrics.MetricID
+	if r.MetricName != "" || r.Namespace != "" {
+		dims := make([]metrics.Dimension, len(r.Dimensions))
+		for i, d := range r.Dimensions {
+			dims[i] = metrics.Dimension{Name: d.Name, Value: d.Value}
+		}
+		metric = metrics.NewMetricID(r.Namespace, r.MetricName, dims...)
 	}
 	return Alarm{
 		Definition: Definition{
 			Name: r.Name, Description: r.Description, ActionsEnabled: r.ActionsEnabled,
 			OKActions: r.OKActions, AlarmActions: r.AlarmActions, InsufficientDataActions: r.InsufficientDataActions,
-			Metric:    metrics.NewMetricID(r.Namespace, r.MetricName, dims...),
+			Metric:    metric,
 			Statistic: r.Statistic, ExtendedStatistic: r.ExtendedStatistic,
 			Period: time.Duration(r.PeriodSeconds) * time.Second, Unit: r.Unit,
 			EvaluationPeriods: r.EvaluationPeriods, DatapointsToAlarm: r.DatapointsToAlarm, Threshold: r.Threshold,
 			ComparisonOperator: r.ComparisonOperator, TreatMissingData: r.TreatMissingData,
 			EvaluateLowSampleCountPercentile: r.EvaluateLowSampleCountPercentile, Tags: r.Tags,
+			Metrics: fromQueryRecords(r.Metrics), AlarmRule: r.AlarmRule, ActionsSuppressor: r.ActionsSuppressor,
+			ActionsSuppressorWaitPeriod: r.ActionsSuppressorWaitPeriod, ActionsSuppressorExtensionPeriod: r.ActionsSuppressorExtensionPeriod,
 		},
 		ARN:                  arn(region, account, r.Name),
 		ConfigurationUpdated: r.ConfigurationUpdated,
@@ -125,6 +188,7 @@ func arn(region, account, name string) string {
 
 type histRecord struct {
 	AlarmName string    `json:"alarmName"`
+	AlarmType string    `json:"alarmType,omitempty"` // empty in records of before composite alarms: a metric alarm
 	Timestamp time.Time `json:"timestamp"`
 	Type      string    `json:"type"`
 	Summary   string    `json:"summary"`
@@ -135,7 +199,7 @@ type histRecord struct {
 func appendHistory(tx store.Tx, r *record, it HistoryItem) error {
 	r.HistSeq++
 	if err := store.PutJSON(tx, histKey(r.Name, it.Timestamp, r.HistSeq), histRecord{
-		AlarmName: it.AlarmName, Timestamp: it.Timestamp, Type: it.Type, Summary: it.Summary, Data: it.Data,
+		AlarmName: it.AlarmName, AlarmType: it.AlarmType, Timestamp: it.Timestamp, Type: it.Type, Summary: it.Summary, Data: it.Data,
 	}); err != nil {
 		return err
 	}
@@ -197,29 +261,32 @@ func stateHistoryData(oldValue, oldReason, oldData, newValue, newReason, newData
 	return string(b)
 }
 
-// alarmDoc is the alarm as CloudWatch describes it inside ConfigurationUpdate history data.
+// alarmDoc is the alarm as CloudWatch describes it inside ConfigurationUpdate history data: a metric alarm's
+// metric members, a metric-math alarm's metrics, a composite alarm's rule.
 type alarmDoc struct {
-	Timestamp                        string      `json:"timestamp"`
-	AlarmName                        string      `json:"alarmName"`
-	AlarmARN                         string      `json:"alarmArn"`
-	AlarmDescription                 string      `json:"alarmDescription,omitempty"`
-	ActionsEnabled                   bool        `json:"actionsEnabled"`
-	OKActions                        []string    `json:"okActions"`
-	AlarmActions                     []string    `json:"alarmActions"`
-	InsufficientDataActions          []string    `json:"insufficientDataActions"`
-	Namespace                        string      `json:"namespace"`
-	MetricName                       string      `json:"metricName"`
-	Dimensions                       []dimRecord `json:"dimensions"`
-	Statistic                        string      `json:"statistic,omitempty"`
-	ExtendedStatistic                string      `json:"extendedStatistic,omitempty"`
-	Period                           int64       `json:"period"`
-	Unit                             string      `json:"unit,omitempty"`
-	EvaluationPeriods                int         `json:"evaluationPeriods"`
-	DatapointsToAlarm                int         `json:"datapointsToAlarm,omitempty"`
-	Threshold                        float64     `json:"threshold"`
-	ComparisonOperator               string      `json:"comparisonOperator"`
-	TreatMissingData                 string      `json:"treatMissingData,omitempty"`
-	EvaluateLowSampleCountPercentile string      `json:"evaluateLowSampleCountPercentile,omitempty"`
+	Timestamp                        string        `json:"timestamp"`
+	AlarmName                        string        `json:"alarmName"`
+	AlarmARN                         string        `json:"alarmArn"`
+	AlarmDescription                 string        `json:"alarmDescription,omitempty"`
+	ActionsEnabled                   bool          `json:"actionsEnabled"`
+	OKActions                        []string      `json:"okActions"`
+	AlarmActions                     []string      `json:"alarmActions"`
+	InsufficientDataActions          []string      `json:"insufficientDataActions"`
+	AlarmRule                        string        `json:"alarmRule,omitempty"`
+	Namespace                        string        `json:"namespace,omitempty"`
+	MetricName                       string        `json:"metricName,omitempty"`
+	Dimensions                       *[]dimRecord  `json:"dimensions,omitempty"`
+	Metrics                          []queryRecord `json:"metrics,omitempty"`
+	Statistic                        string        `json:"statistic,omitempty"`
+	ExtendedStatistic                string        `json:"extendedStatistic,omitempty"`
+	Period                           int64         `json:"period,omitempty"`
+	Unit                             string        `json:"unit,omitempty"`
+	EvaluationPeriods                int           `json:"evaluationPeriods,omitempty"`
+	DatapointsToAlarm                int           `json:"datapointsToAlarm,omitempty"`
+	Threshold                        *float64      `json:"threshold,omitempty"`
+	ComparisonOperator               string        `json:"comparisonOperator,omitempty"`
+	TreatMissingData                 string        `json:"treatMissingData,omitempty"`
+	EvaluateLowSampleCountPercentile string        `json:"evaluateLowSampleCountPercentile,omitempty"`
 }
 
 func docOf(a *Alarm) alarmDoc {
@@ -230,19 +297,30 @@ func docOf(a *Alarm) alarmDoc {
 		}
 		return l
 	}
+	doc := alarmDoc{
+		Timestamp: awsTime(a.ConfigurationUpdated), AlarmName: a.Name, AlarmARN: a.ARN, AlarmDescription: a.Description,
+		ActionsEnabled: a.ActionsEnabled, OKActions: nz(a.OKActions), AlarmActions: nz(a.AlarmActions),
+		InsufficientDataActions: nz(a.InsufficientDataActions),
+	}
+	if a.AlarmRule != "" {
+		doc.AlarmRule = a.AlarmRule
+		return doc
+	}
+	threshold := a.Threshold
+	doc.Threshold, doc.ComparisonOperator = &threshold, a.ComparisonOperator
+	doc.EvaluationPeriods, doc.DatapointsToAlarm, doc.TreatMissingData = a.EvaluationPeriods, a.DatapointsToAlarm, a.TreatMissingData
+	if len(a.Metrics) > 0 {
+		doc.Metrics = r.Metrics
+		return doc
+	}
 	dims := r.Dimensions
 	if dims == nil {
 		dims = []dimRecord{}
 	}
-	return alarmDoc{
-		Timestamp: awsTime(a.ConfigurationUpdated), AlarmName: a.Name, AlarmARN: a.ARN, AlarmDescription: a.Description,
-		ActionsEnabled: a.ActionsEnabled, OKActions: nz(a.OKActions), AlarmActions: nz(a.AlarmActions),
-		InsufficientDataActions: nz(a.InsufficientDataActions), Namespace: r.Namespace, MetricName: r.MetricName,
-		Dimensions: dims, Statistic: a.Statistic, ExtendedStatistic: a.ExtendedStatistic, Period: r.PeriodSeconds,
-		Unit: a.Unit, EvaluationPeriods: a.EvaluationPeriods, DatapointsToAlarm: a.DatapointsToAlarm,
-		Threshold: a.Threshold, ComparisonOperator: a.ComparisonOperator, TreatMissingData: a.TreatMissingData,
-		EvaluateLowSampleCountPercentile: a.EvaluateLowSampleCountPercentile,
-	}
+	doc.Namespace, doc.MetricName, doc.Dimensions = r.Namespace, r.MetricName, &dims
+	doc.Statistic, doc.ExtendedStatistic, doc.Period, doc.Unit = a.Statistic, a.ExtendedStatistic, r.PeriodSeconds, a.Unit
+	doc.EvaluateLowSampleCountPercentile = a.EvaluateLowSampleCountPercentile
+	return doc
 }
 
 // configHistoryData is CloudWatch's HistoryData of a ConfigurationUpdate item: {"version":"1.0","type":"Create",

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sluice-dev/sluice/internal/fault"
+	"github.com/sluice-dev/sluice/internal/metricmath"
 	"github.com/sluice-dev/sluice/internal/metrics"
 )
 
@@ -92,14 +93,24 @@ func validPeriod(sec int64) bool {
 	return sec > 0 && sec%60 == 0
 }
 
-// validate checks a definition as PutMetricAlarm does and normalizes it (sorted dimensions). retention bounds
-// the evaluation range.
-func validate(d *Definition, retention time.Duration) error {
+// validateCommon checks what every kind of alarm has: a name, a description, actions and tags.
+func validateCommon(d *Definition) error {
 	if err := checkName(d.Name); err != nil {
 		return err
 	}
 	if err := checkLength(d.Description, "alarmDescription", 0, 1024); err != nil {
 		return err
+	}
+	if len(d.Tags) > maxTags {
+		return fault.New(CodeValidationError, "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to %d", maxTags)
+	}
+	for k, v := range d.Tags {
+		if err := checkLength(k, "tags.member.key", 1, 128); err != nil {
+			return err
+		}
+		if err := checkLength(v, "tags.member.value", 0, 256); err != nil {
+			return err
+		}
 	}
 	for _, a := range []struct {
 		field string
@@ -114,7 +125,27 @@ func validate(d *Definition, retention time.Duration) error {
 			}
 		}
 	}
+	return nil
+}
 
+// validate checks a definition as PutMetricAlarm does and normalizes it (sorted dimensions). retention bounds
+// the evaluation range.
+func validate(d *Definition, retention time.Duration) error {
+	if err := validateCommon(d); err != nil {
+		return err
+	}
+	if len(d.Metrics) > 0 {
+		if err := validateMath(d); err != nil {
+			return err
+		}
+	} else if err := validateMetric(d); err != nil {
+		return err
+	}
+	return validateEvaluation(d, retention)
+}
+
+// validateMetric checks a single-metric alarm's metric, statistic, period and unit.
+func validateMetric(d *Definition) error {
 	m := &d.Metric
 	if m.Namespace == "" {
 		return fault.New(CodeMissingParameter, "The parameter Namespace is required.")
@@ -172,6 +203,79 @@ func validate(d *Definition, retention time.Duration) error {
 	if d.Unit != "" && !slices.Contains(metrics.StandardUnits, d.Unit) {
 		return enumConstraint(d.Unit, "unit", metrics.StandardUnits)
 	}
+	return nil
+}
+
+// Limits of a metric-math alarm's Metrics (PutMetricAlarm's documentation).
+const (
+	maxAlarmMetricStats  = 10
+	maxAlarmExpressions  = 10
+	maxAlarmMetricsQuery = maxAlarmMetricStats + maxAlarmExpressions
+)
+
+// validateMath checks a metric-math alarm's queries: the limits, exactly one returning data, the metrics' statistics
+// and one shared period, and the expressions (metricmath.Compile), the returned one giving a single time series.
+func validateMath(d *Definition) error {
+	stats, exprs, returning := 0, 0, 0
+	var period time.Duration
+	mq := make([]metricmath.Query, len(d.Metrics))
+	for i := range d.Metrics {
+		q := &d.Metrics[i]
+		if q.ReturnData {
+			returning++
+		}
+		mq[i] = metricmath.Query{ID: q.ID, Expression: q.Expression, Label: q.Label}
+		if q.Expression != "" {
+			exprs++
+			continue
+		}
+		stats++
+		switch {
+		case q.Stat == "":
+			return fault.New(CodeMissingParameter, "The parameter Metrics.member.%d.MetricStat.Stat is required.", i+1)
+		case !metrics.IsStandardStatistic(q.Stat):
+			if _, ok := metrics.ParsePercentile(q.Stat); !ok {
+				return fault.New(CodeInvalidParameterValue, "The value %s for parameter Metrics.member.%d.MetricStat.Stat is not supported.", q.Stat, i+1)
+			}
+		}
+		sec := int64(q.Period / time.Second)
+		if q.Period%time.Second != 0 || !validPeriod(sec) {
+			return fault.New(CodeValidationError, "Period must be 10, 20, 30 or a multiple of 60")
+		}
+		if period != 0 && q.Period != period {
+			return fault.New(CodeValidationError, "The metrics of a metric math alarm must all have the same period (Metrics.member.%d.MetricStat.Period is %d, not %d).", i+1, sec, int64(period/time.Second))
+		}
+		period = q.Period
+		if q.Unit != "" && !slices.Contains(metrics.StandardUnits, q.Unit) {
+			return enumConstraint(q.Unit, fmt.Sprintf("metrics.%d.member.metricStat.unit", i+1), metrics.StandardUnits)
+		}
+		mq[i].Period = sec
+		q.Metric = metrics.NewMetricID(q.Metric.Namespace, q.Metric.Name, q.Metric.Dimensions...)
+	}
+	switch {
+	case len(d.Metrics) > maxAlarmMetricsQuery || stats > maxAlarmMetricStats || exprs > maxAlarmExpressions:
+		return fault.New(CodeValidationError, "The Metrics of an alarm may hold at most %d metrics (MetricStat) and %d expressions; these hold %d and %d.", maxAlarmMetricStats, maxAlarmExpressions, stats, exprs)
+	case returning != 1:
+		return fault.New(CodeValidationError, "Exactly one element of the metrics list should return data.")
+	case stats == 0:
+		return fault.New(CodeValidationError, "The Metrics of an alarm must hold at least one metric (MetricStat).")
+	}
+	prog, err := metricmath.Compile(mq)
+	if err != nil {
+		return err
+	}
+	for _, q := range d.Metrics {
+		if q.ReturnData {
+			return prog.RequireSeries(q.ID, metricmath.TimeSeries)
+		}
+	}
+	return nil
+}
+
+// validateEvaluation checks how a metric or metric-math alarm is evaluated: periods, datapoints, the threshold and
+// its operator, missing data.
+func validateEvaluation(d *Definition, retention time.Duration) error {
+	period := int64(d.evaluationPeriod() / time.Second)
 	if d.EvaluationPeriods < 1 {
 		return constraint(d.EvaluationPeriods, "evaluationPeriods", "Member must have value greater than or equal to 1")
 	}
@@ -211,17 +315,6 @@ func validate(d *Definition, retention time.Duration) error {
 	case "", "evaluate", "ignore":
 	default:
 		return fault.New(CodeValidationError, "Option %s is not supported. Supported options for parameter EvaluateLowSampleCountPercentile are evaluate and ignore.", d.EvaluateLowSampleCountPercentile)
-	}
-	if len(d.Tags) > maxTags {
-		return fault.New(CodeValidationError, "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to %d", maxTags)
-	}
-	for k, v := range d.Tags {
-		if err := checkLength(k, "tags.member.key", 1, 128); err != nil {
-			return err
-		}
-		if err := checkLength(v, "tags.member.value", 0, 256); err != nil {
-			return err
-		}
 	}
 	return nil
 }

@@ -34,6 +34,7 @@ var layers = map[string]layer{
 	"internal/fault":                 domain,
 	"internal/lambda":                domain,
 	"internal/codedeploy":            domain,
+	"internal/metricmath":            domain,
 	"internal/iam/policy":            domain,
 	"internal/cfn":                   domain,
 	"internal/sam":                   domain,

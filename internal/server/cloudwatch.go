@@ -26,9 +26,21 @@ func (c *cloudWatch) PutMetricAlarm(ctx context.Context, d alarms.Definition) er
 	return c.alarms.Put(ctx, d)
 }
 
+func (c *cloudWatch) PutCompositeAlarm(ctx context.Context, d alarms.Definition) error {
+	return c.alarms.PutComposite(ctx, d)
+}
+
 func (c *cloudWatch) DescribeAlarms(ctx context.Context, f cloudwatchapi.AlarmFilter) ([]alarms.Alarm, string, error) {
 	return c.alarms.Describe(ctx, alarms.DescribeFilter{Names: f.Names, NamePrefix: f.NamePrefix, State: f.StateValue,
-		ActionPrefix: f.ActionPrefix, MaxRecords: f.MaxRecords, NextToken: f.NextToken})
+		ActionPrefix: f.ActionPrefix, Types: f.Types, MaxRecords: f.MaxRecords, NextToken: f.NextToken})
+}
+
+func (c *cloudWatch) AlarmChildren(_ context.Context, name string) ([]alarms.Alarm, error) {
+	return c.alarms.Children(name), nil
+}
+
+func (c *cloudWatch) AlarmParents(_ context.Context, name string) ([]alarms.Alarm, error) {
+	return c.alarms.Parents(name), nil
 }
 
 func (c *cloudWatch) DescribeAlarmsForMetric(ctx context.Context, f cloudwatchapi.MetricAlarmFilter) ([]alarms.Alarm, error) {
@@ -45,7 +57,7 @@ func (c *cloudWatch) SetAlarmState(ctx context.Context, name, state, reason, dat
 
 func (c *cloudWatch) DescribeAlarmHistory(ctx context.Context, f cloudwatchapi.HistoryFilter) ([]alarms.HistoryItem, string, error) {
 	return c.alarms.History(ctx, alarms.HistoryFilter{Name: f.AlarmName, Type: f.Type, Start: f.Start, End: f.End,
-		MaxRecords: f.MaxRecords, NextToken: f.NextToken, Ascending: f.Ascending})
+		MaxRecords: f.MaxRecords, NextToken: f.NextToken, Ascending: f.Ascending, Types: f.Types})
 }
 
 func (c *cloudWatch) SetAlarmActions(ctx context.Context, names []string, enabled bool) error {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -238,9 +239,14 @@ func (r *run) observe(ctx context.Context, s *pendingShift) (ShiftState, error) 
 		}
 	}
 	if len(s.alarms) > 0 {
-		out, err := r.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: s.alarms})
+		// A deployment group's alarms may be composite ones too.
+		out, err := r.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: s.alarms,
+			AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm, cwtypes.AlarmTypeCompositeAlarm}})
 		if err == nil {
 			for _, a := range out.MetricAlarms {
+				f.Alarms = append(f.Alarms, ShiftAlarm{Name: aws.ToString(a.AlarmName), State: string(a.StateValue)})
+			}
+			for _, a := range out.CompositeAlarms {
 				f.Alarms = append(f.Alarms, ShiftAlarm{Name: aws.ToString(a.AlarmName), State: string(a.StateValue)})
 			}
 		}

@@ -25,40 +25,50 @@ func (h *Handler) putMetricAlarm(ctx context.Context, in *PutMetricAlarmInput) e
 	return h.backend.PutMetricAlarm(ctx, d)
 }
 
-// alarmDefinition translates a PutMetricAlarm request. The edge refuses what a Definition cannot carry (metric
-// math, PromQL and anomaly-detection alarms) and the absence of the members a static-threshold alarm requires
-// (which the domain could not tell from zero values); the alarm rules themselves — statistic, period, evaluation
-// span, operators, lengths — are the domain's (alarms validates every Definition). Absent DatapointsToAlarm and
-// TreatMissingData are passed as 0 and "" (the domain's defaults apply, and DescribeAlarms leaves them out, as AWS
-// does); ActionsEnabled defaults to true.
+// alarmDefinition translates a PutMetricAlarm request. The edge refuses what a Definition cannot carry (PromQL
+// and anomaly-detection alarms), the metric members beside Metrics, and the absence of the members an alarm
+// requires (which the domain could not tell from zero values); the alarm rules themselves — statistic, period,
+// evaluation span, operators, lengths, a metric-math alarm's queries — are the domain's (alarms validates every
+// Definition). Absent DatapointsToAlarm and TreatMissingData are passed as 0 and "" (the domain's defaults apply,
+// and DescribeAlarms leaves them out, as AWS does); ActionsEnabled defaults to true.
 func alarmDefinition(in *PutMetricAlarmInput) (alarms.Definition, error) {
 	var d alarms.Definition
 	if in.AlarmName == nil {
 		return d, missing("AlarmName")
 	}
 	switch {
-	case in.Metrics != nil:
-		return d, unsupported("Metric math alarms (Metrics) are not supported by Sluice; set MetricName, Namespace, Dimensions, Statistic and Period instead.")
 	case in.EvaluationCriteria != nil || in.EvaluationInterval != nil:
 		return d, unsupported("PromQL alarms (EvaluationCriteria, EvaluationInterval) are not supported by Sluice.")
 	case in.ThresholdMetricId != nil:
 		return d, unsupported("Anomaly detection alarms (ThresholdMetricId) are not supported by Sluice.")
 	}
+	math := len(in.Metrics) > 0
+	if math {
+		// CloudWatch's own message, recorded for Statistic; the others are worded alike.
+		for _, m := range []struct {
+			name    string
+			present bool
+		}{
+			{"Namespace", in.Namespace != nil}, {"MetricName", in.MetricName != nil}, {"Dimensions", len(in.Dimensions) > 0},
+			{"Statistic", in.Statistic != nil}, {"ExtendedStatistic", in.ExtendedStatistic != nil}, {"Period", in.Period != nil},
+			{"Unit", in.Unit != nil},
+		} {
+			if m.present {
+				return d, unsupported("%s should not be set if list of Metrics is set.", m.name)
+			}
+		}
+	}
 	for _, m := range []struct {
 		name    string
 		present bool
 	}{
-		{"MetricName", in.MetricName != nil}, {"Namespace", in.Namespace != nil}, {"Period", in.Period != nil},
+		{"MetricName", math || in.MetricName != nil}, {"Namespace", math || in.Namespace != nil}, {"Period", math || in.Period != nil},
 		{"EvaluationPeriods", in.EvaluationPeriods != nil}, {"Threshold", in.Threshold != nil},
 		{"ComparisonOperator", in.ComparisonOperator != nil},
 	} {
 		if !m.present {
 			return d, missing(m.name)
 		}
-	}
-	dims, err := toDimensions("Dimensions", in.Dimensions)
-	if err != nil {
-		return d, err
 	}
 	if err := firstErr(intRange("Period", in.Period, 1, 0), intRange("EvaluationPeriods", in.EvaluationPeriods, 1, 0),
 		intRange("DatapointsToAlarm", in.DatapointsToAlarm, 1, 0)); err != nil {
@@ -75,11 +85,6 @@ func alarmDefinition(in *PutMetricAlarmInput) (alarms.Definition, error) {
 		OKActions:                        in.OKActions,
 		AlarmActions:                     in.AlarmActions,
 		InsufficientDataActions:          in.InsufficientDataActions,
-		Metric:                           metrics.MetricID{Namespace: *in.Namespace, Name: *in.MetricName, Dimensions: dims},
-		Statistic:                        str(in.Statistic),
-		ExtendedStatistic:                str(in.ExtendedStatistic),
-		Period:                           time.Duration(*in.Period) * time.Second,
-		Unit:                             str(in.Unit),
 		EvaluationPeriods:                *in.EvaluationPeriods,
 		DatapointsToAlarm:                num(in.DatapointsToAlarm),
 		Threshold:                        *in.Threshold,
@@ -88,7 +93,60 @@ func alarmDefinition(in *PutMetricAlarmInput) (alarms.Definition, error) {
 		EvaluateLowSampleCountPercentile: str(in.EvaluateLowSampleCountPercentile),
 		Tags:                             tags,
 	}
+	if math {
+		if err := maxItems("Metrics", in.Metrics, 20); err != nil {
+			return d, err
+		}
+		for i, mq := range in.Metrics {
+			q, err := checkDataQuery(elem("Metrics", i), mq, time.Time{}, time.Time{}, true)
+			if err != nil {
+				return d, err
+			}
+			d.Metrics = append(d.Metrics, alarms.MetricQuery{ID: q.id, Label: str(mq.Label), ReturnData: mq.ReturnData == nil || *mq.ReturnData,
+				Expression: q.expression, Metric: q.query.Metric, Stat: q.stat, Period: q.query.Period, Unit: q.query.Unit})
+		}
+		return d, nil
+	}
+	dims, err := toDimensions("Dimensions", in.Dimensions)
+	if err != nil {
+		return d, err
+	}
+	d.Metric = metrics.MetricID{Namespace: *in.Namespace, Name: *in.MetricName, Dimensions: dims}
+	d.Statistic, d.ExtendedStatistic, d.Unit = str(in.Statistic), str(in.ExtendedStatistic), str(in.Unit)
+	d.Period = time.Duration(*in.Period) * time.Second
 	return d, nil
+}
+
+func (h *Handler) putCompositeAlarm(ctx context.Context, in *PutCompositeAlarmInput) error {
+	switch {
+	case in.AlarmName == nil:
+		return missing("AlarmName")
+	case in.AlarmRule == nil:
+		return missing("AlarmRule")
+	}
+	if err := firstErr(length("AlarmName", *in.AlarmName, 1, 255), length("AlarmRule", *in.AlarmRule, 1, 10240),
+		optLength("AlarmDescription", in.AlarmDescription, 0, 1024), optLength("ActionsSuppressor", in.ActionsSuppressor, 1, 1600),
+		maxItems("AlarmActions", in.AlarmActions, 5), maxItems("OKActions", in.OKActions, 5),
+		maxItems("InsufficientDataActions", in.InsufficientDataActions, 5)); err != nil {
+		return err
+	}
+	tags, err := tagMap(in.Tags)
+	if err != nil {
+		return err
+	}
+	return h.backend.PutCompositeAlarm(ctx, alarms.Definition{
+		Name:                             *in.AlarmName,
+		Description:                      str(in.AlarmDescription),
+		ActionsEnabled:                   in.ActionsEnabled == nil || *in.ActionsEnabled,
+		OKActions:                        in.OKActions,
+		AlarmActions:                     in.AlarmActions,
+		InsufficientDataActions:          in.InsufficientDataActions,
+		AlarmRule:                        *in.AlarmRule,
+		ActionsSuppressor:                str(in.ActionsSuppressor),
+		ActionsSuppressorWaitPeriod:      num(in.ActionsSuppressorWaitPeriod),
+		ActionsSuppressorExtensionPeriod: num(in.ActionsSuppressorExtensionPeriod),
+		Tags:                             tags,
+	})
 }
 
 func tagMap(tags []Tag) (map[string]string, error) {
@@ -132,9 +190,31 @@ func (h *Handler) describeAlarms(ctx context.Context, in *DescribeAlarmsInput) (
 		if others {
 			return nil, invalidCombination("If you specify ChildrenOfAlarmName or ParentsOfAlarmName, you cannot specify any other parameters in the request except for MaxRecords and NextToken.")
 		}
-		return out, nil // only composite alarms have children or parents, and Sluice has none
-	}
-	if len(in.AlarmTypes) > 0 && !slices.Contains(in.AlarmTypes, "MetricAlarm") {
+		// As CloudWatch documents it: children with their name, ARN, state and its timestamp; parents with their
+		// name and ARN.
+		var list []alarms.Alarm
+		var err error
+		children := in.ChildrenOfAlarmName != nil
+		if children {
+			list, err = h.backend.AlarmChildren(ctx, *in.ChildrenOfAlarmName)
+		} else {
+			list, err = h.backend.AlarmParents(ctx, *in.ParentsOfAlarmName)
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range list {
+			var state *string
+			var updated *time.Time
+			if children {
+				state, updated = ptr(a.StateValue), optTime(a.StateUpdated)
+			}
+			if a.Type() == alarms.TypeComposite {
+				out.CompositeAlarms = append(out.CompositeAlarms, CompositeAlarm{AlarmName: ptr(a.Name), AlarmArn: ptr(a.ARN), StateValue: state, StateUpdatedTimestamp: updated})
+			} else {
+				out.MetricAlarms = append(out.MetricAlarms, MetricAlarm{AlarmName: ptr(a.Name), AlarmArn: ptr(a.ARN), StateValue: state, StateUpdatedTimestamp: updated})
+			}
+		}
 		return out, nil
 	}
 	f := AlarmFilter{
@@ -142,8 +222,12 @@ func (h *Handler) describeAlarms(ctx context.Context, in *DescribeAlarmsInput) (
 		NamePrefix:   str(in.AlarmNamePrefix),
 		StateValue:   str(in.StateValue),
 		ActionPrefix: str(in.ActionPrefix),
+		Types:        in.AlarmTypes,
 		MaxRecords:   defaultAlarmPage,
 		NextToken:    str(in.NextToken),
+	}
+	if len(f.Types) == 0 { // "If you omit this parameter, only metric alarms are returned"
+		f.Types = []string{alarms.TypeMetric}
 	}
 	if in.MaxRecords != nil {
 		f.MaxRecords = *in.MaxRecords
@@ -153,7 +237,11 @@ func (h *Handler) describeAlarms(ctx context.Context, in *DescribeAlarmsInput) (
 		return nil, err
 	}
 	for _, a := range page {
-		out.MetricAlarms = append(out.MetricAlarms, metricAlarm(a))
+		if a.Type() == alarms.TypeComposite {
+			out.CompositeAlarms = append(out.CompositeAlarms, compositeAlarm(a))
+		} else {
+			out.MetricAlarms = append(out.MetricAlarms, metricAlarm(a))
+		}
 	}
 	out.NextToken = optString(next)
 	return out, nil
@@ -250,7 +338,47 @@ func metricAlarm(a alarms.Alarm) MetricAlarm {
 	if a.DatapointsToAlarm > 0 {
 		m.DatapointsToAlarm = ptr(a.DatapointsToAlarm)
 	}
+	if len(a.Metrics) > 0 { // a metric-math alarm has no metric of its own
+		m.MetricName, m.Namespace, m.Period = nil, nil, nil
+		for _, q := range a.Metrics {
+			w := MetricDataQuery{Id: ptr(q.ID), Label: optString(q.Label), ReturnData: ptr(q.ReturnData)}
+			if q.Expression != "" {
+				w.Expression = ptr(q.Expression)
+			} else {
+				w.MetricStat = &MetricStat{
+					Metric: &Metric{Namespace: ptr(q.Metric.Namespace), MetricName: ptr(q.Metric.Name), Dimensions: fromDimensions(q.Metric.Dimensions)},
+					Period: ptr(int(q.Period / time.Second)), Stat: ptr(q.Stat), Unit: optString(q.Unit),
+				}
+			}
+			m.Metrics = append(m.Metrics, w)
+		}
+	}
 	return m
+}
+
+// compositeAlarm is the wire form of a composite alarm.
+func compositeAlarm(a alarms.Alarm) CompositeAlarm {
+	c := CompositeAlarm{
+		ActionsEnabled:                     ptr(a.ActionsEnabled),
+		AlarmActions:                       nonNil(slices.Clone(a.AlarmActions)),
+		AlarmArn:                           ptr(a.ARN),
+		AlarmConfigurationUpdatedTimestamp: optTime(a.ConfigurationUpdated),
+		AlarmDescription:                   optString(a.Description),
+		AlarmName:                          ptr(a.Name),
+		AlarmRule:                          ptr(a.AlarmRule),
+		InsufficientDataActions:            nonNil(slices.Clone(a.InsufficientDataActions)),
+		OKActions:                          nonNil(slices.Clone(a.OKActions)),
+		StateReason:                        ptr(a.StateReason),
+		StateReasonData:                    optString(a.StateReasonData),
+		StateUpdatedTimestamp:              optTime(a.StateUpdated),
+		StateValue:                         ptr(a.StateValue),
+		StateTransitionedTimestamp:         optTime(a.StateTransitioned),
+		ActionsSuppressor:                  optString(a.ActionsSuppressor),
+	}
+	if a.ActionsSuppressor != "" {
+		c.ActionsSuppressorWaitPeriod, c.ActionsSuppressorExtensionPeriod = ptr(a.ActionsSuppressorWaitPeriod), ptr(a.ActionsSuppressorExtensionPeriod)
+	}
+	return c
 }
 
 func optTime(t time.Time) *time.Time {
@@ -324,10 +452,9 @@ func (h *Handler) describeAlarmHistory(ctx context.Context, in *DescribeAlarmHis
 	switch t := str(in.HistoryItemType); {
 	case in.AlarmContributorId != nil, t == "AlarmContributorStateUpdate", t == "AlarmContributorAction":
 		return out, nil // Sluice's alarms have no contributors
-	case len(in.AlarmTypes) > 0 && !slices.Contains(in.AlarmTypes, "MetricAlarm"):
-		return out, nil
 	}
 	f := HistoryFilter{
+		Types:      in.AlarmTypes,
 		AlarmName:  str(in.AlarmName),
 		Type:       str(in.HistoryItemType),
 		Ascending:  str(in.ScanBy) == "TimestampAscending",
@@ -350,7 +477,7 @@ func (h *Handler) describeAlarmHistory(ctx context.Context, in *DescribeAlarmHis
 	for _, it := range items {
 		out.AlarmHistoryItems = append(out.AlarmHistoryItems, AlarmHistoryItem{
 			AlarmName:       ptr(it.AlarmName),
-			AlarmType:       ptr("MetricAlarm"),
+			AlarmType:       ptr(it.AlarmType),
 			Timestamp:       ptr(it.Timestamp),
 			HistoryItemType: ptr(it.Type),
 			HistorySummary:  ptr(it.Summary),

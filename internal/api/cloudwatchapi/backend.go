@@ -10,7 +10,7 @@ import (
 
 // Backend is what the CloudWatch edge needs from Sluice's metric store and alarm service, in their own terms. The
 // edge has decoded the request, checked the model's constraints on it (required members, lengths, enums, list
-// sizes), refused what Sluice does not support (metric math, composite and anomaly-detection alarms), checked
+// sizes), refused what Sluice does not support (anomaly-detection and PromQL alarms), checked
 // PutMetricData and the statistics requests completely (the metric store takes samples without checking them),
 // and applied the wire defaults (page sizes, ActionsEnabled). The backend owns the domain's rules: an alarm
 // definition's validity (statistic, period, evaluation span, operators), existence, limits, pagination tokens.
@@ -21,11 +21,18 @@ import (
 // and the like); ValidationException is accepted for ValidationError. Anything else is reported to the client as
 // a 500 InternalServiceError and logged.
 type Backend interface {
-	// PutMetricAlarm creates the alarm or replaces its definition (keeping its state).
+	// PutMetricAlarm creates the alarm or replaces its definition (keeping its state): a single-metric alarm, or a
+	// metric-math one (d.Metrics).
 	PutMetricAlarm(ctx context.Context, d alarms.Definition) error
-	// DescribeAlarms returns one page of the metric alarms matching f, ordered by name, and the token of the next
-	// page ("" on the last page).
+	// PutCompositeAlarm creates the composite alarm d.AlarmRule describes, or replaces its definition.
+	PutCompositeAlarm(ctx context.Context, d alarms.Definition) error
+	// DescribeAlarms returns one page of the alarms matching f, ordered by name, and the token of the next page (""
+	// on the last page).
 	DescribeAlarms(ctx context.Context, f AlarmFilter) (page []alarms.Alarm, nextToken string, err error)
+	// AlarmChildren returns the alarms a composite alarm's rule names (none for another alarm); AlarmParents the
+	// composite alarms whose rules name an alarm.
+	AlarmChildren(ctx context.Context, name string) ([]alarms.Alarm, error)
+	AlarmParents(ctx context.Context, name string) ([]alarms.Alarm, error)
 	// DescribeAlarmsForMetric returns every alarm on exactly f.Metric (namespace, name and dimension set) that
 	// matches f's optional statistic, period and unit.
 	DescribeAlarmsForMetric(ctx context.Context, f MetricAlarmFilter) ([]alarms.Alarm, error)
@@ -51,10 +58,11 @@ type Backend interface {
 type AlarmFilter struct {
 	Names        []string // any of these names (at most 100)
 	NamePrefix   string
-	StateValue   string // alarms.State*
-	ActionPrefix string // alarms with an action (OK, ALARM or INSUFFICIENT_DATA) starting with this
-	MaxRecords   int    // page size, 1–100 (the edge defaults it to 50)
-	NextToken    string // from the previous page
+	StateValue   string   // alarms.State*
+	ActionPrefix string   // alarms with an action (OK, ALARM or INSUFFICIENT_DATA) starting with this
+	Types        []string // alarms.TypeMetric, alarms.TypeComposite (the edge defaults it to metric alarms)
+	MaxRecords   int      // page size, 1–100 (the edge defaults it to 50)
+	NextToken    string   // from the previous page
 }
 
 // MetricAlarmFilter selects the alarms of DescribeAlarmsForMetric. Empty members match everything.
@@ -72,6 +80,7 @@ type HistoryFilter struct {
 	Type       string    // ConfigurationUpdate | StateUpdate | Action
 	Start, End time.Time // items with Start <= Timestamp <= End; zero = unbounded
 	Ascending  bool      // oldest first (ScanBy TimestampAscending); the default is newest first
+	Types      []string  // alarm types of the items; none: every type
 	MaxRecords int       // page size, 1–100 (the edge defaults it to 100)
 	NextToken  string
 }

@@ -162,7 +162,7 @@ func pyCases() []pyCase {
 			name:     "DescribeAlarms",
 			op:       "DescribeAlarms",
 			params:   map[string]any{"AlarmNames": []any{"orders-errors", "other"}, "StateValue": "ALARM", "MaxRecords": 10, "NextToken": "page-1"},
-			want:     []call{{"DescribeAlarms", cloudwatchapi.AlarmFilter{Names: []string{"orders-errors", "other"}, StateValue: "ALARM", MaxRecords: 10, NextToken: "page-1"}}},
+			want:     []call{{"DescribeAlarms", cloudwatchapi.AlarmFilter{Names: []string{"orders-errors", "other"}, StateValue: "ALARM", Types: []string{"MetricAlarm"}, MaxRecords: 10, NextToken: "page-1"}}},
 			response: map[string]any{"MetricAlarms": []any{pyAlarm()}, "CompositeAlarms": []any{}, "NextToken": "next-page"},
 		},
 		{
@@ -306,9 +306,9 @@ func pyCases() []pyCase {
 		},
 		{
 			name: "ValidationError", op: "GetMetricData",
-			params: map[string]any{"StartTime": pyTime(t0), "EndTime": pyTime(base), "MetricDataQueries": []any{map[string]any{"Id": "e1", "Expression": "SUM(METRICS())"}}},
+			params: map[string]any{"StartTime": pyTime(t0), "EndTime": pyTime(base), "MetricDataQueries": []any{map[string]any{"Id": "e1", "Expression": "SUM(METRICS()) +"}}},
 			err: &pyError{Code: "ValidationError", Type: "Sender", Status: 400, Exception: "ClientError",
-				Message: "Metric math expressions are not supported by Sluice (MetricDataQueries.member.1.Expression); use MetricStat queries."},
+				Message: "Error in expression e1 [Unsupported token '<EOF>' at char 16]"},
 		},
 		{
 			name: "InternalServiceError", op: "ListMetrics", params: map[string]any{"Namespace": "Broken"},

@@ -102,6 +102,24 @@ func (f *fake) DescribeAlarms(_ context.Context, flt cloudwatchapi.AlarmFilter) 
 	return f.alarms, f.nextToken, nil
 }
 
+func (f *fake) PutCompositeAlarm(_ context.Context, d alarms.Definition) error {
+	return f.record("PutCompositeAlarm", d)
+}
+
+func (f *fake) AlarmChildren(_ context.Context, name string) ([]alarms.Alarm, error) {
+	if err := f.record("AlarmChildren", name); err != nil {
+		return nil, err
+	}
+	return f.alarms, nil
+}
+
+func (f *fake) AlarmParents(_ context.Context, name string) ([]alarms.Alarm, error) {
+	if err := f.record("AlarmParents", name); err != nil {
+		return nil, err
+	}
+	return f.alarms, nil
+}
+
 func (f *fake) DescribeAlarmsForMetric(_ context.Context, flt cloudwatchapi.MetricAlarmFilter) ([]alarms.Alarm, error) {
 	if err := f.record("DescribeAlarmsForMetric", flt); err != nil {
 		return nil, err

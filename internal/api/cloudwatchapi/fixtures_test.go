@@ -47,8 +47,8 @@ func ordersAlarm() alarms.Alarm {
 
 func historyItems() []alarms.HistoryItem {
 	return []alarms.HistoryItem{
-		{AlarmName: "orders-errors", Timestamp: tConfig, Type: "ConfigurationUpdate", Summary: "Alarm \"orders-errors\" created", Data: `{"type":"Create"}`},
-		{AlarmName: "orders-errors", Timestamp: tState, Type: "StateUpdate", Summary: "Alarm updated from OK to ALARM", Data: `{"oldState":{"stateValue":"OK"},"newState":{"stateValue":"ALARM"}}`},
+		{AlarmName: "orders-errors", AlarmType: "MetricAlarm", Timestamp: tConfig, Type: "ConfigurationUpdate", Summary: "Alarm \"orders-errors\" created", Data: `{"type":"Create"}`},
+		{AlarmName: "orders-errors", AlarmType: "MetricAlarm", Timestamp: tState, Type: "StateUpdate", Summary: "Alarm updated from OK to ALARM", Data: `{"oldState":{"stateValue":"OK"},"newState":{"stateValue":"ALARM"}}`},
 	}
 }
 

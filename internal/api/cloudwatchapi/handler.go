@@ -1,6 +1,7 @@
-// Package cloudwatchapi is the CloudWatch 2010-08-01 edge (the `monitoring` signing service): metric alarms
-// (PutMetricAlarm, DescribeAlarms, DescribeAlarmsForMetric, DeleteAlarms, SetAlarmState, DescribeAlarmHistory,
-// Enable/DisableAlarmActions) and metrics (PutMetricData, GetMetricStatistics, GetMetricData, ListMetrics), in
+// Package cloudwatchapi is the CloudWatch 2010-08-01 edge (the `monitoring` signing service): alarms — metric,
+// metric-math and composite — (PutMetricAlarm, PutCompositeAlarm, DescribeAlarms, DescribeAlarmsForMetric,
+// DeleteAlarms, SetAlarmState, DescribeAlarmHistory, Enable/DisableAlarmActions) and metrics (PutMetricData,
+// GetMetricStatistics, GetMetricData with metric math, ListMetrics), in
 // the three protocols of CloudWatch's model, all of which stock clients use: Smithy RPC v2 CBOR (aws-sdk-go-v2),
 // AWS JSON 1.0 (botocore 1.43 — boto3, AWS CLI v1 — which prefers JSON among the protocols the model lists) and
 // the query protocol with XML responses (AWS CLI v2 2.9, whose model knows nothing else).
@@ -70,6 +71,7 @@ func New(backend Backend, log *slog.Logger, opts ...Option) *Handler {
 		Log:       h.log,
 	},
 		edge.OpNoOutput("PutMetricAlarm", h.putMetricAlarm),
+		edge.OpNoOutput("PutCompositeAlarm", h.putCompositeAlarm),
 		edge.Op("DescribeAlarms", h.describeAlarms),
 		edge.Op("DescribeAlarmsForMetric", h.describeAlarmsForMetric),
 		edge.OpNoOutput("DeleteAlarms", h.deleteAlarms),

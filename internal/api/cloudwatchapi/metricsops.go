@@ -4,14 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"regexp"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/fault"
+	"github.com/sluice-dev/sluice/internal/metricmath"
 	"github.com/sluice-dev/sluice/internal/metrics"
 )
 
@@ -302,13 +301,26 @@ func thousands(n int64) string {
 	return s
 }
 
-var metricDataID = regexp.MustCompile(`^[a-z][a-zA-Z0-9_]*$`)
-
-// dataQuery is one checked MetricStat query of GetMetricData.
+// dataQuery is one checked MetricDataQuery: a metric (MetricStat) or a math expression.
 type dataQuery struct {
-	id, label, stat string
-	query           metrics.Query
+	id, label  string
+	returnData bool
+	expression string // "" for a metric query
+	exprPeriod int    // an expression's Period (GetMetricData only), 0 when absent
+	// A metric query's MetricStat.
+	stat  string
+	query metrics.Query
 }
+
+// Messages of GetMetricData results.
+const (
+	arithmeticErrorCode    = "ArithmeticError"
+	arithmeticErrorMessage = "One or more data-points have been dropped due to non-numeric values (NaN, -Infinite, +Infinite)"
+	// Sluice's own: a request's expressions compute a bounded number of datapoints (metricmath.MaxGridPoints,
+	// MaxRunPoints).
+	truncatedCode    = "MaxQueryResultsExceeded"
+	truncatedMessage = "The expressions of this request reached the number of datapoints one request may compute; use a longer period, a shorter time range or fewer expressions."
+)
 
 func (h *Handler) getMetricData(ctx context.Context, in *GetMetricDataInput) (*GetMetricDataOutput, error) {
 	switch {
@@ -329,19 +341,23 @@ func (h *Handler) getMetricData(ctx context.Context, in *GetMetricDataInput) (*G
 	if !in.StartTime.Before(*in.EndTime) {
 		return nil, invalidValue("The parameter StartTime must be less than the parameter EndTime.")
 	}
-	var queries []dataQuery
-	seen := map[string]bool{}
+	queries := make([]dataQuery, 0, len(in.MetricDataQueries))
 	for i, mq := range in.MetricDataQueries {
-		q, err := checkDataQuery(elem("MetricDataQueries", i), mq, *in.StartTime, *in.EndTime)
+		q, err := checkDataQuery(elem("MetricDataQueries", i), mq, *in.StartTime, *in.EndTime, false)
 		if err != nil {
 			return nil, err
 		}
-		if seen[q.id] {
-			return nil, unsupported("The values for parameter id in MetricDataQueries are not unique.")
-		}
-		seen[q.id] = true
-		if mq.ReturnData == nil || *mq.ReturnData {
-			queries = append(queries, q)
+		queries = append(queries, q)
+	}
+	prog, err := compileQueries(queries)
+	if err != nil {
+		return nil, err
+	}
+	for _, q := range queries {
+		if q.expression != "" && q.returnData {
+			if err := prog.RequireSeries(q.id, metricmath.TimeSeries, metricmath.Array); err != nil {
+				return nil, err
+			}
 		}
 	}
 	offset := 0
@@ -358,47 +374,81 @@ func (h *Handler) getMetricData(ctx context.Context, in *GetMetricDataInput) (*G
 	}
 	descending := str(in.ScanBy) != "TimestampAscending"
 
-	out := &GetMetricDataOutput{MetricDataResults: []MetricDataResult{}, Messages: []MessageData{}}
-	skip, room, more := offset, limit, false
+	// Every metric is read (an expression may use one whose data is not returned), then every expression runs.
+	start, end := in.StartTime.Unix(), in.EndTime.Unix()
+	if in.EndTime.Nanosecond() != 0 {
+		end++
+	}
+	data := map[string]metricmath.Series{}
+	defaultGrid := metricmath.Grid{Start: start, End: end, Period: 60}
 	for _, q := range queries {
+		if q.expression != "" {
+			if q.exprPeriod > 0 && defaultGrid.Period == 60 {
+				defaultGrid = gridOf(start, end, int64(q.exprPeriod))
+			}
+			continue
+		}
+		if !q.returnData && !prog.Used(q.id) {
+			continue
+		}
 		dps, err := h.backend.Statistics(ctx, q.query)
 		if err != nil {
 			return nil, err
 		}
-		sort.Slice(dps, func(i, j int) bool {
-			if descending {
-				return dps[i].Timestamp.After(dps[j].Timestamp)
-			}
-			return dps[i].Timestamp.Before(dps[j].Timestamp)
-		})
-		var times []time.Time
-		var values []float64
-		for _, dp := range dps {
-			if v, ok := dp.Statistic(q.stat); ok {
-				times, values = append(times, dp.Timestamp), append(values, v)
-			}
-		}
-		// The pages cut the queries' datapoints, concatenated in request order, into runs of MaxDatapoints.
-		from := min(skip, len(times))
-		skip -= from
-		to := from + min(room, len(times)-from)
-		room -= to - from
-		status := "Complete"
-		if to < len(times) {
-			status, more = "PartialData", true
-		}
-		out.MetricDataResults = append(out.MetricDataResults, MetricDataResult{
-			Id:         ptr(q.id),
-			Label:      ptr(q.label),
-			Timestamps: slices.Clone(times[from:to:to]),
-			Values:     slices.Clone(values[from:to:to]),
-			StatusCode: ptr(status),
-			Messages:   []MessageData{},
-		})
+		data[q.id] = seriesOf(dps, q.stat, gridOf(start, end, int64(q.query.Period/time.Second)))
 	}
-	for i := range out.MetricDataResults { // never absent, even when empty
-		out.MetricDataResults[i].Timestamps = nonNil(out.MetricDataResults[i].Timestamps)
-		out.MetricDataResults[i].Values = nonNil(out.MetricDataResults[i].Values)
+	values := prog.Run(data, defaultGrid)
+
+	// Each returned query gives one result, an array expression one per member; the pages cut their datapoints,
+	// concatenated in request order, into runs of MaxDatapoints.
+	out := &GetMetricDataOutput{MetricDataResults: []MetricDataResult{}, Messages: []MessageData{}}
+	skip, room, more := offset, limit, false
+	for _, q := range queries {
+		if !q.returnData {
+			continue
+		}
+		v := values[q.id]
+		for _, s := range v.Series {
+			// An expression's default label is its id; each member of an array is labelled with its own label,
+			// after the expression's when it has one.
+			label := q.label
+			switch {
+			case v.Kind == metricmath.Array && label != "":
+				label += " " + s.Label
+			case v.Kind == metricmath.Array:
+				label = s.Label
+			case label == "":
+				label = q.id
+			}
+			times, vals := s.Times, s.Values
+			n := len(times)
+			from := min(skip, n)
+			skip -= from
+			to := from + min(room, n-from)
+			room -= to - from
+			status := "Complete"
+			if to < n {
+				status, more = "PartialData", true
+			}
+			r := MetricDataResult{Id: ptr(q.id), Label: ptr(label), StatusCode: ptr(status),
+				Timestamps: make([]time.Time, 0, to-from), Values: make([]float64, 0, to-from), Messages: []MessageData{}}
+			for k := range to - from {
+				i := from + k
+				if descending {
+					i = n - 1 - i
+				}
+				r.Timestamps = append(r.Timestamps, time.Unix(times[i], 0).UTC())
+				r.Values = append(r.Values, vals[i])
+			}
+			if v.Dropped {
+				r.Messages = append(r.Messages, MessageData{Code: ptr(arithmeticErrorCode), Value: ptr(arithmeticErrorMessage)})
+			}
+			if v.Truncated { // the request's expressions met their bound: what is returned is partial
+				r.StatusCode = ptr("PartialData")
+				r.Messages = append(r.Messages, MessageData{Code: ptr(truncatedCode), Value: ptr(truncatedMessage)})
+			}
+			out.MetricDataResults = append(out.MetricDataResults, r)
+		}
 	}
 	if more {
 		out.NextToken = ptr(dataToken(offset + limit))
@@ -406,8 +456,40 @@ func (h *Handler) getMetricData(ctx context.Context, in *GetMetricDataInput) (*G
 	return out, nil
 }
 
-// checkDataQuery checks one MetricDataQuery: Sluice answers MetricStat queries; expressions are refused.
-func checkDataQuery(p string, mq MetricDataQuery, start, end time.Time) (dataQuery, error) {
+// gridOf is the periods of [start, end) as CloudWatch aligns them: from start rounded down to a multiple of the
+// period.
+func gridOf(start, end, period int64) metricmath.Grid {
+	if period <= 0 {
+		period = 60
+	}
+	first := start - ((start%period)+period)%period
+	return metricmath.Grid{Start: first, End: end, Period: period}
+}
+
+// seriesOf turns a metric's datapoints into metric math's series of one statistic.
+func seriesOf(dps []metrics.Datapoint, stat string, g metricmath.Grid) metricmath.Series {
+	sort.Slice(dps, func(i, j int) bool { return dps[i].Timestamp.Before(dps[j].Timestamp) })
+	s := metricmath.Series{Grid: g, Times: make([]int64, 0, len(dps)), Values: make([]float64, 0, len(dps))}
+	for _, dp := range dps {
+		if v, ok := dp.Statistic(stat); ok {
+			s.Times, s.Values = append(s.Times, dp.Timestamp.Unix()), append(s.Values, v)
+		}
+	}
+	return s
+}
+
+// compileQueries checks the expressions of a request together (ids, references, cycles, types).
+func compileQueries(queries []dataQuery) (*metricmath.Program, error) {
+	mq := make([]metricmath.Query, len(queries))
+	for i, q := range queries {
+		mq[i] = metricmath.Query{ID: q.id, Expression: q.expression, Label: q.label, Period: int64(q.query.Period / time.Second)}
+	}
+	return metricmath.Compile(mq)
+}
+
+// checkDataQuery checks one MetricDataQuery of GetMetricData (forAlarm false) or of PutMetricAlarm's Metrics: an
+// id, and either a MetricStat or an Expression. An expression's Period is for GetMetricData only.
+func checkDataQuery(p string, mq MetricDataQuery, start, end time.Time, forAlarm bool) (dataQuery, error) {
 	var q dataQuery
 	if mq.Id == nil {
 		return q, missing(p + ".Id")
@@ -415,16 +497,33 @@ func checkDataQuery(p string, mq MetricDataQuery, start, end time.Time) (dataQue
 	if err := length(p+".Id", *mq.Id, 1, 255); err != nil {
 		return q, err
 	}
-	if !metricDataID.MatchString(*mq.Id) {
-		return q, unsupported("Invalid metric_id: %s. The Id must start with a lowercase letter and contain only letters, numbers and underscores.", *mq.Id)
+	if err := metricmath.CheckID(*mq.Id); err != nil {
+		return q, err
 	}
+	q.id, q.label = *mq.Id, str(mq.Label)
+	q.returnData = mq.ReturnData == nil || *mq.ReturnData
 	switch {
+	case mq.Expression != nil && mq.MetricStat != nil:
+		return q, invalidCombination("The parameters %s.MetricStat and %s.Expression are mutually exclusive and you have specified both.", p, p)
 	case mq.Expression != nil:
-		return q, unsupported("Metric math expressions are not supported by Sluice (%s.Expression); use MetricStat queries.", p)
+		if err := length(p+".Expression", *mq.Expression, 1, 2048); err != nil {
+			return q, err
+		}
+		q.expression = *mq.Expression
+		if mq.Period != nil {
+			if forAlarm {
+				return q, unsupported("The parameter %s.Period is for GetMetricData only; a metric math alarm evaluates its expressions at the period of its metrics.", p)
+			}
+			if err := checkPeriod(p+".Period", *mq.Period); err != nil {
+				return q, err
+			}
+			q.exprPeriod = *mq.Period
+		}
+		return q, nil
 	case mq.MetricStat == nil:
-		return q, missing(p + ".MetricStat")
+		return q, fault.New(CodeMissingParameter, "At least one of the parameters %s.MetricStat and %s.Expression must be specified.", p, p)
 	case mq.Period != nil:
-		return q, unsupported("The parameters %s.Period and %s.MetricStat are mutually exclusive and you have specified both.", p, p)
+		return q, invalidCombination("The parameters %s.Period and %s.MetricStat are mutually exclusive and you have specified both.", p, p)
 	}
 	ms, sp := mq.MetricStat, p+".MetricStat"
 	switch {
@@ -460,19 +559,14 @@ func checkDataQuery(p string, mq MetricDataQuery, start, end time.Time) (dataQue
 		}
 		percentiles = []string{stat}
 	}
-	period := time.Duration(*ms.Period) * time.Second
-	q = dataQuery{
-		id:    *mq.Id,
-		label: str(mq.Label),
-		stat:  stat,
-		query: metrics.Query{
-			Metric:      metrics.MetricID{Namespace: *ms.Metric.Namespace, Name: *ms.Metric.MetricName, Dimensions: dims},
-			Start:       start,
-			End:         end,
-			Period:      period,
-			Unit:        str(ms.Unit),
-			Percentiles: percentiles,
-		},
+	q.stat = stat
+	q.query = metrics.Query{
+		Metric:      metrics.MetricID{Namespace: *ms.Metric.Namespace, Name: *ms.Metric.MetricName, Dimensions: dims},
+		Start:       start,
+		End:         end,
+		Period:      time.Duration(*ms.Period) * time.Second,
+		Unit:        str(ms.Unit),
+		Percentiles: percentiles,
 	}
 	if q.label == "" {
 		q.label = *ms.Metric.MetricName

@@ -84,7 +84,7 @@ func TestSDKRoundTrips(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			s := newServer(t)
 			c := sdkClient(s.URL, p.new())
-			for _, tc := range sdkCases(in) {
+			for _, tc := range append(sdkCases(in), mathSDKCases()...) {
 				t.Run(tc.name, func(t *testing.T) {
 					*s.fake = fake{}
 					if tc.setup != nil {
@@ -181,7 +181,7 @@ func sdkCases(in time.Time) []sdkCase {
 				})
 			},
 			want: []call{{"DescribeAlarms", cloudwatchapi.AlarmFilter{
-				Names: []string{"orders-errors", "other"}, StateValue: "ALARM", MaxRecords: 10, NextToken: "page-1",
+				Names: []string{"orders-errors", "other"}, StateValue: "ALARM", Types: []string{"MetricAlarm"}, MaxRecords: 10, NextToken: "page-1",
 			}}},
 			check: func(t *testing.T, out any) {
 				o := out.(*cloudwatch.DescribeAlarmsOutput)
@@ -197,7 +197,7 @@ func sdkCases(in time.Time) []sdkCase {
 			call: func(ctx context.Context, c *cloudwatch.Client) (any, error) {
 				return c.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNamePrefix: aws.String("orders-")})
 			},
-			want: []call{{"DescribeAlarms", cloudwatchapi.AlarmFilter{NamePrefix: "orders-", MaxRecords: 50}}},
+			want: []call{{"DescribeAlarms", cloudwatchapi.AlarmFilter{NamePrefix: "orders-", Types: []string{"MetricAlarm"}, MaxRecords: 50}}},
 			check: func(t *testing.T, out any) {
 				o := out.(*cloudwatch.DescribeAlarmsOutput)
 				if len(o.MetricAlarms) != 0 || o.NextToken != nil {
@@ -405,6 +405,64 @@ func sdkCases(in time.Time) []sdkCase {
 					if aws.ToString(r.Id) != want.id || aws.ToString(r.Label) != want.label || !slices.Equal(r.Values, want.values) ||
 						!equalTimes(r.Timestamps, times) || r.StatusCode != types.StatusCodeComplete {
 						t.Errorf("result %d: %+v, want %+v at %v", i, r, want, times)
+					}
+				}
+			},
+		},
+		{
+			name:  "GetMetricData expressions",
+			setup: func(f *fake) { f.datapoints = datapoints() },
+			call: func(ctx context.Context, c *cloudwatch.Client) (any, error) {
+				stat := func(id, s, label string) types.MetricDataQuery {
+					return types.MetricDataQuery{Id: aws.String(id), Label: aws.String(label), ReturnData: aws.Bool(false), MetricStat: &types.MetricStat{
+						Metric: &types.Metric{Namespace: aws.String("Sluice/Test"), MetricName: aws.String("Latency"), Dimensions: sluiceDims},
+						Period: aws.Int32(60), Stat: aws.String(s),
+					}}
+				}
+				return c.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{
+					MetricDataQueries: []types.MetricDataQuery{
+						stat("errors", "Sum", "Errors"), stat("calls", "SampleCount", "Calls"),
+						{Id: aws.String("rate"), Expression: aws.String("100*errors/calls"), Label: aws.String("Error rate")},
+						{Id: aws.String("twice"), Expression: aws.String("METRICS() * 2")},
+						{Id: aws.String("zero"), Expression: aws.String("errors / (calls - calls)")},
+						{Id: aws.String("unused"), Expression: aws.String("errors + 1"), ReturnData: aws.Bool(false)},
+					},
+					StartTime: aws.Time(in), EndTime: aws.Time(base), ScanBy: types.ScanByTimestampAscending,
+				})
+			},
+			want: []call{
+				{"Statistics", metrics.Query{Metric: sluiceID, Start: in, End: base, Period: time.Minute}},
+				{"Statistics", metrics.Query{Metric: sluiceID, Start: in, End: base, Period: time.Minute}},
+			},
+			check: func(t *testing.T, out any) {
+				o := out.(*cloudwatch.GetMetricDataOutput)
+				times := []time.Time{base.Add(-8 * time.Minute), base.Add(-5 * time.Minute)}
+				want := []struct {
+					id, label string
+					values    []float64
+					dropped   bool
+				}{
+					{"rate", "Error rate", []float64{150, 250}, false},
+					{"twice", "Errors", []float64{6, 20}, false}, {"twice", "Calls", []float64{4, 8}, false},
+					{"zero", "zero", nil, true},
+				}
+				if len(o.MetricDataResults) != len(want) || o.NextToken != nil {
+					t.Fatalf("output %+v", o)
+				}
+				for i, w := range want {
+					r := o.MetricDataResults[i]
+					wantTimes := times
+					if w.values == nil {
+						wantTimes = nil
+					}
+					if aws.ToString(r.Id) != w.id || aws.ToString(r.Label) != w.label || !slices.Equal(r.Values, w.values) ||
+						!equalTimes(r.Timestamps, wantTimes) || r.StatusCode != types.StatusCodeComplete {
+						t.Errorf("result %d: %+v, want %+v at %v", i, r, w, wantTimes)
+					}
+					arithmetic := len(r.Messages) == 1 && aws.ToString(r.Messages[0].Code) == "ArithmeticError" &&
+						aws.ToString(r.Messages[0].Value) == "One or more data-points have been dropped due to non-numeric values (NaN, -Infinite, +Infinite)"
+					if arithmetic != w.dropped || (!w.dropped && len(r.Messages) != 0) {
+						t.Errorf("result %d messages %+v, want ArithmeticError: %v", i, r.Messages, w.dropped)
 					}
 				}
 			},
@@ -637,15 +695,38 @@ func sdkErrorCases() []sdkErrorCase {
 			message: "1 validation error detected: Value 'Parsecs' at 'metricData.1.member.unit' failed to satisfy constraint: Member must satisfy enum value set: [Seconds, Microseconds, Milliseconds, Bytes, Kilobytes, Megabytes, Gigabytes, Terabytes, Bits, Kilobits, Megabits, Gigabits, Terabits, Percent, Count, Bytes/Second, Kilobytes/Second, Megabytes/Second, Gigabytes/Second, Terabytes/Second, Bits/Second, Kilobits/Second, Megabits/Second, Gigabits/Second, Terabits/Second, Count/Second, None]",
 		},
 		{
-			name: "metric math",
+			name: "metric math: an unknown id",
 			call: func(ctx context.Context, c *cloudwatch.Client) error {
 				_, err := c.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{StartTime: aws.Time(base.Add(-time.Hour)), EndTime: aws.Time(base),
-					MetricDataQueries: []types.MetricDataQuery{{Id: aws.String("e1"), Expression: aws.String("SUM(METRICS())")}}})
+					MetricDataQueries: []types.MetricDataQuery{{Id: aws.String("e1"), Expression: aws.String("100 * errors / m1")}}})
 				return err
 			},
 			status: 400, code: "ValidationError",
-			message: "Metric math expressions are not supported by Sluice (MetricDataQueries.member.1.Expression); use MetricStat queries.",
+			message: "Error in expression e1 [Unrecognized metric or expression id 'errors' at char 6]",
 			typed:   func(err error) bool { var e *types.ValidationException; return errors.As(err, &e) },
+		},
+		{
+			name: "metric math: a scalar result",
+			call: func(ctx context.Context, c *cloudwatch.Client) error {
+				_, err := c.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{StartTime: aws.Time(base.Add(-time.Hour)), EndTime: aws.Time(base),
+					MetricDataQueries: []types.MetricDataQuery{{Id: aws.String("m1"), ReturnData: aws.Bool(false), MetricStat: &types.MetricStat{
+						Metric: &types.Metric{Namespace: aws.String("N"), MetricName: aws.String("M")}, Period: aws.Int32(60), Stat: aws.String("Sum")}},
+						{Id: aws.String("e1"), Expression: aws.String("AVG(m1)")}}})
+				return err
+			},
+			status: 400, code: "ValidationError",
+			message: "Error in expression e1 [The expression returns a scalar; its result must be a time series or an array of time series]",
+		},
+		{
+			name: "metric math: both MetricStat and Expression",
+			call: func(ctx context.Context, c *cloudwatch.Client) error {
+				_, err := c.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{StartTime: aws.Time(base.Add(-time.Hour)), EndTime: aws.Time(base),
+					MetricDataQueries: []types.MetricDataQuery{{Id: aws.String("m1"), Expression: aws.String("1"), MetricStat: &types.MetricStat{
+						Metric: &types.Metric{Namespace: aws.String("N"), MetricName: aws.String("M")}, Period: aws.Int32(60), Stat: aws.String("Sum")}}}})
+				return err
+			},
+			status: 400, code: "InvalidParameterCombination",
+			message: "The parameters MetricDataQueries.member.1.MetricStat and MetricDataQueries.member.1.Expression are mutually exclusive and you have specified both.",
 		},
 		{
 			name: "reason data not JSON",
@@ -686,7 +767,7 @@ func TestSDKErrors(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			s := newServer(t)
 			c := sdkClient(s.URL, p.new())
-			for _, tc := range sdkErrorCases() {
+			for _, tc := range append(sdkErrorCases(), mathSDKErrorCases()...) {
 				t.Run(tc.name, func(t *testing.T) {
 					*s.fake = fake{}
 					if tc.setup != nil {

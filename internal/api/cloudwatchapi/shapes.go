@@ -87,9 +87,40 @@ type DescribeAlarmsOutput struct {
 	NextToken       *string
 }
 
-// CompositeAlarm is listed for the shape of DescribeAlarms' output; Sluice has no composite alarms.
 type CompositeAlarm struct {
-	AlarmName *string
+	ActionsEnabled                     *bool
+	AlarmActions                       []string
+	AlarmArn                           *string
+	AlarmConfigurationUpdatedTimestamp *time.Time
+	AlarmDescription                   *string
+	AlarmName                          *string
+	AlarmRule                          *string
+	InsufficientDataActions            []string
+	OKActions                          []string
+	StateReason                        *string
+	StateReasonData                    *string
+	StateUpdatedTimestamp              *time.Time
+	StateValue                         *string
+	StateTransitionedTimestamp         *time.Time
+	ActionsSuppressor                  *string
+	ActionsSuppressorWaitPeriod        *int
+	ActionsSuppressorExtensionPeriod   *int
+}
+
+// ---- PutCompositeAlarm ----
+
+type PutCompositeAlarmInput struct {
+	ActionsEnabled                   *bool
+	AlarmActions                     []string
+	AlarmDescription                 *string
+	AlarmName                        *string
+	AlarmRule                        *string
+	InsufficientDataActions          []string
+	OKActions                        []string
+	Tags                             []Tag
+	ActionsSuppressor                *string
+	ActionsSuppressorWaitPeriod      *int
+	ActionsSuppressorExtensionPeriod *int
 }
 
 type MetricAlarm struct {
@@ -118,6 +149,7 @@ type MetricAlarm struct {
 	ComparisonOperator                 *string
 	TreatMissingData                   *string
 	EvaluateLowSampleCountPercentile   *string
+	Metrics                            []MetricDataQuery
 	StateTransitionedTimestamp         *time.Time
 }
 
