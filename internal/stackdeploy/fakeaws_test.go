@@ -660,3 +660,14 @@ func (c *fakeClock) After(d time.Duration) <-chan time.Time {
 	ch <- c.now
 	return ch
 }
+
+// deployments lists the deployments created so far.
+func (f *fakeAWS) deployments() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for id := range f.deploys {
+		out = append(out, id)
+	}
+	return out
+}

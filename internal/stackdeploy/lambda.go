@@ -39,6 +39,9 @@ func (functionHandler) check(r *run, id string, res *cfn.Resource) error {
 	if _, ok := r.l.code[id]; !ok {
 		code, _ := props["Code"].(map[string]any)
 		if _, inline := code["ZipFile"]; !inline {
+			if r.l.fromBody {
+				return errors.New("Code must be inline (ZipFile): code in S3 (S3Bucket, S3Key) and images are not supported by Sluice yet")
+			}
 			return errors.New("Code must be a local directory (SAM CodeUri, or a path as `aws cloudformation package` takes), a CDK asset, or inline ZipFile: S3 and image code are not supported")
 		}
 	}
