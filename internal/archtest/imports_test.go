@@ -62,6 +62,7 @@ var layers = map[string]layer{
 	"internal/iam":                   service,
 	"internal/codedeploy/controller": service,
 	"internal/stack":                 service,
+	"internal/cloudformation":        service,
 	"internal/stackdeploy":           client,
 	"internal/api/":                  edge,
 	"internal/prom":                  edge,

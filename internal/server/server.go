@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/alarms"
+	"github.com/sluice-dev/sluice/internal/api/cloudformationapi"
 	"github.com/sluice-dev/sluice/internal/api/cloudwatchapi"
 	"github.com/sluice-dev/sluice/internal/api/codedeployapi"
 	"github.com/sluice-dev/sluice/internal/api/functionurl"
@@ -26,6 +27,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/api/logsapi"
 	"github.com/sluice-dev/sluice/internal/api/stackapi"
 	"github.com/sluice-dev/sluice/internal/auth"
+	"github.com/sluice-dev/sluice/internal/cloudformation"
 	"github.com/sluice-dev/sluice/internal/cluster"
 	"github.com/sluice-dev/sluice/internal/codedeploy/controller"
 	"github.com/sluice-dev/sluice/internal/codestore"
@@ -342,17 +344,24 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		internal.Handle(pathClusterLogs, node.PeersOnly(reads.Handler))
 	}
 
+	// Stacks: one record kind for `sluice deploy` and the CloudFormation API, whose engine calls this node's own
+	// listener with each operation's session.
+	stacks := stack.NewStore(db, stack.WithStackIDs(cfg.Region, cfg.AccountID))
+	stackService := cloudformation.New(cloudformation.Options{Store: db, Stacks: stacks, Engine: newStackEngine(endpoint, cfg.Region, stacks),
+		Sessions: identities, Region: cfg.Region, Account: cfg.AccountID, Logger: log})
+
 	stsHandler := iamapi.NewSTS(identities, log)
 	gw := &gateway.Gateway{
 		Verifier: &sigv4.Verifier{Credentials: keyring},
 		Services: map[string]http.Handler{
-			"lambda":     lambdaapi.New(cp, inv, links.Locate, cfg.FunctionURLDomain, log),
-			"logs":       logsapi.New(logReader, acct, log),
-			"monitoring": cloudwatchapi.New(&cloudWatch{metrics: apiMetrics, alarms: alarmService}, log, cloudwatchapi.WithAccount(acct)),
-			"codedeploy": codedeployapi.New(deployments, log, codedeployapi.WithAccount(acct)),
-			"iam":        iamapi.NewIAM(identities, log),
-			"sts":        stsHandler,
-			"sluice":     stackapi.New(stack.NewStore(db), acct, log, describeCluster(node, local)),
+			"lambda":         lambdaapi.New(cp, inv, links.Locate, cfg.FunctionURLDomain, log),
+			"logs":           logsapi.New(logReader, acct, log),
+			"monitoring":     cloudwatchapi.New(&cloudWatch{metrics: apiMetrics, alarms: alarmService}, log, cloudwatchapi.WithAccount(acct)),
+			"codedeploy":     codedeployapi.New(deployments, log, codedeployapi.WithAccount(acct)),
+			"iam":            iamapi.NewIAM(identities, log),
+			"sts":            stsHandler,
+			"sluice":         stackapi.New(stacks, acct, log, describeCluster(node, local)),
+			"cloudformation": cloudformationapi.New(stackService, acct, log),
 		},
 		Authorizer: identities,
 		FunctionURLs: &functionurl.Handler{Domain: strings.ToLower(cfg.FunctionURLDomain), Account: acct, Functions: inv,
@@ -401,6 +410,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	leader.start(cluster.JobDeployments, deployments.Run)
 	leader.start(cluster.JobAsync, inv.RunQueue)
 	leader.start(cluster.JobInactivity, inv.RunInactivitySweep)
+	leader.start(cluster.JobStacks, stackService.Run)
 	sandbox.Prewarm(cfg.PrestartedSandboxes)
 	defer sandbox.Prewarm(0)
 
