@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -391,6 +390,14 @@ func (s *Service) ExecuteChangeSet(ctx context.Context, in ExecuteChangeSetInput
 	if err != nil {
 		return err
 	}
+	if in.ClientRequestToken != "" {
+		f, err := s.find(ctx, cs.StackID)
+		running := err == nil && f.Operation != nil && f.Operation.ChangeSetID == cs.ID && f.Operation.Token == in.ClientRequestToken
+		done := err == nil && f.API != nil && f.API.LastToken == in.ClientRequestToken && f.API.ChangeSetID == cs.ID
+		if running || done {
+			return nil // the same request again
+		}
+	}
 	if cs.Status != CSCreateComplete {
 		return fault.New(CodeInvalidChangeSetStatus, "ChangeSet [%s] cannot be executed in its current status of [%s]", cs.ID, cs.Status)
 	}
@@ -608,6 +615,3 @@ func describeChanges(plan []PlannedChange) []ResourceChange {
 	}
 	return out
 }
-
-// ChangeSetView is the trimmed id of a change set for listings.
-func shortName(id string) string { return id[strings.LastIndex(id, "/")+1:] }

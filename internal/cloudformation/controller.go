@@ -2,7 +2,6 @@ package cloudformation
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -45,8 +44,7 @@ func (s *Service) Run(ctx context.Context) {
 				}
 				if err := s.pass(ctx, k); err != nil && ctx.Err() == nil {
 					s.log.Error("stack operation", "work", k, "err", err)
-					stop := s.o.AfterFunc(retryAfter, func() { s.queue.Add(k) })
-					_ = stop
+					s.o.AfterFunc(retryAfter, func() { s.queue.Add(k) }) // a queue shut down meanwhile ignores it
 				}
 				s.queue.Done(k)
 			}
@@ -180,6 +178,10 @@ func (s *Service) operate(ctx context.Context, name string) error {
 		return err
 	}
 	op := st.Operation
+	if !st.Status.InProgress() {
+		// The engine ended the operation, but this process stopped before it ended it for the API.
+		return s.finish(ctx, name, op.ID, RunResult{Status: st.Status}, nil)
+	}
 	cred, err := s.liveSession(ctx, &st)
 	if err != nil {
 		return s.fail(ctx, name, op.ID, fmt.Errorf("the operation's session: %w", err))
@@ -318,6 +320,7 @@ func (s *Service) endIn(tx store.Tx, st stack.Stack) error {
 		api := *op.Settings
 		if st.API != nil {
 			api.Outputs = st.API.Outputs // the engine's
+			api.LastToken, api.LastTokenKind = st.API.LastToken, st.API.LastTokenKind
 		}
 		if err := deleteTemplate(tx, api.TemplateKey); err != nil {
 			return err
@@ -329,6 +332,7 @@ func (s *Service) endIn(tx store.Tx, st stack.Stack) error {
 		api := *op.Settings
 		if st.API != nil {
 			api.ID, api.Outputs = st.API.ID, st.API.Outputs
+			api.LastToken, api.LastTokenKind = st.API.LastToken, st.API.LastTokenKind
 		}
 		api.TemplateKey, api.LastOperationID = op.TemplateKey, op.ID
 		st.API = &api
@@ -398,5 +402,3 @@ func (s *Service) forgetIn(tx store.Tx, st stack.Stack) error {
 	}
 	return nil
 }
-
-var _ = json.Marshal

@@ -479,3 +479,63 @@ func TestS3URLs(t *testing.T) {
 		}
 	}
 }
+
+// TestClientRequestTokens: a request repeated with its ClientRequestToken is answered as the first was, during the
+// operation and after it; the token of one kind of operation is refused for another.
+func TestClientRequestTokens(t *testing.T) {
+	e := newEnv(t)
+	id, err := e.create("orders", simpleTemplate, func(in *CreateStackInput) { in.ClientRequestToken = "t1" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.settle("orders")
+	if again, err := e.create("orders", simpleTemplate, func(in *CreateStackInput) { in.ClientRequestToken = "t1" }); err != nil || again != id {
+		t.Fatalf("CreateStack repeated after it ended: %s %v", again, err)
+	}
+	in := UpdateStackInput{StackInput: StackInput{Caller: alice, StackName: "orders", Parameters: []Parameter{{Key: "Greeting", Value: "yo"}}}, ClientRequestToken: "t1"}
+	in.SetTemplate(simpleTemplate, "", false)
+	_, err = e.svc.UpdateStack(t.Context(), in)
+	wantFault(t, err, CodeTokenAlreadyExists, "A client request token already exists.")
+	in.ClientRequestToken = "t2"
+	if _, err := e.svc.UpdateStack(t.Context(), in); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.svc.UpdateStack(t.Context(), in); err != nil || got != id {
+		t.Fatalf("UpdateStack repeated while it runs: %s %v", got, err)
+	}
+	e.settle("orders")
+	del := DeleteStackInput{Caller: alice, StackName: "orders", ClientRequestToken: "t3"}
+	if err := e.svc.DeleteStack(t.Context(), del); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.DeleteStack(t.Context(), del); err != nil {
+		t.Fatalf("DeleteStack repeated: %v", err)
+	}
+	if len(e.engine.runs) != 2 {
+		t.Fatalf("the engine ran %d operations, want 2 (the repeats started none)", len(e.engine.runs))
+	}
+}
+
+// TestEndedOperationIsNotRunAgain: when the engine ended an operation but the process stopped before the API
+// ended it, the next pass ends it without running the engine again.
+func TestEndedOperationIsNotRunAgain(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.create("orders", simpleTemplate, nil); err != nil {
+		t.Fatal(err)
+	}
+	st, err := e.engine.stacks.Get(t.Context(), "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Status, st.Owner = stack.StatusCreateComplete, ""
+	if _, err := e.engine.stacks.Put(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
+	e.settle("orders")
+	if len(e.engine.runs) != 0 || e.hasWork("orders") || e.sessions.liveCount() != 0 {
+		t.Fatalf("engine runs %d, work %v, sessions %d", len(e.engine.runs), e.hasWork("orders"), e.sessions.liveCount())
+	}
+	if v := e.describe("orders"); v.Status != "CREATE_COMPLETE" || len(v.Parameters) != 2 {
+		t.Fatalf("ended: %+v", v)
+	}
+}

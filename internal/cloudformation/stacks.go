@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -191,6 +190,11 @@ func (s *Service) session(ctx context.Context, principal, accessKeyID, roleARN s
 // begin is the record of a stack starting an operation: in progress under the service, with the operation.
 func (s *Service) begin(st stack.Stack, status stack.Status, op *stack.Operation) stack.Stack {
 	st.Status, st.Owner, st.Reason, st.Operation = status, owner, userInitiated, op
+	if op.Token != "" && st.API != nil {
+		api := *st.API
+		api.LastToken, api.LastTokenKind = op.Token, op.Kind
+		st.API = &api
+	}
 	st.Applied, st.Deployments, st.Cleanup = nil, nil, nil
 	if st.Resources == nil {
 		st.Resources = map[string]stack.ResourceState{}
@@ -214,8 +218,8 @@ func (s *Service) CreateStack(ctx context.Context, in CreateStackInput) (string,
 	existing, err := s.o.Stacks.Get(ctx, in.StackName)
 	switch {
 	case err == nil:
-		if in.ClientRequestToken != "" && existing.Operation != nil && existing.Operation.Token == in.ClientRequestToken && existing.Operation.Kind == stack.OpCreate {
-			return existing.StackID(), nil // the same request again
+		if retry, err := repeated(existing, in.ClientRequestToken, stack.OpCreate); retry || err != nil {
+			return existing.StackID(), err // the same request again
 		}
 		return "", fault.New(CodeAlreadyExists, "Stack [%s] already exists", in.StackName)
 	case !errors.Is(err, stack.ErrNotFound):
@@ -258,7 +262,8 @@ func (s *Service) CreateStack(ctx context.Context, in CreateStackInput) (string,
 // storeTemplate keeps a prepared template under key.
 func (s *Service) storeTemplate(tx store.Tx, key string, p *prepared) error {
 	processed := p.processed
-	if p.inspection != nil {
+	if p.inspection != nil && len(p.inspection.Template.Transform) > 0 {
+		// Without a transform the processed template is the one given, as CloudFormation answers it.
 		var err error
 		if processed, err = json.Marshal(p.inspection.Processed.Raw); err != nil {
 			return err
@@ -309,6 +314,18 @@ func (s *Service) revoke(accessKeyID string) {
 	}
 }
 
+// repeated reports whether token is the one the stack's last operation, of kind, was started with: the same
+// request again, answered as the first was. A token an operation of another kind was started with is refused.
+func repeated(st stack.Stack, token, kind string) (bool, error) {
+	if token == "" || st.API == nil || st.API.LastToken != token {
+		return false, nil
+	}
+	if st.API.LastTokenKind != kind {
+		return false, fault.New(CodeTokenAlreadyExists, "A client request token already exists.")
+	}
+	return true, nil
+}
+
 // updatable refuses an update of a stack in a status that allows none.
 func updatable(st stack.Stack) error {
 	switch st.Status {
@@ -334,8 +351,8 @@ func (s *Service) UpdateStack(ctx context.Context, in UpdateStackInput) (string,
 	if st.deleted {
 		return "", stackNotFound(in.StackName)
 	}
-	if in.ClientRequestToken != "" && st.Operation != nil && st.Operation.Token == in.ClientRequestToken && st.Operation.Kind == stack.OpUpdate {
-		return st.StackID(), nil
+	if retry, err := repeated(st.Stack, in.ClientRequestToken, stack.OpUpdate); retry || err != nil {
+		return st.StackID(), err
 	}
 	if err := updatable(st.Stack); err != nil {
 		return "", err
@@ -463,6 +480,9 @@ func (s *Service) DeleteStack(ctx context.Context, in DeleteStackInput) error {
 	if st.deleted {
 		return nil
 	}
+	if retry, err := repeated(st.Stack, in.ClientRequestToken, stack.OpDelete); retry || err != nil {
+		return err
+	}
 	switch {
 	case st.Status == stack.StatusDeleteInProgress:
 		return nil // already being deleted
@@ -564,10 +584,10 @@ type StackView struct {
 type OutputView struct{ Key, Value, Description, ExportName string }
 
 // view is how a stack shows: NoEcho parameters masked.
-func view(st stack.Stack, deleted bool) StackView {
+func (s *Service) view(st stack.Stack, deleted bool) StackView {
 	v := StackView{ID: st.StackID(), Name: st.Name, Status: string(st.Status), StatusReason: st.Reason, Created: st.Created}
 	if v.ID == "" {
-		v.ID = legacyStackID(st)
+		v.ID = s.legacyStackID(st)
 	}
 	if !deleted && st.Updated.After(st.Created) {
 		u := st.Updated
@@ -609,12 +629,10 @@ func view(st stack.Stack, deleted bool) StackView {
 
 // legacyStackID is the ID of a stack recorded before stacks had IDs: derived from its name and creation time,
 // so that it is stable.
-func legacyStackID(st stack.Stack) string {
+func (s *Service) legacyStackID(st stack.Stack) string {
 	u := uuid.NewSHA1(uuid.NameSpaceURL, []byte(st.Name+"|"+st.Created.UTC().Format(time.RFC3339Nano)))
-	return "arn:aws:cloudformation:" + regionOf(st) + "::stack/" + st.Name + "/" + u.String()
+	return "arn:aws:cloudformation:" + s.o.Region + ":" + s.o.Account + ":stack/" + st.Name + "/" + u.String()
 }
-
-func regionOf(stack.Stack) string { return "" }
 
 // DescribeStacks describes one stack (by name, or by ID — a deleted one too), or every live stack.
 func (s *Service) DescribeStacks(ctx context.Context, nameOrID string) ([]StackView, error) {
@@ -636,14 +654,8 @@ func (s *Service) DescribeStacks(ctx context.Context, nameOrID string) ([]StackV
 	return out, err
 }
 
-// viewOf is a found stack's view, its ID in this account and region when it has none recorded.
-func (s *Service) viewOf(f found) StackView {
-	v := view(f.Stack, f.deleted)
-	if f.StackID() == "" {
-		v.ID = strings.Replace(v.ID, "arn:aws:cloudformation:::", "arn:aws:cloudformation:"+s.o.Region+":"+s.o.Account+":", 1)
-	}
-	return v
-}
+// viewOf is a found stack's view.
+func (s *Service) viewOf(f found) StackView { return s.view(f.Stack, f.deleted) }
 
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
@@ -729,7 +741,8 @@ func (s *Service) Resources(ctx context.Context, nameOrID, logicalID string) ([]
 	return out, nil
 }
 
-// DescribeStackResourcesByPhysicalID finds the stack that has a resource with the physical id given.
+// StackOfPhysicalID finds the live stack that has a resource with the physical id given (DescribeStackResources
+// by PhysicalResourceId).
 func (s *Service) StackOfPhysicalID(ctx context.Context, physicalID string) (string, error) {
 	var name string
 	err := s.o.Store.View(ctx, func(tx store.Tx) error {
@@ -747,8 +760,6 @@ func (s *Service) StackOfPhysicalID(ctx context.Context, physicalID string) (str
 	}
 	return name, err
 }
-
-var _ = fmt.Sprintf
 
 // UpdateTerminationProtection turns a stack's termination protection on or off.
 func (s *Service) UpdateTerminationProtection(ctx context.Context, nameOrID string, enable bool) (string, error) {

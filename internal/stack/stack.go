@@ -141,6 +141,10 @@ type APISettings struct {
 	TemplateKey string `json:"templateKey,omitempty"`
 	// LastOperationID is the ID of the last operation the API started (CreateStack's OperationId).
 	LastOperationID string `json:"lastOperationId,omitempty"`
+	// LastToken is the ClientRequestToken of the last operation started with one, LastTokenKind that operation's
+	// kind: the same request again is answered as the first was.
+	LastToken     string `json:"lastToken,omitempty"`
+	LastTokenKind string `json:"lastTokenKind,omitempty"`
 	// DeletionTime is set on the record a deletion leaves for listings.
 	DeletionTime time.Time `json:"deletionTime,omitzero"`
 }

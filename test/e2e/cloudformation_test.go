@@ -1,7 +1,13 @@
 package e2e
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,8 +17,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -21,19 +29,28 @@ import (
 // TestCloudFormationBoto3: testdata/cloudformation.py — create-stack with boto3 and its waiter, the stack's events
 // as CloudFormation reports them, a failed creation rolled back to ROLLBACK_COMPLETE with nothing left, delete-stack
 // and its waiter.
+//
+// testdata/cloudformation_iam.py: a stack operation acts with the caller's permissions (a user who may not create
+// functions cannot make one through a stack) or its RoleARN's, and the refusals of a role CloudFormation cannot
+// assume and of a caller without cloudformation:CreateStack.
 func TestCloudFormationBoto3(t *testing.T) {
 	t.Parallel()
 	requireBoto3(t)
-	srv := startServer(t)
-	script, err := filepath.Abs(filepath.Join("testdata", "cloudformation.py"))
-	if err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"cloudformation.py", "cloudformation_iam.py"} {
+		t.Run(strings.TrimSuffix(name, ".py"), func(t *testing.T) {
+			t.Parallel()
+			srv := startServer(t)
+			script, err := filepath.Abs(filepath.Join("testdata", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			stdout, stderr, code := run(t, srv.Env(), filepath.Dir(script), "python3", script)
+			if code != 0 {
+				t.Fatalf("python3 %s: exit %d\nstdout:\n%s\nstderr:\n%s", name, code, stdout, stderr)
+			}
+			t.Log(strings.TrimSpace(stdout))
+		})
 	}
-	stdout, stderr, code := run(t, srv.Env(), filepath.Dir(script), "python3", script)
-	if code != 0 {
-		t.Fatalf("python3 cloudformation.py: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
-	}
-	t.Log(strings.TrimSpace(stdout))
 }
 
 // canaryTemplate is a plain CloudFormation template (no transform) of what a Lambda canary needs: the function's
@@ -233,6 +250,10 @@ func TestCloudFormationDeployCanary(t *testing.T) {
 	if v, w := aliasVersion(t, c, fn, "live"); v != "2" || len(w) != 0 {
 		t.Fatalf("after v2 live → %s %v", v, w)
 	}
+	// The same template again: the change set has nothing to do, and the CLI says so.
+	if out, code := deploy(true); code != 0 || !strings.Contains(out, "No changes to deploy. Stack orders is up to date") {
+		t.Fatalf("deploy of v2 again: exit %d\n%s", code, out)
+	}
 	ds, err := cd.ListDeployments(t.Context(), &codedeploy.ListDeploymentsInput{})
 	if err != nil || len(ds.Deployments) != 1 {
 		t.Fatalf("deployments after v2: %v %v", ds, err)
@@ -292,6 +313,10 @@ func TestCloudFormationDeployCanary(t *testing.T) {
 	if vs := versions(t, c, fn); !slices.Equal(vs, []string{"$LATEST", "2"}) {
 		t.Errorf("versions after the rollback %v, want the v3 version deleted and v1's cleaned up", vs)
 	}
+	// `sluice stack status` lists the stack the API made, as it stands.
+	if out, errOut, code := sluice(t, s.Env(), "stack", "status", "orders"); code != 0 || !strings.Contains(out, "UPDATE_ROLLBACK_COMPLETE") {
+		t.Errorf("sluice stack status: exit %d\n%s%s", code, out, errOut)
+	}
 }
 
 func versions(t *testing.T, c *lambda.Client, fn string) []string {
@@ -305,4 +330,75 @@ func versions(t *testing.T, c *lambda.Client, fn string) []string {
 		vs = append(vs, aws.ToString(v.Version))
 	}
 	return vs
+}
+
+// cfnRaw sends a CloudFormation query request signed for `cloudformation`; tamper, if set, changes the request
+// after it was signed.
+func cfnRaw(t *testing.T, s *server, form string, tamper func(*http.Request)) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.URL+"/", strings.NewReader(form))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	sum := sha256.Sum256([]byte(form))
+	if err := v4.NewSigner().SignHTTP(t.Context(), s.creds(), req, hex.EncodeToString(sum[:]), "cloudformation", region, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if tamper != nil {
+		tamper(req)
+	}
+	r := doRaw(t, req)
+	return r.Status, string(r.Body)
+}
+
+// TestCloudFormationHostileInput: the CloudFormation edge answers tampered, malformed, oversized and unknown requests
+// with the query protocol's errors (XML) and keeps nothing of them.
+func TestCloudFormationHostileInput(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	create := "Action=CreateStack&Version=2010-05-15&StackName=x&TemplateBody=" + url.QueryEscape("Resources: {}")
+	big := "Action=ValidateTemplate&Version=2010-05-15&TemplateBody=" + strings.Repeat("a", 51201)
+	for _, tc := range []struct {
+		name, form string
+		tamper     func(*http.Request)
+		status     int
+		contains   []string
+	}{
+		{"a body changed after signing", create, func(r *http.Request) {
+			b := []byte(strings.Replace(create, "StackName=x", "StackName=y", 1))
+			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+		}, 403, []string{"<Code>SignatureDoesNotMatch</Code>"}},
+		{"an unknown operation", "Action=DescribeEverything&Version=2010-05-15", nil, 400,
+			[]string{"<Code>InvalidAction</Code>", "Could not find operation DescribeEverything for version 2010-05-15"}},
+		{"no operation", "Version=2010-05-15", nil, 400, []string{"<Code>MissingAction</Code>"}},
+		{"a malformed form", "Action=DescribeStacks&StackName=%zz", nil, 404, []string{"<Code>MalformedQueryString</Code>"}},
+		{"a template over 51,200 bytes", big, nil, 400,
+			[]string{"<Code>ValidationError</Code>", "templateBody&#39; failed to satisfy constraint: Member must have length less than or equal to 51200"}},
+		{"a body over 1 MiB", "Action=ValidateTemplate&Version=2010-05-15&TemplateBody=" + strings.Repeat("a", 1<<20), nil, 413,
+			[]string{"<Code>RequestEntityTooLarge</Code>"}},
+		{"a wrong type", "Action=CreateStack&Version=2010-05-15&StackName=x&TemplateBody=a&TimeoutInMinutes=soon", nil, 400,
+			[]string{"<Code>InvalidParameterValue</Code>"}},
+		{"a YAML bomb", "Action=ValidateTemplate&Version=2010-05-15&TemplateBody=" + url.QueryEscape("a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\nResources: {}"),
+			nil, 400, []string{"<Code>ValidationError</Code>", "Template format error"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := cfnRaw(t, s, tc.form, tc.tamper)
+			shown := body
+			if len(shown) > 400 {
+				shown = shown[:200] + " … " + shown[len(shown)-200:]
+			}
+			if status != tc.status {
+				t.Fatalf("HTTP %d, want %d: %s", status, tc.status, shown)
+			}
+			for _, c := range tc.contains {
+				if !strings.Contains(body, c) {
+					t.Errorf("the answer lacks %q: %s", c, shown)
+				}
+			}
+		})
+	}
+	if status, body := cfnRaw(t, s, "Action=ListStacks&Version=2010-05-15", nil); status != 200 || strings.Contains(body, "<member>") {
+		t.Fatalf("stacks after the refusals: HTTP %d %s", status, body)
+	}
 }
