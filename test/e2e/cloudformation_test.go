@@ -402,3 +402,70 @@ func TestCloudFormationHostileInput(t *testing.T) {
 		t.Fatalf("stacks after the refusals: HTTP %d %s", status, body)
 	}
 }
+
+// TestCloudFormationResumesAfterKill: a server killed (kill -9) while a stack update's canary is shifting traffic
+// resumes the operation when it starts again: the shift it started is watched to its end, not started again, and
+// the stack ends UPDATE_COMPLETE with the alias on the new version and the old version cleaned up.
+func TestCloudFormationResumesAfterKill(t *testing.T) {
+	t.Parallel()
+	cliV1(t)
+	s := startServer(t, "--deploy-time-scale", "20") // the five-minute canary lasts fifteen seconds
+	dir := t.TempDir()
+	path := filepath.Join(dir, "t.yaml")
+	cli := func(args ...string) string {
+		t.Helper()
+		out, errOut, code := awsCLI(t, s, false, append([]string{"cloudformation"}, args...)...)
+		if code != 0 {
+			t.Fatalf("aws cloudformation %s: exit %d\n%s%s", args[0], code, out, errOut)
+		}
+		return out
+	}
+	waitStatus := func(want string) cfnStack {
+		t.Helper()
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			st := describeStackCLI(t, s, "orders")
+			if st.StackStatus == want {
+				return st
+			}
+			if !strings.HasSuffix(st.StackStatus, "_IN_PROGRESS") || time.Now().After(deadline) {
+				t.Fatalf("stack %s (%s), want %s", st.StackStatus, st.StackStatusReason, want)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	if err := os.WriteFile(path, []byte(canaryTemplate("v1", false)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cli("create-stack", "--stack-name", "orders", "--template-body", "file://"+path, "--capabilities", "CAPABILITY_IAM")
+	fn := waitStatus("CREATE_COMPLETE").Outputs[0].OutputValue
+	if err := os.WriteFile(path, []byte(canaryTemplate("v2", false)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cli("update-stack", "--stack-name", "orders", "--template-body", "file://"+path, "--capabilities", "CAPABILITY_IAM")
+	c := s.Lambda()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, w := aliasVersion(t, c, fn, "live"); w["2"] > 0 {
+			break // mid-canary
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the canary never started")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.Kill(t)
+	s.Restart(t)
+	c = s.Lambda()
+	waitStatus("UPDATE_COMPLETE")
+	if v, w := aliasVersion(t, c, fn, "live"); v != "2" || len(w) != 0 {
+		t.Fatalf("after the resumed update live → %s %v", v, w)
+	}
+	ds, err := s.CodeDeploy().ListDeployments(t.Context(), &codedeploy.ListDeploymentsInput{})
+	if err != nil || len(ds.Deployments) != 1 {
+		t.Fatalf("deployments %v %v: the resumed update must watch the shift it started, not start another", ds, err)
+	}
+	if vs := versions(t, c, fn); !slices.Equal(vs, []string{"$LATEST", "2"}) {
+		t.Errorf("versions %v: the cleanup did not delete version 1", vs)
+	}
+}
