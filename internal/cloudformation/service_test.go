@@ -205,7 +205,9 @@ func TestCreateFailures(t *testing.T) {
 // updated; UsePreviousValue and UsePreviousTemplate take what the stack has; a failed update rolls back.
 func TestUpdateStack(t *testing.T) {
 	e := newEnv(t)
-	id, err := e.create("orders", simpleTemplate, func(in *CreateStackInput) { in.Parameters = []Parameter{{Key: "Greeting", Value: "hi"}} })
+	id, err := e.create("orders", simpleTemplate, func(in *CreateStackInput) {
+		in.Parameters, in.ClientRequestToken = []Parameter{{Key: "Greeting", Value: "hi"}}, "first"
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -448,6 +448,7 @@ func (s *Service) unchanged(ctx context.Context, st stack.Stack, p *prepared) bo
 	a.ID, b.ID = "", ""
 	a.TemplateKey, b.TemplateKey = "", ""
 	a.LastOperationID, b.LastOperationID = "", ""
+	a.LastToken, b.LastToken, a.LastTokenKind, b.LastTokenKind = "", "", "", ""
 	a.ChangeSetID, b.ChangeSetID = "", ""
 	a.Outputs, b.Outputs = nil, nil
 	a.TimeoutInMinutes, b.TimeoutInMinutes = 0, 0

@@ -203,12 +203,12 @@ func TestHeldDeployResumes(t *testing.T) {
 
 	// Interrupted: nothing ends the operation; the record stays in progress under its owner.
 	ctx, cancel := context.WithCancel(t.Context())
-	w.aws.polls = 1000 // the shift never ends
+	w.aws.setPolls(1000) // the shift never ends
 	go func() {
 		for len(w.aws.deployments()) == 0 {
 			time.Sleep(time.Millisecond)
 		}
-		cancel()
+		cancel() // the deployment exists; the record may or may not say so yet
 	}()
 	rec = w.record()
 	rec.Status, rec.Owner = stack.StatusUpdateInProgress, "cloudformation"
@@ -219,16 +219,48 @@ func TestHeldDeployResumes(t *testing.T) {
 	if _, err := Deploy(ctx, o); err == nil {
 		t.Fatal("an interrupted deploy returned no error")
 	}
-	if rec := w.record(); rec.Status != stack.StatusUpdateInProgress || rec.Owner != "cloudformation" || len(rec.Deployments) != 1 || len(rec.Applied) == 0 {
-		t.Fatalf("after the interruption: %s owner %q deployments %v journal %d", rec.Status, rec.Owner, rec.Deployments, len(rec.Applied))
+	if rec := w.record(); rec.Status != stack.StatusUpdateInProgress || rec.Owner != "cloudformation" || len(rec.Applied) == 0 {
+		t.Fatalf("after the interruption: %s owner %q journal %d", rec.Status, rec.Owner, len(rec.Applied))
 	}
 	// Resumed: the shift it started is watched, not started again.
-	w.aws.polls = 2
+	w.aws.setPolls(2) // a request of the interrupted deploy may still be served meanwhile
 	before := len(w.aws.deployments())
 	if _, err := Deploy(t.Context(), o); err != nil {
 		t.Fatal(err)
 	}
 	if rec := w.record(); rec.Status != stack.StatusUpdateComplete || len(w.aws.deployments()) != before {
 		t.Fatalf("resumed: %s, deployments %d (were %d)", rec.Status, len(w.aws.deployments()), before)
+	}
+}
+
+// TestUpdateEvents: an update through a traffic shift reports each step as CloudFormation does — the new version
+// created, the alias updated once its shift succeeded, the old version deleted in the cleanup phase; an update that
+// fails with DisableRollback stops as it is (UPDATE_FAILED), nothing put back.
+func TestUpdateEvents(t *testing.T) {
+	w := newWorld(t)
+	if _, events, err := w.serve(app{release: "v1", version: "VersionA"}.template(), Options{}); err != nil {
+		t.Fatalf("create: %v\n%s", err, strings.Join(events, "\n"))
+	}
+	_, events, err := w.serve(app{release: "v2", version: "VersionB"}.template(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"Fn UPDATE_IN_PROGRESS", "Fn UPDATE_COMPLETE", "VersionB CREATE_IN_PROGRESS", "VersionB CREATE_COMPLETE",
+		"Live UPDATE_IN_PROGRESS", "Live UPDATE_COMPLETE", "orders UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+		"VersionA DELETE_IN_PROGRESS", "VersionA DELETE_COMPLETE", "orders UPDATE_COMPLETE"}
+	if !slices.Equal(events, want) {
+		t.Fatalf("events\n%s\nwant\n%s", strings.Join(events, "\n"), strings.Join(want, "\n"))
+	}
+	if st := w.record().Resources["Live"]; st.Status != UpdateComplete || st.Updated.IsZero() {
+		t.Errorf("the alias's recorded status %q at %v", st.Status, st.Updated)
+	}
+
+	w.aws.outcome = "Failed" // the shift is rolled back
+	_, events, err = w.serve(app{release: "v3", version: "VersionC", memory: 256}.template(), Options{DisableRollback: true})
+	if err == nil || w.record().Status != stack.StatusUpdateFailed || w.aws.functions["orders"].memory != 256 {
+		t.Fatalf("DisableRollback: %v, %s, memory %d\n%s", err, w.record().Status, w.aws.functions["orders"].memory, strings.Join(events, "\n"))
+	}
+	if last := events[len(events)-1]; !strings.HasPrefix(last, "orders UPDATE_FAILED: The following resource(s) failed to update: [Live].") {
+		t.Errorf("the last event %q", last)
 	}
 }

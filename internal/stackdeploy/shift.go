@@ -81,7 +81,21 @@ func (r *run) startShift(ctx context.Context, res *resource, prev stack.Resource
 			s.alarms = append(s.alarms, aws.ToString(a.Name))
 		}
 	}
-	if id := r.st.Deployments[res.id]; r.resumed && id != "" {
+	description := "sluice deploy " + r.o.StackName
+	if r.held() {
+		description = "CloudFormation stack " + r.o.StackName
+	}
+	id := r.st.Deployments[res.id]
+	if !r.shifted(res.id) {
+		id = "" // a deployment of an earlier operation
+	}
+	if r.resumed && id == "" {
+		// The operation may have started it and stopped before its record said so.
+		if id, err = r.openShift(ctx, app, group, description); err != nil {
+			return "", "", err
+		}
+	}
+	if r.resumed && id != "" {
 		// Resumed: the operation started this shift before; it is watched, not started again.
 		s.id = id
 		if prev.Properties != nil {
@@ -96,10 +110,6 @@ func (r *run) startShift(ctx context.Context, res *resource, prev stack.Resource
 		detail := fmt.Sprintf("%s:%s version %s → %s through CodeDeploy deployment %s (%s), resumed", fn, alias, s.from, s.to, s.id, s.config)
 		r.event("watching %s", detail)
 		return ActionShift, detail, nil
-	}
-	description := "sluice deploy " + r.o.StackName
-	if r.held() {
-		description = "CloudFormation stack " + r.o.StackName
 	}
 	out, err := r.cd.CreateDeployment(ctx, &codedeploy.CreateDeploymentInput{ApplicationName: aws.String(app), DeploymentGroupName: aws.String(group),
 		Description: aws.String(description),
@@ -117,6 +127,27 @@ func (r *run) startShift(ctx context.Context, res *resource, prev stack.Resource
 	detail := fmt.Sprintf("%s:%s version %s → %s through CodeDeploy deployment %s (%s)", fn, alias, s.from, s.to, s.id, s.config)
 	r.event("shifting %s", detail)
 	return ActionShift, detail, nil
+}
+
+// openShift finds a deployment of the group still under way that the stack's operation started (by its
+// description), for a resumed operation whose record did not say so yet ("" if none).
+func (r *run) openShift(ctx context.Context, app, group, description string) (string, error) {
+	out, err := r.cd.ListDeployments(ctx, &codedeploy.ListDeploymentsInput{ApplicationName: aws.String(app), DeploymentGroupName: aws.String(group),
+		IncludeOnlyStatuses: []cdtypes.DeploymentStatus{cdtypes.DeploymentStatusCreated, cdtypes.DeploymentStatusQueued,
+			cdtypes.DeploymentStatusInProgress, cdtypes.DeploymentStatusBaking, cdtypes.DeploymentStatusReady}})
+	if err != nil {
+		return "", err
+	}
+	for _, id := range out.Deployments {
+		d, err := r.cd.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
+		if err != nil {
+			return "", err
+		}
+		if d.DeploymentInfo != nil && aws.ToString(d.DeploymentInfo.Description) == description {
+			return id, nil
+		}
+	}
+	return "", nil
 }
 
 // deploymentView is GetDeployment's deploymentInfo with Sluice's extensions (what the live view shows).
