@@ -15,27 +15,27 @@ import (
 
 // Error codes the service answers with, as CloudFormation's model names them.
 const (
-	CodeValidation              = "ValidationError"
-	CodeAlreadyExists           = "AlreadyExistsException"
-	CodeInsufficientCapability  = "InsufficientCapabilitiesException"
-	CodeChangeSetNotFound       = "ChangeSetNotFound"
-	CodeInvalidChangeSetStatus  = "InvalidChangeSetStatus"
-	CodeTokenAlreadyExists      = "TokenAlreadyExistsException"
-	CodeLimitExceeded           = "LimitExceededException"
-	CodeAccessDenied            = "AccessDenied"
-	servicePrincipal            = "cloudformation.amazonaws.com"
-	maskedValue                 = "****"
-	owner                       = "cloudformation"
-	defaultSessionTTL           = 12 * time.Hour
-	sessionRenewBefore          = time.Hour
-	maxTemplateBody             = 51200
-	maxTemplateFetched          = 1 << 20
-	roleSessionName             = "AWSCloudFormation"
-	noChangesReason             = "The submitted information didn't contain changes. Submit different information to create a change set."
-	noUpdatesMessage            = "No updates are to be performed."
-	userInitiated               = "User Initiated"
-	defaultOnFailure            = "ROLLBACK"
-	changeSetCreateCapabilities = "Requires capabilities : [%s]"
+	CodeValidation             = "ValidationError"
+	CodeAlreadyExists          = "AlreadyExistsException"
+	CodeInsufficientCapability = "InsufficientCapabilitiesException"
+	CodeChangeSetNotFound      = "ChangeSetNotFound"
+	CodeInvalidChangeSetStatus = "InvalidChangeSetStatus"
+	CodeTokenAlreadyExists     = "TokenAlreadyExistsException"
+	CodeLimitExceeded          = "LimitExceededException"
+	CodeAccessDenied           = "AccessDenied"
+	servicePrincipal           = "cloudformation.amazonaws.com"
+	maskedValue                = "****"
+	owner                      = "cloudformation"
+	defaultSessionTTL          = 12 * time.Hour
+	sessionRenewBefore         = time.Hour
+	maxTemplateBody            = 51200
+	maxTemplateFetched         = 1 << 20
+	roleSessionName            = "AWSCloudFormation"
+	noChangesReason            = "The submitted information didn't contain changes. Submit different information to create a change set."
+	noUpdatesMessage           = "No updates are to be performed."
+	userInitiated              = "User Initiated"
+	defaultOnFailure           = "ROLLBACK"
+	requiresCapabilities       = "Requires capabilities : [%s]"
 )
 
 // Limits of what the service keeps.
@@ -205,7 +205,7 @@ func cannotUpdate(st stack.Stack) error {
 }
 
 func insufficient(missing []string) error {
-	return fault.New(CodeInsufficientCapability, changeSetCreateCapabilities, strings.Join(missing, ", "))
+	return fault.New(CodeInsufficientCapability, requiresCapabilities, strings.Join(missing, ", "))
 }
 
 // ---- names and IDs ----

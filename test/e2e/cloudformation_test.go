@@ -469,3 +469,75 @@ func TestCloudFormationResumesAfterKill(t *testing.T) {
 		t.Errorf("versions %v: the cleanup did not delete version 1", vs)
 	}
 }
+
+// samTemplate is a SAM template with inline code: AutoPublishAlias live, a canary DeploymentPreference.
+func samTemplate(release string) string {
+	return `AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Greeter:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: nodejs20.x
+      Handler: index.handler
+      InlineCode: |
+        exports.handler = async () => ({ release: '` + release + `' });
+      AutoPublishAlias: live
+      DeploymentPreference:
+        Type: Canary10Percent5Minutes
+Outputs:
+  Name:
+    Value: !Ref Greeter
+`
+}
+
+// TestCloudFormationDeploySAM: `aws cloudformation deploy` (AWS CLI v2) of a SAM template: the transform expanded by
+// the change set (roles, version, alias, CodeDeploy application and group), the first release in one step, the
+// second through the canary SAM's DeploymentPreference asks for; GetTemplate gives the template as given and as
+// processed.
+func TestCloudFormationDeploySAM(t *testing.T) {
+	t.Parallel()
+	requireCLIv2(t)
+	s := startServer(t, "--deploy-time-scale", "60")
+	path := filepath.Join(t.TempDir(), "template.yaml")
+	deploy := func(release string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(samTemplate(release)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, errOut, code := awsCLI(t, s, true, "cloudformation", "deploy", "--template-file", path, "--stack-name", "greeter", "--capabilities", "CAPABILITY_IAM")
+		if code != 0 {
+			t.Fatalf("deploy %s: exit %d\n%s%s", release, code, out, errOut)
+		}
+	}
+	deploy("one")
+	c := s.Lambda()
+	st := describeStackCLI(t, s, "greeter")
+	fn := st.Outputs[0].OutputValue
+	if v, _ := aliasVersion(t, c, fn, "live"); st.StackStatus != "CREATE_COMPLETE" || v != "1" {
+		t.Fatalf("after one: %+v, live → %s", st, v)
+	}
+	res, _, _ := awsCLI(t, s, true, "cloudformation", "list-stack-resources", "--stack-name", "greeter", "--query", "StackResourceSummaries[].ResourceType", "--output", "text")
+	for _, typ := range []string{"AWS::Lambda::Function", "AWS::Lambda::Version", "AWS::Lambda::Alias", "AWS::IAM::Role", "AWS::CodeDeploy::Application", "AWS::CodeDeploy::DeploymentGroup"} {
+		if !strings.Contains(res, typ) {
+			t.Errorf("the expanded stack has no %s: %s", typ, res)
+		}
+	}
+	deploy("two")
+	if v, w := aliasVersion(t, c, fn, "live"); v != "2" || len(w) != 0 {
+		t.Fatalf("after two live → %s %v", v, w)
+	}
+	ds, err := s.CodeDeploy().ListDeployments(t.Context(), &codedeploy.ListDeploymentsInput{})
+	if err != nil || len(ds.Deployments) != 1 {
+		t.Fatalf("deployments %v %v", ds, err)
+	}
+	if d, err := s.CodeDeploy().GetDeployment(t.Context(), &codedeploy.GetDeploymentInput{DeploymentId: aws.String(ds.Deployments[0])}); err != nil ||
+		aws.ToString(d.DeploymentInfo.DeploymentConfigName) != "CodeDeployDefault.LambdaCanary10Percent5Minutes" || d.DeploymentInfo.Status != cdtypes.DeploymentStatusSucceeded {
+		t.Fatalf("the shift %+v %v", d, err)
+	}
+	orig, _, _ := awsCLI(t, s, true, "cloudformation", "get-template", "--stack-name", "greeter", "--query", "TemplateBody", "--output", "text")
+	proc, _, _ := awsCLI(t, s, true, "cloudformation", "get-template", "--stack-name", "greeter", "--template-stage", "Processed", "--query", "TemplateBody")
+	if !strings.Contains(orig, "AWS::Serverless::Function") || !strings.Contains(proc, "AWS::CodeDeploy::DeploymentGroup") || strings.Contains(proc, "AWS::Serverless::Function") {
+		t.Fatalf("GetTemplate: original\n%s\nprocessed\n%s", orig, proc)
+	}
+}
