@@ -187,7 +187,7 @@ func (s *Service) operate(ctx context.Context, name string) error {
 		return s.fail(ctx, name, op.ID, fmt.Errorf("the operation's session: %w", err))
 	}
 	run := Run{Kind: op.Kind, Stack: name, Owner: owner, Body: body, Parameters: op.Parameters, OnFailure: op.OnFailure,
-		DisableRollback: op.DisableRollback, RetainResources: op.RetainResources, Credentials: cred,
+		DisableRollback: op.DisableRollback, RetainResources: op.RetainResources, Credentials: cred, Resuming: st.Operation.Runs > 1,
 		Events: func(e Event) { s.recordEvent(ctx, name, e) }}
 	res, runErr := s.o.Engine.Run(ctx, run)
 	if ctx.Err() != nil {
@@ -196,18 +196,18 @@ func (s *Service) operate(ctx context.Context, name string) error {
 	return s.finish(ctx, name, op.ID, res, runErr)
 }
 
-// liveSession returns the operation's session, minting a new one (and recording it) when it is gone or about to
-// expire: an operation outlives no session.
+// liveSession returns the operation's session for a run of the engine, minting a new one when it is gone or about
+// to expire (an operation resumed after a long time outlives no session), and counts the run in the record.
 func (s *Service) liveSession(ctx context.Context, st *stack.Stack) (sigv4.Credential, error) {
 	op := st.Operation
-	if c, err := s.o.Sessions.SessionCredential(ctx, op.SessionKey); err == nil && (c.Expires.IsZero() || c.Expires.Sub(s.now()) > sessionRenewBefore) {
-		return c, nil
+	c, err := s.o.Sessions.SessionCredential(ctx, op.SessionKey)
+	fresh := false
+	if err != nil || !c.Expires.IsZero() && c.Expires.Sub(s.now()) <= sessionRenewBefore {
+		if c, err = s.session(ctx, op.Principal, "", op.RoleARN); err != nil {
+			return c, err
+		}
+		fresh = true
 	}
-	c, err := s.session(ctx, op.Principal, "", op.RoleARN)
-	if err != nil {
-		return c, err
-	}
-	old := op.SessionKey
 	err = s.o.Store.Update(ctx, func(tx store.Tx) error {
 		cur, err := stack.GetIn(tx, st.Name)
 		if err != nil {
@@ -218,15 +218,20 @@ func (s *Service) liveSession(ctx context.Context, st *stack.Stack) (sigv4.Crede
 		}
 		next := *cur.Operation
 		next.SessionKey = c.AccessKeyID
+		next.Runs++
 		cur.Operation = &next
 		*st, err = s.o.Stacks.PutIn(tx, cur)
 		return err
 	})
 	if err != nil {
-		s.revoke(c.AccessKeyID)
+		if fresh {
+			s.revoke(c.AccessKeyID)
+		}
 		return sigv4.Credential{}, err
 	}
-	s.revoke(old)
+	if fresh {
+		s.revoke(op.SessionKey)
+	}
 	return c, nil
 }
 

@@ -84,6 +84,8 @@ type Run struct {
 	OnFailure       string // a creation's: ROLLBACK, DELETE, DO_NOTHING
 	DisableRollback bool
 	RetainResources []string
+	// Resuming: the engine ran this operation before, and it stopped without an end.
+	Resuming bool
 	// Credentials are the session the engine signs its calls with.
 	Credentials sigv4.Credential
 	Events      func(Event)

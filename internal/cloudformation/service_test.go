@@ -423,6 +423,9 @@ func TestInterruptedOperationResumes(t *testing.T) {
 	if v := e.describe("orders"); v.Status != "CREATE_COMPLETE" || e.hasWork("orders") {
 		t.Fatalf("resumed: %s", v.Status)
 	}
+	if runs := e.engine.runs; len(runs) != 2 || runs[0].Resuming || !runs[1].Resuming {
+		t.Fatalf("runs %+v: only the second resumes", runs)
+	}
 }
 
 // TestControllerRuns: Run picks up work committed after it started, from the store's watch.

@@ -39,7 +39,7 @@ func (e stackEngine) Run(ctx context.Context, run cloudformation.Run) (cloudform
 	cfg := aws.Config{Region: e.region, BaseEndpoint: aws.String(e.endpoint), HTTPClient: e.http,
 		Credentials: credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)}
 	o := stackdeploy.Options{TemplateBody: run.Body, StackName: run.Stack, Overrides: run.Parameters, Config: cfg, Stacks: e.stacks,
-		Owner: run.Owner, OnCreateFailure: run.OnFailure, DisableRollback: run.DisableRollback, RetainResources: run.RetainResources,
+		Owner: run.Owner, OnCreateFailure: run.OnFailure, DisableRollback: run.DisableRollback, RetainResources: run.RetainResources, Resuming: run.Resuming,
 		Observer: engineEvents(run.Events)}
 	var res *stackdeploy.Result
 	var err error

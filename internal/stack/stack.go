@@ -193,6 +193,8 @@ type Operation struct {
 	Started    time.Time `json:"started"`
 	// Settings are the stack's new CloudFormation settings, applied when the operation succeeds.
 	Settings *APISettings `json:"settings,omitempty"`
+	// Runs counts the engine's runs of the operation: more than one means it is being resumed.
+	Runs int `json:"runs,omitempty"`
 }
 
 // Operation kinds.

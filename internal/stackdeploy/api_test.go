@@ -225,6 +225,7 @@ func TestHeldDeployResumes(t *testing.T) {
 	// Resumed: the shift it started is watched, not started again.
 	w.aws.setPolls(2) // a request of the interrupted deploy may still be served meanwhile
 	before := len(w.aws.deployments())
+	o.Resuming = true
 	if _, err := Deploy(t.Context(), o); err != nil {
 		t.Fatal(err)
 	}

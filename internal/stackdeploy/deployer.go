@@ -76,6 +76,9 @@ type Options struct {
 	DisableRollback bool
 	// RetainResources are resources a Delete keeps (CloudFormation's DeleteStack RetainResources).
 	RetainResources []string
+	// Resuming says the owner ran this operation before and it stopped without an end (a restart, a new
+	// leader): a traffic shift it started may be under way without the record saying so yet.
+	Resuming bool
 	// clock is the deploy's time (nil: the real one); tests set a fake.
 	clock clock
 }

@@ -89,10 +89,13 @@ func (r *run) startShift(ctx context.Context, res *resource, prev stack.Resource
 	if !r.shifted(res.id) {
 		id = "" // a deployment of an earlier operation
 	}
-	if r.resumed && id == "" {
-		// The operation may have started it and stopped before its record said so.
-		if id, err = r.openShift(ctx, app, group, description); err != nil {
-			return "", "", err
+	if r.resumed && r.o.Resuming && id == "" {
+		// The operation may have started it and stopped before its record said so. Not finding out (the caller
+		// may not list deployments) is no failure: a new deployment waits for that one.
+		if open, err := r.openShift(ctx, app, group, description); err == nil {
+			id = open
+		} else {
+			r.event("could not look for a deployment the interrupted operation started: %v", err)
 		}
 	}
 	if r.resumed && id != "" {
