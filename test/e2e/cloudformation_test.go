@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -540,4 +541,34 @@ func TestCloudFormationDeploySAM(t *testing.T) {
 	if !strings.Contains(orig, "AWS::Serverless::Function") || !strings.Contains(proc, "AWS::CodeDeploy::DeploymentGroup") || strings.Contains(proc, "AWS::Serverless::Function") {
 		t.Fatalf("GetTemplate: original\n%s\nprocessed\n%s", orig, proc)
 	}
+}
+
+// TestClusterCloudFormation: in a cluster, a stack asked of one node is carried out by whichever node leads the
+// stacks job — with the session the first node minted — and every node describes it; a deletion asked of another
+// node deletes it.
+func TestClusterCloudFormation(t *testing.T) {
+	t.Parallel()
+	cliV1(t)
+	nodes := startCluster(t, 2)
+	path := filepath.Join(t.TempDir(), "t.yaml")
+	if err := os.WriteFile(path, []byte(canaryTemplate("v1", false)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := awsCLI(t, nodes[0], false, "cloudformation", "create-stack", "--stack-name", "orders", "--template-body", "file://"+path,
+		"--capabilities", "CAPABILITY_IAM"); code != 0 {
+		t.Fatalf("create-stack: exit %d\n%s%s", code, out, errOut)
+	}
+	for i := range nodes {
+		eventually(t, time.Minute, fmt.Sprintf("node %d describes the stack CREATE_COMPLETE", i), func() (bool, string) {
+			out, errOut, _ := awsCLI(t, nodes[i], false, "cloudformation", "describe-stacks", "--stack-name", "orders", "--query", "Stacks[0].StackStatus", "--output", "text")
+			return strings.TrimSpace(out) == "CREATE_COMPLETE", out + errOut
+		})
+	}
+	if out, errOut, code := awsCLI(t, nodes[1], false, "cloudformation", "delete-stack", "--stack-name", "orders"); code != 0 {
+		t.Fatalf("delete-stack: exit %d\n%s%s", code, out, errOut)
+	}
+	eventually(t, time.Minute, "node 0 says the stack is gone", func() (bool, string) {
+		out, errOut, _ := awsCLI(t, nodes[0], false, "cloudformation", "describe-stacks", "--stack-name", "orders")
+		return strings.Contains(errOut, "Stack with id orders does not exist"), out + errOut
+	})
 }
