@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -73,7 +74,7 @@ func (s *Service) appendEvent(tx store.Tx, st stack.Stack, token string, e Event
 	}
 	if e.Properties != nil {
 		if b, err := json.Marshal(e.Properties); err == nil && len(b) <= maxEventProperties {
-			ev.Properties = string(b)
+			ev.Properties = maskNoEcho(string(b), st.Operation)
 		}
 	}
 	if err := store.PutJSON(tx, eventKey(u, seq.Next), ev); err != nil {
@@ -87,6 +88,30 @@ func (s *Service) appendEvent(tx store.Tx, st stack.Stack, token string, e Event
 		seq.First++
 	}
 	return store.PutJSON(tx, prefixEventSeq+u, seq)
+}
+
+// maskNoEcho hides, in a resource's properties as JSON, the values of the operation's NoEcho parameters that a
+// property took, as describes hide the parameters themselves.
+func maskNoEcho(props string, op *stack.Operation) string {
+	if op == nil || op.Settings == nil {
+		return props
+	}
+	for _, name := range op.Settings.NoEcho {
+		v := op.Parameters[name]
+		if v == "" {
+			for _, p := range op.Settings.Parameters {
+				if p.Key == name {
+					v = p.Value
+				}
+			}
+		}
+		if v == "" {
+			continue
+		}
+		quoted, _ := json.Marshal(v)
+		props = strings.ReplaceAll(props, string(quoted[1:len(quoted)-1]), maskedValue)
+	}
+	return props
 }
 
 // recordEvent records an event the engine reported while it runs an operation on a stack.

@@ -544,3 +544,13 @@ func TestEndedOperationIsNotRunAgain(t *testing.T) {
 		t.Fatalf("ended: %+v", v)
 	}
 }
+
+// TestEventsMaskNoEcho: a NoEcho parameter's value that a resource's properties took is masked in its events.
+func TestEventsMaskNoEcho(t *testing.T) {
+	op := &stack.Operation{Parameters: map[string]string{"Secret": `s3"cr3t`}, Settings: &stack.APISettings{NoEcho: []string{"Secret", "Default"},
+		Parameters: []stack.Param{{Key: "Secret", Value: `s3"cr3t`}, {Key: "Default", Value: "dflt"}}}}
+	got := maskNoEcho(`{"Environment":{"Variables":{"KEY":"s3\"cr3t","OTHER":"dflt-x"}},"Name":"fn"}`, op)
+	if want := `{"Environment":{"Variables":{"KEY":"****","OTHER":"****-x"}},"Name":"fn"}`; got != want {
+		t.Fatalf("masked %s, want %s", got, want)
+	}
+}
