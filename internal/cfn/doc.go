@@ -18,7 +18,9 @@
 // a deployment and a dry run. Order sorts the resources for creation, References tells which resources a value
 // needs, Outputs evaluates the outputs.
 //
-// Sluice has no SSM Parameter Store, no cross-stack exports and no macros: AWS::SSM::Parameter::Value parameters
-// that something uses, Fn::ImportValue, Fn::Cidr and Fn::Transform are errors wrapping ErrUnsupported. Fn::GetAZs
-// answers three zones, <region>a to <region>c.
+// AWS::SSM::Parameter::Value<…> parameters name an SSM parameter: SSMParameters lists them, the caller (the deploy
+// engine, an API client) reads their values, and NewEvaluatorWith takes them; one that something uses and that
+// has no value is an error wrapping ErrUnsupported. Sluice has no cross-stack exports and no macros:
+// Fn::ImportValue, Fn::Cidr and Fn::Transform are errors wrapping ErrUnsupported. Fn::GetAZs answers three zones,
+// <region>a to <region>c.
 package cfn

@@ -149,7 +149,7 @@ func (x *evaluation) ref(name, path string) (any, error) {
 		return copyValue(p.ref), nil
 	}
 	if p, ok := e.t.Parameters[name]; ok { // skipped, so of an SSM type
-		return nil, errAt(path, "parameter %s of type %s cannot be resolved: SSM parameters are %w", name, p.Type, ErrUnsupported)
+		return nil, errAt(path, "parameter %s of type %s has no value: the SSM parameter it names was not read (%w)", name, p.Type, ErrUnsupported)
 	}
 	switch name {
 	case pseudoAccountID:

@@ -36,8 +36,16 @@ type Evaluator struct {
 // NewEvaluator resolves and validates the parameters (overrides by name, else Default) and evaluates every
 // condition. Parameters of type AWS::SSM::Parameter::Value<…> are accepted only when nothing in Resources,
 // Outputs or Conditions refers to them (CDK's BootstrapVersion is only checked by Rules); they are listed by
-// SkippedParameters.
+// SkippedParameters. NewEvaluatorWith takes their values.
 func NewEvaluator(t *Template, pseudo Pseudo, overrides map[string]string) (*Evaluator, error) {
+	return NewEvaluatorWith(t, pseudo, overrides, nil)
+}
+
+// NewEvaluatorWith is NewEvaluator given the values of SSM-typed parameters, by parameter name: the values of the
+// SSM parameters they name (SSMParameters lists them), as CloudFormation resolves them before it creates anything.
+// Ref of such a parameter is that value (a list for the list types). An SSM-typed parameter without a value is
+// skipped when nothing refers to it, and an error otherwise.
+func NewEvaluatorWith(t *Template, pseudo Pseudo, overrides, ssmValues map[string]string) (*Evaluator, error) {
 	if pseudo.Partition == "" {
 		pseudo.Partition = "aws"
 	}
@@ -56,33 +64,24 @@ func NewEvaluator(t *Template, pseudo Pseudo, overrides map[string]string) (*Eva
 		return nil, errorf("Parameters: [%s] do not exist in the template", strings.Join(undeclared, ", "))
 	}
 
-	used := map[string]bool{}
-	mark := func(name string, getAtt bool) {
-		if !getAtt {
-			used[name] = true
-		}
-	}
-	for _, r := range t.Resources {
-		for _, v := range []any{r.Properties, r.Metadata, r.UpdatePolicy, r.CreationPolicy} {
-			walkRefs(v, nil, mark)
-		}
-	}
-	for _, o := range t.Outputs {
-		walkRefs(o.Value, nil, mark)
-		walkRefs(o.Export, nil, mark)
-	}
-	for _, c := range t.Conditions {
-		walkRefs(c, nil, mark)
-	}
-
+	used := referencedParameters(t)
 	names := slices.Sorted(maps.Keys(t.Parameters))
 	var missing []string
 	texts := map[string]string{}
 	for _, name := range names {
 		p := t.Parameters[name]
 		if kind, _ := kindOf(p.Type); kind == kindSSM {
+			if value, ok := ssmValues[name]; ok {
+				// The constraints of the declaration apply to the SSM parameter's name, not to its value.
+				v, err := resolveParam(name, Parameter{}, ssmValueKind(p.Type), value)
+				if err != nil {
+					return nil, err
+				}
+				e.params[name] = v
+				continue
+			}
 			if used[name] {
-				return nil, errAt(child("Parameters", name), "parameter %s of type %s is referenced, but SSM parameters are %w",
+				return nil, errAt(child("Parameters", name), "parameter %s of type %s is referenced, but the SSM parameter it names was not read (%w)",
 					name, p.Type, ErrUnsupported)
 			}
 			e.skipped = append(e.skipped, name)
@@ -118,6 +117,29 @@ func NewEvaluator(t *Template, pseudo Pseudo, overrides map[string]string) (*Eva
 		return nil, err
 	}
 	return e, nil
+}
+
+// referencedParameters names what Resources, Outputs and Conditions refer to with Ref (or ${…}).
+func referencedParameters(t *Template) map[string]bool {
+	used := map[string]bool{}
+	mark := func(name string, getAtt bool) {
+		if !getAtt {
+			used[name] = true
+		}
+	}
+	for _, r := range t.Resources {
+		for _, v := range []any{r.Properties, r.Metadata, r.UpdatePolicy, r.CreationPolicy} {
+			walkRefs(v, nil, mark)
+		}
+	}
+	for _, o := range t.Outputs {
+		walkRefs(o.Value, nil, mark)
+		walkRefs(o.Export, nil, mark)
+	}
+	for _, c := range t.Conditions {
+		walkRefs(c, nil, mark)
+	}
+	return used
 }
 
 // Parameter returns a resolved parameter: a string, a float64 for Number, a []string for list types. Ref yields

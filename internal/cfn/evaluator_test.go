@@ -104,11 +104,11 @@ func TestParameterResolution(t *testing.T) {
 		{name: "SSM unreferenced with override", src: ssm + minimal, overrides: map[string]string{"BootstrapVersion": "/other"},
 			skipped: []string{"BootstrapVersion"}},
 		{name: "SSM in a resource", src: ssm + minimal + "    Properties:\n      TopicName: !Ref BootstrapVersion\n",
-			err: "Parameters.BootstrapVersion: parameter BootstrapVersion of type AWS::SSM::Parameter::Value<String> is referenced, but SSM parameters are not supported by Sluice"},
+			err: "Parameters.BootstrapVersion: parameter BootstrapVersion of type AWS::SSM::Parameter::Value<String> is referenced, but the SSM parameter it names was not read (not supported by Sluice)"},
 		{name: "SSM in a Sub", src: ssm + minimal + "Outputs:\n  V:\n    Value: !Sub 'v${BootstrapVersion}'\n",
-			err: "parameter BootstrapVersion of type AWS::SSM::Parameter::Value<String> is referenced, but SSM"},
+			err: "parameter BootstrapVersion of type AWS::SSM::Parameter::Value<String> is referenced, but the SSM"},
 		{name: "SSM in a condition", src: ssm + "Conditions:\n  New: !Equals [!Ref BootstrapVersion, '6']\n" + minimal,
-			err: "parameter BootstrapVersion of type AWS::SSM::Parameter::Value<String> is referenced, but SSM"},
+			err: "parameter BootstrapVersion of type AWS::SSM::Parameter::Value<String> is referenced, but the SSM"},
 		{name: "SSM as a Sub variable name is not a reference", src: ssm + minimal + "Outputs:\n  V:\n    Value: !Sub ['${BootstrapVersion}', {BootstrapVersion: x}]\n",
 			skipped: []string{"BootstrapVersion"}},
 	} {
@@ -218,5 +218,62 @@ Resources:
 	e := mustEvaluator(t, tmpl, nil)
 	if _, err := e.Condition("Nope"); err == nil {
 		t.Fatal("unknown condition")
+	}
+}
+
+// TestSSMParameterValues: SSM-typed parameters name SSM parameters (the override, else the Default); given their
+// values, Ref answers them — a string, or a list for the list types — whoever refers to them.
+func TestSSMParameterValues(t *testing.T) {
+	src := `Parameters:
+  Version:
+    Type: AWS::SSM::Parameter::Value<String>
+    Default: /cdk-bootstrap/hnb659fds/version
+    AllowedPattern: "/.*"
+  Subnets:
+    Type: AWS::SSM::Parameter::Value<List<String>>
+  Zones:
+    Type: AWS::SSM::Parameter::Value<CommaDelimitedList>
+    Default: /zones
+  Unused:
+    Type: AWS::SSM::Parameter::Value<String>
+    Default: /unused
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: !Sub "v${Version}"
+      Subnets: !Ref Subnets
+      First: !Select [0, !Ref Zones]
+`
+	tmpl := mustParse(t, src)
+	overrides := map[string]string{"Subnets": "/net/subnets"}
+	got := SSMParameters(tmpl, overrides)
+	want := []SSMParameter{
+		{Parameter: "Subnets", Type: "AWS::SSM::Parameter::Value<List<String>>", Name: "/net/subnets", Referenced: true},
+		{Parameter: "Unused", Type: "AWS::SSM::Parameter::Value<String>", Name: "/unused"},
+		{Parameter: "Version", Type: "AWS::SSM::Parameter::Value<String>", Name: "/cdk-bootstrap/hnb659fds/version", Referenced: true},
+		{Parameter: "Zones", Type: "AWS::SSM::Parameter::Value<CommaDelimitedList>", Name: "/zones", Referenced: true},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("SSMParameters:\n got %+v\nwant %+v", got, want)
+	}
+	// The declaration's AllowedPattern is the name's: the value "21" does not have to match it.
+	e, err := NewEvaluatorWith(tmpl, testPseudo, overrides, map[string]string{"Version": "21", "Subnets": "subnet-1, subnet-2", "Zones": "a,b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.SkippedParameters(); !reflect.DeepEqual(got, []string{"Unused"}) {
+		t.Errorf("skipped %v", got)
+	}
+	props, err := e.Eval(tmpl.Resources["Topic"].Properties, fakeRefs{}, "Resources.Topic.Properties")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantProps := map[string]any{"TopicName": "v21", "Subnets": []any{"subnet-1", "subnet-2"}, "First": "a"}
+	if !reflect.DeepEqual(props, wantProps) {
+		t.Errorf("properties %v, want %v", props, wantProps)
+	}
+	if _, err := NewEvaluatorWith(tmpl, testPseudo, overrides, map[string]string{"Version": "21", "Subnets": "s"}); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("a referenced parameter without its value: %v", err)
 	}
 }

@@ -203,7 +203,7 @@ func TestCDKTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = NewEvaluator(used, testPseudo, nil)
-	checkErr(t, err, "parameter BootstrapVersion of type AWS::SSM::Parameter::Value<String> is referenced, but SSM parameters are not supported by Sluice")
+	checkErr(t, err, "parameter BootstrapVersion of type AWS::SSM::Parameter::Value<String> is referenced, but the SSM parameter it names was not read (not supported by Sluice)")
 }
 
 // TestConcurrentUse shares one Evaluator between goroutines, as the deploy engine may; run it with -race.

@@ -2,6 +2,7 @@ package cfn
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -17,7 +18,7 @@ const (
 	kindNumber
 	kindNumberList
 	kindList
-	kindSSM // AWS::SSM::Parameter::Value<…>: resolved from SSM, which Sluice does not have
+	kindSSM // AWS::SSM::Parameter::Value<…>: the value is an SSM parameter's name, resolved by the caller
 )
 
 // awsTypes are the AWS-specific parameter types. AWS validates them against the account; Sluice treats them as
@@ -50,6 +51,50 @@ func kindOf(typ string) (paramKind, bool) {
 		return kindSSM, true
 	}
 	return 0, false
+}
+
+// ssmValueKind is how the value of an AWS::SSM::Parameter::Value<T> parameter is read: a string for
+// Value<String> (and Value<AWS::EC2::Image::Id> and the like), a comma-delimited list for Value<List<…>> and
+// Value<CommaDelimitedList>.
+func ssmValueKind(typ string) paramKind {
+	inner := strings.TrimSuffix(strings.TrimPrefix(typ, "AWS::SSM::Parameter::Value<"), ">")
+	if inner == "CommaDelimitedList" || strings.HasPrefix(inner, "List<") {
+		return kindList
+	}
+	return kindString
+}
+
+// SSMParameter is a template parameter of an AWS::SSM::Parameter::Value<…> type: its value (the override, else the
+// Default) names the SSM parameter whose value the template gets, as CloudFormation resolves it.
+type SSMParameter struct {
+	Parameter string // the template's parameter
+	Type      string // its type
+	Name      string // the SSM parameter it names
+	// Referenced reports whether a resource, an output or a condition refers to it (CDK's BootstrapVersion is only
+	// checked by the Rules, which Sluice does not evaluate).
+	Referenced bool
+}
+
+// SSMParameters lists, by parameter name, the template's SSM-typed parameters and the SSM parameters they name,
+// for the caller to read before NewEvaluatorWith. A parameter with neither an override nor a Default is left out
+// (NewEvaluatorWith then reports it missing).
+func SSMParameters(t *Template, overrides map[string]string) []SSMParameter {
+	used := referencedParameters(t)
+	var out []SSMParameter
+	for _, name := range slices.Sorted(maps.Keys(t.Parameters)) {
+		p := t.Parameters[name]
+		if kind, _ := kindOf(p.Type); kind != kindSSM {
+			continue
+		}
+		text, ok := overrides[name]
+		if !ok && p.Default != nil {
+			text, ok = scalarString(p.Default)
+		}
+		if ok {
+			out = append(out, SSMParameter{Parameter: name, Type: p.Type, Name: text, Referenced: used[name]})
+		}
+	}
+	return out
 }
 
 // param is a resolved parameter value.

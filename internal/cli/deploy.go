@@ -522,6 +522,12 @@ func stackCommand() *cobra.Command {
 					fmt.Fprintf(out, "  %s  %s  (sluice deployments show %s)\n", id, s.Deployments[id], s.Deployments[id])
 				}
 			}
+			if len(s.ResolvedParameters) > 0 {
+				fmt.Fprintln(out, "\nParameters resolved from SSM:")
+				for _, k := range sortedStackKeys(s.ResolvedParameters) {
+					fmt.Fprintf(out, "  %s = %s\n", k, s.ResolvedParameters[k])
+				}
+			}
 			if len(s.Outputs) > 0 {
 				fmt.Fprintln(out, "\nOutputs:")
 				for _, k := range sortedStackKeys(s.Outputs) {

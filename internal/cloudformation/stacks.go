@@ -573,12 +573,14 @@ type StackView struct {
 	Created                                                           time.Time
 	Updated, Deleted                                                  *time.Time
 	Parameters                                                        []stack.Param
-	Outputs                                                           []OutputView
-	Capabilities, NotificationARNs                                    []string
-	Tags                                                              []stack.Tag
-	DisableRollback, TerminationProtection                            bool
-	TimeoutInMinutes                                                  int
-	LastOperationID                                                   string
+	// Resolved are the values SSM-typed parameters resolved to (CloudFormation's ResolvedValue), by parameter.
+	Resolved                               map[string]string
+	Outputs                                []OutputView
+	Capabilities, NotificationARNs         []string
+	Tags                                   []stack.Tag
+	DisableRollback, TerminationProtection bool
+	TimeoutInMinutes                       int
+	LastOperationID                        string
 }
 
 // OutputView is a stack output.
@@ -617,6 +619,15 @@ func (s *Service) view(st stack.Stack, deleted bool) StackView {
 			p.Value = maskedValue
 		}
 		v.Parameters = append(v.Parameters, p)
+		if r, ok := st.ResolvedParameters[p.Key]; ok {
+			if v.Resolved == nil {
+				v.Resolved = map[string]string{}
+			}
+			if slices.Contains(api.NoEcho, p.Key) {
+				r = maskedValue
+			}
+			v.Resolved[p.Key] = r
+		}
 	}
 	for _, k := range sortedKeys(st.Outputs) {
 		o := OutputView{Key: k, Value: st.Outputs[k]}

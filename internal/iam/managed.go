@@ -37,7 +37,9 @@ var managedPolicies = map[string]string{
 	"arn:aws:iam::aws:policy/CloudWatchFullAccess": `{"Version":"2012-10-17","Statement":[
 		{"Effect":"Allow","Action":["cloudwatch:*","logs:*"],"Resource":"*"}]}`,
 	"arn:aws:iam::aws:policy/ReadOnlyAccess": `{"Version":"2012-10-17","Statement":[
-		{"Effect":"Allow","Action":["lambda:Get*","lambda:List*","codedeploy:Get*","codedeploy:List*","codedeploy:BatchGet*","cloudwatch:Describe*","cloudwatch:Get*","cloudwatch:List*","logs:Describe*","logs:Get*","logs:FilterLogEvents","iam:Get*","iam:List*"],"Resource":"*"}]}`,
+		{"Effect":"Allow","Action":["lambda:Get*","lambda:List*","codedeploy:Get*","codedeploy:List*","codedeploy:BatchGet*","cloudwatch:Describe*","cloudwatch:Get*","cloudwatch:List*","logs:Describe*","logs:Get*","logs:FilterLogEvents","iam:Get*","iam:List*","ssm:Describe*","ssm:Get*","ssm:List*"],"Resource":"*"}]}`,
+	"arn:aws:iam::aws:policy/AmazonSSMReadOnlyAccess": `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":["ssm:Describe*","ssm:Get*","ssm:List*"],"Resource":"*"}]}`,
 	"arn:aws:iam::aws:policy/PowerUserAccess": `{"Version":"2012-10-17","Statement":[
 		{"Effect":"Allow","NotAction":["iam:*","organizations:*","account:*"],"Resource":"*"}]}`,
 	"arn:aws:iam::aws:policy/AdministratorAccess": `{"Version":"2012-10-17","Statement":[

@@ -6,9 +6,14 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
+
+// attaching serializes this process's attaches: LOOP_CTL_GET_FREE names the same free device to every caller until
+// one of them configures it, so concurrent cold starts would otherwise race for one device and all but one lose.
+var attaching sync.Mutex
 
 func loopUsable() error {
 	f, err := os.OpenFile("/dev/loop-control", os.O_RDWR, 0)
@@ -31,8 +36,10 @@ func attach(image string) (string, *os.File, error) {
 		return "", nil, fmt.Errorf("scratch: %w", err)
 	}
 	defer ctl.Close()
+	attaching.Lock()
+	defer attaching.Unlock()
 	// Another process may take the free device between asking and configuring it: ask again.
-	for range 16 {
+	for range 64 {
 		n, err := unix.IoctlRetInt(int(ctl.Fd()), unix.LOOP_CTL_GET_FREE)
 		if err != nil {
 			return "", nil, fmt.Errorf("scratch: no free loop device: %w", err)

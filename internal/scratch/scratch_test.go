@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 )
@@ -53,6 +54,32 @@ func TestTakeGivesFreshVolumes(t *testing.T) {
 		if _, err := os.Stat(v.image); !os.IsNotExist(err) {
 			t.Errorf("Release left %s behind (%v)", v.image, err)
 		}
+	}
+}
+
+// TestConcurrentTakes: many cold starts at once each get a volume of their own (the kernel names the same free loop
+// device to every caller who asks before one configures it).
+func TestConcurrentTakes(t *testing.T) {
+	p := openPool(t)
+	const n = 48
+	vols := make([]*Volume, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { vols[i], errs[i] = p.Take(t.Context(), DefaultSizeMB) })
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for i, v := range vols {
+		if errs[i] != nil {
+			t.Errorf("take %d: %v", i, errs[i])
+			continue
+		}
+		if seen[v.Device] {
+			t.Errorf("device %s handed out twice", v.Device)
+		}
+		seen[v.Device] = true
+		defer v.Release()
 	}
 }
 

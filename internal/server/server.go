@@ -25,6 +25,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/api/iamapi"
 	"github.com/sluice-dev/sluice/internal/api/lambdaapi"
 	"github.com/sluice-dev/sluice/internal/api/logsapi"
+	"github.com/sluice-dev/sluice/internal/api/ssmapi"
 	"github.com/sluice-dev/sluice/internal/api/stackapi"
 	"github.com/sluice-dev/sluice/internal/auth"
 	"github.com/sluice-dev/sluice/internal/cloudformation"
@@ -38,6 +39,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/lambda"
 	"github.com/sluice-dev/sluice/internal/logstore"
 	"github.com/sluice-dev/sluice/internal/metrics"
+	"github.com/sluice-dev/sluice/internal/parameterstore"
 	"github.com/sluice-dev/sluice/internal/prom"
 	"github.com/sluice-dev/sluice/internal/sandbox"
 	"github.com/sluice-dev/sluice/internal/scratch"
@@ -344,6 +346,15 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		internal.Handle(pathClusterLogs, node.PeersOnly(reads.Handler))
 	}
 
+	paramKey, err := parameterKey(node, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	params, err := parameterstore.New(parameterstore.Options{Store: db, Key: paramKey})
+	if err != nil {
+		return err
+	}
+
 	// Stacks: one record kind for `sluice deploy` and the CloudFormation API, whose engine calls this node's own
 	// listener with each operation's session.
 	stacks := stack.NewStore(db, stack.WithStackIDs(cfg.Region, cfg.AccountID))
@@ -362,6 +373,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 			"sts":            stsHandler,
 			"sluice":         stackapi.New(stacks, acct, log, describeCluster(node, local)),
 			"cloudformation": cloudformationapi.New(stackService, acct, log),
+			"ssm":            ssmapi.New(params, acct, log),
 		},
 		Authorizer: identities,
 		FunctionURLs: &functionurl.Handler{Domain: strings.ToLower(cfg.FunctionURLDomain), Account: acct, Functions: inv,

@@ -76,6 +76,9 @@ type Stack struct {
 	// Owner identifies the deploy holding an in-progress stack (host, pid, start), for the "being deployed" error.
 	Owner      string            `json:"owner,omitempty"`
 	Parameters map[string]string `json:"parameters,omitempty"`
+	// ResolvedParameters are the values the template's AWS::SSM::Parameter::Value<…> parameters resolved to at the
+	// last deploy (CloudFormation's ResolvedValue), by parameter.
+	ResolvedParameters map[string]string `json:"resolvedParameters,omitempty"`
 	// TemplateSHA256 is the hex digest of the template body last deployed.
 	TemplateSHA256 string                   `json:"templateSha256,omitempty"`
 	Resources      map[string]ResourceState `json:"resources"`

@@ -36,6 +36,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/sluice-dev/sluice/internal/cfn"
@@ -156,8 +157,11 @@ type Result struct {
 	Changes []Change          `json:"changes"`
 	Shifts  []Shift           `json:"shifts,omitempty"`
 	Outputs map[string]string `json:"outputs,omitempty"`
-	Notes   []string          `json:"notes,omitempty"`
-	DryRun  bool              `json:"dryRun,omitempty"`
+	// Resolved are the values the template's AWS::SSM::Parameter::Value<…> parameters resolved to, by parameter
+	// (CloudFormation's ResolvedValue).
+	Resolved map[string]string `json:"resolvedParameters,omitempty"`
+	Notes    []string          `json:"notes,omitempty"`
+	DryRun   bool              `json:"dryRun,omitempty"`
 	// Cleanup is what became of the physical resources that left the stack (as the stack record's Cleanup).
 	Cleanup []stack.Removal `json:"cleanup,omitempty"`
 	// Exports are the outputs' export names, by output.
@@ -195,6 +199,7 @@ type run struct {
 	iam     *iam.Client
 	cw      *cloudwatch.Client
 	cd      *codedeploy.Client
+	ssm     *ssm.Client
 	st      stack.Stack
 	// state is what exists now, by logical id (starts as the recorded stack).
 	state map[string]stack.ResourceState
@@ -277,11 +282,11 @@ func (r *run) deploy(ctx context.Context) error {
 		return err
 	}
 	r.event("reading %s", r.templateName())
-	r.l, err = load(ctx, r.source(), r.pseudo(), r.o.Overrides, func(id string) { r.event("building %s (go build)", id) })
+	r.l, err = load(ctx, r.source(), r.pseudo(), r.o.Overrides, r.resolveSSM, func(id string) { r.event("building %s (go build)", id) })
 	if err != nil {
 		return err
 	}
-	r.result.Notes = r.l.notes
+	r.result.Notes, r.result.Resolved = r.l.notes, r.l.resolved
 	order, err := r.l.eval.Order()
 	if err != nil {
 		return err
@@ -330,7 +335,7 @@ func (r *run) deploy(ctx context.Context) error {
 	switch {
 	case err == nil:
 		r.result.Outputs, r.st.Outputs, r.result.Exports = outputs, outputs, exports
-		r.st.Parameters, r.st.TemplateSHA256 = r.o.Overrides, r.l.sha256
+		r.st.Parameters, r.st.ResolvedParameters, r.st.TemplateSHA256 = r.o.Overrides, r.l.resolved, r.l.sha256
 		if r.st.API != nil {
 			r.st.API.Outputs = r.outputInfo(exports)
 		}
@@ -343,14 +348,14 @@ func (r *run) deploy(ctx context.Context) error {
 	case creating && r.o.OnCreateFailure == "":
 		// Kept as far as it got: the next deploy carries on from it.
 		r.st.Status = stack.StatusCreateFailed
-		r.st.Parameters, r.st.TemplateSHA256 = r.o.Overrides, r.l.sha256
+		r.st.Parameters, r.st.ResolvedParameters, r.st.TemplateSHA256 = r.o.Overrides, r.l.resolved, r.l.sha256
 	case creating:
 		r.st.Status, err = r.rollbackCreate(ctx, err)
 	case ctx.Err() != nil || r.o.DisableRollback:
 		// Interrupted, or asked not to roll back: nothing is rolled back (a shift under way goes on), and the next
 		// deploy carries on.
 		r.st.Status = stack.StatusUpdateFailed
-		r.st.Parameters, r.st.TemplateSHA256 = r.o.Overrides, r.l.sha256
+		r.st.Parameters, r.st.ResolvedParameters, r.st.TemplateSHA256 = r.o.Overrides, r.l.resolved, r.l.sha256
 	default:
 		// The stack goes back to the template, parameters and outputs it had.
 		r.st.Status, err = r.rollback(ctx, err)
@@ -432,7 +437,7 @@ func newRun(o Options) *run {
 		o.clock = realClock{}
 	}
 	r := &run{o: o, clock: o.clock, region: o.Config.Region, lambda: lambda.NewFromConfig(o.Config), iam: iam.NewFromConfig(o.Config),
-		cw: cloudwatch.NewFromConfig(o.Config), cd: codedeploy.NewFromConfig(o.Config)}
+		cw: cloudwatch.NewFromConfig(o.Config), cd: codedeploy.NewFromConfig(o.Config), ssm: ssm.NewFromConfig(o.Config)}
 	r.result = Result{Stack: o.StackName, DryRun: o.DryRun, Changes: []Change{}}
 	return r
 }

@@ -51,6 +51,7 @@ var handlers = map[string]handler{
 	"AWS::CodeDeploy::DeploymentGroup":  groupHandler{},
 	"AWS::CodeDeploy::DeploymentConfig": configHandler{},
 	"AWS::IAM::Role":                    roleHandler{},
+	"AWS::SSM::Parameter":               parameterHandler{},
 	"AWS::CDK::Metadata":                metadataHandler{},
 }
 

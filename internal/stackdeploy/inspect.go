@@ -16,13 +16,14 @@ type Inspection struct {
 
 // Inspect reads a template body as a deploy would, calling nothing: it parses it, expands SAM, resolves the
 // parameters (an error is CloudFormation's message: "Parameters: [X] must have values", …) and refuses what
-// Sluice cannot deploy — resource types, properties, local code — before the API accepts the operation.
+// Sluice cannot deploy — resource types, properties, local code — before the API accepts the operation. SSM-typed
+// parameters get placeholders here: the deploy reads them from Parameter Store, as its caller.
 func Inspect(ctx context.Context, body []byte, pseudo cfn.Pseudo, parameters map[string]string) (*Inspection, error) {
 	original, err := cfn.Parse(body)
 	if err != nil {
 		return nil, err
 	}
-	l, err := load(ctx, source{body: body}, pseudo, parameters, nil)
+	l, err := load(ctx, source{body: body}, pseudo, parameters, placeholderSSM, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -35,4 +36,13 @@ func Inspect(ctx context.Context, body []byte, pseudo cfn.Pseudo, parameters map
 		return nil, err
 	}
 	return &Inspection{Template: original, Processed: l.tpl, Notes: l.notes}, nil
+}
+
+// placeholderSSM stands in for the values of SSM-typed parameters when nothing may be called.
+func placeholderSSM(_ context.Context, params []cfn.SSMParameter) (map[string]string, []string, error) {
+	values := map[string]string{}
+	for _, p := range params {
+		values[p.Parameter] = "{{resolve:ssm:" + p.Name + "}}"
+	}
+	return values, nil, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -25,6 +26,8 @@ type loaded struct {
 	sha256 string
 	// notes are things the user should know (skipped SSM parameters, Rules not evaluated).
 	notes []string
+	// resolved are the values of the SSM-typed parameters, by parameter (CloudFormation's ResolvedValue).
+	resolved map[string]string
 	// serverless: the template declared the SAM transform (tpl is its expansion).
 	serverless bool
 	// fromBody: the template came as a body (the CloudFormation API), not from a file beside its code.
@@ -48,9 +51,12 @@ func (s source) read() ([]byte, string, error) {
 	return src, filepath.Dir(s.path), err
 }
 
+// ssmResolver reads the values of the SSM parameters a template's SSM-typed parameters name (run.resolveSSM).
+type ssmResolver func(context.Context, []cfn.SSMParameter) (values map[string]string, notes []string, err error)
+
 // load reads, expands and packages a template. Packaging happens before the SAM transform so that the version
 // hash follows the packaged code (as `sam build` + `sam deploy` do).
-func load(ctx context.Context, from source, pseudo cfn.Pseudo, overrides map[string]string, build func(string)) (*loaded, error) {
+func load(ctx context.Context, from source, pseudo cfn.Pseudo, overrides map[string]string, resolve ssmResolver, build func(string)) (*loaded, error) {
 	src, dir, err := from.read()
 	if err != nil {
 		return nil, err
@@ -64,8 +70,13 @@ func load(ctx context.Context, from source, pseudo cfn.Pseudo, overrides map[str
 		return nil, fmt.Errorf("%s: %w", from.path, err)
 	}
 	l := &loaded{code: map[string]pack.Artifact{}, sha256: hex.EncodeToString(sum[:]), serverless: sam.IsServerless(t.Raw), fromBody: dir == ""}
+	if ssmParams := cfn.SSMParameters(t, overrides); len(ssmParams) > 0 {
+		if l.resolved, l.notes, err = resolve(ctx, ssmParams); err != nil {
+			return nil, err
+		}
+	}
 	if l.serverless {
-		ev, err := cfn.NewEvaluator(t, pseudo, overrides)
+		ev, err := cfn.NewEvaluatorWith(t, pseudo, overrides, l.resolved)
 		if err != nil {
 			return nil, err
 		}
@@ -100,10 +111,13 @@ func load(ctx context.Context, from source, pseudo cfn.Pseudo, overrides map[str
 		return nil, err
 	}
 	l.tpl = t
-	if l.eval, err = cfn.NewEvaluator(t, pseudo, overrides); err != nil {
+	if l.eval, err = cfn.NewEvaluatorWith(t, pseudo, overrides, l.resolved); err != nil {
 		return nil, err
 	}
 	for _, p := range l.eval.SkippedParameters() {
+		if slices.ContainsFunc(l.notes, func(n string) bool { return strings.HasPrefix(n, "parameter "+p+" ") }) {
+			continue // the resolver said why
+		}
 		l.notes = append(l.notes, fmt.Sprintf("parameter %s (%s) is not used by any resource; skipped", p, t.Parameters[p].Type))
 	}
 	if len(t.Rules) > 0 {

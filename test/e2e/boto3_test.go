@@ -45,6 +45,7 @@ func TestBoto3(t *testing.T) {
 		{"waiters.py", []string{"--processing-delay", "1s"}},
 		{"paginators.py", nil},
 		{"permissions.py", nil},
+		{"ssm.py", nil},
 	} {
 		t.Run(strings.TrimSuffix(tc.script, ".py"), func(t *testing.T) {
 			t.Parallel()

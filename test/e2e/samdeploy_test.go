@@ -34,8 +34,10 @@ type deployResult struct {
 		Alias, Function, FromVersion, ToVersion, DeploymentID, Status, Message string
 		Config                                                                 string `json:"deploymentConfig"`
 	} `json:"shifts"`
-	Outputs map[string]string `json:"outputs"`
-	Cleanup []struct {
+	Outputs  map[string]string `json:"outputs"`
+	Resolved map[string]string `json:"resolvedParameters"`
+	Notes    []string          `json:"notes"`
+	Cleanup  []struct {
 		LogicalID                              string `json:"logicalId"`
 		Type, PhysicalID, Why, Outcome, Reason string
 	} `json:"cleanup"`

@@ -336,7 +336,11 @@ func stackOut(v cloudformation.StackView) stackShape {
 		out.TimeoutInMinutes = &t
 	}
 	for _, p := range v.Parameters {
-		out.Parameters = append(out.Parameters, parameterShape{ParameterKey: &p.Key, ParameterValue: &p.Value})
+		ps := parameterShape{ParameterKey: &p.Key, ParameterValue: &p.Value}
+		if r, ok := v.Resolved[p.Key]; ok {
+			ps.ResolvedValue = &r
+		}
+		out.Parameters = append(out.Parameters, ps)
 	}
 	for _, o := range v.Outputs {
 		out.Outputs = append(out.Outputs, outputShape{OutputKey: &o.Key, OutputValue: &o.Value, Description: optString(o.Description), ExportName: optString(o.ExportName)})
