@@ -150,6 +150,36 @@ assert [f["FunctionName"] for f in lam.list_functions()["Functions"]] == [fn], "
 expect_error("updating a stack rolled back at creation", lambda: cfn.update_stack(StackName="broken", TemplateBody=BROKEN,
              Capabilities=["CAPABILITY_IAM"]), "ValidationError", 400, f"Stack:{broken_id} is in ROLLBACK_COMPLETE state and can not be updated.")
 
+# SSM-typed parameters are read from Parameter Store as the caller; DescribeStacks gives their ResolvedValue. One
+# that does not exist fails the creation, rolled back.
+ssm = boto3.client("ssm")
+ssm.put_parameter(Name="/hello/greeting", Value="hello", Type="String")
+WITH_SSM = TEMPLATE.replace("""  Greeting:
+    Type: String
+    AllowedValues: [hello, hi]""", """  Greeting:
+    Type: AWS::SSM::Parameter::Value<String>
+    Default: /hello/greeting""")
+cfn.create_stack(StackName="from-ssm", TemplateBody=WITH_SSM, Parameters=[params[1]], Capabilities=["CAPABILITY_IAM"])
+cfn.get_waiter("stack_create_complete").wait(StackName="from-ssm", WaiterConfig=fast)
+s = cfn.describe_stacks(StackName="from-ssm")["Stacks"][0]
+greeting = [p for p in s["Parameters"] if p["ParameterKey"] == "Greeting"][0]
+assert greeting == {"ParameterKey": "Greeting", "ParameterValue": "/hello/greeting", "ResolvedValue": "hello"}, greeting
+ssm_fn = [o["OutputValue"] for o in s["Outputs"]][0]
+assert json.loads(lam.invoke(FunctionName=ssm_fn, Payload=b"{}")["Payload"].read())["greeting"] == "hello"
+cfn.create_stack(StackName="no-ssm", TemplateBody=WITH_SSM, Capabilities=["CAPABILITY_IAM"],
+                 Parameters=[params[1], {"ParameterKey": "Greeting", "ParameterValue": "/hello/missing"}])
+try:
+    cfn.get_waiter("stack_create_complete").wait(StackName="no-ssm", WaiterConfig=fast)
+    raise AssertionError("a creation with a missing SSM parameter succeeded")
+except WaiterError:
+    pass
+s = cfn.describe_stacks(StackName="no-ssm")["Stacks"][0]
+assert s["StackStatus"] == "ROLLBACK_COMPLETE", s
+assert "Unable to fetch parameters [/hello/missing] from parameter store for this account." in s.get("StackStatusReason", ""), s
+for name in ("from-ssm", "no-ssm"):
+    cfn.delete_stack(StackName=name)
+    cfn.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=fast)
+
 # delete-stack, and its waiter; the deleted stack is gone by name and still there by ID.
 for name in ("hello", "broken"):
     cfn.delete_stack(StackName=name)
@@ -158,7 +188,7 @@ expect_error("a deleted stack by name", lambda: cfn.describe_stacks(StackName="h
 s = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
 assert s["StackStatus"] == "DELETE_COMPLETE" and "DeletionTime" in s, s
 deleted = cfn.list_stacks(StackStatusFilter=["DELETE_COMPLETE"])["StackSummaries"]
-assert sorted(d["StackName"] for d in deleted) == ["broken", "hello"], deleted
+assert sorted(d["StackName"] for d in deleted) == ["broken", "from-ssm", "hello", "no-ssm"], deleted
 assert lam.list_functions()["Functions"] == [], "delete-stack left a function"
 steps = [(e["LogicalResourceId"], e["ResourceStatus"]) for e in reversed(cfn.describe_stack_events(StackName=stack_id)["StackEvents"])]
 assert steps[-6:] == [("hello", "DELETE_IN_PROGRESS"), ("Hello", "DELETE_IN_PROGRESS"), ("Hello", "DELETE_COMPLETE"),
