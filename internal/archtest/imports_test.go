@@ -68,6 +68,7 @@ var layers = map[string]layer{
 	"internal/codedeploy/controller": service,
 	"internal/stack":                 service,
 	"internal/s3/buckets":            service,
+	"internal/cloudformation":        service,
 	"internal/parameterstore":        service,
 	"internal/stackdeploy":           client,
 	"internal/api/":                  edge,

@@ -255,6 +255,28 @@ func (e *Evaluator) Outputs(refs Refs) (map[string]string, error) {
 	return out, nil
 }
 
+// Exports evaluates the export names of the outputs that have one (Export: {Name: …}), by output.
+func (e *Evaluator) Exports(refs Refs) (map[string]string, error) {
+	out := map[string]string{}
+	for _, name := range slices.Sorted(maps.Keys(e.t.Outputs)) {
+		o := e.t.Outputs[name]
+		if o.Export == nil || o.Condition != "" && !e.conds[o.Condition] {
+			continue
+		}
+		path := child(child(child("Outputs", name), "Export"), "Name")
+		v, err := e.Eval(o.Export["Name"], refs, path)
+		if err != nil {
+			return nil, err
+		}
+		s, ok := scalarString(v)
+		if !ok || s == "" {
+			return nil, errAt(path, "an export name must be a non-empty string")
+		}
+		out[name] = s
+	}
+	return out, nil
+}
+
 func outputText(v any) (string, bool) {
 	if list, ok := v.([]any); ok {
 		items := make([]string, len(list))

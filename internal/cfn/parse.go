@@ -51,7 +51,14 @@ func Parse(src []byte) (*Template, error) {
 	if !ok {
 		return nil, &Error{Line: root.Line, Err: errors.New("Template format error: a template must be a map of sections")}
 	}
-	return build(m, c.lines, c.resourceOrder)
+	t, err := build(m, c.lines, c.resourceOrder)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.parameterOrder) == len(t.Parameters) {
+		t.ParameterOrder = c.parameterOrder
+	}
+	return t, nil
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -232,8 +239,9 @@ var shortForms = []string{"Ref", "Condition", "GetAtt", "Base64", "Cidr", "FindI
 
 // converter turns a yaml.Node tree into a long-form document, recording the line of every path.
 type converter struct {
-	lines         map[string]int
-	resourceOrder []string
+	lines          map[string]int
+	resourceOrder  []string
+	parameterOrder []string
 }
 
 func (c *converter) fail(n *yaml.Node, format string, args ...any) error {
@@ -288,8 +296,11 @@ func (c *converter) value(n *yaml.Node, path string) (any, error) {
 				return nil, err
 			}
 			m[k.Value] = x
-			if path == "Resources" {
+			switch path {
+			case "Resources":
 				c.resourceOrder = append(c.resourceOrder, k.Value)
+			case "Parameters":
+				c.parameterOrder = append(c.parameterOrder, k.Value)
 			}
 		}
 		v = m

@@ -26,10 +26,12 @@ type Template struct {
 	// ResourceOrder is the declaration order, which breaks ties in Order. FromMap has none to keep and sorts the
 	// logical IDs; a caller that knows better may replace it with a permutation.
 	ResourceOrder []string
-	Outputs       map[string]Output
-	Globals       map[string]any // SAM's section, left to the transform
-	Rules         map[string]any // kept, never evaluated
-	Raw           map[string]any // the whole document in long form
+	// ParameterOrder is the parameters' declaration order as Parse read it (nil from FromMap: use the sorted names).
+	ParameterOrder []string
+	Outputs        map[string]Output
+	Globals        map[string]any // SAM's section, left to the transform
+	Rules          map[string]any // kept, never evaluated
+	Raw            map[string]any // the whole document in long form
 }
 
 // Parameter is a declared parameter. Numbers given as strings in the template are converted.

@@ -79,7 +79,8 @@ const (
 	JobSettle      = "settle"      // the control plane's processor (Pending → Active, code extraction)
 	JobAsync       = "async"       // asynchronous invocation dispatch
 	JobInactivity  = "inactivity"  // functions idle past --inactive-after turn Inactive
+	JobStacks      = "stacks"      // the CloudFormation API's controller: stack operations and change sets
 )
 
 // Jobs lists them, sorted.
-var Jobs = []string{JobAlarms, JobAsync, JobDeployments, JobInactivity, JobSettle}
+var Jobs = []string{JobAlarms, JobAsync, JobDeployments, JobInactivity, JobSettle, JobStacks}

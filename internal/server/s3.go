@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/blobstore"
+	"github.com/sluice-dev/sluice/internal/cloudformation"
 	"github.com/sluice-dev/sluice/internal/s3/buckets"
 )
 
@@ -44,6 +45,28 @@ func s3Janitor(ctx context.Context, svc *buckets.Service, blobs *blobstore.Store
 
 // s3Packages reads Lambda deployment packages from S3 objects (Code.S3Bucket/S3Key/S3ObjectVersion).
 type s3Packages struct{ svc *buckets.Service }
+
+// s3Templates reads the templates CloudFormation's TemplateURLs name from S3, as the caller.
+type s3Templates struct {
+	svc   *buckets.Service
+	authz interface {
+		Authorize(ctx context.Context, principal, accessKeyID, action, resource string) error
+	}
+}
+
+// maxTemplateObject bounds what is read of a template object (CloudFormation takes templates up to 1 MB by URL).
+const maxTemplateObject = 1 << 20
+
+func (t s3Templates) GetObject(ctx context.Context, caller cloudformation.Caller, bucket, key, version string) ([]byte, error) {
+	action := "s3:GetObject"
+	if version != "" {
+		action = "s3:GetObjectVersion"
+	}
+	if err := t.authz.Authorize(ctx, caller.Principal, caller.AccessKeyID, action, "arn:aws:s3:::"+bucket+"/"+key); err != nil {
+		return nil, err
+	}
+	return s3Packages{t.svc}.Package(ctx, bucket, key, version, maxTemplateObject)
+}
 
 func (p s3Packages) Package(ctx context.Context, bucket, key, version string, limit int64) ([]byte, error) {
 	v, err := p.svc.GetObject(ctx, bucket, key, version)

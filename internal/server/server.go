@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/alarms"
+	"github.com/sluice-dev/sluice/internal/api/cloudformationapi"
 	"github.com/sluice-dev/sluice/internal/api/cloudwatchapi"
 	"github.com/sluice-dev/sluice/internal/api/codedeployapi"
 	"github.com/sluice-dev/sluice/internal/api/functionurl"
@@ -30,6 +31,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/auth"
 	"github.com/sluice-dev/sluice/internal/blobstore"
 	blobreplica "github.com/sluice-dev/sluice/internal/blobstore/replica"
+	"github.com/sluice-dev/sluice/internal/cloudformation"
 	"github.com/sluice-dev/sluice/internal/cluster"
 	"github.com/sluice-dev/sluice/internal/codedeploy/controller"
 	"github.com/sluice-dev/sluice/internal/codestore"
@@ -382,18 +384,26 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		return err
 	}
 
+	// Stacks: one record kind for `sluice deploy` and the CloudFormation API, whose engine calls this node's own
+	// listener with each operation's session.
+	stacks := stack.NewStore(db, stack.WithStackIDs(cfg.Region, cfg.AccountID))
+	stackService := cloudformation.New(cloudformation.Options{Store: db, Stacks: stacks, Engine: newStackEngine(endpoint, cfg.Region, stacks),
+		Sessions: identities, Objects: s3Templates{objects, identities}, S3Domain: strings.ToLower(cfg.S3Domain),
+		Region: cfg.Region, Account: cfg.AccountID, Logger: log})
+
 	stsHandler := iamapi.NewSTS(identities, log)
 	gw := &gateway.Gateway{
 		Verifier: &sigv4.Verifier{Credentials: keyring},
 		Services: map[string]http.Handler{
-			"lambda":     lambdaapi.New(cp, inv, links.Locate, cfg.FunctionURLDomain, log).WithPackages(s3Packages{objects}),
-			"logs":       logsapi.New(logReader, acct, log),
-			"monitoring": cloudwatchapi.New(&cloudWatch{metrics: apiMetrics, alarms: alarmService}, log, cloudwatchapi.WithAccount(acct)),
-			"codedeploy": codedeployapi.New(deployments, log, codedeployapi.WithAccount(acct)),
-			"iam":        iamapi.NewIAM(identities, log),
-			"sts":        stsHandler,
-			"sluice":     stackapi.New(stack.NewStore(db), acct, log, describeCluster(node, local)),
-			"ssm":        ssmapi.New(params, acct, log),
+			"lambda":         lambdaapi.New(cp, inv, links.Locate, cfg.FunctionURLDomain, log).WithPackages(s3Packages{objects}),
+			"logs":           logsapi.New(logReader, acct, log),
+			"monitoring":     cloudwatchapi.New(&cloudWatch{metrics: apiMetrics, alarms: alarmService}, log, cloudwatchapi.WithAccount(acct)),
+			"codedeploy":     codedeployapi.New(deployments, log, codedeployapi.WithAccount(acct)),
+			"iam":            iamapi.NewIAM(identities, log),
+			"sts":            stsHandler,
+			"sluice":         stackapi.New(stacks, acct, log, describeCluster(node, local)),
+			"cloudformation": cloudformationapi.New(stackService, acct, log),
+			"ssm":            ssmapi.New(params, acct, log),
 		},
 		Authorizer: identities,
 		FunctionURLs: &functionurl.Handler{Domain: strings.ToLower(cfg.FunctionURLDomain), Account: acct, Functions: inv,
@@ -445,6 +455,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	leader.start(cluster.JobDeployments, deployments.Run)
 	leader.start(cluster.JobAsync, inv.RunQueue)
 	leader.start(cluster.JobInactivity, inv.RunInactivitySweep)
+	leader.start(cluster.JobStacks, stackService.Run)
 	sandbox.Prewarm(cfg.PrestartedSandboxes)
 	defer sandbox.Prewarm(0)
 

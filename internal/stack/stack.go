@@ -1,8 +1,9 @@
-// Package stack owns what `sluice deploy` remembers between deploys: a stack record per stack name — the
-// resources a template created (logical id → type, physical id, the properties they were last given, their
-// attributes), the parameters and outputs, and the outcome of the last deploy. Records are kept by the server
-// (so that CI jobs on fresh machines see them) with a revision for optimistic concurrency: a deploy that read
-// revision N may only write N+1, so two deploys of one stack cannot interleave.
+// Package stack owns the stack records, one per stack name, that `sluice deploy` and the CloudFormation API
+// (internal/cloudformation) share: the resources a template created (logical id → type, physical id, the
+// properties they were last given, their attributes, their status), the parameters and outputs, the outcome of
+// the last operation and, for the CloudFormation API, the stack's ID, settings and the operation it still owes.
+// Records are kept by the server (so that CI jobs on fresh machines see them) with a revision for optimistic
+// concurrency: a deploy that read revision N may only write N+1, so two deploys of one stack cannot interleave.
 package stack
 
 import (
@@ -35,13 +36,20 @@ const (
 	StatusDeleteInProgress                        Status = "DELETE_IN_PROGRESS"
 	StatusDeleteFailed                            Status = "DELETE_FAILED"
 	StatusDeleteComplete                          Status = "DELETE_COMPLETE" // reported by a delete; the record is then gone
+	// A creation that failed is rolled back when the caller asked for it (the CloudFormation API's default):
+	// ROLLBACK_IN_PROGRESS while what it made is deleted, then ROLLBACK_COMPLETE (or ROLLBACK_FAILED).
+	StatusRollbackInProgress Status = "ROLLBACK_IN_PROGRESS"
+	StatusRollbackComplete   Status = "ROLLBACK_COMPLETE"
+	StatusRollbackFailed     Status = "ROLLBACK_FAILED"
+	// StatusReviewInProgress is a stack a CREATE change set brought into being: nothing made yet.
+	StatusReviewInProgress Status = "REVIEW_IN_PROGRESS"
 )
 
 // InProgress reports whether a deploy holds the stack.
 func (s Status) InProgress() bool {
 	switch s {
 	case StatusCreateInProgress, StatusUpdateInProgress, StatusUpdateCompleteCleanupInProgress, StatusUpdateRollbackInProgress,
-		StatusUpdateRollbackCompleteCleanupInProgress, StatusDeleteInProgress:
+		StatusUpdateRollbackCompleteCleanupInProgress, StatusDeleteInProgress, StatusRollbackInProgress:
 		return true
 	}
 	return false
@@ -51,7 +59,8 @@ func (s Status) InProgress() bool {
 // exits non-zero.
 func (s Status) Failed() bool {
 	switch s {
-	case StatusCreateFailed, StatusUpdateFailed, StatusUpdateRollbackComplete, StatusUpdateRollbackFailed, StatusDeleteFailed:
+	case StatusCreateFailed, StatusUpdateFailed, StatusUpdateRollbackComplete, StatusUpdateRollbackFailed, StatusDeleteFailed,
+		StatusRollbackComplete, StatusRollbackFailed:
 		return true
 	}
 	return false
@@ -86,6 +95,126 @@ type Stack struct {
 	// success, those it superseded (replaced, or removed from the template); after a rollback, those it had
 	// created.
 	Cleanup []Removal `json:"cleanup,omitempty"`
+	// Applied is the journal of the operation under way: what it has changed so far, in order, so that a deploy
+	// resumed after a restart can still roll all of it back. Empty once the operation has ended.
+	Applied []Applied `json:"applied,omitempty"`
+
+	// What the CloudFormation API knows of the stack (internal/cloudformation); a stack `sluice deploy` made has
+	// none of it until the API updates it, and gets an ID from Put.
+	API *APISettings `json:"api,omitempty"`
+	// Operation is the work the CloudFormation API accepted and its controller still owes (nil: none).
+	Operation *Operation `json:"operation,omitempty"`
+}
+
+// StackID is the stack's ID, the ARN CloudFormation gives it:
+// arn:aws:cloudformation:<region>:<account>:stack/<name>/<uuid>; a store made WithStackIDs assigns it when the
+// record is created ("" in records written before).
+func (s Stack) StackID() string {
+	if s.API == nil {
+		return ""
+	}
+	return s.API.ID
+}
+
+// APISettings are a stack's CloudFormation settings and what the API shows of it beyond the record's own fields.
+type APISettings struct {
+	ID               string   `json:"id"`
+	Description      string   `json:"description,omitempty"`
+	Capabilities     []string `json:"capabilities,omitempty"`
+	Tags             []Tag    `json:"tags,omitempty"`
+	RoleARN          string   `json:"roleArn,omitempty"`
+	DisableRollback  bool     `json:"disableRollback,omitempty"`
+	TimeoutInMinutes int      `json:"timeoutInMinutes,omitempty"`
+	NotificationARNs []string `json:"notificationArns,omitempty"`
+	// TerminationProtection refuses DeleteStack.
+	TerminationProtection bool `json:"terminationProtection,omitempty"`
+	// NoEcho names the parameters whose values are shown masked.
+	NoEcho []string `json:"noEcho,omitempty"`
+	// ParameterOrder is the order the template declares its parameters in (DescribeStacks lists them so).
+	ParameterOrder []string `json:"parameterOrder,omitempty"`
+	// Parameters are every parameter's value, defaults included, in ParameterOrder (the record's Parameters are
+	// only those the deploy was given).
+	Parameters []Param `json:"parameters,omitempty"`
+	// Outputs describe the record's Outputs: each one's Description and export name.
+	Outputs map[string]OutputInfo `json:"outputs,omitempty"`
+	// ChangeSetID is the change set that made the stack what it is, if one did.
+	ChangeSetID string `json:"changeSetId,omitempty"`
+	// TemplateKey names, in the CloudFormation service's store, the templates (original and processed) the stack
+	// was last made from.
+	TemplateKey string `json:"templateKey,omitempty"`
+	// LastOperationID is the ID of the last operation the API started (CreateStack's OperationId).
+	LastOperationID string `json:"lastOperationId,omitempty"`
+	// LastToken is the ClientRequestToken of the last operation started with one, LastTokenKind that operation's
+	// kind: the same request again is answered as the first was.
+	LastToken     string `json:"lastToken,omitempty"`
+	LastTokenKind string `json:"lastTokenKind,omitempty"`
+	// DeletionTime is set on the record a deletion leaves for listings.
+	DeletionTime time.Time `json:"deletionTime,omitzero"`
+}
+
+// Param is a parameter's value.
+type Param struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// Tag is a stack tag, in the order given.
+type Tag struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// OutputInfo is what a template says of an output besides its value.
+type OutputInfo struct {
+	Description string `json:"description,omitempty"`
+	ExportName  string `json:"exportName,omitempty"`
+}
+
+// Operation is a stack operation the CloudFormation API accepted: the controller drives the engine until it has
+// ended, from whichever process leads, resuming after a restart.
+type Operation struct {
+	ID string `json:"id"`
+	// Kind is OpCreate, OpUpdate or OpDelete.
+	Kind string `json:"kind"`
+	// Token is the caller's ClientRequestToken (idempotency: the same token is the same operation).
+	Token string `json:"token,omitempty"`
+	// TemplateKey names the template the operation deploys (create, update).
+	TemplateKey string            `json:"templateKey,omitempty"`
+	Parameters  map[string]string `json:"parameters,omitempty"`
+	// OnFailure is what a failed creation does: ROLLBACK, DELETE or DO_NOTHING.
+	OnFailure       string `json:"onFailure,omitempty"`
+	DisableRollback bool   `json:"disableRollback,omitempty"`
+	// ChangeSetID is the change set being executed, if any.
+	ChangeSetID string `json:"changeSetId,omitempty"`
+	// RetainResources are logical ids a DeleteStack keeps.
+	RetainResources []string `json:"retainResources,omitempty"`
+	// Principal is who asked (its permissions are what the engine acts with, unless RoleARN names a service role);
+	// SessionKey the access key of the session the engine calls Sluice's APIs with.
+	Principal  string    `json:"principal"`
+	RoleARN    string    `json:"roleArn,omitempty"`
+	SessionKey string    `json:"sessionKey,omitempty"`
+	Started    time.Time `json:"started"`
+	// Settings are the stack's new CloudFormation settings, applied when the operation succeeds.
+	Settings *APISettings `json:"settings,omitempty"`
+	// Runs counts the engine's runs of the operation: more than one means it is being resumed.
+	Runs int `json:"runs,omitempty"`
+}
+
+// Operation kinds.
+const (
+	OpCreate = "create"
+	OpUpdate = "update"
+	OpDelete = "delete"
+)
+
+// Applied is one change an operation made to a resource (its journal entry): Action "create", "replace" (a new
+// physical resource; Old is the one it superseded), "update" (in place; Old is the state before, Tried the
+// properties an update that failed was applying) or "shift" (a traffic shift of an alias; Old is the alias before).
+type Applied struct {
+	LogicalID string         `json:"logicalId"`
+	Action    string         `json:"action"`
+	Old       ResourceState  `json:"old"`
+	Tried     map[string]any `json:"tried,omitempty"`
 }
 
 // Superseded is a physical resource an update replaced, waiting for a cleanup phase.
@@ -137,11 +266,17 @@ type ResourceState struct {
 	// DependsOn are the logical ids it referred to (Ref, Fn::GetAtt, Fn::Sub, DependsOn) when last deployed: a
 	// resource is deleted before those it depends on, even once it has left the template.
 	DependsOn []string `json:"dependsOn,omitempty"`
+	// Status is the resource's status as CloudFormation reports it (CREATE_COMPLETE, UPDATE_COMPLETE, …; ""
+	// in records written before statuses were kept, which read as CREATE_COMPLETE); Updated when it last changed.
+	Status  string    `json:"status,omitempty"`
+	Reason  string    `json:"statusReason,omitempty"`
+	Updated time.Time `json:"updated,omitzero"`
 }
 
 // Summary is a stack in a listing.
 type Summary struct {
 	Name    string    `json:"name"`
+	ID      string    `json:"id,omitempty"`
 	Status  Status    `json:"status"`
 	Reason  string    `json:"reason,omitempty"`
 	Updated time.Time `json:"updated"`

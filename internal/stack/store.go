@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/sluice-dev/sluice/internal/store"
 )
 
@@ -31,33 +33,60 @@ func WithClock(now func() time.Time) StoreOption {
 	return func(s *kvStore) { s.now = now }
 }
 
+// WithStackIDs makes Put give each record it creates CloudFormation's stack ID in region and account (its API
+// settings' ID), so that stacks `sluice deploy` makes have one as the API's do.
+func WithStackIDs(region, account string) StoreOption {
+	return func(s *kvStore) { s.region, s.account = region, account }
+}
+
 // NewStore returns the server-side Store: one record per stack in db, each Put and Delete checking the revision
 // inside the transaction that writes, so the check and the write are atomic and durable together.
-func NewStore(db store.Store, opts ...StoreOption) Store {
+func NewStore(db store.Store, opts ...StoreOption) *KV {
 	s := &kvStore{db: db, now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}
-	return s
+	return &KV{s}
 }
+
+// KV is the server-side Store. Its *In methods do the same inside a transaction of the caller's, so that a
+// service can write a record together with keys of its own (the CloudFormation API's events and work).
+type KV struct{ *kvStore }
 
 type kvStore struct {
-	db  store.Store
-	now func() time.Time
+	db              store.Store
+	now             func() time.Time
+	region, account string
 }
 
-var _ Store = (*kvStore)(nil)
+var _ Store = (*KV)(nil)
 
 func (s *kvStore) Get(ctx context.Context, name string) (Stack, error) {
 	var st Stack
-	err := s.db.View(ctx, func(tx store.Tx) error { return store.GetJSON(tx, key(name), &st) })
+	err := s.db.View(ctx, func(tx store.Tx) error {
+		var err error
+		st, err = GetIn(tx, name)
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Stack{}, fmt.Errorf("get stack %s: %w", name, err)
+	}
+	return st, err
+}
+
+// GetIn reads a record in tx: ErrNotFound (CloudFormation's message) when there is none.
+func GetIn(tx store.Tx, name string) (Stack, error) {
+	var st Stack
+	err := store.GetJSON(tx, key(name), &st)
 	if errors.Is(err, store.ErrNotFound) {
 		return Stack{}, notFound(name)
 	}
-	if err != nil {
-		return Stack{}, fmt.Errorf("get stack %s: %w", name, err)
-	}
-	return st, nil
+	return st, err
+}
+
+// NewStackID is CloudFormation's ID for a new stack named name.
+func NewStackID(region, account, name string) string {
+	return "arn:aws:cloudformation:" + region + ":" + account + ":stack/" + name + "/" + uuid.NewString()
 }
 
 // Put stamps Updated (and Created, on the first write; later writes keep the stored one) with the clock, sets
@@ -65,12 +94,30 @@ func (s *kvStore) Get(ctx context.Context, name string) (Stack, error) {
 // exactly what a later Get will return. A stack created under the name of a deleted one continues from the deleted
 // one's revision: callers must take the revision from the returned record, not assume 1.
 func (s *kvStore) Put(ctx context.Context, in Stack) (Stack, error) {
+	var stored Stack
+	err := s.db.Update(ctx, func(tx store.Tx) error {
+		var err error
+		stored, err = s.PutIn(tx, in)
+		return err
+	})
+	if err != nil {
+		return Stack{}, wrapInternal("put stack "+in.Name, err)
+	}
+	return stored, nil
+}
+
+// PutIn is Put in tx. It may run again with tx (store.Update re-runs closures): it changes only a copy of in.
+func (s *kvStore) PutIn(tx store.Tx, in Stack) (Stack, error) {
 	if in.Name == "" {
 		return Stack{}, errors.New("put stack: empty name")
 	}
 	var stored Stack
-	err := s.db.Update(ctx, func(tx store.Tx) error {
-		st := in // the closure may run again (store.Update): change a copy, never the caller's record
+	err := func() error {
+		st := in
+		if st.API != nil {
+			api := *st.API
+			st.API = &api
+		}
 		now := s.now().UTC()
 		var cur Stack
 		switch err := store.GetJSON(tx, key(st.Name), &cur); {
@@ -89,6 +136,12 @@ func (s *kvStore) Put(ctx context.Context, in Stack) (Stack, error) {
 				return err
 			}
 			st.Revision, st.Created = last, now
+			if st.StackID() == "" && s.account != "" {
+				if st.API == nil {
+					st.API = &APISettings{}
+				}
+				st.API.ID = NewStackID(s.region, s.account, st.Name)
+			}
 		case err != nil:
 			return err
 		case st.Revision == 0:
@@ -108,15 +161,18 @@ func (s *kvStore) Put(ctx context.Context, in Stack) (Stack, error) {
 			return err
 		}
 		return json.Unmarshal(b, &stored)
-	})
-	if err != nil {
-		return Stack{}, wrapInternal("put stack "+in.Name, err)
-	}
-	return stored, nil
+	}()
+	return stored, err
 }
 
 func (s *kvStore) Delete(ctx context.Context, name string, revision int64) error {
-	err := s.db.Update(ctx, func(tx store.Tx) error {
+	err := s.db.Update(ctx, func(tx store.Tx) error { return DeleteIn(tx, name, revision) })
+	return wrapInternal("delete stack "+name, err)
+}
+
+// DeleteIn is Delete in tx.
+func DeleteIn(tx store.Tx, name string, revision int64) error {
+	err := func() error {
 		var cur Stack
 		if err := store.GetJSON(tx, key(name), &cur); errors.Is(err, store.ErrNotFound) {
 			return notFound(name)
@@ -130,8 +186,19 @@ func (s *kvStore) Delete(ctx context.Context, name string, revision int64) error
 			return err
 		}
 		return tx.Delete(key(name))
+	}()
+	return err
+}
+
+// ScanIn visits every record in tx, by name, until fn returns an error.
+func ScanIn(tx store.Tx, fn func(Stack) error) error {
+	return tx.Scan(keyPrefix, "", func(k string, v []byte) (bool, error) {
+		var st Stack
+		if err := json.Unmarshal(v, &st); err != nil {
+			return false, fmt.Errorf("decode %s: %w", k, err)
+		}
+		return true, fn(st)
 	})
-	return wrapInternal("delete stack "+name, err)
 }
 
 // List decodes every record to summarise it; stacks are few and their records small enough for that.
@@ -143,7 +210,7 @@ func (s *kvStore) List(ctx context.Context) ([]Summary, error) {
 			if err := json.Unmarshal(v, &st); err != nil {
 				return false, fmt.Errorf("decode %s: %w", k, err)
 			}
-			out = append(out, Summary{Name: st.Name, Status: st.Status, Reason: st.Reason, Updated: st.Updated, Resources: len(st.Resources)})
+			out = append(out, Summary{Name: st.Name, ID: st.StackID(), Status: st.Status, Reason: st.Reason, Updated: st.Updated, Resources: len(st.Resources)})
 			return true, nil
 		})
 	})

@@ -94,15 +94,21 @@ func (r *run) remove(ctx context.Context, gone []removal) {
 			r.event("retaining %s (%s) %s: %s", g.id, g.state.Type, g.state.PhysicalID, g.retainedBy)
 			out.Outcome, out.Reason = stack.OutcomeRetained, g.retainedBy
 			change.Action = ActionRetain
+			r.emit(g.id, g.state.Type, g.state.PhysicalID, DeleteSkipped, "", nil)
 		default:
 			r.event("deleting %s (%s) %s: %s", g.id, g.state.Type, g.state.PhysicalID, whyGone[g.why])
 			out.Outcome, change.Action = stack.OutcomeDeleted, ActionDelete
+			r.emit(g.id, g.state.Type, g.state.PhysicalID, DeleteInProgress, "", nil)
 			if h, ok := handlers[g.state.Type]; ok {
 				if err := h.remove(ctx, r, g.state); err != nil {
 					out.Outcome, out.Reason = stack.OutcomeDeleteFailed, err.Error()
 					change.Detail = "not deleted (left in the account, out of the stack): " + err.Error()
 					r.event("could not delete %s (%s) %s, left in the account: %v", g.id, g.state.Type, g.state.PhysicalID, err)
+					r.emit(g.id, g.state.Type, g.state.PhysicalID, DeleteFailed, failureReason(err), nil)
 				}
+			}
+			if out.Outcome == stack.OutcomeDeleted {
+				r.emit(g.id, g.state.Type, g.state.PhysicalID, DeleteComplete, "", nil)
 			}
 		}
 		switch g.why {
@@ -131,7 +137,7 @@ func (r *run) remove(ctx context.Context, gone []removal) {
 func (r *run) rollback(ctx context.Context, cause error) (stack.Status, error) {
 	r.event("rolling back: %v", cause)
 	var problems []string
-	if err := r.enter(ctx, stack.StatusUpdateRollbackInProgress); err != nil {
+	if err := r.enterWith(ctx, stack.StatusUpdateRollbackInProgress, r.failedReason(false, "")); err != nil {
 		problems = append(problems, err.Error())
 	}
 	if err := r.stopShifts(ctx); err != nil {
@@ -159,10 +165,13 @@ func (r *run) rollback(ctx context.Context, cause error) (stack.Status, error) {
 	}
 	var gone []removal
 	for _, a := range r.applied {
-		if a.action == ActionUpdate {
+		if a.action == ActionUpdate || a.action == ActionShift {
 			continue
 		}
 		res := r.l.tpl.Resources[a.id]
+		if res == nil {
+			res = &cfn.Resource{} // resumed with a template that no longer has it: no policy keeps it
+		}
 		g := removal{id: a.id, state: r.state[a.id], why: stack.RemovalRolledBack}
 		switch {
 		case a.action == ActionCreate && res.DeletionPolicy == "Retain":
@@ -198,23 +207,66 @@ func (r *run) restore(ctx context.Context, a applied) error {
 		if res.props == nil {
 			res.props = map[string]any{}
 		}
+		r.emit(a.id, a.old.Type, a.old.PhysicalID, UpdateInProgress, "", a.old.Properties)
 		if _, _, err := handlers[a.old.Type].update(ctx, r, res, cur, changed); err != nil {
+			r.emit(a.id, a.old.Type, a.old.PhysicalID, UpdateFailed, failureReason(err), nil)
 			return fmt.Errorf("%s: restore %s: %w", a.id, strings.Join(changed, ", "), err)
 		}
 		r.note(Change{LogicalID: a.id, Type: a.old.Type, Action: ActionRestore, PhysicalID: a.old.PhysicalID, Properties: changed})
+		r.state[a.id] = a.old
+		r.emit(a.id, a.old.Type, a.old.PhysicalID, UpdateComplete, "", nil)
+	} else {
+		r.state[a.id] = a.old
 	}
-	r.state[a.id] = a.old
 	return r.save(ctx)
+}
+
+// rollbackCreate undoes a creation that failed, as CloudFormation's OnFailure says (Options.OnCreateFailure):
+// ROLLBACK deletes what it made (ROLLBACK_IN_PROGRESS, then ROLLBACK_COMPLETE, or ROLLBACK_FAILED when something
+// could not be deleted), DELETE does so and then the stack goes (DELETE_COMPLETE, or DELETE_FAILED), DO_NOTHING
+// keeps it all (CREATE_FAILED). It returns the stack's status and the deploy's error.
+func (r *run) rollbackCreate(ctx context.Context, cause error) (stack.Status, error) {
+	if r.o.OnCreateFailure == OnFailureDoNothing {
+		return stack.StatusCreateFailed, cause
+	}
+	status, done, failed := stack.StatusRollbackInProgress, stack.StatusRollbackComplete, stack.StatusRollbackFailed
+	then := "Rollback requested by user."
+	if r.o.OnCreateFailure == OnFailureDelete {
+		status, done, failed = stack.StatusDeleteInProgress, stack.StatusDeleteComplete, stack.StatusDeleteFailed
+		then = "Delete requested by user."
+	}
+	r.event("rolling back the creation: %v", cause)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+	defer cancel()
+	if err := r.enterWith(ctx, status, r.failedReason(true, then)); err != nil {
+		r.event("%v", err)
+	}
+	if err := r.stopShifts(ctx); err != nil {
+		return failed, fmt.Errorf("%w; %w: %v", cause, ErrRollbackFailed, err)
+	}
+	if err := r.deleteAll(ctx, true); err != nil {
+		return failed, fmt.Errorf("%w; %w: %v", cause, ErrRollbackFailed, err)
+	}
+	return done, cause
 }
 
 // deleteAll deletes every resource of a stack being deleted, and the physical resources superseded that no cleanup
 // deleted yet, in reverse dependency order, except those retained (DeletionPolicy: Retain; UpdateReplacePolicy:
-// Retain for the superseded); the first failure stops it (DELETE_FAILED), the rest staying in the record.
-func (r *run) deleteAll(ctx context.Context) error {
+// Retain for the superseded; Options.RetainResources); the first failure stops it (DELETE_FAILED), the rest
+// staying in the record. A creation's rollback (createRollback) keeps only DeletionPolicy: Retain, not
+// RetainExceptOnCreate.
+func (r *run) deleteAll(ctx context.Context, createRollback bool) error {
 	var gone []removal
 	for _, id := range sortedKeys(r.state) {
 		g := removal{id: id, state: r.state[id], why: stack.RemovalRemoved}
-		if g.state.Retain {
+		switch {
+		case slices.Contains(r.o.RetainResources, id):
+			g.retainedBy = "RetainResources"
+		case createRollback:
+			if res := r.l.tpl.Resources[id]; res != nil && res.DeletionPolicy == "Retain" {
+				g.retainedBy = "DeletionPolicy: Retain"
+			}
+		case g.state.Retain:
 			g.retainedBy = "DeletionPolicy: Retain"
 		}
 		gone = append(gone, g)
@@ -246,13 +298,18 @@ func (r *run) deleteAll(ctx context.Context) error {
 		if g.retainedBy != "" {
 			r.event("retaining %s (%s) %s", g.id, g.state.Type, g.state.PhysicalID)
 			action = ActionRetain
+			r.emit(g.id, g.state.Type, g.state.PhysicalID, DeleteSkipped, "", nil)
 		} else {
 			r.event("deleting %s (%s) %s", g.id, g.state.Type, g.state.PhysicalID)
+			r.emit(g.id, g.state.Type, g.state.PhysicalID, DeleteInProgress, "", nil)
 			if h, ok := handlers[g.state.Type]; ok {
 				if err := h.remove(ctx, r, g.state); err != nil {
+					r.fail(g.id)
+					r.emit(g.id, g.state.Type, g.state.PhysicalID, DeleteFailed, failureReason(err), nil)
 					return fmt.Errorf("%s: delete %s: %w", g.id, g.state.PhysicalID, err)
 				}
 			}
+			r.emit(g.id, g.state.Type, g.state.PhysicalID, DeleteComplete, "", nil)
 		}
 		delete(r.state, g.id)
 		r.note(Change{LogicalID: g.id, Type: g.state.Type, Action: action, PhysicalID: g.state.PhysicalID})

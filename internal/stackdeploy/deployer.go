@@ -46,6 +46,9 @@ import (
 // Options configure a deploy.
 type Options struct {
 	TemplatePath string
+	// TemplateBody is the template itself, as the CloudFormation API receives it; TemplatePath is then unused.
+	// Functions' code must be inline (Code.ZipFile) or uploaded: a local path is refused as CloudFormation does.
+	TemplateBody []byte
 	StackName    string
 	Overrides    map[string]string
 	// DryRun computes the changes without making them.
@@ -60,9 +63,33 @@ type Options struct {
 	Poll time.Duration
 	// Unlock deploys even if the stack is recorded as being deployed (by a deploy that is known to be gone).
 	Unlock bool
+	// Owner is who holds the stack while the deploy runs ("": this process, by host and pid). A stack recorded in
+	// progress under this owner is resumed rather than refused (events.go): the CloudFormation API's service
+	// records the operation, then runs the deploy, again after a restart if need be. A deploy with an owner
+	// leaves a deleted stack's record, in DELETE_COMPLETE, to its owner.
+	Owner string
+	// OnCreateFailure is what a creation that fails does: "" keeps what it made (`sluice deploy`: the next deploy
+	// carries on from it, CREATE_FAILED); OnFailureRollback deletes it (ROLLBACK_COMPLETE), OnFailureDelete
+	// deletes it and the stack (DELETE_COMPLETE), OnFailureDoNothing keeps it (CREATE_FAILED), as CloudFormation's
+	// OnFailure.
+	OnCreateFailure string
+	// DisableRollback leaves a failed update as it stopped (UPDATE_FAILED), as CloudFormation's DisableRollback.
+	DisableRollback bool
+	// RetainResources are resources a Delete keeps (CloudFormation's DeleteStack RetainResources).
+	RetainResources []string
+	// Resuming says the owner ran this operation before and it stopped without an end (a restart, a new
+	// leader): a traffic shift it started may be under way without the record saying so yet.
+	Resuming bool
 	// clock is the deploy's time (nil: the real one); tests set a fake.
 	clock clock
 }
+
+// What a failed creation does (Options.OnCreateFailure), as CloudFormation's OnFailure names it.
+const (
+	OnFailureRollback  = "ROLLBACK"
+	OnFailureDelete    = "DELETE"
+	OnFailureDoNothing = "DO_NOTHING"
+)
 
 // Change is one resource's fate in a deploy.
 type Change struct {
@@ -72,6 +99,23 @@ type Change struct {
 	PhysicalID string   `json:"physicalId,omitempty"`
 	Properties []string `json:"changedProperties,omitempty"`
 	Detail     string   `json:"detail,omitempty"`
+	// Details say, for a dry run, how each changed property changes (what a change set describes).
+	Details []PropertyChange `json:"-"`
+	// Retained: a resource leaving the stack is kept (its DeletionPolicy).
+	Retained bool `json:"-"`
+}
+
+// PropertyChange is how one property of a resource changes in a dry run.
+type PropertyChange struct {
+	Name string
+	// Replaces: changing the property needs a new physical resource.
+	Replaces bool
+	// CausedBy names the resource (Ref) or attribute (Fn::GetAtt, "Id.Attr") whose new value the property takes:
+	// its value is only known once that resource exists (a dynamic change). "" for a change in the template or
+	// the parameters.
+	CausedBy string
+	// ByAttribute: CausedBy is an attribute (Fn::GetAtt), not a Ref.
+	ByAttribute bool
 }
 
 // Action is what a deploy does to a resource.
@@ -120,6 +164,8 @@ type Result struct {
 	DryRun   bool              `json:"dryRun,omitempty"`
 	// Cleanup is what became of the physical resources that left the stack (as the stack record's Cleanup).
 	Cleanup []stack.Removal `json:"cleanup,omitempty"`
+	// Exports are the outputs' export names, by output.
+	Exports map[string]string `json:"exports,omitempty"`
 }
 
 // Changed reports whether the deploy changed (or would change) anything — a cleanup of what an earlier deploy
@@ -163,6 +209,12 @@ type run struct {
 	pending []*pendingShift
 	result  Result
 	clock   clock
+	// failed are the resources whose step failed, for the stack's reason.
+	failed []string
+	// resumed: the deploy carries on with an operation its owner recorded (Options.Owner).
+	resumed bool
+	// renewed are, in a dry run, the resources it would create or replace: what refers to them changes with them.
+	renewed map[string]bool
 }
 
 // applied is one change the update phase made to a resource.
@@ -209,8 +261,11 @@ func (r *run) deploy(ctx context.Context) error {
 	case err != nil:
 		return fmt.Errorf("read stack %s: %w", r.o.StackName, err)
 	}
-	if err := r.locked(st); err != nil {
-		return err
+	r.resumed = r.held() && st.Owner == r.o.Owner && st.Status.InProgress()
+	if !r.resumed && !r.o.DryRun {
+		if err := r.locked(st); err != nil {
+			return err
+		}
 	}
 	if st.Resources == nil {
 		st.Resources = map[string]stack.ResourceState{}
@@ -220,13 +275,14 @@ func (r *run) deploy(ctx context.Context) error {
 	for k, v := range st.Resources {
 		r.state[k] = v
 	}
+	if r.resumed {
+		r.applied = fromJournal(st.Applied)
+	}
 	if err := r.readLiveAliases(ctx); err != nil {
 		return err
 	}
-	pseudo := cfn.Pseudo{Region: r.region, AccountID: r.account, StackName: r.o.StackName,
-		StackID: "arn:aws:cloudformation:" + r.region + ":" + r.account + ":stack/" + r.o.StackName + "/sluice"}
-	r.event("reading %s", r.o.TemplatePath)
-	r.l, err = load(ctx, r.o.TemplatePath, pseudo, r.o.Overrides, r.resolveSSM, func(id string) { r.event("building %s (go build)", id) })
+	r.event("reading %s", r.templateName())
+	r.l, err = load(ctx, r.source(), r.pseudo(), r.o.Overrides, r.resolveSSM, func(id string) { r.event("building %s (go build)", id) })
 	if err != nil {
 		return err
 	}
@@ -242,48 +298,78 @@ func (r *run) deploy(ctx context.Context) error {
 		return r.plan(order)
 	}
 	creating := len(st.Resources) == 0
-	status := stack.StatusUpdateInProgress
-	if creating {
-		status = stack.StatusCreateInProgress
+	if r.resumed {
+		creating = st.Status == stack.StatusCreateInProgress || st.Status == stack.StatusRollbackInProgress
+	} else {
+		status := stack.StatusUpdateInProgress
+		if creating {
+			status = stack.StatusCreateInProgress
+		}
+		if err := r.hold(ctx, status); err != nil {
+			return err
+		}
 	}
-	if err := r.hold(ctx, status); err != nil {
-		return err
+	if r.resumed && rollingBack(st.Status) {
+		err = errResumed
+		if st.Reason != "" {
+			err = errors.New(st.Reason)
+		}
+		r.resumeShifts()
+	} else {
+		err = r.apply(ctx, order)
+		if err == nil {
+			err = r.awaitShifts(ctx)
+		}
 	}
-	err = r.apply(ctx, order)
-	if err == nil {
-		err = r.awaitShifts(ctx)
-	}
-	var outputs map[string]string
+	var outputs, exports map[string]string
 	if err == nil {
 		outputs, err = r.l.eval.Outputs(r.refs())
 	}
+	if err == nil {
+		exports, err = r.l.eval.Exports(r.refs())
+	}
+	if err != nil && r.held() && ctx.Err() != nil {
+		// The owner resumes the operation; nothing is recorded that would end it.
+		return err
+	}
 	switch {
 	case err == nil:
-		r.result.Outputs, r.st.Outputs = outputs, outputs
+		r.result.Outputs, r.st.Outputs, r.result.Exports = outputs, outputs, exports
 		r.st.Parameters, r.st.ResolvedParameters, r.st.TemplateSHA256 = r.o.Overrides, r.l.resolved, r.l.sha256
+		if r.st.API != nil {
+			r.st.API.Outputs = r.outputInfo(exports)
+		}
 		// Only now, with every update and shift done, does anything superseded go (CloudFormation's cleanup phase).
 		r.cleanup(ctx)
 		r.st.Status = stack.StatusUpdateComplete
 		if creating {
 			r.st.Status = stack.StatusCreateComplete
 		}
-	case creating:
+	case creating && r.o.OnCreateFailure == "":
 		// Kept as far as it got: the next deploy carries on from it.
 		r.st.Status = stack.StatusCreateFailed
 		r.st.Parameters, r.st.ResolvedParameters, r.st.TemplateSHA256 = r.o.Overrides, r.l.resolved, r.l.sha256
-	case ctx.Err() != nil:
-		// Interrupted: nothing is rolled back (a shift under way goes on), and the next deploy carries on.
+	case creating:
+		r.st.Status, err = r.rollbackCreate(ctx, err)
+	case ctx.Err() != nil || r.o.DisableRollback:
+		// Interrupted, or asked not to roll back: nothing is rolled back (a shift under way goes on), and the next
+		// deploy carries on.
 		r.st.Status = stack.StatusUpdateFailed
 		r.st.Parameters, r.st.ResolvedParameters, r.st.TemplateSHA256 = r.o.Overrides, r.l.resolved, r.l.sha256
 	default:
 		// The stack goes back to the template, parameters and outputs it had.
 		r.st.Status, err = r.rollback(ctx, err)
 	}
-	r.st.Owner = ""
+	r.st.Owner, r.applied = "", nil
+	r.st.Reason = ""
 	if err != nil {
 		r.st.Reason = err.Error()
+		if r.held() {
+			r.st.Reason = r.stackReason(creating, err)
+		}
 	}
 	r.result.Status = r.st.Status
+	r.emitStack(r.st.Status, r.finalEventReason())
 	// Record the outcome even when the caller gave up (Ctrl-C): the stack must not stay locked.
 	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
@@ -291,6 +377,56 @@ func (r *run) deploy(ctx context.Context) error {
 		err = serr
 	}
 	return err
+}
+
+// source is where the deploy's template comes from.
+func (r *run) source() source {
+	if r.o.TemplateBody != nil {
+		return source{body: r.o.TemplateBody}
+	}
+	return source{path: r.o.TemplatePath}
+}
+
+func (r *run) templateName() string {
+	if r.o.TemplateBody != nil {
+		return "the template"
+	}
+	return r.o.TemplatePath
+}
+
+// pseudo are the pseudo parameters' values for the stack.
+func (r *run) pseudo() cfn.Pseudo {
+	id := r.st.StackID()
+	if id == "" {
+		id = "arn:aws:cloudformation:" + r.region + ":" + r.account + ":stack/" + r.o.StackName + "/sluice"
+	}
+	return cfn.Pseudo{Region: r.region, AccountID: r.account, StackName: r.o.StackName, StackID: id}
+}
+
+// outputInfo describes the outputs the template declares.
+func (r *run) outputInfo(exports map[string]string) map[string]stack.OutputInfo {
+	out := map[string]stack.OutputInfo{}
+	for name := range r.st.Outputs {
+		out[name] = stack.OutputInfo{Description: r.l.tpl.Outputs[name].Description, ExportName: exports[name]}
+	}
+	return out
+}
+
+// stackReason is the stack's reason after a failed operation, as CloudFormation words it, with the failure.
+func (r *run) stackReason(creating bool, err error) string {
+	if len(r.failed) == 0 {
+		return err.Error()
+	}
+	return r.failedReason(creating, "")
+}
+
+// finalEventReason is the reason of the stack's event for the status an operation ended in.
+func (r *run) finalEventReason() string {
+	switch r.st.Status {
+	case stack.StatusCreateFailed, stack.StatusUpdateFailed, stack.StatusRollbackFailed, stack.StatusUpdateRollbackFailed, stack.StatusDeleteFailed:
+		return r.st.Reason
+	}
+	return ""
 }
 
 func newRun(o Options) *run {
@@ -322,28 +458,43 @@ func (r *run) delete(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read stack %s: %w", r.o.StackName, err)
 	}
-	if err := r.locked(st); err != nil {
-		return err
+	r.resumed = r.held() && st.Owner == r.o.Owner && st.Status.InProgress()
+	if !r.resumed {
+		if err := r.locked(st); err != nil {
+			return err
+		}
 	}
 	r.st, r.state = st, map[string]stack.ResourceState{}
 	for k, v := range st.Resources {
 		r.state[k] = v
 	}
-	if err := r.hold(ctx, stack.StatusDeleteInProgress); err != nil {
-		return err
+	if !r.resumed {
+		if err := r.hold(ctx, stack.StatusDeleteInProgress); err != nil {
+			return err
+		}
 	}
-	if err := r.deleteAll(ctx); err != nil {
+	if err := r.deleteAll(ctx, false); err != nil {
 		r.st.Status, r.st.Owner, r.st.Reason = stack.StatusDeleteFailed, "", err.Error()
+		if r.held() {
+			r.st.Reason = "The following resource(s) failed to delete: [" + strings.Join(r.failed, ", ") + "]. "
+		}
 		r.result.Status = r.st.Status
+		r.emitStack(r.st.Status, r.st.Reason)
 		saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		_ = r.save(saveCtx)
 		return err
 	}
+	r.result.Status = stack.StatusDeleteComplete
+	if r.held() {
+		// The owner removes the record, with what it keeps of a deleted stack.
+		r.st.Status, r.st.Owner, r.st.Reason = stack.StatusDeleteComplete, "", ""
+		r.emitStack(r.st.Status, "")
+		return r.save(ctx)
+	}
 	if err := r.o.Stacks.Delete(ctx, r.st.Name, r.st.Revision); err != nil {
 		return fmt.Errorf("delete the record of stack %s: %w", r.st.Name, err)
 	}
-	r.result.Status = stack.StatusDeleteComplete
 	return nil
 }
 
@@ -356,28 +507,50 @@ func (r *run) locked(st stack.Stack) error {
 		st.Name, st.Owner, st.Updated.Local().Format(time.TimeOnly))
 }
 
-// hold records the stack as in progress (status) by this process, which locks it for other deploys.
+// hold records the stack as in progress (status) by this process (or the owner), which locks it for other
+// deploys; a new operation starts a new journal and a new set of traffic shifts.
 func (r *run) hold(ctx context.Context, status stack.Status) error {
-	host, _ := os.Hostname()
-	r.st.Status, r.st.Owner, r.st.Reason, r.st.Cleanup = status, fmt.Sprintf("%s pid %d", host, os.Getpid()), "", nil
+	owner := r.o.Owner
+	if owner == "" {
+		host, _ := os.Hostname()
+		owner = fmt.Sprintf("%s pid %d", host, os.Getpid())
+	}
+	r.st.Status, r.st.Owner, r.st.Reason, r.st.Cleanup = status, owner, "", nil
+	r.st.Deployments, r.applied = nil, nil
 	return r.save(ctx)
 }
 
 // enter records that the deploy, still holding the stack, moved on to another phase (cleanup, rollback).
 func (r *run) enter(ctx context.Context, status stack.Status) error {
+	return r.enterWith(ctx, status, "")
+}
+
+// enterWith is enter with the reason the stack's event gives (and, for the API, the stack's reason meanwhile).
+func (r *run) enterWith(ctx context.Context, status stack.Status, reason string) error {
 	r.event("stack %s: %s", r.o.StackName, status)
+	if r.st.Status == status && r.resumed {
+		return nil // resumed in this phase: it was recorded, and told, before
+	}
 	r.st.Status = status
+	if r.held() && reason != "" {
+		r.st.Reason = reason
+	}
+	r.emitStack(status, reason)
 	return r.save(ctx)
 }
 
 // staleLock is how long an in-progress stack stays locked when its deploy disappeared.
 const staleLock = 2 * time.Hour
 
-// save writes the stack record (a checkpoint after every change).
+// save writes the stack record (a checkpoint after every change), with the journal of the operation.
 func (r *run) save(ctx context.Context) error {
 	r.st.Resources = map[string]stack.ResourceState{}
 	for k, v := range r.state {
 		r.st.Resources[k] = v
+	}
+	r.st.Applied = nil
+	if len(r.applied) > 0 {
+		r.st.Applied = journal(r.applied)
 	}
 	stored, err := r.o.Stacks.Put(ctx, r.st)
 	if err != nil {
@@ -437,6 +610,7 @@ func (r *run) apply(ctx context.Context, order []string) error {
 		switch {
 		case !existed || prev.Type != res.Type:
 			r.event("creating %s (%s)", id, res.Type)
+			r.emit(id, res.Type, "", CreateInProgress, "", props)
 			err := h.create(ctx, r, desired)
 			if existed {
 				r.made(applied{id: id, action: ActionReplace, old: prev}, desired)
@@ -444,8 +618,11 @@ func (r *run) apply(ctx context.Context, order []string) error {
 				r.made(applied{id: id, action: ActionCreate}, desired)
 			}
 			if err != nil {
+				r.fail(id)
+				r.emit(id, res.Type, desired.physicalID, CreateFailed, failureReason(err), nil)
 				return fmt.Errorf("%s: create: %w", id, err)
 			}
+			r.emit(id, res.Type, desired.physicalID, CreateComplete, "", nil)
 			r.note(Change{LogicalID: id, Type: res.Type, Action: ActionCreate, PhysicalID: desired.physicalID})
 		default:
 			changed := changedKeys(prev.Properties, props)
@@ -458,28 +635,41 @@ func (r *run) apply(ctx context.Context, order []string) error {
 			desired.physicalID, desired.attrs = prev.PhysicalID, prev.Attributes
 			if h.replaces(changed) {
 				r.event("replacing %s (%s): %s changed", id, res.Type, strings.Join(changed, ", "))
+				r.emit(id, res.Type, prev.PhysicalID, UpdateInProgress, "Requested update requires the creation of a new physical resource; hence creating one.", props)
 				desired.physicalID, desired.attrs = "", nil
 				err := h.create(ctx, r, desired)
 				r.made(applied{id: id, action: ActionReplace, old: prev}, desired)
 				if err != nil {
+					r.fail(id)
+					r.emit(id, res.Type, desired.physicalID, UpdateFailed, failureReason(err), nil)
 					return fmt.Errorf("%s: replace: %w", id, err)
 				}
+				r.emit(id, res.Type, desired.physicalID, UpdateComplete, "", nil)
 				r.note(Change{LogicalID: id, Type: res.Type, Action: ActionReplace, PhysicalID: desired.physicalID, Properties: changed})
 				break
 			}
 			r.event("updating %s (%s): %s", id, res.Type, strings.Join(changed, ", "))
+			r.emit(id, res.Type, prev.PhysicalID, UpdateInProgress, "", props)
 			action, detail, err := h.update(ctx, r, desired, prev, changed)
 			if err != nil {
 				// It may be half-changed: a rollback puts every property it tried back. The record keeps the old
 				// properties, so that a deploy after an interruption tries them all again.
 				r.applied = append(r.applied, applied{id: id, action: ActionUpdate, old: prev, tried: props})
+				r.fail(id)
+				r.emit(id, res.Type, prev.PhysicalID, UpdateFailed, failureReason(err), nil)
 				return fmt.Errorf("%s: update: %w", id, err)
 			}
 			r.note(Change{LogicalID: id, Type: res.Type, Action: action, PhysicalID: desired.physicalID, Properties: changed, Detail: detail})
 			if action == ActionShift {
-				continue // recorded once the shift succeeds; a rollback puts the alias back
+				// Recorded once the shift succeeds; a rollback puts the alias back. The journal has it from now on,
+				// so that a rollback after a restart does too.
+				if !r.shifted(id) {
+					r.applied = append(r.applied, applied{id: id, action: ActionShift, old: prev})
+				}
+				break
 			}
 			r.made(applied{id: id, action: ActionUpdate, old: prev}, desired)
+			r.emit(id, res.Type, desired.physicalID, UpdateComplete, "", nil)
 		}
 		if err := r.save(ctx); err != nil {
 			return err
@@ -502,10 +692,14 @@ func (r *run) made(a applied, res *resource) {
 	}
 }
 
-// stateOf is what the record says of a template resource.
+// stateOf is what the record says of a template resource; its status stays what it was until a step changes it.
 func (r *run) stateOf(res *resource, physicalID string, props map[string]any, attrs map[string]string) stack.ResourceState {
-	return stack.ResourceState{Type: res.typ, PhysicalID: physicalID, Properties: props, Attributes: attrs,
+	st := stack.ResourceState{Type: res.typ, PhysicalID: physicalID, Properties: props, Attributes: attrs,
 		Retain: retainedOnDelete(res.raw.DeletionPolicy), DependsOn: r.dependencies(res.id)}
+	if prev, ok := r.state[res.id]; ok {
+		st.Status, st.Reason, st.Updated = prev.Status, prev.Reason, prev.Updated
+	}
+	return st
 }
 
 // retainedOnDelete reports whether a DeletionPolicy keeps a resource that leaves the template.

@@ -80,6 +80,7 @@ type fakeAlias struct {
 
 type fakeDeployment struct {
 	function, alias, from, to string
+	group, description        string
 	polls                     int
 	outcome                   string
 	status                    string
@@ -523,7 +524,7 @@ func (f *fakeAWS) codeDeploy(w http.ResponseWriter, op string, body []byte) {
 		rev, _ := in["revision"].(map[string]any)
 		spec, _ := rev["appSpecContent"].(map[string]any)
 		content, _ := spec["content"].(string)
-		d := &fakeDeployment{status: "InProgress"}
+		d := &fakeDeployment{status: "InProgress", group: s("applicationName") + "/" + s("deploymentGroupName"), description: s("description")}
 		for _, m := range appSpecField.FindAllStringSubmatch(content, -1) {
 			switch m[1] {
 			case "Name":
@@ -553,11 +554,24 @@ func (f *fakeAWS) codeDeploy(w http.ResponseWriter, op string, body []byte) {
 				f.end(id)
 			}
 		}
-		info := map[string]any{"status": d.status}
+		info := map[string]any{"status": d.status, "description": d.description}
 		if d.status == "Failed" || d.status == "Stopped" {
 			info["errorInformation"] = map[string]any{"code": "ALARM_ACTIVE", "message": "an alarm went off"}
 		}
 		writeJSON(w, 200, map[string]any{"deploymentInfo": info})
+	case "ListDeployments":
+		want := map[string]bool{}
+		for _, st := range in["includeOnlyStatuses"].([]any) {
+			want[st.(string)] = true
+		}
+		ids := []string{}
+		for id, d := range f.deploys {
+			if d.group == s("applicationName")+"/"+s("deploymentGroupName") && (len(want) == 0 || want[d.status]) {
+				ids = append(ids, id)
+			}
+		}
+		slices.Sort(ids)
+		writeJSON(w, 200, map[string]any{"deployments": ids})
 	case "StopDeployment":
 		d := f.deploys[s("deploymentId")]
 		d.outcome = "Stopped"
@@ -673,4 +687,22 @@ func fromS3(zip []byte) string {
 		return " from " + s
 	}
 	return ""
+}
+
+// deployments lists the deployments created so far.
+func (f *fakeAWS) deployments() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for id := range f.deploys {
+		out = append(out, id)
+	}
+	return out
+}
+
+// setPolls sets how many polls see a deployment in progress.
+func (f *fakeAWS) setPolls(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.polls = n
 }

@@ -40,6 +40,9 @@ func (functionHandler) check(r *run, id string, res *cfn.Resource) error {
 		code, _ := props["Code"].(map[string]any)
 		_, inline := code["ZipFile"]
 		if !inline && s3Code(props) == nil {
+			if r.l.fromBody {
+				return errors.New("Code must be inline (ZipFile) or an S3 object (S3Bucket and S3Key): image code is not supported by Sluice")
+			}
 			return errors.New("Code must be a local directory (SAM CodeUri, or a path as `aws cloudformation package` takes), a CDK asset, inline ZipFile, or an S3 object (S3Bucket and S3Key): image code is not supported")
 		}
 	}

@@ -54,3 +54,40 @@ type ShiftHook struct {
 	// failed or was refused, its report was denied — as the deployment's lifecycle event lists them.
 	Problems []string
 }
+
+// EventObserver is told each step of each resource, and each status of the stack, as CloudFormation lists them in
+// a stack's events. The engine reports them to an Observer that also implements it (the CloudFormation API's
+// service records them; `sluice deploy`'s live view has no use for them).
+type EventObserver interface {
+	Event(e Event)
+}
+
+// Event is one step of a resource (CREATE_IN_PROGRESS, CREATE_COMPLETE, CREATE_FAILED, UPDATE_*, DELETE_*,
+// DELETE_SKIPPED) or a status of the stack itself (LogicalID the stack's name, Type StackType, Status a
+// stack.Status), with CloudFormation's reason where it gives one.
+type Event struct {
+	LogicalID  string
+	Type       string
+	PhysicalID string
+	Status     string
+	Reason     string
+	// Properties are the properties a resource is being given (with its *_IN_PROGRESS steps).
+	Properties map[string]any
+}
+
+// StackType is the resource type of a stack's own events.
+const StackType = "AWS::CloudFormation::Stack"
+
+// Resource statuses, as CloudFormation names them.
+const (
+	CreateInProgress = "CREATE_IN_PROGRESS"
+	CreateComplete   = "CREATE_COMPLETE"
+	CreateFailed     = "CREATE_FAILED"
+	UpdateInProgress = "UPDATE_IN_PROGRESS"
+	UpdateComplete   = "UPDATE_COMPLETE"
+	UpdateFailed     = "UPDATE_FAILED"
+	DeleteInProgress = "DELETE_IN_PROGRESS"
+	DeleteComplete   = "DELETE_COMPLETE"
+	DeleteFailed     = "DELETE_FAILED"
+	DeleteSkipped    = "DELETE_SKIPPED"
+)

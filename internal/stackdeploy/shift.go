@@ -82,8 +82,41 @@ func (r *run) startShift(ctx context.Context, res *resource, prev stack.Resource
 			s.alarms = append(s.alarms, aws.ToString(a.Name))
 		}
 	}
+	description := "sluice deploy " + r.o.StackName
+	if r.held() {
+		description = "CloudFormation stack " + r.o.StackName
+	}
+	id := r.st.Deployments[res.id]
+	if !r.shifted(res.id) {
+		id = "" // a deployment of an earlier operation
+	}
+	if r.resumed && r.o.Resuming && id == "" {
+		// The operation may have started it and stopped before its record said so. Not finding out (the caller
+		// may not list deployments) is no failure: a new deployment waits for that one.
+		if open, err := r.openShift(ctx, app, group, description); err == nil {
+			id = open
+		} else {
+			r.event("could not look for a deployment the interrupted operation started: %v", err)
+		}
+	}
+	if r.resumed && id != "" {
+		// Resumed: the operation started this shift before; it is watched, not started again.
+		s.id = id
+		if prev.Properties != nil {
+			s.from = str(prev.Properties, "FunctionVersion")
+		}
+		for _, a := range r.applied {
+			if a.id == res.id && a.action == ActionShift {
+				s.prev, s.from = a.old, str(a.old.Properties, "FunctionVersion")
+			}
+		}
+		r.pending = append(r.pending, s)
+		detail := fmt.Sprintf("%s:%s version %s → %s through CodeDeploy deployment %s (%s), resumed", fn, alias, s.from, s.to, s.id, s.config)
+		r.event("watching %s", detail)
+		return ActionShift, detail, nil
+	}
 	out, err := r.cd.CreateDeployment(ctx, &codedeploy.CreateDeploymentInput{ApplicationName: aws.String(app), DeploymentGroupName: aws.String(group),
-		Description: aws.String("sluice deploy " + r.o.StackName),
+		Description: aws.String(description),
 		Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent,
 			AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(spec)}}})
 	if err != nil {
@@ -98,6 +131,27 @@ func (r *run) startShift(ctx context.Context, res *resource, prev stack.Resource
 	detail := fmt.Sprintf("%s:%s version %s → %s through CodeDeploy deployment %s (%s)", fn, alias, s.from, s.to, s.id, s.config)
 	r.event("shifting %s", detail)
 	return ActionShift, detail, nil
+}
+
+// openShift finds a deployment of the group still under way that the stack's operation started (by its
+// description), for a resumed operation whose record did not say so yet ("" if none).
+func (r *run) openShift(ctx context.Context, app, group, description string) (string, error) {
+	out, err := r.cd.ListDeployments(ctx, &codedeploy.ListDeploymentsInput{ApplicationName: aws.String(app), DeploymentGroupName: aws.String(group),
+		IncludeOnlyStatuses: []cdtypes.DeploymentStatus{cdtypes.DeploymentStatusCreated, cdtypes.DeploymentStatusQueued,
+			cdtypes.DeploymentStatusInProgress, cdtypes.DeploymentStatusBaking, cdtypes.DeploymentStatusReady}})
+	if err != nil {
+		return "", err
+	}
+	for _, id := range out.Deployments {
+		d, err := r.cd.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
+		if err != nil {
+			return "", err
+		}
+		if d.DeploymentInfo != nil && aws.ToString(d.DeploymentInfo.Description) == description {
+			return id, nil
+		}
+	}
+	return "", nil
 }
 
 // deploymentView is GetDeployment's deploymentInfo with Sluice's extensions (what the live view shows).
@@ -183,9 +237,12 @@ func (r *run) settleShifts(ctx context.Context) error {
 		if s.status == string(cdtypes.DeploymentStatusSucceeded) {
 			r.state[s.res.id] = r.stateOf(s.res, s.prev.PhysicalID, s.res.props, s.prev.Attributes)
 			r.event("%s:%s is on version %s", s.function, s.alias, s.to)
+			r.emit(s.res.id, s.res.typ, s.prev.PhysicalID, UpdateComplete, "", nil)
 			continue
 		}
 		failed = append(failed, fmt.Sprintf("%s:%s stayed on version %s: deployment %s %s: %s", s.function, s.alias, s.from, s.id, strings.ToLower(s.status), s.message))
+		r.fail(s.res.id)
+		r.emit(s.res.id, s.res.typ, s.prev.PhysicalID, UpdateFailed, fmt.Sprintf("CodeDeploy deployment %s %s: %s", s.id, strings.ToLower(s.status), s.message), nil)
 	}
 	if err := r.save(ctx); err != nil {
 		return err
@@ -349,6 +406,10 @@ func (r *run) restoreAlias(ctx context.Context, s *pendingShift) error {
 		detail := fmt.Sprintf("%s:%s moved back at once from version %s to %s", s.function, s.alias, aws.ToString(a.FunctionVersion), s.from)
 		r.event("%s", detail)
 		r.note(Change{LogicalID: s.res.id, Type: s.res.typ, Action: ActionRestore, PhysicalID: s.prev.PhysicalID, Detail: detail})
+		r.emit(s.res.id, s.res.typ, s.prev.PhysicalID, UpdateInProgress, "", s.prev.Properties)
+		r.state[s.res.id] = s.prev
+		r.emit(s.res.id, s.res.typ, s.prev.PhysicalID, UpdateComplete, "", nil)
+		return nil
 	}
 	r.state[s.res.id] = s.prev
 	return nil

@@ -28,6 +28,27 @@ type loaded struct {
 	notes []string
 	// resolved are the values of the SSM-typed parameters, by parameter (CloudFormation's ResolvedValue).
 	resolved map[string]string
+	// serverless: the template declared the SAM transform (tpl is its expansion).
+	serverless bool
+	// fromBody: the template came as a body (the CloudFormation API), not from a file beside its code.
+	fromBody bool
+}
+
+// source is where a template comes from: a file (`sluice deploy`; its local code paths are packaged) or the body
+// a CloudFormation API call carried (code must be inline or already uploaded, as CloudFormation requires).
+type source struct {
+	path string // the file, or "" for a body
+	body []byte
+}
+
+// read returns the template's text and the directory its local code paths are relative to ("" for a body,
+// which may have none).
+func (s source) read() ([]byte, string, error) {
+	if s.path == "" {
+		return s.body, "", nil
+	}
+	src, err := os.ReadFile(s.path)
+	return src, filepath.Dir(s.path), err
 }
 
 // ssmResolver reads the values of the SSM parameters a template's SSM-typed parameters name (run.resolveSSM).
@@ -35,24 +56,26 @@ type ssmResolver func(context.Context, []cfn.SSMParameter) (values map[string]st
 
 // load reads, expands and packages a template. Packaging happens before the SAM transform so that the version
 // hash follows the packaged code (as `sam build` + `sam deploy` do).
-func load(ctx context.Context, path string, pseudo cfn.Pseudo, overrides map[string]string, resolve ssmResolver, build func(string)) (*loaded, error) {
-	src, err := os.ReadFile(path)
+func load(ctx context.Context, from source, pseudo cfn.Pseudo, overrides map[string]string, resolve ssmResolver, build func(string)) (*loaded, error) {
+	src, dir, err := from.read()
 	if err != nil {
 		return nil, err
 	}
 	sum := sha256.Sum256(src)
-	dir := filepath.Dir(path)
 	t, err := cfn.Parse(src)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		if from.path == "" {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%s: %w", from.path, err)
 	}
-	l := &loaded{code: map[string]pack.Artifact{}, sha256: hex.EncodeToString(sum[:])}
+	l := &loaded{code: map[string]pack.Artifact{}, sha256: hex.EncodeToString(sum[:]), serverless: sam.IsServerless(t.Raw), fromBody: dir == ""}
 	if ssmParams := cfn.SSMParameters(t, overrides); len(ssmParams) > 0 {
 		if l.resolved, l.notes, err = resolve(ctx, ssmParams); err != nil {
 			return nil, err
 		}
 	}
-	if sam.IsServerless(t.Raw) {
+	if l.serverless {
 		ev, err := cfn.NewEvaluatorWith(t, pseudo, overrides, l.resolved)
 		if err != nil {
 			return nil, err
@@ -105,7 +128,8 @@ func load(ctx context.Context, path string, pseudo cfn.Pseudo, overrides map[str
 
 // packageFunctions zips (and for Go, builds) the local code of every AWS::Lambda::Function: Code given as a path
 // (what SAM's CodeUri and `aws cloudformation package` inputs are), or a CDK asset directory named in the
-// resource's Metadata.
+// resource's Metadata. A template that came as a body (dir "") has no local code: a path is refused as
+// CloudFormation refuses it, and a CDK asset is code uploaded to S3.
 func (l *loaded) packageFunctions(ctx context.Context, t *cfn.Template, dir string, build func(string)) error {
 	ids := sortedKeys(t.Resources)
 	for _, id := range ids {
@@ -115,6 +139,12 @@ func (l *loaded) packageFunctions(ctx context.Context, t *cfn.Template, dir stri
 		}
 		codeDir, ok := localCode(r)
 		if !ok {
+			continue
+		}
+		if dir == "" {
+			if _, path := r.Properties["Code"].(string); path {
+				return localCodeRefused(id, l.serverless)
+			}
 			continue
 		}
 		if !filepath.IsAbs(codeDir) {
@@ -135,6 +165,23 @@ func (l *loaded) packageFunctions(ctx context.Context, t *cfn.Template, dir stri
 	}
 	return nil
 }
+
+// localCodeRefused is CloudFormation's refusal of a local code path in a template it was given: SAM's transform
+// refuses a CodeUri that is not an S3 URI (a SAM function keeps its logical id), and CloudFormation a Code that is
+// not an object.
+func localCodeRefused(id string, serverless bool) error {
+	if serverless {
+		return &CodeError{fmt.Sprintf("Transform AWS::Serverless-2016-10-31 failed with: Invalid Serverless Application Specification document. "+
+			"Number of errors found: 1. Resource with id [%s] is invalid. 'CodeUri' is not a valid S3 Uri of the form 's3://bucket/key' with optional versionId query parameter.", id)}
+	}
+	return &CodeError{fmt.Sprintf("Properties validation failed for resource %s with message: [#/Code: expected type: JSONObject, found: String]", id)}
+}
+
+// CodeError is a function's code a template given as a body cannot have: a local path (`aws cloudformation
+// package` uploads it first). Its message is CloudFormation's.
+type CodeError struct{ Message string }
+
+func (e *CodeError) Error() string { return e.Message }
 
 // localCode returns the directory a function's code comes from, if it is local.
 func localCode(r *cfn.Resource) (string, bool) {

@@ -25,6 +25,8 @@ var throttling = map[string]struct {
 	"monitoring": {"Throttling", http.StatusBadRequest},
 	"iam":        {"Throttling", http.StatusBadRequest},
 	"sts":        {"Throttling", http.StatusBadRequest},
+	// CloudFormation speaks the query protocol too.
+	"cloudformation": {"Throttling", http.StatusBadRequest},
 }
 
 // throttle answers a request whose body does not fit in the memory budget, in the protocol of its service.

@@ -160,7 +160,22 @@ func (h *Handler) putStack(ctx context.Context, in *putStackInput) (any, error) 
 	if in.Stack.Revision < 0 {
 		return nil, validationError(in.Stack.Revision, "Stack.revision", "Member must have value greater than or equal to 0")
 	}
-	s, err := h.s.Put(ctx, *in.Stack)
+	// What the CloudFormation API keeps in a record — the operation it owes (whose principal its engine acts as)
+	// and the stack's settings (its RoleARN) — is the API's: a record put here keeps the stored ones, whatever it
+	// says, so that sluice:PutStack cannot make the engine act as someone else. The revision check makes the read
+	// and the write one: a record changed meanwhile is a conflict.
+	put := *in.Stack
+	put.Operation, put.API = nil, nil
+	if put.Revision > 0 {
+		cur, err := h.s.Get(ctx, put.Name)
+		if err != nil && !errors.Is(err, stack.ErrNotFound) {
+			return nil, storeFault(put.Name, err)
+		}
+		if err == nil && cur.Revision == put.Revision {
+			put.Operation, put.API = cur.Operation, cur.API
+		}
+	}
+	s, err := h.s.Put(ctx, put)
 	if err != nil {
 		return nil, storeFault(in.Stack.Name, err)
 	}

@@ -124,19 +124,23 @@ func TestOperations(t *testing.T) {
 			`{"Stack":{"name":"orders","revision":2,"status":"CREATE_COMPLETE","templateSha256":"ab12",` +
 				`"resources":{"Fn":{"type":"AWS::Lambda::Function","physicalId":"orders-Fn","properties":{"MemorySize":256},"attributes":{"Arn":"arn:aws:lambda:eu-west-1:123456789012:function:orders-Fn"}}},` +
 				`"outputs":{"Url":"http://x"},` + created + `,"deployments":{"FnAliaslive":"d-1"}}}`},
+		{"what the CloudFormation API keeps cannot be put here", "PutStack",
+			`{"Stack":{"name":"orders","revision":2,"status":"CREATE_COMPLETE","resources":{},"outputs":{"Url":"http://x"},"deployments":{"FnAliaslive":"d-1"},` +
+				`"api":{"id":"x","roleArn":"arn:aws:iam::123456789012:role/admin"},"operation":{"id":"o","kind":"delete","principal":"arn:aws:iam::123456789012:root"}}}`, 200,
+			`{"Stack":{"name":"orders","revision":3,"status":"CREATE_COMPLETE","resources":{},"outputs":{"Url":"http://x"},` + created + `,"deployments":{"FnAliaslive":"d-1"}}}`},
 		{"list one", "ListStacks", `{}`, 200,
-			`{"Stacks":[{"name":"orders","status":"CREATE_COMPLETE","updated":"2026-11-26T09:00:00Z","resources":1}]}`},
+			`{"Stacks":[{"name":"orders","status":"CREATE_COMPLETE","updated":"2026-11-26T09:00:00Z","resources":0}]}`},
 		{"stale put", "PutStack", `{"Stack":{"name":"orders","revision":1,"status":"UPDATE_IN_PROGRESS","resources":{}}}`, 400,
-			`{"__type":"RevisionConflictException","message":"Stack orders was changed by another deploy (revision 2, expected 1)"}`},
+			`{"__type":"RevisionConflictException","message":"Stack orders was changed by another deploy (revision 3, expected 1)"}`},
 		{"stale delete", "DeleteStack", `{"StackName":"orders","Revision":1}`, 400,
-			`{"__type":"RevisionConflictException","message":"Stack orders was changed by another deploy (revision 2, expected 1)"}`},
-		{"delete", "DeleteStack", `{"StackName":"orders","Revision":2}`, 200, `{}`},
+			`{"__type":"RevisionConflictException","message":"Stack orders was changed by another deploy (revision 3, expected 1)"}`},
+		{"delete", "DeleteStack", `{"StackName":"orders","Revision":3}`, 200, `{}`},
 		{"get deleted", "GetStack", `{"StackName":"orders"}`, 400,
 			`{"__type":"StackNotFoundException","message":"Stack with id orders does not exist"}`},
-		{"delete deleted", "DeleteStack", `{"StackName":"orders","Revision":2}`, 400,
+		{"delete deleted", "DeleteStack", `{"StackName":"orders","Revision":3}`, 400,
 			`{"__type":"StackNotFoundException","message":"Stack with id orders does not exist"}`},
-		{"put deleted", "PutStack", `{"Stack":{"name":"orders","revision":2,"status":"UPDATE_IN_PROGRESS","resources":{}}}`, 400,
-			`{"__type":"RevisionConflictException","message":"Stack orders was deleted by another deploy (expected revision 2)"}`},
+		{"put deleted", "PutStack", `{"Stack":{"name":"orders","revision":3,"status":"UPDATE_IN_PROGRESS","resources":{}}}`, 400,
+			`{"__type":"RevisionConflictException","message":"Stack orders was deleted by another deploy (expected revision 3)"}`},
 		{"list after delete", "ListStacks", `{}`, 200, `{"Stacks":[]}`},
 	} {
 		r := post(t, srv.URL, target+step.op, step.body)

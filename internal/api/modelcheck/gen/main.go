@@ -84,6 +84,8 @@ type overrides struct {
 	Patterns map[string]string
 	// Unchecked shapes lose their enum and pattern: the service checks them itself, with its own message.
 	Unchecked []string
+	// Max sets a shape's upper bound where the service enforces one the model does not state.
+	Max map[string]float64
 }
 
 func main() {
@@ -179,6 +181,9 @@ func generate(m *model, ov overrides, ops []string, pkg, varName, source string)
 		}
 		if p, ok := ov.Patterns[name]; ok {
 			d.Pattern = p
+		}
+		if m, ok := ov.Max[name]; ok {
+			d.Max, d.HasMax = m, true
 		}
 		if slices.Contains(ov.Unchecked, name) {
 			d.Pattern, d.Enum = "", nil
