@@ -1,0 +1,66 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+)
+
+// TestREADMECloudFormation runs README.md's "Deploy with the tools you already use" as printed (the block marked
+// <!-- e2e: cfn -->) against a fresh server started with the quick start's flags, in a copy of examples/orders,
+// with AWS CLI v1 from PATH: `aws cloudformation package` to Sluice's S3 and `aws cloudformation deploy` through
+// change sets — v1 created, v2 through the canary and its hooks, v3 rolled back by the errors alarm under load.sh's
+// traffic, the stack ending UPDATE_ROLLBACK_COMPLETE with live on version 2.
+func TestREADMECloudFormation(t *testing.T) {
+	t.Parallel()
+	cliV1(t)
+	requireBoto3ForFunctions(t) // the example's hooks are Python functions calling CodeDeploy
+	b, err := os.ReadFile(filepath.Join(moduleRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	blocks := markedBlocks(t, readme, "cfn")
+	if len(blocks) != 1 {
+		t.Fatalf("README.md has %d blocks marked <!-- e2e: cfn -->, want 1", len(blocks))
+	}
+	s := &server{DataDir: t.TempDir(), args: quickStartServeArgs(t, readme), log: &syncBuffer{}}
+	t.Cleanup(func() {
+		s.Stop(t)
+		if t.Failed() {
+			t.Logf("server output (%s):\n%s", s.DataDir, s.log.String())
+		}
+	})
+	s.start(t)
+	clone := t.TempDir()
+	if err := os.CopyFS(filepath.Join(clone, "examples", "orders"), os.DirFS(filepath.Join(moduleRoot, "examples", "orders"))); err != nil {
+		t.Fatal(err)
+	}
+	env := append(isolationEnv(),
+		"PATH="+filepath.Dir(sluiceBin)+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"SLUICE_DATA_DIR="+s.DataDir,
+		"PS4=+ README: ",
+	)
+	// `set -m` as in a person's terminal: load.sh, started in the background, stops its own process group.
+	began := time.Now()
+	stdout, stderr, code := runFor(t, 8*time.Minute, env, clone, "bash", "-x", "-euo", "pipefail", "-c",
+		"set -m\n"+`trap 'kill $(jobs -p) 2>/dev/null || true' EXIT`+"\n"+blocks[0])
+	t.Logf("the section ran in %s", time.Since(began).Round(time.Second))
+	if code != 0 {
+		t.Fatalf("the README's CloudFormation section exited %d\nstdout:\n%s\nstderr (bash -x):\n%s", code, tail(stdout, 6000), tail(stderr, 12000))
+	}
+	for _, want := range []string{"exit status 255", "UPDATE_ROLLBACK_COMPLETE\n2\n"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("the section's output has no %q\nstdout:\n%s\nstderr (bash -x):\n%s", want, tail(stdout, 6000), tail(stderr, 12000))
+		}
+	}
+	a, err := s.Lambda().GetAlias(t.Context(), &lambda.GetAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live")})
+	if err != nil || aws.ToString(a.FunctionVersion) != "2" || a.RoutingConfig != nil && len(a.RoutingConfig.AdditionalVersionWeights) > 0 {
+		t.Errorf("after the section live is %+v (%v), want version 2 alone", a, err)
+	}
+}
