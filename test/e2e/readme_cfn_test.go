@@ -29,23 +29,12 @@ func TestREADMECloudFormation(t *testing.T) {
 	if len(blocks) != 1 {
 		t.Fatalf("README.md has %d blocks marked <!-- e2e: cfn -->, want 1", len(blocks))
 	}
-	s := &server{DataDir: t.TempDir(), args: quickStartServeArgs(t, readme), log: &syncBuffer{}}
-	t.Cleanup(func() {
-		s.Stop(t)
-		if t.Failed() {
-			t.Logf("server output (%s):\n%s", s.DataDir, s.log.String())
-		}
-	})
-	s.start(t)
+	s, env := startREADMEServer(t, readme)
 	clone := t.TempDir()
 	if err := os.CopyFS(filepath.Join(clone, "examples", "orders"), os.DirFS(filepath.Join(moduleRoot, "examples", "orders"))); err != nil {
 		t.Fatal(err)
 	}
-	env := append(isolationEnv(),
-		"PATH="+filepath.Dir(sluiceBin)+string(os.PathListSeparator)+os.Getenv("PATH"),
-		"SLUICE_DATA_DIR="+s.DataDir,
-		"PS4=+ README: ",
-	)
+	env = append(env, "PS4=+ README: ")
 	// `set -m` as in a person's terminal: load.sh, started in the background, stops its own process group.
 	began := time.Now()
 	stdout, stderr, code := runFor(t, 8*time.Minute, env, clone, "bash", "-x", "-euo", "pipefail", "-c",

@@ -28,6 +28,21 @@ func TestREADMEServeHTTP(t *testing.T) {
 	if len(blocks) != 1 {
 		t.Fatalf("README.md has %d blocks marked <!-- e2e: url -->, want 1", len(blocks))
 	}
+	_, env := startREADMEServer(t, readme)
+	stdout, stderr, code := run(t, env, t.TempDir(), "bash", "-x", "-euo", "pipefail", "-c", blocks[0])
+	if code != 0 {
+		t.Fatalf("the README's Serve HTTP section exited %d\nstdout:\n%s\nstderr:\n%s", code, tail(stdout, 6000), tail(stderr, 8000))
+	}
+	if !strings.Contains(stdout, "<h1>Hello you from version 1</h1>") {
+		t.Errorf("curl through the URL did not get the page:\n%s", tail(stdout, 4000))
+	}
+}
+
+// startREADMEServer starts a fresh server with the README quick start's `sluice serve` flags (and none of the
+// suite's roles: a section creates what it needs), and returns it with the environment a person following the
+// README has: `sluice` on PATH, SLUICE_DATA_DIR naming the server's data dir.
+func startREADMEServer(t *testing.T, readme string) (*server, []string) {
+	t.Helper()
 	s := &server{DataDir: t.TempDir(), args: quickStartServeArgs(t, readme), log: &syncBuffer{}}
 	t.Cleanup(func() {
 		s.Stop(t)
@@ -36,15 +51,8 @@ func TestREADMEServeHTTP(t *testing.T) {
 		}
 	})
 	s.start(t)
-	env := append(isolationEnv(),
+	return s, append(isolationEnv(),
 		"PATH="+filepath.Dir(sluiceBin)+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"SLUICE_DATA_DIR="+s.DataDir,
 	)
-	stdout, stderr, code := run(t, env, t.TempDir(), "bash", "-x", "-euo", "pipefail", "-c", blocks[0])
-	if code != 0 {
-		t.Fatalf("the README's Serve HTTP section exited %d\nstdout:\n%s\nstderr:\n%s", code, tail(stdout, 6000), tail(stderr, 8000))
-	}
-	if !strings.Contains(stdout, "<h1>Hello you from version 1</h1>") {
-		t.Errorf("curl through the URL did not get the page:\n%s", tail(stdout, 4000))
-	}
 }
