@@ -126,7 +126,7 @@ func TestCreateFailure(t *testing.T) {
 }
 
 // TestBodyCode: a template given as a body cannot name local code, refused as CloudFormation (or SAM's transform)
-// refuses it; inline code deploys.
+// refuses it, nor an image; inline code and code in S3 deploy.
 func TestBodyCode(t *testing.T) {
 	pseudo := cfn.Pseudo{Region: "us-east-1", AccountID: "000000000000", StackName: "orders", StackID: "arn:aws:cloudformation:us-east-1:000000000000:stack/orders/x"}
 	for _, tc := range []struct{ body, want string }{
@@ -144,8 +144,8 @@ Resources:
 		{`Resources:
   Fn:
     Type: AWS::Lambda::Function
-    Properties: {Role: r, Runtime: nodejs22.x, Handler: index.handler, Code: {S3Bucket: b, S3Key: k}}
-`, "Code must be inline (ZipFile)"},
+    Properties: {Role: r, Runtime: nodejs22.x, Handler: index.handler, Code: {ImageUri: "000000000000.dkr.ecr.us-east-1.amazonaws.com/r:1"}}
+`, "Code must be inline (ZipFile) or an S3 object (S3Bucket and S3Key)"},
 	} {
 		_, err := Inspect(t.Context(), []byte(tc.body), pseudo, nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -160,6 +160,13 @@ Resources:
 `), pseudo, nil)
 	if err != nil || in.Processed.Resources["FnRole"] == nil || in.Template.Resources["Fn"].Type != "AWS::Serverless::Function" {
 		t.Fatalf("Inspect of SAM with inline code: %v", err)
+	}
+	if _, err := Inspect(t.Context(), []byte(`Resources:
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties: {Role: r, Runtime: nodejs22.x, Handler: index.handler, Code: {S3Bucket: b, S3Key: k}}
+`), pseudo, nil); err != nil {
+		t.Fatalf("Inspect of code in S3: %v", err)
 	}
 }
 
