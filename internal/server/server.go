@@ -456,6 +456,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	var loops sync.WaitGroup
 	loops.Go(func() { metricStore.Run(runCtx) })
 	loops.Go(func() { s3Janitor(runCtx, objects, blobs, log) })
+	loops.Go(func() { deploymentTriggers(runCtx, deployments, notifications, cfg.Region, cfg.AccountID, log) })
 	if node != nil {
 		sharing := make(chan struct{})
 		loops.Go(func() { followShares(runCtx, node, inv, cp, log, sharing) })

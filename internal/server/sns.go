@@ -92,7 +92,7 @@ func alarmActions(svc *alarms.Service, topicsSvc *topics.Service, region, accoun
 			}
 			subject, body := alarms.Notification(a, c, region, account)
 			key := "alarm\x00" + a.ARN + "\x00" + c.At.UTC().Format(time.RFC3339Nano) + "\x00" + c.To + "\x00" + action
-			if _, err := topicsSvc.PublishOnce(ctx, action, sns.Message{Subject: subject, Body: string(body)}, key); err != nil {
+			if _, err := topicsSvc.PublishOnce(ctx, action, sns.Message{Subject: sns.SubjectFrom(subject), Body: string(body)}, key); err != nil {
 				log.Warn("alarm action failed", "alarm", c.AlarmName, "action", action, "err", err)
 			}
 		}

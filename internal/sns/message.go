@@ -80,6 +80,18 @@ func CheckMessage(m Message) error {
 	return nil
 }
 
+// SubjectFrom makes a valid Subject of a subject Sluice writes itself (an alarm's, a deployment's): its
+// printable ASCII, cut to 100 characters, as CloudWatch shortens long alarm names in its subjects.
+func SubjectFrom(s string) string {
+	b := make([]byte, 0, min(len(s), 100))
+	for i := 0; i < len(s) && len(b) < 100; i++ {
+		if s[i] >= 0x20 && s[i] <= 0x7e {
+			b = append(b, s[i])
+		}
+	}
+	return string(b)
+}
+
 func printableASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < 0x20 || s[i] > 0x7e {

@@ -23,6 +23,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -449,5 +451,88 @@ func TestSNSLambdaSubscription(t *testing.T) {
 		r.Sns.Type != "Notification" || r.Sns.MessageId != aws.ToString(pub.MessageId) || r.Sns.Message != "wake up" || r.Sns.Subject != "ping" ||
 		r.Sns.MessageAttributes["severity"].Value != "high" || r.Sns.Signature == "" || !strings.HasPrefix(r.Sns.SigningCertUrl, s.URL) {
 		t.Fatalf("SNS event: %s", got.Body)
+	}
+}
+
+// TestSNSDeploymentTriggers: a deployment group's triggerConfigurations (aws-sdk-go-v2) are validated, returned
+// by GetDeploymentGroup, and publish CodeDeploy's deployment notifications for the events they name — a
+// deployment whose hook fails sends DeploymentStart, then DeploymentFailure with its error, each once, signed, to
+// an https subscriber; the events the trigger does not name are not sent.
+func TestSNSDeploymentTriggers(t *testing.T) {
+	t.Parallel()
+	hook := newEndpoint(t, true)
+	s := startServerEnv(t, trustEndpoint(t, hook), "--deploy-time-scale", "600")
+	c, cd, sc, ctx := s.Lambda(), s.CodeDeploy(), s.SNS(), t.Context()
+	topic, err := sc.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("deploys")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sc.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("https"), Endpoint: aws.String(hook.URL)}); err != nil {
+		t.Fatal(err)
+	}
+	confirm(t, verifySNS(t, s, hook.next(t, "confirmation"), "1"))
+
+	createEcho(t, c, "orders")
+	createEcho(t, c, "smoke") // not CodeDeployHook_*: the service role may not invoke it, so the deployment fails
+	v1 := publishNew(t, c, "orders", "one")
+	v2 := publishNew(t, c, "orders", "two")
+	if _, err := c.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String("orders"), Name: aws.String("live"), FunctionVersion: aws.String(v1)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = cd.CreateApplication(ctx, &codedeploy.CreateApplicationInput{ApplicationName: aws.String("app"), ComputePlatform: cdtypes.ComputePlatformLambda})
+	if err != nil {
+		t.Fatal(err)
+	}
+	group := func(target string) *codedeploy.CreateDeploymentGroupInput {
+		return &codedeploy.CreateDeploymentGroupInput{ApplicationName: aws.String("app"), DeploymentGroupName: aws.String("dg"),
+			ServiceRoleArn: aws.String("arn:aws:iam::000000000000:role/codedeploy"),
+			TriggerConfigurations: []cdtypes.TriggerConfig{{TriggerName: aws.String("to-chat"), TriggerTargetArn: aws.String(target),
+				TriggerEvents: []cdtypes.TriggerEventType{cdtypes.TriggerEventTypeDeploymentStart, cdtypes.TriggerEventTypeDeploymentFailure}}}}
+	}
+	_, err = cd.CreateDeploymentGroup(ctx, group("arn:aws:sqs:us-east-1:000000000000:q"))
+	checkAPIError(t, "a trigger aimed at a queue", err, wantErr{Status: 400, Code: "InvalidTriggerConfigException"})
+	if _, err := cd.CreateDeploymentGroup(ctx, group(aws.ToString(topic.TopicArn))); err != nil {
+		t.Fatal(err)
+	}
+	g, err := cd.GetDeploymentGroup(ctx, &codedeploy.GetDeploymentGroupInput{ApplicationName: aws.String("app"), DeploymentGroupName: aws.String("dg")})
+	if err != nil || len(g.DeploymentGroupInfo.TriggerConfigurations) != 1 ||
+		aws.ToString(g.DeploymentGroupInfo.TriggerConfigurations[0].TriggerTargetArn) != aws.ToString(topic.TopicArn) ||
+		len(g.DeploymentGroupInfo.TriggerConfigurations[0].TriggerEvents) != 2 {
+		t.Fatalf("GetDeploymentGroup: %+v %v", g, err)
+	}
+
+	id := createDeployment(t, cd, appSpecFor("orders", "live", v1, v2)+"Hooks:\n  - BeforeAllowTraffic: smoke\n")
+	waitDeployment(t, cd, id, cdtypes.DeploymentStatusFailed)
+	seen := map[string]map[string]any{}
+	for len(seen) < 2 {
+		n := verifySNS(t, s, hook.next(t, "the deployment's notifications"), "1")
+		var msg map[string]any
+		if err := json.Unmarshal([]byte(n.Message), &msg); err != nil {
+			t.Fatalf("trigger message: %v %q", err, n.Message)
+		}
+		if msg["deploymentId"] != id || msg["eventTriggerName"] != "to-chat" || msg["applicationName"] != "app" || msg["deploymentGroupName"] != "dg" {
+			t.Fatalf("trigger message: %s", n.Message)
+		}
+		status, _ := msg["status"].(string)
+		if seen[status] != nil {
+			t.Fatalf("%s sent twice", status)
+		}
+		seen[status] = msg
+		if !strings.HasSuffix(n.Subject, "AWS CodeDeploy "+id+" in us-east-1 to app") {
+			t.Errorf("Subject %q", n.Subject)
+		}
+	}
+	failed := seen["Failed"]
+	errInfo, _ := failed["errorInformation"].(map[string]any)
+	if failed == nil || errInfo["ErrorCode"] != "HOOK_EXECUTION_FAILURE" || failed["completeTime"] == "" {
+		t.Fatalf("no DeploymentFailure notification with its error: %v", seen)
+	}
+	// The events the trigger does not name (DeploymentRollback, DeploymentSuccess, …) are not sent: the next
+	// delivery is a message published after the deployment ended.
+	if _, err := sc.Publish(ctx, &sns.PublishInput{TopicArn: topic.TopicArn, Message: aws.String("sentinel")}); err != nil {
+		t.Fatal(err)
+	}
+	if n := verifySNS(t, s, hook.next(t, "the sentinel"), "1"); n.Message != "sentinel" {
+		t.Fatalf("after the deployment's two notifications: %s", n.Message)
 	}
 }
