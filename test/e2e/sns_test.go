@@ -439,7 +439,7 @@ func TestSNSLambdaSubscription(t *testing.T) {
 			EventSource, EventVersion, EventSubscriptionArn string
 			Sns                                             struct {
 				Type, MessageId, TopicArn, Subject, Message, SignatureVersion, Signature, SigningCertUrl, UnsubscribeUrl string
-				MessageAttributes                                                                                       map[string]struct{ Type, Value string }
+				MessageAttributes                                                                                        map[string]struct{ Type, Value string }
 			}
 		}
 	}
