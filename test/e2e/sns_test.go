@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -534,5 +535,72 @@ func TestSNSDeploymentTriggers(t *testing.T) {
 	}
 	if n := verifySNS(t, s, hook.next(t, "the sentinel"), "1"); n.Message != "sentinel" {
 		t.Fatalf("after the deployment's two notifications: %s", n.Message)
+	}
+}
+
+// TestSNSAuthorization: IAM decides every SNS call on the topic's ARN, a topic's own policy joins the decision as
+// S3's bucket policies and Lambda's resource policies do, a refusal is SNS's AuthorizationError (403), and only
+// ConfirmSubscription and Unsubscribe are served unsigned.
+func TestSNSAuthorization(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	ctx, root := t.Context(), s.SNS()
+	topic, err := root.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("orders")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := s.IAM()
+	if _, err := admin.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("app")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("app"), PolicyName: aws.String("list"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sns:ListTopics","Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	key, err := admin.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("app")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := sns.NewFromConfig(aws.Config{Region: region, BaseEndpoint: aws.String(s.URL), RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider(aws.ToString(key.AccessKey.AccessKeyId), aws.ToString(key.AccessKey.SecretAccessKey), "")})
+	if out, err := app.ListTopics(ctx, &sns.ListTopicsInput{}); err != nil || len(out.Topics) != 1 {
+		t.Fatalf("allowed ListTopics: %v %v", out, err)
+	}
+	publish := func() error {
+		_, err := app.Publish(ctx, &sns.PublishInput{TopicArn: topic.TopicArn, Message: aws.String("m")})
+		return err
+	}
+	checkAPIError(t, "Publish outside the user's policy", publish(), wantErr{Status: 403, Code: "AuthorizationError",
+		Contains: "arn:aws:iam::000000000000:user/app is not authorized to perform: sns:Publish on resource: arn:aws:sns:us-east-1:000000000000:orders"})
+	topicPolicy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:user/app"},` +
+		`"Action":"SNS:Publish","Resource":"arn:aws:sns:us-east-1:000000000000:orders"}]}`
+	if _, err := root.SetTopicAttributes(ctx, &sns.SetTopicAttributesInput{TopicArn: topic.TopicArn, AttributeName: aws.String("Policy"), AttributeValue: aws.String(topicPolicy)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := publish(); err != nil {
+		t.Fatalf("Publish the topic's policy allows: %v", err)
+	}
+	_, err = app.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("https"), Endpoint: aws.String("https://example.com/")})
+	checkAPIError(t, "Subscribe, which neither policy allows", err, wantErr{Status: 403, Code: "AuthorizationError"})
+	_, err = root.SetTopicAttributes(ctx, &sns.SetTopicAttributesInput{TopicArn: topic.TopicArn, AttributeName: aws.String("Policy"), AttributeValue: aws.String(`{"Statement":`)})
+	checkAPIError(t, "a malformed policy", err, wantErr{Status: 400, Code: "InvalidParameter", Contains: "Invalid parameter: Policy Error"})
+
+	resp, err := http.Get(s.URL + "/?Action=CreateTopic&Name=sneaky")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 403 || !strings.Contains(string(b), "Missing Authentication Token") { // the gateway's answer to any unsigned call
+		t.Fatalf("an unsigned CreateTopic: %d %s", resp.StatusCode, b)
+	}
+	resp, err = http.Get(s.URL + "/?Action=ConfirmSubscription&TopicArn=" + aws.ToString(topic.TopicArn) + "&Token=forged")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(b), "<Code>InvalidParameter</Code>") {
+		t.Fatalf("an unsigned ConfirmSubscription with a forged token: %d %s", resp.StatusCode, b)
 	}
 }
