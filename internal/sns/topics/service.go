@@ -59,7 +59,7 @@ type Options struct {
 	CertPath  string
 	Signer    *Signer
 	Functions Functions
-	// Client makes HTTP/S deliveries (default: a client with SNS's 15-second timeout).
+	// Client makes HTTP/S deliveries (default: a client with SNS's 15-second timeout that follows no redirect).
 	Client                    *http.Client
 	MaxQueued, MaxQueuedBytes int64
 	// Workers bounds the deliveries attempted at once (default 16).
@@ -89,7 +89,9 @@ func New(o Options) *Service {
 		o.Logger = slog.Default()
 	}
 	if o.Client == nil {
-		o.Client = &http.Client{Timeout: 15 * time.Second}
+		// SNS's 15-second timeout; redirects are not followed, so an endpoint cannot send a delivery elsewhere.
+		o.Client = &http.Client{Timeout: 15 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	if o.MaxQueued <= 0 {
 		o.MaxQueued = DefaultMaxQueued
@@ -285,7 +287,11 @@ func (s *Service) TopicAttributes(ctx context.Context, topicARN string) (map[str
 			return err
 		}
 		return tx.Scan(subsOf(name), "", func(_ string, v []byte) (bool, error) {
-			if strings.Contains(string(v), `"pending":true`) {
+			var sub Subscription
+			if err := jsonUnmarshal(v, &sub); err != nil {
+				return false, err
+			}
+			if sub.Pending {
 				pending++
 			} else {
 				confirmed++
