@@ -11,7 +11,7 @@ import (
 
 func TestNotification(t *testing.T) {
 	a := Alarm{Definition: Definition{Name: "errors", ActionsEnabled: true, AlarmActions: []string{"arn:aws:sns:us-east-1:000000000000:t"},
-		Metric: metrics.MetricID{Namespace: "AWS/Lambda", Name: "Errors", Dimensions: []metrics.Dimension{{Name: "FunctionName", Value: "f"}}},
+		Metric:    metrics.MetricID{Namespace: "AWS/Lambda", Name: "Errors", Dimensions: []metrics.Dimension{{Name: "FunctionName", Value: "f"}}},
 		Statistic: "Sum", Period: time.Minute, EvaluationPeriods: 2, Threshold: 1, ComparisonOperator: "GreaterThanOrEqualToThreshold"},
 		ARN: "arn:aws:cloudwatch:us-east-1:000000000000:alarm:errors", ConfigurationUpdated: time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)}
 	c := Change{AlarmName: "errors", From: StateOK, To: StateAlarm, Reason: "Threshold Crossed", At: time.Date(2026, 12, 7, 10, 0, 0, 505e6, time.UTC)}

@@ -24,7 +24,7 @@ func codeOf(err error) string {
 func TestNamesAndARNs(t *testing.T) {
 	for _, tc := range []struct {
 		name, arn, want string
-		wantErr        string
+		wantErr         string
 	}{
 		{name: "ok", arn: "arn:aws:sns:us-east-1:000000000000:alerts", want: "alerts"},
 		{name: "underscores and hyphens", arn: "arn:aws:sns:us-east-1:000000000000:a_b-C9", want: "a_b-C9"},
@@ -182,7 +182,9 @@ func TestRetryPolicy(t *testing.T) {
 }
 
 func TestCheckMessage(t *testing.T) {
-	attr := func(typ, v string) map[string]MessageAttribute { return map[string]MessageAttribute{"a": {DataType: typ, StringValue: v}} }
+	attr := func(typ, v string) map[string]MessageAttribute {
+		return map[string]MessageAttribute{"a": {DataType: typ, StringValue: v}}
+	}
 	for _, tc := range []struct {
 		name    string
 		m       Message
