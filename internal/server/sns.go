@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -75,26 +76,69 @@ func (p topicPolicies) decide(ctx context.Context, principal, action, resource s
 // entered. Every process sharing the store hears each change; PublishOnce, keyed by the alarm, the change and
 // the topic, sends it once.
 func alarmActions(svc *alarms.Service, topicsSvc *topics.Service, region, account string, log *slog.Logger) (cancel func()) {
-	return svc.Subscribe(func(c alarms.Change) {
+	cancel = svc.Subscribe(func(c alarms.Change) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		list, _, err := svc.Describe(ctx, alarms.DescribeFilter{Names: []string{c.AlarmName}, MaxRecords: 1})
+		list, _, err := svc.Describe(ctx, alarms.DescribeFilter{Names: []string{c.AlarmName}, MaxRecords: 1, Types: alarmTypes})
 		if err != nil || len(list) == 0 {
 			if err != nil {
 				log.Warn("read an alarm for its actions", "alarm", c.AlarmName, "err", err)
 			}
 			return
 		}
-		a := list[0]
-		for _, action := range alarms.ActionsFor(a, c.To) {
-			if !strings.HasPrefix(action, "arn:aws:sns:") {
+		publishAlarmActions(ctx, topicsSvc, list[0], c, region, account, log)
+	})
+	// Transitions committed while no process listened (a crash between an evaluation's commit and its
+	// notification): the recent ones are published now, each once (PublishOnce's key is the live path's).
+	go catchUpAlarmActions(svc, topicsSvc, region, account, log)
+	return cancel
+}
+
+var alarmTypes = []string{alarms.TypeMetric, alarms.TypeComposite}
+
+func publishAlarmActions(ctx context.Context, topicsSvc *topics.Service, a alarms.Alarm, c alarms.Change, region, account string, log *slog.Logger) {
+	for _, action := range alarms.ActionsFor(a, c.To) {
+		if !strings.HasPrefix(action, "arn:aws:sns:") {
+			continue
+		}
+		subject, body := alarms.Notification(a, c, region, account)
+		key := "alarm\x00" + a.ARN + "\x00" + c.At.UTC().Format(time.RFC3339Nano) + "\x00" + c.To + "\x00" + action
+		if _, err := topicsSvc.PublishOnce(ctx, action, sns.Message{Subject: sns.SubjectFrom(subject), Body: string(body)}, key); err != nil {
+			log.Warn("alarm action failed", "alarm", c.AlarmName, "action", action, "err", err)
+		}
+	}
+}
+
+// catchUpAlarmActions publishes the actions of alarms whose state changed within triggerLookback, the change as
+// their latest StateUpdate history item tells it; one whose notification was sent is skipped by PublishOnce.
+func catchUpAlarmActions(svc *alarms.Service, topicsSvc *topics.Service, region, account string, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	since := time.Now().Add(-triggerLookback)
+	for token := ""; ; {
+		page, next, err := svc.Describe(ctx, alarms.DescribeFilter{MaxRecords: 100, NextToken: token, Types: alarmTypes})
+		if err != nil {
+			log.Warn("alarm actions: read the alarms", "err", err)
+			return
+		}
+		for _, a := range page {
+			if a.StateTransitioned.Before(since) || len(alarms.ActionsFor(a, a.StateValue)) == 0 {
 				continue
 			}
-			subject, body := alarms.Notification(a, c, region, account)
-			key := "alarm\x00" + a.ARN + "\x00" + c.At.UTC().Format(time.RFC3339Nano) + "\x00" + c.To + "\x00" + action
-			if _, err := topicsSvc.PublishOnce(ctx, action, sns.Message{Subject: sns.SubjectFrom(subject), Body: string(body)}, key); err != nil {
-				log.Warn("alarm action failed", "alarm", c.AlarmName, "action", action, "err", err)
+			items, _, err := svc.History(ctx, alarms.HistoryFilter{Name: a.Name, Type: "StateUpdate", MaxRecords: 1})
+			if err != nil || len(items) == 0 || !items[0].Timestamp.Equal(a.StateTransitioned) {
+				continue // not the history of this state's transition
 			}
+			var data struct{ OldState struct{ StateValue string } }
+			if json.Unmarshal([]byte(items[0].Data), &data) != nil || data.OldState.StateValue == "" {
+				continue
+			}
+			publishAlarmActions(ctx, topicsSvc, a, alarms.Change{AlarmName: a.Name, From: data.OldState.StateValue, To: a.StateValue,
+				Reason: a.StateReason, At: a.StateTransitioned}, region, account, log)
 		}
-	})
+		if next == "" {
+			return
+		}
+		token = next
+	}
 }
