@@ -49,6 +49,7 @@ var layers = map[string]layer{
 	"internal/cluster":                         infra,
 	"internal/cluster/replicate":               infra,
 	"internal/cluster/replicate/replicatetest": infra,
+	"internal/reconcile":                       infra,
 	"internal/sigv4":                           infra,
 	"internal/oidc":                            infra,
 	"internal/oidc/":                           infra,
