@@ -131,7 +131,7 @@ and recorded in the deployment's timeline with who asked.`,
 					br = fmt.Sprintf("%d/%d", d.BlastRadius.TargetInvocations, d.BlastRadius.TargetErrors)
 				}
 				fmt.Fprintf(tw, "%s\t%s/%s\t%s\t%s\t%s\t%s\n", d.DeploymentID, d.ApplicationName, d.DeploymentGroupName,
-					d.DeploymentConfigName, d.Status, epoch(d.CreateTime), br)
+					d.DeploymentConfigName, statusShown(d), epoch(d.CreateTime), br)
 			}
 			return tw.Flush()
 		},
@@ -140,6 +140,17 @@ and recorded in the deployment's timeline with who asked.`,
 	cmd.Flags().StringVar(&app, "application", "", "only this application's deployments")
 	cmd.Flags().StringVar(&group, "group", "", "only this deployment group's deployments")
 	return cmd
+}
+
+// statusShown is a deployment's status, marked when it is paused (its status stays InProgress; its status
+// messages say it is paused).
+func statusShown(d deploymentInfo) string {
+	for _, m := range d.StatusMessages {
+		if strings.HasPrefix(m, "Paused by ") {
+			return d.Status + " (paused)"
+		}
+	}
+	return d.Status
 }
 
 // trafficControls maps the deployments subcommands to the CodeDeploy extension operations they call.

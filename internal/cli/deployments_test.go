@@ -60,3 +60,18 @@ func TestDeploymentsTrafficControls(t *testing.T) {
 		t.Fatal("an unknown subcommand was accepted")
 	}
 }
+
+func TestStatusShownMarksAPause(t *testing.T) {
+	for _, tc := range []struct {
+		d    deploymentInfo
+		want string
+	}{
+		{deploymentInfo{Status: "InProgress"}, "InProgress"},
+		{deploymentInfo{Status: "InProgress", StatusMessages: []string{"Paused by arn:aws:iam::000000000000:root at 2026-12-07T13:00:00Z: …"}}, "InProgress (paused)"},
+		{deploymentInfo{Status: "InProgress", StatusMessages: []string{"Promoted: all traffic goes to version 3 …"}}, "InProgress"},
+	} {
+		if got := statusShown(tc.d); got != tc.want {
+			t.Errorf("statusShown(%+v) = %q, want %q", tc.d, got, tc.want)
+		}
+	}
+}
