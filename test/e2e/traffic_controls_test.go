@@ -125,6 +125,9 @@ func TestDeploymentTrafficControls(t *testing.T) {
 		t.Fatalf("paused at weight %g", held)
 	}
 	holds(t, c, v2, held, 5*time.Second, "paused") // two and a half steps of the schedule
+	if list, errOut, code := sluice(t, s.Env(), "deployments"); code != 0 || !strings.Contains(list, "InProgress (paused)") {
+		t.Fatalf("sluice deployments: exit %d, no paused deployment listed:\n%s%s", code, list, errOut)
+	}
 
 	// Durable: a kill -9 and a restart find the deployment paused, at the same weight.
 	s.Kill(t)
