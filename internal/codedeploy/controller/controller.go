@@ -363,7 +363,7 @@ func (c *Controller) noteDispatched(ctx context.Context, id, execution string) e
 func (c *Controller) observe(ctx context.Context, snap snapshot) (codedeploy.Observe, error) {
 	d := snap.d
 	o := codedeploy.Observe{Now: c.o.Now(), TimeScale: c.o.TimeScale, HookTimeout: c.o.HookTimeout,
-		Hooks: snap.hooks, StopRequested: snap.intents.Stop}
+		Hooks: snap.hooks, StopRequested: snap.intents.Stop, Controls: snap.intents.Controls}
 	spec := d.AppSpec.Resource
 	var err error
 	o.Alias, o.FunctionMissing, o.AliasMissing, err = c.o.Lambda.Alias(ctx, spec.Name, spec.Alias)
