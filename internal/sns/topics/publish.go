@@ -41,6 +41,16 @@ func (s *Service) publish(ctx context.Context, topicARN string, m sns.Message, o
 	m.ID, m.TopicARN, m.Timestamp = uuid.NewString(), s.o.Account.TopicARN(topic), now
 	if onceID != "" {
 		m.ID = onceID
+		// Callers ask again for what was sent (level-triggered: every resync lists recent deployments): a read
+		// answers them without a write transaction.
+		var sent bool
+		if err := s.o.Store.View(ctx, func(tx store.Tx) error {
+			var err error
+			sent, err = store.Exists(tx, sentPrefix+onceID)
+			return err
+		}); err != nil || sent {
+			return m.ID, err
+		}
 	}
 	err = s.o.Store.Update(ctx, func(tx store.Tx) error {
 		if _, err := getTopic(tx, topic); err != nil {
