@@ -80,7 +80,9 @@ const (
 	JobAsync       = "async"       // asynchronous invocation dispatch
 	JobInactivity  = "inactivity"  // functions idle past --inactive-after turn Inactive
 	JobStacks      = "stacks"      // the CloudFormation API's controller: stack operations and change sets
+	// JobNotifications delivers SNS messages.
+	JobNotifications = "sns"
 )
 
 // Jobs lists them, sorted.
-var Jobs = []string{JobAlarms, JobAsync, JobDeployments, JobInactivity, JobSettle, JobStacks}
+var Jobs = []string{JobAlarms, JobAsync, JobDeployments, JobInactivity, JobSettle, JobNotifications, JobStacks}

@@ -33,6 +33,8 @@ type DeploymentGroup struct {
 	AutoRollback         AutoRollbackConfiguration `json:"autoRollbackConfiguration"`
 	Style                DeploymentStyle           `json:"deploymentStyle"`
 	Tags                 map[string]string         `json:"tags,omitempty"`
+	// Triggers are the SNS topics told of the group's deployments (triggers.go).
+	Triggers []TriggerConfig `json:"triggerConfigurations,omitempty"`
 	// LastAttempted and LastSuccessful name the group's latest deployments ("" when none).
 	LastAttempted  string `json:"lastAttemptedDeployment,omitempty"`
 	LastSuccessful string `json:"lastSuccessfulDeployment,omitempty"`

@@ -9,15 +9,19 @@ import (
 )
 
 // resourcePolicies answers iam's question for every service with resource-based policies: Lambda's functions,
-// versions and aliases, and S3's buckets.
+// versions and aliases, S3's buckets and SNS's topics.
 type resourcePolicies struct {
 	lambda  functionPolicies
 	buckets bucketPolicies
+	topics  topicPolicies
 }
 
 func (p resourcePolicies) ResourcePolicyAllows(ctx context.Context, principal, action, resource string, conditions map[string]string) (bool, error) {
 	if strings.HasPrefix(action, "s3:") {
 		return p.buckets.decide(ctx, principal, action, resource, conditions, policy.Allow)
+	}
+	if strings.HasPrefix(action, "sns:") {
+		return p.topics.decide(ctx, principal, action, resource, conditions, policy.Allow)
 	}
 	return p.lambda.ResourcePolicyAllows(ctx, principal, action, resource, conditions)
 }
@@ -25,6 +29,9 @@ func (p resourcePolicies) ResourcePolicyAllows(ctx context.Context, principal, a
 func (p resourcePolicies) ResourcePolicyDenies(ctx context.Context, principal, action, resource string, conditions map[string]string) (bool, error) {
 	if strings.HasPrefix(action, "s3:") {
 		return p.buckets.decide(ctx, principal, action, resource, conditions, policy.ExplicitDeny)
+	}
+	if strings.HasPrefix(action, "sns:") {
+		return p.topics.decide(ctx, principal, action, resource, conditions, policy.ExplicitDeny)
 	}
 	return false, nil
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/api/lambdaapi"
 	"github.com/sluice-dev/sluice/internal/api/logsapi"
 	"github.com/sluice-dev/sluice/internal/api/s3api"
+	"github.com/sluice-dev/sluice/internal/api/snsapi"
 	"github.com/sluice-dev/sluice/internal/api/ssmapi"
 	"github.com/sluice-dev/sluice/internal/api/stackapi"
 	"github.com/sluice-dev/sluice/internal/auth"
@@ -48,6 +49,8 @@ import (
 	"github.com/sluice-dev/sluice/internal/sandbox"
 	"github.com/sluice-dev/sluice/internal/scratch"
 	"github.com/sluice-dev/sluice/internal/sigv4"
+	"github.com/sluice-dev/sluice/internal/sns"
+	"github.com/sluice-dev/sluice/internal/sns/topics"
 	"github.com/sluice-dev/sluice/internal/stack"
 	"github.com/sluice-dev/sluice/internal/store"
 )
@@ -274,7 +277,15 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	}
 	objects := buckets.New(buckets.Options{Store: db, Blobs: objectBlobs, Region: cfg.Region, MaxObjectSize: cfg.S3MaxObjectSize,
 		UploadExpiry: cfg.S3UploadExpiry, Logger: log})
-	identities.UseResourcePolicies(resourcePolicies{lambda: functionPolicies{cp}, buckets: bucketPolicies{objects}})
+	// SNS: topics, subscriptions and a durable delivery queue, deliveries signed with this node's key.
+	snsSigner, err := topics.OpenSigner(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	snsFunctionsRef := &snsFunctions{cp: cp}
+	notifications := topics.New(topics.Options{Store: db, Account: sns.Account{Region: cfg.Region, ID: cfg.AccountID}, Endpoint: endpoint,
+		CertPath: snsCertPath, Signer: snsSigner, Functions: snsFunctionsRef, Logger: log})
+	identities.UseResourcePolicies(resourcePolicies{lambda: functionPolicies{cp}, buckets: bucketPolicies{objects}, topics: topicPolicies{notifications}})
 	var recorder invoke.Recorder = metricStore
 	var observer invoke.Observer = exporter
 	var urlMetrics functionurl.Recorder = metricStore
@@ -315,6 +326,8 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if err != nil {
 		return err
 	}
+	snsFunctionsRef.inv = inv
+	defer alarmActions(alarmService, notifications, cfg.Region, cfg.AccountID, log)()
 	exporter.ReadPlatform(prom.Sources{
 		Pools: func() []prom.PoolStats {
 			var out []prom.PoolStats
@@ -367,6 +380,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	internal := http.NewServeMux()
 	internal.HandleFunc("GET /_sluice/health", phase.health)
 	internal.Handle("GET /_sluice/code/{file}", links)
+	internal.Handle("GET "+snsCertPath+"{cert}", serveSigningCert(snsSigner))
 	if node != nil {
 		internal.Handle("GET "+cluster.NodePath, node.PeersOnly(cluster.ServeNode(local)))
 		internal.Handle(replica.PathPrefix, node.PeersOnly(codeReplica.Handler()))
@@ -392,6 +406,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		Region: cfg.Region, Account: cfg.AccountID, Logger: log})
 
 	stsHandler := iamapi.NewSTS(identities, log)
+	snsHandler := snsapi.New(notifications, log)
 	gw := &gateway.Gateway{
 		Verifier: &sigv4.Verifier{Credentials: keyring},
 		Services: map[string]http.Handler{
@@ -404,6 +419,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 			"sluice":         stackapi.New(stacks, acct, log, describeCluster(node, local)),
 			"cloudformation": cloudformationapi.New(stackService, acct, log),
 			"ssm":            ssmapi.New(params, acct, log),
+			"sns":            snsHandler,
 		},
 		Authorizer: identities,
 		FunctionURLs: &functionurl.Handler{Domain: strings.ToLower(cfg.FunctionURLDomain), Account: acct, Functions: inv,
@@ -411,6 +427,9 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		Anonymous: func(r *http.Request, body []byte) http.Handler {
 			if iamapi.IsAnonymousSTS(r, body) {
 				return stsHandler
+			}
+			if snsapi.IsAnonymous(r, body) {
+				return snsHandler
 			}
 			return nil
 		},
@@ -437,6 +456,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	var loops sync.WaitGroup
 	loops.Go(func() { metricStore.Run(runCtx) })
 	loops.Go(func() { s3Janitor(runCtx, objects, blobs, log) })
+	loops.Go(func() { deploymentTriggers(runCtx, deployments, notifications, cfg.Region, cfg.AccountID, log) })
 	if node != nil {
 		sharing := make(chan struct{})
 		loops.Go(func() { followShares(runCtx, node, inv, cp, log, sharing) })
@@ -456,6 +476,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	leader.start(cluster.JobAsync, inv.RunQueue)
 	leader.start(cluster.JobInactivity, inv.RunInactivitySweep)
 	leader.start(cluster.JobStacks, stackService.Run)
+	leader.start(cluster.JobNotifications, notifications.Run)
 	sandbox.Prewarm(cfg.PrestartedSandboxes)
 	defer sandbox.Prewarm(0)
 

@@ -9,8 +9,8 @@ import (
 )
 
 // deploymentGroupInput holds the members CreateDeploymentGroup and UpdateDeploymentGroup share. Members for EC2,
-// on-premises, Auto Scaling, ECS and load balancers, and triggerConfigurations (Sluice sends no notifications), are
-// not read.
+// on-premises, Auto Scaling, ECS and load balancers are not read; triggerConfigurations publish to SNS topics
+// (internal/server/triggers.go).
 type deploymentGroupInput struct {
 	ApplicationName           *string                               `json:"applicationName"`
 	DeploymentConfigName      *string                               `json:"deploymentConfigName"`
@@ -18,6 +18,7 @@ type deploymentGroupInput struct {
 	AlarmConfiguration        *codedeploy.AlarmConfiguration        `json:"alarmConfiguration"`
 	AutoRollbackConfiguration *codedeploy.AutoRollbackConfiguration `json:"autoRollbackConfiguration"`
 	DeploymentStyle           *codedeploy.DeploymentStyle           `json:"deploymentStyle"`
+	TriggerConfigurations     *[]codedeploy.TriggerConfig           `json:"triggerConfigurations"`
 	Tags                      []tag                                 `json:"tags"`
 }
 
@@ -54,6 +55,9 @@ func (h *Handler) createDeploymentGroup(ctx context.Context, in *createDeploymen
 	}
 	if in.DeploymentStyle != nil {
 		g.Style = *in.DeploymentStyle
+	}
+	if err := h.setTriggers(&g, in.TriggerConfigurations); err != nil {
+		return nil, err
 	}
 	out, err := h.b.CreateDeploymentGroup(ctx, g)
 	if err != nil {
@@ -189,6 +193,9 @@ func (h *Handler) updateDeploymentGroup(ctx context.Context, in *updateDeploymen
 	if in.DeploymentStyle != nil {
 		g.Style = *in.DeploymentStyle
 	}
+	if err := h.setTriggers(&g, in.TriggerConfigurations); err != nil {
+		return nil, err
+	}
 	if err := h.b.UpdateDeploymentGroup(ctx, current, g); err != nil {
 		return nil, err
 	}
@@ -252,7 +259,7 @@ func (h *Handler) groupWire(ctx context.Context, g codedeploy.DeploymentGroup) (
 		OnPremisesInstanceTagFilters: []struct{}{},
 		AutoScalingGroups:            []struct{}{},
 		ServiceRoleARN:               g.ServiceRoleARN,
-		TriggerConfigurations:        []struct{}{},
+		TriggerConfigurations:        triggersWire(g.Triggers),
 		AlarmConfiguration:           alarmWire(g.Alarms),
 		AutoRollbackConfiguration:    autoRollbackWire(g.AutoRollback),
 		DeploymentStyle:              style,
@@ -280,4 +287,31 @@ func (h *Handler) lastDeployment(ctx context.Context, id string) (*lastDeploymen
 		return nil, err
 	}
 	return &lastDeploymentInfo{DeploymentID: id, Status: d.Status, EndTime: epoch(d.CompleteTime), CreateTime: epoch(d.CreateTime)}, nil
+}
+
+// setTriggers replaces a group's triggers with those of the request, when it carries them (an empty list removes
+// them all), after checking them.
+func (h *Handler) setTriggers(g *codedeploy.DeploymentGroup, in *[]codedeploy.TriggerConfig) error {
+	if in == nil {
+		return nil
+	}
+	if err := codedeploy.CheckTriggers(*in, h.acct.Region, h.acct.ID); err != nil {
+		return err
+	}
+	g.Triggers = *in
+	if len(g.Triggers) == 0 {
+		g.Triggers = nil
+	}
+	return nil
+}
+
+func triggersWire(ts []codedeploy.TriggerConfig) []codedeploy.TriggerConfig {
+	out := []codedeploy.TriggerConfig{}
+	for _, t := range ts {
+		if t.Events == nil {
+			t.Events = []string{}
+		}
+		out = append(out, t)
+	}
+	return out
 }

@@ -138,7 +138,7 @@ type deploymentGroupInfo struct {
 	OnPremisesInstanceTagFilters []struct{}                 `json:"onPremisesInstanceTagFilters"`
 	AutoScalingGroups            []struct{}                 `json:"autoScalingGroups"`
 	ServiceRoleARN               string                     `json:"serviceRoleArn,omitempty"`
-	TriggerConfigurations        []struct{}                 `json:"triggerConfigurations"`
+	TriggerConfigurations        []codedeploy.TriggerConfig `json:"triggerConfigurations"`
 	AlarmConfiguration           alarmConfig                `json:"alarmConfiguration"`
 	AutoRollbackConfiguration    autoRollback               `json:"autoRollbackConfiguration"`
 	DeploymentStyle              codedeploy.DeploymentStyle `json:"deploymentStyle"`

@@ -80,11 +80,11 @@ func queryValue(s *Shape, v any) any {
 		out := map[string]any{}
 		for _, i := range indexes(entries) {
 			e, _ := entries[i].(map[string]any)
-			k, _ := e["key"].(string)
+			k, value := entryOf(e)
 			if s.Value != nil {
-				out[k] = queryValue(s.Value, e["value"])
+				out[k] = queryValue(s.Value, value)
 			} else {
-				out[k] = e["value"]
+				out[k] = value
 			}
 		}
 		return out
@@ -114,4 +114,14 @@ func indexes(items map[string]any) []string {
 		return x - y
 	})
 	return out
+}
+
+// entryOf is a query map entry's key and value: key/value, or Name/Value where the model names them so (SNS's
+// and SQS's MessageAttributes: MessageAttributes.entry.N.Name, MessageAttributes.entry.N.Value.DataType).
+func entryOf(e map[string]any) (string, any) {
+	if k, ok := e["key"].(string); ok {
+		return k, e["value"]
+	}
+	k, _ := e["Name"].(string)
+	return k, e["Value"]
 }

@@ -2,6 +2,7 @@ package modelcheck
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -44,6 +45,29 @@ func TestFromQuery(t *testing.T) {
 		in := m.Shape("Input")
 		if got := Message(Check(in, FromQuery(in, q))); got != tc.want {
 			t.Errorf("%s:\n got %s\nwant %s", tc.query, got, tc.want)
+		}
+	}
+}
+
+// TestFromQueryNamedEntries: map entries spelled Name/Value (SNS's MessageAttributes) are checked like key/value.
+func TestFromQueryNamedEntries(t *testing.T) {
+	m := Build(map[string]ShapeDef{
+		"Input":   {Kind: Structure, Members: []MemberDef{{Name: "Attrs", Shape: "AttrMap"}}},
+		"AttrMap": {Kind: Map, Key: "String", Value: "Type"},
+		"Type":    {Kind: String, Enum: []string{"String"}},
+		"String":  {Kind: String},
+	})
+	in := m.Shape("Input")
+	for _, spelling := range [][2]string{{"key", "value"}, {"Name", "Value"}} {
+		k, v := spelling[0], spelling[1]
+		for query, want := range map[string]string{
+			"Attrs.entry.1." + k + "=a&Attrs.entry.1." + v + "=String": "",
+			"Attrs.entry.1." + k + "=a&Attrs.entry.1." + v + "=Date":   "Date",
+		} {
+			q, _ := url.ParseQuery(query)
+			if got := Message(Check(in, FromQuery(in, q))); !strings.Contains(got, want) || (want == "") != (got == "") {
+				t.Errorf("%s: got %q, want it to name %q", query, got, want)
+			}
 		}
 	}
 }

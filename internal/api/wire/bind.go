@@ -220,12 +220,17 @@ func (m mode) mapEntries(src any) (keys []string, values []any, ok bool) {
 		if !isMap {
 			return nil, nil, false
 		}
+		// key/value, or Name/Value where the model names them so (SNS's MessageAttributes)
 		k, isString := kv["key"].(string)
+		v := kv["value"]
 		if !isString {
-			return nil, nil, false
+			if k, isString = kv["Name"].(string); !isString {
+				return nil, nil, false
+			}
+			v = kv["Value"]
 		}
 		keys = append(keys, k)
-		values = append(values, kv["value"])
+		values = append(values, v)
 	}
 	return keys, values, true
 }

@@ -133,3 +133,22 @@ func TestTreeAndXML(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestBindQueryNamedEntries: a map whose model names its entries' key and value Name and Value (SNS's
+// MessageAttributes) binds like one spelled key/value.
+func TestBindQueryNamedEntries(t *testing.T) {
+	form, err := url.ParseQuery("Attrs.entry.1.Name=team&Attrs.entry.1.Value.DataType=String&Attrs.entry.1.Value.StringValue=core" +
+		"&Attrs.entry.2.Name=n&Attrs.entry.2.Value.DataType=Number&Attrs.entry.2.Value.StringValue=42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type value struct{ DataType, StringValue *string }
+	var got struct{ Attrs map[string]value }
+	if err := bind(formTree(form), &got, textual); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]value{"team": {ptr("String"), ptr("core")}, "n": {ptr("Number"), ptr("42")}}
+	if !reflect.DeepEqual(got.Attrs, want) {
+		t.Errorf("got %+v, want %+v", got.Attrs, want)
+	}
+}
