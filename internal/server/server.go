@@ -277,8 +277,12 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	}
 	objects := buckets.New(buckets.Options{Store: db, Blobs: objectBlobs, Region: cfg.Region, MaxObjectSize: cfg.S3MaxObjectSize,
 		UploadExpiry: cfg.S3UploadExpiry, Logger: log})
-	// SNS: topics, subscriptions and a durable delivery queue, deliveries signed with this node's key.
-	snsSigner, err := topics.OpenSigner(cfg.DataDir)
+	// SNS: topics, subscriptions and a durable delivery queue, deliveries signed with the deployment's one key.
+	var clusterSecret []byte
+	if node != nil {
+		clusterSecret = node.Secret()
+	}
+	snsSigner, err := openSNSSigner(ctx, clusterSecret, db, cfg.DataDir)
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func OpenSigner(dataDir string) (*Signer, error) {
 	certPEM, cerr := os.ReadFile(certPath)
 	if errors.Is(kerr, os.ErrNotExist) || errors.Is(cerr, os.ErrNotExist) {
 		var err error
-		if keyPEM, certPEM, err = newSigningPair(); err != nil {
+		if keyPEM, certPEM, err = NewSigningPair(); err != nil {
 			return nil, err
 		}
 		if err := writeDurable(keyPath, keyPEM, 0o600); err != nil {
@@ -54,19 +54,29 @@ func OpenSigner(dataDir string) (*Signer, error) {
 	} else if kerr != nil || cerr != nil {
 		return nil, errors.Join(kerr, cerr)
 	}
+	s, err := NewSigner(keyPEM, certPEM)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", keyPath, err)
+	}
+	return s, nil
+}
+
+// NewSigner is a Signer of a key and its certificate, PEM-encoded (what NewSigningPair makes).
+func NewSigner(keyPEM, certPEM []byte) (*Signer, error) {
 	block, _ := pem.Decode(keyPEM)
 	if block == nil {
-		return nil, fmt.Errorf("%s: no PEM key", keyPath)
+		return nil, errors.New("no PEM key")
 	}
 	key, err := x509.ParsePKCS1PrivateKey(block.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", keyPath, err)
+		return nil, err
 	}
 	sum := sha256.Sum256(certPEM)
 	return &Signer{key: key, certPEM: certPEM, CertName: "SimpleNotificationService-" + hex.EncodeToString(sum[:8]) + ".pem"}, nil
 }
 
-func newSigningPair() (keyPEM, certPEM []byte, err error) {
+// NewSigningPair makes a signing key (RSA 2048) and a self-signed certificate for it, PEM-encoded.
+func NewSigningPair() (keyPEM, certPEM []byte, err error) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return nil, nil, err
