@@ -639,6 +639,12 @@ func (s *Store) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
+			// A minute that closed since the last flush is not left to be lost: write it before stopping.
+			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if _, err := s.Flush(fctx); err != nil {
+				s.arch.log.Error("metric minutes not persisted at shutdown", "err", err)
+			}
 			return
 		case <-t.C:
 		}

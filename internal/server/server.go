@@ -72,8 +72,10 @@ type Config struct {
 	// MinSettleTime keeps creates Pending and updates InProgress at least this long after they commit (default 0;
 	// see controlplane.Options).
 	MinSettleTime time.Duration
-	// MetricRetention is how long metrics are kept in memory (default 3h).
+	// MetricRetention is how long metrics are kept in memory at 1-second resolution (default 3h).
 	MetricRetention time.Duration
+	// MinuteMetricRetention is how long metrics' 1-minute aggregates are kept in the store (default 15 days).
+	MinuteMetricRetention time.Duration
 	// DeployTimeScale makes one configured deployment minute last 60/DeployTimeScale seconds (default 1).
 	DeployTimeScale float64
 	// AlarmTimeScale makes a configured alarm period last Period/AlarmTimeScale when alarms are evaluated (default 1).
@@ -233,7 +235,13 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if err != nil {
 		return err
 	}
-	metricStore := metrics.NewStore(metrics.Options{Retention: cfg.MetricRetention})
+	// Metrics: 1-second buckets in memory, each closed minute persisted in the store under this node's name.
+	metricsNode := ""
+	if node != nil {
+		metricsNode = node.Self().Name
+	}
+	metricStore := metrics.NewStore(metrics.Options{Retention: cfg.MetricRetention, Durable: db, Node: metricsNode,
+		MinuteRetention: cfg.MinuteMetricRetention, Logger: log})
 	// Metrics and logs stay where they are produced; in a cluster every read merges all live nodes' (clusterreads.go).
 	var (
 		alarmMetrics alarms.MetricReader = metricStore
