@@ -52,6 +52,9 @@ import (
 	"github.com/sluice-dev/sluice/internal/store"
 )
 
+// embeddedMetricsBatch is how many minute records one bbolt transaction of the metric store writes.
+const embeddedMetricsBatch = 500
+
 // Config is `sluice serve`'s configuration. Zero values take the documented defaults.
 type Config struct {
 	Listen           string // default 127.0.0.1:9324
@@ -236,12 +239,19 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		return err
 	}
 	// Metrics: 1-second buckets in memory, each closed minute persisted in the store under this node's name.
-	metricsNode := ""
+	// A closed minute is one batch: a few large bbolt transactions (one fsync each), or etcd transactions within
+	// its --max-txn-ops and well under its request size limit (a record is about 0.5 KB, a few KB at most).
+	metricsNode, metricsBatch := "", embeddedMetricsBatch
 	if node != nil {
 		metricsNode = node.Self().Name
+		ops := cfg.Cluster.MaxTxnOps
+		if ops <= 0 {
+			ops = 128 // etcd's default
+		}
+		metricsBatch = max(1, min(ops-1, 250))
 	}
 	metricStore := metrics.NewStore(metrics.Options{Retention: cfg.MetricRetention, Durable: db, Node: metricsNode,
-		MinuteRetention: cfg.MinuteMetricRetention, Logger: log})
+		MinuteRetention: cfg.MinuteMetricRetention, WriteBatch: metricsBatch, Logger: log})
 	// Metrics and logs stay where they are produced; in a cluster every read merges all live nodes' (clusterreads.go).
 	var (
 		alarmMetrics alarms.MetricReader = metricStore
