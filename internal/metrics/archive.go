@@ -432,6 +432,28 @@ func (s *Store) expireSeries(ctx context.Context, sid string, cutoff int64) (int
 	}
 }
 
+// catalog returns the series this node has persisted minutes of (and, until Expire runs, had).
+func (a *archive) catalog() ([]MetricID, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), archiveReadTimeout)
+	defer cancel()
+	prefix := keySeries + a.node + "/"
+	var out []MetricID
+	err := a.st.View(ctx, func(tx store.Tx) error {
+		out = out[:0]
+		return tx.Scan(prefix, "", func(_ string, v []byte) (bool, error) {
+			var id MetricID
+			if json.Unmarshal(v, &id) == nil && id.Name != "" {
+				out = append(out, id)
+			}
+			return true, nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list persisted metrics: %w", err)
+	}
+	return out, nil
+}
+
 // nextFlush is when Run next flushes: FlushDelay after the next minute boundary.
 func nextFlush(now time.Time) time.Time {
 	return time.Unix(floor60(now.Unix())+60, 0).Add(FlushDelay)

@@ -464,3 +464,49 @@ func TestArchiveWritesEachMinuteOnceClosed(t *testing.T) {
 		checkDatapoints(t, mustStats(t, process(st, c), q), st2.seen)
 	}
 }
+
+func TestArchiveListsPersistedSeries(t *testing.T) {
+	st := backends[0].open(t)
+	c := newClock(at(-1))
+	first := process(st, c, func(o *Options) { o.MinuteRetention = time.Hour })
+	c.Set(at(61))
+	fill(first)
+	if _, err := first.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	second := process(st, c, func(o *Options) { o.MinuteRetention = time.Hour })
+	second.Record(NewMetricID("AWS/Lambda", "Errors", Dimension{"FunctionName", "orders"}), Sample{Value: 0, At: at(61)})
+	second.Record(countID, Sample{Value: 1, At: at(61)}) // in memory and persisted: listed once
+	names := func(ids []MetricID) []string {
+		var out []string
+		for _, id := range ids {
+			out = append(out, id.Namespace+"/"+id.Name)
+		}
+		return out
+	}
+	tests := []struct {
+		namespace, name string
+		filters         []DimensionFilter
+		want            []string
+	}{
+		{"", "", nil, []string{"AWS/Lambda/Duration", "AWS/Lambda/Errors", "AWS/Lambda/Invocations", "Custom/Batch"}},
+		{"AWS/Lambda", "", []DimensionFilter{{Name: "FunctionName", Value: "orders"}}, []string{"AWS/Lambda/Duration", "AWS/Lambda/Errors", "AWS/Lambda/Invocations"}},
+		{"Custom", "Batch", nil, []string{"Custom/Batch"}},
+		{"", "", []DimensionFilter{{Name: "Resource"}}, nil},
+	}
+	for _, tt := range tests {
+		ids, next, err := second.List(tt.namespace, tt.name, tt.filters, "")
+		if err != nil || next != "" || !slices.Equal(names(ids), tt.want) {
+			t.Errorf("List(%q, %q, %v) = %v, %q, %v; want %v", tt.namespace, tt.name, tt.filters, names(ids), next, err, tt.want)
+		}
+	}
+	// Once expired, the persisted series are no longer listed; those in memory still are.
+	c.Set(at(2 * 3600))
+	if _, err := second.Expire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	fresh := process(st, c)
+	if ids, _, err := fresh.List("", "", nil, ""); err != nil || len(ids) != 0 {
+		t.Errorf("after expiry a new process lists %v, %v", names(ids), err)
+	}
+}
