@@ -510,3 +510,41 @@ func TestArchiveListsPersistedSeries(t *testing.T) {
 		t.Errorf("after expiry a new process lists %v, %v", names(ids), err)
 	}
 }
+
+// TestArchiveClusterRestart: three nodes share one store; after all restart, a cluster read of the closed minutes
+// equals one store that held every sample before — each node answers for its own minutes.
+func TestArchiveClusterRestart(t *testing.T) {
+	eachBackend(t, func(t *testing.T, st store.Store) {
+		c := newClock(clusterT0.Add(-time.Second))
+		node := func(i int) func(*Options) { return func(o *Options) { o.Node = fmt.Sprintf("node-%d", i) } }
+		all := NewStore(Options{Now: c.Now})
+		nodes := []*Store{process(st, c, node(0)), process(st, c, node(1)), process(st, c, node(2))}
+		c.Set(clusterT0.Add(181 * time.Second))
+		spread(all, nodes)
+		for _, n := range nodes {
+			if _, err := n.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.Set(clusterT0.Add(200 * time.Second))
+		restarted := []*Store{process(st, c, node(0)), process(st, c, node(1)), process(st, c, node(2))}
+		cl := NewCluster(ClusterOptions{Local: restarted[0], Peers: func() []Peer {
+			return []Peer{&storePeer{name: "node-1", st: restarted[1]}, &storePeer{name: "node-2", st: restarted[2]}}
+		}})
+		for _, id := range []MetricID{
+			NewMetricID("AWS/Lambda", "Errors", Dimension{"FunctionName", "fn"}, Dimension{"Resource", "fn:live"}),
+			NewMetricID("AWS/Lambda", "Duration", Dimension{"FunctionName", "fn"}),
+			NewMetricID("Custom", "Mixed"),
+		} {
+			for _, period := range []time.Duration{time.Minute, 3 * time.Minute} {
+				q := Query{Metric: id, Start: clusterT0, End: clusterT0.Add(180 * time.Second), Period: period, Percentiles: []string{"p50", "p99"}}
+				want := mustStats(t, all, q)
+				got, err := cl.Statistics(q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sameDatapoints(t, fmt.Sprintf("%s every %v", id.Name, period), got, want)
+			}
+		}
+	})
+}
