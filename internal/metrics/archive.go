@@ -100,6 +100,14 @@ func floor60(sec int64) int64 { return floorDiv(sec, 60) * 60 }
 
 func ceil60(sec int64) int64 { return -floorDiv(-sec, 60) * 60 }
 
+// FlushAll is Flush including the minute still open, for a process that stops: what it recorded in that minute is
+// written as its own record, which the next process (started later in that minute, or after) adds to its own
+// samples of the minute. Samples stamped ahead of the open minute are not written. Run calls it when its context
+// ends.
+func (s *Store) FlushAll(ctx context.Context) (int, error) {
+	return s.flush(ctx, floor60(s.now().Unix())+60)
+}
+
 // memFrom is the first minute whose samples of this process the 1-second buckets still hold completely (and
 // whose record may still be rewritten): minutes before it are read from the records.
 func (s *Store) memFrom(now time.Time) int64 {
@@ -121,11 +129,15 @@ type minuteRecord struct {
 // batch fails, its minutes stay due and the next Flush writes them. Run calls Flush a FlushDelay after each
 // minute; it must not run concurrently with itself or Expire.
 func (s *Store) Flush(ctx context.Context) (int, error) {
+	return s.flush(ctx, floor60(s.now().Unix()))
+}
+
+// flush writes the due minutes that start before closed.
+func (s *Store) flush(ctx context.Context, closed int64) (int, error) {
 	a := s.arch
 	if a == nil {
 		return 0, nil
 	}
-	closed := floor60(s.now().Unix()) // minutes starting before it are closed
 	var recs []minuteRecord
 	var due []*series
 	for i := range s.shards {
@@ -144,16 +156,20 @@ func (s *Store) Flush(ctx context.Context) (int, error) {
 	}
 	written := 0
 	for len(recs) > 0 {
-		n := 0
+		// A batch's writes: its records, and a catalog record for each series not catalogued yet.
+		n, newSeries := 0, map[string]bool{}
 		var batch []minuteRecord
 		for n < a.batch && len(recs) > 0 {
 			r := recs[0]
 			cost := 1
-			if !a.catalogued[r.sid] && !slices.ContainsFunc(batch, func(b minuteRecord) bool { return b.sid == r.sid }) {
+			if !a.catalogued[r.sid] && !newSeries[r.sid] {
 				cost = 2
 			}
 			if n+cost > a.batch && n > 0 {
 				break
+			}
+			if cost == 2 {
+				newSeries[r.sid] = true
 			}
 			batch, recs, n = append(batch, r), recs[1:], n+cost
 		}
@@ -281,7 +297,8 @@ func (a *archive) write(ctx context.Context, batch []minuteRecord) error {
 
 // archived returns the persisted minutes of id in [lo, hi) as buckets stamped at their minute's start (sorted by
 // minute, then unit), with sketches from the pool that the caller returns (releaseBuckets): every other process's
-// (this node's earlier runs), and this process's only before memFrom, where the 1-second buckets no longer answer.
+// (this node's earlier runs, which wrote no minute after the one this process started in), and this process's
+// only before memFrom, where the 1-second buckets no longer answer.
 func (s *Store) archived(ctx context.Context, id *MetricID, lo, hi, memFrom int64, unit string) ([]bucket, error) {
 	a := s.arch
 	prefix := a.minutesPrefix(seriesID(id))

@@ -548,3 +548,32 @@ func TestArchiveClusterRestart(t *testing.T) {
 		}
 	})
 }
+
+// TestArchiveGracefulStopKeepsTheOpenMinute: Run, stopped, writes the closed minutes and the open one; the next
+// process, started later in that minute, adds its own samples of the minute to the record, and so does the one
+// after it.
+func TestArchiveGracefulStopKeepsTheOpenMinute(t *testing.T) {
+	eachBackend(t, func(t *testing.T, st store.Store) {
+		c := newClock(at(-1))
+		s := process(st, c)
+		c.Set(at(90))
+		s.Record(countID, Sample{Value: 1, At: at(30)})
+		s.Record(countID, Sample{Value: 2, At: at(70)})   // the open minute
+		s.Record(countID, Sample{Value: 9, At: at(3000)}) // stamped ahead: not written
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		s.Run(ctx) // returns at once, the context being done, after writing
+		q := Query{Metric: countID, Start: at(0), End: at(180), Period: time.Minute}
+		c.Set(at(100))
+		next := process(st, c)
+		checkDatapoints(t, mustStats(t, next, q), []want{exact(at(0), 1), exact(at(60), 2)})
+		next.Record(countID, Sample{Value: 3, At: at(110)})
+		checkDatapoints(t, mustStats(t, next, q), []want{exact(at(0), 1), exact(at(60), 2, 3)})
+		c.Set(at(121))
+		if n, err := next.Flush(context.Background()); err != nil || n != 1 {
+			t.Fatalf("Flush = %d, %v", n, err)
+		}
+		checkDatapoints(t, mustStats(t, next, q), []want{exact(at(0), 1), exact(at(60), 2, 3)})
+		checkDatapoints(t, mustStats(t, process(st, c), q), []want{exact(at(0), 1), exact(at(60), 2, 3)})
+	})
+}

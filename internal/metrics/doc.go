@@ -23,7 +23,8 @@
 // batch per minute, whatever the invocation rate, split into transactions of at most Options.WriteBatch records;
 // a late sample for a minute already written makes the next flush rewrite that minute. A failed write leaves its
 // minutes due for the next flush. The minute still open when the process dies (kill -9) is lost, and with it any
-// late sample recorded since the last flush; a graceful stop writes the minutes closed by then.
+// late sample recorded since the last flush; a graceful stop (Run's context ending: SIGTERM, a rolling upgrade)
+// writes the open minute too (FlushAll), and the next process adds its own samples of that minute to that record.
 //
 // Keys (the store's values are JSON):
 //
@@ -37,8 +38,8 @@
 // records, never one overwritten by a partial other. Keys of one series sort by minute, so a read is one seek.
 //
 // A query whose periods are whole minutes on minute boundaries (Period a multiple of 60 s, which aligned periods
-// then are) merges, per minute: the records of the node's earlier runs (which only hold minutes before this run
-// started), this run's records for minutes the 1-second buckets no longer hold completely (older than the
+// then are) merges, per minute: the records of the node's earlier runs (which hold no minute after the one this
+// run started in), this run's records for minutes the 1-second buckets no longer hold completely (older than the
 // retention plus a five-minute slack during which memory still answers and late samples have been flushed), and the
 // 1-second buckets for the rest. Each sample is therefore counted once, and every statistic keeps its guarantee
 // below (the sketches merge bin by bin). Periods shorter than a minute, or unaligned ones that do not start on a

@@ -125,7 +125,7 @@ func (s *Store) fold(q Query, align bool, emit func(*aggregator)) error {
 	if s.arch != nil && period%60 == 0 && start%60 == 0 {
 		memFrom := s.memFrom(now)
 		rlo := max(start, floor60(now.Unix()-s.arch.retention), 0)
-		rhi := min(end, max(memFrom, floor60(s.arch.bootSec)))
+		rhi := min(end, max(memFrom, floor60(s.arch.bootSec)+60))
 		if rlo < rhi {
 			ctx, cancel := context.WithTimeout(context.Background(), archiveReadTimeout)
 			var err error

@@ -618,7 +618,8 @@ func (sh *shard) unlink(se *series) {
 
 // Run prunes the store every PruneInterval until ctx ends; with an archive it also persists each minute a
 // FlushDelay after it closes (Flush) and deletes the expired minutes every ExpireInterval (Expire). A failed write
-// is logged and retried on the next minute. The minute still open when ctx ends is not persisted.
+// is logged and retried on the next minute. When ctx ends it writes what is due, the open minute included
+// (FlushAll).
 func (s *Store) Run(ctx context.Context) {
 	if s.arch == nil {
 		t := time.NewTicker(PruneInterval)
@@ -639,10 +640,10 @@ func (s *Store) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			// A minute that closed since the last flush is not left to be lost: write it before stopping.
+			// Write the minutes closed since the last flush and the open one's samples before stopping.
 			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			if _, err := s.Flush(fctx); err != nil {
+			if _, err := s.FlushAll(fctx); err != nil {
 				s.arch.log.Error("metric minutes not persisted at shutdown", "err", err)
 			}
 			return
