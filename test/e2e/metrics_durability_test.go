@@ -16,7 +16,8 @@ import (
 // second later), reads the minute's statistics, kill -9s the server and restarts it on the same data dir: the
 // same statistics come back — with aws-sdk-go-v2 (GetMetricStatistics, GetMetricData) and the AWS CLI v2 —, an
 // alarm created before the kill and set back to OK after it returns to ALARM from the pre-restart minute, and an
-// alarm created after the restart goes to ALARM on it while one whose threshold the data does not cross goes OK.
+// alarm created after the restart goes to ALARM on it while one whose threshold the data does not cross goes OK;
+// and after a graceful stop the minute that was still open is there too.
 // It lasts one to two real minutes: a 1-minute period cannot be shortened.
 func TestMetricsSurviveKill(t *testing.T) {
 	t.Parallel()
@@ -186,5 +187,21 @@ func TestMetricsSurviveKill(t *testing.T) {
 	waitState("latency-before", cwtypes.StateValueAlarm, 75*time.Second)
 	if _, reason := state("latency-before"); !strings.Contains(reason, "90") {
 		t.Errorf("latency-before's reason does not name the pre-restart datapoint (90): %s", reason)
+	}
+
+	// A graceful stop (SIGTERM) writes the minute still open: its samples are there after the restart.
+	open := time.Now().UTC().Truncate(time.Minute)
+	if _, err := cw.PutMetricData(t.Context(), &cloudwatch.PutMetricDataInput{Namespace: aws.String(metricNS),
+		MetricData: []cwtypes.MetricDatum{{MetricName: aws.String("Open"), Values: []float64{3, 4}, Timestamp: aws.Time(open)}}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Stop(t)
+	s.Restart(t)
+	cw = s.CloudWatch()
+	out, err := cw.GetMetricStatistics(t.Context(), &cloudwatch.GetMetricStatisticsInput{Namespace: aws.String(metricNS),
+		MetricName: aws.String("Open"), StartTime: aws.Time(open), EndTime: aws.Time(open.Add(time.Minute)), Period: aws.Int32(60),
+		Statistics: []cwtypes.Statistic{cwtypes.StatisticSampleCount, cwtypes.StatisticSum}})
+	if err != nil || len(out.Datapoints) != 1 || *out.Datapoints[0].SampleCount != 2 || *out.Datapoints[0].Sum != 7 {
+		t.Fatalf("the open minute after a graceful restart: %+v, %v", out, err)
 	}
 }
