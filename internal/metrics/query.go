@@ -19,7 +19,8 @@ import (
 // q.Percentiles come from the merged sketches (see RelativeAccuracy) and are left out of a period that contains a
 // statistic set with Minimum != Maximum, whose values are unknown. If q.Unit is set, only samples recorded with
 // that unit count; otherwise all units are aggregated together and Datapoint.Unit is the common unit, or "None"
-// when the period mixes units. Samples outside retention are gone.
+// when the period mixes units. Samples outside retention are gone, except that with a durable store periods of
+// whole minutes also read the persisted minutes (see the package doc), for Options.MinuteRetention.
 //
 // Errors (*fault.Error, CloudWatch's codes): InvalidParameterValue for a Period that is not a positive whole
 // number of seconds, an End not after Start, or a percentile name that is not pNN(.N) within [p0, p100].
