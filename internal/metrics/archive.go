@@ -36,6 +36,11 @@ const (
 	// only once the record is final.
 	keepSlack = 5 * time.Minute
 
+	// maxBatchBytes bounds the values of one flush transaction, well under etcd's request limit (1.5 MiB by
+	// default): a record is about 0.5 KB, but a minute of values spread over many orders of magnitude has a larger
+	// sketch.
+	maxBatchBytes = 512 << 10
+
 	keyMinutes = "metrics/min/" // metrics/min/<node>/<series id>/<minute>/<boot> → []Aggregate (JSON), one per unit
 	keySeries  = "metrics/ser/" // metrics/ser/<node>/<series id> → MetricID (JSON): which series have minutes
 )
@@ -157,7 +162,7 @@ func (s *Store) flush(ctx context.Context, closed int64) (int, error) {
 	written := 0
 	for len(recs) > 0 {
 		// A batch's writes: its records, and a catalog record for each series not catalogued yet.
-		n, newSeries := 0, map[string]bool{}
+		n, size, newSeries := 0, 0, map[string]bool{}
 		var batch []minuteRecord
 		for n < a.batch && len(recs) > 0 {
 			r := recs[0]
@@ -165,13 +170,13 @@ func (s *Store) flush(ctx context.Context, closed int64) (int, error) {
 			if !a.catalogued[r.sid] && !newSeries[r.sid] {
 				cost = 2
 			}
-			if n+cost > a.batch && n > 0 {
+			if n > 0 && (n+cost > a.batch || size+len(r.value) > maxBatchBytes) {
 				break
 			}
 			if cost == 2 {
 				newSeries[r.sid] = true
 			}
-			batch, recs, n = append(batch, r), recs[1:], n+cost
+			batch, recs, n, size = append(batch, r), recs[1:], n+cost, size+len(r.value)
 		}
 		if err := a.write(ctx, batch); err != nil {
 			s.redo(batch)

@@ -260,17 +260,22 @@ func TestArchiveAnswersBeyondMemory(t *testing.T) {
 type countingStore struct {
 	store.Store
 	maxWrites atomic.Int64
+	maxBytes  atomic.Int64
 	updates   atomic.Int64
 	fail      atomic.Int64
 }
 
 type countingTx struct {
 	store.Tx
-	writes *int64
+	writes, bytes *int64
 }
 
-func (tx countingTx) Put(k string, v []byte) error { *tx.writes++; return tx.Tx.Put(k, v) }
-func (tx countingTx) Delete(k string) error        { *tx.writes++; return tx.Tx.Delete(k) }
+func (tx countingTx) Put(k string, v []byte) error {
+	*tx.writes++
+	*tx.bytes += int64(len(v))
+	return tx.Tx.Put(k, v)
+}
+func (tx countingTx) Delete(k string) error { *tx.writes++; return tx.Tx.Delete(k) }
 
 var errInjected = errors.New("injected store failure")
 
@@ -280,11 +285,14 @@ func (s *countingStore) Update(ctx context.Context, fn func(store.Tx) error) err
 		return errInjected
 	}
 	return s.Store.Update(ctx, func(tx store.Tx) error {
-		var n int64
-		err := fn(countingTx{tx, &n})
+		var n, b int64
+		err := fn(countingTx{tx, &n, &b})
 		s.updates.Add(1)
 		if n > s.maxWrites.Load() {
 			s.maxWrites.Store(n)
+		}
+		if b > s.maxBytes.Load() {
+			s.maxBytes.Store(b)
 		}
 		return err
 	})
@@ -576,4 +584,26 @@ func TestArchiveGracefulStopKeepsTheOpenMinute(t *testing.T) {
 		checkDatapoints(t, mustStats(t, next, q), []want{exact(at(0), 1), exact(at(60), 2, 3)})
 		checkDatapoints(t, mustStats(t, process(st, c), q), []want{exact(at(0), 1), exact(at(60), 2, 3)})
 	})
+}
+
+func TestArchiveBatchesStayUnderTheRequestLimit(t *testing.T) {
+	st := &countingStore{Store: backends[0].open(t)}
+	c := newClock(at(-1))
+	s := process(st, c, func(o *Options) { o.WriteBatch = 1000 })
+	c.Set(at(61))
+	for i := 0; i < 300; i++ {
+		id := NewMetricID("Custom", "Wide", Dimension{"Host", fmt.Sprint(i)})
+		for k := 0; k < 600; k++ { // values over twelve orders of magnitude: a large sketch
+			s.Record(id, Sample{Value: math.Pow(10, float64(k%600)/50-6), At: at(float64(k) / 10)})
+		}
+	}
+	n, err := s.Flush(context.Background())
+	if err != nil || n != 300 {
+		t.Fatalf("Flush = %d, %v", n, err)
+	}
+	if st.updates.Load() < 2 || st.maxBytes.Load() > maxBatchBytes+64<<10 {
+		t.Errorf("%d transactions, the largest with %d bytes of values: want several, each about %d at most",
+			st.updates.Load(), st.maxBytes.Load(), maxBatchBytes)
+	}
+	t.Logf("%d transactions, largest %d bytes", st.updates.Load(), st.maxBytes.Load())
 }
