@@ -1,9 +1,15 @@
 package metrics
 
 import (
+	"context"
+	"fmt"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sluice-dev/sluice/internal/store"
+	"github.com/sluice-dev/sluice/internal/store/bolt"
 )
 
 // lambdaIDs are the dimension sets Lambda publishes each metric under.
@@ -84,5 +90,64 @@ func BenchmarkStatisticsP99(b *testing.B) {
 		if _, err := s.Statistics(q); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkFlushMinute is the write cost of one closed minute (Flush) with many series, on bbolt in a file (one
+// fsync per transaction of at most batch records: DefaultWriteBatch as in a cluster, 500 as the embedded server
+// runs): each series got 10 samples a second of varying latencies, so every record carries a sketch. One op is
+// one minute's flush; records/op and bytes/record are reported.
+func BenchmarkFlushMinute(b *testing.B) {
+	for _, c := range []struct{ series, batch int }{{100, 100}, {1000, 100}, {1000, 500}, {10000, 100}, {10000, 500}} {
+		n := c.series
+		b.Run(fmt.Sprintf("series=%d/batch=%d", n, c.batch), func(b *testing.B) {
+			db, err := bolt.Open(filepath.Join(b.TempDir(), "sluice.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			now := time.Unix(1_800_000_000, 0)
+			clk := newClock(now)
+			s := NewStore(Options{Now: clk.Now, Durable: db, WriteBatch: c.batch})
+			ids := make([]MetricID, n)
+			for i := range ids {
+				ids[i] = NewMetricID("AWS/Lambda", "Duration", Dimension{"FunctionName", fmt.Sprintf("fn-%05d", i)})
+			}
+			records, bytes := 0, 0
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				minute := now.Add(time.Duration(i) * time.Minute)
+				clk.Set(minute.Add(time.Minute - time.Second))
+				for _, id := range ids {
+					for sec := 0; sec < 60; sec++ {
+						for k := 0; k < 10; k++ {
+							s.Record(id, Sample{Value: float64(1 + (sec*31+k*17)%400), Unit: "Milliseconds",
+								At: minute.Add(time.Duration(sec)*time.Second + time.Duration(k)*time.Millisecond)})
+						}
+					}
+				}
+				clk.Set(minute.Add(time.Minute + FlushDelay))
+				b.StartTimer()
+				w, err := s.Flush(context.Background())
+				if err != nil || w != n {
+					b.Fatalf("Flush = %d, %v; want %d", w, err, n)
+				}
+				records += w
+				b.StopTimer()
+				s.Prune()
+				b.StartTimer()
+			}
+			b.StopTimer()
+			err = db.View(context.Background(), func(tx store.Tx) error {
+				bytes = 0
+				return tx.Scan(keyMinutes, "", func(_ string, v []byte) (bool, error) { bytes += len(v); return true, nil })
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(records)/float64(b.N), "records/op")
+			b.ReportMetric(float64(bytes)/float64(records), "bytes/record")
+		})
 	}
 }

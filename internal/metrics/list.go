@@ -8,7 +8,8 @@ import (
 
 // List returns the series that match namespace and name (empty = any) and every filter (the filter's Name must
 // be one of the series' dimensions and, if its Value is not empty, have that value) and that have data within
-// retention, sorted by namespace, name and dimensions, at most ListPageSize per page. The returned token is empty
+// retention — in memory, or, with a durable store, persisted minutes (the catalog of this node's series, so a
+// series is listed after a restart) —, sorted by namespace, name and dimensions, at most ListPageSize per page. The returned token is empty
 // on the last page; passing it back continues after the last series returned. Series created after a page was
 // served appear on a later page if they sort after it.
 //
@@ -36,15 +37,40 @@ func (s *Store) List(namespace, name string, filters []DimensionFilter, token st
 		}
 		sh.mu.RUnlock()
 	}
-	slices.SortFunc(hits, func(a, b *series) int { return strings.Compare(a.key, b.key) })
-	next := ""
-	if len(hits) > ListPageSize {
-		hits = hits[:ListPageSize]
-		next = base64.RawURLEncoding.EncodeToString([]byte(hits[len(hits)-1].key))
+	type hit struct {
+		key string
+		id  MetricID
 	}
-	out := make([]MetricID, len(hits))
-	for i, se := range hits {
-		out[i] = MetricID{Namespace: se.id.Namespace, Name: se.id.Name, Dimensions: slices.Clone(se.id.Dimensions)}
+	all := make([]hit, 0, len(hits))
+	for _, se := range hits {
+		all = append(all, hit{se.key, MetricID{Namespace: se.id.Namespace, Name: se.id.Name, Dimensions: slices.Clone(se.id.Dimensions)}})
+	}
+	if s.arch != nil {
+		listed, err := s.arch.catalog()
+		if err != nil {
+			return nil, "", err
+		}
+		inMemory := make(map[string]bool, len(all))
+		for _, h := range all {
+			inMemory[h.key] = true
+		}
+		for _, id := range listed {
+			id = NewMetricID(id.Namespace, id.Name, id.Dimensions...)
+			if k := seriesKey(&id); !inMemory[k] && (after == "" || k > after) && matches(&id, namespace, name, filters) {
+				inMemory[k] = true
+				all = append(all, hit{k, id})
+			}
+		}
+	}
+	slices.SortFunc(all, func(a, b hit) int { return strings.Compare(a.key, b.key) })
+	next := ""
+	if len(all) > ListPageSize {
+		all = all[:ListPageSize]
+		next = base64.RawURLEncoding.EncodeToString([]byte(all[len(all)-1].key))
+	}
+	out := make([]MetricID, len(all))
+	for i, h := range all {
+		out[i] = h.id
 	}
 	return out, next, nil
 }

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"context"
 	"math"
 	"sort"
 	"strconv"
@@ -18,7 +19,8 @@ import (
 // q.Percentiles come from the merged sketches (see RelativeAccuracy) and are left out of a period that contains a
 // statistic set with Minimum != Maximum, whose values are unknown. If q.Unit is set, only samples recorded with
 // that unit count; otherwise all units are aggregated together and Datapoint.Unit is the common unit, or "None"
-// when the period mixes units. Samples outside retention are gone.
+// when the period mixes units. Samples outside retention are gone, except that with a durable store periods of
+// whole minutes also read the persisted minutes (see the package doc), for Options.MinuteRetention.
 //
 // Errors (*fault.Error, CloudWatch's codes): InvalidParameterValue for a Period that is not a positive whole
 // number of seconds, an End not after Start, or a percentile name that is not pNN(.N) within [p0, p100].
@@ -115,30 +117,35 @@ func (s *Store) fold(q Query, align bool, emit func(*aggregator)) error {
 	if q.End.Nanosecond() != 0 {
 		end++
 	}
-	lo := max(start, s.cutoff(s.now()))
-	var unit uint16
-	if q.Unit != "" {
-		u, ok := s.units.lookup(q.Unit)
-		if !ok {
-			return nil
-		}
-		unit = u
-	}
+	now := s.now()
+	lo := max(start, s.cutoff(now))
 	id := normalize(q.Metric)
-	se := s.lookup(s.hash(&id), &id)
-	if se == nil {
-		return nil
+	// Periods of whole minutes are also served from the persisted minutes, where the 1-second buckets of this
+	// process do not reach: before memFrom, and before this process started (its node's earlier runs).
+	var recs []bucket
+	if s.arch != nil && period%60 == 0 && start%60 == 0 {
+		memFrom := s.memFrom(now)
+		rlo := max(start, floor60(now.Unix()-s.arch.retention), 0)
+		rhi := min(end, max(memFrom, floor60(s.arch.bootSec)+60))
+		if rlo < rhi {
+			ctx, cancel := context.WithTimeout(context.Background(), archiveReadTimeout)
+			var err error
+			recs, err = s.archived(ctx, &id, rlo, rhi, memFrom, q.Unit)
+			cancel()
+			if err != nil {
+				return err
+			}
+			defer s.releaseBuckets(recs)
+		}
+		lo = max(start, memFrom)
+	}
+	unit, unitKnown := uint16(0), true
+	if q.Unit != "" {
+		unit, unitKnown = s.units.lookup(q.Unit)
 	}
 	agg := aggregator{s: s, pcts: pcts}
-	se.mu.Lock()
-	defer se.mu.Unlock()
-	bs := se.buckets
 	cur := int64(math.MinInt64)
-	for i := sort.Search(len(bs), func(i int) bool { return bs[i].sec >= lo }); i < len(bs) && bs[i].sec < end; i++ {
-		b := &bs[i]
-		if q.Unit != "" && b.unit != unit {
-			continue
-		}
+	add := func(b *bucket) {
 		p := floorDiv(b.sec-start, period)
 		if p != cur {
 			if agg.n > 0 {
@@ -149,11 +156,38 @@ func (s *Store) fold(q Query, align bool, emit func(*aggregator)) error {
 		}
 		agg.add(b)
 	}
-	if agg.n > 0 {
-		emit(&agg)
+	var bs []bucket
+	if se := s.lookup(s.hash(&id), &id); se != nil && unitKnown {
+		se.mu.Lock()
+		defer se.mu.Unlock()
+		bs = se.buckets
 	}
-	return nil
+	// Merge the two streams in time order (a late sample may fall between an earlier run's minutes).
+	i, j := sort.Search(len(bs), func(i int) bool { return bs[i].sec >= lo }), 0
+	for {
+		memOK := i < len(bs) && bs[i].sec < end
+		if memOK && q.Unit != "" && bs[i].unit != unit {
+			i++
+			continue
+		}
+		switch {
+		case j < len(recs) && (!memOK || recs[j].sec <= bs[i].sec):
+			add(&recs[j])
+			j++
+		case memOK:
+			add(&bs[i])
+			i++
+		default:
+			if agg.n > 0 {
+				emit(&agg)
+			}
+			return nil
+		}
+	}
 }
+
+// archiveReadTimeout bounds a query's read of the persisted minutes.
+const archiveReadTimeout = 10 * time.Second
 
 // aggregator folds the buckets of one period. It runs under the series lock.
 type aggregator struct {

@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"hash/maphash"
+	"log/slog"
 	"math"
 	"slices"
 	"sort"
@@ -13,7 +14,9 @@ import (
 
 	"github.com/DataDog/sketches-go/ddsketch"
 	"github.com/DataDog/sketches-go/ddsketch/mapping"
-	"github.com/DataDog/sketches-go/ddsketch/store"
+	skstore "github.com/DataDog/sketches-go/ddsketch/store"
+
+	"github.com/sluice-dev/sluice/internal/store"
 )
 
 const (
@@ -41,6 +44,19 @@ type Options struct {
 	Retention time.Duration
 	// Now is the clock; nil means time.Now. Tests pass a fake clock.
 	Now func() time.Time
+
+	// Durable, when set, is where the store persists the 1-minute aggregates of its series as each minute closes
+	// (Flush), so that periods of whole minutes outlive the process; nil keeps everything in memory only.
+	Durable store.Store
+	// Node names this node's records among those of the processes sharing Durable ("" means "local"): each node
+	// reads and writes only its own, a cluster read merges the nodes' answers (Cluster).
+	Node string
+	// MinuteRetention is how long persisted minutes are kept; zero means DefaultMinuteRetention.
+	MinuteRetention time.Duration
+	// WriteBatch bounds the records of one store transaction of Flush and Expire; zero means DefaultWriteBatch.
+	WriteBatch int
+	// Logger receives unreadable persisted records; nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // Store holds every series in memory. It is safe for concurrent use.
@@ -54,6 +70,8 @@ type Store struct {
 	units     unitTable
 	seq       atomic.Uint64 // series creation sequence (Version)
 	shards    [numShards]shard
+	keep      int64    // seconds of 1-second buckets Prune keeps: the retention, and keepSlack more with an archive
+	arch      *archive // nil: memory only
 }
 
 type shard struct {
@@ -77,6 +95,8 @@ type series struct {
 	lastUnit      string // the unit of the previous sample and its index, to skip the unit table
 	lastUnitIndex uint16
 	buckets       []bucket
+	// dirtyFrom is the earliest second written since its minute was last persisted (math.MaxInt64: none).
+	dirtyFrom int64
 	// changes logs, for ChangedSince, each write that went to another second than the write before it: the
 	// write's sequence number (writes after it) and its second. changeN counts every entry ever logged.
 	changes [changeLogLen]change
@@ -126,10 +146,15 @@ func NewStore(o Options) *Store {
 		mapping:   m,
 	}
 	s.sketches.New = func() any {
-		return ddsketch.NewDDSketch(s.mapping, store.NewBufferedPaginatedStore(), store.NewBufferedPaginatedStore())
+		return ddsketch.NewDDSketch(s.mapping, skstore.NewBufferedPaginatedStore(), skstore.NewBufferedPaginatedStore())
 	}
 	s.scratch.New = func() any {
-		return ddsketch.NewDDSketch(s.mapping, store.NewBufferedPaginatedStore(), store.NewBufferedPaginatedStore())
+		return ddsketch.NewDDSketch(s.mapping, skstore.NewBufferedPaginatedStore(), skstore.NewBufferedPaginatedStore())
+	}
+	s.keep = s.retention
+	if o.Durable != nil {
+		s.arch = newArchive(o, now())
+		s.keep += int64(keepSlack / time.Second)
 	}
 	s.units.init()
 	for i := range s.shards {
@@ -257,7 +282,7 @@ func (s *Store) lookupOrCreate(h uint64, id *MetricID) *series {
 		}
 	}
 	own := MetricID{Namespace: id.Namespace, Name: id.Name, Dimensions: slices.Clone(id.Dimensions)}
-	se := &series{id: own, key: seriesKey(&own), hash: h, seq: s.seq.Add(1), next: head}
+	se := &series{id: own, key: seriesKey(&own), hash: h, seq: s.seq.Add(1), next: head, dirtyFrom: math.MaxInt64}
 	se.last.Store(math.MinInt64)
 	sh.m[h] = se
 	return se
@@ -332,6 +357,9 @@ func (s *Store) Record(id MetricID, sm Sample) {
 			b.addValues(s, sm.Value, n, sm.Value*n)
 		}
 		se.writes++
+		if sec < se.dirtyFrom {
+			se.dirtyFrom = sec
+		}
 		if se.writes == 1 || sec != se.curSec {
 			se.changes[se.changeN%changeLogLen] = change{se.writes, sec}
 			se.changeN++
@@ -512,7 +540,7 @@ func (s *Store) Len() int {
 // bounds memory: the owner calls it periodically (Run does, every PruneInterval). It holds each series' lock only
 // while that series is pruned, and a shard's write lock only to unlink empty series.
 func (s *Store) Prune() {
-	cutoff := s.cutoff(s.now())
+	cutoff := s.now().Unix() - s.keep
 	var all, empty []*series
 	for i := range s.shards {
 		sh := &s.shards[i]
@@ -588,16 +616,50 @@ func (sh *shard) unlink(se *series) {
 	}
 }
 
-// Run prunes the store every PruneInterval until ctx ends.
+// Run prunes the store every PruneInterval until ctx ends; with an archive it also persists each minute a
+// FlushDelay after it closes (Flush) and deletes the expired minutes every ExpireInterval (Expire). A failed write
+// is logged and retried on the next minute. When ctx ends it writes what is due, the open minute included
+// (FlushAll).
 func (s *Store) Run(ctx context.Context) {
-	t := time.NewTicker(PruneInterval)
-	defer t.Stop()
+	if s.arch == nil {
+		t := time.NewTicker(PruneInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				s.Prune()
+			}
+		}
+	}
+	lastExpire := time.Time{}
 	for {
+		now := s.now()
+		t := time.NewTimer(nextFlush(now).Sub(now))
 		select {
 		case <-ctx.Done():
+			t.Stop()
+			// Write the minutes closed since the last flush and the open one's samples before stopping.
+			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if _, err := s.FlushAll(fctx); err != nil {
+				s.arch.log.Error("metric minutes not persisted at shutdown", "err", err)
+			}
 			return
 		case <-t.C:
-			s.Prune()
+		}
+		if _, err := s.Flush(ctx); err != nil && ctx.Err() == nil {
+			s.arch.log.Error("metric minutes not persisted; retried next minute", "err", err)
+		}
+		s.Prune()
+		if now := s.now(); now.Sub(lastExpire) >= ExpireInterval {
+			lastExpire = now
+			if n, err := s.Expire(ctx); err != nil && ctx.Err() == nil {
+				s.arch.log.Error("expired metric minutes not deleted; retried later", "err", err)
+			} else if n > 0 {
+				s.arch.log.Debug("expired metric minutes deleted", "minutes", n)
+			}
 		}
 	}
 }

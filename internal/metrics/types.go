@@ -1,6 +1,3 @@
-// Package metrics owns Sluice's metric store: CloudWatch-shaped series (namespace, name, dimensions) kept in
-// 1-second buckets in memory with bounded retention, with exact counts and sums and percentiles from a mergeable
-// sketch. The invoke path records into it; the CloudWatch API, the alarm evaluator and Prometheus read from it.
 package metrics
 
 import "time"

@@ -55,6 +55,9 @@ import (
 	"github.com/sluice-dev/sluice/internal/store"
 )
 
+// embeddedMetricsBatch is how many minute records one bbolt transaction of the metric store writes.
+const embeddedMetricsBatch = 500
+
 // Config is `sluice serve`'s configuration. Zero values take the documented defaults.
 type Config struct {
 	Listen           string // default 127.0.0.1:9324
@@ -75,8 +78,10 @@ type Config struct {
 	// MinSettleTime keeps creates Pending and updates InProgress at least this long after they commit (default 0;
 	// see controlplane.Options).
 	MinSettleTime time.Duration
-	// MetricRetention is how long metrics are kept in memory (default 3h).
+	// MetricRetention is how long metrics are kept in memory at 1-second resolution (default 3h).
 	MetricRetention time.Duration
+	// MinuteMetricRetention is how long metrics' 1-minute aggregates are kept in the store (default 15 days).
+	MinuteMetricRetention time.Duration
 	// DeployTimeScale makes one configured deployment minute last 60/DeployTimeScale seconds (default 1).
 	DeployTimeScale float64
 	// AlarmTimeScale makes a configured alarm period last Period/AlarmTimeScale when alarms are evaluated (default 1).
@@ -236,7 +241,20 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if err != nil {
 		return err
 	}
-	metricStore := metrics.NewStore(metrics.Options{Retention: cfg.MetricRetention})
+	// Metrics: 1-second buckets in memory, each closed minute persisted in the store under this node's name.
+	// A closed minute is one batch: a few large bbolt transactions (one fsync each), or etcd transactions within
+	// its --max-txn-ops and well under its request size limit (a record is about 0.5 KB, a few KB at most).
+	metricsNode, metricsBatch := "", embeddedMetricsBatch
+	if node != nil {
+		metricsNode = node.Self().Name
+		ops := cfg.Cluster.MaxTxnOps
+		if ops <= 0 {
+			ops = 128 // etcd's default
+		}
+		metricsBatch = max(1, min(ops-1, 250))
+	}
+	metricStore := metrics.NewStore(metrics.Options{Retention: cfg.MetricRetention, Durable: db, Node: metricsNode,
+		MinuteRetention: cfg.MinuteMetricRetention, WriteBatch: metricsBatch, Logger: log})
 	// Metrics and logs stay where they are produced; in a cluster every read merges all live nodes' (clusterreads.go).
 	var (
 		alarmMetrics alarms.MetricReader = metricStore
