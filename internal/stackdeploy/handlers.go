@@ -52,6 +52,9 @@ var handlers = map[string]handler{
 	"AWS::CodeDeploy::DeploymentConfig": configHandler{},
 	"AWS::IAM::Role":                    roleHandler{},
 	"AWS::SSM::Parameter":               parameterHandler{},
+	"AWS::S3::Bucket":                   bucketHandler{},
+	"AWS::S3::BucketPolicy":             bucketPolicyHandler{},
+	"AWS::IAM::Policy":                  inlinePolicyHandler{},
 	"AWS::CDK::Metadata":                metadataHandler{},
 }
 
