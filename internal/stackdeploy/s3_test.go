@@ -159,8 +159,14 @@ func TestBucketResources(t *testing.T) {
 		t.Errorf("encryption after v2: %v, want S3's default", err)
 	}
 	for name, call := range map[string]func() error{
-		"public access block": func() error { _, err := w.s3.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: bucket}); return err },
-		"tags":                func() error { _, err := w.s3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: bucket}); return err },
+		"public access block": func() error {
+			_, err := w.s3.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: bucket})
+			return err
+		},
+		"tags": func() error {
+			_, err := w.s3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: bucket})
+			return err
+		},
 	} {
 		if err := call(); err == nil {
 			t.Errorf("%s still set after it left the template", name)
