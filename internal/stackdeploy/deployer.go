@@ -32,6 +32,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -202,6 +203,7 @@ type run struct {
 	cd      *codedeploy.Client
 	ssm     *ssm.Client
 	s3      *s3.Client
+	logs    *cloudwatchlogs.Client
 	st      stack.Stack
 	// state is what exists now, by logical id (starts as the recorded stack).
 	state map[string]stack.ResourceState
@@ -441,7 +443,7 @@ func newRun(o Options) *run {
 	r := &run{o: o, clock: o.clock, region: o.Config.Region, lambda: lambda.NewFromConfig(o.Config), iam: iam.NewFromConfig(o.Config),
 		cw: cloudwatch.NewFromConfig(o.Config), cd: codedeploy.NewFromConfig(o.Config), ssm: ssm.NewFromConfig(o.Config),
 		// Path-style: Sluice's S3 answers on the listener's own address, which names no bucket.
-		s3: s3.NewFromConfig(o.Config, func(so *s3.Options) { so.UsePathStyle = true })}
+		s3: s3.NewFromConfig(o.Config, func(so *s3.Options) { so.UsePathStyle = true }), logs: cloudwatchlogs.NewFromConfig(o.Config)}
 	r.result = Result{Stack: o.StackName, DryRun: o.DryRun, Changes: []Change{}}
 	return r
 }

@@ -13,15 +13,19 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sluice-dev/sluice/internal/api/gateway"
 	"github.com/sluice-dev/sluice/internal/api/iamapi"
+	"github.com/sluice-dev/sluice/internal/api/logsapi"
 	"github.com/sluice-dev/sluice/internal/api/s3api"
 	"github.com/sluice-dev/sluice/internal/auth"
 	"github.com/sluice-dev/sluice/internal/blobstore"
 	iampkg "github.com/sluice-dev/sluice/internal/iam"
+	"github.com/sluice-dev/sluice/internal/lambda"
+	"github.com/sluice-dev/sluice/internal/logstore"
 	"github.com/sluice-dev/sluice/internal/s3/buckets"
 	"github.com/sluice-dev/sluice/internal/sigv4"
 	"github.com/sluice-dev/sluice/internal/store/bolt"
@@ -35,6 +39,7 @@ type realWorld struct {
 	cfg    aws.Config
 	s3     *s3.Client
 	iam    *iam.Client
+	logs   *cloudwatchlogs.Client
 	ids    *iampkg.Service
 	stacks *memStacks
 	dir    string
@@ -58,12 +63,18 @@ func newRealWorld(t *testing.T) *realWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
+	logFiles, err := logstore.Open(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { logFiles.Close() })
+	logsEdge := logsapi.New(logFiles, lambda.Account{Region: "us-east-1", ID: worldAccount}, quiet, logsapi.WithRegistry(logstore.NewRegistry(db, nil)))
 	objects := buckets.New(buckets.Options{Store: db, Blobs: blobstore.Single{Store: blobs}, Region: "us-east-1", Logger: quiet})
 	fake := newFakeAWS(t)
 	rest := http.HandlerFunc(fake.serve)
 	gw := &gateway.Gateway{
 		Verifier: &sigv4.Verifier{Credentials: keys},
-		Services: map[string]http.Handler{"iam": iamapi.NewIAM(ids, quiet), "sts": rest, "lambda": rest, "codedeploy": rest, "monitoring": rest},
+		Services: map[string]http.Handler{"iam": iamapi.NewIAM(ids, quiet), "logs": logsEdge, "sts": rest, "lambda": rest, "codedeploy": rest, "monitoring": rest},
 		S3:       s3api.New(objects, quiet), S3Domain: "s3.us-east-1.localhost",
 		Authorizer: ids, GlobalServices: map[string]bool{"iam": true, "sts": true},
 		Region: "us-east-1", Log: quiet,
@@ -72,7 +83,7 @@ func newRealWorld(t *testing.T) *realWorld {
 	t.Cleanup(srv.Close)
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
 		BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1}
-	return &realWorld{t: t, cfg: cfg, s3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }), iam: iam.NewFromConfig(cfg),
+	return &realWorld{t: t, cfg: cfg, s3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }), iam: iam.NewFromConfig(cfg), logs: cloudwatchlogs.NewFromConfig(cfg),
 		ids: ids, stacks: newMemStacks(), dir: t.TempDir()}
 }
 
