@@ -55,6 +55,7 @@ var handlers = map[string]handler{
 	"AWS::S3::Bucket":                   bucketHandler{},
 	"AWS::S3::BucketPolicy":             bucketPolicyHandler{},
 	"AWS::IAM::Policy":                  inlinePolicyHandler{},
+	"AWS::IAM::ManagedPolicy":           managedPolicyHandler{},
 	"AWS::Logs::LogGroup":               logGroupHandler{},
 	"AWS::CDK::Metadata":                metadataHandler{},
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -124,4 +126,140 @@ func (inlinePolicyHandler) replaces([]string) bool { return false }
 
 func (inlinePolicyHandler) remove(ctx context.Context, r *run, prev stack.ResourceState) error {
 	return syncInlinePolicy(ctx, r, prev.Properties, map[string]any{})
+}
+
+// ---- AWS::IAM::ManagedPolicy ----
+
+// managedPolicyHandler makes a customer managed policy and attaches it to the roles it names. A new document is
+// a new default version (the oldest other version goes when IAM's five are there); Ref is the policy's ARN.
+type managedPolicyHandler struct{}
+
+var managedPolicyKeys = []string{"ManagedPolicyName", "Path", "Description", "PolicyDocument", "Roles", "Users", "Groups"}
+
+func (managedPolicyHandler) check(r *run, id string, _ *cfn.Resource) error {
+	props, err := checkedProps(r, id, managedPolicyKeys...)
+	if err != nil {
+		return err
+	}
+	if props["Users"] != nil || props["Groups"] != nil {
+		return errors.New("Users, Groups: Sluice attaches managed policies to roles only")
+	}
+	_, err = document(props["PolicyDocument"])
+	return err
+}
+
+func (managedPolicyHandler) normalize(_ *run, _ string, p map[string]any) map[string]any { return p }
+
+func (h managedPolicyHandler) create(ctx context.Context, r *run, res *resource) error {
+	name := str(res.props, "ManagedPolicyName")
+	if name == "" {
+		name = r.physicalName(res.id, 128)
+	}
+	doc, err := document(res.props["PolicyDocument"])
+	if err != nil {
+		return err
+	}
+	in := &iam.CreatePolicyInput{PolicyName: aws.String(name), PolicyDocument: aws.String(doc)}
+	if p := str(res.props, "Path"); p != "" {
+		in.Path = aws.String(p)
+	}
+	if d := str(res.props, "Description"); d != "" {
+		in.Description = aws.String(d)
+	}
+	out, err := r.iam.CreatePolicy(ctx, in)
+	if err != nil {
+		return err
+	}
+	arn := aws.ToString(out.Policy.Arn)
+	if err := attachManaged(ctx, r, arn, nil, names(res.props["Roles"])); err != nil {
+		_ = attachManaged(context.WithoutCancel(ctx), r, arn, names(res.props["Roles"]), nil)
+		_, _ = r.iam.DeletePolicy(context.WithoutCancel(ctx), &iam.DeletePolicyInput{PolicyArn: out.Policy.Arn})
+		return err
+	}
+	res.physicalID = arn
+	res.attrs = map[string]string{"PolicyArn": arn, "PolicyId": aws.ToString(out.Policy.PolicyId)}
+	return nil
+}
+
+// attachManaged attaches the policy to the roles of want it is not attached to as one of had, and detaches it from
+// those of had no longer wanted.
+func attachManaged(ctx context.Context, r *run, arn string, had, want []string) error {
+	for _, role := range want {
+		if !slices.Contains(had, role) {
+			if _, err := r.iam.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(role), PolicyArn: aws.String(arn)}); err != nil {
+				return err
+			}
+		}
+	}
+	for _, role := range had {
+		if !slices.Contains(want, role) {
+			_, err := r.iam.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(role), PolicyArn: aws.String(arn)})
+			if err := ignoreNoSuchEntity(err); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (managedPolicyHandler) update(ctx context.Context, r *run, res *resource, prev stack.ResourceState, changed []string) (Action, string, error) {
+	arn := prev.PhysicalID
+	res.attrs = prev.Attributes
+	if has(changed, "PolicyDocument") {
+		doc, err := document(res.props["PolicyDocument"])
+		if err != nil {
+			return "", "", err
+		}
+		versions, err := r.iam.ListPolicyVersions(ctx, &iam.ListPolicyVersionsInput{PolicyArn: aws.String(arn)})
+		if err != nil {
+			return "", "", err
+		}
+		if len(versions.Versions) >= 5 {
+			// Make room as CloudFormation does: the oldest version that is not the default goes.
+			oldest := ""
+			for _, v := range versions.Versions {
+				if !v.IsDefaultVersion && (oldest == "" || versionNumber(aws.ToString(v.VersionId)) < versionNumber(oldest)) {
+					oldest = aws.ToString(v.VersionId)
+				}
+			}
+			if _, err := r.iam.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: aws.String(arn), VersionId: aws.String(oldest)}); err != nil {
+				return "", "", err
+			}
+		}
+		if _, err := r.iam.CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: aws.String(arn), PolicyDocument: aws.String(doc),
+			SetAsDefault: true}); err != nil {
+			return "", "", err
+		}
+	}
+	return ActionUpdate, "", attachManaged(ctx, r, arn, names(prev.Properties["Roles"]), names(res.props["Roles"]))
+}
+
+func versionNumber(id string) int {
+	n, _ := strconv.Atoi(strings.TrimPrefix(id, "v"))
+	return n
+}
+
+func (managedPolicyHandler) replaces(changed []string) bool {
+	return has(changed, "ManagedPolicyName", "Path", "Description")
+}
+
+// remove detaches the policy, deletes its versions but the default, then the policy, as IAM requires.
+func (managedPolicyHandler) remove(ctx context.Context, r *run, prev stack.ResourceState) error {
+	arn := aws.String(prev.PhysicalID)
+	if err := attachManaged(ctx, r, prev.PhysicalID, names(prev.Properties["Roles"]), nil); err != nil {
+		return err
+	}
+	versions, err := r.iam.ListPolicyVersions(ctx, &iam.ListPolicyVersionsInput{PolicyArn: arn})
+	if err != nil {
+		return ignoreNoSuchEntity(err)
+	}
+	for _, v := range versions.Versions {
+		if !v.IsDefaultVersion {
+			if _, err := r.iam.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: arn, VersionId: v.VersionId}); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = r.iam.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: arn})
+	return ignoreNoSuchEntity(err)
 }
