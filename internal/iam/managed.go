@@ -38,6 +38,8 @@ var managedPolicies = map[string]string{
 		{"Effect":"Allow","Action":["cloudwatch:*","logs:*"],"Resource":"*"}]}`,
 	"arn:aws:iam::aws:policy/ReadOnlyAccess": `{"Version":"2012-10-17","Statement":[
 		{"Effect":"Allow","Action":["lambda:Get*","lambda:List*","codedeploy:Get*","codedeploy:List*","codedeploy:BatchGet*","cloudwatch:Describe*","cloudwatch:Get*","cloudwatch:List*","logs:Describe*","logs:Get*","logs:FilterLogEvents","iam:Get*","iam:List*","ssm:Describe*","ssm:Get*","ssm:List*"],"Resource":"*"}]}`,
+	"arn:aws:iam::aws:policy/AWSCloudFormationReadOnlyAccess": `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":["cloudformation:Describe*","cloudformation:EstimateTemplateCost","cloudformation:Get*","cloudformation:List*","cloudformation:ValidateTemplate","cloudformation:Detect*"],"Resource":"*"}]}`,
 	"arn:aws:iam::aws:policy/AmazonSSMReadOnlyAccess": `{"Version":"2012-10-17","Statement":[
 		{"Effect":"Allow","Action":["ssm:Describe*","ssm:Get*","ssm:List*"],"Resource":"*"}]}`,
 	"arn:aws:iam::aws:policy/PowerUserAccess": `{"Version":"2012-10-17","Statement":[

@@ -57,6 +57,7 @@ var handlers = map[string]handler{
 	"AWS::IAM::Policy":                  inlinePolicyHandler{},
 	"AWS::IAM::ManagedPolicy":           managedPolicyHandler{},
 	"AWS::Logs::LogGroup":               logGroupHandler{},
+	"AWS::ECR::Repository":              repositoryHandler{},
 	"AWS::CDK::Metadata":                metadataHandler{},
 }
 
