@@ -114,3 +114,24 @@ func TestCustomerManagedPolicies(t *testing.T) {
 		t.Errorf("an AWS managed policy: %+v, %v", aws, err)
 	}
 }
+
+// TestGlobalConditionKeys: policies see aws:ResourceAccount, aws:PrincipalAccount and aws:PrincipalArn (a session's
+// role), as CDK's bootstrap roles need; aws:SecureTransport is absent, so a Bool condition on it does not match.
+func TestGlobalConditionKeys(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	_, err := e.svc.CreateRole(ctx, CreateRoleInput{Name: "publish", TrustPolicy: rootTrust})
+	e.must(err)
+	e.must(e.svc.PutRolePolicy(ctx, "publish", "p", `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":"s3:PutObject","Resource":"*","Condition":{"StringEquals":{"aws:ResourceAccount":["123456789012"]}}},
+		{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"StringEquals":{"aws:ResourceAccount":"999999999999"}}},
+		{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*","Condition":{"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::123456789012:role/publish"}}},
+		{"Effect":"Allow","Action":"s3:DeleteObject","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalAccount":"123456789012"}}},
+		{"Effect":"Deny","Action":"s3:DeleteObject","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`))
+	session := "arn:aws:sts::123456789012:assumed-role/publish/ci"
+	for action, want := range map[string]bool{"s3:PutObject": true, "s3:GetObject": false, "s3:ListBucket": true, "s3:DeleteObject": true} {
+		if got := e.svc.Authorize(ctx, session, "", action, "arn:aws:s3:::b/k") == nil; got != want {
+			t.Errorf("%s allowed: %v, want %v", action, got, want)
+		}
+	}
+}
