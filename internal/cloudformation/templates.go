@@ -337,6 +337,11 @@ func (s *Service) GetTemplate(ctx context.Context, stackName, changeSetName, sta
 		}
 		if st.API != nil {
 			key = st.API.TemplateKey
+			if key == "" && st.Status == stack.StatusReviewInProgress {
+				// A stack a change set made that has not been executed has no template yet: AWS answers with
+				// none (what `cdk deploy` reads when it looks a stack in review up).
+				return "", []string{}, nil
+			}
 		}
 	}
 	var t storedTemplate

@@ -31,6 +31,7 @@ func (s *Service) AuthorizeWith(ctx context.Context, principal, accessKeyID, act
 	if err != nil {
 		return err
 	}
+	conditions = s.globalConditions(principal, conditions)
 	req := policy.Request{Action: action, Resource: resource, Context: conditionContext(conditions)}
 	switch policy.Evaluate(req, docs...) {
 	case policy.ExplicitDeny:
@@ -61,6 +62,32 @@ func (s *Service) AuthorizeWith(ctx context.Context, principal, accessKeyID, act
 		return denied(principal, action, resource, "because no session policy allows the "+action+" action")
 	}
 	return nil
+}
+
+// globalConditions adds to a request's own condition keys the global ones Sluice knows: aws:PrincipalArn (a
+// session's role, as IAM gives it), aws:PrincipalAccount, and aws:ResourceAccount — every resource Sluice serves
+// is the account's (CDK's bootstrap policies allow asset access only with StringEquals aws:ResourceAccount). The
+// transport keys (aws:SecureTransport) are left absent: Sluice cannot tell a TLS-terminating proxy from none.
+func (s *Service) globalConditions(principal string, conditions map[string]string) map[string]string {
+	out := make(map[string]string, len(conditions)+3)
+	out["aws:ResourceAccount"] = s.account
+	out["aws:PrincipalAccount"] = s.account
+	out["aws:PrincipalArn"] = principalARN(principal)
+	for k, v := range conditions {
+		out[k] = v
+	}
+	return out
+}
+
+// principalARN is the ARN aws:PrincipalArn gives for a caller: a session's role's ARN (its path is not in the
+// session ARN, so the root path is assumed), otherwise the caller's own.
+func principalARN(principal string) string {
+	parts := strings.SplitN(principal, ":", 6)
+	if len(parts) == 6 && parts[2] == "sts" && strings.HasPrefix(parts[5], "assumed-role/") {
+		role, _, _ := strings.Cut(strings.TrimPrefix(parts[5], "assumed-role/"), "/")
+		return "arn:aws:iam::" + parts[4] + ":role/" + role
+	}
+	return principal
 }
 
 // conditionContext is a request's condition keys as the policy language takes them.
@@ -189,12 +216,21 @@ func (s *Service) cachedPolicies(ctx context.Context, k principalKind, name stri
 			return err
 		}
 		arns, err := attached(tx, name)
+		if err != nil {
+			return err
+		}
 		for _, arn := range arns {
-			if d, err := policy.Parse(managedPolicies[arn], policy.Identity); err == nil {
+			doc, ok := managedPolicies[arn]
+			if !ok {
+				if doc, err = s.customerDocument(tx, arn); err != nil {
+					return err
+				}
+			}
+			if d, err := policy.Parse(doc, policy.Identity); err == nil {
 				docs = append(docs, d)
 			}
 		}
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, err

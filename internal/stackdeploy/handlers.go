@@ -52,6 +52,12 @@ var handlers = map[string]handler{
 	"AWS::CodeDeploy::DeploymentConfig": configHandler{},
 	"AWS::IAM::Role":                    roleHandler{},
 	"AWS::SSM::Parameter":               parameterHandler{},
+	"AWS::S3::Bucket":                   bucketHandler{},
+	"AWS::S3::BucketPolicy":             bucketPolicyHandler{},
+	"AWS::IAM::Policy":                  inlinePolicyHandler{},
+	"AWS::IAM::ManagedPolicy":           managedPolicyHandler{},
+	"AWS::Logs::LogGroup":               logGroupHandler{},
+	"AWS::ECR::Repository":              repositoryHandler{},
 	"AWS::CDK::Metadata":                metadataHandler{},
 }
 

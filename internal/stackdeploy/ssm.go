@@ -18,10 +18,11 @@ import (
 
 // resolveSSM reads the SSM parameters the template's AWS::SSM::Parameter::Value<…> parameters name, as
 // CloudFormation does before it creates anything, and returns their values by template parameter (CloudFormation's
-// ResolvedValue). Missing parameters fail the deploy with CloudFormation's message when the template uses them; an
-// unused one (CDK's BootstrapVersion, read only by the Rules Sluice does not evaluate) is skipped with a note, so
-// that a template deploys without `cdk bootstrap`. SecureString parameters are refused, as CloudFormation refuses
-// them.
+// ResolvedValue). A missing parameter fails the deploy with CloudFormation's message. Only `sluice deploy` (a
+// template from a file) lets an unused one go with a note — CDK's BootstrapVersion, read only by the Rules Sluice
+// does not evaluate — so that a synthesized template deploys without `cdk bootstrap`; through the CloudFormation API
+// (a template body) every missing one fails the stack, as on AWS. SecureString parameters are refused, as
+// CloudFormation refuses them.
 func (r *run) resolveSSM(ctx context.Context, params []cfn.SSMParameter) (map[string]string, []string, error) {
 	values := map[string]string{}
 	var notes []string
@@ -48,7 +49,7 @@ func (r *run) resolveSSM(ctx context.Context, params []cfn.SSMParameter) (map[st
 	for _, p := range params {
 		v, ok := found[p.Name]
 		switch {
-		case !ok && !p.Referenced:
+		case !ok && !p.Referenced && r.o.TemplateBody == nil:
 			notes = append(notes, fmt.Sprintf("parameter %s (%s): SSM parameter %s not found; the template does not use it", p.Parameter, p.Type, p.Name))
 		case !ok:
 			missing = append(missing, p.Name)

@@ -233,3 +233,20 @@ Resources:
 }
 
 var _ stack.Store = (*memStacks)(nil)
+
+// TestSSMParameterMissingThroughTheAPI: through the CloudFormation API (a template body) a missing SSM parameter
+// fails the deploy even when no resource uses it — as on AWS, where CDK's BootstrapVersion must exist — while
+// `sluice deploy` lets an unused one go with a note (TestSSMParameterResources).
+func TestSSMParameterMissingThroughTheAPI(t *testing.T) {
+	w := newSSMWorld(t)
+	w.put("/cfg/version", "21", ssm.TypeString)
+	w.put("/cfg/zones", "a,b", ssm.TypeStringList)
+	res, err := Deploy(t.Context(), Options{TemplateBody: []byte(ssmApp("/app/setting", "{team: core}")), StackName: "orders",
+		Config: w.cfg, Stacks: w.stacks, Poll: time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "Unable to fetch parameters [/cdk-bootstrap/hnb659fds/version] from parameter store for this account.") {
+		t.Fatalf("err = %v (%+v), want the missing BootstrapVersion parameter's failure", err, res)
+	}
+	if _, err := w.get("/app/setting"); err == nil {
+		t.Error("a resource was made although a parameter was missing")
+	}
+}

@@ -13,8 +13,11 @@ func (h *Handler) createChangeSet(ctx context.Context, in *stackInput) (*createC
 	if err := unsupported(in.RollbackConfiguration); err != nil {
 		return nil, err
 	}
+	// ImportExistingResources (which `cdk bootstrap` always sends) is accepted: it only matters when a named
+	// resource already exists outside any stack, which Sluice does not import — its creation fails, as it would
+	// without the flag.
 	switch {
-	case len(in.ResourcesToImport) > 0 || in.ImportExistingResources != nil && *in.ImportExistingResources:
+	case len(in.ResourcesToImport) > 0:
 		return nil, validationError("Importing resources is not supported by Sluice.")
 	case in.DeploymentMode != nil:
 		return nil, validationError("DeploymentMode is not supported by Sluice.")

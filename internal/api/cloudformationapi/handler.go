@@ -632,17 +632,22 @@ func (h *Handler) getTemplateSummary(ctx context.Context, in *templateInput) (*t
 type getTemplateInput struct{ StackName, ChangeSetName, TemplateStage *string }
 
 func (h *Handler) getTemplate(ctx context.Context, in *getTemplateInput) (*struct {
-	TemplateBody    string
+	TemplateBody    *string
 	StagesAvailable []string
 }, error) {
 	body, stages, err := h.svc.GetTemplate(ctx, str(in.StackName), str(in.ChangeSetName), str(in.TemplateStage))
 	if err != nil {
 		return nil, err
 	}
-	return &struct {
-		TemplateBody    string
+	var out struct {
+		TemplateBody    *string
 		StagesAvailable []string
-	}{body, stages}, nil
+	}
+	out.StagesAvailable = stages
+	if body != "" {
+		out.TemplateBody = &body
+	}
+	return &out, nil
 }
 
 // formOf is the form of the request being served (the edge hands decoded inputs to operations; the few that
