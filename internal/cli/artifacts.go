@@ -61,7 +61,7 @@ func (a *artifacts) packageTemplate(ctx context.Context, path string) (packaged,
 		return packaged{}, err
 	}
 	dir := filepath.Dir(path)
-	if err := a.packageCode(ctx, t, dir); err != nil {
+	if err := packageCode(ctx, t, dir, a.bucket, a.upload); err != nil {
 		return packaged{}, err
 	}
 	body, err := json.MarshalIndent(t.Raw, "", " ")
@@ -91,8 +91,9 @@ func readTemplate(path string) (*cfn.Template, error) {
 	return t, nil
 }
 
-// packageCode uploads the local code of every function of t and points the function at it.
-func (a *artifacts) packageCode(ctx context.Context, t *cfn.Template, dir string) error {
+// packageCode uploads the local code of every function of t (relative paths are relative to dir) and points the
+// function at the object upload stored it as in bucket.
+func packageCode(ctx context.Context, t *cfn.Template, dir, bucket string, upload func(context.Context, string, pack.Spec) (string, error)) error {
 	globals, _ := t.Raw["Globals"].(map[string]any)
 	globalFn, _ := globals["Function"].(map[string]any)
 	resources, _ := t.Raw["Resources"].(map[string]any)
@@ -117,7 +118,7 @@ func (a *artifacts) packageCode(ctx context.Context, t *cfn.Template, dir string
 			if !ok || local == "" || strings.HasPrefix(local, "s3://") {
 				continue
 			}
-			key, err := a.upload(ctx, id, codeSpec(dir, local, first(props, globalFn, "Runtime"), first(props, globalFn, "Architectures"), meta))
+			key, err := upload(ctx, id, codeSpec(dir, local, first(props, globalFn, "Runtime"), first(props, globalFn, "Architectures"), meta))
 			if err != nil {
 				return err
 			}
@@ -125,7 +126,7 @@ func (a *artifacts) packageCode(ctx context.Context, t *cfn.Template, dir string
 				props = map[string]any{}
 				r["Properties"] = props
 			}
-			props["CodeUri"] = "s3://" + a.bucket + "/" + key
+			props["CodeUri"] = "s3://" + bucket + "/" + key
 			globalCodeUsed = globalCodeUsed || fromGlobals
 		case "AWS::Lambda::Function":
 			local, ok := props["Code"].(string)
@@ -138,11 +139,11 @@ func (a *artifacts) packageCode(ctx context.Context, t *cfn.Template, dir string
 					continue
 				}
 			}
-			key, err := a.upload(ctx, id, codeSpec(dir, local, props["Runtime"], props["Architectures"], meta))
+			key, err := upload(ctx, id, codeSpec(dir, local, props["Runtime"], props["Architectures"], meta))
 			if err != nil {
 				return err
 			}
-			props["Code"] = map[string]any{"S3Bucket": a.bucket, "S3Key": key}
+			props["Code"] = map[string]any{"S3Bucket": bucket, "S3Key": key}
 		}
 	}
 	if globalCodeUsed {

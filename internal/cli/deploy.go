@@ -197,13 +197,13 @@ func runDeploy(cmd *cobra.Command, f *deployFlags, dryRun bool) error {
 const exitInterrupted = 130
 
 // deployExit maps how a deploy ended to its exit: 2 when a traffic shift was rolled back (and the stack with it),
-// 1 on any other failure — whenever the stack ends in a failed state, a rollback that failed included (a dry run
-// changes nothing, so the state it reports is the last deploy's) — and, when the deploy was interrupted (ctx
+// 1 on any other failure — whenever the deploy leaves the stack in a failed state, a rollback that failed included (a
+// dry run, or a deploy with nothing to change, leaves the state the last deploy left) — and, when the deploy was interrupted (ctx
 // ended), what goes on without it instead of "context canceled": the stack operation, if the change set was
 // executed, and the traffic shifts the live view last saw unfinished.
 func deployExit(ctx context.Context, err error, unfinished []stackdeploy.ShiftState, res *stackdeploy.Result, executed bool) error {
 	switch {
-	case err == nil && res != nil && !res.DryRun && res.Status.Failed():
+	case err == nil && res != nil && !res.DryRun && res.Changed() && res.Status.Failed():
 		return &ExitError{Code: 1, Err: fmt.Errorf("stack %s is %s", res.Stack, res.Status)}
 	case err == nil:
 		return nil

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
@@ -79,6 +80,16 @@ func (d *stackDeploy) run(ctx context.Context, dryRun bool) error {
 	current, err := d.describe(ctx)
 	if err != nil {
 		return err
+	}
+	if current != nil && current.StackStatus == cftypes.StackStatusRollbackComplete && !dryRun {
+		// A creation that failed and was rolled back leaves an empty stack CloudFormation cannot update: it is
+		// deleted, and this deploy creates the stack anew.
+		d.event("stack %s is ROLLBACK_COMPLETE (its creation failed and was rolled back, so it holds nothing): deleting it to create it again", d.name)
+		gone := newStackDeploy(d.cfg, d.name, "", nil, d.event)
+		if err := gone.deleteStack(ctx); err != nil {
+			return err
+		}
+		current = nil
 	}
 	kind := cftypes.ChangeSetTypeUpdate
 	if current == nil || current.StackStatus == cftypes.StackStatusReviewInProgress {
@@ -273,7 +284,69 @@ func (d *stackDeploy) plan(ctx context.Context, cs *cloudformation.DescribeChang
 			delete(d.shiftGroups, id)
 		}
 	}
+	if len(d.shiftGroups) > 0 {
+		return d.liveAliases(ctx)
+	}
 	return nil
+}
+
+// liveAliases says, for each alias the change set shifts, which version traffic goes to now — the shift starts
+// from there — and notes an alias a rollback moved away from the version the stack names.
+func (d *stackDeploy) liveAliases(ctx context.Context) error {
+	res, err := d.cf.DescribeStackResources(ctx, &cloudformation.DescribeStackResourcesInput{StackName: aws.String(d.name)})
+	if err != nil {
+		return err
+	}
+	physical := map[string]string{}
+	for _, r := range res.StackResources {
+		physical[aws.ToString(r.LogicalResourceId)] = aws.ToString(r.PhysicalResourceId)
+	}
+	current, err := d.cf.GetTemplate(ctx, &cloudformation.GetTemplateInput{StackName: aws.String(d.name), TemplateStage: cftypes.TemplateStageProcessed})
+	var recorded map[string]any
+	if err == nil {
+		_ = json.Unmarshal([]byte(aws.ToString(current.TemplateBody)), &recorded)
+	}
+	lc := lambda.NewFromConfig(d.cfg)
+	for i, c := range d.res.Changes {
+		if c.Action != stackdeploy.ActionShift {
+			continue
+		}
+		fn, alias := aliasOf(physical[c.LogicalID])
+		a, err := lc.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String(fn), Name: aws.String(alias)})
+		if err != nil {
+			continue // the change set stands; only the note is missing
+		}
+		live := aws.ToString(a.FunctionVersion)
+		d.res.Changes[i].Detail = fmt.Sprintf("%s:%s from version %s to the new version, through CodeDeploy", fn, alias, live)
+		if was := recordedVersion(recorded, c.LogicalID, physical); was != "" && was != live {
+			d.res.Notes = append(d.res.Notes, fmt.Sprintf("%s: alias %s:%s is on version %s (the stack recorded %s)", c.LogicalID, fn, alias, live, was))
+		}
+	}
+	return nil
+}
+
+// recordedVersion is the version an alias of the stack's template points at: its FunctionVersion, a version's
+// number or a Ref or GetAtt of an AWS::Lambda::Version of the stack (whose ARN ends with its number).
+func recordedVersion(tpl map[string]any, aliasID string, physical map[string]string) string {
+	resources, _ := tpl["Resources"].(map[string]any)
+	r, _ := resources[aliasID].(map[string]any)
+	props, _ := r["Properties"].(map[string]any)
+	var versionID string
+	switch v := props["FunctionVersion"].(type) {
+	case string:
+		return v
+	case map[string]any:
+		if ref, ok := v["Ref"].(string); ok {
+			versionID = ref
+		} else if att, ok := v["Fn::GetAtt"].([]any); ok && len(att) == 2 {
+			versionID, _ = att[0].(string)
+		}
+	}
+	arn := physical[versionID]
+	if i := strings.LastIndex(arn, ":"); i >= 0 && arn != "" {
+		return arn[i+1:]
+	}
+	return ""
 }
 
 // processedTemplate is the change set's template after its transform, as JSON.
