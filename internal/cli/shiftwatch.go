@@ -297,6 +297,7 @@ func (w *shiftWatch) observe(ctx context.Context, s *watchedShift) error {
 		s.done = true
 		f.Step, f.NewWeight = "done", 1
 		f.Message = fmt.Sprintf("%s:%s is on version %s", f.Name, f.Alias, f.ToVersion)
+		w.event("%s", f.Message)
 	case "Failed", "Stopped":
 		s.done = true
 		f.Message = "rolled back"
@@ -304,6 +305,7 @@ func (w *shiftWatch) observe(ctx context.Context, s *watchedShift) error {
 			f.Message = d.ErrorInformation.Code + ": " + d.ErrorInformation.Message
 		}
 		f.Step, f.NewWeight = "rolled back to version "+f.FromVersion, 0
+		w.event("%s:%s stays on version %s: deployment %s %s: %s", f.Name, f.Alias, f.FromVersion, f.DeploymentID, strings.ToLower(d.Status), f.Message)
 	}
 	return nil
 }

@@ -381,10 +381,12 @@ func (d *stackDeploy) execute(ctx context.Context) error {
 	d.executed = true
 	d.seen[before] = true
 	for {
-		if err := d.readEvents(ctx); err != nil && ctx.Err() == nil {
+		// Shifts before events: the operation's steps after a shift ends (its cleanup, or its rollback) are then
+		// printed after the shift's end.
+		if err := d.shifts.poll(ctx, d.observer); err != nil && ctx.Err() == nil {
 			return err
 		}
-		if err := d.shifts.poll(ctx, d.observer); err != nil && ctx.Err() == nil {
+		if err := d.readEvents(ctx); err != nil && ctx.Err() == nil {
 			return err
 		}
 		st, err := d.describe(ctx)
