@@ -171,14 +171,14 @@ func (d *stackDeploy) describe(ctx context.Context) (*cftypes.Stack, error) {
 func (d *stackDeploy) awaitChangeSet(ctx context.Context) (*cloudformation.DescribeChangeSetOutput, error) {
 	wait := 100 * time.Millisecond
 	for {
-		cs, err := d.cf.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: aws.String(d.changeSet)})
+		cs, err := d.cf.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{StackName: aws.String(d.name), ChangeSetName: aws.String(d.changeSet)})
 		if err != nil {
 			return nil, err
 		}
 		switch cs.Status {
 		case cftypes.ChangeSetStatusCreateComplete:
 			for next := cs.NextToken; next != nil; {
-				page, err := d.cf.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: aws.String(d.changeSet), NextToken: next})
+				page, err := d.cf.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{StackName: aws.String(d.name), ChangeSetName: aws.String(d.changeSet), NextToken: next})
 				if err != nil {
 					return nil, err
 				}
@@ -209,7 +209,7 @@ func (d *stackDeploy) discard() {
 		_, _ = d.cf.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String(d.name)})
 		return
 	}
-	_, _ = d.cf.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{ChangeSetName: aws.String(d.changeSet)})
+	_, _ = d.cf.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{StackName: aws.String(d.name), ChangeSetName: aws.String(d.changeSet)})
 }
 
 // unchanged reports a deploy with nothing to do: every resource of the stack, unchanged, and its outputs.
@@ -351,7 +351,7 @@ func recordedVersion(tpl map[string]any, aliasID string, physical map[string]str
 
 // processedTemplate is the change set's template after its transform, as JSON.
 func (d *stackDeploy) processedTemplate(ctx context.Context) (map[string]any, error) {
-	out, err := d.cf.GetTemplate(ctx, &cloudformation.GetTemplateInput{ChangeSetName: aws.String(d.changeSet), TemplateStage: cftypes.TemplateStageProcessed})
+	out, err := d.cf.GetTemplate(ctx, &cloudformation.GetTemplateInput{StackName: aws.String(d.name), ChangeSetName: aws.String(d.changeSet), TemplateStage: cftypes.TemplateStageProcessed})
 	if err != nil {
 		return nil, err
 	}
@@ -374,7 +374,7 @@ func (d *stackDeploy) execute(ctx context.Context) error {
 	if err := d.shifts.prepare(ctx, d.cf, d.shiftGroups); err != nil {
 		return err
 	}
-	if _, err := d.cf.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{ChangeSetName: aws.String(d.changeSet)}); err != nil {
+	if _, err := d.cf.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{StackName: aws.String(d.name), ChangeSetName: aws.String(d.changeSet)}); err != nil {
 		d.discard()
 		return err
 	}
