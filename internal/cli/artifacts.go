@@ -50,6 +50,8 @@ type artifacts struct {
 type packaged struct {
 	body string
 	url  string
+	// template is the template as read, before packaging.
+	template *cfn.Template
 }
 
 // packageTemplate reads a template file, replaces each function's local code with the object it was uploaded to —
@@ -57,6 +59,10 @@ type packaged struct {
 // S3Bucket/S3Key, as `aws cloudformation package` does — and returns the template as JSON.
 func (a *artifacts) packageTemplate(ctx context.Context, path string) (packaged, error) {
 	t, err := readTemplate(path)
+	if err != nil {
+		return packaged{}, err
+	}
+	read, err := readTemplate(path)
 	if err != nil {
 		return packaged{}, err
 	}
@@ -69,14 +75,14 @@ func (a *artifacts) packageTemplate(ctx context.Context, path string) (packaged,
 		return packaged{}, err
 	}
 	if len(body) <= maxTemplateBody {
-		return packaged{body: string(body)}, nil
+		return packaged{body: string(body), template: read}, nil
 	}
 	sum := sha256.Sum256(body)
 	key := "templates/" + hex.EncodeToString(sum[:]) + ".json"
 	if err := a.put(ctx, key, body); err != nil {
 		return packaged{}, err
 	}
-	return packaged{url: strings.TrimRight(a.endpoint, "/") + "/" + a.bucket + "/" + key}, nil
+	return packaged{url: strings.TrimRight(a.endpoint, "/") + "/" + a.bucket + "/" + key, template: read}, nil
 }
 
 func readTemplate(path string) (*cfn.Template, error) {

@@ -44,6 +44,8 @@ type watchedShift struct {
 	alarms     []string
 	state      stackdeploy.ShiftState
 	done       bool
+	// announced: the shift's start was printed (once its versions are known).
+	announced bool
 }
 
 func newShiftWatch(cfg aws.Config, stackName string, event func(string, ...any)) *shiftWatch {
@@ -121,21 +123,46 @@ func (w *shiftWatch) poll(ctx context.Context, view *progressObserver) error {
 	if len(w.shifts) == 0 || w.ended {
 		return nil
 	}
+	for _, s := range w.shifts {
+		if err := w.update(ctx, s); err != nil {
+			return err
+		}
+	}
+	w.render(view)
+	return nil
+}
+
+// settle reads the shift of an alias whose update the stack's events say has ended, so that its end is shown
+// before what the operation did after it (its cleanup, or its rollback).
+func (w *shiftWatch) settle(ctx context.Context, aliasID string, view *progressObserver) {
+	for _, s := range w.shifts {
+		if s.aliasID == aliasID && !w.ended {
+			_ = w.update(ctx, s)
+			w.render(view)
+		}
+	}
+}
+
+// update finds s's deployment if it is not known yet, and reads it while it is open.
+func (w *shiftWatch) update(ctx context.Context, s *watchedShift) error {
+	if s.state.DeploymentID == "" {
+		if err := w.find(ctx, s); err != nil || s.state.DeploymentID == "" {
+			return err
+		}
+	}
+	if s.done {
+		return nil
+	}
+	return w.observe(ctx, s)
+}
+
+// render shows the shifts found so far: live while one is open, and once, at the end, when all have ended.
+func (w *shiftWatch) render(view *progressObserver) {
 	snap := stackdeploy.ShiftSnapshot{Stack: w.stack, Now: time.Now()}
 	open := 0
 	for _, s := range w.shifts {
 		if s.state.DeploymentID == "" {
-			if err := w.find(ctx, s); err != nil {
-				return err
-			}
-			if s.state.DeploymentID == "" {
-				continue
-			}
-		}
-		if !s.done {
-			if err := w.observe(ctx, s); err != nil {
-				return err
-			}
+			continue
 		}
 		snap.Functions = append(snap.Functions, s.state)
 		if !s.done {
@@ -150,7 +177,6 @@ func (w *shiftWatch) poll(ctx context.Context, view *progressObserver) error {
 		w.ended = true
 		view.ShiftsEnded(snap)
 	}
-	return nil
 }
 
 // finish reads the shifts a last time when the operation has ended, and closes the live view.
@@ -205,14 +231,6 @@ func (w *shiftWatch) find(ctx context.Context, s *watchedShift) error {
 			continue
 		}
 		s.state.DeploymentID, s.state.Config = id, aws.ToString(d.DeploymentInfo.DeploymentConfigName)
-		if s.state.Alias == "" || s.state.Name == "" {
-			continue
-		}
-		t, err := w.cd.GetDeploymentTarget(ctx, &codedeploy.GetDeploymentTargetInput{DeploymentId: aws.String(id), TargetId: aws.String(s.state.Name + ":" + s.state.Alias)})
-		if err == nil && t.DeploymentTarget != nil && t.DeploymentTarget.LambdaTarget != nil && t.DeploymentTarget.LambdaTarget.LambdaFunctionInfo != nil {
-			info := t.DeploymentTarget.LambdaTarget.LambdaFunctionInfo
-			s.state.FromVersion, s.state.ToVersion = aws.ToString(info.CurrentVersion), aws.ToString(info.TargetVersion)
-		}
 		g, err := w.cd.GetDeploymentGroup(ctx, &codedeploy.GetDeploymentGroupInput{ApplicationName: aws.String(s.app), DeploymentGroupName: aws.String(s.group)})
 		if err == nil && g.DeploymentGroupInfo != nil {
 			if ac := g.DeploymentGroupInfo.AlarmConfiguration; ac != nil && ac.Enabled {
@@ -221,7 +239,6 @@ func (w *shiftWatch) find(ctx context.Context, s *watchedShift) error {
 				}
 			}
 		}
-		w.event("shifting %s:%s version %s → %s through CodeDeploy deployment %s (%s)", s.state.Name, s.state.Alias, s.state.FromVersion, s.state.ToVersion, id, s.state.Config)
 		return nil
 	}
 	return nil
@@ -249,6 +266,20 @@ type deploymentView struct {
 	} `json:"deploymentInfo"`
 }
 
+// versions reads the versions a shift moves its alias between from the deployment's target (which a deployment
+// has once it has started).
+func (w *shiftWatch) versions(ctx context.Context, s *watchedShift) {
+	if s.state.FromVersion != "" || s.state.Alias == "" {
+		return
+	}
+	t, err := w.cd.GetDeploymentTarget(ctx, &codedeploy.GetDeploymentTargetInput{DeploymentId: aws.String(s.state.DeploymentID),
+		TargetId: aws.String(s.state.Name + ":" + s.state.Alias)})
+	if err == nil && t.DeploymentTarget != nil && t.DeploymentTarget.LambdaTarget != nil && t.DeploymentTarget.LambdaTarget.LambdaFunctionInfo != nil {
+		info := t.DeploymentTarget.LambdaTarget.LambdaFunctionInfo
+		s.state.FromVersion, s.state.ToVersion = aws.ToString(info.CurrentVersion), aws.ToString(info.TargetVersion)
+	}
+}
+
 // observe reads a shift's deployment, its alias's weights and its alarms.
 func (w *shiftWatch) observe(ctx context.Context, s *watchedShift) error {
 	var v deploymentView
@@ -256,6 +287,12 @@ func (w *shiftWatch) observe(ctx context.Context, s *watchedShift) error {
 		return err
 	}
 	d, f := v.DeploymentInfo, &s.state
+	w.versions(ctx, s)
+	ended := d.Status == "Succeeded" || d.Status == "Failed" || d.Status == "Stopped"
+	if !s.announced && (f.ToVersion != "" || ended) {
+		s.announced = true
+		w.event("shifting %s:%s version %s → %s through CodeDeploy deployment %s (%s)", f.Name, f.Alias, f.FromVersion, f.ToVersion, f.DeploymentID, f.Config)
+	}
 	f.Status = d.Status
 	f.NewInvocations, f.NewErrors = d.BlastRadius.TargetInvocations, d.BlastRadius.TargetErrors
 	if a, err := w.lc.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String(f.Name), Name: aws.String(f.Alias)}); err == nil {

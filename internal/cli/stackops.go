@@ -15,6 +15,7 @@ import (
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
@@ -112,6 +113,7 @@ func (d *stackDeploy) run(ctx context.Context, dryRun bool) error {
 	if err != nil {
 		return err
 	}
+	d.res.Notes = templateNotes(ctx, ssm.NewFromConfig(d.cfg), tpl.template, d.overrides)
 	in := &cloudformation.CreateChangeSetInput{StackName: aws.String(d.name), ChangeSetName: aws.String(fmt.Sprintf("sluice-deploy-%d", time.Now().UnixNano())),
 		ChangeSetType: kind, Capabilities: deployCapabilities, Description: aws.String("sluice deploy")}
 	if tpl.url != "" {
@@ -381,12 +383,10 @@ func (d *stackDeploy) execute(ctx context.Context) error {
 	d.executed = true
 	d.seen[before] = true
 	for {
-		// Shifts before events: the operation's steps after a shift ends (its cleanup, or its rollback) are then
-		// printed after the shift's end.
-		if err := d.shifts.poll(ctx, d.observer); err != nil && ctx.Err() == nil {
+		if err := d.readEvents(ctx); err != nil && ctx.Err() == nil {
 			return err
 		}
-		if err := d.readEvents(ctx); err != nil && ctx.Err() == nil {
+		if err := d.shifts.poll(ctx, d.observer); err != nil && ctx.Err() == nil {
 			return err
 		}
 		st, err := d.describe(ctx)
@@ -447,6 +447,11 @@ func (d *stackDeploy) readEvents(ctx context.Context) error {
 	for i := len(fresh) - 1; i >= 0; i-- {
 		e := fresh[i]
 		d.seen[aws.ToString(e.EventId)] = true
+		if d.shifts != nil && aws.ToString(e.ResourceType) == "AWS::Lambda::Alias" &&
+			(e.ResourceStatus == cftypes.ResourceStatusUpdateComplete || e.ResourceStatus == cftypes.ResourceStatusUpdateFailed) {
+			// The alias's shift has ended: its end is shown before the steps that follow it.
+			d.shifts.settle(ctx, aws.ToString(e.LogicalResourceId), d.observer)
+		}
 		d.show(e)
 	}
 	return nil
