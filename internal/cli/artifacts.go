@@ -16,7 +16,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
 
 	"github.com/sluice-dev/sluice/internal/cfn"
 	"github.com/sluice-dev/sluice/internal/pack"
@@ -37,7 +36,6 @@ func ArtifactBucket(account, region string) string {
 type artifacts struct {
 	s3       *s3.Client
 	bucket   string
-	region   string
 	endpoint string
 	// build is told before a Go build (it takes a while).
 	build func(logicalID string)
@@ -232,12 +230,8 @@ func (a *artifacts) ensureBucket(ctx context.Context) error {
 	return nil
 }
 
-// isHTTPStatus reports whether err is an API answer with that status (S3's HEAD errors have no code).
+// isHTTPStatus reports whether err is an API answer with that status (S3's answers to HEAD have no body, so no code).
 func isHTTPStatus(err error, status int) bool {
 	var re interface{ HTTPStatusCode() int }
-	if errors.As(err, &re) {
-		return re.HTTPStatusCode() == status
-	}
-	var ae smithy.APIError
-	return errors.As(err, &ae) && (ae.ErrorCode() == "NotFound" || ae.ErrorCode() == "NoSuchKey" || ae.ErrorCode() == "NoSuchBucket") && status == http.StatusNotFound
+	return errors.As(err, &re) && re.HTTPStatusCode() == status
 }

@@ -108,7 +108,7 @@ func (d *stackDeploy) run(ctx context.Context, dryRun bool) error {
 	}
 	d.event("reading %s", d.template)
 	arts := &artifacts{s3: s3.NewFromConfig(d.cfg, func(o *s3.Options) { o.UsePathStyle = true }), bucket: ArtifactBucket(aws.ToString(id.Account), d.cfg.Region),
-		region: d.cfg.Region, endpoint: aws.ToString(d.cfg.BaseEndpoint), build: func(id string) { d.event("building %s (go build)", id) }}
+		endpoint: aws.ToString(d.cfg.BaseEndpoint), build: func(id string) { d.event("building %s (go build)", id) }}
 	tpl, err := arts.packageTemplate(ctx, d.template)
 	if err != nil {
 		return err
@@ -357,11 +357,10 @@ func (d *stackDeploy) processedTemplate(ctx context.Context) (map[string]any, er
 	if err != nil {
 		return nil, err
 	}
+	// The processed stage is JSON: the transform's output, or the text as given, which packageTemplate made JSON.
 	var t map[string]any
 	if err := json.Unmarshal([]byte(aws.ToString(out.TemplateBody)), &t); err != nil {
-		// The processed stage of a template without a transform is the text as given, which packageTemplate made
-		// JSON; anything else has no policies to read.
-		t, err = nil, nil
+		return nil, fmt.Errorf("the change set's processed template: %w", err)
 	}
 	return t, nil
 }
