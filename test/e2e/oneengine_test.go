@@ -33,12 +33,13 @@ Outputs:
 }
 
 // TestOneEngine: `sluice deploy` is a client of the CloudFormation API. A stack it makes is updated by `aws
-// cloudformation package` + `deploy` (AWS CLI v2) and then by `sluice deploy` again; a stack the AWS CLI makes is
-// updated by `sluice deploy`; `sluice stack list` and the API list the same stacks. Its code goes to the artifact
-// bucket under content-addressed keys, so a deploy of unchanged code uploads nothing.
+// cloudformation package` + `deploy` (AWS CLI v1, which reads AWS_ENDPOINT_URL for the S3 upload too) and then by
+// `sluice deploy` again; a stack the AWS CLI makes is updated by `sluice deploy`; `sluice stack list` and the API
+// list the same stacks. Its code goes to the artifact bucket under content-addressed keys, so a deploy of
+// unchanged code uploads nothing.
 func TestOneEngine(t *testing.T) {
 	t.Parallel()
-	requireCLIv2(t)
+	cliV1(t)
 	s := startServer(t)
 	env := s.Env()
 	ctx := context.Background()
@@ -66,15 +67,15 @@ func TestOneEngine(t *testing.T) {
 	}
 	awsDeploy := func(stackName, path string) {
 		t.Helper()
-		if out, errOut, code := awsCLI(t, s, true, "s3", "mb", "s3://cli-artifacts"); code != 0 && !strings.Contains(errOut, "BucketAlreadyOwnedByYou") {
+		if out, errOut, code := awsCLI(t, s, false, "s3", "mb", "s3://cli-artifacts"); code != 0 && !strings.Contains(errOut, "BucketAlreadyOwnedByYou") {
 			t.Fatalf("s3 mb: exit %d\n%s%s", code, out, errOut)
 		}
 		packaged := filepath.Join(dir, "packaged.yaml")
-		if out, errOut, code := awsCLI(t, s, true, "cloudformation", "package", "--template-file", path, "--s3-bucket", "cli-artifacts",
+		if out, errOut, code := awsCLI(t, s, false, "cloudformation", "package", "--template-file", path, "--s3-bucket", "cli-artifacts",
 			"--output-template-file", packaged); code != 0 {
 			t.Fatalf("cloudformation package: exit %d\n%s%s", code, out, errOut)
 		}
-		if out, errOut, code := awsCLI(t, s, true, "cloudformation", "deploy", "--template-file", packaged, "--stack-name", stackName,
+		if out, errOut, code := awsCLI(t, s, false, "cloudformation", "deploy", "--template-file", packaged, "--stack-name", stackName,
 			"--capabilities", "CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"); code != 0 {
 			t.Fatalf("cloudformation deploy %s: exit %d\n%s%s", stackName, code, out, errOut)
 		}
@@ -140,7 +141,7 @@ func TestOneEngine(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "would update") || !strings.Contains(out, "Dry run: nothing was changed.") {
 		t.Fatalf("sluice diff: exit %d\n%s%s", code, out, errOut)
 	}
-	if out, _, _ := awsCLI(t, s, true, "cloudformation", "list-change-sets", "--stack-name", "made-by-cli", "--query", "length(Summaries)", "--output", "text"); strings.TrimSpace(out) != "0" {
+	if out, _, _ := awsCLI(t, s, false, "cloudformation", "list-change-sets", "--stack-name", "made-by-cli", "--query", "length(Summaries)", "--output", "text"); strings.TrimSpace(out) != "0" {
 		t.Errorf("sluice diff left change sets: %s", out)
 	}
 
