@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -126,23 +127,38 @@ func TestOneEngine(t *testing.T) {
 		t.Fatalf("sluice deploy of the AWS CLI's stack: exit %d %s %s %v\n%s", code, r.Status, r.Reason, r.Outputs, stderr)
 	}
 
+	// A template over the TemplateBody limit (51,200 bytes) goes by TemplateURL, from the artifact bucket.
+	big := oneEngineTemplate("c3") + "Metadata:\n  Padding: " + strings.Repeat("x", 60000) + "\n"
+	bigPath := filepath.Join(dir, "big.yaml")
+	if err := os.WriteFile(bigPath, []byte(big), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, stderr, code = deployStack(t, env, dir, "-t", bigPath, "--stack-name", "made-by-cli")
+	if code != 0 || r.Status != "UPDATE_COMPLETE" || release("made-by-cli-fn") != "c3" {
+		t.Fatalf("sluice deploy of a large template: exit %d %s %s\n%s", code, r.Status, r.Reason, stderr)
+	}
+	if keys := objects(); !slices.ContainsFunc(keys, func(k string) bool { return strings.HasPrefix(k, "templates/") && strings.HasSuffix(k, ".json") }) {
+		t.Errorf("the large template is not in the artifact bucket: %v", keys)
+	}
+
 	// One list: sluice stack list shows what ListStacks does.
 	out, errOut, code := sluice(t, env, "stack", "list")
 	if code != 0 || !strings.Contains(out, "made-by-sluice") || !strings.Contains(out, "made-by-cli") {
 		t.Fatalf("sluice stack list: exit %d\n%s%s", code, out, errOut)
 	}
 	out, errOut, code = sluice(t, env, "stack", "show", "made-by-cli")
-	if code != 0 || !strings.Contains(out, "UPDATE_COMPLETE") || !strings.Contains(out, "FnAliaslive") || !strings.Contains(out, "made-by-cli-fn:live → version 2") {
+	if code != 0 || !strings.Contains(out, "UPDATE_COMPLETE") || !strings.Contains(out, "FnAliaslive") || !strings.Contains(out, "made-by-cli-fn:live → version 3") {
 		t.Fatalf("sluice stack show: exit %d\n%s%s", code, out, errOut)
 	}
 
 	// sluice diff is a change set described and deleted: it leaves no change set behind.
-	out, errOut, code = sluice(t, env, "diff", "-t", write("c3"), "--stack-name", "made-by-cli")
+	out, errOut, code = sluice(t, env, "diff", "-t", write("c4"), "--stack-name", "made-by-cli")
 	if code != 0 || !strings.Contains(out, "would update") || !strings.Contains(out, "Dry run: nothing was changed.") {
 		t.Fatalf("sluice diff: exit %d\n%s%s", code, out, errOut)
 	}
-	if out, _, _ := awsCLI(t, s, false, "cloudformation", "list-change-sets", "--stack-name", "made-by-cli", "--query", "length(Summaries)", "--output", "text"); strings.TrimSpace(out) != "0" {
-		t.Errorf("sluice diff left change sets: %s", out)
+	if out, _, _ := awsCLI(t, s, false, "cloudformation", "list-change-sets", "--stack-name", "made-by-cli",
+		"--query", "length(Summaries[?ExecutionStatus=='AVAILABLE'])", "--output", "text"); strings.TrimSpace(out) != "0" {
+		t.Errorf("sluice diff left a change set to execute: %s", out)
 	}
 
 	// Deleting through sluice deletes through the API.
