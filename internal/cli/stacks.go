@@ -246,6 +246,9 @@ func stackDeleteCommand() *cobra.Command {
 	}
 	cf.register(cmd)
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	var unlock bool
+	cmd.Flags().BoolVar(&unlock, "unlock", false, "no effect: stack operations run in the server, which resumes them")
+	_ = cmd.Flags().MarkDeprecated("unlock", "stack operations run in the Sluice server, which resumes them after a restart; there is nothing to unlock")
 	return cmd
 }
 
