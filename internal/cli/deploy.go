@@ -47,10 +47,16 @@ func (f *deployFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "text or json (a summary on stdout)")
 }
 
-func (f *deployFlags) options(ctx context.Context) (stackdeploy.Options, error) {
-	cfg, err := f.awsConfig(ctx)
-	if err != nil {
-		return stackdeploy.Options{}, err
+// deployRequest is what a deploy or diff is asked to do.
+type deployRequest struct {
+	cfg       aws.Config
+	name      string
+	overrides map[string]string
+}
+
+func (f *deployFlags) request(ctx context.Context) (deployRequest, error) {
+	if f.output != "text" && f.output != "json" {
+		return deployRequest{}, fmt.Errorf("--output: %q is neither text nor json", f.output)
 	}
 	name := f.stackName
 	if name == "" {
@@ -62,15 +68,16 @@ func (f *deployFlags) options(ctx context.Context) (stackdeploy.Options, error) 
 		for _, part := range strings.Fields(kv) {
 			k, v, ok := strings.Cut(part, "=")
 			if !ok || k == "" {
-				return stackdeploy.Options{}, fmt.Errorf("--parameter-overrides: %q is not Key=Value", part)
+				return deployRequest{}, fmt.Errorf("--parameter-overrides: %q is not Key=Value", part)
 			}
 			overrides[k] = v
 		}
 	}
-	if f.output != "text" && f.output != "json" {
-		return stackdeploy.Options{}, fmt.Errorf("--output: %q is neither text nor json", f.output)
+	cfg, err := f.awsConfig(ctx)
+	if err != nil {
+		return deployRequest{}, err
 	}
-	return stackdeploy.Options{TemplatePath: f.template, StackName: name, Overrides: overrides, Config: cfg, Stacks: stack.NewClient(cfg), Unlock: f.unlock}, nil
+	return deployRequest{cfg: cfg, name: name, overrides: overrides}, nil
 }
 
 // sanitizeStackName turns a directory name into a valid stack name.
@@ -96,20 +103,23 @@ func deployCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "deploy",
 		Short: "Deploy a SAM or CloudFormation template safely (versions, aliases, CodeDeploy traffic shifting)",
-		Long: `Deploys a template through Sluice's AWS APIs with the standard credential chain (keys, profiles, or
-AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE for keyless CI) and AWS_ENDPOINT_URL.
+		Long: `Deploys a template through Sluice's CloudFormation API, as any CloudFormation client does, with the standard
+credential chain (keys, profiles, or AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE for keyless CI) and AWS_ENDPOINT_URL.
+
+Local code (SAM's CodeUri, a function's Code, a CDK asset directory) is packaged and uploaded to the artifact
+bucket sluice-artifacts-<account>-<region> (created on first use; keys name the content, so unchanged code is not
+uploaded again), as aws cloudformation package does; then a change set is made (CREATE for a new stack, UPDATE
+otherwise), with CAPABILITY_IAM, CAPABILITY_NAMED_IAM and CAPABILITY_AUTO_EXPAND acknowledged, and executed.
 
 The first deploy creates everything and points each alias at its first version in one step. Later deploys
 publish a new version only when code, environment or memory changed (all properties with
 AutoPublishAliasAllProperties), and move aliases with a DeploymentPreference through a CodeDeploy deployment —
-canary or linear steps, pre/post-traffic hooks, alarms that roll back — showing its progress live. As in
-CloudFormation, what a deploy supersedes (replaced resources, old versions, resources that left the template) is
-deleted only once every update and traffic shift has succeeded; a failed update is rolled back instead (what it
-changed is put back, what it created is deleted). Exits 0 on success, 1 on failure (the stack is
-UPDATE_ROLLBACK_COMPLETE, UPDATE_ROLLBACK_FAILED or CREATE_FAILED), 2 when a traffic shift was rolled back (and
-the stack with it), 130 when interrupted (a CodeDeploy deployment already started goes on, and the message says how
-to follow or stop it; when none had started, it says that nothing goes on and which resources were already
-changed).`,
+canary or linear steps, pre/post-traffic hooks, alarms that roll back — shown live from the stack's events and
+the deployment. As in CloudFormation, what a deploy supersedes is deleted only once every update and traffic shift
+has succeeded; a failed update is rolled back instead. Exits 0 on success, 1 on failure (the stack is
+UPDATE_ROLLBACK_COMPLETE, UPDATE_ROLLBACK_FAILED, ROLLBACK_COMPLETE or CREATE_FAILED), 2 when a traffic shift was
+rolled back (and the stack with it), 130 when interrupted: the stack operation goes on in the server, as on
+CloudFormation, and the message says how to follow it (before the change set was executed, nothing was changed).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDeploy(cmd, &f, dryRun)
@@ -118,7 +128,8 @@ changed).`,
 	f.register(cmd)
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show what would change and change nothing")
 	cmd.Flags().BoolVar(&f.noProgress, "no-progress", false, "plain timestamped lines even on a terminal")
-	cmd.Flags().BoolVar(&f.unlock, "unlock", false, "deploy even if the stack is recorded as being deployed (that deploy died)")
+	cmd.Flags().BoolVar(&f.unlock, "unlock", false, "no effect: stack operations run in the server, which resumes them")
+	_ = cmd.Flags().MarkDeprecated("unlock", "stack operations run in the Sluice server, which resumes them after a restart; there is nothing to unlock")
 	return cmd
 }
 
@@ -126,7 +137,7 @@ func diffCommand() *cobra.Command {
 	var f deployFlags
 	cmd := &cobra.Command{
 		Use:   "diff",
-		Short: "Show what `sluice deploy` would change (same flags)",
+		Short: "Show what `sluice deploy` would change (same flags): a change set described, then deleted",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDeploy(cmd, &f, true)
@@ -149,7 +160,7 @@ func runDeploy(cmd *cobra.Command, f *deployFlags, dryRun bool) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
-	o, err := f.options(ctx)
+	req, err := f.request(ctx)
 	if err != nil {
 		if f.output == "json" {
 			// Pipelines that parse the summary get one even when the deploy could not begin.
@@ -157,7 +168,6 @@ func runDeploy(cmd *cobra.Command, f *deployFlags, dryRun bool) error {
 		}
 		return &ExitError{Code: 1, Err: err}
 	}
-	o.DryRun = dryRun
 	// Progress goes to stderr so that --output json keeps stdout clean.
 	stderr, isFile := errOut.(*os.File)
 	live := isFile && progress.IsTerminal(stderr) && !f.noProgress
@@ -165,35 +175,40 @@ func runDeploy(cmd *cobra.Command, f *deployFlags, dryRun bool) error {
 	if live {
 		observer.r = progress.NewTerminal(errOut, progress.TerminalWidth(stderr), true)
 	}
-	o.Observer = observer
-	o.Event = func(format string, args ...any) {
+	event := func(format string, args ...any) {
 		fmt.Fprintf(errOut, "%s %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, args...))
 	}
-	res, err := stackdeploy.Deploy(ctx, o)
+	d := newStackDeploy(req.cfg, req.name, f.template, req.overrides, event)
+	d.observer = observer
+	err = d.run(ctx, dryRun)
+	res := d.res
+	if err != nil && res.Reason == "" && ctx.Err() == nil {
+		res.Reason = errorLine(err)
+	}
 	if f.output == "json" {
 		writeJSON(out, res)
 	} else {
 		printResult(out, res, err)
 	}
-	return deployExit(ctx, err, observer.unfinished(), res)
+	return deployExit(ctx, err, observer.unfinished(), res, d.executed)
 }
 
 // exitInterrupted is the exit code of a deploy stopped by SIGINT or SIGTERM (128 + SIGINT, as shells report it).
 const exitInterrupted = 130
 
 // deployExit maps how a deploy ended to its exit: 2 when a traffic shift was rolled back (and the stack with it),
-// 1 on any other failure — whenever the stack ends in a failed state, a rollback that failed included (a dry run
-// changes nothing, so the state it reports is the last deploy's) — and, when
-// the deploy was interrupted (ctx ended), what goes on without it instead of "context canceled": the shifts the
-// live view last saw unfinished, and those the deploy started before any view (res.Shifts).
-func deployExit(ctx context.Context, err error, unfinished []stackdeploy.ShiftState, res *stackdeploy.Result) error {
+// 1 on any other failure — whenever the deploy leaves the stack in a failed state, a rollback that failed included (a
+// dry run, or a deploy with nothing to change, leaves the state the last deploy left) — and, when the deploy was interrupted (ctx
+// ended), what goes on without it instead of "context canceled": the stack operation, if the change set was
+// executed, and the traffic shifts the live view last saw unfinished.
+func deployExit(ctx context.Context, err error, unfinished []stackdeploy.ShiftState, res *stackdeploy.Result, executed bool) error {
 	switch {
-	case err == nil && res != nil && !res.DryRun && res.Status.Failed():
+	case err == nil && res != nil && !res.DryRun && res.Changed() && res.Status.Failed():
 		return &ExitError{Code: 1, Err: fmt.Errorf("stack %s is %s", res.Stack, res.Status)}
 	case err == nil:
 		return nil
 	case ctx.Err() != nil:
-		return &ExitError{Code: exitInterrupted, Err: interrupted(unfinished, res, err)}
+		return &ExitError{Code: exitInterrupted, Err: interrupted(unfinished, res, executed, err)}
 	case errors.Is(err, stackdeploy.ErrRollbackFailed):
 		return &ExitError{Code: 1, Err: err}
 	case errors.Is(err, stackdeploy.ErrRolledBack):
@@ -202,9 +217,8 @@ func deployExit(ctx context.Context, err error, unfinished []stackdeploy.ShiftSt
 	return &ExitError{Code: 1, Err: err}
 }
 
-// interruptedError reads "interrupted" and what the deploy leaves behind: for each CodeDeploy deployment it had
-// started and not seen succeed, how to follow or stop it; when it had started none, that nothing goes on, and what
-// it had already changed. --debug adds the error the interruption caused.
+// interruptedError reads "interrupted" and what goes on without the deploy. --debug adds the error the
+// interruption caused.
 type interruptedError struct {
 	msg string
 	err error
@@ -213,57 +227,20 @@ type interruptedError struct {
 func (e *interruptedError) Error() string { return e.msg }
 func (e *interruptedError) Unwrap() error { return e.err }
 
-func interrupted(unfinished []stackdeploy.ShiftState, res *stackdeploy.Result, err error) error {
-	open := slices.Clone(unfinished)
-	if res != nil {
-		for _, s := range res.Shifts {
-			seen := slices.ContainsFunc(open, func(o stackdeploy.ShiftState) bool { return o.DeploymentID == s.DeploymentID })
-			if s.DeploymentID != "" && s.Status != "Succeeded" && !seen {
-				open = append(open, stackdeploy.ShiftState{Name: s.Function, Alias: s.Alias, DeploymentID: s.DeploymentID, Status: s.Status})
-			}
-		}
+// interrupted says what an interrupted deploy leaves: before its change set ran, nothing changed (the change set
+// is deleted); after, the stack operation goes on in the server — as a CloudFormation stack operation goes on when
+// its client stops — and so does each CodeDeploy deployment it was seen to start.
+func interrupted(unfinished []stackdeploy.ShiftState, res *stackdeploy.Result, executed bool, err error) error {
+	if !executed {
+		return &interruptedError{msg: "interrupted; nothing was changed", err: err}
 	}
-	msg := "interrupted"
-	for i, s := range open {
-		sep := "; "
-		if i > 0 {
-			sep = "; and "
-		}
-		msg += fmt.Sprintf("%sthe CodeDeploy deployment %s of %s:%s goes on: `sluice deployments show %s` follows it, `sluice rollback %s --alias %s` stops it",
-			sep, s.DeploymentID, s.Name, s.Alias, s.DeploymentID, s.Name, s.Alias)
-	}
-	if len(open) == 0 {
-		msg += "; " + leftBehind(res)
+	msg := fmt.Sprintf("interrupted; the operation on stack %s goes on in Sluice: `sluice stack show %s` (or `aws cloudformation describe-stack-events --stack-name %s`) follows it",
+		res.Stack, res.Stack, res.Stack)
+	for _, s := range slices.Clone(unfinished) {
+		msg += fmt.Sprintf("; the CodeDeploy deployment %s of %s:%s goes on: `sluice deployments show %s` follows it, `sluice rollback %s --alias %s` stops it (and the stack rolls back)",
+			s.DeploymentID, s.Name, s.Alias, s.DeploymentID, s.Name, s.Alias)
 	}
 	return &interruptedError{msg: msg, err: err}
-}
-
-// pastTense says what a deploy did to a resource.
-var pastTense = map[stackdeploy.Action]string{stackdeploy.ActionCreate: "created", stackdeploy.ActionUpdate: "updated",
-	stackdeploy.ActionReplace: "replaced", stackdeploy.ActionDelete: "deleted", stackdeploy.ActionRetain: "kept",
-	stackdeploy.ActionShift: "shifted", stackdeploy.ActionRestore: "restored"}
-
-// leftBehind says what an interrupted deploy that started no CodeDeploy deployment leaves: nothing running, and
-// the resources it had changed (a deploy is not undone; the next one carries on from them).
-func leftBehind(res *stackdeploy.Result) string {
-	if res == nil || res.DryRun {
-		return "nothing was changed"
-	}
-	var done []string
-	for _, c := range res.Changes {
-		if c.Action != stackdeploy.ActionNone {
-			done = append(done, pastTense[c.Action]+" "+c.LogicalID)
-		}
-	}
-	if len(done) == 0 {
-		return "nothing was changed and nothing goes on"
-	}
-	const most = 5
-	if len(done) > most {
-		done = append(done[:most], fmt.Sprintf("%d more", len(done)-most))
-	}
-	return fmt.Sprintf("no CodeDeploy deployment was started, so nothing goes on; stack %s is %s with what was done (%s): run `sluice deploy` again to finish",
-		res.Stack, res.Status, strings.Join(done, ", "))
 }
 
 // printResult summarises a deploy for people. The error that ended the deploy, if any, is left to the one line
@@ -456,126 +433,6 @@ func activeDeployment(ctx context.Context, cd *codedeploy.Client, function, alia
 	return "", nil
 }
 
-func stackCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "stack", Short: "Stacks sluice deploy manages"}
-	var cf clientFlags
-	status := &cobra.Command{
-		Use:   "status [STACK]",
-		Short: "List stacks, or show one stack's resources, outputs and last deploy",
-		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			cfg, err := cf.awsConfig(ctx)
-			if err != nil {
-				return err
-			}
-			stacks := stack.NewClient(cfg)
-			out := cmd.OutOrStdout()
-			if len(args) == 0 {
-				list, err := stacks.List(ctx)
-				if err != nil {
-					return err
-				}
-				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "STACK\tSTATUS\tRESOURCES\tUPDATED")
-				for _, s := range list {
-					fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", s.Name, s.Status, s.Resources, s.Updated.Local().Format(time.DateTime))
-				}
-				return tw.Flush()
-			}
-			s, err := stacks.Get(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "Stack    %s\nStatus   %s\n", s.Name, s.Status)
-			if s.Reason != "" {
-				fmt.Fprintf(out, "Reason   %s\n", s.Reason)
-			}
-			fmt.Fprintf(out, "Updated  %s (revision %d)\n\n", s.Updated.Local().Format(time.DateTime), s.Revision)
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "RESOURCE\tTYPE\tPHYSICAL ID")
-			for _, id := range sortedStackKeys(s.Resources) {
-				r := s.Resources[id]
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", id, r.Type, r.PhysicalID)
-			}
-			tw.Flush()
-			printLiveAliases(ctx, out, lambda.NewFromConfig(cfg), s)
-			if len(s.Superseded) > 0 {
-				fmt.Fprintln(out, "\nReplaced, to be deleted by the cleanup of the next deploy that succeeds:")
-				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				for _, r := range s.Superseded {
-					kept := ""
-					if r.Retain {
-						kept = "(UpdateReplacePolicy: Retain keeps it)"
-					}
-					fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", r.LogicalID, r.Resource.Type, r.Resource.PhysicalID, kept)
-				}
-				tw.Flush()
-			}
-			if len(s.Cleanup) > 0 {
-				fmt.Fprintln(out)
-				printCleanup(out, s.Cleanup, "Last cleanup:")
-			}
-			if len(s.Deployments) > 0 {
-				fmt.Fprintln(out, "\nLast traffic shifts:")
-				for _, id := range sortedStackKeys(s.Deployments) {
-					fmt.Fprintf(out, "  %s  %s  (sluice deployments show %s)\n", id, s.Deployments[id], s.Deployments[id])
-				}
-			}
-			if len(s.ResolvedParameters) > 0 {
-				fmt.Fprintln(out, "\nParameters resolved from SSM:")
-				for _, k := range sortedStackKeys(s.ResolvedParameters) {
-					fmt.Fprintf(out, "  %s = %s\n", k, s.ResolvedParameters[k])
-				}
-			}
-			if len(s.Outputs) > 0 {
-				fmt.Fprintln(out, "\nOutputs:")
-				for _, k := range sortedStackKeys(s.Outputs) {
-					fmt.Fprintf(out, "  %s = %s\n", k, s.Outputs[k])
-				}
-			}
-			return nil
-		},
-	}
-	cf.register(status)
-	cmd.AddCommand(status, stackDeleteCommand())
-	return cmd
-}
-
-func stackDeleteCommand() *cobra.Command {
-	var f deployFlags
-	cmd := &cobra.Command{
-		Use:   "delete STACK",
-		Short: "Delete what a stack made (except resources it retains) and its record",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			f.stackName = args[0]
-			o, err := f.options(cmd.Context())
-			if err != nil {
-				return err
-			}
-			errOut := cmd.ErrOrStderr()
-			o.Event = func(format string, args ...any) {
-				fmt.Fprintf(errOut, "%s %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, args...))
-			}
-			res, err := stackdeploy.Delete(cmd.Context(), o)
-			if f.output == "json" {
-				writeJSON(cmd.OutOrStdout(), res)
-			} else if err == nil {
-				fmt.Fprintf(cmd.OutOrStdout(), "Stack %s: %s\n", res.Stack, res.Status)
-			}
-			if err != nil {
-				return &ExitError{Code: 1, Err: err}
-			}
-			return nil
-		},
-	}
-	f.clientFlags.register(cmd)
-	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "text or json")
-	cmd.Flags().BoolVar(&f.unlock, "unlock", false, "delete even if the stack is recorded as being deployed (that deploy died)")
-	return cmd
-}
-
 func sortedStackKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -589,36 +446,4 @@ func writeJSON(w io.Writer, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
-}
-
-// printLiveAliases says which version each alias of the stack is on now: a rollback (CodeDeploy's or `sluice
-// rollback`) moves an alias without the stack record knowing, so the record alone would name a stale version.
-func printLiveAliases(ctx context.Context, out io.Writer, c *lambda.Client, s stack.Stack) {
-	var lines []string
-	for _, id := range sortedStackKeys(s.Resources) {
-		r := s.Resources[id]
-		fn, _ := r.Properties["FunctionName"].(string)
-		name, _ := r.Properties["Name"].(string)
-		if r.Type != "AWS::Lambda::Alias" || fn == "" || name == "" {
-			continue
-		}
-		line := fmt.Sprintf("  %s  %s:%s → ", id, fn, name)
-		a, err := c.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String(fn), Name: aws.String(name)})
-		switch {
-		case err != nil:
-			line += "unknown (" + errorLine(err) + ")"
-		default:
-			line += "version " + aws.ToString(a.FunctionVersion)
-			if a.RoutingConfig != nil {
-				for v, w := range a.RoutingConfig.AdditionalVersionWeights {
-					line += fmt.Sprintf(", version %s at %.0f%%", v, w*100)
-				}
-			}
-		}
-		lines = append(lines, line)
-	}
-	if len(lines) > 0 {
-		fmt.Fprintln(out, "\nAliases now:")
-		fmt.Fprintln(out, strings.Join(lines, "\n"))
-	}
 }

@@ -30,19 +30,15 @@ func TestDeployExit(t *testing.T) {
 	done := stackdeploy.ShiftState{Name: "payments", Alias: "live", DeploymentID: "d-DONE0001", Status: "Succeeded"}
 	rolledBack := fmt.Errorf("%w: orders:live stayed on version 2", stackdeploy.ErrRolledBack)
 	rollbackFailed := fmt.Errorf("%w; %w: Fn: restore MemorySize: boom", rolledBack, stackdeploy.ErrRollbackFailed)
-	canceled := fmt.Errorf("Fn: create: %w", context.Canceled)
-	unchanged := &stackdeploy.Result{Stack: "orders", Changes: []stackdeploy.Change{{LogicalID: "Role", Action: stackdeploy.ActionNone}}}
-	halfCreated := &stackdeploy.Result{Stack: "orders", Status: "CREATE_FAILED", Changes: []stackdeploy.Change{
-		{LogicalID: "Role", Action: stackdeploy.ActionCreate}, {LogicalID: "Queue", Action: stackdeploy.ActionNone},
-		{LogicalID: "Fn", Action: stackdeploy.ActionUpdate}}}
-	started := &stackdeploy.Result{Stack: "orders", Status: "UPDATE_FAILED", Shifts: []stackdeploy.Shift{
-		{Function: "orders", Alias: "live", DeploymentID: "d-CANARY01", Status: "Created", Message: "not watched to its end: the deployment goes on"},
-		{Function: "payments", Alias: "live", DeploymentID: "d-DONE0001", Status: "Succeeded"}}}
-	goesOn := "the CodeDeploy deployment d-CANARY01 of orders:live goes on: `sluice deployments show d-CANARY01` follows it, " +
-		"`sluice rollback orders --alias live` stops it"
+	canceled := fmt.Errorf("create change set: %w", context.Canceled)
+	running := &stackdeploy.Result{Stack: "orders", Status: "UPDATE_IN_PROGRESS"}
+	goesOn := "the operation on stack orders goes on in Sluice: `sluice stack show orders` (or `aws cloudformation describe-stack-events --stack-name orders`) follows it"
+	shiftGoesOn := "the CodeDeploy deployment d-CANARY01 of orders:live goes on: `sluice deployments show d-CANARY01` follows it, " +
+		"`sluice rollback orders --alias live` stops it (and the stack rolls back)"
 	for _, tc := range []struct {
 		name        string
 		interrupted bool
+		executed    bool
 		err         error
 		seen        []stackdeploy.ShiftState
 		res         *stackdeploy.Result
@@ -56,23 +52,20 @@ func TestDeployExit(t *testing.T) {
 			res: &stackdeploy.Result{Stack: "orders", Status: "UPDATE_ROLLBACK_COMPLETE"}, wantCode: 1, wantMsg: "Broken: create: boom"},
 		{name: "the rollback failed", err: rollbackFailed, res: &stackdeploy.Result{Stack: "orders", Status: "UPDATE_ROLLBACK_FAILED"},
 			wantCode: 1, wantMsg: rollbackFailed.Error()},
-		{name: "no error, yet the stack ended failed", res: &stackdeploy.Result{Stack: "orders", Status: "UPDATE_ROLLBACK_COMPLETE"},
-			wantCode: 1, wantMsg: "stack orders is UPDATE_ROLLBACK_COMPLETE"},
+		{name: "no error, yet the stack ended failed", res: &stackdeploy.Result{Stack: "orders", Status: "UPDATE_ROLLBACK_COMPLETE",
+			Changes: []stackdeploy.Change{{LogicalID: "Fn", Action: stackdeploy.ActionUpdate}}}, wantCode: 1, wantMsg: "stack orders is UPDATE_ROLLBACK_COMPLETE"},
+		{name: "nothing to change after a rolled-back deploy", res: &stackdeploy.Result{Stack: "orders", Status: "UPDATE_ROLLBACK_COMPLETE",
+			Changes: []stackdeploy.Change{{LogicalID: "Fn", Action: stackdeploy.ActionNone}}}, wantCode: 0},
 		{name: "cleaned up", res: &stackdeploy.Result{Stack: "orders", Status: "UPDATE_COMPLETE"}, wantCode: 0},
 		{name: "a dry run after a rolled-back deploy", res: &stackdeploy.Result{Stack: "orders", Status: "UPDATE_ROLLBACK_COMPLETE", DryRun: true}, wantCode: 0},
-		{name: "interrupted before the deploy began", interrupted: true, err: canceled, wantCode: 130,
+		{name: "interrupted before the change set ran", interrupted: true, err: canceled, wantCode: 130,
 			wantMsg: "interrupted; nothing was changed"},
 		{name: "interrupted during a dry run", interrupted: true, err: canceled, res: &stackdeploy.Result{Stack: "orders", DryRun: true}, wantCode: 130,
 			wantMsg: "interrupted; nothing was changed"},
-		{name: "interrupted before any change", interrupted: true, err: canceled, res: unchanged, wantCode: 130,
-			wantMsg: "interrupted; nothing was changed and nothing goes on"},
-		{name: "interrupted with resources made, before any shift", interrupted: true, err: canceled, res: halfCreated, wantCode: 130,
-			wantMsg: "interrupted; no CodeDeploy deployment was started, so nothing goes on; stack orders is CREATE_FAILED with what was done " +
-				"(created Role, updated Fn): run `sluice deploy` again to finish"},
-		{name: "interrupted after starting a shift, before its first report", interrupted: true, err: watching, res: started, wantCode: 130,
+		{name: "interrupted while the stack is updated", interrupted: true, executed: true, err: watching, res: running, wantCode: 130,
 			wantMsg: "interrupted; " + goesOn},
-		{name: "interrupted during a canary", interrupted: true, err: watching, seen: []stackdeploy.ShiftState{canary, done}, res: started, wantCode: 130,
-			wantMsg: "interrupted; " + goesOn},
+		{name: "interrupted during a canary", interrupted: true, executed: true, err: watching, seen: []stackdeploy.ShiftState{canary, done}, res: running,
+			wantCode: 130, wantMsg: "interrupted; " + goesOn + "; " + shiftGoesOn},
 	} {
 		ctx, cancel := context.WithCancel(t.Context())
 		if tc.interrupted {
@@ -82,7 +75,7 @@ func TestDeployExit(t *testing.T) {
 		if tc.seen != nil {
 			o.Shifting(stackdeploy.ShiftSnapshot{Stack: "orders", Functions: tc.seen, Now: time.Now()})
 		}
-		err := deployExit(ctx, tc.err, o.unfinished(), tc.res)
+		err := deployExit(ctx, tc.err, o.unfinished(), tc.res, tc.executed)
 		cancel()
 		var exit *ExitError
 		switch {

@@ -438,7 +438,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 			"codedeploy":     codedeployapi.New(deployments, log, codedeployapi.WithAccount(acct)),
 			"iam":            iamapi.NewIAM(identities, log),
 			"sts":            stsHandler,
-			"sluice":         stackapi.New(stacks, acct, log, describeCluster(node, local)),
+			"sluice":         stackapi.New(log, describeCluster(node, local)),
 			"cloudformation": cloudformationapi.New(stackService, acct, log),
 			"ssm":            ssmapi.New(params, acct, log),
 			"sns":            snsHandler,

@@ -14,24 +14,20 @@ import (
 	"github.com/sluice-dev/sluice/internal/cluster"
 )
 
-// The wire contract of the server's stack API (internal/api/stackapi). It is restated here rather than imported
-// because the edge imports this package.
+// The wire contract of the server's `sluice` service (internal/api/stackapi). It is restated here rather than
+// imported because the edge imports this package.
 const (
-	signingName   = "sluice"
-	targetPrefix  = "SluiceStacks_20261126."
-	contentType   = "application/x-amz-json-1.1"
-	codeNotFound  = "StackNotFoundException"
-	codeConflict  = "RevisionConflictException"
-	maxReplyBytes = 64 << 20
+	signingName  = "sluice"
+	targetPrefix = "SluiceStacks_20261126."
+	contentType  = "application/x-amz-json-1.1"
 )
 
-// Client is a Store over the Sluice server's stack API, for the CLI: each call is one SigV4-signed request. It
-// never retries: a Put whose reply was lost may have been applied, and then a retry would conflict with itself.
+// Client calls the Sluice server's own `sluice` service, for the CLI (`sluice cluster status`): each call is one
+// SigV4-signed request. Stacks are not read or written through it: `sluice deploy` and `sluice stack` use the
+// CloudFormation API, like any CloudFormation client.
 type Client struct {
 	cfg aws.Config
 }
-
-var _ Store = (*Client)(nil)
 
 // NewClient returns a client for the server at cfg.BaseEndpoint, signing with cfg.Credentials for cfg.Region and
 // sending through cfg.HTTPClient (http.DefaultClient if nil).
@@ -39,8 +35,7 @@ func NewClient(cfg aws.Config) *Client {
 	return &Client{cfg: cfg}
 }
 
-// APIError is an error the stack API answered with, other than not-found and conflict (which are ErrNotFound and
-// ErrConflict).
+// APIError is an error the service answered with.
 type APIError struct {
 	Code    string // the exception name, e.g. AccessDeniedException
 	Message string
@@ -54,40 +49,6 @@ func (c *Client) DescribeCluster(ctx context.Context) (cluster.Status, error) {
 	var out struct{ Cluster cluster.Status }
 	err := c.call(ctx, "DescribeCluster", struct{}{}, &out)
 	return out.Cluster, err
-}
-
-func (c *Client) Get(ctx context.Context, name string) (Stack, error) {
-	var out struct{ Stack Stack }
-	if err := c.call(ctx, "GetStack", struct{ StackName string }{name}, &out); err != nil {
-		return Stack{}, err
-	}
-	return out.Stack, nil
-}
-
-func (c *Client) Put(ctx context.Context, s Stack) (Stack, error) {
-	var out struct{ Stack Stack }
-	if err := c.call(ctx, "PutStack", struct{ Stack Stack }{s}, &out); err != nil {
-		return Stack{}, err
-	}
-	return out.Stack, nil
-}
-
-func (c *Client) Delete(ctx context.Context, name string, revision int64) error {
-	return c.call(ctx, "DeleteStack", struct {
-		StackName string
-		Revision  int64
-	}{name, revision}, nil)
-}
-
-func (c *Client) List(ctx context.Context) ([]Summary, error) {
-	var out struct{ Stacks []Summary }
-	if err := c.call(ctx, "ListStacks", struct{}{}, &out); err != nil {
-		return nil, err
-	}
-	if out.Stacks == nil {
-		out.Stacks = []Summary{}
-	}
-	return out.Stacks, nil
 }
 
 // call sends one operation and decodes a 200's body into out (nil: ignored).
@@ -120,8 +81,8 @@ func (c *Client) call(ctx context.Context, op string, in, out any) error {
 	return nil
 }
 
-// replyError turns an error reply into ErrNotFound, ErrConflict (as *Error) or an *APIError. A reply that is not
-// the protocol's (a proxy's HTML page, say) keeps its status and a bounded piece of its body.
+// replyError turns an error reply into an *APIError. A reply that is not the protocol's (a proxy's HTML page, say)
+// keeps its status and a bounded piece of its body.
 func replyError(resp *awsraw.Response, reply []byte) error {
 	var e struct {
 		Type    string `json:"__type"`
@@ -149,12 +110,6 @@ func replyError(resp *awsraw.Response, reply []byte) error {
 		if msg == "" {
 			msg = strings.TrimSpace(string(reply[:min(len(reply), 512)]))
 		}
-	}
-	switch code {
-	case codeNotFound:
-		return &Error{Kind: ErrNotFound, Message: msg}
-	case codeConflict:
-		return &Error{Kind: ErrConflict, Message: msg}
 	}
 	return &APIError{Code: code, Message: msg, Status: resp.Status}
 }

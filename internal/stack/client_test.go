@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -18,7 +17,6 @@ import (
 	"github.com/sluice-dev/sluice/internal/api/gateway"
 	"github.com/sluice-dev/sluice/internal/api/stackapi"
 	"github.com/sluice-dev/sluice/internal/cluster"
-	"github.com/sluice-dev/sluice/internal/lambda"
 	"github.com/sluice-dev/sluice/internal/sigv4"
 	"github.com/sluice-dev/sluice/internal/stack"
 )
@@ -53,15 +51,15 @@ func (l *headerLog) wrap(h http.Handler) http.Handler {
 	})
 }
 
-// serve runs the real server side (gateway, SigV4 verification, stack API, bbolt) for s and returns its URL.
-func serve(t *testing.T, s stack.Store, log *headerLog) string {
+// serve runs the real server side (gateway, SigV4 verification, the `sluice` service) answering DescribeCluster
+// with describe, and returns its URL.
+func serve(t *testing.T, describe func(context.Context) (cluster.Status, error), log *headerLog) string {
 	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
-	acct := lambda.Account{Region: "us-east-1", ID: "000000000000"}
 	var h http.Handler = &gateway.Gateway{
 		Verifier: &sigv4.Verifier{Credentials: credentialSource{session.AccessKeyID: session}},
-		Services: map[string]http.Handler{"sluice": stackapi.New(s, acct, quiet, describeTestCluster)},
-		Region:   acct.Region,
+		Services: map[string]http.Handler{"sluice": stackapi.New(quiet, describe)},
+		Region:   "us-east-1",
 		Log:      quiet,
 	}
 	if log != nil {
@@ -80,7 +78,7 @@ func describeTestCluster(context.Context) (cluster.Status, error) {
 
 // Ensure DescribeCluster travels the wire whole: what the server's status says is what the client returns.
 func TestClientDescribeCluster(t *testing.T) {
-	got, err := stack.NewClient(sessionConfig(serve(t, nil, nil))).DescribeCluster(context.Background())
+	got, err := stack.NewClient(sessionConfig(serve(t, describeTestCluster, nil))).DescribeCluster(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,18 +93,11 @@ func sessionConfig(endpoint string) aws.Config {
 		Credentials: credentials.NewStaticCredentialsProvider(session.AccessKeyID, session.SecretAccessKey, session.SessionToken)}
 }
 
-// TestClient runs the store suite through the client: same results, same error messages, over the wire.
-func TestClient(t *testing.T) {
-	runSuite(t, func(t *testing.T, now func() time.Time) stack.Store {
-		return stack.NewClient(sessionConfig(serve(t, stack.NewStore(openBolt(t), stack.WithClock(now)), nil)))
-	})
-}
-
 // TestClientSignsSessionToken: the session token travels in X-Amz-Security-Token and is covered by the signature.
 func TestClientSignsSessionToken(t *testing.T) {
 	var log headerLog
-	c := stack.NewClient(sessionConfig(serve(t, stack.NewStore(openBolt(t)), &log)))
-	if _, err := c.List(t.Context()); err != nil {
+	c := stack.NewClient(sessionConfig(serve(t, describeTestCluster, &log)))
+	if _, err := c.DescribeCluster(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if len(log.tokens) != 1 || log.tokens[0] != session.SessionToken {
@@ -128,14 +119,14 @@ func (c *recordingClient) Do(r *http.Request) (*http.Response, error) {
 
 func TestClientErrors(t *testing.T) {
 	ctx := t.Context()
-	url := serve(t, stack.NewStore(openBolt(t)), nil)
+	url := serve(t, describeTestCluster, nil)
 	junk := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusBadGateway)
 		w.Write([]byte("<html>upstream down</html>\n"))
 	}))
 	defer junk.Close()
-	broken := serve(t, failingStore{}, nil)
+	broken := serve(t, func(context.Context) (cluster.Status, error) { return cluster.Status{}, errDisk }, nil)
 
 	for _, tc := range []struct {
 		name    string
@@ -165,7 +156,7 @@ func TestClientErrors(t *testing.T) {
 			wantAPI: &stack.APIError{Code: "InternalFailure", Status: 500}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := stack.NewClient(tc.cfg()).List(ctx)
+			_, err := stack.NewClient(tc.cfg()).DescribeCluster(ctx)
 			if tc.wantAPI == nil {
 				if err == nil || err.Error() != tc.wantErr {
 					t.Errorf("got %v, want %q", err, tc.wantErr)
@@ -185,38 +176,21 @@ func TestClientErrors(t *testing.T) {
 		})
 	}
 
-	t.Run("validation", func(t *testing.T) {
-		_, err := stack.NewClient(sessionConfig(url)).Get(ctx, "bad_name")
-		var ae *stack.APIError
-		if !errors.As(err, &ae) || ae.Code != "ValidationException" || ae.Status != 400 {
-			t.Errorf("got %v", err)
-		}
-	})
 	t.Run("custom HTTP client and trailing slash", func(t *testing.T) {
 		hc := &recordingClient{}
 		cfg := sessionConfig(url + "/")
 		cfg.HTTPClient = hc
-		if _, err := stack.NewClient(cfg).List(ctx); err != nil || hc.calls != 1 {
-			t.Errorf("List = %v with %d calls through cfg.HTTPClient, want 1", err, hc.calls)
+		if _, err := stack.NewClient(cfg).DescribeCluster(ctx); err != nil || hc.calls != 1 {
+			t.Errorf("DescribeCluster = %v with %d calls through cfg.HTTPClient, want 1", err, hc.calls)
 		}
 	})
 	t.Run("cancelled context", func(t *testing.T) {
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
-		if _, err := stack.NewClient(sessionConfig(url)).List(cctx); !errors.Is(err, context.Canceled) {
+		if _, err := stack.NewClient(sessionConfig(url)).DescribeCluster(cctx); !errors.Is(err, context.Canceled) {
 			t.Errorf("got %v, want context.Canceled", err)
 		}
 	})
 }
 
-// failingStore fails every call the way a broken disk would.
-type failingStore struct{}
-
 var errDisk = errors.New("input/output error")
-
-func (failingStore) Get(context.Context, string) (stack.Stack, error) { return stack.Stack{}, errDisk }
-func (failingStore) Put(context.Context, stack.Stack) (stack.Stack, error) {
-	return stack.Stack{}, errDisk
-}
-func (failingStore) Delete(context.Context, string, int64) error   { return errDisk }
-func (failingStore) List(context.Context) ([]stack.Summary, error) { return nil, errDisk }

@@ -24,9 +24,9 @@ type mesh struct {
 
 type node struct {
 	*replicatetest.Node
-	name string
+	name  string
 	local *blobstore.Store
-	rep  *Replica
+	rep   *Replica
 }
 
 func newMesh(t *testing.T) *mesh { return &mesh{replicatetest.New(t), t} }

@@ -17,8 +17,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sluice-dev/sluice/internal/cluster/replicate/replicatetest"
 	"github.com/sluice-dev/sluice/internal/cluster/replicate"
+	"github.com/sluice-dev/sluice/internal/cluster/replicate/replicatetest"
 	"github.com/sluice-dev/sluice/internal/codestore"
 	"github.com/sluice-dev/sluice/internal/controlplane"
 )
