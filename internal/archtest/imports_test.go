@@ -48,6 +48,7 @@ var layers = map[string]layer{
 	"internal/blobstore/replica":     infra,
 	"internal/cluster":               infra,
 	"internal/sigv4":                 infra,
+	"internal/tlsca":                 infra,
 	"internal/oidc":                  infra,
 	"internal/oidc/":                 infra,
 	"internal/awsraw":                infra,
