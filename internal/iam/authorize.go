@@ -189,12 +189,21 @@ func (s *Service) cachedPolicies(ctx context.Context, k principalKind, name stri
 			return err
 		}
 		arns, err := attached(tx, name)
+		if err != nil {
+			return err
+		}
 		for _, arn := range arns {
-			if d, err := policy.Parse(managedPolicies[arn], policy.Identity); err == nil {
+			doc, ok := managedPolicies[arn]
+			if !ok {
+				if doc, err = s.customerDocument(tx, arn); err != nil {
+					return err
+				}
+			}
+			if d, err := policy.Parse(doc, policy.Identity); err == nil {
 				docs = append(docs, d)
 			}
 		}
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, err

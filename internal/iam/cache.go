@@ -156,6 +156,10 @@ func (s *Service) apply(ev store.Event) {
 		} else {
 			delete(s.sessionPolicies, id)
 		}
+	case strings.HasPrefix(key, keyPolicy):
+		// A customer managed policy changed (its default version, or it went): any role may have it attached.
+		clear(s.policies)
+		s.generation++
 	default:
 		// A role, a user, their inline policies or attachments: drop the owner's parsed policies.
 		for _, owner := range []struct{ prefix, kind string }{

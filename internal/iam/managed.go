@@ -62,24 +62,34 @@ func ManagedPolicy(arn string) (string, bool) {
 	return doc, ok
 }
 
-// AttachRolePolicy attaches a managed policy to a role.
+// AttachRolePolicy attaches a managed policy to a role: an AWS managed one Sluice knows, or one of the account's.
 func (s *Service) AttachRolePolicy(ctx context.Context, role, policyARN string) error {
-	if _, ok := managedPolicies[policyARN]; !ok {
-		return notFound("Policy %s does not exist or is not attachable.", policyARN)
-	}
-	err := s.update(ctx, func(tx store.Tx) error {
+	return s.update(ctx, func(tx store.Tx) error {
+		if _, ok := managedPolicies[policyARN]; !ok {
+			if r, err := s.customer(tx, policyARN); err != nil {
+				return err
+			} else if r == nil {
+				return policyMissing(policyARN)
+			}
+		}
 		if _, err := s.mustRole(tx, role); err != nil {
 			return err
 		}
-		return tx.Put(keyAttached+strings.ToLower(role)+"/"+policyARN, nil)
+		key := keyAttached + strings.ToLower(role) + "/" + policyARN
+		if ok, err := store.Exists(tx, key); err != nil || ok {
+			return err
+		}
+		if err := s.countAttachment(tx, policyARN, 1); err != nil {
+			return err
+		}
+		return tx.Put(key, nil)
 	})
-	return err
 }
 
 // DetachRolePolicy detaches a managed policy from a role.
 func (s *Service) DetachRolePolicy(ctx context.Context, role, policyARN string) error {
 	key := keyAttached + strings.ToLower(role) + "/" + policyARN
-	err := s.update(ctx, func(tx store.Tx) error {
+	return s.update(ctx, func(tx store.Tx) error {
 		if _, err := s.mustRole(tx, role); err != nil {
 			return err
 		}
@@ -88,9 +98,11 @@ func (s *Service) DetachRolePolicy(ctx context.Context, role, policyARN string) 
 		} else if !ok {
 			return notFound("Policy %s was not found.", policyARN)
 		}
+		if err := s.countAttachment(tx, policyARN, -1); err != nil {
+			return err
+		}
 		return tx.Delete(key)
 	})
-	return err
 }
 
 // ListAttachedRolePolicies lists the ARNs of a role's managed policies.

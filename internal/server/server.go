@@ -411,7 +411,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		Verifier: &sigv4.Verifier{Credentials: keyring},
 		Services: map[string]http.Handler{
 			"lambda":         lambdaapi.New(cp, inv, links.Locate, cfg.FunctionURLDomain, log).WithPackages(s3Packages{objects}),
-			"logs":           logsapi.New(logReader, acct, log),
+			"logs":           logsapi.New(logReader, acct, log, logsapi.WithRegistry(logstore.NewRegistry(db, nil))),
 			"monitoring":     cloudwatchapi.New(&cloudWatch{metrics: apiMetrics, alarms: alarmService}, log, cloudwatchapi.WithAccount(acct)),
 			"codedeploy":     codedeployapi.New(deployments, log, codedeployapi.WithAccount(acct)),
 			"iam":            iamapi.NewIAM(identities, log),

@@ -32,10 +32,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -200,6 +202,8 @@ type run struct {
 	cw      *cloudwatch.Client
 	cd      *codedeploy.Client
 	ssm     *ssm.Client
+	s3      *s3.Client
+	logs    *cloudwatchlogs.Client
 	st      stack.Stack
 	// state is what exists now, by logical id (starts as the recorded stack).
 	state map[string]stack.ResourceState
@@ -437,7 +441,9 @@ func newRun(o Options) *run {
 		o.clock = realClock{}
 	}
 	r := &run{o: o, clock: o.clock, region: o.Config.Region, lambda: lambda.NewFromConfig(o.Config), iam: iam.NewFromConfig(o.Config),
-		cw: cloudwatch.NewFromConfig(o.Config), cd: codedeploy.NewFromConfig(o.Config), ssm: ssm.NewFromConfig(o.Config)}
+		cw: cloudwatch.NewFromConfig(o.Config), cd: codedeploy.NewFromConfig(o.Config), ssm: ssm.NewFromConfig(o.Config),
+		// Path-style: Sluice's S3 answers on the listener's own address, which names no bucket.
+		s3: s3.NewFromConfig(o.Config, func(so *s3.Options) { so.UsePathStyle = true }), logs: cloudwatchlogs.NewFromConfig(o.Config)}
 	r.result = Result{Stack: o.StackName, DryRun: o.DryRun, Changes: []Change{}}
 	return r
 }

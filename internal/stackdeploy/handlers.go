@@ -52,6 +52,11 @@ var handlers = map[string]handler{
 	"AWS::CodeDeploy::DeploymentConfig": configHandler{},
 	"AWS::IAM::Role":                    roleHandler{},
 	"AWS::SSM::Parameter":               parameterHandler{},
+	"AWS::S3::Bucket":                   bucketHandler{},
+	"AWS::S3::BucketPolicy":             bucketPolicyHandler{},
+	"AWS::IAM::Policy":                  inlinePolicyHandler{},
+	"AWS::IAM::ManagedPolicy":           managedPolicyHandler{},
+	"AWS::Logs::LogGroup":               logGroupHandler{},
 	"AWS::CDK::Metadata":                metadataHandler{},
 }
 

@@ -235,8 +235,12 @@ func (roleHandler) check(r *run, id string, _ *cfn.Resource) error {
 		return err
 	}
 	for _, arn := range managedARNs(props) {
+		// The account's own policies (a Ref to an AWS::IAM::ManagedPolicy included) are IAM's to find.
+		if strings.HasPrefix(arn, "{") || strings.HasPrefix(arn, "arn:aws:iam::"+r.account+":policy/") {
+			continue
+		}
 		if _, ok := iampkg.ManagedPolicy(arn); !ok {
-			return fmt.Errorf("managed policy %s is not one Sluice knows (it knows %s); use an inline policy", arn, strings.Join(iampkg.ManagedPolicyARNs(), ", "))
+			return fmt.Errorf("managed policy %s is not one Sluice knows (it knows %s and the account's own); use an inline or customer managed policy", arn, strings.Join(iampkg.ManagedPolicyARNs(), ", "))
 		}
 	}
 	_, err = document(props["AssumeRolePolicyDocument"])

@@ -1,7 +1,9 @@
-// Package logsapi is a read-only CloudWatch Logs 2014-03-28 edge (AWS JSON 1.1: POST /, X-Amz-Target
+// Package logsapi is the CloudWatch Logs 2014-03-28 edge (AWS JSON 1.1: POST /, X-Amz-Target
 // Logs_20140328.<Operation>) over the function logs in logstore: FilterLogEvents, GetLogEvents, DescribeLogStreams
 // and DescribeLogGroups, enough for `aws logs tail [--follow]`, `aws logs filter-log-events` and the SDKs'
-// paginators. Log groups exist once a function has logged; nothing can be written through this API.
+// paginators; and, given logstore's Registry (WithRegistry), CreateLogGroup, DeleteLogGroup, PutRetentionPolicy and
+// DeleteRetentionPolicy, what IaC tools make log groups with. A function's log group exists once it has logged;
+// events are written by Lambda only, never through this API.
 package logsapi
 
 import (
@@ -43,14 +45,41 @@ const (
 type Handler struct {
 	*edge.Handler // serves the operations New declares
 	store         logstore.Reader
+	groups        *logstore.Registry
 	acct          lambda.Account
 	log           *slog.Logger
 }
 
+// Option configures the handler.
+type Option func(*Handler)
+
+// WithRegistry serves the log groups made through the API from groups (their retention and deletions apply to
+// what readers see) and the operations that make them.
+func WithRegistry(groups *logstore.Registry) Option {
+	return func(h *Handler) { h.groups = groups }
+}
+
 // New returns the CloudWatch Logs API handler over store: a node's *logstore.Store, or in a cluster the
 // *logstore.Cluster that merges every node's logs.
-func New(store logstore.Reader, acct lambda.Account, log *slog.Logger) *Handler {
+func New(store logstore.Reader, acct lambda.Account, log *slog.Logger, opts ...Option) *Handler {
 	h := &Handler{store: store, acct: acct, log: log.With("component", "logsapi")}
+	for _, o := range opts {
+		o(h)
+	}
+	ops := []edge.Operation{
+		edge.Op("FilterLogEvents", h.filterLogEvents),
+		edge.Op("GetLogEvents", h.getLogEvents),
+		edge.Op("DescribeLogStreams", h.describeLogStreams),
+		edge.Op("DescribeLogGroups", h.describeLogGroups),
+	}
+	if h.groups != nil {
+		h.store = logstore.Retained{Reader: store, Registry: h.groups}
+		ops = append(ops,
+			edge.OpNoOutput("CreateLogGroup", h.createLogGroup),
+			edge.OpNoOutput("DeleteLogGroup", h.deleteLogGroup),
+			edge.OpNoOutput("PutRetentionPolicy", h.putRetentionPolicy),
+			edge.OpNoOutput("DeleteRetentionPolicy", h.deleteRetentionPolicy))
+	}
 	proto := edge.JSON11{TargetPrefix: targetPrefix, InternalCode: codeServiceUnavailable}
 	h.Handler = edge.New(edge.Service{
 		IAMPrefix:    "logs",
@@ -61,12 +90,7 @@ func New(store logstore.Reader, acct lambda.Account, log *slog.Logger) *Handler 
 		Error:        edge.ByStatus(map[string]int{codeServiceUnavailable: http.StatusInternalServerError}),
 		InternalCode: codeServiceUnavailable,
 		Log:          h.log,
-	},
-		edge.Op("FilterLogEvents", h.filterLogEvents),
-		edge.Op("GetLogEvents", h.getLogEvents),
-		edge.Op("DescribeLogStreams", h.describeLogStreams),
-		edge.Op("DescribeLogGroups", h.describeLogGroups),
-	)
+	}, ops...)
 	return h
 }
 
@@ -120,7 +144,7 @@ func (h *Handler) resolveGroup(name, identifier *string) (string, error) {
 		}
 		group = id
 	}
-	if _, ok, err := h.store.Group(group); err != nil {
+	if ok, err := h.exists(group); err != nil {
 		return "", err
 	} else if !ok {
 		return "", notFound(msgNoGroup)

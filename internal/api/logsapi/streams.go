@@ -2,6 +2,7 @@ package logsapi
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
 
@@ -118,6 +119,7 @@ type describeLogGroupsInput struct {
 type logGroup struct {
 	LogGroupName      string `json:"logGroupName"`
 	CreationTime      int64  `json:"creationTime"`
+	RetentionInDays   *int   `json:"retentionInDays,omitempty"`
 	MetricFilterCount int    `json:"metricFilterCount"`
 	Arn               string `json:"arn"`
 	StoredBytes       int64  `json:"storedBytes"`
@@ -130,10 +132,9 @@ type describeLogGroupsOutput struct {
 	NextToken string     `json:"nextToken,omitempty"`
 }
 
-// describeLogGroups lists the groups that hold logs (a function's group appears once it has logged, as on AWS
-// where Lambda creates it on the first invocation). No retention is reported: the store keeps a bounded size per
-// group rather than a number of days.
-func (h *Handler) describeLogGroups(_ context.Context, in *describeLogGroupsInput) (any, error) {
+// describeLogGroups lists the groups made through the API (with their retention) and those that hold logs (a
+// function's group appears once it has logged, as on AWS where Lambda creates it on the first invocation).
+func (h *Handler) describeLogGroups(ctx context.Context, in *describeLogGroupsInput) (any, error) {
 	if in.LogGroupNamePrefix != nil && in.LogGroupNamePattern != nil {
 		return nil, invalid("LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.")
 	}
@@ -172,10 +173,24 @@ func (h *Handler) describeLogGroups(_ context.Context, in *describeLogGroupsInpu
 	}
 
 	var groups []logstore.GroupInfo
+	defs := map[string]logstore.Definition{}
 	if in.LogGroupClass == nil || *in.LogGroupClass == "STANDARD" {
 		all, err := h.store.Groups()
 		if err != nil {
 			return nil, err
+		}
+		if h.groups != nil {
+			recorded, err := h.groups.List(ctx)
+			if err != nil {
+				return nil, err
+			}
+			for _, d := range recorded {
+				defs[d.Name] = d
+				if !slices.ContainsFunc(all, func(g logstore.GroupInfo) bool { return g.Name == d.Name }) {
+					all = append(all, logstore.GroupInfo{Name: d.Name, FirstEvent: d.Created})
+				}
+			}
+			sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 		}
 		for _, g := range all {
 			if strings.HasPrefix(g.Name, prefix) && strings.Contains(strings.ToLower(g.Name), pattern) &&
@@ -189,9 +204,16 @@ func (h *Handler) describeLogGroups(_ context.Context, in *describeLogGroupsInpu
 	start := min(int(at[""]), len(groups))
 	end := min(start+limit, len(groups))
 	for _, g := range groups[start:end] {
-		out.LogGroups = append(out.LogGroups, logGroup{LogGroupName: g.Name, CreationTime: g.FirstEvent,
+		lg := logGroup{LogGroupName: g.Name, CreationTime: g.FirstEvent,
 			Arn: h.groupARN(g.Name), StoredBytes: g.StoredBytes, LogGroupClass: "STANDARD",
-			LogGroupArn: strings.TrimSuffix(h.groupARN(g.Name), ":*")})
+			LogGroupArn: strings.TrimSuffix(h.groupARN(g.Name), ":*")}
+		if d, ok := defs[g.Name]; ok {
+			lg.CreationTime = d.Created
+			if d.RetentionInDays > 0 {
+				lg.RetentionInDays = &d.RetentionInDays
+			}
+		}
+		out.LogGroups = append(out.LogGroups, lg)
 	}
 	if end < len(groups) {
 		out.NextToken = offsetToken(int64(end), fp).String()
