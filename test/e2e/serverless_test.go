@@ -4,8 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -32,10 +32,9 @@ var serverlessFiles = []string{"package.json", "package-lock.json", "serverless.
 // serverless fails as it does on AWS.
 func TestServerlessDeploy(t *testing.T) {
 	t.Parallel()
-	node, npm := requireNode(t)
+	_, npm := requireNode(t)
 	cli := cliV1(t)
 	requireBoto3ForFunctions(t)
-	_ = node
 
 	dir := t.TempDir()
 	for _, name := range serverlessFiles {
