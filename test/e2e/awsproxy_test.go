@@ -81,6 +81,20 @@ func TestAWSProxy(t *testing.T) {
 		t.Errorf("the CLI did not address the bucket virtual-hosted; its log:\n%s", tail(stderr, 3000))
 	}
 
+	// The AWS CLI v2 too, even a release too old to read AWS_ENDPOINT_URL: no --endpoint-url needed.
+	t.Run("cli v2", func(t *testing.T) {
+		requireCLIv2(t)
+		for _, step := range [][]string{
+			{"sts", "get-caller-identity"},
+			{"lambda", "get-function", "--function-name", "proxied"},
+			{"s3", "cp", "s3://proxied-bucket/dir/hello.txt", "-"},
+		} {
+			if out, stderr, code := run(t, env, dir, cliV2Path, step...); code != 0 {
+				t.Errorf("aws (v2) %s: %d\n%s%s", strings.Join(step, " "), code, out, stderr)
+			}
+		}
+	})
+
 	// A service Sluice does not serve: the proxy refuses the tunnel; nothing is relayed.
 	_, stderr, code := aws("ec2", "describe-vpcs")
 	if code == 0 || !strings.Contains(stderr, "proxy") {
