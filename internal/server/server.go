@@ -448,7 +448,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	// The listener is also an HTTPS proxy for the AWS endpoints Sluice serves, so that tools which take no endpoint
 	// URL (the JavaScript SDK v2's) reach it with HTTPS_PROXY set to the endpoint: one address for both, and one
 	// drain.
-	proxyCA, err := tlsca.Open(filepath.Join(cfg.DataDir, ProxyCADir), tlsca.Options{Domains: []string{"amazonaws.com"}})
+	proxyCA, err := openProxyCA(ctx, cfg, db, tlsca.Options{Domains: []string{"amazonaws.com"}})
 	if err != nil {
 		ln.Close()
 		return err

@@ -100,6 +100,29 @@ func Open(dir string, opts Options) (*CA, error) {
 	return c, nil
 }
 
+// Install writes a CA's certificate and key (PEM, as Files returns them) into dir, replacing what is there, for
+// Open to load: how the nodes of a cluster come to present one CA.
+func Install(dir string, certPEM, keyPEM []byte) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("tlsca: %w", err)
+	}
+	if err := writeFile(filepath.Join(dir, KeyFile), keyPEM, 0o600); err != nil {
+		return err
+	}
+	return writeFile(filepath.Join(dir, CertFile), certPEM, 0o644)
+}
+
+// Files returns the CA's certificate and key in PEM, as Install takes them.
+func (c *CA) Files() (certPEM, keyPEM []byte, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	der, err := x509.MarshalECPrivateKey(c.key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tlsca: %w", err)
+	}
+	return bytes.Clone(c.certPEM), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), nil
+}
+
 // CertPath is the file holding the CA certificate in PEM: what clients are told to trust (AWS_CA_BUNDLE,
 // NODE_EXTRA_CA_CERTS, HTTPS_CAFILE).
 func (c *CA) CertPath() string { return filepath.Join(c.dir, CertFile) }
