@@ -146,3 +146,23 @@ print(boto3.client("sts").meta.endpoint_url)
 		}
 	}
 }
+
+// TestClusterProxyCA: the nodes of a cluster present one proxy CA, so a client trusting the file of one node goes
+// through any other's proxy.
+func TestClusterProxyCA(t *testing.T) {
+	cli := cliV1(t)
+	t.Parallel()
+	nodes := startCluster(t, 2)
+	first, err := os.ReadFile(filepath.Join(nodes[0].DataDir, "proxy-ca", "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := os.ReadFile(filepath.Join(nodes[1].DataDir, "proxy-ca", "ca.pem"))
+	if err != nil || string(first) != string(second) {
+		t.Fatalf("the nodes present different CAs (%v)", err)
+	}
+	env := append(proxyEnv(t, nodes[1]), "AWS_CA_BUNDLE="+filepath.Join(nodes[0].DataDir, "proxy-ca", "ca.pem"))
+	if out, stderr, code := run(t, env, "", cli, "lambda", "list-functions"); code != 0 {
+		t.Errorf("through node 1 with node 0's CA: %d %s%s", code, out, stderr)
+	}
+}
