@@ -150,6 +150,14 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	release := sync.OnceFunc(func() { <-p.tunnels })
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	cert, err := p.opts.Certificate(host)
+	if err != nil {
+		release()
+		p.opts.Log.Error("aws proxy: no certificate", "host", host, "err", err)
+		refuse(w, http.StatusBadGateway, "No certificate for "+host+".")
+		return
+	}
 	raw, rw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		release()
@@ -162,15 +170,9 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
 		release()
 		return
 	}
-	t := &tunnelConn{Conn: raw, host: strings.ToLower(strings.TrimSuffix(host, ".")), release: release}
+	t := &tunnelConn{Conn: raw, host: host, release: release}
 	if rw.Reader.Buffered() > 0 { // a client that sent its ClientHello without waiting for the 200
 		t.pending = rw.Reader
-	}
-	cert, err := p.opts.Certificate(t.host)
-	if err != nil {
-		p.opts.Log.Error("aws proxy: no certificate", "host", t.host, "err", err)
-		t.Close()
-		return
 	}
 	tc := tls.Server(t, &tls.Config{
 		Certificates: []tls.Certificate{*cert},
