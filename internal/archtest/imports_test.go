@@ -52,6 +52,7 @@ var layers = map[string]layer{
 	"internal/cluster/replicate/replicatetest": infra,
 	"internal/reconcile":                       infra,
 	"internal/sigv4":                           infra,
+	"internal/tlsca":                           infra,
 	"internal/oidc":                            infra,
 	"internal/oidc/":                           infra,
 	"internal/awsraw":                          infra,

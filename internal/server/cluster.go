@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/api/awshttp"
+	"github.com/sluice-dev/sluice/internal/api/awsproxy"
 	"github.com/sluice-dev/sluice/internal/auth"
 	"github.com/sluice-dev/sluice/internal/cluster"
 	"github.com/sluice-dev/sluice/internal/controlplane"
@@ -241,7 +242,7 @@ func describeCluster(c *cluster.Cluster, local func() cluster.NodeStatus) func(c
 // drain stops the node without failing a request: /_sluice/health turns 503 at once; after DrainDelay (the load
 // balancer has noticed) the listener closes and in-flight requests — invocations included, up to DrainTimeout —
 // finish; the cluster-wide jobs stop at the start, so their leaderships pass to other nodes meanwhile.
-func drain(log *slog.Logger, srv *http.Server, phase *lifecycle, cfg Config, stopJobs context.CancelFunc, jobs *sync.WaitGroup) error {
+func drain(log *slog.Logger, srv *http.Server, proxy *awsproxy.Proxy, phase *lifecycle, cfg Config, stopJobs context.CancelFunc, jobs *sync.WaitGroup) error {
 	phase.set(phaseDraining)
 	log.Info("draining", "delay", cfg.DrainDelay.String(), "timeout", cfg.DrainTimeout.String())
 	stopJobs()
@@ -250,7 +251,11 @@ func drain(log *slog.Logger, srv *http.Server, phase *lifecycle, cfg Config, sto
 	time.Sleep(cfg.DrainDelay)
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.DrainTimeout)
 	defer cancel()
+	// The proxy's tunnels are no longer the listener's connections: they drain beside them.
+	proxyDone := make(chan struct{})
+	go func() { proxy.Shutdown(ctx); close(proxyDone) }()
 	err := srv.Shutdown(ctx)
+	<-proxyDone
 	if errors.Is(err, context.DeadlineExceeded) {
 		log.Warn("drain timeout: requests still in flight are cut", "timeout", cfg.DrainTimeout.String())
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/alarms"
+	"github.com/sluice-dev/sluice/internal/api/awsproxy"
 	"github.com/sluice-dev/sluice/internal/api/cloudformationapi"
 	"github.com/sluice-dev/sluice/internal/api/cloudwatchapi"
 	"github.com/sluice-dev/sluice/internal/api/codedeployapi"
@@ -45,6 +46,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/metrics"
 	"github.com/sluice-dev/sluice/internal/parameterstore"
 	"github.com/sluice-dev/sluice/internal/prom"
+	"github.com/sluice-dev/sluice/internal/s3"
 	"github.com/sluice-dev/sluice/internal/s3/buckets"
 	"github.com/sluice-dev/sluice/internal/sandbox"
 	"github.com/sluice-dev/sluice/internal/scratch"
@@ -53,6 +55,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/sns/topics"
 	"github.com/sluice-dev/sluice/internal/stack"
 	"github.com/sluice-dev/sluice/internal/store"
+	"github.com/sluice-dev/sluice/internal/tlsca"
 )
 
 // embeddedMetricsBatch is how many minute records one bbolt transaction of the metric store writes.
@@ -129,6 +132,18 @@ const DefaultListen = "127.0.0.1:9324"
 
 // EndpointFile records the URL of the server running on a data dir, for `sluice env`.
 const EndpointFile = "endpoint"
+
+// ProxyCADir is the data dir's directory of the CA whose certificates the proxy for AWS endpoints presents
+// (tlsca.CertFile in it is what clients trust; `sluice ca` prints its path).
+const ProxyCADir = "proxy-ca"
+
+// proxiedEndpoints are the AWS endpoints whose hosts the listener serves through its proxy (see awsproxy): the
+// endpoint prefix of each service Sluice serves, which is also its signing name.
+var proxiedEndpoints = awsproxy.Hosts{
+	Regional: []string{"lambda", "codedeploy", "monitoring", "logs", "sts", "cloudformation", "ssm", "s3"},
+	Global:   []string{"iam", "sts"},
+	S3:       s3.AWSHost,
+}
 
 func (c *Config) defaults() {
 	if c.Listen == "" {
@@ -457,6 +472,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		},
 		S3:             s3api.New(objects, log),
 		S3Domain:       strings.ToLower(cfg.S3Domain),
+		AWSHosts:       true,
 		GlobalServices: map[string]bool{"iam": true, "sts": true},
 		Internal:       internal,
 		Region:         cfg.Region,
@@ -470,7 +486,17 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		ln.Close()
 		return err
 	}
-	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ConnContext: withConn} // no WriteTimeout: invocations last up to 15 minutes
+	// The listener is also an HTTPS proxy for the AWS endpoints Sluice serves, so that tools which take no endpoint
+	// URL (the JavaScript SDK v2's) reach it with HTTPS_PROXY set to the endpoint: one address for both, and one
+	// drain.
+	proxyCA, err := openProxyCA(ctx, cfg, db, tlsca.Options{Domains: []string{"amazonaws.com"}})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	proxy := awsproxy.New(awsproxy.Options{Next: gw, Hosts: proxiedEndpoints, Certificate: proxyCA.Leaf, ConnContext: withConn,
+		Log: log.With("component", "awsproxy")})
+	srv := &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ConnContext: withConn} // no WriteTimeout: invocations last up to 15 minutes
 
 	// Node-local loops run until the end; the cluster-wide jobs (one node's each in a cluster) stop first, when
 	// draining starts, so that their leaderships pass to another node while this one finishes its requests.
@@ -521,8 +547,11 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	select {
 	case err = <-serveErr:
 	case <-ctx.Done():
-		err = drain(log, srv, &phase, cfg, stopJobs, &leader.wg)
+		err = drain(log, srv, proxy, &phase, cfg, stopJobs, &leader.wg)
 	}
+	proxyCtx, cancelProxy := context.WithTimeout(context.Background(), cfg.DrainTimeout) // after a drain: at once
+	proxy.Shutdown(proxyCtx)
+	cancelProxy()
 	stopJobs()
 	leader.wg.Wait()
 	stopLoops()

@@ -64,6 +64,10 @@ type Gateway struct {
 	// (path-style) or unsigned with a path no other API serves.
 	S3       S3
 	S3Domain string
+	// AWSHosts makes S3's own hosts in amazonaws.com ("s3.<region>.amazonaws.com", "<bucket>.s3.amazonaws.com"…)
+	// S3's as well, so that a request an AWS client addressed to S3 itself, and sent through Sluice's proxy for AWS
+	// endpoints, is routed as S3 would route it.
+	AWSHosts bool
 	// Authorizer decides what each verified caller may do (nil: everything).
 	Authorizer Authorizer
 	// Anonymous, if set, names the handler for an unsigned request that may go without a signature (STS's

@@ -34,15 +34,23 @@ func S3Bucket(r *http.Request) (string, bool) {
 }
 
 // s3Host reads an S3 host: "<bucket>.<domain>" (virtual-hosted) or "<domain>" itself (path-style), with or
-// without a port.
+// without a port; with AWSHosts, S3's own hosts in amazonaws.com too (s3.AWSHost).
 func (g *Gateway) s3Host(host string) (bucket string, ok bool) {
-	if g.S3Domain == "" {
+	if g.S3 == nil {
 		return "", false
 	}
 	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
 		host = host[:i]
 	}
 	host = strings.ToLower(host)
+	if g.AWSHosts {
+		if bucket, ok := s3.AWSHost(host); ok {
+			return bucket, true
+		}
+	}
+	if g.S3Domain == "" {
+		return "", false
+	}
 	if host == g.S3Domain {
 		return "", true
 	}

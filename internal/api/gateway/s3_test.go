@@ -31,10 +31,29 @@ func TestS3Routing(t *testing.T) {
 		{"x.lambda-url.us-east-1.localhost", "", false},
 		{"evil-s3.us-east-1.localhost", "", false},
 		{"[::1]:9324", "", false},
+		{"photos.s3.amazonaws.com", "", false}, // AWS's own hosts only with AWSHosts
 	} {
 		b, ok := g.s3Host(tc.host)
 		if ok != tc.matches || b != tc.bucket {
 			t.Errorf("s3Host(%q) = %q, %v; want %q, %v", tc.host, b, ok, tc.bucket, tc.matches)
+		}
+	}
+	aws := &Gateway{S3: noS3{}, S3Domain: "s3.us-east-1.localhost", AWSHosts: true}
+	for _, tc := range []struct {
+		host    string
+		bucket  string
+		matches bool
+	}{
+		{"photos.s3.amazonaws.com", "photos", true},
+		{"photos.s3.us-east-1.amazonaws.com:443", "photos", true},
+		{"S3.US-EAST-1.AMAZONAWS.COM", "", true},
+		{"photos.s3.us-east-1.localhost", "photos", true},
+		{"lambda.us-east-1.amazonaws.com", "", false},
+		{"123456789012.s3-control.us-east-1.amazonaws.com", "", false},
+	} {
+		b, ok := aws.s3Host(tc.host)
+		if ok != tc.matches || b != tc.bucket {
+			t.Errorf("with AWSHosts, s3Host(%q) = %q, %v; want %q, %v", tc.host, b, ok, tc.bucket, tc.matches)
 		}
 	}
 	s3Signed := "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00"

@@ -1,0 +1,5 @@
+VERSION = "v1"
+
+
+def orders(event, context):
+    return {"version": VERSION}
