@@ -71,7 +71,6 @@ var layers = map[string]layer{
 	"internal/cloudformation":        service,
 	"internal/parameterstore":        service,
 	"internal/console":              service,
-	"internal/console":              service,
 	"internal/stackdeploy":           client,
 	"internal/api/":                  edge,
 	"internal/prom":                  edge,
