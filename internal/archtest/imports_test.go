@@ -70,7 +70,7 @@ var layers = map[string]layer{
 	"internal/s3/buckets":            service,
 	"internal/cloudformation":        service,
 	"internal/parameterstore":        service,
-	"internal/console":              service,
+	"internal/console":               service,
 	"internal/stackdeploy":           client,
 	"internal/api/":                  edge,
 	"internal/prom":                  edge,
