@@ -1,5 +1,5 @@
-// Package stackapi is Sluice's own service: the stack records `sluice deploy` remembers between deploys, and the
-// cluster's status (`sluice cluster status`). It is an AWS JSON 1.1 edge (POST /, X-Amz-Target SluiceStacks_20261126.<Operation>, content type
+// Package stackapi is Sluice's own service: the stack records `sluice deploy` remembers between deploys, the
+// cluster's status (`sluice cluster status`) and the web console's sign-in links (`sluice ui`). It is an AWS JSON 1.1 edge (POST /, X-Amz-Target SluiceStacks_20261126.<Operation>, content type
 // application/x-amz-json-1.1) under the SigV4 signing name "sluice", over a stack.Store.
 //
 // Operations (envelope members are UpperCamelCase; the record inside is stack.Stack's own JSON):
@@ -9,13 +9,18 @@
 //	DeleteStack {"StackName", "Revision"} → {}
 //	ListStacks  {}                        → {"Stacks": [summary, ...]} (by name)
 //	DescribeCluster {}                    → {"Cluster": cluster.Status}
+//	CreateSignInLink {}                   → {"SignInPath": "/_sluice/ui/sign-in?token=…", "Expiration": epoch seconds}
+//
+// CreateSignInLink gives the caller a single-use link, valid for a minute, that signs a browser in to the web
+// console as the caller's own IAM identity (package console): the link is the only way in, and it is obtained with
+// a SigV4-signed call like every other.
 //
 // Errors are {"__type": <code>, "message": <text>} with HTTP 400 (CodeDeploy's convention), InternalFailure with
 // 500: StackNotFoundException, RevisionConflictException, ValidationException, AccessDeniedException,
 // SerializationException, UnknownOperationException.
 //
 // Every call is authorized as action "sluice:<Operation>" on "arn:aws:sluice:<region>:<account>:stack/<name>"
-// ("*" for ListStacks and DescribeCluster).
+// ("*" for ListStacks, DescribeCluster and CreateSignInLink).
 package stackapi
 
 import (
@@ -29,8 +34,10 @@ import (
 	"github.com/sluice-dev/sluice/internal/api/awshttp"
 	"github.com/sluice-dev/sluice/internal/api/edge"
 	"github.com/sluice-dev/sluice/internal/api/gateway"
+	"github.com/sluice-dev/sluice/internal/api/ui"
 	"github.com/sluice-dev/sluice/internal/api/wire"
 	"github.com/sluice-dev/sluice/internal/cluster"
+	"github.com/sluice-dev/sluice/internal/console"
 	"github.com/sluice-dev/sluice/internal/fault"
 	"github.com/sluice-dev/sluice/internal/lambda"
 	"github.com/sluice-dev/sluice/internal/stack"
@@ -71,6 +78,18 @@ type Handler struct {
 	describe      func(context.Context) (cluster.Status, error)
 	acct          lambda.Account
 	log           *slog.Logger
+	links         SignInLinks // nil: CreateSignInLink is refused
+}
+
+// SignInLinks makes the console's sign-in links (console.Service).
+type SignInLinks interface {
+	CreateLink(ctx context.Context, id console.Identity) (console.Link, error)
+}
+
+// WithSignInLinks serves CreateSignInLink from links.
+func (h *Handler) WithSignInLinks(links SignInLinks) *Handler {
+	h.links = links
+	return h
 }
 
 var _ gateway.AuthErrorWriter = (*Handler)(nil)
@@ -96,6 +115,7 @@ func New(s stack.Store, acct lambda.Account, log *slog.Logger, describe func(con
 		edge.Op("DeleteStack", h.deleteStack),
 		edge.Op("ListStacks", h.listStacks),
 		edge.Op("DescribeCluster", h.describeCluster),
+		edge.Op("CreateSignInLink", h.createSignInLink),
 	)
 	return h
 }
@@ -111,7 +131,7 @@ func admit(req edge.Request) error {
 // resource is the ARN an operation acts on: the stack it names, or "*" for ListStacks. A body that does not
 // decode names no stack (the operation then fails with SerializationException, if the caller may call it at all).
 func (h *Handler) resource(req edge.Request) string {
-	if req.Op == "ListStacks" || req.Op == "DescribeCluster" {
+	if req.Op == "ListStacks" || req.Op == "DescribeCluster" || req.Op == "CreateSignInLink" {
 		return "*"
 	}
 	var in struct {
@@ -218,6 +238,24 @@ func (h *Handler) describeCluster(ctx context.Context, _ *struct{}) (any, error)
 		return nil, err
 	}
 	return struct{ Cluster cluster.Status }{st}, nil
+}
+
+type createSignInLinkOutput struct {
+	SignInPath string
+	Expiration float64
+}
+
+// createSignInLink makes a console sign-in link for the request's verified caller.
+func (h *Handler) createSignInLink(ctx context.Context, _ *struct{}) (any, error) {
+	caller, ok := gateway.IdentityFrom(ctx)
+	if !ok || h.links == nil {
+		return nil, fault.New(CodeValidation, "This server does not serve the web console.")
+	}
+	link, err := h.links.CreateLink(ctx, console.Identity{Principal: caller.Principal, AccessKeyID: caller.AccessKeyID})
+	if err != nil {
+		return nil, err
+	}
+	return createSignInLinkOutput{SignInPath: ui.SignInPath + "?token=" + link.Token, Expiration: float64(link.Expires.UnixMilli()) / 1000}, nil
 }
 
 // validateName applies CloudFormation's stack name rule, with its validation message.
