@@ -150,7 +150,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	hdr.Set("X-Frame-Options", "DENY")
 	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Referrer-Policy", "no-referrer")
+	// same-origin, not no-referrer: under no-referrer a browser sends "Origin: null" with a form, which checkCSRF
+	// cannot tell from a sandboxed frame's. The sign-in page, whose URL holds the link, sends no referrer at all.
+	hdr.Set("Referrer-Policy", "same-origin")
 	hdr.Set("Cache-Control", "no-store")
 	if !secureEnough(r) {
 		h.fail(w, r, http.StatusForbidden, "The console is served only on a loopback listener or over TLS.")
@@ -179,6 +181,7 @@ func secureEnough(r *http.Request) bool {
 
 // signIn redeems a link and sets the session cookie, then leaves the URL that held the secret.
 func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Referrer-Policy", "no-referrer")
 	token, sess, err := h.o.Sessions.Redeem(r.Context(), r.URL.Query().Get("token"))
 	if err != nil {
 		if !errors.Is(err, console.ErrInvalidLink) {
