@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -271,7 +273,20 @@ func TestUIConsole(t *testing.T) {
 	}
 
 	// 3. Requests without the session, and forged actions, are refused; nothing is stopped by them.
-	// (on a canary long enough to still be running when the test stops it: 30 configured minutes last 60 s here)
+	// (once the alarm is OK again, or it would stop the deployment at once; on a canary long enough to still be
+	// running when the test stops it: 30 configured minutes last 60 s here)
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		out, err := cw.DescribeAlarms(t.Context(), &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{"orders-errors"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.MetricAlarms) == 1 && out.MetricAlarms[0].StateValue == cwtypes.StateValueOk {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the alarm stays %+v", out.MetricAlarms)
+		}
+	}
 	out, err := cd.CreateDeployment(t.Context(), &codedeploy.CreateDeploymentInput{ApplicationName: aws.String("app"), DeploymentGroupName: aws.String("dg"),
 		DeploymentConfigName: aws.String("CodeDeployDefault.LambdaCanary10Percent30Minutes"),
 		Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent,
