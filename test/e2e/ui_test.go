@@ -128,7 +128,7 @@ const signedIn = `!!document.getElementById("principal")`
 // links them), else into the test's temporary directory.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	png := read(t, ctx, "screenshot "+name, chromedp.CaptureScreenshot())
+	png := read(t, ctx, "screenshot "+name, chromedp.FullScreenshot(100)) // the whole page, as a PNG
 	if len(png) < 8 || string(png[1:4]) != "PNG" {
 		t.Fatalf("screenshot %s is not a PNG", name)
 	}

@@ -41,6 +41,7 @@ type chart struct {
 
 type marker struct {
 	X           float64
+	DY          int // the label's offset below the top, so that labels of nearby markers do not overlap
 	Label, Kind string
 	At          string
 }
@@ -133,6 +134,7 @@ func buildChart(d codedeploy.Deployment, scale float64, now time.Time) chart {
 		t, _ := time.Parse(time.RFC3339Nano, c.Markers[i].At)
 		c.Markers[i].X = x(t)
 		c.Markers[i].At = t.Format("15:04:05")
+		c.Markers[i].DY = 10 + 13*(i%4)
 	}
 	for i := 0; i <= 4; i++ {
 		t := begin.Add(span * time.Duration(i) / 4)
