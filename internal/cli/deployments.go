@@ -16,15 +16,17 @@ import (
 
 // deploymentInfo is the part of CodeDeploy's deploymentInfo the CLI shows, with Sluice's extensions.
 type deploymentInfo struct {
-	DeploymentID         string  `json:"deploymentId"`
-	ApplicationName      string  `json:"applicationName"`
-	DeploymentGroupName  string  `json:"deploymentGroupName"`
-	DeploymentConfigName string  `json:"deploymentConfigName"`
-	Status               string  `json:"status"`
-	Creator              string  `json:"creator"`
-	CreateTime           float64 `json:"createTime"`
-	CompleteTime         float64 `json:"completeTime"`
-	ErrorInformation     *struct {
+	DeploymentID         string `json:"deploymentId"`
+	ApplicationName      string `json:"applicationName"`
+	DeploymentGroupName  string `json:"deploymentGroupName"`
+	DeploymentConfigName string `json:"deploymentConfigName"`
+	Status               string `json:"status"`
+	// StatusMessages say that a running deployment is paused or being promoted.
+	StatusMessages   []string `json:"deploymentStatusMessages"`
+	Creator          string   `json:"creator"`
+	CreateTime       float64  `json:"createTime"`
+	CompleteTime     float64  `json:"completeTime"`
+	ErrorInformation *struct {
 		Code, Message string
 	} `json:"errorInformation"`
 	RollbackInfo *struct {
@@ -58,9 +60,17 @@ func deploymentsCommand() *cobra.Command {
 	var cf clientFlags
 	var app, group string
 	cmd := &cobra.Command{
-		Use:   "deployments [show DEPLOYMENT_ID]",
-		Short: "List deployments, or show one with its timeline and blast radius",
-		Args:  cobra.MaximumNArgs(2),
+		Use:   "deployments [show|pause|resume|skip|promote DEPLOYMENT_ID]",
+		Short: "List deployments, show one with its timeline and blast radius, or pause, resume, skip the wait of or promote one",
+		Long: `With no argument, lists deployments. With show ID, shows one: status, timeline, blast radius.
+
+pause ID holds the canary at its current weight (hooks already running finish; an alarm still rolls it back);
+resume ID lets it go on, the wait of the step it was paused in counting on from the resume; skip ID takes the
+next traffic step now; promote ID sends all traffic to the new version once a running pre-traffic hook has
+succeeded (the post-traffic hook still runs). Each is a Sluice extension of the CodeDeploy API, authorized as
+codedeploy:PauseDeployment, codedeploy:ResumeDeployment, codedeploy:SkipWaitTime or codedeploy:PromoteDeployment,
+and recorded in the deployment's timeline with who asked.`,
+		Args: cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			cfg, err := cf.awsConfig(ctx)
@@ -78,8 +88,17 @@ func deploymentsCommand() *cobra.Command {
 				showDeployment(out, res.DeploymentInfo)
 				return nil
 			}
+			if len(args) == 2 {
+				if op, ok := trafficControls[args[0]]; ok {
+					if err := codeDeployCall(ctx, cfg, op, map[string]string{"deploymentId": args[1]}, &struct{}{}); err != nil {
+						return err
+					}
+					fmt.Fprintf(out, "%s: %s accepted; the deployment applies it at its next pass (see: sluice deployments show %s)\n", args[1], op, args[1])
+					return nil
+				}
+			}
 			if len(args) > 0 {
-				return fmt.Errorf("usage: sluice deployments [show DEPLOYMENT_ID]")
+				return fmt.Errorf("usage: sluice deployments [show|pause|resume|skip|promote DEPLOYMENT_ID]")
 			}
 			in := map[string]string{}
 			if app != "" {
@@ -112,7 +131,7 @@ func deploymentsCommand() *cobra.Command {
 					br = fmt.Sprintf("%d/%d", d.BlastRadius.TargetInvocations, d.BlastRadius.TargetErrors)
 				}
 				fmt.Fprintf(tw, "%s\t%s/%s\t%s\t%s\t%s\t%s\n", d.DeploymentID, d.ApplicationName, d.DeploymentGroupName,
-					d.DeploymentConfigName, d.Status, epoch(d.CreateTime), br)
+					d.DeploymentConfigName, statusShown(d), epoch(d.CreateTime), br)
 			}
 			return tw.Flush()
 		},
@@ -121,6 +140,25 @@ func deploymentsCommand() *cobra.Command {
 	cmd.Flags().StringVar(&app, "application", "", "only this application's deployments")
 	cmd.Flags().StringVar(&group, "group", "", "only this deployment group's deployments")
 	return cmd
+}
+
+// statusShown is a deployment's status, marked when it is paused (its status stays InProgress; its status
+// messages say it is paused).
+func statusShown(d deploymentInfo) string {
+	for _, m := range d.StatusMessages {
+		if strings.HasPrefix(m, "Paused by ") {
+			return d.Status + " (paused)"
+		}
+	}
+	return d.Status
+}
+
+// trafficControls maps the deployments subcommands to the CodeDeploy extension operations they call.
+var trafficControls = map[string]string{
+	"pause":   "PauseDeployment",
+	"resume":  "ResumeDeployment",
+	"skip":    "SkipWaitTime",
+	"promote": "PromoteDeployment",
 }
 
 func epoch(s float64) string {
@@ -135,6 +173,9 @@ func showDeployment(out io.Writer, d deploymentInfo) {
 	fmt.Fprintf(out, "Config      %s\nStatus      %s", d.DeploymentConfigName, d.Status)
 	if d.ErrorInformation != nil {
 		fmt.Fprintf(out, " — %s: %s", d.ErrorInformation.Code, d.ErrorInformation.Message)
+	}
+	for _, m := range d.StatusMessages {
+		fmt.Fprintf(out, "\n            %s", m)
 	}
 	fmt.Fprintf(out, "\nCreator     %s\nCreated     %s   Completed %s\n", d.Creator, epoch(d.CreateTime), epoch(d.CompleteTime))
 	if r := d.RollbackInfo; r != nil {

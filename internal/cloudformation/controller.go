@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/reconcile"
 	"github.com/sluice-dev/sluice/internal/sigv4"
 	"github.com/sluice-dev/sluice/internal/stack"
 	"github.com/sluice-dev/sluice/internal/store"
@@ -29,54 +29,15 @@ const (
 // store's watch of cfn/ so that work committed by any process sharing the store starts at once; Workers
 // operations run at the same time, each stack's one at a time.
 func (s *Service) Run(ctx context.Context) {
-	s.queue.reopen()
-	var workers sync.WaitGroup
-	defer func() {
-		s.queue.ShutDown()
-		workers.Wait()
-	}()
-	for range s.o.Workers {
-		workers.Go(func() {
-			for {
-				k, ok := s.queue.Get()
-				if !ok {
-					return
-				}
-				if err := s.pass(ctx, k); err != nil && ctx.Err() == nil {
-					s.log.Error("stack operation", "work", k, "err", err)
-					s.o.AfterFunc(retryAfter, func() { s.queue.Add(k) }) // a queue shut down meanwhile ignores it
-				}
-				s.queue.Done(k)
-			}
-		})
-	}
-	for ctx.Err() == nil {
-		rev, err := s.relist(ctx)
-		if err == nil {
-			err = s.watch(ctx, rev+1)
+	s.queue.Reopen()
+	defer reconcile.Workers(s.o.Workers, s.queue, func(k string) {
+		if err := s.pass(ctx, k); err != nil && ctx.Err() == nil {
+			s.log.Error("stack operation", "work", k, "err", err)
+			s.o.AfterFunc(retryAfter, func() { s.queue.Add(k) }) // a queue shut down meanwhile ignores it
 		}
-		switch {
-		case ctx.Err() != nil:
-			return
-		case errors.Is(err, store.ErrClosed):
-			<-ctx.Done()
-			return
-		case errors.Is(err, store.ErrCompacted):
-		case err != nil:
-			s.log.Error("watch stack operations", "err", err)
-			s.sleep(ctx, retryAfter)
-		}
-	}
-}
-
-func (s *Service) sleep(ctx context.Context, d time.Duration) {
-	done := make(chan struct{})
-	stop := s.o.AfterFunc(d, func() { close(done) })
-	defer stop()
-	select {
-	case <-ctx.Done():
-	case <-done:
-	}
+	})()
+	reconcile.Follower{Store: s.o.Store, Prefix: "cfn/", List: s.relist, Apply: s.apply,
+		ResyncEvery: resyncEvery, RetryAfter: retryAfter, AfterFunc: s.o.AfterFunc, Logger: s.log}.Run(ctx)
 }
 
 // relist queues all the work there is and returns the revision it read it at.
@@ -102,41 +63,15 @@ func (s *Service) relist(ctx context.Context) (int64, error) {
 	return rev, err
 }
 
-// watch queues the work each commit adds, until ctx ends, the watch ends, or resyncEvery has passed.
-func (s *Service) watch(ctx context.Context, from int64) error {
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	ch, err := s.o.Store.Watch(wctx, "cfn/", from)
-	if err != nil {
-		return err
+// apply queues the work a commit adds.
+func (s *Service) apply(ev store.Event) {
+	if ev.Type != store.EventPut {
+		return
 	}
-	resync := make(chan struct{})
-	stop := s.o.AfterFunc(resyncEvery, func() { close(resync) })
-	defer stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-resync:
-			return nil
-		case resp, ok := <-ch:
-			if !ok {
-				return ctx.Err()
-			}
-			if resp.Err != nil {
-				return resp.Err
-			}
-			for _, ev := range resp.Events {
-				if ev.Type != store.EventPut {
-					continue
-				}
-				if name, ok := strings.CutPrefix(ev.Key, prefixOp); ok {
-					s.queue.Add(taskStack + name)
-				} else if rest, ok := strings.CutPrefix(ev.Key, prefixChangeSetOp); ok {
-					s.queue.Add(taskChangeSet + rest)
-				}
-			}
-		}
+	if name, ok := strings.CutPrefix(ev.Key, prefixOp); ok {
+		s.queue.Add(taskStack + name)
+	} else if rest, ok := strings.CutPrefix(ev.Key, prefixChangeSetOp); ok {
+		s.queue.Add(taskChangeSet + rest)
 	}
 }
 

@@ -242,7 +242,7 @@ func newEnv(t *testing.T) *env {
 	e := &env{t: t, db: db, clock: c, engine: &fakeEngine{t: t, stacks: stacks},
 		sessions: &fakeSessions{live: map[string]string{}, trusted: []string{"arn:aws:iam::000000000000:role/cfn"}, now: c.Now}}
 	e.svc = New(Options{Store: db, Stacks: stacks, Engine: e.engine, Sessions: e.sessions, Region: "us-east-1", Account: "000000000000",
-		Now: c.Now, AfterFunc: func(time.Duration, func()) func() { return func() {} }})
+		Now: c.Now, AfterFunc: func(time.Duration, func()) func() bool { return func() bool { return true } }})
 	return e
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluice-dev/sluice/internal/cfn"
 	"github.com/sluice-dev/sluice/internal/fault"
+	"github.com/sluice-dev/sluice/internal/reconcile"
 	"github.com/sluice-dev/sluice/internal/sigv4"
 	"github.com/sluice-dev/sluice/internal/stack"
 	"github.com/sluice-dev/sluice/internal/store"
@@ -160,7 +161,7 @@ type Options struct {
 	Account  string
 	// Now is the clock (default time.Now); AfterFunc the timer (default time.AfterFunc).
 	Now       func() time.Time
-	AfterFunc func(time.Duration, func()) func()
+	AfterFunc reconcile.AfterFunc
 	Logger    *slog.Logger
 	// Workers is how many operations the controller runs at once (default 8).
 	Workers int
@@ -170,7 +171,7 @@ type Options struct {
 type Service struct {
 	o     Options
 	log   *slog.Logger
-	queue *keyQueue
+	queue *reconcile.Queue[string]
 }
 
 // New returns the service.
@@ -179,10 +180,7 @@ func New(o Options) *Service {
 		o.Now = time.Now
 	}
 	if o.AfterFunc == nil {
-		o.AfterFunc = func(d time.Duration, f func()) func() {
-			t := time.AfterFunc(d, f)
-			return func() { t.Stop() }
-		}
+		o.AfterFunc = reconcile.RealAfterFunc
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -190,7 +188,7 @@ func New(o Options) *Service {
 	if o.Workers <= 0 {
 		o.Workers = 8
 	}
-	return &Service{o: o, log: o.Logger.With("component", "cloudformation"), queue: newKeyQueue()}
+	return &Service{o: o, log: o.Logger.With("component", "cloudformation"), queue: reconcile.NewQueue[string]()}
 }
 
 func (s *Service) now() time.Time { return s.o.Now().UTC() }

@@ -53,6 +53,9 @@ type Observe struct {
 	// RequestStop. Decide records it in the returned record (Deployment.Stop) and performs it; once recorded it is
 	// ignored, so the controller may keep passing it.
 	StopRequested *StopRequest
+	// Controls are the traffic controls accepted for this deployment (CheckControl), oldest first, kept apart from
+	// the record. Decide applies those past d.ControlsApplied, so the controller may keep passing them all.
+	Controls []TrafficControl
 	// BlockedBy names another deployment that must finish before this one may start (same deployment group or
 	// alias); while it is set a Created deployment waits as Queued.
 	BlockedBy string
@@ -175,6 +178,7 @@ func (s *decider) run() error {
 		// Noted when it was asked for (never after now, so the timeline stays in order).
 		d.note(minTime(req.RequestedAt, s.now), KindStopRequested, "stop requested%s%s", requester(req.RequestedBy), rollbackChoice(req.AutoRollbackEnabled))
 	}
+	s.applyControls()
 	switch d.Status {
 	case StatusCreated, StatusQueued:
 		if d.Stop != nil {
@@ -283,6 +287,12 @@ func (s *decider) checkAlarms() (bool, error) {
 // may start in the same call.
 func (s *decider) advance(ev *LifecycleEvent) (bool, error) {
 	d, res := s.d, s.d.AppSpec.Resource
+	if ev.Status == EventPending && ev.Name != EventStart && d.Hold != nil {
+		// Paused: no lifecycle event begins (Start only validates, so it may). Alarms, checked before, still stop
+		// the deployment; a resume, a promote or a stop wakes it.
+		d.WakeAt = time.Time{}
+		return false, nil
+	}
 	if ev.Status == EventPending && (ev.Name == EventStart || ev.Name == EventAllowTraffic || ev.Name == EventEnd) {
 		ev.Status, ev.StartTime = EventInProgress, s.now
 	}
@@ -302,13 +312,17 @@ func (s *decider) advance(ev *LifecycleEvent) (bool, error) {
 		return s.hook(ev)
 
 	case EventAllowTraffic:
-		prog := d.TrafficRouting.ProgressAt(ev.StartTime, s.now, s.o.TimeScale)
+		prog := s.progress(ev)
 		want := s.stateAt(prog.Percent)
 		if !d.IsRollback() && !s.scheduleState() {
 			return false, s.drift(fmt.Sprintf("a state of the %s schedule from version %s to %s", d.TrafficRouting.Type, res.CurrentVersion, res.TargetVersion))
 		}
 		if !s.stepNoted(prog.Weight) {
-			d.noteStep(s.now, prog.Weight, fmt.Sprintf("target version %s at %d%%", res.TargetVersion, prog.Percent))
+			promoted := ""
+			if d.Promoted {
+				promoted = " (promoted)"
+			}
+			d.noteStep(s.now, prog.Weight, fmt.Sprintf("target version %s at %d%%%s", res.TargetVersion, prog.Percent, promoted))
 		}
 		d.TargetWeight = prog.Weight
 		if !aliasEqual(s.observed, want) {
@@ -510,6 +524,7 @@ func (s *decider) finish(status Status, code ErrorCode, message string, rollback
 		}
 	}
 	d.Status, d.CompleteTime, d.WakeAt = status, s.now, time.Time{}
+	d.Hold = nil // a finished deployment holds nothing
 	d.ErrorInformation = &ErrorInformation{Code: code, Message: message}
 	kind := KindFailed
 	if status == StatusStopped {

@@ -281,6 +281,15 @@ type Deployment struct {
 	TargetWeight float64 `json:"targetVersionWeight"`
 	// Stop is the StopDeployment request being honoured, if any.
 	Stop *StopRequest `json:"stopRequest,omitempty"`
+	// Hold is the pause in effect (PauseDeployment, a Sluice extension; control.go), nil while the deployment runs.
+	Hold *Hold `json:"hold,omitempty"`
+	// ScheduleOrigin, once set, replaces AllowTraffic's start time as the moment the traffic schedule counts from:
+	// a resume moves it later by the time paused, a skipped wait earlier to the next step.
+	ScheduleOrigin time.Time `json:"scheduleOrigin,omitzero"`
+	// Promoted records a PromoteDeployment: all traffic at once, once the pre-traffic hook has succeeded.
+	Promoted bool `json:"promoted,omitempty"`
+	// ControlsApplied counts the traffic controls (Observe.Controls, oldest first) Decide has applied.
+	ControlsApplied int `json:"controlsApplied,omitempty"`
 	// AlarmPollFailing remembers that alarm states could not be read (and were ignored), so the timeline records
 	// only changes.
 	AlarmPollFailing bool `json:"alarmPollFailing,omitempty"`
@@ -607,6 +616,10 @@ func (d Deployment) clone() Deployment {
 	if d.RollbackInfo != nil {
 		x := *d.RollbackInfo
 		d.RollbackInfo = &x
+	}
+	if d.Hold != nil {
+		x := *d.Hold
+		d.Hold = &x
 	}
 	if d.Stop != nil {
 		x := *d.Stop

@@ -25,6 +25,15 @@
 //     CheckHookReport, which return what to keep apart from the record and hand to Decide in Observe
 //     (StopRequested, Hooks). RequestStop and ReportHookStatus are their variants for a controller that keeps
 //     intents in the record itself; Sluice's does not (see below).
+//   - Traffic controls (control.go), Sluice's extensions: PauseDeployment, ResumeDeployment, SkipWaitTime and
+//     PromoteDeployment, validated by CheckControl against the record and the controls accepted before it, kept
+//     apart from the record like a stop, and handed to Decide in Observe.Controls; Decide applies the ones the
+//     record has not (ControlsApplied), in order, each checked again (one that no longer fits is noted as
+//     controlIgnored). A pause (Hold) freezes the schedule's clock and lets no lifecycle event begin — a hook
+//     running finishes, alarms and stops act as ever; a resume moves the schedule's origin (ScheduleOrigin) later by
+//     the time paused, so the step in effect keeps the wait it had left; a skip moves the origin so that the next
+//     step is in effect at once (while paused, it moves the held step); a promote (Promoted) puts AllowTraffic at
+//     100 % as soon as it begins and ends a pause. A paused deployment stays InProgress; StatusMessages says so.
 //   - Decide(d, Observe, IDSource) returns the next record and the Actions to perform: SetAlias, InvokeHook,
 //     StartRollback.
 //

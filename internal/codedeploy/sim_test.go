@@ -35,6 +35,7 @@ type world struct {
 	alarms    []string
 	pollFail  bool
 	stop      *StopRequest
+	controls  []TrafficControl // accepted traffic controls, oldest first
 
 	aliasHistory []AliasState   // every alias state set, in order
 	invoked      []InvokeHook   // every hook invocation, in order
@@ -67,7 +68,7 @@ func (w *world) observe(now time.Time, scale float64) Observe {
 		Now: now, TimeScale: scale, Alias: alias,
 		AliasMissing: w.aliasMissing, TargetVersionMissing: w.targetMissing,
 		AlarmsInAlarm: append([]string(nil), w.alarms...), AlarmPollFailed: w.pollFail,
-		Hooks: hooks, StopRequested: w.stop,
+		Hooks: hooks, StopRequested: w.stop, Controls: append([]TrafficControl(nil), w.controls...),
 	}
 }
 

@@ -31,6 +31,13 @@ const (
 	KindFailed        TimelineKind = "failed"
 	KindStopped       TimelineKind = "stopped"
 	KindPrewarmed     TimelineKind = "prewarmed" // the controller started environments of the target ahead of traffic
+	// The traffic controls (control.go): who paused, resumed, promoted or skipped a wait, and a control that no
+	// longer applied when Decide came to it.
+	KindPaused         TimelineKind = "paused"
+	KindResumed        TimelineKind = "resumed"
+	KindPromoted       TimelineKind = "promoted"
+	KindWaitSkipped    TimelineKind = "waitSkipped"
+	KindControlIgnored TimelineKind = "controlIgnored"
 )
 
 // NotePrewarmed records that the controller pre-warmed n environments of the target version.

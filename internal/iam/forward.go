@@ -16,7 +16,8 @@ import (
 
 // ForwardSession mints a session that acts as principal, with principal's permissions and — when accessKeyID,
 // the key the caller signed with, is a session with a session policy — that policy too: CloudFormation's forward
-// access session. ttl bounds it.
+// access session. ttl bounds it, and so does the caller's own session: access a caller lent never outlives the
+// caller's, so an operation still running when the caller's session expires fails its calls as expired.
 func (s *Service) ForwardSession(ctx context.Context, principal, accessKeyID string, ttl time.Duration) (sigv4.Credential, error) {
 	policyText := ""
 	if accessKeyID != "" {
@@ -24,6 +25,12 @@ func (s *Service) ForwardSession(ctx context.Context, principal, accessKeyID str
 		err := s.db.View(ctx, func(tx store.Tx) error { return store.GetJSON(tx, keySession+accessKeyID, &rec) })
 		if err == nil {
 			policyText = rec.Policy
+			if left := rec.Expires.Sub(s.now()); !rec.Expires.IsZero() && left < ttl {
+				if left <= 0 {
+					return sigv4.Credential{}, sigv4.ErrUnknownAccessKey
+				}
+				ttl = left
+			}
 		}
 	}
 	return s.persistSession(ctx, principal, policyText, ttl)

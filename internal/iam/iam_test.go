@@ -382,3 +382,34 @@ func BenchmarkAuthorizeRoleSession(b *testing.B) {
 		}
 	}
 }
+
+// A forward session (CloudFormation acting for its caller) never outlives the caller's own session.
+func TestForwardSessionEndsWithTheCallers(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	_, err := e.svc.CreateRole(ctx, CreateRoleInput{Name: "deployer", TrustPolicy: rootTrust})
+	e.must(err)
+	root := "arn:aws:iam::123456789012:root"
+	caller, err := e.svc.AssumeRole(ctx, root, "AKIA", AssumeRoleInput{RoleARN: "arn:aws:iam::123456789012:role/deployer", RoleSessionName: "ci", DurationSeconds: 900})
+	e.must(err)
+	tests := []struct {
+		name, key string
+		ttl       time.Duration
+		want      time.Duration // from now; 0: refused
+	}{
+		{"a long-term key: the service's ttl", "AKIANOTASESSION", 12 * time.Hour, 12 * time.Hour},
+		{"a shorter ttl than the caller's", caller.AccessKeyID, 5 * time.Minute, 5 * time.Minute},
+		{"capped at the caller's expiry", caller.AccessKeyID, 12 * time.Hour, 15 * time.Minute},
+	}
+	for _, tc := range tests {
+		c, err := e.svc.ForwardSession(ctx, caller.AssumedRoleARN, tc.key, tc.ttl)
+		e.must(err)
+		if got := c.Expires.Sub(e.now); got < tc.want-time.Second || got > tc.want {
+			t.Errorf("%s: expires in %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	e.now = e.now.Add(16 * time.Minute)
+	if _, err := e.svc.ForwardSession(ctx, caller.AssumedRoleARN, caller.AccessKeyID, 12*time.Hour); err == nil {
+		t.Error("a forward session minted from an expired caller session")
+	}
+}

@@ -31,6 +31,9 @@ type Backend interface {
 	ListDeployments(ctx context.Context, f codedeploy.ListDeploymentsFilter) ([]string, string, error)
 	StopDeployment(ctx context.Context, id string, autoRollbackEnabled *bool, by string) (status codedeploy.StopStatus, message string, err error)
 	PutLifecycleEventHookExecutionStatus(ctx context.Context, deploymentID, executionID, status string) error
+	// ControlDeployment accepts a traffic control (pause, resume, skip the wait, promote) by principal, or refuses
+	// it as codedeploy.CheckControl does.
+	ControlDeployment(ctx context.Context, deploymentID string, kind codedeploy.ControlKind, principal string) error
 	// NoteHookReportDenied records on the deployment that IAM refused a hook's status report with message, so
 	// that the deployment says why its hook will time out; an unknown deployment or execution is no error.
 	NoteHookReportDenied(ctx context.Context, deploymentID, executionID, message string) error

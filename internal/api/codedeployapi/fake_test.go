@@ -29,6 +29,7 @@ type (
 		Group   codedeploy.DeploymentGroup
 	}
 	listGroupsArgs struct{ Application, NextToken string }
+	controlArgs    struct{ ID, Principal string }
 	stopArgs       struct {
 		ID                  string
 		AutoRollbackEnabled *bool
@@ -257,6 +258,17 @@ func (f *fake) StopDeployment(_ context.Context, id string, autoRollbackEnabled 
 	}
 	_, status, msg, err := codedeploy.RequestStop(d, autoRollbackEnabled, tNow)
 	return status, msg, err
+}
+
+func (f *fake) ControlDeployment(_ context.Context, id string, kind codedeploy.ControlKind, principal string) error {
+	if err := f.record(string(kind), controlArgs{id, principal}); err != nil {
+		return err
+	}
+	d, ok := f.deployments[id]
+	if !ok {
+		return codedeploy.DeploymentDoesNotExist(id)
+	}
+	return codedeploy.CheckControl(d, nil, kind)
 }
 
 func (f *fake) PutLifecycleEventHookExecutionStatus(_ context.Context, deploymentID, executionID, status string) error {

@@ -11,7 +11,9 @@
 // GetDeploymentTarget, ListDeploymentTargets, BatchGetDeploymentTargets (a Lambda deployment has exactly one
 // target, built from the deployment record).
 //
-// Sluice extension: deploymentInfo carries sluiceTimeline (the deployment's history: time, kind, detail and, for
+// Sluice extensions: the traffic controls PauseDeployment, ResumeDeployment, SkipWaitTime and PromoteDeployment
+// (controls.go), operations stock clients never send, each authorized as codedeploy:<Operation>; a paused or
+// promoted deployment says so in deploymentStatusMessages. deploymentInfo carries sluiceTimeline (the deployment's history: time, kind, detail and, for
 // traffic steps, the target version's weight), sluiceBlastRadius ({targetInvocations, targetErrors}),
 // sluiceTargetWeight, sluiceNextStepTime and sluiceLifecycleEvents (what `sluice deploy` shows live). Stock
 // clients (botocore, the AWS CLI, the Go SDK) ignore members their model does not declare.
@@ -25,6 +27,7 @@ import (
 
 	"github.com/sluice-dev/sluice/internal/api/edge"
 	"github.com/sluice-dev/sluice/internal/api/wire"
+	"github.com/sluice-dev/sluice/internal/codedeploy"
 	"github.com/sluice-dev/sluice/internal/lambda"
 )
 
@@ -101,6 +104,10 @@ func New(b Backend, log *slog.Logger, opts ...Option) *Handler {
 		edge.Op("StopDeployment", h.stopDeployment),
 		edge.Op("ContinueDeployment", h.continueDeployment),
 		edge.Op("PutLifecycleEventHookExecutionStatus", h.putLifecycleEventHookExecutionStatus, edge.ResourceOf(h.hookReportResource)),
+		edge.Op(string(codedeploy.ControlPause), h.control(codedeploy.ControlPause)),
+		edge.Op(string(codedeploy.ControlResume), h.control(codedeploy.ControlResume)),
+		edge.Op(string(codedeploy.ControlSkipWait), h.control(codedeploy.ControlSkipWait)),
+		edge.Op(string(codedeploy.ControlPromote), h.control(codedeploy.ControlPromote)),
 
 		edge.Op("GetDeploymentTarget", h.getDeploymentTarget),
 		edge.Op("ListDeploymentTargets", h.listDeploymentTargets),

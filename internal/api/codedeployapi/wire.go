@@ -250,7 +250,7 @@ func deploymentWire(d codedeploy.Deployment) deploymentInfo {
 		AutoRollbackConfiguration: autoRollbackWire(d.AutoRollback),
 		RollbackInfo:              d.RollbackInfo,
 		DeploymentStyle:           lambdaStyle,
-		DeploymentStatusMessages:  []string{},
+		DeploymentStatusMessages:  orEmpty(d.StatusMessages()),
 		ComputePlatform:           codedeploy.ComputePlatformLambda,
 		SluiceTimeline:            make([]timelineEntry, len(d.Timeline)),
 		SluiceBlastRadius:         d.BlastRadius,

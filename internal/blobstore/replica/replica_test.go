@@ -2,41 +2,36 @@ package replica
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/sluice-dev/sluice/internal/blobstore"
-	"github.com/sluice-dev/sluice/internal/cluster"
+	"github.com/sluice-dev/sluice/internal/cluster/replicate/replicatetest"
 )
 
-// mesh is a few nodes over real loopback HTTP, each with its blob directory.
+// mesh is a few nodes over real loopback HTTP (replicatetest), each a Replica with its own local store.
 type mesh struct {
-	t     *testing.T
-	mu    sync.Mutex
-	nodes map[string]*node
+	*replicatetest.Mesh
+	t *testing.T
 }
 
 type node struct {
-	name  string
+	*replicatetest.Node
+	name string
 	local *blobstore.Store
-	rep   *Replica
-	srv   *httptest.Server
-	gets  atomic.Int64
+	rep  *Replica
 }
 
-func newMesh(t *testing.T) *mesh { return &mesh{t: t, nodes: map[string]*node{}} }
+func newMesh(t *testing.T) *mesh { return &mesh{replicatetest.New(t), t} }
 
+// add starts a node; its server answers with handler (nil: its Replica's Handler).
 func (m *mesh) add(name string, handler http.Handler) *node {
 	m.t.Helper()
 	local, err := blobstore.Open(m.t.TempDir())
@@ -44,64 +39,16 @@ func (m *mesh) add(name string, handler http.Handler) *node {
 		m.t.Fatal(err)
 	}
 	n := &node{name: name, local: local}
-	n.rep = New(Options{Local: local, Peers: peersOf{m, name}, Logger: slog.New(slog.DiscardHandler)})
+	n.rep = New(Options{Local: local, Peers: m.Peers(name), Logger: slog.New(slog.DiscardHandler)})
 	if handler == nil {
 		handler = n.rep.Handler()
 	}
-	n.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet {
-			n.gets.Add(1)
-		}
-		handler.ServeHTTP(w, r)
-	}))
-	m.t.Cleanup(n.srv.Close)
-	m.mu.Lock()
-	m.nodes[name] = n
-	m.mu.Unlock()
+	n.Node = m.Serve(name, handler)
 	return n
 }
 
-func (m *mesh) kill(n *node) {
-	m.mu.Lock()
-	delete(m.nodes, n.name)
-	m.mu.Unlock()
-	n.srv.Close()
-}
-
-type peersOf struct {
-	m    *mesh
-	self string
-}
-
-func (p peersOf) Peers() []cluster.Node {
-	p.m.mu.Lock()
-	defer p.m.mu.Unlock()
-	var out []cluster.Node
-	for name, n := range p.m.nodes {
-		if name != p.self {
-			out = append(out, cluster.Node{Name: name, URL: n.srv.URL})
-		}
-	}
-	slices.SortFunc(out, func(a, b cluster.Node) int { return strings.Compare(a.Name, b.Name) })
-	return out
-}
-
-func (p peersOf) Call(ctx context.Context, n cluster.Node, method, path string, body io.Reader) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, n.URL+path, body)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode/100 != 2 {
-		msg, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		return nil, &cluster.PeerError{Node: n.Name, Status: resp.StatusCode, Message: string(msg)}
-	}
-	return resp, nil
-}
+// kill stops a node's server and drops it from the member list, as its lease expiring would.
+func (m *mesh) kill(n *node) { m.Kill(n.Node) }
 
 // write stores body on n and replicates it, as an upload does before its record is committed.
 func write(t *testing.T, n *node, body []byte) string {
@@ -159,7 +106,7 @@ func TestTwoCopiesAndFetch(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if gets := b.gets.Load() + c.gets.Load(); gets != 1 {
+	if gets := b.GETs() + c.GETs(); gets != 1 {
 		t.Errorf("%d fetches for four concurrent reads, want 1", gets)
 	}
 	if err := late.rep.Touch(t.Context(), sha); err != nil {
@@ -189,7 +136,7 @@ func TestLyingPeerRefused(t *testing.T) {
 	}
 	// A pushed body that is not its name is refused.
 	sum := sha256.Sum256([]byte("something else"))
-	req, _ := http.NewRequest(http.MethodPut, me.srv.URL+PathPrefix+hex.EncodeToString(sum[:]), strings.NewReader("tampered"))
+	req, _ := http.NewRequest(http.MethodPut, me.Server.URL+PathPrefix+hex.EncodeToString(sum[:]), strings.NewReader("tampered"))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

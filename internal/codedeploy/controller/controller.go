@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/codedeploy"
+	"github.com/sluice-dev/sluice/internal/reconcile"
 	"github.com/sluice-dev/sluice/internal/store"
 )
 
@@ -71,7 +72,7 @@ type Options struct {
 	// AfterFunc calls f on its own goroutine once d has passed on the clock Now reads, and returns a function that
 	// cancels the call (default: time.AfterFunc's Stop). Run's timers — deployments' wake-ups, retries, the
 	// blast-radius recounts, the resync — all go through it, so a test with a fake Now steps Run with it too.
-	AfterFunc func(d time.Duration, f func()) (stop func() bool)
+	AfterFunc reconcile.AfterFunc
 	IDs       codedeploy.IDSource
 	Logger    *slog.Logger
 }
@@ -82,7 +83,7 @@ const Workers = 4
 // Controller is the deployment controller.
 type Controller struct {
 	o     Options
-	queue *keyQueue[task]
+	queue *reconcile.Queue[task]
 	log   *slog.Logger
 
 	// mu guards what Run keeps in memory; it is never held across I/O.
@@ -119,12 +120,12 @@ func New(o Options) *Controller {
 		o.IDs = codedeploy.RandomIDs{Rand: rand.Reader}
 	}
 	if o.AfterFunc == nil {
-		o.AfterFunc = func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
+		o.AfterFunc = reconcile.RealAfterFunc
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Controller{o: o, queue: newKeyQueue[task](), timers: map[task]*timer{}, open: map[string]bool{},
+	return &Controller{o: o, queue: reconcile.NewQueue[task](), timers: map[task]*timer{}, open: map[string]bool{},
 		blockedBy: map[string]string{}, log: o.Logger.With("component", "deploy")}
 }
 
@@ -362,7 +363,7 @@ func (c *Controller) noteDispatched(ctx context.Context, id, execution string) e
 func (c *Controller) observe(ctx context.Context, snap snapshot) (codedeploy.Observe, error) {
 	d := snap.d
 	o := codedeploy.Observe{Now: c.o.Now(), TimeScale: c.o.TimeScale, HookTimeout: c.o.HookTimeout,
-		Hooks: snap.hooks, StopRequested: snap.intents.Stop}
+		Hooks: snap.hooks, StopRequested: snap.intents.Stop, Controls: snap.intents.Controls}
 	spec := d.AppSpec.Resource
 	var err error
 	o.Alias, o.FunctionMissing, o.AliasMissing, err = c.o.Lambda.Alias(ctx, spec.Name, spec.Alias)

@@ -15,7 +15,7 @@
 //	cd/dc/<config>                   deploy.DeploymentConfig (custom ones; predefined ones are built in)
 //	cd/dep/<id>                      deploy.Deployment, with its StoreRevision
 //	cd/open/<id>                     present while the deployment is not terminal (put once, when it is created)
-//	cd/intent/<id>                   intents: the stop request, and Seq, which counts every intent written
+//	cd/intent/<id>                   intents: the stop request, the traffic controls, and Seq, which counts every intent written
 //	cd/hook/<id>/<execution>         a dispatched hook execution (value: its result, "" while pending)
 //	cd/settle/<id>                   a finished deployment whose blast radius is still being recounted
 //
@@ -23,9 +23,10 @@
 //
 // A deployment record is written by CreateDeployment and otherwise only by the controller. What API callers ask of
 // a running deployment lives apart from it, where a pass never writes: StopDeployment puts its request in
-// cd/intent/<id>; PutLifecycleEventHookExecutionStatus puts the report in cd/hook/<id>/<execution>. Both bump the
-// intents' Seq in the same transaction, after checking the call against the record as it is then (a completed
-// deployment refuses both). The controller adds an execution to the dispatch log only if it is not there yet, so a
+// cd/intent/<id>; PutLifecycleEventHookExecutionStatus puts the report in cd/hook/<id>/<execution>; a traffic
+// control (pause, resume, skip, promote: ControlDeployment) is appended to the list in cd/intent/<id>. Each bumps
+// the intents' Seq in the same transaction, after checking the call against the record as it is then (a completed
+// deployment refuses all three). The controller adds an execution to the dispatch log only if it is not there yet, so a
 // hook answering before its invocation returns keeps its report. ContinueDeployment writes nothing (a Lambda
 // deployment never waits to be continued).
 //

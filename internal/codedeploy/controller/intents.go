@@ -15,6 +15,9 @@ type intents struct {
 	Seq int64 `json:"seq"`
 	// Stop is the first StopDeployment request, with its rollback choice.
 	Stop *codedeploy.StopRequest `json:"stop,omitempty"`
+	// Controls are the traffic controls accepted for the deployment (pause, resume, skip, promote), oldest first;
+	// the record counts those a pass applied (Deployment.ControlsApplied).
+	Controls []codedeploy.TrafficControl `json:"controls,omitempty"`
 	// HookProblems are what went wrong with hook runs that their statuses would not tell (an invocation that
 	// failed or was refused, a status report IAM denied), for the next pass to put on the record.
 	HookProblems []hookProblem `json:"hookProblems,omitempty"`

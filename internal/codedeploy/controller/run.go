@@ -3,12 +3,11 @@ package controller
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/codedeploy"
+	"github.com/sluice-dev/sluice/internal/reconcile"
 	"github.com/sluice-dev/sluice/internal/store"
 )
 
@@ -36,11 +35,18 @@ const (
 //   - a listing of every open and settling deployment: when Run starts, when the watch fell behind the store's
 //     history (ErrCompacted, ErrLagged) and every resyncEvery as a backstop.
 func (c *Controller) Run(ctx context.Context) {
-	c.queue.reopen() // Run may run again after it returned: a node leads again
-	var workers sync.WaitGroup
+	c.queue.Reopen() // Run may run again after it returned: a node leads again
+	stopWorkers := reconcile.Workers(Workers, c.queue, func(t task) {
+		if t.settle {
+			if c.settle(ctx, t.id) {
+				c.after(t, blastRadiusRecount)
+			}
+		} else {
+			c.pass(ctx, t.id)
+		}
+	})
 	defer func() {
-		c.queue.ShutDown()
-		workers.Wait()
+		stopWorkers()
 		c.mu.Lock()
 		for k, t := range c.timers {
 			t.stop()
@@ -48,33 +54,15 @@ func (c *Controller) Run(ctx context.Context) {
 		}
 		c.mu.Unlock()
 	}()
-	for range Workers {
-		workers.Add(1)
-		go func() {
-			defer workers.Done()
-			for {
-				t, ok := c.queue.Get()
-				if !ok {
-					return
-				}
-				if t.settle {
-					if c.settle(ctx, t.id) {
-						c.after(t, blastRadiusRecount)
-					}
-				} else {
-					c.pass(ctx, t.id)
-				}
-				c.queue.Done(t)
-			}
-		}()
-	}
 	if c.o.Alarms != nil {
 		// Queued from the alarm's own notification goroutine, from the set of open deployments the watch keeps:
 		// no store read stands between an alarm and the rollbacks it calls for.
 		cancel := c.o.Alarms.Subscribe(c.queueOpen)
 		defer cancel()
 	}
-	c.follow(ctx)
+	// Listing the open and settling deployments queues them all; the watch of cd/ queues what each commit changed.
+	reconcile.Follower{Store: c.o.Store, Prefix: prefixRoot, List: c.relist, Apply: c.apply,
+		ResyncEvery: resyncEvery, RetryAfter: retryAfter, AfterFunc: c.o.AfterFunc, Logger: c.log}.Run(ctx)
 }
 
 // queuePass queues a pass over deployment id.
@@ -159,42 +147,6 @@ func (c *Controller) waitFor(ctx context.Context, id, blocker string) {
 	c.queuePass(id)
 }
 
-// follow keeps Run in step with the store until ctx ends: it lists the open and settling deployments and queues
-// them all, then watches cd/ from the listing's revision and queues what each commit changed. It lists again when
-// the watch fell behind the retained history and every resyncEvery.
-func (c *Controller) follow(ctx context.Context) {
-	for ctx.Err() == nil {
-		rev, err := c.relist(ctx)
-		if err == nil {
-			err = c.watch(ctx, rev+1)
-		}
-		switch {
-		case ctx.Err() != nil:
-			return
-		case errors.Is(err, store.ErrClosed):
-			c.log.Error("deployment store closed; deployments are no longer driven", "err", err)
-			<-ctx.Done()
-			return
-		case errors.Is(err, store.ErrCompacted):
-			c.log.Info("deployment watch fell behind the store's history; listing again", "err", err)
-		case err != nil:
-			c.log.Error("watch deployments", "err", err)
-			c.sleep(ctx, retryAfter)
-		}
-	}
-}
-
-// sleep waits d on the controller's clock, or until ctx ends.
-func (c *Controller) sleep(ctx context.Context, d time.Duration) {
-	done := make(chan struct{})
-	stop := c.o.AfterFunc(d, func() { close(done) })
-	defer stop()
-	select {
-	case <-ctx.Done():
-	case <-done:
-	}
-}
-
 // relist reads which deployments are open and which are settling, and the revision they were read at; it resets
 // the open set to them and queues them all.
 func (c *Controller) relist(ctx context.Context) (int64, error) {
@@ -232,38 +184,6 @@ func (c *Controller) relist(ctx context.Context) (int64, error) {
 		c.queue.Add(task{id: id, settle: true})
 	}
 	return rev, nil
-}
-
-// watch applies the changes under cd/ committed from revision from on, until ctx ends, the watch ends (its error
-// returned: ErrCompacted or ErrLagged mean list again), or resyncEvery has passed (nil).
-func (c *Controller) watch(ctx context.Context, from int64) error {
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	ch, err := c.o.Store.Watch(wctx, prefixRoot, from)
-	if err != nil {
-		return err
-	}
-	resync := make(chan struct{})
-	stop := c.o.AfterFunc(resyncEvery, func() { close(resync) })
-	defer stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-resync:
-			return nil
-		case resp, ok := <-ch:
-			if !ok {
-				return ctx.Err()
-			}
-			if resp.Err != nil {
-				return resp.Err
-			}
-			for _, ev := range resp.Events {
-				c.apply(ev)
-			}
-		}
-	}
 }
 
 // apply queues what one changed key calls for. A record (cd/dep/) wakes nothing: only passes and CreateDeployment

@@ -5,27 +5,19 @@
 //
 // # Design
 //
-// Packages never go through etcd (it refuses values over ~1.5 MB): the store records a function's CodeSha256,
-// and the bytes live in the code stores of the nodes, content-addressed, so any copy is as good as any other and
-// every copy can be checked against its name.
+// Packages never go through etcd (it refuses values over ~1.5 MB): the store records a function's CodeSha256, and
+// the bytes live in the code stores of the nodes. The mechanism is the cluster's one blob replication
+// (internal/cluster/replicate), the same as for S3 objects:
 //
 //   - Upload ([Replica.PutZip]): the package is validated and stored locally (fsynced), then pushed to one other
-//     live node (PUT /_sluice/cluster/code/<hex sha256>), trying the peers in turn, before PutZip returns: the
-//     control plane's acknowledgement (CreateFunction, UpdateFunctionCode) then means two durable copies, so the
-//     loss of the node that received the upload loses no package. When live peers exist but none takes the
-//     package, PutZip fails (the caller answers 500 and the client retries). When this node is alone in the
-//     cluster there is nobody to push to: the upload is acknowledged with one copy and a warning is logged once
-//     (again only after a push has succeeded since).
-//   - Need ([Replica.Fetch], and through it [Replica.Extract] and [Replica.ZipPath]): a node lacking a blob asks
-//     the live peers in turn (GET /_sluice/cluster/code/<hex sha256>), checks the SHA-256 of what it got against
-//     the name it asked for (a wrong answer is refused and the next peer asked), stores it locally and goes on.
-//     Concurrent needs of one package share one fetch. A node that joins later gets every package it runs this
-//     way, and each node that fetched one is one more copy.
+//     live node before PutZip returns: the control plane's acknowledgement (CreateFunction, UpdateFunctionCode)
+//     then means two durable copies. Alone in the cluster, one copy (logged once); live peers that all refuse it
+//     fail the upload (the caller answers 500 and the client retries).
+//   - Need ([Replica.Fetch], and through it [Replica.Extract] and [Replica.ZipPath]): a node lacking a package
+//     fetches it from a peer, checked against its name; concurrent needs share one fetch.
 //   - Receive ([Replica.Handler], PUT): the body is read up to the code store's MaxZipped limit, its SHA-256
 //     compared with the name before anything is stored, then the package is stored with codestore.PutZip, which
 //     validates it as an upload would.
-//   - Serve ([Replica.Handler], GET): the local blob only, streamed from its file; a node never fetches on behalf
-//     of a peer, so requests cannot loop.
 //
 // # Memory
 //
@@ -36,6 +28,6 @@
 //
 // # Trust
 //
-// The endpoints are meant to be mounted behind cluster.PeersOnly: only requests signed with the cluster's
-// secret reach them. Bodies are not signed; the content address is what makes them trustworthy.
+// Mount [Replica.Handler] behind cluster.PeersOnly. Bodies are not signed; the content address is what makes them
+// trustworthy.
 package replica

@@ -8,41 +8,28 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"log/slog"
 	"net/http"
-	"sync"
-	"sync/atomic"
+	"os"
 	"time"
 
-	"github.com/sluice-dev/sluice/internal/cluster"
+	"github.com/sluice-dev/sluice/internal/cluster/replicate"
 	"github.com/sluice-dev/sluice/internal/codestore"
 )
 
 // PathPrefix is where a node serves its blobs to its peers: PathPrefix + "<hex sha256>".
 const PathPrefix = "/_sluice/cluster/code/"
 
-// Peers is the part of the cluster membership a Replica uses; *cluster.Cluster has it.
-type Peers interface {
-	// Peers lists the live nodes other than this one.
-	Peers() []cluster.Node
-	// Call sends a request authenticated as this node to node.URL + path and returns the response when its
-	// status is 2xx; any other status is an error.
-	Call(ctx context.Context, node cluster.Node, method, path string, body io.Reader) (*http.Response, error)
-}
-
-var _ Peers = (*cluster.Cluster)(nil)
-
 // Options configures a Replica. Zero optional fields take the documented defaults.
 type Options struct {
 	Local *codestore.Store
-	Peers Peers
+	Peers replicate.Peers
 	// Limits bounds the packages received from peers and fetched from them (zero fields: codestore's defaults);
 	// use the control plane's CodeLimits.
 	Limits codestore.Limits
-	// Timeout bounds one transfer with one peer, a push or a fetch (default 2 minutes).
-	Timeout time.Duration
+	// IdleTimeout cuts a transfer with a peer that moves no byte for this long (default 1 minute).
+	IdleTimeout time.Duration
 	// Transfers is how many packages may be coming into this node at once, fetched or received (default 2); each
 	// holds up to Limits.MaxZipped bytes in memory.
 	Transfers int
@@ -51,32 +38,13 @@ type Options struct {
 
 // Replica is a node's code store in cluster mode. It is safe for concurrent use.
 type Replica struct {
-	local     *codestore.Store
-	peers     Peers
-	lim       codestore.Limits
-	maxZipped int64
-	timeout   time.Duration
-	log       *slog.Logger
-	transfers chan struct{} // a token per package being brought into this node
-
-	alone atomic.Bool // the last upload found no peer to push to (logged once until a push succeeds)
-
-	mu      sync.Mutex
-	flights map[string]*flight // fetches in progress, by hex digest
-}
-
-// flight is one fetch that every concurrent need of the same package waits for.
-type flight struct {
-	done    chan struct{}
-	err     error
-	waiters int // callers waiting for it (guarded by Replica.mu)
+	local *codestore.Store
+	repl  *replicate.Replicator
+	log   *slog.Logger
 }
 
 // New returns a Replica over o.Local.
 func New(o Options) *Replica {
-	if o.Timeout <= 0 {
-		o.Timeout = 2 * time.Minute
-	}
 	if o.Transfers <= 0 {
 		o.Transfers = 2
 	}
@@ -87,9 +55,10 @@ func New(o Options) *Replica {
 	if maxZipped <= 0 {
 		maxZipped = codestore.DefaultMaxZipped
 	}
-	return &Replica{local: o.Local, peers: o.Peers, lim: o.Limits, maxZipped: maxZipped, timeout: o.Timeout,
-		log: o.Logger.With("component", "codereplica"), transfers: make(chan struct{}, o.Transfers),
-		flights: map[string]*flight{}}
+	l := local{store: o.Local, lim: o.Limits, maxZipped: maxZipped}
+	return &Replica{local: o.Local, log: o.Logger.With("component", "codereplica"),
+		repl: replicate.New(replicate.Options{Local: l, Peers: o.Peers, Prefix: PathPrefix, What: "code package",
+			IdleTimeout: o.IdleTimeout, Transfers: o.Transfers, Logger: o.Logger})}
 }
 
 // PutZip stores a package locally (codestore.Store.PutZip: validated, durable) and pushes it to one other live
@@ -101,36 +70,7 @@ func (r *Replica) PutZip(zip []byte, lim codestore.Limits) (codestore.Info, erro
 		return info, err
 	}
 	h, _ := hexOf(info.Sha256)
-	peers := r.ordered(h)
-	if len(peers) == 0 {
-		if !r.alone.Swap(true) {
-			r.log.Warn("no other live node: code packages are acknowledged with one copy until another node joins", "sha256", info.Sha256)
-		}
-		return info, nil
-	}
-	var errs []error
-	for _, p := range peers {
-		err := r.push(p, h, zip)
-		if err == nil {
-			r.alone.Store(false)
-			return info, nil
-		}
-		r.log.Warn("push code package to peer", "peer", p.Name, "sha256", info.Sha256, "err", err)
-		errs = append(errs, err)
-	}
-	return info, fmt.Errorf("replicate code package %s: no live peer took it: %w", info.Sha256, errors.Join(errs...))
-}
-
-func (r *Replica) push(p cluster.Node, h string, zip []byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
-	defer cancel()
-	resp, err := r.peers.Call(ctx, p, http.MethodPut, PathPrefix+h, bytes.NewReader(zip))
-	if err != nil {
-		return err
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-	resp.Body.Close()
-	return nil
+	return info, r.repl.Replicate(context.Background(), h)
 }
 
 // Extract is codestore.Store.Extract, fetching the package from a peer first when this node lacks it.
@@ -171,96 +111,75 @@ func (r *Replica) ZipPath(sha256b64 string) (string, bool) {
 // Remove removes the local copy only; what is garbage cluster-wide is the caller's decision on every node.
 func (r *Replica) Remove(sha256b64 string) error { return r.local.Remove(sha256b64) }
 
-// Fetch makes sure this node holds the blob of sha256b64, fetching it from the live peers in turn when it does not.
-// Concurrent calls for one package share one fetch; a caller whose ctx ends stops waiting, the fetch goes on. It
-// returns codestore.ErrNotFound (wrapped) when no live peer has the package.
+// Fetch makes sure this node holds the package of sha256b64, fetching it from the live peers in turn when it does
+// not; concurrent calls share one fetch. It returns codestore.ErrNotFound (wrapped) when no live peer has it.
 func (r *Replica) Fetch(ctx context.Context, sha256b64 string) error {
 	h, err := hexOf(sha256b64)
 	if err != nil {
 		return err
 	}
-	if _, ok := r.local.ZipPath(sha256b64); ok {
-		return nil
+	err = r.repl.Fetch(ctx, h)
+	if errors.Is(err, replicate.ErrNotFound) {
+		return fmt.Errorf("%w: %w", codestore.ErrNotFound, err)
 	}
-	r.mu.Lock()
-	f, ok := r.flights[h]
+	return err
+}
+
+// Handler serves this node's packages to its peers (GET) and takes the ones they push (PUT) at PathPrefix +
+// "<hex sha256>"; mount it behind cluster.PeersOnly.
+func (r *Replica) Handler() http.Handler { return r.repl.Handler() }
+
+// local is the code store as the replicator sees it, by hex name. A received package is read into memory (at
+// most MaxZipped bytes), checked against its name, then stored with PutZip, which validates it as an upload.
+type local struct {
+	store     *codestore.Store
+	lim       codestore.Limits
+	maxZipped int64
+}
+
+func (l local) Has(h string) bool {
+	b64, ok := b64Of(h)
 	if !ok {
-		f = &flight{done: make(chan struct{})}
-		r.flights[h] = f
-		go func() {
-			f.err = r.fetch(h, sha256b64)
-			r.mu.Lock()
-			delete(r.flights, h)
-			r.mu.Unlock()
-			close(f.done)
-		}()
+		return false
 	}
-	f.waiters++
-	r.mu.Unlock()
-	select {
-	case <-f.done:
-		return f.err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	_, ok = l.store.ZipPath(b64)
+	return ok
 }
 
-// fetch asks the live peers in turn for the blob and stores the first answer whose SHA-256 is h.
-func (r *Replica) fetch(h, b64 string) error {
-	if _, ok := r.local.ZipPath(b64); ok { // arrived (pushed, fetched) while this flight was being set up
-		return nil
+func (l local) Open(h string) (*os.File, error) {
+	b64, ok := b64Of(h)
+	if !ok {
+		return nil, codestore.ErrNotFound
 	}
-	r.transfers <- struct{}{}
-	defer func() { <-r.transfers }()
-	var errs []error
-	for _, p := range r.ordered(h) {
-		data, err := r.fetchFrom(p, h)
-		if err == nil {
-			info, perr := r.local.PutZip(data, r.lim)
-			if perr == nil && info.Sha256 != b64 {
-				perr = fmt.Errorf("stored as %s", info.Sha256) // cannot happen: the digest was checked
-			}
-			if perr == nil {
-				r.log.Info("code package fetched from peer", "peer", p.Name, "sha256", b64, "bytes", len(data))
-				return nil
-			}
-			err = perr
-		}
-		if !isNotFound(err) {
-			r.log.Warn("fetch code package from peer", "peer", p.Name, "sha256", b64, "err", err)
-		}
-		errs = append(errs, err)
+	p, ok := l.store.ZipPath(b64)
+	if !ok {
+		return nil, codestore.ErrNotFound
 	}
-	return fmt.Errorf("%w: %s on no live peer (%d asked): %w", codestore.ErrNotFound, b64, len(errs), errors.Join(errs...))
+	return os.Open(p)
 }
 
-// fetchFrom reads one peer's copy of the blob h, refusing it when it is larger than the limit or its SHA-256 is
-// not h.
-func (r *Replica) fetchFrom(p cluster.Node, h string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
-	defer cancel()
-	resp, err := r.peers.Call(ctx, p, http.MethodGet, PathPrefix+h, nil)
+func (l local) Receive(h string, body io.Reader, length int64) error {
+	data, err := readBlob(body, length, l.maxZipped, h)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer resp.Body.Close()
-	data, err := readBlob(resp.Body, resp.ContentLength, r.maxZipped, h)
-	if err != nil {
-		return nil, fmt.Errorf("node %s: %w", p.Name, err)
+	info, err := l.store.PutZip(data, l.lim)
+	var ce *codestore.Error
+	switch {
+	case errors.As(err, &ce):
+		return fmt.Errorf("%w: code package: %s", replicate.ErrRejected, ce.Detail)
+	case err != nil:
+		return err
+	case hexMustOf(info.Sha256) != h:
+		return fmt.Errorf("stored as %s", info.Sha256) // cannot happen: the digest was checked
 	}
-	return data, nil
+	return nil
 }
-
-// errTooLarge and errMismatch are why a transferred blob is refused.
-var (
-	errTooLarge = errors.New("code package larger than the limit")
-	errMismatch = errors.New("code package does not match its SHA-256")
-)
 
 // readBlob reads at most limit bytes from body, refusing more, and checks that their SHA-256 is h.
 func readBlob(body io.Reader, length, limit int64, h string) ([]byte, error) {
 	if length > limit {
-		return nil, fmt.Errorf("%w (%d > %d bytes)", errTooLarge, length, limit)
+		return nil, fmt.Errorf("%w (%d > %d bytes)", replicate.ErrTooLarge, length, limit)
 	}
 	var buf bytes.Buffer
 	if length > 0 {
@@ -272,30 +191,12 @@ func readBlob(body io.Reader, length, limit int64, h string) ([]byte, error) {
 		return nil, err
 	}
 	if n > limit {
-		return nil, fmt.Errorf("%w (over %d bytes)", errTooLarge, limit)
+		return nil, fmt.Errorf("%w (over %d bytes)", replicate.ErrTooLarge, limit)
 	}
 	if got := hex.EncodeToString(sum.Sum(nil)); got != h {
-		return nil, fmt.Errorf("%w: got %s", errMismatch, got)
+		return nil, fmt.Errorf("%w: got %s", replicate.ErrMismatch, got)
 	}
 	return buf.Bytes(), nil
-}
-
-// ordered lists the live peers, starting at one picked by the digest, so transfers of different packages spread
-// over the nodes while every node tries the same order for one package.
-func (r *Replica) ordered(h string) []cluster.Node {
-	peers := r.peers.Peers()
-	if len(peers) < 2 {
-		return peers
-	}
-	f := fnv.New32a()
-	f.Write([]byte(h))
-	i := int(f.Sum32() % uint32(len(peers)))
-	return append(peers[i:len(peers):len(peers)], peers[:i]...)
-}
-
-func isNotFound(err error) bool {
-	var pe *cluster.PeerError
-	return errors.As(err, &pe) && pe.Status == http.StatusNotFound
 }
 
 // hexOf converts a CodeSha256 (canonical base64) to the lowercase hex of the blob's name.
@@ -306,6 +207,8 @@ func hexOf(b64 string) (string, error) {
 	}
 	return hex.EncodeToString(raw), nil
 }
+
+func hexMustOf(b64 string) string { h, _ := hexOf(b64); return h }
 
 // b64Of converts a blob's name (64 lowercase hex digits) to its CodeSha256.
 func b64Of(h string) (string, bool) {

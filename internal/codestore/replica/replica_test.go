@@ -3,27 +3,22 @@ package replica
 import (
 	"archive/zip"
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 
-	"github.com/sluice-dev/sluice/internal/cluster"
+	"github.com/sluice-dev/sluice/internal/cluster/replicate/replicatetest"
+	"github.com/sluice-dev/sluice/internal/cluster/replicate"
 	"github.com/sluice-dev/sluice/internal/codestore"
 	"github.com/sluice-dev/sluice/internal/controlplane"
 )
@@ -31,23 +26,19 @@ import (
 // A Replica is what the control plane's Code option takes.
 var _ controlplane.CodeStore = (*Replica)(nil)
 
-// mesh is a set of nodes on loopback: each a Replica behind a real HTTP server, seeing the other live nodes as
-// its peers (what cluster.Cluster's member list gives), called without signatures (cluster.PeersOnly is
-// cluster's to test).
+// mesh is a few nodes over real loopback HTTP (replicatetest), each a Replica with its own local store.
 type mesh struct {
-	t     *testing.T
-	mu    sync.Mutex
-	nodes map[string]*node // live nodes
+	*replicatetest.Mesh
+	t *testing.T
 }
 
 type node struct {
+	*replicatetest.Node
 	name string
 	rep  *Replica
-	srv  *httptest.Server
-	gets atomic.Int64 // GET requests served
 }
 
-func newMesh(t *testing.T) *mesh { return &mesh{t: t, nodes: map[string]*node{}} }
+func newMesh(t *testing.T) *mesh { return &mesh{replicatetest.New(t), t} }
 
 // add starts a node; its server answers with handler (nil: its Replica's Handler).
 func (m *mesh) add(name string, handler http.Handler) *node {
@@ -57,66 +48,16 @@ func (m *mesh) add(name string, handler http.Handler) *node {
 		m.t.Fatal(err)
 	}
 	n := &node{name: name}
-	n.rep = New(Options{Local: local, Peers: peersOf{m, name}, Logger: slog.New(slog.DiscardHandler)})
+	n.rep = New(Options{Local: local, Peers: m.Peers(name), Logger: slog.New(slog.DiscardHandler)})
 	if handler == nil {
 		handler = n.rep.Handler()
 	}
-	n.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet {
-			n.gets.Add(1)
-		}
-		handler.ServeHTTP(w, r)
-	}))
-	m.t.Cleanup(n.srv.Close)
-	m.mu.Lock()
-	m.nodes[name] = n
-	m.mu.Unlock()
+	n.Node = m.Serve(name, handler)
 	return n
 }
 
 // kill stops a node's server and drops it from the member list, as its lease expiring would.
-func (m *mesh) kill(n *node) {
-	m.mu.Lock()
-	delete(m.nodes, n.name)
-	m.mu.Unlock()
-	n.srv.Close()
-}
-
-// peersOf is one node's view of the mesh.
-type peersOf struct {
-	m    *mesh
-	self string
-}
-
-func (p peersOf) Peers() []cluster.Node {
-	p.m.mu.Lock()
-	defer p.m.mu.Unlock()
-	var out []cluster.Node
-	for name, n := range p.m.nodes {
-		if name != p.self {
-			out = append(out, cluster.Node{Name: name, URL: n.srv.URL})
-		}
-	}
-	slices.SortFunc(out, func(a, b cluster.Node) int { return strings.Compare(a.Name, b.Name) })
-	return out
-}
-
-func (p peersOf) Call(ctx context.Context, n cluster.Node, method, path string, body io.Reader) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, n.URL+path, body)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode/100 != 2 {
-		msg, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		return nil, &cluster.PeerError{Node: n.Name, Status: resp.StatusCode, Message: string(msg)}
-	}
-	return resp, nil
-}
+func (m *mesh) kill(n *node) { m.Kill(n.Node) }
 
 // pkg is a package holding an executable bootstrap that prints word.
 func pkg(t *testing.T, word string) []byte {
@@ -252,9 +193,7 @@ func TestCorruptTransfersAreRefused(t *testing.T) {
 	t.Run("fetch: a lying peer, then an honest one", func(t *testing.T) {
 		m := newMesh(t)
 		a := m.add("a", nil)
-		m.mu.Lock()
-		m.nodes["c-src"] = src
-		m.mu.Unlock()
+		m.Adopt("c-src", src.Node)
 		// Name the liar so that it comes first in the order a asks its peers for this package.
 		name := "b-liar" // before c-src: first when the rotation for this digest starts at the first peer
 		f := fnv.New32a()
@@ -263,12 +202,9 @@ func TestCorruptTransfersAreRefused(t *testing.T) {
 			name = "d-liar"
 		}
 		l := m.add(name, liar)
-		if first := a.rep.ordered(hexMust(t, info.Sha256))[0]; first.Name != name {
-			t.Fatalf("the liar %s is not asked first (%s is)", name, first.Name)
-		}
 		a.runs(t, info.Sha256, "good")
-		if l.gets.Load() != 1 {
-			t.Fatalf("the liar was asked %d times, want 1", l.gets.Load())
+		if l.GETs() != 1 {
+			t.Fatalf("the liar was asked %d times, want 1", l.GETs())
 		}
 	})
 	t.Run("fetch: only a lying peer", func(t *testing.T) {
@@ -276,7 +212,7 @@ func TestCorruptTransfersAreRefused(t *testing.T) {
 		a := m.add("a", nil)
 		m.add("b-liar", liar)
 		_, err := a.rep.Extract(info.Sha256, codestore.Limits{})
-		if !errors.Is(err, codestore.ErrNotFound) || !errors.Is(err, errMismatch) {
+		if !errors.Is(err, codestore.ErrNotFound) || !errors.Is(err, replicate.ErrMismatch) {
 			t.Fatalf("Extract: %v, want ErrNotFound caused by a mismatch", err)
 		}
 		if a.holds(info.Sha256) || copies(info.Sha256, a) != 0 {
@@ -302,7 +238,7 @@ func TestCorruptTransfersAreRefused(t *testing.T) {
 		t.Run("push: "+tc.name, func(t *testing.T) {
 			m := newMesh(t)
 			b := m.add("b", nil)
-			resp, err := http.DefaultClient.Do(mustRequest(t, http.MethodPut, b.srv.URL+tc.path, tc.body))
+			resp, err := http.DefaultClient.Do(mustRequest(t, http.MethodPut, b.Server.URL+tc.path, tc.body))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -322,7 +258,7 @@ func TestTooLargeRefused(t *testing.T) {
 	body := pkg(t, "big")
 	m := newMesh(t)
 	local, _ := codestore.Open(t.TempDir())
-	small := New(Options{Local: local, Peers: peersOf{m, "small"}, Limits: codestore.Limits{MaxZipped: int64(len(body) - 1)}})
+	small := New(Options{Local: local, Peers: m.Peers("small"), Limits: codestore.Limits{MaxZipped: int64(len(body) - 1)}})
 	srv := httptest.NewServer(small.Handler())
 	defer srv.Close()
 	resp, err := http.DefaultClient.Do(mustRequest(t, http.MethodPut, srv.URL+PathPrefix+sha256Hex(body), body))
@@ -332,54 +268,6 @@ func TestTooLargeRefused(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Fatalf("status %d, want 413", resp.StatusCode)
-	}
-}
-
-// Concurrent needs of one package share one fetch.
-func TestConcurrentNeedsShareOneFetch(t *testing.T) {
-	m := newMesh(t)
-	src := m.add("src", nil)
-	info, err := src.rep.local.PutZip(pkg(t, "once"), codestore.Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gate := make(chan struct{})
-	srvHandler := src.rep.Handler()
-	m.add("gated", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		<-gate
-		srvHandler.ServeHTTP(w, r)
-	}))
-	m.kill(src) // only "gated" serves it now
-	a := m.add("a", nil)
-	gated := m.nodes["gated"]
-
-	const n = 8
-	errs := make(chan error, n)
-	for range n {
-		go func() {
-			_, err := a.rep.Extract(info.Sha256, codestore.Limits{})
-			errs <- err
-		}()
-	}
-	h := hexMust(t, info.Sha256)
-	for { // every caller has joined the one flight (it cannot end before the gate opens)
-		a.rep.mu.Lock()
-		f := a.rep.flights[h]
-		joined := f != nil && f.waiters == n
-		a.rep.mu.Unlock()
-		if joined {
-			break
-		}
-		runtime.Gosched()
-	}
-	close(gate)
-	for range n {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got := gated.gets.Load(); got != 1 {
-		t.Fatalf("the peer served %d GETs, want 1", got)
 	}
 }
 

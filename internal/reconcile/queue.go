@@ -1,11 +1,11 @@
-package controller
+package reconcile
 
 import "sync"
 
-// keyQueue is a work queue of keys in controller-runtime's model: a key queued twice before a worker takes it is
+// Queue is a work queue of keys in controller-runtime's model: a key queued twice before a worker takes it is
 // processed once; a key is processed by at most one worker at a time; a key added while it is being processed is
 // queued again when its worker is done with it. It does no I/O under its lock.
-type keyQueue[K comparable] struct {
+type Queue[K comparable] struct {
 	mu         sync.Mutex
 	cond       *sync.Cond
 	order      []K        // keys waiting for a worker, oldest first
@@ -14,14 +14,15 @@ type keyQueue[K comparable] struct {
 	shutDown   bool
 }
 
-func newKeyQueue[K comparable]() *keyQueue[K] {
-	q := &keyQueue[K]{dirty: map[K]bool{}, processing: map[K]bool{}}
+// NewQueue returns an empty queue.
+func NewQueue[K comparable]() *Queue[K] {
+	q := &Queue[K]{dirty: map[K]bool{}, processing: map[K]bool{}}
 	q.cond = sync.NewCond(&q.mu)
 	return q
 }
 
 // Add queues k, unless it is queued already; a key being processed is queued again once it is Done.
-func (q *keyQueue[K]) Add(k K) {
+func (q *Queue[K]) Add(k K) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.shutDown || q.dirty[k] {
@@ -37,7 +38,7 @@ func (q *keyQueue[K]) Add(k K) {
 
 // Get waits for a key and hands it to the caller, who must call Done with it; ok is false once the queue is shut
 // down.
-func (q *keyQueue[K]) Get() (k K, ok bool) {
+func (q *Queue[K]) Get() (k K, ok bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for len(q.order) == 0 && !q.shutDown {
@@ -53,7 +54,7 @@ func (q *keyQueue[K]) Get() (k K, ok bool) {
 }
 
 // Done ends the processing of k, queueing it again if it was added meanwhile.
-func (q *keyQueue[K]) Done(k K) {
+func (q *Queue[K]) Done(k K) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	delete(q.processing, k)
@@ -64,7 +65,7 @@ func (q *keyQueue[K]) Done(k K) {
 }
 
 // ShutDown makes every Get return false and every Add a no-op.
-func (q *keyQueue[K]) ShutDown() {
+func (q *Queue[K]) ShutDown() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.shutDown = true
@@ -72,15 +73,15 @@ func (q *keyQueue[K]) ShutDown() {
 }
 
 // Len reports how many keys wait for a worker.
-func (q *keyQueue[K]) Len() int {
+func (q *Queue[K]) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return len(q.order)
 }
 
-// reopen empties a queue that was shut down, for the next Run (in a cluster, the node's next leadership term);
+// Reopen empties a queue that was shut down, for the next Run (in a cluster, the node's next leadership term);
 // no worker may be using it.
-func (q *keyQueue[K]) reopen() {
+func (q *Queue[K]) Reopen() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.shutDown = false
