@@ -354,9 +354,13 @@ func TestUIConsole(t *testing.T) {
 	checkStatus(postForm(t, stopURL, map[string]string{"Cookie": "sluice_console=" + sessionCookie(t, ctx).Value},
 		url.Values{"rollback": {"yes"}, "csrf": {viewerCSRF(t, ctx)}}), http.StatusForbidden)
 
-	// The root stops it, with confirmation; the timeline says who did.
+	// The root acts on it, with confirmation; the timeline says who did.
 	browse(t, ctx, "sign in again", chromedp.Navigate(signInLink(t, s.Env())))
 	waitFor(t, ctx, signedIn+` && document.getElementById("principal").textContent.endsWith(":root")`)
+	// It pauses it first (a traffic control), then stops it.
+	browse(t, ctx, "pause", chromedp.Navigate(s.URL+"/_sluice/ui/deployments/"+id+"/control/pause"), chromedp.WaitVisible(chromedp.ID("confirm-control")),
+		chromedp.Click(chromedp.ID("confirm-control")))
+	waitFor(t, ctx, `location.pathname.endsWith("/deployments/`+id+`") && !!document.getElementById("timeline") && document.getElementById("timeline").innerText.includes("paused by arn:aws:iam::000000000000:root")`)
 	browse(t, ctx, "stop", chromedp.Navigate(stopURL), chromedp.WaitVisible(chromedp.ID("confirm-rollback")),
 		chromedp.Click(chromedp.ID("confirm-rollback")))
 	waitFor(t, ctx, `location.pathname.endsWith("/deployments/`+id+`") && !!document.getElementById("timeline")`)

@@ -191,6 +191,7 @@ type deploymentView struct {
 	Timeline []timelineRow
 	Steps    string // the planned schedule as text
 	Terminal bool
+	Messages []string // what a paused deployment says about itself (deploymentStatusMessages)
 }
 
 type alarmRow struct {
@@ -238,7 +239,7 @@ func (h *Handler) deploymentView(ctx context.Context, s *session, id string) (de
 		return deploymentView{}, err
 	}
 	now := h.o.Now()
-	v := deploymentView{D: d, Chart: buildChart(d, h.o.DeployTimeScale, now), Terminal: d.Status.Terminal()}
+	v := deploymentView{D: d, Chart: buildChart(d, h.o.DeployTimeScale, now), Terminal: d.Status.Terminal(), Messages: d.StatusMessages()}
 	var plan []string
 	for _, st := range d.TrafficRouting.Steps() {
 		plan = append(plan, fmt.Sprintf("%d%% at +%s", st.Percent, shortDuration(codedeploy.ScaledMinutes(st.OffsetMinutes, h.o.DeployTimeScale))))
@@ -358,4 +359,67 @@ func (h *Handler) stopDeployment(w http.ResponseWriter, r *http.Request, s *sess
 	}
 	h.o.Log.Info("console stopped a deployment", "deployment", d.ID, "principal", s.Principal, "rollback", rollback)
 	h.render(w, r, http.StatusOK, "moveon", page{Title: "Stop requested", Session: s, MoveOn: Prefix + "deployments/" + d.ID})
+}
+
+// controls are the traffic controls the console offers, by the path segment that names each.
+var controls = map[string]struct {
+	Kind  codedeploy.ControlKind
+	Label string // what the button says
+	Means string // what the confirmation page says it does
+}{
+	"pause":   {codedeploy.ControlPause, "Pause", "Hold the traffic where it is: no further step is taken until the deployment is resumed, promoted or stopped. Alarms still roll it back."},
+	"resume":  {codedeploy.ControlResume, "Resume", "Let the paused deployment go on: the wait of its current step resumes where it stopped."},
+	"skip":    {codedeploy.ControlSkipWait, "Skip the wait", "Take the next traffic step now."},
+	"promote": {codedeploy.ControlPromote, "Promote", "Send all traffic to the target version as soon as the pre-traffic hook has succeeded; the post-traffic hook still runs."},
+}
+
+type controlPage struct {
+	D       codedeploy.Deployment
+	Control string
+	Label   string
+	Means   string
+}
+
+func (h *Handler) controlConfirm(w http.ResponseWriter, r *http.Request, s *session) {
+	c, ok := controls[r.PathValue("control")]
+	if !ok {
+		h.fail(w, r, http.StatusNotFound, "No such action.")
+		return
+	}
+	d, err := h.deployment(r.Context(), s, r.PathValue("id"))
+	if err != nil {
+		h.failFault(w, r, s, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "control", page{Title: c.Label + " deployment " + d.ID, Nav: "deployments", Session: s,
+		Data: controlPage{D: d, Control: r.PathValue("control"), Label: c.Label, Means: c.Means}})
+}
+
+// controlDeployment applies a traffic control as its API operation would, authorized as codedeploy:<Operation> on
+// the deployment's group and recorded with the session's principal.
+func (h *Handler) controlDeployment(w http.ResponseWriter, r *http.Request, s *session) {
+	if !h.checkCSRF(w, r, s) {
+		return
+	}
+	c, ok := controls[r.PathValue("control")]
+	if !ok {
+		h.fail(w, r, http.StatusNotFound, "No such action.")
+		return
+	}
+	ctx := r.Context()
+	d, err := h.deployment(ctx, s, r.PathValue("id"))
+	if err != nil {
+		h.failFault(w, r, s, err)
+		return
+	}
+	if err := h.authorize(ctx, s, "codedeploy:"+string(c.Kind), h.groupARN(d)); err != nil {
+		h.failFault(w, r, s, err)
+		return
+	}
+	if err := h.o.Deployments.ControlDeployment(ctx, d.ID, c.Kind, s.Principal); err != nil {
+		h.failFault(w, r, s, err)
+		return
+	}
+	h.o.Log.Info("console controlled a deployment", "deployment", d.ID, "control", string(c.Kind), "principal", s.Principal)
+	h.render(w, r, http.StatusOK, "moveon", page{Title: c.Label + " requested", Session: s, MoveOn: Prefix + "deployments/" + d.ID})
 }

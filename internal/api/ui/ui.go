@@ -1,7 +1,7 @@
 // Package ui is the web console's edge: the pages `sluice serve` serves under /_sluice/ui/ — functions with their
 // state and aliases' splits, deployments with their planned and actual traffic shift drawn as inline SVG, hook
-// results, alarms and timeline, kept live by server-sent events — and the one action so far, stopping (and rolling
-// back) a deployment.
+// results, alarms and timeline, kept live by server-sent events — and the actions on a running deployment: stop (and
+// roll back), and Sluice's traffic controls (pause, resume, skip the wait, promote).
 //
 // A browser cannot sign requests with SigV4, so it signs in with a link `sluice ui` obtains through a signed API
 // call (stackapi's CreateSignInLink, over package console): GET sign-in?token=… redeems the single-use link and
@@ -79,6 +79,7 @@ type Deployments interface {
 	GetDeployment(ctx context.Context, id string) (codedeploy.Deployment, error)
 	ListDeployments(ctx context.Context, f codedeploy.ListDeploymentsFilter) ([]string, string, error)
 	StopDeployment(ctx context.Context, id string, autoRollback *bool, by string) (codedeploy.StopStatus, string, error)
+	ControlDeployment(ctx context.Context, id string, kind codedeploy.ControlKind, by string) error
 	WatchDeployments(ctx context.Context) (<-chan []string, error)
 }
 
@@ -136,6 +137,8 @@ func New(o Options) *Handler {
 	h.mux.HandleFunc("GET "+Prefix+"deployments/{id}/live", h.withSession(h.deploymentLive))
 	h.mux.HandleFunc("GET "+Prefix+"deployments/{id}/stop", h.withSession(h.stopConfirm))
 	h.mux.HandleFunc("POST "+Prefix+"deployments/{id}/stop", h.withSession(h.stopDeployment))
+	h.mux.HandleFunc("GET "+Prefix+"deployments/{id}/control/{control}", h.withSession(h.controlConfirm))
+	h.mux.HandleFunc("POST "+Prefix+"deployments/{id}/control/{control}", h.withSession(h.controlDeployment))
 	return h
 }
 

@@ -71,6 +71,13 @@ func (f *deployments) StopDeployment(_ context.Context, id string, rollback *boo
 	return codedeploy.StopPending, "", nil
 }
 
+func (f *deployments) ControlDeployment(_ context.Context, id string, kind codedeploy.ControlKind, by string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stops = append(f.stops, by+" "+string(kind))
+	return nil
+}
+
 func (f *deployments) WatchDeployments(ctx context.Context) (<-chan []string, error) {
 	return f.changes, nil
 }
@@ -128,7 +135,7 @@ func newFixture(t *testing.T) *fixture {
 	logs := &bytes.Buffer{}
 	read := []string{"lambda:ListFunctions", "codedeploy:GetDeployment", "codedeploy:ListDeployments"}
 	h := New(Options{Sessions: sessions, Functions: noFunctions{}, Deployments: deps, Alarms: noAlarms{},
-		Authorizer: policies{operator: append(read, "codedeploy:StopDeployment"), viewer: read},
+		Authorizer: policies{operator: append(read, "codedeploy:StopDeployment", "codedeploy:PauseDeployment"), viewer: read},
 		Account:    lambda.Account{Region: "us-east-1", ID: "000000000000"}, DeployTimeScale: 30,
 		Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	t.Cleanup(h.Close)
@@ -223,6 +230,9 @@ func TestRefusals(t *testing.T) {
 		{"non-loopback sign-in", SignInPath + "?token=x", "192.168.1.20:9324", false, nil, http.StatusForbidden},
 		{"non-loopback listener over TLS", Prefix, "192.168.1.20:9324", true, op, http.StatusOK},
 		{"IPv6 loopback", Prefix, "[::1]:9324", false, op, http.StatusOK},
+		{"pause confirmation", Prefix + "deployments/d-ABCDEFGHI/control/pause", "", false, op, http.StatusOK},
+		{"stop confirmation", Prefix + "deployments/d-ABCDEFGHI/stop", "", false, op, http.StatusOK},
+		{"deployments list", Prefix + "deployments", "", false, op, http.StatusOK},
 		{"unknown deployment", Prefix + "deployments/d-ZZZZZZZZZ", "", false, op, http.StatusNotFound},
 		{"malformed deployment ID", Prefix + "deployments/x", "", false, op, http.StatusBadRequest},
 	}
@@ -266,10 +276,31 @@ func TestStopAction(t *testing.T) {
 		{"operator", op, url.Values{"rollback": {"yes"}, "csrf": {opCSRF}},
 			map[string]string{"Origin": "http://127.0.0.1:9324", "Sec-Fetch-Site": "same-origin"}, http.StatusOK, operator + " rollback=yes"},
 	}
+	pause := Prefix + "deployments/d-ABCDEFGHI/control/pause"
+	cases = append(cases, []struct {
+		name   string
+		cookie *http.Cookie
+		form   url.Values
+		header map[string]string
+		want   int
+		stops  string
+	}{
+		{"pause without a token", op, url.Values{}, nil, http.StatusForbidden, ""},
+		{"pause, read-only", view, url.Values{"csrf": {viewCSRF}}, nil, http.StatusForbidden, ""},
+		{"pause", op, url.Values{"csrf": {opCSRF}}, nil, http.StatusOK, operator + " PauseDeployment"},
+		{"promote, not allowed", op, url.Values{"csrf": {opCSRF}}, nil, http.StatusForbidden, ""},
+		{"no such control", op, url.Values{"csrf": {opCSRF}}, nil, http.StatusNotFound, ""},
+	}...)
+	paths := map[string]string{"pause without a token": pause, "pause, read-only": pause, "pause": pause,
+		"promote, not allowed": Prefix + "deployments/d-ABCDEFGHI/control/promote", "no such control": Prefix + "deployments/d-ABCDEFGHI/control/explode"}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f.deps.stops = nil
-			r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:9324"+stop, strings.NewReader(tc.form.Encode()))
+			path := stop
+			if p, ok := paths[tc.name]; ok {
+				path = p
+			}
+			r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:9324"+path, strings.NewReader(tc.form.Encode()))
 			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			for k, v := range tc.header {
 				r.Header.Set(k, v)
