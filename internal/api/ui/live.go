@@ -11,9 +11,10 @@ import (
 )
 
 // A live region is kept current by a server-sent event stream: the server re-renders the region whenever a watch
-// says what it shows may have changed, and sends it when it differs from what the browser has. Nothing polls: the
-// functions page follows the control plane's watch (controlplane.WatchFunctions), a deployment page the controller's
-// watch of deployment records and the alarm service's state changes. Each render re-checks the session and the
+// says what it shows may have changed, and sends it when it differs from what the browser has. The browser never
+// polls: the functions page follows the control plane's watch (controlplane.WatchFunctions), a deployment page the
+// controller's watch of deployment records and the alarm service's state changes (and, for its chart's time axis,
+// a one-second tick on the server). Each render re-checks the session and the
 // authorization, so an ended session or a revoked permission ends the stream.
 
 // functionsLive streams the functions page's live region.
@@ -66,6 +67,20 @@ func (h *Handler) deploymentLive(w http.ResponseWriter, r *http.Request, s *sess
 		}()
 		cancel := h.o.Alarms.Subscribe(func(alarms.Change) { notify() })
 		context.AfterFunc(ctx, cancel)
+		// Time moves the chart too: a running deployment's actual line reaches "now". The region is re-rendered
+		// each second for that (and sent only if it changed: a finished deployment's does not).
+		go func() {
+			tick := time.NewTicker(time.Second)
+			defer tick.Stop()
+			for {
+				select {
+				case <-tick.C:
+					notify()
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
 		return nil
 	}, func(ctx context.Context) (string, error) {
 		v, err := h.deploymentView(ctx, s, id)
