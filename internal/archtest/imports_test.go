@@ -76,6 +76,7 @@ var layers = map[string]layer{
 	"internal/cloudformation":                  service,
 	"internal/parameterstore":                  service,
 	"internal/sns/topics":                      service,
+	"internal/console":                         service,
 	"internal/stackdeploy":                     client,
 	"internal/api/":                            edge,
 	"internal/prom":                            edge,

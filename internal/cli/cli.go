@@ -33,7 +33,7 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serveCommand(), clusterCommand(), envCommand(), caCommand(), devOIDCCommand(), versionCommand(), statusCommand(), dlqCommand(), metricsCommand(), logsCommand(), deploymentsCommand(),
+	root.AddCommand(serveCommand(), clusterCommand(), uiCommand(), envCommand(), caCommand(), devOIDCCommand(), versionCommand(), statusCommand(), dlqCommand(), metricsCommand(), logsCommand(), deploymentsCommand(),
 		deployCommand(), diffCommand(), rollbackCommand(), stackCommand())
 	if err := root.ExecuteContext(ctx); err != nil {
 		// The one place a failed command is reported (cobra's own printing is silenced above).

@@ -176,7 +176,7 @@ func (s *decider) run() error {
 		}
 		d.Stop = &req
 		// Noted when it was asked for (never after now, so the timeline stays in order).
-		d.note(minTime(req.RequestedAt, s.now), KindStopRequested, "stop requested%s", rollbackChoice(req.AutoRollbackEnabled))
+		d.note(minTime(req.RequestedAt, s.now), KindStopRequested, "stop requested%s%s", requester(req.RequestedBy), rollbackChoice(req.AutoRollbackEnabled))
 	}
 	s.applyControls()
 	switch d.Status {

@@ -779,7 +779,7 @@ func TestStopKeptApartFromTheRecord(t *testing.T) {
 	d := newTestDeployment(t, spec{config: LambdaCanary10Percent10Minutes})
 	d = run(t, d, w, time.Minute, 2*time.Minute, 1, &seqIDs{}, nil)
 	flag := true
-	req, st, msg, err := NewStopRequest(d, nil, &flag, t0.Add(2*time.Minute+time.Second))
+	req, st, msg, err := NewStopRequest(d, nil, &flag, "arn:aws:iam::000000000000:user/ops", t0.Add(2*time.Minute+time.Second))
 	if err != nil || st != StopPending || msg == "" || req == nil || req.AutoRollbackEnabled == nil || !*req.AutoRollbackEnabled {
 		t.Fatalf("NewStopRequest = %+v %q %q %v", req, st, msg, err)
 	}
@@ -787,7 +787,7 @@ func TestStopKeptApartFromTheRecord(t *testing.T) {
 	if !*req.AutoRollbackEnabled {
 		t.Fatal("the request aliases the caller's flag")
 	}
-	if again, st, _, err := NewStopRequest(d, req, nil, t0.Add(3*time.Minute)); again != nil || st != StopPending || err != nil {
+	if again, st, _, err := NewStopRequest(d, req, nil, "", t0.Add(3*time.Minute)); again != nil || st != StopPending || err != nil {
 		t.Fatalf("a second request while one is pending = %+v %q %v; want nothing new, Pending", again, st, err)
 	}
 	if len(d.Timeline) == 0 || d.Stop != nil {
@@ -801,17 +801,17 @@ func TestStopKeptApartFromTheRecord(t *testing.T) {
 		t.Fatalf("%s %+v, %d rollbacks", d.Status, d.Stop, len(w.rollbacks))
 	}
 	for _, e := range d.Timeline {
-		if e.Kind == KindStopRequested && !e.Time.Equal(req.RequestedAt) {
-			t.Fatalf("stop noted at %v, requested at %v", e.Time, req.RequestedAt)
+		if e.Kind == KindStopRequested && (!e.Time.Equal(req.RequestedAt) || e.Detail != "stop requested by arn:aws:iam::000000000000:user/ops with rollback") {
+			t.Fatalf("stop noted at %v (%q), requested at %v", e.Time, e.Detail, req.RequestedAt)
 		}
 	}
 	// Recorded in the record, it counts as pending for the next caller too; completed, it refuses.
-	if _, _, _, err := NewStopRequest(d, nil, nil, now); !fault.Is(err, ErrDeploymentAlreadyCompleted) {
+	if _, _, _, err := NewStopRequest(d, nil, nil, "", now); !fault.Is(err, ErrDeploymentAlreadyCompleted) {
 		t.Fatalf("stop after completion: %v", err)
 	}
 	running := newTestDeployment(t, spec{config: LambdaCanary10Percent10Minutes})
 	running.Stop = &StopRequest{RequestedAt: t0}
-	if again, st, _, err := NewStopRequest(running, nil, &flag, now); again != nil || st != StopPending || err != nil {
+	if again, st, _, err := NewStopRequest(running, nil, &flag, "", now); again != nil || st != StopPending || err != nil {
 		t.Fatalf("request over a recorded stop = %+v %q %v", again, st, err)
 	}
 }

@@ -238,6 +238,9 @@ type LifecycleEvent struct {
 type StopRequest struct {
 	AutoRollbackEnabled *bool     `json:"autoRollbackEnabled,omitempty"`
 	RequestedAt         time.Time `json:"requestedAt,omitzero"`
+	// RequestedBy is the principal (an IAM ARN) whose call asked for the stop ("" when unknown), so the timeline
+	// says who stopped the deployment.
+	RequestedBy string `json:"requestedBy,omitempty"`
 }
 
 // BlastRadius counts what the target version served while this deployment shifted traffic to it. The controller
@@ -540,7 +543,7 @@ const (
 // completed deployment answers DeploymentAlreadyCompletedException; otherwise the stop is Pending until Decide
 // performs it. Repeating the call while it is pending is harmless (the first request's rollback choice stands).
 func RequestStop(d Deployment, autoRollbackEnabled *bool, now time.Time) (Deployment, StopStatus, string, error) {
-	req, status, msg, err := NewStopRequest(d, nil, autoRollbackEnabled, now)
+	req, status, msg, err := NewStopRequest(d, nil, autoRollbackEnabled, "", now)
 	if err != nil || req == nil {
 		return d, status, msg, err
 	}
@@ -556,7 +559,7 @@ func RequestStop(d Deployment, autoRollbackEnabled *bool, now time.Time) (Deploy
 // Decide recorded it, counts as pending too. A completed deployment answers DeploymentAlreadyCompletedException;
 // otherwise the answer is Pending, and req is the new request to keep — nil when one is pending already (the first
 // request's rollback choice stands).
-func NewStopRequest(d Deployment, pending *StopRequest, autoRollbackEnabled *bool, now time.Time) (req *StopRequest, status StopStatus, msg string, err error) {
+func NewStopRequest(d Deployment, pending *StopRequest, autoRollbackEnabled *bool, by string, now time.Time) (req *StopRequest, status StopStatus, msg string, err error) {
 	if d.Status.Terminal() {
 		return nil, "", "", fault.New(ErrDeploymentAlreadyCompleted, "Deployment %s has already completed.", d.ID)
 	}
@@ -564,12 +567,20 @@ func NewStopRequest(d Deployment, pending *StopRequest, autoRollbackEnabled *boo
 	if d.Stop != nil || pending != nil {
 		return nil, StopPending, stopping, nil
 	}
-	req = &StopRequest{RequestedAt: now}
+	req = &StopRequest{RequestedAt: now, RequestedBy: by}
 	if autoRollbackEnabled != nil {
 		v := *autoRollbackEnabled
 		req.AutoRollbackEnabled = &v
 	}
 	return req, StopPending, stopping, nil
+}
+
+// requester names who asked for a stop in its timeline entry.
+func requester(principal string) string {
+	if principal == "" {
+		return ""
+	}
+	return " by " + principal
 }
 
 func rollbackChoice(b *bool) string {

@@ -30,6 +30,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/api/snsapi"
 	"github.com/sluice-dev/sluice/internal/api/ssmapi"
 	"github.com/sluice-dev/sluice/internal/api/stackapi"
+	"github.com/sluice-dev/sluice/internal/api/ui"
 	"github.com/sluice-dev/sluice/internal/auth"
 	"github.com/sluice-dev/sluice/internal/blobstore"
 	blobreplica "github.com/sluice-dev/sluice/internal/blobstore/replica"
@@ -38,6 +39,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/codedeploy/controller"
 	"github.com/sluice-dev/sluice/internal/codestore"
 	"github.com/sluice-dev/sluice/internal/codestore/replica"
+	"github.com/sluice-dev/sluice/internal/console"
 	"github.com/sluice-dev/sluice/internal/controlplane"
 	"github.com/sluice-dev/sluice/internal/iam"
 	"github.com/sluice-dev/sluice/internal/invoke"
@@ -442,6 +444,13 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		Sessions: identities, Objects: s3Templates{objects, identities}, S3Domain: strings.ToLower(cfg.S3Domain),
 		Region: cfg.Region, Account: cfg.AccountID, Logger: log})
 
+	// The web console: sign-in links made through the signed API (CreateSignInLink), pages on the internal mux that
+	// authorize each session as its IAM identity.
+	consoleSessions := console.New(console.Options{Store: db, Credentials: keyring})
+	consoleUI := ui.New(ui.Options{Sessions: consoleSessions, Authorizer: identities, Functions: cp, Deployments: deployments,
+		Alarms: alarmService, Account: acct, DeployTimeScale: cfg.DeployTimeScale, Log: log})
+	internal.Handle(ui.Prefix, consoleUI)
+
 	stsHandler := iamapi.NewSTS(identities, log)
 	snsHandler := snsapi.New(notifications, log)
 	gw := &gateway.Gateway{
@@ -453,7 +462,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 			"codedeploy":     codedeployapi.New(deployments, log, codedeployapi.WithAccount(acct)),
 			"iam":            iamapi.NewIAM(identities, log),
 			"sts":            stsHandler,
-			"sluice":         stackapi.New(log, describeCluster(node, local)),
+			"sluice":         stackapi.New(log, describeCluster(node, local)).WithSignInLinks(consoleSessions),
 			"cloudformation": cloudformationapi.New(stackService, acct, log),
 			"ssm":            ssmapi.New(params, acct, log),
 			"sns":            snsHandler,
@@ -497,6 +506,8 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	proxy := awsproxy.New(awsproxy.Options{Next: gw, Hosts: proxiedEndpoints, Certificate: proxyCA.Leaf, ConnContext: withConn,
 		Log: log.With("component", "awsproxy")})
 	srv := &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ConnContext: withConn} // no WriteTimeout: invocations last up to 15 minutes
+	// The console's live streams would hold the drain up.
+	srv.RegisterOnShutdown(consoleUI.Close)
 
 	// Node-local loops run until the end; the cluster-wide jobs (one node's each in a cluster) stop first, when
 	// draining starts, so that their leaderships pass to another node while this one finishes its requests.

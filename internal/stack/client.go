@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -49,6 +50,23 @@ func (c *Client) DescribeCluster(ctx context.Context) (cluster.Status, error) {
 	var out struct{ Cluster cluster.Status }
 	err := c.call(ctx, "DescribeCluster", struct{}{}, &out)
 	return out.Cluster, err
+}
+
+// CreateSignInLink asks the server for a single-use web console sign-in link for the caller's own identity (the
+// same service answers it); it returns the link and when it stops working.
+func (c *Client) CreateSignInLink(ctx context.Context) (string, time.Time, error) {
+	var out struct {
+		SignInPath string
+		Expiration float64
+	}
+	if err := c.call(ctx, "CreateSignInLink", struct{}{}, &out); err != nil {
+		return "", time.Time{}, err
+	}
+	if !strings.HasPrefix(out.SignInPath, "/") {
+		return "", time.Time{}, fmt.Errorf("CreateSignInLink: the server answered no sign-in path")
+	}
+	expires := time.UnixMilli(int64(out.Expiration * 1000))
+	return strings.TrimSuffix(aws.ToString(c.cfg.BaseEndpoint), "/") + out.SignInPath, expires, nil
 }
 
 // call sends one operation and decodes a 200's body into out (nil: ignored).

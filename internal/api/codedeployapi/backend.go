@@ -29,7 +29,7 @@ type Backend interface {
 	CreateDeployment(ctx context.Context, in codedeploy.CreateDeploymentInput) (id string, err error)
 	GetDeployment(ctx context.Context, id string) (codedeploy.Deployment, error)
 	ListDeployments(ctx context.Context, f codedeploy.ListDeploymentsFilter) ([]string, string, error)
-	StopDeployment(ctx context.Context, id string, autoRollbackEnabled *bool) (status codedeploy.StopStatus, message string, err error)
+	StopDeployment(ctx context.Context, id string, autoRollbackEnabled *bool, by string) (status codedeploy.StopStatus, message string, err error)
 	PutLifecycleEventHookExecutionStatus(ctx context.Context, deploymentID, executionID, status string) error
 	// ControlDeployment accepts a traffic control (pause, resume, skip the wait, promote) by principal, or refuses
 	// it as codedeploy.CheckControl does.

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/sluice-dev/sluice/internal/api/edge"
+	"github.com/sluice-dev/sluice/internal/api/gateway"
 
 	"github.com/sluice-dev/sluice/internal/codedeploy"
 	"github.com/sluice-dev/sluice/internal/fault"
@@ -192,7 +193,11 @@ func (h *Handler) stopDeployment(ctx context.Context, in *stopDeploymentInput) (
 	if err != nil {
 		return nil, err
 	}
-	status, msg, err := h.b.StopDeployment(ctx, id, in.AutoRollbackEnabled)
+	var by string // the timeline says who stopped the deployment
+	if caller, ok := gateway.IdentityFrom(ctx); ok {
+		by = caller.Principal
+	}
+	status, msg, err := h.b.StopDeployment(ctx, id, in.AutoRollbackEnabled, by)
 	if err != nil {
 		return nil, err
 	}

@@ -248,7 +248,7 @@ func (f *fake) ListDeployments(_ context.Context, flt codedeploy.ListDeployments
 	return f.names, f.nextToken, nil
 }
 
-func (f *fake) StopDeployment(_ context.Context, id string, autoRollbackEnabled *bool) (codedeploy.StopStatus, string, error) {
+func (f *fake) StopDeployment(_ context.Context, id string, autoRollbackEnabled *bool, _ string) (codedeploy.StopStatus, string, error) {
 	if err := f.record("StopDeployment", stopArgs{id, autoRollbackEnabled}); err != nil {
 		return "", "", err
 	}

@@ -1,10 +1,15 @@
-// Package stackapi is Sluice's own `sluice` service: the cluster's status (`sluice cluster status`). It is an
-// AWS JSON 1.1 edge (POST /, X-Amz-Target SluiceStacks_20261126.<Operation>, content type
-// application/x-amz-json-1.1) under the SigV4 signing name "sluice".
+// Package stackapi is Sluice's own `sluice` service: the cluster's status (`sluice cluster status`) and the web
+// console's sign-in links (`sluice ui`). It is an AWS JSON 1.1 edge (POST /, X-Amz-Target
+// SluiceStacks_20261126.<Operation>, content type application/x-amz-json-1.1) under the SigV4 signing name "sluice".
 //
 // Operations (envelope members are UpperCamelCase):
 //
-//	DescribeCluster {} → {"Cluster": cluster.Status}
+//	DescribeCluster  {} → {"Cluster": cluster.Status}
+//	CreateSignInLink {} → {"SignInPath": "/_sluice/ui/sign-in?token=…", "Expiration": epoch seconds}
+//
+// CreateSignInLink gives the caller a single-use link, valid for a minute, that signs a browser in to the web
+// console as the caller's own IAM identity (package console): the link is the only way in, and it is obtained with
+// a SigV4-signed call like every other.
 //
 // The service once also kept the stack records `sluice deploy` wrote (GetStack, PutStack, DeleteStack,
 // ListStacks); `sluice deploy` is now a client of the CloudFormation API, whose engine alone writes stack records,
@@ -25,8 +30,10 @@ import (
 	"github.com/sluice-dev/sluice/internal/api/awshttp"
 	"github.com/sluice-dev/sluice/internal/api/edge"
 	"github.com/sluice-dev/sluice/internal/api/gateway"
+	"github.com/sluice-dev/sluice/internal/api/ui"
 	"github.com/sluice-dev/sluice/internal/api/wire"
 	"github.com/sluice-dev/sluice/internal/cluster"
+	"github.com/sluice-dev/sluice/internal/console"
 	"github.com/sluice-dev/sluice/internal/fault"
 )
 
@@ -53,6 +60,18 @@ type Handler struct {
 	*edge.Handler // serves the operations New declares
 	describe      func(context.Context) (cluster.Status, error)
 	log           *slog.Logger
+	links         SignInLinks // nil: CreateSignInLink is refused
+}
+
+// SignInLinks makes the console's sign-in links (console.Service).
+type SignInLinks interface {
+	CreateLink(ctx context.Context, id console.Identity) (console.Link, error)
+}
+
+// WithSignInLinks serves CreateSignInLink from links.
+func (h *Handler) WithSignInLinks(links SignInLinks) *Handler {
+	h.links = links
+	return h
 }
 
 var _ gateway.AuthErrorWriter = (*Handler)(nil)
@@ -73,6 +92,7 @@ func New(log *slog.Logger, describe func(context.Context) (cluster.Status, error
 		Log:          h.log,
 	},
 		edge.Op("DescribeCluster", h.describeCluster),
+		edge.Op("CreateSignInLink", h.createSignInLink),
 	)
 	return h
 }
@@ -94,4 +114,22 @@ func (h *Handler) describeCluster(ctx context.Context, _ *struct{}) (any, error)
 		return nil, err
 	}
 	return struct{ Cluster cluster.Status }{st}, nil
+}
+
+type createSignInLinkOutput struct {
+	SignInPath string
+	Expiration float64
+}
+
+// createSignInLink makes a console sign-in link for the request's verified caller.
+func (h *Handler) createSignInLink(ctx context.Context, _ *struct{}) (any, error) {
+	caller, ok := gateway.IdentityFrom(ctx)
+	if !ok || h.links == nil {
+		return nil, fault.New(CodeValidation, "This server does not serve the web console.")
+	}
+	link, err := h.links.CreateLink(ctx, console.Identity{Principal: caller.Principal, AccessKeyID: caller.AccessKeyID})
+	if err != nil {
+		return nil, err
+	}
+	return createSignInLinkOutput{SignInPath: ui.SignInPath + "?token=" + link.Token, Expiration: float64(link.Expires.UnixMilli()) / 1000}, nil
 }

@@ -428,11 +428,11 @@ func matches(d codedeploy.Deployment, f codedeploy.ListDeploymentsFilter) bool {
 	return false
 }
 
-// StopDeployment keeps a stop request in the deployment's intents, where no reconcile pass writes; the next pass
+// StopDeployment keeps a stop request — with by, the principal asking (for the timeline) — in the deployment's intents, where no reconcile pass writes; the next pass
 // hands it to Decide, which stops the deployment (and rolls it back if asked). The request is refused only if the
 // deployment has completed when it is made, so a Pending answer is never lost: a pass that decided without it
 // cannot save its decision (see save).
-func (c *Controller) StopDeployment(ctx context.Context, id string, autoRollback *bool) (codedeploy.StopStatus, string, error) {
+func (c *Controller) StopDeployment(ctx context.Context, id string, autoRollback *bool, by string) (codedeploy.StopStatus, string, error) {
 	var status codedeploy.StopStatus
 	var msg string
 	err := c.o.Store.Update(ctx, func(tx store.Tx) error {
@@ -445,7 +445,7 @@ func (c *Controller) StopDeployment(ctx context.Context, id string, autoRollback
 			return err
 		}
 		var req *codedeploy.StopRequest
-		req, status, msg, err = codedeploy.NewStopRequest(d, in.Stop, autoRollback, c.o.Now())
+		req, status, msg, err = codedeploy.NewStopRequest(d, in.Stop, autoRollback, by, c.o.Now())
 		if err != nil || req == nil {
 			return err
 		}

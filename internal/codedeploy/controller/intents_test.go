@@ -292,7 +292,7 @@ func TestStopDuringAPassIsNeverLost(t *testing.T) {
 			passed := make(chan struct{})
 			go func() { c.ReconcileAll(ctx); close(passed) }()
 			<-held
-			status, _, err := c.StopDeployment(ctx, id, tc.stop)
+			status, _, err := c.StopDeployment(ctx, id, tc.stop, "")
 			if err != nil || status != codedeploy.StopPending {
 				t.Fatalf("StopDeployment while a pass is held = %q, %v; want Pending", status, err)
 			}
@@ -385,7 +385,7 @@ func TestStopAtAnyPointOfAPass(t *testing.T) {
 				}
 				if calls == at {
 					asked = true
-					status, _, stopErr = c.StopDeployment(ctx, id, choice)
+					status, _, stopErr = c.StopDeployment(ctx, id, choice, "")
 				}
 			})
 			runToEnd(t, c, ctx, clock, func() time.Duration { return time.Duration(rng.IntN(90)) * time.Second })
@@ -424,7 +424,7 @@ func TestStopRacingPasses(t *testing.T) {
 			case driveErr = <-done: // over before that many calls: the stop comes too late
 				over = true
 			}
-			status, _, stopErr := c.StopDeployment(ctx, id, choice)
+			status, _, stopErr := c.StopDeployment(ctx, id, choice, "")
 			if !over {
 				driveErr = <-done
 			}

@@ -50,7 +50,7 @@ func TestRunIsWokenByAnotherProcessesWrites(t *testing.T) {
 			name: "a stop made through the other controller rolls back", config: codedeploy.LambdaCanary10Percent5Minutes,
 			waiting: aliasIs(canary10), waitingUntil: t0.Add(5 * time.Minute),
 			act: func(t *testing.T, other *Controller, _ *world, ctx context.Context, id string) {
-				if status, _, err := other.StopDeployment(ctx, id, &yes); err != nil || status != codedeploy.StopPending {
+				if status, _, err := other.StopDeployment(ctx, id, &yes, ""); err != nil || status != codedeploy.StopPending {
 					t.Fatalf("StopDeployment = %q, %v", status, err)
 				}
 			},
