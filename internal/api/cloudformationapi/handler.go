@@ -91,16 +91,10 @@ func bounded(_ *http.Request, body []byte) ([]byte, error) {
 	return body, nil
 }
 
-// params are a query request's parameters: its URL's and, for a form POST, its body's.
+// params are a query request's parameters (none when they do not parse: the edge then answers
+// MalformedQueryString).
 func params(req edge.Request) url.Values {
-	q, _ := url.ParseQuery(req.HTTP.URL.RawQuery)
-	if req.HTTP.Method == http.MethodPost {
-		if form, err := url.ParseQuery(string(req.Body)); err == nil {
-			for k, v := range form {
-				q[k] = append(q[k], v...)
-			}
-		}
-	}
+	q, _ := wire.QueryParams(req.HTTP, req.Body)
 	return q
 }
 
@@ -657,13 +651,10 @@ func formOf(ctx context.Context) url.Values {
 	if r == nil {
 		return url.Values{}
 	}
-	q, _ := url.ParseQuery(r.URL.RawQuery)
-	if body, ok := gateway.Body(r); ok {
-		if form, err := url.ParseQuery(string(body)); err == nil {
-			for k, v := range form {
-				q[k] = append(q[k], v...)
-			}
-		}
+	body, _ := gateway.Body(r)
+	q, err := wire.QueryParams(r, body)
+	if err != nil {
+		return url.Values{}
 	}
 	return q
 }

@@ -92,15 +92,9 @@ func bounded(_ *http.Request, body []byte) ([]byte, error) {
 	return body, nil
 }
 
+// paramsOf are a request's parameters (none when they do not parse: the edge then answers MalformedQueryString).
 func paramsOf(r *http.Request, body []byte) url.Values {
-	q, _ := url.ParseQuery(r.URL.RawQuery)
-	if r.Method == http.MethodPost {
-		if form, err := url.ParseQuery(string(body)); err == nil {
-			for k, v := range form {
-				q[k] = append(q[k], v...)
-			}
-		}
-	}
+	q, _ := wire.QueryParams(r, body)
 	return q
 }
 

@@ -210,14 +210,23 @@ func (*queryProtocol) Name() string { return "awsQuery" }
 
 // params are the request's parameters: the URL's query string and, for a form POST, the body.
 func (p *queryProtocol) params(r *http.Request, body []byte) (url.Values, *Error) {
-	params, err := url.ParseQuery(r.URL.RawQuery)
+	params, err := QueryParams(r, body)
 	if err != nil {
 		return nil, malformed(err)
+	}
+	return params, nil
+}
+
+// QueryParams are a query-protocol request's parameters: its URL's query string and, for a form POST, its body.
+func QueryParams(r *http.Request, body []byte) (url.Values, error) {
+	params, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, err
 	}
 	if r.Method == http.MethodPost && (mediaType(r) == "application/x-www-form-urlencoded" || mediaType(r) == "") {
 		form, err := url.ParseQuery(string(body))
 		if err != nil {
-			return nil, malformed(err)
+			return nil, err
 		}
 		for k, vs := range form {
 			params[k] = append(params[k], vs...)
