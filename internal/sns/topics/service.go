@@ -327,16 +327,7 @@ func (s *Service) SetTopicAttribute(ctx context.Context, topicARN, name, value s
 		if err != nil {
 			return err
 		}
-		attrs := maps.Clone(t.Attributes)
-		if attrs == nil {
-			attrs = map[string]string{}
-		}
-		if v == "" {
-			delete(attrs, name)
-		} else {
-			attrs[name] = v
-		}
-		t.Attributes = attrs
+		t.Attributes = withAttribute(t.Attributes, name, v)
 		return store.PutJSON(tx, topicKey(topic), t)
 	})
 }
@@ -571,16 +562,7 @@ func (s *Service) SetSubscriptionAttribute(ctx context.Context, subscriptionARN,
 		if err != nil {
 			return err
 		}
-		attrs := maps.Clone(sub.Attributes)
-		if attrs == nil {
-			attrs = map[string]string{}
-		}
-		if v == "" {
-			delete(attrs, name)
-		} else {
-			attrs[name] = v
-		}
-		sub.Attributes = attrs
+		sub.Attributes = withAttribute(sub.Attributes, name, v)
 		return store.PutJSON(tx, subKey(ref.Topic, ref.ID), sub)
 	})
 }
@@ -641,3 +623,18 @@ func (s *Service) UnsubscribeURL(subscriptionARN string) string {
 
 // SigningCertURL is the URL of the certificate that verifies this node's signatures.
 func (s *Service) SigningCertURL() string { return s.o.Endpoint + s.o.CertPath + s.o.Signer.CertName }
+
+// withAttribute is a copy of attrs with name set to v, or removed when v is empty (the value that resets an
+// attribute); the stored map is never changed in place, as a transaction may run again.
+func withAttribute(attrs map[string]string, name, v string) map[string]string {
+	out := maps.Clone(attrs)
+	if out == nil {
+		out = map[string]string{}
+	}
+	if v == "" {
+		delete(out, name)
+	} else {
+		out[name] = v
+	}
+	return out
+}
