@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
@@ -244,28 +243,6 @@ func (w *shiftWatch) find(ctx context.Context, s *watchedShift) error {
 	return nil
 }
 
-// deploymentView is GetDeployment's deploymentInfo with Sluice's extensions the live view shows (the SDK's output
-// type drops what CodeDeploy's model does not declare).
-type deploymentView struct {
-	DeploymentInfo struct {
-		Status           string `json:"status"`
-		ErrorInformation *struct {
-			Code, Message string
-		} `json:"errorInformation"`
-		NextStep float64 `json:"sluiceNextStepTime"`
-		Events   []struct {
-			Name         string   `json:"lifecycleEventName"`
-			Status       string   `json:"status"`
-			Hook         string   `json:"hook"`
-			HookProblems []string `json:"hookProblems"`
-		} `json:"sluiceLifecycleEvents"`
-		BlastRadius struct {
-			TargetInvocations int64 `json:"targetInvocations"`
-			TargetErrors      int64 `json:"targetErrors"`
-		} `json:"sluiceBlastRadius"`
-	} `json:"deploymentInfo"`
-}
-
 // versions reads the versions a shift moves its alias between from the deployment's target (which a deployment
 // has once it has started).
 func (w *shiftWatch) versions(ctx context.Context, s *watchedShift) {
@@ -282,7 +259,7 @@ func (w *shiftWatch) versions(ctx context.Context, s *watchedShift) {
 
 // observe reads a shift's deployment, its alias's weights and its alarms.
 func (w *shiftWatch) observe(ctx context.Context, s *watchedShift) error {
-	var v deploymentView
+	var v stackdeploy.DeploymentView
 	if err := codeDeployCall(ctx, w.cfg, "GetDeployment", map[string]string{"deploymentId": s.state.DeploymentID}, &v); err != nil {
 		return err
 	}
@@ -293,8 +270,6 @@ func (w *shiftWatch) observe(ctx context.Context, s *watchedShift) error {
 		s.announced = true
 		w.event("shifting %s:%s version %s → %s through CodeDeploy deployment %s (%s)", f.Name, f.Alias, f.FromVersion, f.ToVersion, f.DeploymentID, f.Config)
 	}
-	f.Status = d.Status
-	f.NewInvocations, f.NewErrors = d.BlastRadius.TargetInvocations, d.BlastRadius.TargetErrors
 	if a, err := w.lc.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String(f.Name), Name: aws.String(f.Alias)}); err == nil {
 		f.NewWeight = 0
 		if aws.ToString(a.FunctionVersion) == f.ToVersion {
@@ -303,30 +278,10 @@ func (w *shiftWatch) observe(ctx context.Context, s *watchedShift) error {
 			f.NewWeight = a.RoutingConfig.AdditionalVersionWeights[f.ToVersion]
 		}
 	}
-	f.Hooks, f.Step, f.NextShiftAt = nil, "", time.Time{}
-	for _, e := range d.Events {
-		if e.Hook != "" {
-			f.Hooks = append(f.Hooks, stackdeploy.ShiftHook{Event: e.Name, Function: e.Hook, Status: e.Status, Problems: e.HookProblems})
-		}
-		if e.Status == "InProgress" {
-			f.Step = stepText(e.Name, f.NewWeight)
-			if e.Name == "AllowTraffic" && d.NextStep > 0 {
-				f.NextShiftAt = time.UnixMilli(int64(d.NextStep * 1000))
-			}
-		}
-	}
+	f.Follow(d, f.NewWeight)
 	if len(s.alarms) > 0 {
-		// A deployment group's alarms may be composite ones too.
-		out, err := w.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: s.alarms,
-			AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm, cwtypes.AlarmTypeCompositeAlarm}})
-		if err == nil {
-			f.Alarms = f.Alarms[:0]
-			for _, a := range out.MetricAlarms {
-				f.Alarms = append(f.Alarms, stackdeploy.ShiftAlarm{Name: aws.ToString(a.AlarmName), State: string(a.StateValue)})
-			}
-			for _, a := range out.CompositeAlarms {
-				f.Alarms = append(f.Alarms, stackdeploy.ShiftAlarm{Name: aws.ToString(a.AlarmName), State: string(a.StateValue)})
-			}
+		if states, err := stackdeploy.AlarmStates(ctx, w.cw, s.alarms); err == nil {
+			f.Alarms = states
 		}
 	}
 	switch d.Status {
@@ -337,29 +292,11 @@ func (w *shiftWatch) observe(ctx context.Context, s *watchedShift) error {
 		w.event("%s", f.Message)
 	case "Failed", "Stopped":
 		s.done = true
-		f.Message = "rolled back"
-		if d.ErrorInformation != nil {
-			f.Message = d.ErrorInformation.Code + ": " + d.ErrorInformation.Message
-		}
+		f.Message = d.EndMessage()
 		f.Step, f.NewWeight = "rolled back to version "+f.FromVersion, 0
 		w.event("%s:%s stays on version %s: deployment %s %s: %s", f.Name, f.Alias, f.FromVersion, f.DeploymentID, strings.ToLower(d.Status), f.Message)
 	}
 	return nil
-}
-
-func stepText(event string, weight float64) string {
-	switch event {
-	case "BeforeAllowTraffic":
-		return "pre-traffic hook"
-	case "AfterAllowTraffic":
-		return "post-traffic hook"
-	case "AllowTraffic":
-		if weight > 0 && weight < 1 {
-			return fmt.Sprintf("%g%% on the new version", weight*100)
-		}
-		return "shifting traffic"
-	}
-	return event
 }
 
 // results are the shifts as the deploy's result reports them.

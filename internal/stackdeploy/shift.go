@@ -154,29 +154,78 @@ func (r *run) openShift(ctx context.Context, app, group, description string) (st
 	return "", nil
 }
 
-// deploymentView is GetDeployment's deploymentInfo with Sluice's extensions (what the live view shows).
-type deploymentView struct {
-	DeploymentInfo struct {
-		Status           string `json:"status"`
-		ErrorInformation *struct {
-			Code, Message string
-		} `json:"errorInformation"`
-		RollbackInfo *struct {
-			RollbackMessage string `json:"rollbackMessage"`
-		} `json:"rollbackInfo"`
-		TargetWeight float64 `json:"sluiceTargetWeight"`
-		NextStep     float64 `json:"sluiceNextStepTime"`
-		Events       []struct {
-			Name         string   `json:"lifecycleEventName"`
-			Status       string   `json:"status"`
-			Hook         string   `json:"hook"`
-			HookProblems []string `json:"hookProblems"`
-		} `json:"sluiceLifecycleEvents"`
-		BlastRadius struct {
-			TargetInvocations int64 `json:"targetInvocations"`
-			TargetErrors      int64 `json:"targetErrors"`
-		} `json:"sluiceBlastRadius"`
-	} `json:"deploymentInfo"`
+// DeploymentView is CodeDeploy's GetDeployment answer with Sluice's extensions, which a traffic shift's progress is
+// read from (the SDK's output type drops the extensions): by the engine, and by `sluice deploy`'s live view.
+type DeploymentView struct {
+	DeploymentInfo DeploymentInfo `json:"deploymentInfo"`
+}
+
+// DeploymentInfo is the part of a deployment a shift's progress needs.
+type DeploymentInfo struct {
+	Status           string `json:"status"`
+	ErrorInformation *struct {
+		Code, Message string
+	} `json:"errorInformation"`
+	RollbackInfo *struct {
+		RollbackMessage string `json:"rollbackMessage"`
+	} `json:"rollbackInfo"`
+	TargetWeight float64 `json:"sluiceTargetWeight"`
+	NextStep     float64 `json:"sluiceNextStepTime"`
+	Events       []struct {
+		Name         string   `json:"lifecycleEventName"`
+		Status       string   `json:"status"`
+		Hook         string   `json:"hook"`
+		HookProblems []string `json:"hookProblems"`
+	} `json:"sluiceLifecycleEvents"`
+	BlastRadius struct {
+		TargetInvocations int64 `json:"targetInvocations"`
+		TargetErrors      int64 `json:"targetErrors"`
+	} `json:"sluiceBlastRadius"`
+}
+
+// EndMessage is why a failed or stopped deployment ended, as its error information says ("rolled back" when it
+// says nothing).
+func (d DeploymentInfo) EndMessage() string {
+	if d.ErrorInformation != nil {
+		return d.ErrorInformation.Code + ": " + d.ErrorInformation.Message
+	}
+	return "rolled back"
+}
+
+// Follow sets what deployment d says of the shift: its status, blast radius and hooks, the step under way
+// (described at weight, the new version's share) and when the next traffic shift is due.
+func (f *ShiftState) Follow(d DeploymentInfo, weight float64) {
+	f.Status = d.Status
+	f.NewInvocations, f.NewErrors = d.BlastRadius.TargetInvocations, d.BlastRadius.TargetErrors
+	f.Hooks, f.Step, f.NextShiftAt = nil, "", time.Time{}
+	for _, e := range d.Events {
+		if e.Hook != "" {
+			f.Hooks = append(f.Hooks, ShiftHook{Event: e.Name, Function: e.Hook, Status: e.Status, Problems: e.HookProblems})
+		}
+		if e.Status == "InProgress" {
+			f.Step = stepText(e.Name, weight)
+			if e.Name == "AllowTraffic" && d.NextStep > 0 {
+				f.NextShiftAt = time.UnixMilli(int64(d.NextStep * 1000))
+			}
+		}
+	}
+}
+
+// AlarmStates reads the states of a deployment group's alarms, which may be composite ones too.
+func AlarmStates(ctx context.Context, cw *cloudwatch.Client, names []string) ([]ShiftAlarm, error) {
+	out, err := cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: names,
+		AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm, cwtypes.AlarmTypeCompositeAlarm}})
+	if err != nil {
+		return nil, err
+	}
+	var states []ShiftAlarm
+	for _, a := range out.MetricAlarms {
+		states = append(states, ShiftAlarm{Name: aws.ToString(a.AlarmName), State: string(a.StateValue)})
+	}
+	for _, a := range out.CompositeAlarms {
+		states = append(states, ShiftAlarm{Name: aws.ToString(a.AlarmName), State: string(a.StateValue)})
+	}
+	return states, nil
 }
 
 // awaitShifts watches every shift this deploy started until each ends, showing progress; a failed or stopped
@@ -275,37 +324,18 @@ func (r *run) recordUnwatched() {
 // observe reads a shift's deployment, alarms and traffic, and returns what to show.
 func (r *run) observe(ctx context.Context, s *pendingShift) (ShiftState, error) {
 	f := ShiftState{Name: s.function, Alias: s.alias, FromVersion: s.from, ToVersion: s.to, DeploymentID: s.id, Config: s.config}
-	var v deploymentView
+	var v DeploymentView
 	if err := r.rawCodeDeploy(ctx, "GetDeployment", map[string]string{"deploymentId": s.id}, &v); err != nil {
 		return f, err
 	}
 	d := v.DeploymentInfo
-	f.Status, f.NewWeight = d.Status, d.TargetWeight
+	f.Follow(d, d.TargetWeight)
+	f.NewWeight = d.TargetWeight
 	s.seen = d.Status
-	f.NewInvocations, f.NewErrors = d.BlastRadius.TargetInvocations, d.BlastRadius.TargetErrors
 	s.invocations, s.errorsCount = f.NewInvocations, f.NewErrors
-	for _, e := range d.Events {
-		if e.Hook != "" {
-			f.Hooks = append(f.Hooks, ShiftHook{Event: e.Name, Function: e.Hook, Status: e.Status, Problems: e.HookProblems})
-		}
-		if e.Status == "InProgress" {
-			f.Step = stepText(e.Name, d.TargetWeight)
-			if e.Name == "AllowTraffic" && d.NextStep > 0 {
-				f.NextShiftAt = time.UnixMilli(int64(d.NextStep * 1000))
-			}
-		}
-	}
 	if len(s.alarms) > 0 {
-		// A deployment group's alarms may be composite ones too.
-		out, err := r.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: s.alarms,
-			AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm, cwtypes.AlarmTypeCompositeAlarm}})
-		if err == nil {
-			for _, a := range out.MetricAlarms {
-				f.Alarms = append(f.Alarms, ShiftAlarm{Name: aws.ToString(a.AlarmName), State: string(a.StateValue)})
-			}
-			for _, a := range out.CompositeAlarms {
-				f.Alarms = append(f.Alarms, ShiftAlarm{Name: aws.ToString(a.AlarmName), State: string(a.StateValue)})
-			}
+		if states, err := AlarmStates(ctx, r.cw, s.alarms); err == nil {
+			f.Alarms = states
 		}
 	}
 	switch d.Status {
@@ -326,10 +356,7 @@ func (r *run) observe(ctx context.Context, s *pendingShift) (ShiftState, error) 
 				s.done, s.status = true, d.Status
 			}
 		}
-		s.message = "rolled back"
-		if d.ErrorInformation != nil {
-			s.message = d.ErrorInformation.Code + ": " + d.ErrorInformation.Message
-		}
+		s.message = d.EndMessage()
 		f.Step, f.NewWeight, f.Message = "rolled back to version "+s.from, 0, s.message
 	}
 	return f, nil
