@@ -49,6 +49,7 @@ var layers = map[string]layer{
 	"internal/blobstore/replica":               infra,
 	"internal/cluster":                         infra,
 	"internal/cluster/replicate":               infra,
+	"internal/durable":                         infra,
 	"internal/cluster/replicate/replicatetest": infra,
 	"internal/reconcile":                       infra,
 	"internal/sigv4":                           infra,

@@ -31,6 +31,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/sluice-dev/sluice/internal/durable"
 )
 
 // ErrNotFound is returned for a blob the store does not hold.
@@ -148,7 +150,7 @@ func (w *Writer) Commit() (Blob, error) {
 			_ = os.Remove(w.f.Name())
 			return Blob{}, err
 		}
-		if err := syncDir(w.s.blobs); err != nil {
+		if err := durable.SyncDir(w.s.blobs); err != nil {
 			_ = os.Remove(w.f.Name())
 			return Blob{}, err
 		}
@@ -161,7 +163,7 @@ func (w *Writer) Commit() (Blob, error) {
 		_ = os.Remove(w.f.Name())
 		return Blob{}, err
 	}
-	if err := syncDir(filepath.Dir(final)); err != nil {
+	if err := durable.SyncDir(filepath.Dir(final)); err != nil {
 		return Blob{}, err
 	}
 	return b, nil
@@ -291,15 +293,6 @@ func validName(sha string) bool {
 	}
 	b, err := hex.DecodeString(sha)
 	return err == nil && sha == hex.EncodeToString(b)
-}
-
-func syncDir(p string) error {
-	d, err := os.Open(p)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // Single is a Store used by one node alone: Open and Touch never fetch, and Replicate has nobody to push to. (In a

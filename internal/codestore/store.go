@@ -17,6 +17,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/sluice-dev/sluice/internal/durable"
 )
 
 const (
@@ -89,7 +91,7 @@ func Open(root string) (*Store, error) {
 		}
 		s.sweep(d.path)
 	}
-	if err := syncDir(abs); err != nil {
+	if err := durable.SyncDir(abs); err != nil {
 		return nil, fmt.Errorf("codestore: %w", err)
 	}
 	return s, nil
@@ -159,7 +161,7 @@ func (s *Store) PutZip(zip []byte, lim Limits) (Info, error) {
 		return Info{}, fmt.Errorf("codestore: %w", err)
 	}
 	done = true
-	if err := syncDir(s.blobs); err != nil {
+	if err := durable.SyncDir(s.blobs); err != nil {
 		return Info{}, fmt.Errorf("codestore: %w", err)
 	}
 	return p.info, nil
@@ -252,7 +254,7 @@ func (s *Store) Extract(sha256b64 string, lim Limits) (dir string, err error) {
 		return "", fmt.Errorf("codestore: %w", err)
 	}
 	ok = true
-	if err := syncDir(s.code); err != nil {
+	if err := durable.SyncDir(s.code); err != nil {
 		return "", fmt.Errorf("codestore: %w", err)
 	}
 	return final, nil
@@ -357,7 +359,7 @@ func (p *parsed) extractTo(dir string, lim Limits) error {
 		if err := os.Chmod(full, modeTreeDir); err != nil {
 			return fmt.Errorf("codestore: %w", err)
 		}
-		if err := syncDir(full); err != nil {
+		if err := durable.SyncDir(full); err != nil {
 			return fmt.Errorf("codestore: %w", err)
 		}
 	}
@@ -475,7 +477,7 @@ func (s *Store) Remove(sha256b64 string) error {
 		if err := os.Rename(final, grave); err != nil {
 			return fmt.Errorf("codestore: %w", err)
 		}
-		if err := syncDir(s.code); err != nil {
+		if err := durable.SyncDir(s.code); err != nil {
 			return fmt.Errorf("codestore: %w", err)
 		}
 		if err := removeTree(grave); err != nil {
@@ -487,7 +489,7 @@ func (s *Store) Remove(sha256b64 string) error {
 	if err := os.Remove(s.blobPath(h)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("codestore: %w", err)
 	}
-	if err := syncDir(s.blobs); err != nil {
+	if err := durable.SyncDir(s.blobs); err != nil {
 		return fmt.Errorf("codestore: %w", err)
 	}
 	return nil
@@ -533,15 +535,6 @@ func hexToB64(h string) string {
 func isDir(p string) bool {
 	fi, err := os.Lstat(p)
 	return err == nil && fi.IsDir()
-}
-
-func syncDir(p string) error {
-	d, err := os.Open(p)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // removeTree deletes p recursively, first making its directories writable

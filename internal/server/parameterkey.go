@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/sluice-dev/sluice/internal/cluster"
+	"github.com/sluice-dev/sluice/internal/durable"
 )
 
 // ParameterKeyFile holds, in the data dir of a server that runs alone, the key SecureString parameters are
@@ -40,35 +41,8 @@ func parameterKey(c *cluster.Cluster, dataDir string) ([]byte, error) {
 		return nil, err
 	}
 	// Written whole and durable before the first SecureString is encrypted with it, or not at all.
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	_, err = f.Write(key)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err == nil {
-		err = syncDir(dataDir)
-	}
-	if err != nil {
+	if err := durable.WriteFile(path, key, 0o600); err != nil {
 		return nil, fmt.Errorf("record the parameter store's key: %w", err)
 	}
 	return key, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -23,6 +23,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sluice-dev/sluice/internal/durable"
 )
 
 // The CA's files in its directory.
@@ -313,36 +315,10 @@ func serialNumber() (*big.Int, error) {
 	return n.Add(n, big.NewInt(1)), nil
 }
 
-// writeFile replaces path with data durably: a temporary file of mode perm, synced, renamed over it, the
-// directory synced.
+// writeFile replaces path with data durably (durable.WriteFile).
 func writeFile(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
+	if err := durable.WriteFile(path, data, perm); err != nil {
 		return fmt.Errorf("tlsca: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return fmt.Errorf("tlsca: %w", err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("tlsca: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("tlsca: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("tlsca: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("tlsca: %w", err)
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return fmt.Errorf("tlsca: %w", err)
-	}
-	defer d.Close()
-	return d.Sync()
+	return nil
 }

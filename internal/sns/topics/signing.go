@@ -17,6 +17,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/sluice-dev/sluice/internal/durable"
 )
 
 // SigningKeyFile holds, in the data dir, the RSA key deliveries are signed with, and SigningCertFile the
@@ -97,29 +99,7 @@ func NewSigningPair() (keyPEM, certPEM []byte, err error) {
 }
 
 func writeDurable(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err == nil {
-		var d *os.File
-		if d, err = os.Open(filepath.Dir(path)); err == nil {
-			err = d.Sync()
-			d.Close()
-		}
-	}
-	if err != nil {
+	if err := durable.WriteFile(path, data, mode); err != nil {
 		return fmt.Errorf("record %s: %w", filepath.Base(path), err)
 	}
 	return nil
