@@ -50,16 +50,7 @@ func (p bucketPolicies) decide(ctx context.Context, principal, action, resource 
 	if err != nil || doc == nil {
 		return false, err
 	}
-	var c policy.Context
-	for k, v := range conditions {
-		if v != "" {
-			if c == nil {
-				c = policy.Context{}
-			}
-			c[k] = []string{v}
-		}
-	}
-	return policy.Evaluate(policy.Request{Action: action, Resource: resource, Principal: principalOf(principal), Context: c}, doc) == want, nil
+	return resourcePolicyDecides(doc, principal, action, resource, conditions, want), nil
 }
 
 // principalOf is who a caller is to a bucket policy: its ARN, and for an assumed-role session its role's too.
@@ -76,4 +67,19 @@ func principalOf(principal string) policy.Principal {
 		}
 	}
 	return policy.Principal{AWS: ids}
+}
+
+// resourcePolicyDecides reports whether a resource's own policy (a bucket's, a topic's) comes to want for the call:
+// the caller as its principal (principalOf), the request's condition keys that have a value.
+func resourcePolicyDecides(doc *policy.Document, principal, action, resource string, conditions map[string]string, want policy.Decision) bool {
+	var c policy.Context
+	for k, v := range conditions {
+		if v != "" {
+			if c == nil {
+				c = policy.Context{}
+			}
+			c[k] = []string{v}
+		}
+	}
+	return policy.Evaluate(policy.Request{Action: action, Resource: resource, Principal: principalOf(principal), Context: c}, doc) == want
 }

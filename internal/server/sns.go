@@ -60,16 +60,7 @@ func (p topicPolicies) decide(ctx context.Context, principal, action, resource s
 	if err != nil || doc == nil {
 		return false, err
 	}
-	var c policy.Context
-	for k, v := range conditions {
-		if v != "" {
-			if c == nil {
-				c = policy.Context{}
-			}
-			c[k] = []string{v}
-		}
-	}
-	return policy.Evaluate(policy.Request{Action: action, Resource: resource, Principal: principalOf(principal), Context: c}, doc) == want, nil
+	return resourcePolicyDecides(doc, principal, action, resource, conditions, want), nil
 }
 
 // alarmActions publishes CloudWatch's notification to the SNS topics among an alarm's actions for the state it
