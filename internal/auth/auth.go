@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/durable"
 	"github.com/sluice-dev/sluice/internal/sigv4"
 )
 
@@ -70,7 +71,7 @@ func RootFromEnv() (c RootCredentials, ok bool, err error) {
 // SaveRoot writes root credentials to the data dir (mode 0600, durably), where `sluice env` reads them.
 func SaveRoot(dataDir string, c RootCredentials) error {
 	b, _ := json.MarshalIndent(c, "", "  ")
-	if err := writeFileSync(filepath.Join(dataDir, RootCredentialsFile), b, 0o600); err != nil {
+	if err := durable.WriteFile(filepath.Join(dataDir, RootCredentialsFile), b, 0o600); err != nil {
 		return fmt.Errorf("save root credentials: %w", err)
 	}
 	return nil
@@ -103,39 +104,6 @@ func GenerateRoot() (RootCredentials, error) {
 		AccessKeyID:     "AKIA" + base32.StdEncoding.EncodeToString(id),
 		SecretAccessKey: base64.StdEncoding.EncodeToString(secret),
 	}, nil
-}
-
-// writeFileSync writes a file atomically and durably.
-func writeFileSync(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // Keyring is the set of credentials Sluice accepts. It implements sigv4.CredentialSource.
