@@ -15,7 +15,6 @@ import (
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
@@ -113,7 +112,7 @@ func (d *stackDeploy) run(ctx context.Context, dryRun bool) error {
 	if err != nil {
 		return err
 	}
-	d.res.Notes = templateNotes(ctx, ssm.NewFromConfig(d.cfg), tpl.template, d.overrides)
+	d.res.Notes = templateNotes(tpl.template)
 	in := &cloudformation.CreateChangeSetInput{StackName: aws.String(d.name), ChangeSetName: aws.String(fmt.Sprintf("sluice-deploy-%d", time.Now().UnixNano())),
 		ChangeSetType: kind, Capabilities: deployCapabilities, Description: aws.String("sluice deploy")}
 	if tpl.url != "" {
@@ -208,7 +207,19 @@ func (d *stackDeploy) discard() {
 		return
 	}
 	if d.created {
-		_, _ = d.cf.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String(d.name)})
+		// Waited for (within the bound above), so that the next command finds no stack rather than one going away.
+		if _, err := d.cf.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String(d.name)}); err == nil {
+			for wait := 50 * time.Millisecond; ; wait = min(2*wait, pollEvery) {
+				if st, err := d.describe(ctx); err != nil || st == nil || st.StackStatus == cftypes.StackStatusDeleteComplete {
+					return
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(wait):
+				}
+			}
+		}
 		return
 	}
 	_, _ = d.cf.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{StackName: aws.String(d.name), ChangeSetName: aws.String(d.changeSet)})

@@ -39,10 +39,10 @@ func Inspect(ctx context.Context, body []byte, pseudo cfn.Pseudo, parameters map
 }
 
 // placeholderSSM stands in for the values of SSM-typed parameters when nothing may be called.
-func placeholderSSM(_ context.Context, params []cfn.SSMParameter) (map[string]string, []string, error) {
+func placeholderSSM(_ context.Context, params []cfn.SSMParameter) (map[string]string, error) {
 	values := map[string]string{}
 	for _, p := range params {
 		values[p.Parameter] = "{{resolve:ssm:" + p.Name + "}}"
 	}
-	return values, nil, nil
+	return values, nil
 }

@@ -18,14 +18,11 @@ import (
 
 // resolveSSM reads the SSM parameters the template's AWS::SSM::Parameter::Value<…> parameters name, as
 // CloudFormation does before it creates anything, and returns their values by template parameter (CloudFormation's
-// ResolvedValue). A missing parameter fails the deploy with CloudFormation's message. Only `sluice deploy` (a
-// template from a file) lets an unused one go with a note — CDK's BootstrapVersion, read only by the Rules Sluice
-// does not evaluate — so that a synthesized template deploys without `cdk bootstrap`; through the CloudFormation API
-// (a template body) every missing one fails the stack, as on AWS. SecureString parameters are refused, as
+// ResolvedValue). A missing parameter fails the deploy with CloudFormation's message — also one only the Rules read,
+// such as CDK's BootstrapVersion before `cdk bootstrap`, as on AWS. SecureString parameters are refused, as
 // CloudFormation refuses them.
-func (r *run) resolveSSM(ctx context.Context, params []cfn.SSMParameter) (map[string]string, []string, error) {
+func (r *run) resolveSSM(ctx context.Context, params []cfn.SSMParameter) (map[string]string, error) {
 	values := map[string]string{}
-	var notes []string
 	var names []string
 	for _, p := range params {
 		if !slices.Contains(names, p.Name) {
@@ -38,7 +35,7 @@ func (r *run) resolveSSM(ctx context.Context, params []cfn.SSMParameter) (map[st
 		batch := names[start:min(start+10, len(names))]
 		out, err := r.ssm.GetParameters(ctx, &ssm.GetParametersInput{Names: batch})
 		if err != nil {
-			return nil, nil, fmt.Errorf("read SSM parameters %s: %w", strings.Join(batch, ", "), err)
+			return nil, fmt.Errorf("read SSM parameters %s: %w", strings.Join(batch, ", "), err)
 		}
 		for _, p := range out.Parameters {
 			found[aws.ToString(p.Name)] = p
@@ -49,8 +46,6 @@ func (r *run) resolveSSM(ctx context.Context, params []cfn.SSMParameter) (map[st
 	for _, p := range params {
 		v, ok := found[p.Name]
 		switch {
-		case !ok && !p.Referenced && r.o.TemplateBody == nil:
-			notes = append(notes, fmt.Sprintf("parameter %s (%s): SSM parameter %s not found; the template does not use it", p.Parameter, p.Type, p.Name))
 		case !ok:
 			missing = append(missing, p.Name)
 		case v.Type == ssmtypes.ParameterTypeSecureString:
@@ -61,11 +56,11 @@ func (r *run) resolveSSM(ctx context.Context, params []cfn.SSMParameter) (map[st
 	}
 	switch {
 	case len(secure) > 0:
-		return nil, nil, fmt.Errorf("Parameters [%s] referenced by template have types not supported by CloudFormation.", strings.Join(secure, ", "))
+		return nil, fmt.Errorf("Parameters [%s] referenced by template have types not supported by CloudFormation.", strings.Join(secure, ", "))
 	case len(missing) > 0:
-		return nil, nil, fmt.Errorf("Unable to fetch parameters [%s] from parameter store for this account.", strings.Join(missing, ","))
+		return nil, fmt.Errorf("Unable to fetch parameters [%s] from parameter store for this account.", strings.Join(missing, ","))
 	}
-	return values, notes, nil
+	return values, nil
 }
 
 // ---- AWS::SSM::Parameter ----

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -122,6 +121,7 @@ func TestSSMParameterResources(t *testing.T) {
 	w := newSSMWorld(t)
 	w.put("/cfg/version", "21", ssm.TypeString)
 	w.put("/cfg/zones", "a,b", ssm.TypeStringList)
+	w.put("/cdk-bootstrap/hnb659fds/version", "29", ssm.TypeString)
 
 	res, err := w.deploy(ssmApp("/app/setting", "{team: core}"))
 	if err != nil {
@@ -130,13 +130,8 @@ func TestSSMParameterResources(t *testing.T) {
 	if res.Outputs["SettingName"] != "/app/setting" || res.Outputs["SettingValue"] != "21-b" || res.Outputs["GeneratedType"] != "StringList" {
 		t.Errorf("outputs %v", res.Outputs)
 	}
-	if want := map[string]string{"Version": "21", "Zones": "a,b"}; !equalMaps(res.Resolved, want) || !equalMaps(w.stacks.stacks["orders"].ResolvedParameters, want) {
+	if want := map[string]string{"Version": "21", "Zones": "a,b", "BootstrapVersion": "29"}; !equalMaps(res.Resolved, want) || !equalMaps(w.stacks.stacks["orders"].ResolvedParameters, want) {
 		t.Errorf("resolved %v, recorded %v", res.Resolved, w.stacks.stacks["orders"].ResolvedParameters)
-	}
-	if !slices.ContainsFunc(res.Notes, func(n string) bool {
-		return strings.Contains(n, "BootstrapVersion") && strings.Contains(n, "/cdk-bootstrap/hnb659fds/version not found")
-	}) {
-		t.Errorf("notes %v", res.Notes)
 	}
 	v, err := w.get("/app/setting")
 	if err != nil || v.Value != "21-b" || v.Version != 1 {
@@ -234,10 +229,9 @@ Resources:
 
 var _ stack.Store = (*memStacks)(nil)
 
-// TestSSMParameterMissingThroughTheAPI: through the CloudFormation API (a template body) a missing SSM parameter
-// fails the deploy even when no resource uses it — as on AWS, where CDK's BootstrapVersion must exist — while
-// `sluice deploy` lets an unused one go with a note (TestSSMParameterResources).
-func TestSSMParameterMissingThroughTheAPI(t *testing.T) {
+// TestSSMParameterMissingThoughUnused: a missing SSM parameter fails the deploy even when only the Rules read it —
+// as on AWS, where CDK's BootstrapVersion must exist (`cdk bootstrap` makes it).
+func TestSSMParameterMissingThoughUnused(t *testing.T) {
 	w := newSSMWorld(t)
 	w.put("/cfg/version", "21", ssm.TypeString)
 	w.put("/cfg/zones", "a,b", ssm.TypeStringList)

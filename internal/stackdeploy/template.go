@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 
@@ -52,7 +51,7 @@ func (s source) read() ([]byte, string, error) {
 }
 
 // ssmResolver reads the values of the SSM parameters a template's SSM-typed parameters name (run.resolveSSM).
-type ssmResolver func(context.Context, []cfn.SSMParameter) (values map[string]string, notes []string, err error)
+type ssmResolver func(context.Context, []cfn.SSMParameter) (values map[string]string, err error)
 
 // load reads, expands and packages a template. Packaging happens before the SAM transform so that the version
 // hash follows the packaged code (as `sam build` + `sam deploy` do).
@@ -71,7 +70,7 @@ func load(ctx context.Context, from source, pseudo cfn.Pseudo, overrides map[str
 	}
 	l := &loaded{code: map[string]pack.Artifact{}, sha256: hex.EncodeToString(sum[:]), serverless: sam.IsServerless(t.Raw), fromBody: dir == ""}
 	if ssmParams := cfn.SSMParameters(t, overrides); len(ssmParams) > 0 {
-		if l.resolved, l.notes, err = resolve(ctx, ssmParams); err != nil {
+		if l.resolved, err = resolve(ctx, ssmParams); err != nil {
 			return nil, err
 		}
 	}
@@ -115,9 +114,6 @@ func load(ctx context.Context, from source, pseudo cfn.Pseudo, overrides map[str
 		return nil, err
 	}
 	for _, p := range l.eval.SkippedParameters() {
-		if slices.ContainsFunc(l.notes, func(n string) bool { return strings.HasPrefix(n, "parameter "+p+" ") }) {
-			continue // the resolver said why
-		}
 		l.notes = append(l.notes, fmt.Sprintf("parameter %s (%s) is not used by any resource; skipped", p, t.Parameters[p].Type))
 	}
 	if len(t.Rules) > 0 {

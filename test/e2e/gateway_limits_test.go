@@ -313,7 +313,8 @@ func TestGatewayStalledUploadsCutOff(t *testing.T) {
 }
 
 // TestGatewayNoRedirects: no path on the API listener is answered with a redirect; unclean and unknown paths are
-// unknown operations in the protocol of the service the request claims, whatever their body.
+// unknown operations in the protocol of the service the request claims, whatever their body; a proxy request (the
+// absolute form, CONNECT) for a host that is not an AWS endpoint Sluice serves is refused by the proxy.
 func TestGatewayNoRedirects(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
@@ -340,8 +341,8 @@ func TestGatewayNoRedirects(t *testing.T) {
 		{"internal unknown path", unsigned("GET /_sluice/nope HTTP/1.1"), "Unknown operation GET /_sluice/nope"},
 		{"internal subtree without its slash", unsigned("GET /_sluice/code HTTP/1.1"), "Unknown operation GET /_sluice/code"},
 		{"asterisk", unsigned("POST * HTTP/1.1"), "Unknown operation POST *"},
-		{"absolute form", unsigned("GET http://" + u.Host + "/a/./b HTTP/1.1"), "Unknown operation GET /a/./b"},
-		{"CONNECT", unsigned("CONNECT " + u.Host + " HTTP/1.1"), "Unknown operation CONNECT "},
+		{"absolute form", unsigned("GET http://" + u.Host + "/a/./b HTTP/1.1"), "proxy"},
+		{"CONNECT", unsigned("CONNECT " + u.Host + " HTTP/1.1"), "proxy"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			conn := dialRaw(t, s)
@@ -352,6 +353,12 @@ func TestGatewayNoRedirects(t *testing.T) {
 			}
 			if r.Status >= 300 && r.Status < 400 {
 				t.Fatalf("HTTP %d Location %q: a redirect", r.Status, r.Header.Get("Location"))
+			}
+			if tc.message == "proxy" {
+				if r.Status != http.StatusForbidden || !strings.Contains(string(r.Body), "Sluice proxies only the AWS endpoints it serves") {
+					t.Fatalf("HTTP %d %q, want the proxy's 403 for a host it does not serve", r.Status, r.Body)
+				}
+				return
 			}
 			checkRawError(t, tc.name, r.rawResponse, wantErr{Status: 404, Code: "UnknownOperationException", Message: tc.message})
 		})
