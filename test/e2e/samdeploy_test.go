@@ -291,8 +291,8 @@ func TestDeployRefusesWhatItCannotDo(t *testing.T) {
 	}
 }
 
-// TestDeployCDKTemplate: a template in the shape `cdk synth` writes (asset directories, LambdaDeploymentGroup,
-// BootstrapVersion parameter, Rules) deploys.
+// TestDeployCDKTemplate: a template in the shape `cdk synth` writes (asset directories, LambdaDeploymentGroup)
+// deploys.
 func TestDeployCDKTemplate(t *testing.T) {
 	matches, _ := filepath.Glob(filepath.Join(moduleRoot, "examples", "cdk", "cdk.out", "*.template.json"))
 	if len(matches) != 1 {
