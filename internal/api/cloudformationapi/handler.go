@@ -14,7 +14,6 @@ import (
 
 	"github.com/sluice-dev/sluice/internal/api/edge"
 	"github.com/sluice-dev/sluice/internal/api/gateway"
-	"github.com/sluice-dev/sluice/internal/api/modelcheck"
 	"github.com/sluice-dev/sluice/internal/api/wire"
 	"github.com/sluice-dev/sluice/internal/cloudformation"
 	"github.com/sluice-dev/sluice/internal/fault"
@@ -42,8 +41,8 @@ func New(svc *cloudformation.Service, acct lambda.Account, log *slog.Logger) *Ha
 	h.Handler = edge.New(edge.Service{
 		IAMPrefix: "cloudformation",
 		Protocol:  service.Detect,
-		Body:      bounded,
-		Admit:     checkModel,
+		Body:      edge.MaxBody(maxBody),
+		Admit:     edge.CheckQueryModel(cfnModel, cfnModelInputs, cloudformation.CodeValidation),
 		Resource:  h.resource,
 		Error: edge.ByStatus(map[string]int{
 			cloudformation.CodeValidation: 400, cloudformation.CodeAlreadyExists: 400, cloudformation.CodeInsufficientCapability: 400,
@@ -53,14 +52,8 @@ func New(svc *cloudformation.Service, acct lambda.Account, log *slog.Logger) *Ha
 			"MissingAuthenticationToken": 403, "RequestEntityTooLarge": 413, "InternalFailure": 500,
 		}),
 		InternalCode: "InternalFailure",
-		AuthCodes: map[string]string{
-			"InvalidSignatureException":           "SignatureDoesNotMatch",
-			"UnrecognizedClientException":         "InvalidClientTokenId",
-			"MissingAuthenticationTokenException": "MissingAuthenticationToken",
-			"IncompleteSignatureException":        "IncompleteSignature",
-			"ExpiredTokenException":               "ExpiredToken",
-		},
-		Log: log.With("component", "cloudformationapi"),
+		AuthCodes:    edge.QueryAuthCodes,
+		Log:          log.With("component", "cloudformationapi"),
 	},
 		edge.Op("CreateStack", h.createStack),
 		edge.Op("UpdateStack", h.updateStack),
@@ -84,38 +77,10 @@ func New(svc *cloudformation.Service, acct lambda.Account, log *slog.Logger) *Ha
 	return h
 }
 
-func bounded(_ *http.Request, body []byte) ([]byte, error) {
-	if len(body) > maxBody {
-		return nil, fault.New("RequestEntityTooLarge", "The request body exceeds %d bytes.", maxBody)
-	}
-	return body, nil
-}
-
-// params are a query request's parameters (none when they do not parse: the edge then answers
-// MalformedQueryString).
-func params(req edge.Request) url.Values {
-	q, _ := wire.QueryParams(req.HTTP, req.Body)
-	return q
-}
-
-// checkModel validates a request against its operation's input shape in CloudFormation's model: every violation
-// in one ValidationError, as CloudFormation answers.
-func checkModel(req edge.Request) error {
-	input, ok := cfnModelInputs[req.Op]
-	if !ok {
-		return nil
-	}
-	shape := cfnModel.Shape(input)
-	if msg := modelcheck.Message(modelcheck.Check(shape, modelcheck.FromQuery(shape, params(req)))); msg != "" {
-		return fault.New(cloudformation.CodeValidation, "%s", msg)
-	}
-	return nil
-}
-
 // resource is the ARN a call is authorized on: the stack it names (arn:…:stack/<name>/* for a name, the ID as
 // given), "*" for the calls that name none.
 func (h *Handler) resource(req edge.Request) string {
-	name := params(req).Get("StackName")
+	name := req.Query().Get("StackName")
 	switch {
 	case name == "":
 		return "*"

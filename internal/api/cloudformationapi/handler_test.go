@@ -32,7 +32,7 @@ func TestCheckModel(t *testing.T) {
 		{"ListStacks", "StackStatusFilter.member.1=NOT_A_STATUS", "1 validation error detected: Value '[NOT_A_STATUS]' at 'stackStatusFilter' failed to satisfy constraint"},
 		{"CreateStack", "StackName=s&Tags.member.1.Key=team", "1 validation error detected: Value null at 'tags.1.member.value' failed to satisfy constraint: Member must not be null"},
 	} {
-		err := checkModel(request(tc.op, tc.form))
+		err := edge.CheckQueryModel(cfnModel, cfnModelInputs, "ValidationError")(request(tc.op, tc.form))
 		if tc.want == "" {
 			if err != nil {
 				t.Errorf("%s %s: %v", tc.op, tc.form, err)

@@ -31,13 +31,13 @@ func newHandler(service *wire.Service, iamPrefix string, codes map[string]int, l
 	return &Handler{edge.New(edge.Service{
 		IAMPrefix: iamPrefix,
 		Protocol:  service.Detect,
-		Body:      bounded,
+		Body:      edge.MaxBody(maxBody),
 		// Only AssumeRoleWithWebIdentity comes unsigned (the gateway lets no other request through without a
 		// signature, but a form may say one Action and its URL another).
 		Unsigned:     fault.New("MissingAuthenticationToken", "Request is missing Authentication Token"),
 		Error:        edge.ByStatus(codes, commonStatus),
 		InternalCode: "ServiceFailure",
-		AuthCodes:    authCodes,
+		AuthCodes:    edge.QueryAuthCodes,
 		Log:          log,
 	}, ops...)}
 }
@@ -45,27 +45,11 @@ func newHandler(service *wire.Service, iamPrefix string, codes map[string]int, l
 // maxBody bounds a request body: the query protocol's forms are small.
 const maxBody = 1 << 20
 
-func bounded(_ *http.Request, body []byte) ([]byte, error) {
-	if len(body) > maxBody {
-		return nil, fault.New("RequestEntityTooLarge", "The request body exceeds %d bytes.", maxBody)
-	}
-	return body, nil
-}
-
 // commonStatus are the statuses of errors every query service may return.
 var commonStatus = map[string]int{
 	"InvalidAction": 400, "MissingAction": 400, "InvalidQueryParameter": 400, "MalformedQueryString": 404,
 	"InvalidParameterValue": 400, "MissingParameter": 400, "ValidationError": 400, "AccessDenied": 403,
 	"MissingAuthenticationToken": 403, "RequestEntityTooLarge": 413, "ServiceFailure": 500, "InternalFailure": 500,
-}
-
-// authCodes are the query-protocol spellings of the gateway's authentication errors.
-var authCodes = map[string]string{
-	"InvalidSignatureException":           "SignatureDoesNotMatch",
-	"UnrecognizedClientException":         "InvalidClientTokenId",
-	"MissingAuthenticationTokenException": "MissingAuthenticationToken",
-	"IncompleteSignatureException":        "IncompleteSignature",
-	"ExpiredTokenException":               "ExpiredToken",
 }
 
 // IsAnonymousSTS reports whether an unsigned request is one STS serves without a signature

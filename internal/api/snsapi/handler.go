@@ -15,7 +15,6 @@ import (
 
 	"github.com/sluice-dev/sluice/internal/api/edge"
 	"github.com/sluice-dev/sluice/internal/api/gateway"
-	"github.com/sluice-dev/sluice/internal/api/modelcheck"
 	"github.com/sluice-dev/sluice/internal/api/wire"
 	"github.com/sluice-dev/sluice/internal/fault"
 	"github.com/sluice-dev/sluice/internal/sns"
@@ -39,8 +38,8 @@ func New(svc *topics.Service, log *slog.Logger) *Handler {
 	h.Handler = edge.New(edge.Service{
 		IAMPrefix: "sns",
 		Protocol:  service.Detect,
-		Body:      bounded,
-		Admit:     checkModel,
+		Body:      edge.MaxBody(maxBody),
+		Admit:     edge.CheckQueryModel(snsModel, snsModelInputs, sns.CodeValidation),
 		Resource:  h.resource,
 		Unsigned:  fault.New("MissingAuthenticationToken", "Request is missing Authentication Token"),
 		Error: edge.ByStatus(sns.Statuses, map[string]int{
@@ -49,14 +48,8 @@ func New(svc *topics.Service, log *slog.Logger) *Handler {
 		}),
 		AccessDenied: sns.CodeAuthorizationError,
 		InternalCode: sns.CodeInternalError,
-		AuthCodes: map[string]string{
-			"InvalidSignatureException":           "SignatureDoesNotMatch",
-			"UnrecognizedClientException":         "InvalidClientTokenId",
-			"MissingAuthenticationTokenException": "MissingAuthenticationToken",
-			"IncompleteSignatureException":        "IncompleteSignature",
-			"ExpiredTokenException":               "ExpiredToken",
-		},
-		Log: log.With("component", "snsapi"),
+		AuthCodes:    edge.QueryAuthCodes,
+		Log:          log.With("component", "snsapi"),
 	},
 		edge.Op("CreateTopic", h.createTopic),
 		edge.OpNoOutput("DeleteTopic", h.deleteTopic),
@@ -85,37 +78,16 @@ func IsAnonymous(r *http.Request, body []byte) bool {
 	return false
 }
 
-func bounded(_ *http.Request, body []byte) ([]byte, error) {
-	if len(body) > maxBody {
-		return nil, fault.New("RequestEntityTooLarge", "The request body exceeds %d bytes.", maxBody)
-	}
-	return body, nil
-}
-
 // paramsOf are a request's parameters (none when they do not parse: the edge then answers MalformedQueryString).
 func paramsOf(r *http.Request, body []byte) url.Values {
 	q, _ := wire.QueryParams(r, body)
 	return q
 }
 
-// checkModel validates a request against its operation's input shape in SNS's model: every violation in one
-// ValidationError.
-func checkModel(req edge.Request) error {
-	input, ok := snsModelInputs[req.Op]
-	if !ok {
-		return nil
-	}
-	shape := snsModel.Shape(input)
-	if msg := modelcheck.Message(modelcheck.Check(shape, modelcheck.FromQuery(shape, paramsOf(req.HTTP, req.Body)))); msg != "" {
-		return fault.New(sns.CodeValidation, "%s", msg)
-	}
-	return nil
-}
-
 // resource is the ARN a call is authorized on: the topic it names (a subscription's topic for the subscription
 // operations), arn:aws:sns:<region>:<account>:* for the listings.
 func (h *Handler) resource(req edge.Request) string {
-	p := paramsOf(req.HTTP, req.Body)
+	p := req.Query()
 	acct := h.svc.Account()
 	switch {
 	case p.Get("TopicArn") != "":
