@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
+	"github.com/sluice-dev/sluice/internal/cfn"
 	"github.com/sluice-dev/sluice/internal/stack"
 	"github.com/sluice-dev/sluice/internal/stackdeploy"
 )
@@ -120,9 +121,7 @@ func (d *stackDeploy) run(ctx context.Context, dryRun bool) error {
 	} else {
 		in.TemplateBody = aws.String(tpl.body)
 	}
-	for _, k := range sortedStackKeys(d.overrides) {
-		in.Parameters = append(in.Parameters, cftypes.Parameter{ParameterKey: aws.String(k), ParameterValue: aws.String(d.overrides[k])})
-	}
+	in.Parameters = changeSetParameters(tpl.template, d.overrides, current, kind)
 	out, err := d.cf.CreateChangeSet(ctx, in)
 	if err != nil {
 		return err
@@ -149,6 +148,29 @@ func (d *stackDeploy) run(ctx context.Context, dryRun bool) error {
 		return nil
 	}
 	return d.execute(ctx)
+}
+
+// changeSetParameters are the parameters a change set is given, as `aws cloudformation deploy` gives them: each
+// override, and on an update every parameter the stack has, the template still declares and no override sets, with
+// UsePreviousValue (so a value given once is kept, not reset to the template's default).
+func changeSetParameters(tpl *cfn.Template, overrides map[string]string, current *cftypes.Stack, kind cftypes.ChangeSetType) []cftypes.Parameter {
+	var out []cftypes.Parameter
+	for _, k := range sortedStackKeys(overrides) {
+		out = append(out, cftypes.Parameter{ParameterKey: aws.String(k), ParameterValue: aws.String(overrides[k])})
+	}
+	if kind != cftypes.ChangeSetTypeUpdate || current == nil {
+		return out
+	}
+	for _, p := range current.Parameters {
+		k := aws.ToString(p.ParameterKey)
+		if _, declared := tpl.Parameters[k]; !declared {
+			continue
+		}
+		if _, set := overrides[k]; !set {
+			out = append(out, cftypes.Parameter{ParameterKey: aws.String(k), UsePreviousValue: aws.Bool(true)})
+		}
+	}
+	return out
 }
 
 // describe returns the stack, or nil if there is none.

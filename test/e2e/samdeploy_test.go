@@ -609,13 +609,17 @@ Outputs:
 		t.Fatalf("live → %s, want 2", v)
 	}
 
-	// What leaves the template leaves the account.
+	// What leaves the template leaves the account. Parameters not given keep their values, as with `aws
+	// cloudformation deploy` (Greeting has no default: without its previous value the update would fail).
 	if err := os.WriteFile(path, []byte(strings.Replace(tpl, "      EventInvokeConfig:\n        MaximumRetryAttempts: 0\n", "", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r, stderr, code = deployStack(t, env, dir, "--stack-name", "echo", "--parameter-overrides", "Stage=prod Greeting=hello")
-	if code != 0 || r.actions()["delete"] != 1 {
-		t.Fatalf("deploy without the event invoke config: exit %d %+v\n%s", code, r.Changes, stderr)
+	r, stderr, code = deployStack(t, env, dir, "--stack-name", "echo")
+	if code != 0 || r.actions()["delete"] != 1 || r.Outputs["Tier"] != "gold" {
+		t.Fatalf("deploy without the event invoke config: exit %d %+v %+v\n%s", code, r.Changes, r.Outputs, stderr)
+	}
+	if cfg, err := c.GetFunctionConfiguration(context.Background(), &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("echo-prod")}); err != nil || cfg.Environment.Variables["GREETING"] != "hello" {
+		t.Fatalf("after a deploy without overrides: %v %v, want GREETING=hello kept", err, cfg)
 	}
 	if _, err := c.GetFunctionEventInvokeConfig(context.Background(), &lambda.GetFunctionEventInvokeConfigInput{FunctionName: aws.String("echo-prod"), Qualifier: aws.String("live")}); err == nil {
 		t.Fatal("the event invoke config is still there")
