@@ -1,6 +1,7 @@
 // The orders function of ../orders as a CDK app: a Node function, the alias live on its current version, and a
-// CodeDeploy deployment group that shifts live 10% for five minutes, then the rest, rolling back when the errors
-// alarm goes off. `npx cdk synth` writes cdk.out/CdkOrders.template.json, which `sluice deploy` reads (README.md).
+// CodeDeploy deployment group that shifts live 10% for five minutes, then the rest, with the SAM example's pre- and
+// post-traffic hooks, rolling back when a hook fails or the errors alarm goes off. `npx cdk synth` writes
+// cdk.out/CdkOrders.template.json, which `sluice deploy` reads (README.md).
 const path = require("node:path");
 const cdk = require("aws-cdk-lib");
 const lambda = require("aws-cdk-lib/aws-lambda");
@@ -30,10 +31,28 @@ class CdkOrdersStack extends cdk.Stack {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
 
+    // The hooks of ../orders/hooks: each smoke-tests the orders function (the new version before traffic moves,
+    // the alias once it has all of it) and reports to CodeDeploy. The group grants them
+    // codedeploy:PutLifecycleEventHookExecutionStatus and its role the right to invoke them; they may invoke the
+    // orders function's versions and aliases.
+    const hook = (id, handler) => {
+      const check = new lambda.Function(this, id, {
+        runtime: lambda.Runtime.PYTHON_3_12,
+        handler,
+        code: lambda.Code.fromAsset(path.join(__dirname, "..", "orders", "hooks")),
+        timeout: cdk.Duration.seconds(60),
+        environment: { FUNCTION_NAME: fn.functionName, ALIAS_NAME: "live", TARGET_VERSION: fn.currentVersion.functionArn },
+      });
+      fn.grantInvoke(check);
+      return check;
+    };
+
     new codedeploy.LambdaDeploymentGroup(this, "DeploymentGroup", {
       alias,
       deploymentConfig: codedeploy.LambdaDeploymentConfig.CANARY_10PERCENT_5MINUTES,
       alarms: [errors],
+      preHook: hook("PreTrafficCheck", "pre_traffic.handler"),
+      postHook: hook("PostTrafficCheck", "post_traffic.handler"),
     });
 
     new cdk.CfnOutput(this, "FunctionName", { value: fn.functionName });

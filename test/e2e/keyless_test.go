@@ -81,6 +81,7 @@ func trustIssuer(t *testing.T, s *server, issuerURL string) {
 // TestDevOIDCKeylessLocally: `sluice dev-oidc` lets the keyless flow run on one machine — the AWS CLI exchanges the
 // token it keeps for the deploy role's credentials through Sluice's STS.
 func TestDevOIDCKeylessLocally(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -148,7 +149,8 @@ func errorCode(err error) string {
 }
 
 // TestKeylessSDKs: the Go SDK, boto3 and the AWS CLI obtain credentials from a web identity token file through
-// Sluice's STS, with no stored keys, and the session can do exactly what the role's policy allows.
+// Sluice's STS, with no stored keys, and the session can do exactly what the role's policy allows. Not parallel:
+// the Go SDK's subtest sets the process's AWS_* environment, which the SDK's default chain reads.
 func TestKeylessSDKs(t *testing.T) {
 	s := startServer(t)
 	issuer := keyless(t, s)
@@ -246,6 +248,7 @@ func echoInput(t *testing.T, name string) *lambda.CreateFunctionInput {
 
 // TestKeylessTamperMatrix: every way a token or session can be wrong is refused with AWS's error code.
 func TestKeylessTamperMatrix(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "--session-time-scale", "300") // a 900 s session lasts three seconds (a busy machine's first call may take one)
 	issuer := keyless(t, s)
 	other, err := oidctest.Start() // an issuer nobody registered

@@ -12,7 +12,9 @@ const RELEASE = "v1";
 const crypto = require("node:crypto");
 
 exports.handler = async (event) => {
-  const order = event;
+  // Through the function URL (the stack's OrdersUrl output) the order is the request's JSON body; invoked directly
+  // (aws lambda invoke, the hooks) it is the event itself.
+  const order = event?.requestContext?.http ? fromBody(event) : event;
   const orderId = typeof order?.orderId === "string" && order.orderId !== "" ? order.orderId : crypto.randomUUID();
 
   const problems = validate(order);
@@ -57,6 +59,16 @@ function validate(order) {
     }
   });
   return problems;
+}
+
+// fromBody reads the order a function URL request carries as JSON (null when there is none, or it is not JSON).
+function fromBody(request) {
+  try {
+    const body = request.body ?? "";
+    return JSON.parse(request.isBase64Encoded ? Buffer.from(body, "base64").toString() : body);
+  } catch {
+    return null;
+  }
 }
 
 // multiLineDiscount is v3's new rule: 5% off orders of several lines with a promotion code.
