@@ -489,6 +489,7 @@ func TestClusterRollingUpgradeBehindHAProxy(t *testing.T) {
 defaults
     mode http
     timeout connect 2s
+    timeout check 2s
     timeout client 60s
     timeout server 60s
     retries 3

@@ -28,6 +28,7 @@ Resources:
       FunctionName: !Ref AWS::StackName
       Runtime: nodejs22.x
       Handler: index.handler
+      Timeout: 30 # not the default 3 s: a cold start on a busy test machine may take longer
       InlineCode: |
         exports.handler = async (event) => ({
           statusCode: 200,

@@ -58,7 +58,8 @@ func TestServerlessDeploy(t *testing.T) {
 		t.Helper()
 		writeFile(t, filepath.Join(dir, "handler.py"), []byte(handlerSource(version)))
 		start := time.Now()
-		stdout, stderr, code := run(t, env, dir, sls, "deploy", "--verbose")
+		// Each deploy runs a 30-second canary; on a loaded 2-CPU machine the CLI's own start-up takes a minute more.
+		stdout, stderr, code := runFor(t, 8*time.Minute, env, dir, sls, "deploy", "--verbose")
 		t.Logf("serverless deploy of %s: exit %d (%s)", version, code, time.Since(start).Round(time.Millisecond))
 		return stdout + stderr, code
 	}
