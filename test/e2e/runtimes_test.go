@@ -32,6 +32,7 @@ func TestPythonFunctionCallsSluiceWithBoto3(t *testing.T) {
 	createEcho(t, c, "target")
 	createFunction(t, c, "caller", func(in *lambda.CreateFunctionInput) {
 		in.Runtime, in.Handler = types.RuntimePython311, aws.String("app.handler")
+		in.Timeout = aws.Int32(30) // importing boto3 and a cold callee take seconds on a busy machine
 		in.Code.ZipFile = makeZip(t, zipFile{Name: "app.py", Body: `import json
 import boto3
 
