@@ -15,7 +15,7 @@ import (
 // TestFailingCanaryDrivesAlarm: a version that starts failing behind an alias drives an Errors alarm on
 // {FunctionName, Resource=fn:live} to ALARM within one period, and the invocation metrics count exactly.
 func TestFailingCanaryDrivesAlarm(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t)
 	c := s.Lambda()
 	cw := s.CloudWatch()

@@ -14,7 +14,7 @@ import (
 // (JSON.stringify writes 0.0 as 0, and so does Go's encoding/json, used here with the Go SDK). CodeDeploy reads the
 // version as the number 0.0, so the deployment runs; a version that is not zero is refused at CreateDeployment.
 func TestAppSpecVersionAsNumber(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t)
 	c, cd := s.Lambda(), s.CodeDeploy()
 	createEcho(t, c, "orders")

@@ -59,7 +59,7 @@ func waitDeadLetters(t *testing.T, s *server, fn string, n int) deadLetters {
 }
 
 func TestAsyncRetriesThenDeadLetter(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t, "--async-retry-delay", "100ms")
 	c := s.Lambda()
 	createRecorder(t, c, "recorder")
@@ -80,7 +80,7 @@ func TestAsyncRetriesThenDeadLetter(t *testing.T) {
 }
 
 func TestAsyncDestinations(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t, "--async-retry-delay", "100ms")
 	c := s.Lambda()
 	createEcho(t, c, "worker")
@@ -123,7 +123,7 @@ func TestAsyncDestinations(t *testing.T) {
 }
 
 func TestAsyncEventsSurviveKill(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t, "--async-retry-delay", "100ms")
 	c := s.Lambda()
 	createRecorder(t, c, "recorder")

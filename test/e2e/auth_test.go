@@ -23,7 +23,7 @@ const signatureMismatch = "The request signature we calculated does not match th
 
 // TestAuth sends raw requests signed (or not) with the SDK's SigV4 signer and checks the gateway's answers.
 func TestAuth(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	srv := startServer(t)
 	createFunction(t, srv.Lambda(), "orders")
 	const list = "/2015-03-31/functions"
@@ -132,7 +132,7 @@ func functionNames(t *testing.T, body []byte) []string {
 // TestRootCredentialsFromEnv starts a server whose root credentials come from SLUICE_ROOT_ACCESS_KEY_ID and
 // SLUICE_ROOT_SECRET_ACCESS_KEY, and uses them.
 func TestRootCredentialsFromEnv(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	const id, secret = "AKIAE2EROOTFROMENV01", "e2e/secret+from+the+environment0123456789"
 	srv := startServerEnv(t, []string{"SLUICE_ROOT_ACCESS_KEY_ID=" + id, "SLUICE_ROOT_SECRET_ACCESS_KEY=" + secret})
 	if srv.AccessKeyID != id {

@@ -15,7 +15,7 @@ import (
 // literal shell text, once with the AWS CLI v1 and once with the v2. The server holds every settle for 1 s, so
 // the `wait` commands really have to wait: without them the next command would fail with a conflict.
 func TestAWSCLISeed(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	for _, v2 := range []bool{false, true} {
 		t.Run(cliName(v2), func(t *testing.T) {
 			t.Parallel()
@@ -222,7 +222,7 @@ func splitJSONDocs(s string) []string {
 // TestAWSCLIListFunctionsPagination pages through 7 functions three at a time with the CLI's own pagination
 // (--max-items / --starting-token), with both CLIs, with and without --function-version ALL.
 func TestAWSCLIListFunctionsPagination(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	srv := startServer(t)
 	c := srv.Lambda()
 	names := []string{"pg-delta", "pg-alpha", "pg-golf", "pg-charlie", "pg-echo", "pg-bravo", "pg-foxtrot"}

@@ -35,7 +35,7 @@ func proxyEnv(t *testing.T, s *server) []string {
 func TestAWSProxy(t *testing.T) {
 	cli := cliV1(t)
 	requireBoto3(t)
-	t.Parallel()
+	parallelLong(t)
 	srv := startServer(t)
 	env := proxyEnv(t, srv)
 	caPath, _, _ := run(t, env, "", sluiceBin, "ca", "--data-dir", srv.DataDir)
@@ -151,7 +151,7 @@ print(boto3.client("sts").meta.endpoint_url)
 // through any other's proxy.
 func TestClusterProxyCA(t *testing.T) {
 	cli := cliV1(t)
-	t.Parallel()
+	parallel(t)
 	nodes := startCluster(t, 2)
 	first, err := os.ReadFile(filepath.Join(nodes[0].DataDir, "proxy-ca", "ca.pem"))
 	if err != nil {

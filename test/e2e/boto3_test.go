@@ -33,7 +33,7 @@ func requireBoto3(t *testing.T) {
 // TestBoto3 runs the scenario scripts in testdata/ with python3, each against its own server. A script asserts
 // with plain `assert` and exits non-zero on the first failed check.
 func TestBoto3(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	requireBoto3(t)
 	for _, tc := range []struct {
 		script string

@@ -554,7 +554,7 @@ func jobsLedOnce(st cluster.Status, nodes int) (bool, string) {
 // (for a write, a definite refusal such as a 409 while an update settles is an answer, not a failure). Afterwards every acknowledged write reads back through another node, every accepted event has run at least once,
 // and every job is led by exactly one live node.
 func TestClusterChaos(t *testing.T) {
-	t.Parallel()
+	parallelLong(t)
 	duration := chaosDuration(t)
 	servers := startCluster(t, 3, "--async-retry-delay", "100ms")
 	c := &chaosCluster{}

@@ -12,7 +12,7 @@ import (
 
 // TestSluiceEnv evaluates `sluice env` in a shell that has no AWS configuration of its own, and uses the AWS CLI.
 func TestSluiceEnv(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	cliV1(t)
 	srv := startServer(t)
 	createFunction(t, srv.Lambda(), "orders")
@@ -57,7 +57,7 @@ aws lambda list-functions --output json`
 // TestSluiceStatus checks `sluice status` on a function with versions and a weighted alias, found only through
 // --data-dir (no AWS environment at all).
 func TestSluiceStatus(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	srv := startServer(t)
 	c := srv.Lambda()
 	ctx := t.Context()
@@ -106,7 +106,7 @@ func TestSluiceStatus(t *testing.T) {
 }
 
 func TestSluiceVersion(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	stdout, stderr, code := sluice(t, isolationEnv(), "version")
 	if code != 0 {
 		t.Fatalf("sluice version: exit %d: %s", code, stderr)

@@ -35,7 +35,7 @@ import (
 // functions cannot make one through a stack) or its RoleARN's, and the refusals of a role CloudFormation cannot
 // assume and of a caller without cloudformation:CreateStack.
 func TestCloudFormationBoto3(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	requireBoto3(t)
 	for _, name := range []string{"cloudformation.py", "cloudformation_iam.py"} {
 		t.Run(strings.TrimSuffix(name, ".py"), func(t *testing.T) {
@@ -164,7 +164,7 @@ func describeStackCLI(t *testing.T, s *server, name string) cfnStack {
 // canary (AWS CLI v2); a defective v3 whose alarm rolls the shift back under load, so the stack ends
 // UPDATE_ROLLBACK_COMPLETE with the alias on v2 and the deploy fails (AWS CLI v1).
 func TestCloudFormationDeployCanary(t *testing.T) {
-	t.Parallel()
+	parallelLong(t)
 	cliV1(t)
 	requireCLIv2(t)
 	s := startServer(t, "--deploy-time-scale", "60", "--alarm-time-scale", "60") // the five-minute canary lasts five seconds
@@ -356,7 +356,7 @@ func cfnRaw(t *testing.T, s *server, form string, tamper func(*http.Request)) (i
 // TestCloudFormationHostileInput: the CloudFormation edge answers tampered, malformed, oversized and unknown requests
 // with the query protocol's errors (XML) and keeps nothing of them.
 func TestCloudFormationHostileInput(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t)
 	create := "Action=CreateStack&Version=2010-05-15&StackName=x&TemplateBody=" + url.QueryEscape("Resources: {}")
 	big := "Action=ValidateTemplate&Version=2010-05-15&TemplateBody=" + strings.Repeat("a", 51201)
@@ -408,7 +408,7 @@ func TestCloudFormationHostileInput(t *testing.T) {
 // resumes the operation when it starts again: the shift it started is watched to its end, not started again, and
 // the stack ends UPDATE_COMPLETE with the alias on the new version and the old version cleaned up.
 func TestCloudFormationResumesAfterKill(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	cliV1(t)
 	s := startServer(t, "--deploy-time-scale", "20") // the five-minute canary lasts fifteen seconds
 	dir := t.TempDir()
@@ -497,7 +497,7 @@ Outputs:
 // second through the canary SAM's DeploymentPreference asks for; GetTemplate gives the template as given and as
 // processed.
 func TestCloudFormationDeploySAM(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	requireCLIv2(t)
 	s := startServer(t, "--deploy-time-scale", "60")
 	path := filepath.Join(t.TempDir(), "template.yaml")
@@ -547,7 +547,7 @@ func TestCloudFormationDeploySAM(t *testing.T) {
 // stacks job — with the session the first node minted — and every node describes it; a deletion asked of another
 // node deletes it.
 func TestClusterCloudFormation(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	cliV1(t)
 	nodes := startCluster(t, 2)
 	path := filepath.Join(t.TempDir(), "t.yaml")

@@ -72,7 +72,7 @@ var seedAlarmArgs = []string{"put-metric-alarm", "--alarm-name", alarmName, "--n
 // it, force it to ALARM and find that in its history, put custom metric data (a value, values with counts, a
 // statistic set) and read exact statistics back, list the metric, delete the alarm; and two errors.
 func TestCloudWatch(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	t.Run("sdk", func(t *testing.T) {
 		t.Parallel()
 		s := startServer(t)

@@ -16,7 +16,7 @@ import (
 // deployments, kills the leader, and finds the deployment still paused under the new one — the alias held — until a
 // resume through the survivor lets it finish.
 func TestClusterPausedDeploymentSurvivesLeaderKill(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	nodes := startCluster(t, 2, "--deploy-time-scale", "30") // a configured minute lasts 2 s
 	c, cd := nodes[0].Lambda(), nodes[1].CodeDeploy()
 	createEcho(t, c, "orders")

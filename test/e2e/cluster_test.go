@@ -148,7 +148,7 @@ func echoVersion(t *testing.T, c *lambda.Client, qualifier string) string {
 // count on the others; logs and metrics read on one node cover the invocations of all; and the cluster's status
 // lists every node, each job led by exactly one.
 func TestClusterServesEveryCallOnEveryNode(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	nodes := startCluster(t, 3)
 	c := func(i int) *lambda.Client { return nodes[i%3].Lambda() }
 
@@ -331,7 +331,7 @@ func TestClusterServesEveryCallOnEveryNode(t *testing.T) {
 // Ensure SIGTERM drains a node: /_sluice/health turns 503 at once, an invocation in flight finishes and is answered,
 // and the node's leaderships pass to the others.
 func TestClusterDrainFinishesInFlightInvocations(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	nodes := startCluster(t, 2, "--drain-delay", "2s")
 	createEcho(t, nodes[0].Lambda(), "orders", func(in *lambda.CreateFunctionInput) { in.Timeout = aws.Int32(10) })
 	draining := nodes[0]
@@ -380,7 +380,7 @@ func TestClusterDrainFinishesInFlightInvocations(t *testing.T) {
 // deployment: another node takes the leadership within the lease TTL and the deployment ends Succeeded, its alias
 // wholly on the target; and killing the node that dispatches asynchronous invocations loses no accepted event.
 func TestClusterSurvivesLeaderKill(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	nodes := startCluster(t, 3, "--deploy-time-scale", "60", "--async-retry-delay", "100ms")
 	alive := func(except *server) *server {
 		for _, n := range nodes {
@@ -464,7 +464,7 @@ func TestClusterSurvivesLeaderKill(t *testing.T) {
 // HAProxy (checking /_sluice/health) while each node in turn is drained with SIGTERM and started again from a new
 // binary; every invocation succeeds.
 func TestClusterRollingUpgradeBehindHAProxy(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	haproxy, err := exec.LookPath("haproxy")
 	if err != nil {
 		if os.Getenv("SLUICE_REQUIRE_HAPROXY") != "" {
@@ -579,7 +579,7 @@ backend nodes
 // nodes breaches an alarm no single node's errors could breach (Sum >= 3 over a 10 s period, one error per node
 // per period), and the deployment rolls back.
 func TestClusterAlarmSeesErrorsOnEveryNode(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	nodes := startCluster(t, 3, "--deploy-time-scale", "5") // the canary's five minutes last 60 s
 	c, cd := nodes[0].Lambda(), nodes[1].CodeDeploy()
 	createEcho(t, c, "orders")

@@ -107,7 +107,7 @@ func waitDeployment(t *testing.T, cd *codedeploy.Client, id string, want cdtypes
 }
 
 func TestCanaryDeploymentsWithAlarmRollback(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t, "--deploy-time-scale", "30") // a configured minute lasts 2 s
 	c, cw, cd := s.Lambda(), s.CloudWatch(), s.CodeDeploy()
 	createEcho(t, c, "orders")
@@ -222,7 +222,7 @@ def handler(event, context):
 `
 
 func TestSeedPreTrafficHook(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	requireBoto3ForFunctions(t)
 	s := startServer(t, "--deploy-time-scale", "600")
 	c, cd := s.Lambda(), s.CodeDeploy()
@@ -265,7 +265,7 @@ func TestSeedPreTrafficHook(t *testing.T) {
 // TestDeploymentSurvivesKill: SIGKILL mid-canary; after the restart the deployment continues on schedule and the
 // alias ends on the target with no split left behind.
 func TestDeploymentSurvivesKill(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t, "--deploy-time-scale", "60") // a configured minute lasts 1 s
 	c, cd := s.Lambda(), s.CodeDeploy()
 	createEcho(t, c, "orders")
@@ -304,7 +304,7 @@ func TestDeploymentSurvivesKill(t *testing.T) {
 // TestHookTimeoutAndQueueing: a hook that never reports fails its deployment with TIMEOUT, and a second deployment
 // to the same group waits Queued until the first one ends.
 func TestHookTimeoutAndQueueing(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t, "--hook-timeout", "2s", "--deploy-time-scale", "600")
 	c, cd := s.Lambda(), s.CodeDeploy()
 	createEcho(t, c, "orders")
@@ -343,7 +343,7 @@ func TestHookTimeoutAndQueueing(t *testing.T) {
 // managed AWSCodeDeployRoleForLambda only CodeDeployHook_* functions may be invoked, so a hook named otherwise —
 // or any hook under a role without that permission — fails its lifecycle event at once, and no traffic moves.
 func TestHookNeedsTheServiceRole(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t, "--deploy-time-scale", "600")
 	c, cd := s.Lambda(), s.CodeDeploy()
 	createEcho(t, c, "orders")

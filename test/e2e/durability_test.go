@@ -34,7 +34,7 @@ type ackedVersion struct {
 // TestDurabilityAfterKill makes many acknowledged mutations, SIGKILLs the server right after the last
 // acknowledgement, restarts it on the same data dir and checks that every acknowledged change is there exactly.
 func TestDurabilityAfterKill(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	srv := startServer(t)
 	c := srv.Lambda()
 	ctx := t.Context()
@@ -207,7 +207,7 @@ func download(t *testing.T, url string) []byte {
 // TestKillWhilePending kills the server while a function is Pending and while an update is InProgress (the server
 // holds each settle for 2 s); after a restart the background work resumes and settles.
 func TestKillWhilePending(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	srv := startServer(t, "--processing-delay", "2s")
 	c := srv.Lambda()
 	ctx := t.Context()

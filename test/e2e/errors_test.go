@@ -18,7 +18,7 @@ func weights(w map[string]float64) *types.AliasRoutingConfiguration {
 // TestRoutingConstraintErrors covers every rule of weighted aliases and alias bookkeeping, each with its status,
 // error code and AWS's message.
 func TestRoutingConstraintErrors(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	srv := startServer(t)
 	c := srv.Lambda()
 	ctx := t.Context()
@@ -148,7 +148,7 @@ func TestRoutingConstraintErrors(t *testing.T) {
 // being applied is refused with 409 until function-updated-v2 says the function is ready. The server holds each
 // settle for 2 s, and the conflicting calls are made right after the mutating call.
 func TestInProgressConflicts(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	srv := startServer(t, "--processing-delay", "2s")
 	c := srv.Lambda()
 	ctx := t.Context()
@@ -200,7 +200,7 @@ func TestInProgressConflicts(t *testing.T) {
 
 // TestFunctionReferences checks every way of naming a function, and the errors of names that do not resolve.
 func TestFunctionReferences(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	srv := startServer(t)
 	c := srv.Lambda()
 	ctx := t.Context()
@@ -287,7 +287,7 @@ func TestFunctionReferences(t *testing.T) {
 // TestBadInput sends CreateFunction requests that must all be refused; afterwards the server still serves and has
 // created nothing.
 func TestBadInput(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	srv := startServer(t)
 	c := srv.Lambda()
 	ctx := t.Context()

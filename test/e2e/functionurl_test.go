@@ -99,7 +99,7 @@ func signURL(t *testing.T, s *server, req *http.Request, body []byte) {
 }
 
 func TestFunctionURLs(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Skip("node is not installed")
 	}
@@ -266,7 +266,7 @@ const canaryHandler = `export const handler = async (event) => {
 // TestFunctionURLCanary: web traffic through a URL on alias live rides CodeDeploy's canary — sticky per user — and
 // an alarm on the URL's 5xx count rolls a defective version back.
 func TestFunctionURLCanary(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Skip("node is not installed")
 	}
@@ -400,7 +400,7 @@ exports.handler = awslambda.streamifyResponse(async (event, responseStream) => {
 // TestFunctionURLStreaming: a RESPONSE_STREAM URL hands the client the function's first bytes — with the status,
 // headers and cookies of its prelude — while the function is still running.
 func TestFunctionURLStreaming(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Skip("node is not installed")
 	}

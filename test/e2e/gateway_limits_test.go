@@ -141,7 +141,7 @@ func (c *rawConn) response(t *testing.T) *rawAnswer {
 // TestGatewayUnsignedBodiesUnread: maximum-size unsigned uploads are refused without being read, so they cost the
 // server no memory; before, each was read whole before its signature was looked at.
 func TestGatewayUnsignedBodiesUnread(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	const budgetMiB = 128
 	s := startServer(t, "--max-request-memory-mib", strconv.Itoa(budgetMiB))
 	before := s.memoryKiB(t, "VmRSS")
@@ -195,7 +195,7 @@ func TestGatewayUnsignedBodiesUnread(t *testing.T) {
 // TestGatewayBudgetThrottles: signed uploads past the memory budget are answered at once, unread, with Lambda's
 // throttling error, while the server keeps serving; once the budget is free they are read again.
 func TestGatewayBudgetThrottles(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	const budgetMiB, size = 100, 45_000_000 // two bodies fit, a third does not
 	s := startServer(t, "--max-request-memory-mib", strconv.Itoa(budgetMiB))
 	c := s.Lambda()
@@ -283,7 +283,7 @@ func TestGatewayBudgetThrottles(t *testing.T) {
 // TestGatewayStalledUploadsCutOff: uploads that stop arriving lose their connections after the read timeout, and
 // the server serves on.
 func TestGatewayStalledUploadsCutOff(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t, "--request-read-timeout", "1s")
 	const uploads, size = 20, 1_000_000
 	hash := zerosSHA256(size)
@@ -316,7 +316,7 @@ func TestGatewayStalledUploadsCutOff(t *testing.T) {
 // unknown operations in the protocol of the service the request claims, whatever their body; a proxy request (the
 // absolute form, CONNECT) for a host that is not an AWS endpoint Sluice serves is refused by the proxy.
 func TestGatewayNoRedirects(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t)
 	u, err := url.Parse(s.URL)
 	if err != nil {

@@ -56,12 +56,16 @@ var (
 func TestMain(m *testing.M) {
 	flag.Parse()
 	// The tests spend most of their time waiting on other processes (servers, CLIs, Python); unless the caller chose a
-	// -parallel value, allow more of them to run at once than GOMAXPROCS.
-	parallelSet := false
-	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
-	if !parallelSet {
-		_ = flag.Set("test.parallel", "6")
-	}
+	// -parallel value, allow more of them to run at once than GOMAXPROCS. The suite's queue (schedule_test.go) holds
+	// that limit, longest tests first; Go's own is lifted so that it never holds back a test the queue admitted.
+	suite.limit = 6
+	flag.Visit(func(f *flag.Flag) {
+		if f.Name == "test.parallel" {
+			suite.limit, _ = strconv.Atoi(f.Value.String())
+		}
+	})
+	suite.limit = max(suite.limit, 1)
+	_ = flag.Set("test.parallel", "1000")
 	// The suite runs for longer than go test's default -timeout of 10 minutes on a 2-core machine (three-node clusters,
 	// the chaos run, the README's sections, the JS SDK's install): the README's test command gives it 30. Raising the
 	// binary's own deadline here would not help — go test kills a package a minute past its -timeout regardless.

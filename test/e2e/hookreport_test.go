@@ -16,7 +16,7 @@ import (
 // the status until the hook timeout (an hour here) — but `sluice deployments show` says within seconds that the
 // hook could not report, and why.
 func TestHookThatCannotReportIsVisibleAtOnce(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	requireBoto3ForFunctions(t)
 	hookProblemIsVisibleAtOnce(t, seedHook, []string{"hook CodeDeployHook_pre could not report its status:", "hook-cannot-report",
 		"is not authorized to perform: codedeploy:PutLifecycleEventHookExecutionStatus"})
@@ -25,7 +25,7 @@ func TestHookThatCannotReportIsVisibleAtOnce(t *testing.T) {
 // TestHookThatCannotRunIsVisibleAtOnce: a hook whose invocation ends in a function error (here a module it cannot
 // import, as a Python hook without boto3 does) is told on the deployment at once, not after the hook timeout.
 func TestHookThatCannotRunIsVisibleAtOnce(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	requireBoto3ForFunctions(t) // a Python that functions can run
 	hookProblemIsVisibleAtOnce(t, "import no_such_module_for_sluice\n\ndef handler(event, context):\n    return None\n",
 		[]string{"hook CodeDeployHook_pre invocation failed: Runtime.ImportModuleError", "no_such_module_for_sluice",

@@ -10,7 +10,7 @@ import (
 )
 
 func TestInactiveFunctionIsRestoredOnInvoke(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t, "--inactive-after", "2s")
 	c := s.Lambda()
 	createEcho(t, c, "idle")

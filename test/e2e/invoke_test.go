@@ -119,7 +119,7 @@ func invokeJSON(t *testing.T, c *lambda.Client, name, qualifier, payload string)
 }
 
 func TestInvokeGoFunction(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t)
 	c := s.Lambda()
 	createEcho(t, c, "echo")
@@ -196,7 +196,7 @@ func TestInvokeGoFunction(t *testing.T) {
 }
 
 func TestInvokeAliasSplitIsDeterministic(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t)
 	c := s.Lambda()
 	createEcho(t, c, "orders")
@@ -232,7 +232,7 @@ func TestInvokeAliasSplitIsDeterministic(t *testing.T) {
 }
 
 func TestInvokeContainsBadFunctions(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t)
 	c := s.Lambda()
 	createEcho(t, c, "bad", func(in *lambda.CreateFunctionInput) { in.Timeout = aws.Int32(1) })
@@ -269,7 +269,7 @@ func TestInvokeContainsBadFunctions(t *testing.T) {
 }
 
 func TestInvokeErrors(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t, "--processing-delay", "1s")
 	c := s.Lambda()
 	if _, err := c.CreateFunction(t.Context(), &lambda.CreateFunctionInput{FunctionName: aws.String("slow"), Role: aws.String(roleARN),
@@ -305,7 +305,7 @@ func TestInvokeErrors(t *testing.T) {
 }
 
 func TestInvokeMissingBootstrap(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t)
 	c := s.Lambda()
 	createFunction(t, c, "empty", func(in *lambda.CreateFunctionInput) {
@@ -320,7 +320,7 @@ func TestInvokeMissingBootstrap(t *testing.T) {
 }
 
 func TestInvokeWithAWSCLI(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t)
 	c := s.Lambda()
 	createEcho(t, c, "echo")
@@ -351,7 +351,7 @@ func TestInvokeWithAWSCLI(t *testing.T) {
 // runs the new configuration (the invoke path learns of a change before readers can see it). Each round is an
 // update and a cold start: ten rounds give an ordering bug ten chances in well under half the time of 25.
 func TestInvokeSeesConfigurationOnceUpdated(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t)
 	c := s.Lambda()
 	createEcho(t, c, "cfg")

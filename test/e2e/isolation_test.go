@@ -60,7 +60,7 @@ func invokeHostile(t *testing.T, c *lambda.Client, name, payload string) hostile
 // for events, under concurrent traffic to its victim, gets nothing; every caller of the victim gets the victim's own
 // answer, and the server names both environments in its log.
 func TestRuntimeAPIHijackRefused(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t)
 	c := s.Lambda()
 	createEcho(t, c, "victim")
@@ -142,7 +142,7 @@ func TestRuntimeAPIHijackRefused(t *testing.T) {
 // writes fail with ENOSPC inside the function, nothing else notices, and a new size applies to new environments,
 // which start with an empty /tmp.
 func TestTmpBoundedByEphemeralStorage(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t)
 	c := s.Lambda()
 	createHostile(t, c, "filler", func(in *lambda.CreateFunctionInput) { in.MemorySize = aws.Int32(128) })

@@ -43,7 +43,7 @@ func requireNode(t *testing.T) (node, npm string) {
 // deployment group with the alarm and auto-rollback, and a deployment whose AppSpec is a JSON.stringify'd object
 // ("version":0), and asserts errors as the JS SDK exposes them (err.name, err.message, $metadata.httpStatusCode).
 func TestJSSDK(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	node, npm := requireNode(t)
 
 	dir := t.TempDir()

@@ -81,7 +81,7 @@ func trustIssuer(t *testing.T, s *server, issuerURL string) {
 // TestDevOIDCKeylessLocally: `sluice dev-oidc` lets the keyless flow run on one machine — the AWS CLI exchanges the
 // token it keeps for the deploy role's credentials through Sluice's STS.
 func TestDevOIDCKeylessLocally(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -248,7 +248,7 @@ func echoInput(t *testing.T, name string) *lambda.CreateFunctionInput {
 
 // TestKeylessTamperMatrix: every way a token or session can be wrong is refused with AWS's error code.
 func TestKeylessTamperMatrix(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t, "--session-time-scale", "300") // a 900 s session lasts three seconds (a busy machine's first call may take one)
 	issuer := keyless(t, s)
 	other, err := oidctest.Start() // an issuer nobody registered

@@ -69,7 +69,7 @@ func uniqueLine(tag string) string {
 var lambdaStream = regexp.MustCompile(`^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}$`)
 
 func TestLogsAPI(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t)
 	c := s.Lambda()
 	createEcho(t, c, "echo")
@@ -260,7 +260,7 @@ func followProcess(t *testing.T, s *server, name string, args ...string) *syncBu
 }
 
 func TestLogsSluiceCommand(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t)
 	c := s.Lambda()
 	createEcho(t, c, "echo")

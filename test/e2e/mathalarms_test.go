@@ -137,7 +137,7 @@ func checkRolledBack(t *testing.T, c *lambda.Client, cd *codedeploy.Client, id, 
 // the error-rate alarm (100*errors/invocations > 1, created with the AWS CLI v1) stops the deployment and rolls
 // it back. The AWS CLI v2 describes the metric-math alarm, aws-sdk-go-v2 reads the rate through GetMetricData.
 func TestErrorRateAlarmRollsBackACanary(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	cliV1(t)
 	requireCLIv2(t)
 	s := startServer(t, "--deploy-time-scale", "20") // the canary's five configured minutes last 15 s
@@ -241,7 +241,7 @@ print("composite alarm created:", c["StateReason"])
 // error-rate alarm (aws-sdk-go-v2, CBOR) and a latency alarm; the defective canary trips the rate, the composite
 // follows and the deployment rolls back. Both AWS CLIs describe the composite alarm and its history.
 func TestCompositeAlarmRollsBackACanary(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	requireBoto3(t)
 	cliV1(t)
 	requireCLIv2(t)

@@ -20,7 +20,7 @@ import (
 // and after a graceful stop the minute that was still open is there too.
 // It lasts one to two real minutes: a 1-minute period cannot be shortened.
 func TestMetricsSurviveKill(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t)
 	c, cw := s.Lambda(), s.CloudWatch()
 	createEcho(t, c, "ledger")

@@ -39,7 +39,7 @@ Outputs:
 // list the same stacks. Its code goes to the artifact bucket under content-addressed keys, so a deploy of
 // unchanged code uploads nothing.
 func TestOneEngine(t *testing.T) {
-	t.Parallel()
+	parallelLong(t)
 	cliV1(t)
 	s := startServer(t)
 	env := s.Env()

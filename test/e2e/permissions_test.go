@@ -17,7 +17,7 @@ import (
 // only, until it is removed; a statement naming the account does not (it delegates to identity policies); an
 // explicit deny in an identity policy wins.
 func TestPermissions(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	srv := startServer(t)
 	c := srv.Lambda()
 	ctx := t.Context()
@@ -184,7 +184,7 @@ func ptrTo[T any](v T) *T { return &v }
 // v1 and v2, then get-policy as text and remove-permission; and a conflict and a missing policy as the CLI reports
 // them. (The CLI v2 installed here predates --invoked-via-function-url; boto3 covers it.)
 func TestAWSCLIPermissions(t *testing.T) {
-	t.Parallel()
+	parallelLong(t)
 	srv := startServer(t)
 	createFunction(t, srv.Lambda(), "orders")
 	for _, v2 := range []bool{false, true} {

@@ -12,7 +12,7 @@ import (
 )
 
 func TestPrometheusMetrics(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t)
 	c := s.Lambda()
 	createEcho(t, c, "echo")

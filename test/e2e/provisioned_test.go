@@ -14,7 +14,7 @@ import (
 )
 
 func TestProvisionedConcurrency(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t)
 	c := s.Lambda()
 	createEcho(t, c, "api")

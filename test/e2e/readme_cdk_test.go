@@ -22,7 +22,7 @@ import (
 // alarm rolls back — cdk exits 1 printing the alias's UPDATE_FAILED as on AWS, the stack ends
 // UPDATE_ROLLBACK_COMPLETE with live on version 2, and v3's post-traffic hook never runs.
 func TestREADMECDK(t *testing.T) {
-	t.Parallel()
+	parallelLong(t)
 	cliV1(t)
 	requireNode(t)
 	b, err := os.ReadFile(filepath.Join(moduleRoot, "README.md"))

@@ -19,7 +19,7 @@ import (
 // AWS_ENDPOINT_URL the block's `sluice env` sets, and with AWS CLI v2, whose Debian release predates that variable,
 // reaching Sluice at AWS's own hosts through the proxy (`sluice env --proxy`) — no endpoint flag either way.
 func TestREADMECloudFormation(t *testing.T) {
-	t.Parallel()
+	parallelLong(t)
 	requireBoto3ForFunctions(t) // the example's hooks are Python functions calling CodeDeploy
 	b, err := os.ReadFile(filepath.Join(moduleRoot, "README.md"))
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 // created and invoked through HAProxy, a rolling restart of every node, and the stop of it all. It needs what the
 // section tells a person to install (etcd, haproxy), and node, zip and curl.
 func TestREADMECluster(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	cliV1(t)
 	testEtcd(t) // skips (or fails under SLUICE_REQUIRE_ETCD) without etcd
 	for _, tool := range []string{"haproxy", "node", "zip", "curl"} {

@@ -17,7 +17,7 @@ import (
 // and set up as the walkthrough leaves it: orders-demo with live on version 2, the application orders-demo and its
 // canary group live. The deployment it starts is paused — no step while it is —, then promoted, and ends with live on version 3.
 func TestREADMETrafficControls(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	cliV1(t)
 	b, err := os.ReadFile(filepath.Join(moduleRoot, "README.md"))
 	if err != nil {

@@ -82,7 +82,7 @@ func quickStartServeArgs(t *testing.T, readme string) []string {
 // Then it runs examples/seed-hook/README.md's marked blocks, which continue the walkthrough, the keyless
 // section's local try-out (marked <!-- e2e: keyless -->) and the SAM section (marked <!-- e2e: sam -->).
 func TestREADMEWalkthrough(t *testing.T) {
-	t.Parallel()
+	parallelLong(t)
 	cliV1(t)
 	requireBoto3ForFunctions(t) // examples/seed-hook's hook is a Python function calling CodeDeploy
 	for _, tool := range []string{"node", "zip", "base64", "python3"} {

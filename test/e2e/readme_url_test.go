@@ -12,7 +12,7 @@ import (
 // the AWS CLI v1 and curl, against a server started with the quick start's flags on a port of its own: the curl at
 // its end must get the page from version 1 through the NONE URL on alias live.
 func TestREADMEServeHTTP(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	cliV1(t)
 	for _, tool := range []string{"curl", "zip", "node"} {
 		if _, err := exec.LookPath(tool); err != nil {

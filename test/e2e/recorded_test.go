@@ -562,7 +562,7 @@ func withEnv(vars map[string]string) func(*lambda.CreateFunctionInput) {
 // Where the answers come from: a public snapshot of the recorded responses of LocalStack's
 // tests/aws/services/lambda_/test_lambda_api.py, taken against AWS; the inputs are those the recorded tests sent.
 func TestRecordedLambdaAPI(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	srv := startServer(t)
 	r := &recorder{s: srv, c: srv.Lambda()}
 	zip := makeZip(t, zipFile{Name: "index.py", Body: "def handler(event, context):\n    return event\n"})

@@ -25,7 +25,7 @@ func requireBoto3ForFunctions(t *testing.T) {
 }
 
 func TestPythonFunctionCallsSluiceWithBoto3(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	requireBoto3ForFunctions(t)
 	s := startServer(t)
 	c := s.Lambda()
@@ -89,7 +89,7 @@ def handler(event, context):
 }
 
 func TestNodeFunction(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Skip("node is not installed")
 	}
@@ -147,7 +147,7 @@ exports.handler = async (event, context) => {
 }
 
 func TestPythonFunctionErrors(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t)
 	c := s.Lambda()
 	createFunction(t, c, "py", func(in *lambda.CreateFunctionInput) {
@@ -176,7 +176,7 @@ func TestPythonFunctionErrors(t *testing.T) {
 // to 1,769 MB, then one more per 1,769 MB, never more than the machine has — and the function sees it in its
 // affinity, which runtimes size themselves by (Go's GOMAXPROCS, Python's os.sched_getaffinity).
 func TestEnvironmentCPUsFollowMemorySize(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t)
 	c := s.Lambda()
 	createFunction(t, c, "cpus", func(in *lambda.CreateFunctionInput) {

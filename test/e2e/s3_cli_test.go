@@ -73,7 +73,7 @@ func sameFile(t *testing.T, what, path string, want []byte) {
 // TestS3CLI drives the S3 API with both AWS CLIs: the high-level `aws s3` commands (mb, cp — multipart past 8 MiB
 // —, ls, sync, rm, presign, rb) and `aws s3api` for the bucket configurations, versions and errors.
 func TestS3CLI(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	for _, v2 := range []bool{false, true} {
 		t.Run(cliName(v2), func(t *testing.T) {
 			t.Parallel()

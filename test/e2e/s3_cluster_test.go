@@ -15,7 +15,7 @@ import (
 // TestS3Cluster: in a cluster, an object written through one node is read through another, a multipart upload's
 // parts may arrive at different nodes, and an acknowledged object survives the loss of the node that took it.
 func TestS3Cluster(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	nodes := startCluster(t, 3)
 	ctx := t.Context()
 	c0, c1, c2 := nodes[0].S3(false), nodes[1].S3(false), nodes[2].S3(false)

@@ -19,7 +19,7 @@ import (
 // Code.S3Bucket/S3Key), UpdateFunctionCode takes an S3ObjectVersion, what S3 answers is reported in Lambda's words,
 // and the caller must be allowed to read the object (by its identity policy or the bucket policy).
 func TestS3LambdaCode(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Skip("node is not installed")
 	}

@@ -73,7 +73,7 @@ func checkS3Error(t *testing.T, what string, err error, status int, code string)
 // TestS3GoSDK drives S3 with aws-sdk-go-v2 in both addressing styles: its default flexible checksums, the upload
 // manager's multipart uploads from a stream, conditional and ranged reads, listings, copies and versions.
 func TestS3GoSDK(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	srv := startServer(t)
 	ctx := t.Context()
 	for _, virtual := range []bool{false, true} {
@@ -327,7 +327,7 @@ func crc32b64(b []byte) string {
 // TestS3Tampering sends bodies in every payload mode, intact and tampered: a tampered body is refused with S3's
 // error and leaves nothing behind (the key stays missing, or keeps its previous bytes).
 func TestS3Tampering(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	srv := startServer(t)
 	ctx := t.Context()
 	c := srv.S3(false)
@@ -433,7 +433,7 @@ func TestS3Tampering(t *testing.T) {
 // TestS3Hostile: keys that look like paths, names S3 refuses, bodies too large or malformed, presigned URLs
 // expired or altered, anonymous callers.
 func TestS3Hostile(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	srv := startServer(t)
 	ctx := t.Context()
 	c := srv.S3(false)

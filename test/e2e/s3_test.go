@@ -16,7 +16,7 @@ import (
 // TestS3Boto3 runs testdata/s3_boto3.py: upload_file in parts, every flexible checksum, versions, presigned URLs,
 // conditional reads and batch deletes, through boto3.
 func TestS3Boto3(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	requireBoto3(t)
 	srv := startServer(t)
 	script, err := filepath.Abs(filepath.Join("testdata", "s3_boto3.py"))
@@ -34,7 +34,7 @@ func TestS3Boto3(t *testing.T) {
 // file pins: default checksums, a stream body sent aws-chunked with a trailing checksum, Upload in parts from a
 // Buffer and from a stream (as CDK's asset publishing does), errors as the SDK exposes them.
 func TestS3JSSDK(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	node, npm := requireNode(t)
 	dir := t.TempDir()
 	for _, name := range []string{"package.json", "package-lock.json", "s3.mjs"} {
@@ -61,7 +61,7 @@ func TestS3JSSDK(t *testing.T) {
 // TestS3Durability: an acknowledged object survives kill -9; an upload cut off by the kill leaves nothing visible
 // and no partial file after the restart.
 func TestS3Durability(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	srv := startServer(t)
 	ctx := t.Context()
 	c := srv.S3(false)

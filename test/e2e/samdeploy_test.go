@@ -125,7 +125,7 @@ func aliasVersion(t *testing.T, c *lambda.Client, fn, alias string) (string, map
 // completed): v1 in one step, a no-op deploy, v2 through Canary10Percent5Minutes (time-scaled) with both hooks and
 // both alarms, a defective v3 rolled back by the errors alarm with a non-zero exit, then `sluice rollback`.
 func TestDeploySeedTemplate(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t, "--deploy-time-scale", "60", "--alarm-time-scale", "60") // five minutes last five seconds, a 60 s alarm period one
 	dir := copyTree(t, filepath.Join(moduleRoot, "examples", "orders"))
 	env := s.Env()
@@ -265,7 +265,7 @@ func TestDeploySeedTemplate(t *testing.T) {
 
 // TestDeployRefusesWhatItCannotDo: an unsupported resource or property is named, and nothing is created.
 func TestDeployRefusesWhatItCannotDo(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t)
 	dir := t.TempDir()
 	tpl := `Resources:
@@ -296,7 +296,7 @@ func TestDeployRefusesWhatItCannotDo(t *testing.T) {
 // TestDeployCDKTemplate: a template in the shape `cdk synth` writes (asset directories, LambdaDeploymentGroup)
 // deploys.
 func TestDeployCDKTemplate(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	matches, _ := filepath.Glob(filepath.Join(moduleRoot, "examples", "cdk", "cdk.out", "*.template.json"))
 	if len(matches) != 1 {
 		t.Fatalf("examples/cdk/cdk.out has %d templates", len(matches))
@@ -329,7 +329,7 @@ func TestDeployCDKTemplate(t *testing.T) {
 // the function gets version 2's code back, the new version 3 is deleted and version 2 kept, the stack is
 // UPDATE_ROLLBACK_COMPLETE and sluice deploy exits 2.
 func TestDeployCDKNewVersions(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t, "--deploy-time-scale", "60", "--alarm-time-scale", "60") // the canary's five minutes last five seconds
 	env, c, ctx := s.Env(), s.Lambda(), t.Context()
 	template := func(release string) string {
@@ -494,7 +494,7 @@ func TestDeployCDKNewVersions(t *testing.T) {
 // examples/github-actions) deploys the orders stack under a least-privilege role, and the same role cannot deploy a
 // stack its policy does not cover.
 func TestDeployKeyless(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t)
 	issuer := keyless(t, s)
 	ctx := context.Background()
@@ -534,7 +534,7 @@ func TestDeployKeyless(t *testing.T) {
 // from --parameter-overrides (and are checked against AllowedValues), conditions and outputs follow them, and a
 // function without a DeploymentPreference has its alias moved at once on the next code change.
 func TestDeployGoFunctionWithParameters(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t)
 	dir := t.TempDir()
 	tpl := `AWSTemplateFormatVersion: "2010-09-09"
@@ -656,7 +656,7 @@ Outputs:
 // TestExampleTemplatesPassCfnLint: the templates the examples ship are valid CloudFormation as AWS's own linter
 // sees it.
 func TestExampleTemplatesPassCfnLint(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	if _, err := exec.LookPath("cfn-lint"); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatal("cfn-lint is not installed")

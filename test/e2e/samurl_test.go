@@ -51,7 +51,7 @@ Outputs:
 // through the canary behind the same URL while it keeps answering — no request fails, both versions serve — and a
 // deploy with nothing changed leaves the URL and its permissions alone.
 func TestDeploySAMFunctionURL(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Skip("node is not installed")
 	}

@@ -23,7 +23,7 @@ import (
 // TestVersions covers publishing: numbering, idempotence, preconditions, listing order, deletion, and that
 // numbers are never reused, not even after the function is deleted and created again.
 func TestVersions(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	srv := startServer(t)
 	c := srv.Lambda()
 	ctx := t.Context()
@@ -185,7 +185,7 @@ func (g *countingGetFunction) GetFunction(ctx context.Context, in *lambda.GetFun
 
 // TestSDKWaiters runs every Lambda waiter of aws-sdk-go-v2 against a server that holds each settle for 1 s.
 func TestSDKWaiters(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	srv := startServer(t, "--processing-delay", "1s")
 	c := srv.Lambda()
 	ctx := t.Context()
@@ -283,7 +283,7 @@ func TestSDKWaiters(t *testing.T) {
 
 // TestSDKListFunctionsPagination pages through 7 functions three at a time with the SDK paginator.
 func TestSDKListFunctionsPagination(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	srv := startServer(t)
 	c := srv.Lambda()
 	names := []string{"lf-7", "lf-3", "lf-5", "lf-1", "lf-6", "lf-2", "lf-4"}
@@ -347,7 +347,7 @@ func TestSDKListFunctionsPagination(t *testing.T) {
 
 // TestConcurrencyAccountTags covers reserved concurrency, account settings and tags.
 func TestConcurrencyAccountTags(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	srv := startServer(t)
 	c := srv.Lambda()
 	ctx := t.Context()
@@ -484,7 +484,7 @@ func checkTags(t *testing.T, c *lambda.Client, arn string, want map[string]strin
 
 // TestCodeLocation downloads packages through GetFunction's Code.Location, a pre-signed plain-HTTP URL.
 func TestCodeLocation(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	srv := startServer(t)
 	c := srv.Lambda()
 	ctx := t.Context()

@@ -31,7 +31,7 @@ var serverlessFiles = []string{"package.json", "package-lock.json", "serverless.
 // stops its canary, CloudFormation rolls the stack back to UPDATE_ROLLBACK_COMPLETE with the alias on v2, and
 // serverless fails as it does on AWS.
 func TestServerlessDeploy(t *testing.T) {
-	t.Parallel()
+	parallelLong(t)
 	_, npm := requireNode(t)
 	cli := cliV1(t)
 	requireBoto3ForFunctions(t)

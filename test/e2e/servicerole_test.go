@@ -14,7 +14,7 @@ import (
 // InvalidRoleException, from the Go SDK and the AWS CLI v1 — up front, not when a deployment's first hook fails.
 // The trust policy is read when the group is written: fixing it makes the same role acceptable.
 func TestDeploymentGroupServiceRole(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t) // with the suite's roles: "codedeploy" (trusts CodeDeploy) and "orders" (trusts Lambda)
 	cd := s.CodeDeploy()
 	const (

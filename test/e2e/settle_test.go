@@ -14,7 +14,7 @@ import (
 // gives; the walkthrough's block with the waiters passes on the same server. The minimum (10 s) is far longer than
 // the CLI takes to start its second command, so the second call lands inside it however loaded the machine is.
 func TestMinSettleTimeNeedsTheWaiter(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	cliV1(t)
 	b, err := os.ReadFile(filepath.Join(moduleRoot, "README.md"))
 	if err != nil {

@@ -213,7 +213,7 @@ func trustEndpoint(t *testing.T, e *endpoint) []string {
 // arrives signed with SignatureVersion 2; an alarm whose action is the topic (AWS CLI v1) publishes CloudWatch's
 // notification when it enters ALARM; the topic and its subscriptions read back in both CLIs.
 func TestSNSHTTPSSubscription(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	requireBoto3(t)
 	hook := newEndpoint(t, true)
 	s := startServerEnv(t, trustEndpoint(t, hook))
@@ -336,7 +336,7 @@ func isCode(err error, code string) bool {
 // message published while the endpoint fails, with the server killed (-9) before the retry, is delivered after
 // the restart, on the topic's delivery policy.
 func TestSNSWebhookAndDurability(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	hook := newEndpoint(t, false)
 	s := startServer(t)
 	c, ctx := s.SNS(), t.Context()
@@ -403,7 +403,7 @@ func waitLogged(t *testing.T, s *server, parts ...string) {
 // function's resource policy lets sns.amazonaws.com invoke it for the topic (AddPermission with SourceArn), as
 // Lambda requires; before that, the delivery is refused and retried.
 func TestSNSLambdaSubscription(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Skip("node is not installed")
 	}
@@ -465,7 +465,7 @@ func TestSNSLambdaSubscription(t *testing.T) {
 // deployment whose hook fails sends DeploymentStart, then DeploymentFailure with its error, each once, signed, to
 // an https subscriber; the events the trigger does not name are not sent.
 func TestSNSDeploymentTriggers(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	hook := newEndpoint(t, true)
 	s := startServerEnv(t, trustEndpoint(t, hook), "--deploy-time-scale", "600")
 	c, cd, sc, ctx := s.Lambda(), s.CodeDeploy(), s.SNS(), t.Context()
@@ -547,7 +547,7 @@ func TestSNSDeploymentTriggers(t *testing.T) {
 // S3's bucket policies and Lambda's resource policies do, a refusal is SNS's AuthorizationError (403), and only
 // ConfirmSubscription and Unsubscribe are served unsigned.
 func TestSNSAuthorization(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t)
 	ctx, root := t.Context(), s.SNS()
 	topic, err := root.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("orders")})

@@ -43,7 +43,7 @@ func putParam(t *testing.T, c *ssm.Client, in *ssm.PutParameterInput) *ssm.PutPa
 // hierarchies, SecureString values (the ciphertext without WithDecryption), history, tags, AWS's errors — and the
 // values after a kill -9.
 func TestSSMGoSDK(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t)
 	c, ctx := s.SSM(), t.Context()
 
@@ -199,7 +199,7 @@ func TestSSMGoSDK(t *testing.T) {
 // TestSSMAuthorization: IAM decides every call on the parameter's ARN (GetParametersByPath on the path's), a
 // refusal is AWS's AccessDeniedException, and a tampered request never reaches the service.
 func TestSSMAuthorization(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t)
 	ctx, root := t.Context(), s.SSM()
 	for _, n := range []string{"/app/a", "/app/b", "/ops/secret"} {
@@ -266,7 +266,7 @@ func TestSSMAuthorization(t *testing.T) {
 // TestSSMAWSCLI: `aws ssm …` as people type it, with AWS CLI v1 (and v2 when installed): the CLI's own paginating
 // of get-parameters-by-path and describe-parameters, --with-decryption, and errors as the CLI prints them.
 func TestSSMAWSCLI(t *testing.T) {
-	t.Parallel()
+	parallelLong(t)
 	s := startServer(t)
 	for _, v2 := range []bool{false, true} {
 		t.Run(cliName(v2), func(t *testing.T) {
@@ -329,7 +329,7 @@ func TestSSMAWSCLI(t *testing.T) {
 // and creates one (AWS::SSM::Parameter): the value is read at deploy time, recorded as the stack's resolved value,
 // followed by the next deploy when it changes, and the parameter the stack made goes with the stack.
 func TestSSMDeploy(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	s := startServer(t)
 	c, ctx := s.SSM(), t.Context()
 	putParam(t, c, &ssm.PutParameterInput{Name: aws.String("/shared/db-host"), Value: aws.String("db1.internal"), Type: ssmtypes.ParameterTypeString})
@@ -419,7 +419,7 @@ Resources:
 // one node decrypts on another (the key derives from the cluster's secret), and overwrites racing on two nodes
 // make distinct versions.
 func TestSSMCluster(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	nodes := startCluster(t, 2)
 	a, b, ctx := nodes[0].SSM(), nodes[1].SSM(), t.Context()
 	putParam(t, a, &ssm.PutParameterInput{Name: aws.String("/c/secret"), Value: aws.String("shared"), Type: ssmtypes.ParameterTypeSecureString})

@@ -166,7 +166,7 @@ func createViewer(t *testing.T, s *server) []string {
 }
 
 func TestUIConsole(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	ctx := browser(t)
 	s := startServer(t, "--deploy-time-scale", "30") // a configured minute lasts 2 s: the 10% canary lasts 10 s
 	c, cw, cd := s.Lambda(), s.CloudWatch(), s.CodeDeploy()
