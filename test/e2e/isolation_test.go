@@ -151,7 +151,7 @@ func TestTmpBoundedByEphemeralStorage(t *testing.T) {
 	// fill writes files of 400 MB each, all under the per-file limit: only a total limit stops them.
 	check := func(sizeMB int, fill bool) {
 		t.Helper()
-		event := `{}`
+		event := `{"fillTmpMB":1}` // a megabyte: the function then reports /tmp's size and what it found there
 		if fill {
 			event = `{"fillTmpMB":1200,"fileMB":400}`
 		}
