@@ -1,0 +1,81 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluice-dev/sluice/internal/logstore"
+)
+
+func appendLines(t *testing.T, f *fixture, at time.Time, msgs ...string) {
+	t.Helper()
+	var events []logstore.Event
+	for _, m := range msgs {
+		events = append(events, logstore.Event{Timestamp: at.UnixMilli(), IngestionTime: at.UnixMilli(), Stream: "2026/12/07/[1]abc", Message: m})
+	}
+	if err := f.fnLogs.Append("/aws/lambda/orders", events); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func messages(f *logFollower) string {
+	var out []string
+	for _, e := range f.lines {
+		out = append(out, e.Message)
+	}
+	return strings.Join(out, ",")
+}
+
+// The follower takes each line once, lines of the same millisecond included, and keeps the last maxLogLines.
+func TestLogFollower(t *testing.T) {
+	f := newFixture(t)
+	appendLines(t, f, f.now.Add(-2*time.Hour), "too old")
+	appendLines(t, f, f.now.Add(-time.Minute), "a", "b")
+	follow := newLogFollower("orders", f.now)
+	if err := follow.advance(f.fnLogs); err != nil {
+		t.Fatal(err)
+	}
+	if got := messages(follow); got != "a,b" {
+		t.Fatalf("first read: %q", got)
+	}
+	// More lines in the same millisecond as the last, and later.
+	appendLines(t, f, f.now.Add(-time.Minute), "c")
+	appendLines(t, f, f.now, "d")
+	for range 2 { // a read with nothing new changes nothing
+		if err := follow.advance(f.fnLogs); err != nil {
+			t.Fatal(err)
+		}
+		if got := messages(follow); got != "a,b,c,d" {
+			t.Fatalf("after more lines: %q", got)
+		}
+	}
+	// A burst longer than the page keeps: the last maxLogLines, in order.
+	var burst []string
+	for i := range maxLogLines + 50 {
+		burst = append(burst, fmt.Sprint(i))
+	}
+	appendLines(t, f, f.now.Add(time.Second), burst...)
+	if err := follow.advance(f.fnLogs); err != nil {
+		t.Fatal(err)
+	}
+	if len(follow.lines) != maxLogLines || follow.lines[0].Message != "50" || follow.lines[maxLogLines-1].Message != fmt.Sprint(maxLogLines+49) {
+		t.Fatalf("after a burst: %d lines, %q … %q", len(follow.lines), follow.lines[0].Message, follow.lines[len(follow.lines)-1].Message)
+	}
+}
+
+// A log line is text: markup in it is escaped, never interpreted.
+func TestLogLinesAreEscaped(t *testing.T) {
+	f := newFixture(t)
+	op := f.signIn(t, "AKIAOPERATOR", operator)
+	appendLines(t, f, f.now.Add(-time.Second), `<script>alert(1)</script><img src=x onerror=alert(2)> "quoted" & done`+"\n")
+	body := get(t, f, Prefix+"functions/orders/logs", op).Body.String()
+	if strings.Contains(body, "<script>alert") || strings.Contains(body, "<img") {
+		t.Fatalf("a log line's markup reached the page:\n%s", body)
+	}
+	want := `<code class="message">&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt; &#34;quoted&#34; &amp; done</code>`
+	if !strings.Contains(body, want) || !strings.Contains(body, `data-lines="1"`) {
+		t.Fatalf("the page lacks the escaped line %s:\n%s", want, body)
+	}
+}
