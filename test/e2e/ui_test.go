@@ -508,6 +508,7 @@ func TestUIConsole(t *testing.T) {
 	browse(t, ctx, "confirm the pause", chromedp.Click(chromedp.ID("confirm-control")))
 	waitFor(t, ctx, `location.pathname.endsWith("/deployments/`+id+`") && !!document.getElementById("timeline") && document.getElementById("timeline").innerText.includes("paused by arn:aws:iam::000000000000:root")`)
 	// Every action of a running deployment is reachable by the keyboard.
+	checkAccessibility(t, ctx, axe, "paused deployment")
 	checkKeyboard(t, ctx, "paused deployment")
 	browse(t, ctx, "stop", chromedp.Navigate(stopURL), chromedp.WaitVisible(chromedp.ID("confirm-rollback")),
 		chromedp.Click(chromedp.ID("confirm-rollback")))

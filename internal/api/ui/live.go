@@ -101,7 +101,8 @@ func (h *Handler) metricsLive(w http.ResponseWriter, r *http.Request, s *session
 }
 
 // logsLive streams a logs page's live region: each second the stream's follower reads the lines written since
-// its last read (the log store is a file per group, written by every invocation; in a cluster, one per node).
+// its last read, when the group changed (the log store is a file per group, written by every invocation; in a
+// cluster, one per node).
 func (h *Handler) logsLive(w http.ResponseWriter, r *http.Request, s *session) {
 	name := r.PathValue("name")
 	follower := newLogFollower(name, h.o.Now())

@@ -15,12 +15,13 @@ const (
 	maxLogLines  = 200
 	logsLookback = time.Hour
 	// logsPageSize and maxLogPages bound what one render reads; a busier group is caught up over later renders.
-	logsPageSize = 1000
+	logsPageSize = 10000
 	maxLogPages  = 20
 )
 
 // Logs is the log store's read side, as the Logs edge reads it (this node's store, or a cluster's).
 type Logs interface {
+	Group(logGroup string) (info logstore.GroupInfo, ok bool, err error)
 	Page(logGroup string, q logstore.Query, at logstore.Cursor) ([]logstore.Event, logstore.Cursor, error)
 }
 
@@ -32,6 +33,9 @@ type logFollower struct {
 	lines  []logstore.Event // oldest first, at most maxLogLines
 	from   int64            // Unix ms
 	atFrom int
+	// read is the group as it was before the last read: while its size and first event stay the same, nothing was
+	// written (the group's files only grow, or rotate), so a follower reads nothing (a stat, not a scan, a second).
+	read *logstore.GroupInfo
 }
 
 func newLogFollower(function string, now time.Time) *logFollower {
@@ -42,6 +46,22 @@ func logGroupOf(function string) string { return "/aws/lambda/" + function }
 
 // advance reads the lines written since the last call.
 func (f *logFollower) advance(r Logs) error {
+	info, _, err := r.Group(f.group)
+	if err != nil {
+		return err
+	}
+	if f.read != nil && *f.read == info {
+		return nil
+	}
+	if err := f.readOn(r); err != nil {
+		return err
+	}
+	f.read = &info
+	return nil
+}
+
+// readOn reads the lines from where the last read stopped.
+func (f *logFollower) readOn(r Logs) error {
 	q := logstore.Query{Start: f.from, Limit: logsPageSize}
 	skip := f.atFrom
 	var at logstore.Cursor

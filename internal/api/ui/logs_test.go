@@ -20,6 +20,17 @@ func appendLines(t *testing.T, f *fixture, at time.Time, msgs ...string) {
 	}
 }
 
+// countedLogs counts the pages read.
+type countedLogs struct {
+	*logstore.Store
+	pages int
+}
+
+func (c *countedLogs) Page(group string, q logstore.Query, at logstore.Cursor) ([]logstore.Event, logstore.Cursor, error) {
+	c.pages++
+	return c.Store.Page(group, q, at)
+}
+
 func messages(f *logFollower) string {
 	var out []string
 	for _, e := range f.lines {
@@ -34,7 +45,8 @@ func TestLogFollower(t *testing.T) {
 	appendLines(t, f, f.now.Add(-2*time.Hour), "too old")
 	appendLines(t, f, f.now.Add(-time.Minute), "a", "b")
 	follow := newLogFollower("orders", f.now)
-	if err := follow.advance(f.fnLogs); err != nil {
+	logs := &countedLogs{Store: f.fnLogs}
+	if err := follow.advance(logs); err != nil {
 		t.Fatal(err)
 	}
 	if got := messages(follow); got != "a,b" {
@@ -43,13 +55,16 @@ func TestLogFollower(t *testing.T) {
 	// More lines in the same millisecond as the last, and later.
 	appendLines(t, f, f.now.Add(-time.Minute), "c")
 	appendLines(t, f, f.now, "d")
-	for range 2 { // a read with nothing new changes nothing
-		if err := follow.advance(f.fnLogs); err != nil {
+	for range 2 { // a read with nothing new changes nothing, and reads no page
+		if err := follow.advance(logs); err != nil {
 			t.Fatal(err)
 		}
 		if got := messages(follow); got != "a,b,c,d" {
 			t.Fatalf("after more lines: %q", got)
 		}
+	}
+	if logs.pages != 2 {
+		t.Errorf("%d pages read for two changes", logs.pages)
 	}
 	// A burst longer than the page keeps: the last maxLogLines, in order.
 	var burst []string
@@ -57,7 +72,7 @@ func TestLogFollower(t *testing.T) {
 		burst = append(burst, fmt.Sprint(i))
 	}
 	appendLines(t, f, f.now.Add(time.Second), burst...)
-	if err := follow.advance(f.fnLogs); err != nil {
+	if err := follow.advance(logs); err != nil {
 		t.Fatal(err)
 	}
 	if len(follow.lines) != maxLogLines || follow.lines[0].Message != "50" || follow.lines[maxLogLines-1].Message != fmt.Sprint(maxLogLines+49) {
