@@ -122,7 +122,7 @@ func (h *Handler) groupResource(group string) string {
 
 // logsView advances f and renders what it holds, authorized as logs:FilterLogEvents on the function's log group.
 func (h *Handler) logsView(ctx context.Context, s *session, function string, f *logFollower) (logsView, error) {
-	if err := metricsRef(function, ""); err != nil {
+	if err := checkFunctionRef(function, ""); err != nil {
 		return logsView{}, err
 	}
 	if err := h.authorize(ctx, s, "logs:FilterLogEvents", h.groupResource(f.group)); err != nil {

@@ -2,6 +2,8 @@ package ui
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -92,5 +94,32 @@ func TestLogLinesAreEscaped(t *testing.T) {
 	want := `<code class="message">&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt; &#34;quoted&#34; &amp; done</code>`
 	if !strings.Contains(body, want) || !strings.Contains(body, `data-lines="1"`) {
 		t.Fatalf("the page lacks the escaped line %s:\n%s", want, body)
+	}
+}
+
+// The logs stream sends the lines at once to a session that may read them, and ends, saying why and sending no
+// line, for one that may not.
+func TestLogsStream(t *testing.T) {
+	f := newFixture(t)
+	appendLines(t, f, f.now.Add(-time.Second), "a line the function printed")
+	srv := httptest.NewServer(f.h)
+	defer srv.Close()
+	first := func(c *http.Cookie) string {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+Prefix+"functions/orders/logs/live", nil)
+		req.AddCookie(c)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		buf := make([]byte, 64<<10)
+		n, _ := resp.Body.Read(buf)
+		return string(buf[:n])
+	}
+	if got := first(f.signIn(t, "AKIAOPERATOR", operator)); !strings.HasPrefix(got, "event: update\n") || !strings.Contains(got, "a line the function printed") {
+		t.Errorf("operator's stream: %q", got)
+	}
+	if got := first(f.signIn(t, "AKIAVIEWER", viewer)); !strings.HasPrefix(got, "event: end\n") || !strings.Contains(got, "logs:FilterLogEvents") || strings.Contains(got, "printed") {
+		t.Errorf("viewer's stream: %q", got)
 	}
 }

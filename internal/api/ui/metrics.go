@@ -104,8 +104,8 @@ type series struct {
 	values map[int64]float64
 }
 
-// metricsRef checks a metrics or logs page's function name and qualifier as Lambda would.
-func metricsRef(name, qualifier string) error {
+// checkFunctionRef checks a metrics or logs page's function name and qualifier as Lambda would.
+func checkFunctionRef(name, qualifier string) error {
 	if err := lambda.ValidNewFunctionName(name); err != nil {
 		return err
 	}
@@ -118,7 +118,7 @@ func metricsRef(name, qualifier string) error {
 // metricsView reads the page of function name (qualifier: an alias or version, or ""), authorized as
 // cloudwatch:GetMetricData, which IAM grants on "*" only.
 func (h *Handler) metricsView(ctx context.Context, s *session, name, qualifier string) (metricsView, error) {
-	if err := metricsRef(name, qualifier); err != nil {
+	if err := checkFunctionRef(name, qualifier); err != nil {
 		return metricsView{}, err
 	}
 	if err := h.authorize(ctx, s, "cloudwatch:GetMetricData", "*"); err != nil {
