@@ -524,7 +524,7 @@ func TestUIConsole(t *testing.T) {
 		t.Fatal("the functions page scrolls sideways at 390 px")
 	}
 	screenshot(t, ctx, "ui-functions-phone.png")
-	browse(t, ctx, "desktop width", chromedp.ResetViewport(), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("fn-orders")))
+	browse(t, ctx, "desktop width", chromedp.EmulateViewport(1280, 800), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("fn-orders")))
 	screenshot(t, ctx, "ui-functions.png")
 	checkKeyboard(t, ctx, "functions")
 	browse(t, ctx, "deployments", chromedp.Navigate(s.URL+"/_sluice/ui/deployments"), chromedp.WaitVisible(chromedp.CSS("table.list")))
