@@ -10,7 +10,7 @@ import (
 )
 
 // uiCommand prints a sign-in link to the web console, obtained with the caller's own credentials: the browser that
-// opens it acts as that IAM identity.
+// opens it and presses its "Sign in" button acts as that IAM identity.
 func uiCommand() *cobra.Command {
 	var cf clientFlags
 	cmd := &cobra.Command{
@@ -28,7 +28,7 @@ func uiCommand() *cobra.Command {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), link)
-			fmt.Fprintf(cmd.ErrOrStderr(), "Open it in a browser within %s; it signs in once.\n", time.Until(expires).Round(time.Second))
+			fmt.Fprintf(cmd.ErrOrStderr(), "Open it in a browser within %s and press Sign in; it signs in once (opening it alone, as a link preview does, uses nothing up).\n", time.Until(expires).Round(time.Second))
 			return nil
 		},
 	}

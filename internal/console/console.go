@@ -270,6 +270,9 @@ func newToken() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
+// WellFormed reports whether t could be a link's or session's secret (the sign-in page shows no form for junk).
+func WellFormed(t string) bool { return wellFormed(t) }
+
 // wellFormed reports whether t could be a token, so that junk never reaches the store.
 func wellFormed(t string) bool {
 	b, err := base64.RawURLEncoding.DecodeString(t)

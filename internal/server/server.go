@@ -448,7 +448,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	// authorize each session as its IAM identity.
 	consoleSessions := console.New(console.Options{Store: db, Credentials: keyring})
 	consoleUI := ui.New(ui.Options{Sessions: consoleSessions, Authorizer: identities, Functions: cp, Deployments: deployments,
-		Alarms: alarmService, Account: acct, DeployTimeScale: cfg.DeployTimeScale, Log: log})
+		Alarms: alarmService, Metrics: apiMetrics, Logs: logReader, Account: acct, DeployTimeScale: cfg.DeployTimeScale, Log: log})
 	internal.Handle(ui.Prefix, consoleUI)
 
 	stsHandler := iamapi.NewSTS(identities, log)

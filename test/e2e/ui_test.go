@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -124,6 +125,79 @@ func waitFor(t *testing.T, ctx context.Context, cond string) {
 
 const signedIn = `!!document.getElementById("principal")`
 
+// signInBrowser opens a sign-in link and presses its button: the one click a person makes.
+func signInBrowser(t *testing.T, ctx context.Context, link string) {
+	t.Helper()
+	browse(t, ctx, "open the sign-in link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("sign-in")))
+	browse(t, ctx, "press Sign in", chromedp.Click(chromedp.ID("sign-in")))
+}
+
+// axeFiles are the files of testdata/axe: the lock file pins the axe-core npm ci installs.
+var axeFiles = []string{"package.json", "package-lock.json"}
+
+// installAxe installs axe-core (the accessibility rules engine; a test tool, never shipped with Sluice) into a
+// temporary directory with npm ci, and returns its script.
+func installAxe(t *testing.T) string {
+	t.Helper()
+	_, npm := requireNode(t)
+	dir := t.TempDir()
+	for _, name := range axeFiles {
+		b, err := os.ReadFile(filepath.Join("testdata", "axe", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, name), b)
+	}
+	npmEnv := append(baseEnv(), "npm_config_update_notifier=false", "npm_config_fund=false", "npm_config_audit=false")
+	if stdout, stderr, code := run(t, npmEnv, dir, npm, "ci", "--no-audit", "--no-fund"); code != 0 {
+		t.Fatalf("npm ci (axe-core): exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "node_modules", "axe-core", "axe.min.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// checkAccessibility runs axe-core on the browser's current page and fails the test on every violation of impact
+// serious or critical, naming the rule and the elements. The script is evaluated through the DevTools protocol,
+// not added to the page, whose Content-Security-Policy allows only its own script.
+func checkAccessibility(t *testing.T, ctx context.Context, axe, page string) {
+	t.Helper()
+	if found := axeViolations(t, ctx, axe, page); found != "" {
+		t.Errorf("accessibility violations on the %s page:\n%s", page, found)
+	}
+}
+
+// axeViolations lists the serious and critical violations axe-core finds on the browser's current page.
+func axeViolations(t *testing.T, ctx context.Context, axe, page string) string {
+	t.Helper()
+	read(t, ctx, "load axe-core on "+page, chromedp.Evaluate[bool](`(() => { if (typeof window.axe === "undefined") { `+axe+`
+	} return true })()`))
+	found := read(t, ctx, "axe-core on "+page, chromedp.Evaluate[string](`axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations
+		.filter(v => v.impact === "serious" || v.impact === "critical")
+		.map(v => v.impact + " " + v.id + " (" + v.help + "): " + v.nodes.map(n => n.target.join(" ") + " — " + n.failureSummary).join("; "))
+		.join("\n"))`, chromedp.EvalAwaitPromise))
+	return found
+}
+
+// checkKeyboard presses Tab through the browser's current page and fails the test on a visible link, button or
+// form control that never receives the focus. The page is held still first (window.stop() ends its event stream),
+// so that the elements the Tabs visit are the ones checked.
+func checkKeyboard(t *testing.T, ctx context.Context, page string) {
+	t.Helper()
+	const controls = `[...document.querySelectorAll("a[href], button, input:not([type=hidden]), select, textarea, summary")].filter(e => e.getClientRects().length > 0)`
+	n := read(t, ctx, "hold "+page, chromedp.Evaluate[int](`window.stop(), document.activeElement && document.activeElement.blur(), `+controls+`.length`))
+	for range n + 3 {
+		browse(t, ctx, "Tab on "+page, chromedp.KeyEvent("\t"))
+		read(t, ctx, "mark the focus", chromedp.Evaluate[bool](`document.activeElement ? (document.activeElement.dataset.tabbed = "yes", true) : false`))
+	}
+	missed := read(t, ctx, "unreached on "+page, chromedp.Evaluate[string](controls+`.filter(e => e.dataset.tabbed !== "yes").map(e => e.outerHTML.slice(0, 120)).join("\n")`))
+	if missed != "" {
+		t.Errorf("on the %s page, Tab never reaches:\n%s", page, missed)
+	}
+}
+
 // screenshot saves the browser's viewport as a PNG: into docs/ when SLUICE_UPDATE_SCREENSHOTS is set (the README
 // links them), else into the test's temporary directory.
 func screenshot(t *testing.T, ctx context.Context, name string) {
@@ -168,9 +242,16 @@ func createViewer(t *testing.T, s *server) []string {
 func TestUIConsole(t *testing.T) {
 	parallel(t)
 	ctx := browser(t)
+	axe := installAxe(t)
+	// The check finds what it is there to find: an image without a text alternative, a button without a name.
+	browse(t, ctx, "a page with faults", chromedp.Navigate(`data:text/html,<!doctype html><html lang="en"><title>x</title><main><img src="x.png"><button></button></main></html>`))
+	if found := axeViolations(t, ctx, axe, "faulty"); !strings.Contains(found, "image-alt") || !strings.Contains(found, "button-name") {
+		t.Fatalf("axe-core on a faulty page found %q", found)
+	}
 	s := startServer(t, "--deploy-time-scale", "30") // a configured minute lasts 2 s: the 10% canary lasts 10 s
 	c, cw, cd := s.Lambda(), s.CloudWatch(), s.CodeDeploy()
 	createEcho(t, c, "orders")
+	createEcho(t, c, "audit") // no background traffic: its logs page shows the test's own lines
 	v1 := publishNew(t, c, "orders", "one")
 	v2 := publishNew(t, c, "orders", "two")
 	if _, err := c.UpdateFunctionConfiguration(t.Context(), &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("orders"),
@@ -186,16 +267,28 @@ func TestUIConsole(t *testing.T) {
 	createCanaryGroupWithRollback(t, cd, "orders-errors")
 	viewerEnv := createViewer(t, s)
 
-	// Sign in through the link; the link signs in once, and the page leaves the URL that held it.
+	// A link preview's GET of the link shows the sign-in button and uses nothing up.
 	link := signInLink(t, s.Env())
-	browse(t, ctx, "sign in", chromedp.Navigate(link))
+	for range 2 {
+		if r := get(t, link, nil); r.Status != http.StatusOK || !strings.Contains(string(r.Body), `id="sign-in"`) || r.Header.Get("Set-Cookie") != "" {
+			t.Fatalf("GET of the sign-in link: %d %s", r.Status, r.Body)
+		}
+	}
+	// Sign in through the link (one click); the link signs in once, and the page leaves the URL that held it.
+	browse(t, ctx, "open the sign-in link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("sign-in")))
+	checkAccessibility(t, ctx, axe, "sign-in")
+	browse(t, ctx, "press Sign in", chromedp.Click(chromedp.ID("sign-in")))
 	waitFor(t, ctx, signedIn)
 	principal := read(t, ctx, "principal", chromedp.Text(chromedp.ID("principal")))
 	location := read(t, ctx, "location", chromedp.Location())
 	if principal != "arn:aws:iam::000000000000:root" || strings.Contains(location, "token") {
 		t.Fatalf("signed in as %q at %s", principal, location)
 	}
-	if r := get(t, link, nil); r.Status != http.StatusUnauthorized {
+	linkURL, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := postForm(t, s.URL+"/_sluice/ui/sign-in", nil, url.Values{"token": {linkURL.Query().Get("token")}}); r.Status != http.StatusUnauthorized {
 		t.Fatalf("a used link answered %d", r.Status)
 	}
 	cookie := sessionCookie(t, ctx)
@@ -211,6 +304,20 @@ func TestUIConsole(t *testing.T) {
 			t.Fatalf("functions page lacks %q:\n%s", want, fnText)
 		}
 	}
+	checkAccessibility(t, ctx, axe, "functions")
+
+	// The logs page of a function follows it: a line the function prints appears without a reload, as text.
+	browse(t, ctx, "logs page", chromedp.Click(chromedp.ID("logs-audit")), chromedp.WaitVisible(chromedp.ID("log-lines")))
+	read(t, ctx, "mark the logs page", chromedp.Evaluate[bool](`window.notReloaded = true`))
+	marker := "<b>printed by the test</b> " + time.Now().Format(time.RFC3339Nano)
+	invokeJSON(t, c, "audit", "", `{"log":`+strconv.Quote(marker)+`}`)
+	waitFor(t, ctx, `document.getElementById("log-lines").textContent.includes(`+strconv.Quote(marker)+`)`)
+	logOK := read(t, ctx, "the line is text", chromedp.Evaluate[bool](`window.notReloaded === true && !document.querySelector("#log-lines b")`))
+	if !logOK {
+		t.Fatal("the logs page reloaded, or interpreted the line's markup")
+	}
+	screenshot(t, ctx, "ui-logs.png")
+	checkAccessibility(t, ctx, axe, "logs")
 
 	// Traffic through the alias for the rest of the test, so the defective canary drives the alarm.
 	var stop atomic.Bool
@@ -249,6 +356,33 @@ func TestUIConsole(t *testing.T) {
 		t.Fatalf("after the canary: not reloaded %v, actual weights %q, status %q", notReloaded, actual, status)
 	}
 	screenshot(t, ctx, "ui-deployment.png")
+	checkAccessibility(t, ctx, axe, "deployment")
+
+	// The alias's metrics, from the deployment's link: the invocation count grows as the traffic goes on, live; the
+	// alarm's threshold is drawn, and its state written.
+	browse(t, ctx, "metrics page", chromedp.Click(chromedp.ID("alias-metrics")), chromedp.WaitVisible(chromedp.ID("chart-invocations")))
+	read(t, ctx, "mark the metrics page", chromedp.Evaluate[bool](`window.notReloaded = true`))
+	first := read(t, ctx, "invocations", chromedp.Evaluate[string](`document.getElementById("totals").dataset.invocations`))
+	n0, err := strconv.Atoi(first)
+	if err != nil {
+		t.Fatalf("invocations %q", first)
+	}
+	sample(t, ctx, `document.getElementById("totals").dataset.invocations`, 30*time.Second, func(seen []string) bool {
+		n, err := strconv.Atoi(seen[len(seen)-1])
+		return err == nil && n > n0
+	})
+	metricsState := read(t, ctx, "metrics page", chromedp.Evaluate[string](`(() => {
+		const line = document.querySelector('#chart-errors [data-alarm-threshold="orders-errors"]');
+		const badge = document.querySelector('[data-alarm="orders-errors"] .badge');
+		const v2 = document.querySelector('#versions [data-version="`+v2+`"]');
+		return [window.notReloaded === true, !!line && line.dataset.state, !!badge && badge.textContent, !!v2, line ? line.textContent : ""].join("|") })()`))
+	if parts := strings.Split(metricsState, "|"); len(parts) != 5 || parts[0] != "true" || parts[1] == "false" || parts[1] != parts[2] || parts[3] != "true" ||
+		!strings.Contains(parts[4], "orders-errors Sum of Errors per 1s ≥ 1") {
+		t.Fatalf("metrics page: not reloaded | threshold line's state | alarm's state | version %s row | line label: %q", v2, metricsState)
+	}
+	screenshot(t, ctx, "ui-metrics.png")
+	checkAccessibility(t, ctx, axe, "metrics")
+	checkKeyboard(t, ctx, "metrics")
 
 	// 2. A defective canary: its alarm turns red and the weight drops to 0 at the rollback, live.
 	id = createDeployment(t, cd, appSpecFor("orders", "live", v2, v3))
@@ -311,6 +445,7 @@ func TestUIConsole(t *testing.T) {
 	}
 	withCookie := map[string]string{"Cookie": "sluice_console=" + cookie.Value}
 	browse(t, ctx, "stop confirmation", chromedp.Navigate(stopURL), chromedp.WaitVisible(chromedp.ID("confirm-rollback")))
+	checkAccessibility(t, ctx, axe, "stop confirmation")
 	csrf := viewerCSRF(t, ctx)
 	forged := []struct {
 		name   string
@@ -329,7 +464,7 @@ func TestUIConsole(t *testing.T) {
 	}
 
 	// A read-only identity sees the pages and gets 403 on the action.
-	browse(t, ctx, "sign in as viewer", chromedp.Navigate(signInLink(t, viewerEnv)))
+	signInBrowser(t, ctx, signInLink(t, viewerEnv))
 	waitFor(t, ctx, signedIn+` && document.getElementById("principal").textContent.includes("viewer")`)
 	principal = read(t, ctx, "principal", chromedp.Text(chromedp.ID("principal")))
 	if principal != "arn:aws:iam::000000000000:user/viewer" {
@@ -342,8 +477,18 @@ func TestUIConsole(t *testing.T) {
 	if !strings.Contains(message, "AccessDenied") || !strings.Contains(message, "codedeploy:StopDeployment") {
 		t.Fatalf("viewer's stop answered %q", message)
 	}
+	checkAccessibility(t, ctx, axe, "error")
 	if r := get(t, stopURL, map[string]string{"Cookie": "sluice_console=" + sessionCookie(t, ctx).Value}); r.Status != http.StatusOK {
 		t.Fatalf("viewer's confirmation page: %d", r.Status)
+	}
+	// It may not read logs: the logs page is a 403 that says which permission is missing.
+	logsURL := s.URL + "/_sluice/ui/functions/audit/logs"
+	if r := get(t, logsURL, map[string]string{"Cookie": "sluice_console=" + sessionCookie(t, ctx).Value}); r.Status != http.StatusForbidden ||
+		!strings.Contains(string(r.Body), "logs:FilterLogEvents") || strings.Contains(string(r.Body), "printed by the test") {
+		t.Fatalf("viewer's logs page: %d %s", r.Status, r.Body)
+	}
+	if r := get(t, logsURL+"/live", map[string]string{"Cookie": "sluice_console=" + sessionCookie(t, ctx).Value}); strings.Contains(string(r.Body), "printed by the test") {
+		t.Fatalf("viewer's logs stream: %d %s", r.Status, r.Body)
 	}
 	checkStatus := func(r rawResponse, want int) {
 		t.Helper()
@@ -355,12 +500,16 @@ func TestUIConsole(t *testing.T) {
 		url.Values{"rollback": {"yes"}, "csrf": {viewerCSRF(t, ctx)}}), http.StatusForbidden)
 
 	// The root acts on it, with confirmation; the timeline says who did.
-	browse(t, ctx, "sign in again", chromedp.Navigate(signInLink(t, s.Env())))
+	signInBrowser(t, ctx, signInLink(t, s.Env()))
 	waitFor(t, ctx, signedIn+` && document.getElementById("principal").textContent.endsWith(":root")`)
 	// It pauses it first (a traffic control), then stops it.
-	browse(t, ctx, "pause", chromedp.Navigate(s.URL+"/_sluice/ui/deployments/"+id+"/control/pause"), chromedp.WaitVisible(chromedp.ID("confirm-control")),
-		chromedp.Click(chromedp.ID("confirm-control")))
+	browse(t, ctx, "pause", chromedp.Navigate(s.URL+"/_sluice/ui/deployments/"+id+"/control/pause"), chromedp.WaitVisible(chromedp.ID("confirm-control")))
+	checkAccessibility(t, ctx, axe, "pause confirmation")
+	browse(t, ctx, "confirm the pause", chromedp.Click(chromedp.ID("confirm-control")))
 	waitFor(t, ctx, `location.pathname.endsWith("/deployments/`+id+`") && !!document.getElementById("timeline") && document.getElementById("timeline").innerText.includes("paused by arn:aws:iam::000000000000:root")`)
+	// Every action of a running deployment is reachable by the keyboard.
+	checkAccessibility(t, ctx, axe, "paused deployment")
+	checkKeyboard(t, ctx, "paused deployment")
 	browse(t, ctx, "stop", chromedp.Navigate(stopURL), chromedp.WaitVisible(chromedp.ID("confirm-rollback")),
 		chromedp.Click(chromedp.ID("confirm-rollback")))
 	waitFor(t, ctx, `location.pathname.endsWith("/deployments/`+id+`") && !!document.getElementById("timeline")`)
@@ -375,8 +524,16 @@ func TestUIConsole(t *testing.T) {
 		t.Fatal("the functions page scrolls sideways at 390 px")
 	}
 	screenshot(t, ctx, "ui-functions-phone.png")
-	browse(t, ctx, "desktop width", chromedp.ResetViewport(), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("fn-orders")))
+	browse(t, ctx, "desktop width", chromedp.EmulateViewport(1280, 800), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("fn-orders")))
 	screenshot(t, ctx, "ui-functions.png")
+	checkKeyboard(t, ctx, "functions")
+	browse(t, ctx, "deployments", chromedp.Navigate(s.URL+"/_sluice/ui/deployments"), chromedp.WaitVisible(chromedp.CSS("table.list")))
+	checkAccessibility(t, ctx, axe, "deployments")
+
+	// Signing out ends the session.
+	browse(t, ctx, "sign out", chromedp.Click(chromedp.CSS(`.who button`)))
+	waitFor(t, ctx, `document.querySelector("h1") && document.querySelector("h1").textContent === "Signed out"`)
+	checkAccessibility(t, ctx, axe, "signed out")
 }
 
 // viewerCSRF reads the anti-forgery token of the browser's current session from a page it renders.

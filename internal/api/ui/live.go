@@ -14,7 +14,8 @@ import (
 // says what it shows may have changed, and sends it when it differs from what the browser has. The browser never
 // polls: the functions page follows the control plane's watch (controlplane.WatchFunctions), a deployment page the
 // controller's watch of deployment records and the alarm service's state changes (and, for its chart's time axis,
-// a one-second tick on the server). Each render re-checks the session and the
+// a one-second tick on the server), a metrics page the alarm service's changes and a one-second tick that re-reads
+// the metric store, a logs page a one-second tick that reads the lines written since the last. Each render re-checks the session and the
 // authorization, so an ended session or a revoked permission ends the stream.
 
 // functionsLive streams the functions page's live region.
@@ -69,18 +70,7 @@ func (h *Handler) deploymentLive(w http.ResponseWriter, r *http.Request, s *sess
 		context.AfterFunc(ctx, cancel)
 		// Time moves the chart too: a running deployment's actual line reaches "now". The region is re-rendered
 		// each second for that (and sent only if it changed: a finished deployment's does not).
-		go func() {
-			tick := time.NewTicker(time.Second)
-			defer tick.Stop()
-			for {
-				select {
-				case <-tick.C:
-					notify()
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
+		everySecond(ctx, notify)
 		return nil
 	}, func(ctx context.Context) (string, error) {
 		v, err := h.deploymentView(ctx, s, id)
@@ -89,6 +79,59 @@ func (h *Handler) deploymentLive(w http.ResponseWriter, r *http.Request, s *sess
 		}
 		return h.fragment("deployment-live", page{Session: s, Data: v})
 	})
+}
+
+// metricsLive streams a metrics page's live region. Samples are recorded on every invocation (and, in a cluster,
+// on every node), so the server re-reads the metric store each second — one read per open page, never a request
+// from the browser — and the alarm service's state changes re-render at once.
+func (h *Handler) metricsLive(w http.ResponseWriter, r *http.Request, s *session) {
+	name, qualifier := r.PathValue("name"), metricsQualifier(r)
+	h.stream(w, r, s, func(ctx context.Context, notify func()) error {
+		cancel := h.o.Alarms.Subscribe(func(alarms.Change) { notify() })
+		context.AfterFunc(ctx, cancel)
+		everySecond(ctx, notify)
+		return nil
+	}, func(ctx context.Context) (string, error) {
+		v, err := h.metricsView(ctx, s, name, qualifier)
+		if err != nil {
+			return "", err
+		}
+		return h.fragment("metrics-live", v)
+	})
+}
+
+// logsLive streams a logs page's live region: each second the stream's follower reads the lines written since
+// its last read, when the group changed (the log store is a file per group, written by every invocation; in a
+// cluster, one per node).
+func (h *Handler) logsLive(w http.ResponseWriter, r *http.Request, s *session) {
+	name := r.PathValue("name")
+	follower := newLogFollower(name, h.o.Now())
+	h.stream(w, r, s, func(ctx context.Context, notify func()) error {
+		everySecond(ctx, notify)
+		return nil
+	}, func(ctx context.Context) (string, error) {
+		v, err := h.logsView(ctx, s, name, follower)
+		if err != nil {
+			return "", err
+		}
+		return h.fragment("logs-live", v)
+	})
+}
+
+// everySecond calls notify each second until ctx ends.
+func everySecond(ctx context.Context, notify func()) {
+	go func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				notify()
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 }
 
 func (h *Handler) fragment(name string, data any) (string, error) {

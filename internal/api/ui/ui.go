@@ -1,20 +1,25 @@
 // Package ui is the web console's edge: the pages `sluice serve` serves under /_sluice/ui/ — functions with their
 // state and aliases' splits, deployments with their planned and actual traffic shift drawn as inline SVG, hook
-// results, alarms and timeline, kept live by server-sent events — and the actions on a running deployment: stop (and
-// roll back), and Sluice's traffic controls (pause, resume, skip the wait, promote).
+// results, alarms and timeline, a function's or alias's metrics (invocations, errors, throttles, duration p50/p99,
+// split by executed version, with its alarms' thresholds drawn) and a function's logs, followed — kept live by
+// server-sent events, and the actions on a running deployment: stop (and roll back), and Sluice's traffic controls
+// (pause, resume, skip the wait, promote).
 //
 // A browser cannot sign requests with SigV4, so it signs in with a link `sluice ui` obtains through a signed API
-// call (stackapi's CreateSignInLink, over package console): GET sign-in?token=… redeems the single-use link and
-// sets the session cookie (HttpOnly, SameSite=Strict, expiring, Secure over TLS; the URL is then left for one
-// without the secret, by a page that moves itself on: Sluice answers no request with a redirect). Every page, live stream and action is then authorized as the API call it mirrors would be,
-// with the session's IAM identity (ListFunctions, GetDeployment, StopDeployment…), by the same Authorizer the API
-// edges ask. Actions are POSTs carrying the session's CSRF token (console.CSRFToken) and, when the browser sends
-// them, an Origin of this server and a same-origin Sec-Fetch-Site. The console answers only on loopback listeners,
-// or over TLS.
+// call (stackapi's CreateSignInLink, over package console). GET sign-in?token=… only shows a page with a "Sign in"
+// button, so that a link preview fetching the link does not use it up; the button POSTs the token in the form
+// body, which redeems the single-use link and sets the session cookie (HttpOnly, SameSite=Strict, expiring, Secure
+// over TLS), and the answer moves the browser on to the console (Sluice answers no request with a redirect). Every
+// page, live stream and action is then authorized as the API call it mirrors would be, with the session's IAM
+// identity (ListFunctions, GetDeployment, GetMetricData, FilterLogEvents, StopDeployment…), by the same Authorizer
+// the API edges ask. Actions are POSTs carrying the session's CSRF token (console.CSRFToken) and, when the browser
+// sends them, an Origin of this server and a same-origin Sec-Fetch-Site (the sign-in POST too). The console answers
+// only on loopback listeners, or over TLS.
 //
 // Assets are embedded (go:embed); there is no build step and no third-party front-end code. Pages are plain HTML
 // that work without script; the script only swaps in the live region's HTML from the event stream, which the
-// server renders with the same templates as the page.
+// server renders with the same templates as the page. Log lines and every other stored text are escaped by
+// html/template, never interpreted.
 package ui
 
 import (
@@ -96,6 +101,8 @@ type Options struct {
 	Functions   Functions
 	Deployments Deployments
 	Alarms      Alarms
+	Metrics     Metrics
+	Logs        Logs
 	Account     lambda.Account
 	// DeployTimeScale is the server's --deploy-time-scale, which places a schedule's steps on the chart.
 	DeployTimeScale float64
@@ -128,10 +135,15 @@ func New(o Options) *Handler {
 	h.pages = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html"))
 	assets, _ := fs.Sub(assetFS, "assets")
 	h.mux.Handle("GET "+Prefix+"assets/", http.StripPrefix(Prefix+"assets/", http.FileServerFS(assets)))
-	h.mux.HandleFunc("GET "+SignInPath, h.signIn)
+	h.mux.HandleFunc("GET "+SignInPath, h.signInPage)
+	h.mux.HandleFunc("POST "+SignInPath, h.signIn)
 	h.mux.HandleFunc("POST "+Prefix+"sign-out", h.withSession(h.signOut))
 	h.mux.HandleFunc("GET "+Prefix+"{$}", h.withSession(h.functionsPage))
 	h.mux.HandleFunc("GET "+Prefix+"functions/live", h.withSession(h.functionsLive))
+	h.mux.HandleFunc("GET "+Prefix+"functions/{name}/metrics", h.withSession(h.metricsPage))
+	h.mux.HandleFunc("GET "+Prefix+"functions/{name}/metrics/live", h.withSession(h.metricsLive))
+	h.mux.HandleFunc("GET "+Prefix+"functions/{name}/logs", h.withSession(h.logsPage))
+	h.mux.HandleFunc("GET "+Prefix+"functions/{name}/logs/live", h.withSession(h.logsLive))
 	h.mux.HandleFunc("GET "+Prefix+"deployments", h.withSession(h.deploymentsPage))
 	h.mux.HandleFunc("GET "+Prefix+"deployments/{id}", h.withSession(h.deploymentPage))
 	h.mux.HandleFunc("GET "+Prefix+"deployments/{id}/live", h.withSession(h.deploymentLive))
@@ -182,22 +194,44 @@ func secureEnough(r *http.Request) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// signIn redeems a link and sets the session cookie, then leaves the URL that held the secret.
+// signInPage answers a sign-in link's GET with a page whose button redeems it: a GET never does, so a link
+// preview (a chat or mail client fetching the link to show it) does not use it up.
+func (h *Handler) signInPage(w http.ResponseWriter, r *http.Request) {
+	token := r.URL.Query().Get("token")
+	if !console.WellFormed(token) {
+		h.fail(w, r, http.StatusUnauthorized, invalidLink)
+		return
+	}
+	// The page's form posts the token; the page's own address, which holds it, is not sent to anyone else (the
+	// same-origin Referrer-Policy: under no-referrer the form's Origin would be "null", which checkSameSite refuses).
+	h.render(w, r, http.StatusOK, "signin", page{Title: "Sign in", Data: token})
+}
+
+const invalidLink = "This sign-in link is invalid, was used already or has expired. Run `sluice ui` for a new one."
+
+// signIn redeems a link posted by the sign-in page and sets the session cookie.
 func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Referrer-Policy", "no-referrer")
-	token, sess, err := h.o.Sessions.Redeem(r.Context(), r.URL.Query().Get("token"))
+	// A form another site posts could sign this browser in as someone else (login CSRF): only this origin's.
+	if !h.checkSameSite(w, r) {
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	if err := r.ParseForm(); err != nil {
+		h.fail(w, r, http.StatusBadRequest, "The form could not be read.")
+		return
+	}
+	token, sess, err := h.o.Sessions.Redeem(r.Context(), r.PostForm.Get("token"))
 	if err != nil {
 		if !errors.Is(err, console.ErrInvalidLink) {
 			h.o.Log.Error("redeem a sign-in link", "err", err)
 		}
-		h.fail(w, r, http.StatusUnauthorized, "This sign-in link is invalid, was used already or has expired. Run `sluice ui` for a new one.")
+		h.fail(w, r, http.StatusUnauthorized, invalidLink)
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: token, Path: Prefix, Expires: sess.Expires,
 		MaxAge: max(1, int(time.Until(sess.Expires).Seconds())), HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
 	h.o.Log.Info("console sign-in", "principal", sess.Principal)
-	// Sluice never answers with a redirect (the gateway turns one into a 404); the page moves itself on, to a URL
-	// without the secret.
+	// Sluice never answers with a redirect (the gateway turns one into a 404); the page moves itself on.
 	h.render(w, r, http.StatusOK, "moveon", page{Title: "Signed in", MoveOn: Prefix})
 }
 
@@ -244,12 +278,7 @@ func (h *Handler) withSession(fn func(http.ResponseWriter, *http.Request, *sessi
 // checkCSRF refuses an action that does not carry the session's CSRF token or that a browser says came from
 // another origin.
 func (h *Handler) checkCSRF(w http.ResponseWriter, r *http.Request, s *session) bool {
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
-		h.fail(w, r, http.StatusForbidden, "Refused: the request came from another site.")
-		return false
-	}
-	if origin := r.Header.Get("Origin"); origin != "" && !sameOrigin(origin, r) {
-		h.fail(w, r, http.StatusForbidden, "Refused: the request came from another origin.")
+	if !h.checkSameSite(w, r) {
 		return false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
@@ -259,6 +288,19 @@ func (h *Handler) checkCSRF(w http.ResponseWriter, r *http.Request, s *session) 
 	}
 	if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(s.CSRF)) != 1 {
 		h.fail(w, r, http.StatusForbidden, "Refused: the form's anti-forgery token is missing or wrong. Reload the page and try again.")
+		return false
+	}
+	return true
+}
+
+// checkSameSite refuses a POST that a browser says came from another site or origin.
+func (h *Handler) checkSameSite(w http.ResponseWriter, r *http.Request) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
+		h.fail(w, r, http.StatusForbidden, "Refused: the request came from another site.")
+		return false
+	}
+	if origin := r.Header.Get("Origin"); origin != "" && !sameOrigin(origin, r) {
+		h.fail(w, r, http.StatusForbidden, "Refused: the request came from another origin.")
 		return false
 	}
 	return true

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +22,8 @@ import (
 	"github.com/sluice-dev/sluice/internal/controlplane"
 	"github.com/sluice-dev/sluice/internal/fault"
 	"github.com/sluice-dev/sluice/internal/lambda"
+	"github.com/sluice-dev/sluice/internal/logstore"
+	"github.com/sluice-dev/sluice/internal/metrics"
 	"github.com/sluice-dev/sluice/internal/sigv4"
 	"github.com/sluice-dev/sluice/internal/store/bolt"
 )
@@ -97,12 +100,22 @@ func (noFunctions) WatchFunctions(context.Context, int64) (<-chan controlplane.F
 	return make(chan controlplane.FunctionChanges), nil
 }
 
-type noAlarms struct{}
+// someAlarms are the alarms Describe lists (all of them, one page).
+type someAlarms []alarms.Alarm
 
-func (noAlarms) Describe(context.Context, alarms.DescribeFilter) ([]alarms.Alarm, string, error) {
-	return nil, "", nil
+func (a someAlarms) Describe(_ context.Context, f alarms.DescribeFilter) ([]alarms.Alarm, string, error) {
+	if len(f.Names) == 0 {
+		return a, "", nil
+	}
+	var out []alarms.Alarm
+	for _, x := range a {
+		if slices.Contains(f.Names, x.Name) {
+			out = append(out, x)
+		}
+	}
+	return out, "", nil
 }
-func (noAlarms) Subscribe(func(alarms.Change)) func() { return func() {} }
+func (someAlarms) Subscribe(func(alarms.Change)) func() { return func() {} }
 
 type keyring map[string]string // access key → principal
 
@@ -115,10 +128,26 @@ func (k keyring) LookupCredential(_ context.Context, id string) (sigv4.Credentia
 }
 
 type fixture struct {
-	h    *Handler
-	s    *console.Service
-	deps *deployments
-	logs *bytes.Buffer
+	h       *Handler
+	s       *console.Service
+	deps    *deployments
+	logs    *bytes.Buffer
+	metrics *metrics.Store
+	fnLogs  *logstore.Store
+	now     time.Time // the handler's and the metric store's clock
+}
+
+// fixtureAlarms are the alarms the fixture's Describe lists: two on orders:live (one per kind), one on another
+// function.
+var fixtureAlarms = someAlarms{
+	{Definition: alarms.Definition{Name: "orders-errors", Metric: metrics.NewMetricID("AWS/Lambda", "Errors",
+		metrics.Dimension{Name: "FunctionName", Value: "orders"}, metrics.Dimension{Name: "Resource", Value: "orders:live"}),
+		Statistic: "Sum", Period: time.Minute, Threshold: 3, ComparisonOperator: "GreaterThanOrEqualToThreshold"}, StateValue: "ALARM", StateReason: "Threshold Crossed"},
+	{Definition: alarms.Definition{Name: "orders-error-rate", Threshold: 0.05, ComparisonOperator: "GreaterThanThreshold", Metrics: []alarms.MetricQuery{
+		{ID: "e", Metric: metrics.NewMetricID("AWS/Lambda", "Errors", metrics.Dimension{Name: "FunctionName", Value: "orders"}, metrics.Dimension{Name: "Resource", Value: "orders:live"}), Stat: "Sum", Period: time.Minute},
+		{ID: "rate", Expression: "e/100", ReturnData: true}}}, StateValue: "OK"},
+	{Definition: alarms.Definition{Name: "billing-errors", Metric: metrics.NewMetricID("AWS/Lambda", "Errors", metrics.Dimension{Name: "FunctionName", Value: "billing"}),
+		Statistic: "Sum", Period: time.Minute, Threshold: 1, ComparisonOperator: "GreaterThanThreshold"}, StateValue: "OK"},
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -133,13 +162,21 @@ func newFixture(t *testing.T) *fixture {
 		CreateTime: time.Now(), TrafficRouting: codedeploy.TrafficRouting{Type: codedeploy.TimeBasedCanary, Percentage: 10, IntervalMinutes: 5}},
 		changes: make(chan []string)}
 	logs := &bytes.Buffer{}
+	now := time.Date(2026, 12, 7, 16, 0, 0, 0, time.UTC)
+	ms := metrics.NewStore(metrics.Options{Now: func() time.Time { return now }})
+	fnLogs, err := logstore.Open(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fnLogs.Close() })
 	read := []string{"lambda:ListFunctions", "codedeploy:GetDeployment", "codedeploy:ListDeployments"}
-	h := New(Options{Sessions: sessions, Functions: noFunctions{}, Deployments: deps, Alarms: noAlarms{},
-		Authorizer: policies{operator: append(read, "codedeploy:StopDeployment", "codedeploy:PauseDeployment"), viewer: read},
-		Account:    lambda.Account{Region: "us-east-1", ID: "000000000000"}, DeployTimeScale: 30,
+	h := New(Options{Sessions: sessions, Functions: noFunctions{}, Deployments: deps, Alarms: fixtureAlarms, Metrics: ms, Logs: fnLogs,
+		Authorizer: policies{operator: append(read, "codedeploy:StopDeployment", "codedeploy:PauseDeployment", "cloudwatch:GetMetricData",
+			"cloudwatch:DescribeAlarms", "logs:FilterLogEvents"), viewer: read},
+		Account: lambda.Account{Region: "us-east-1", ID: "000000000000"}, DeployTimeScale: 30, Now: func() time.Time { return now },
 		Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	t.Cleanup(h.Close)
-	return &fixture{h: h, s: sessions, deps: deps, logs: logs}
+	return &fixture{h: h, s: sessions, deps: deps, logs: logs, metrics: ms, fnLogs: fnLogs, now: now}
 }
 
 // serve answers r as if it arrived on the listener at local (127.0.0.1 unless given).
@@ -154,6 +191,16 @@ func (f *fixture) serve(r *http.Request, local string) *httptest.ResponseRecorde
 	return w
 }
 
+// redeem posts a sign-in link's token as the sign-in page's button does.
+func (f *fixture) redeem(token string, header map[string]string, local string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodPost, SignInPath, strings.NewReader(url.Values{"token": {token}}.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range header {
+		r.Header.Set(k, v)
+	}
+	return f.serve(r, local)
+}
+
 // signIn redeems a fresh link for principal through the sign-in page and returns the session cookie.
 func (f *fixture) signIn(t *testing.T, key, principal string) *http.Cookie {
 	t.Helper()
@@ -161,7 +208,7 @@ func (f *fixture) signIn(t *testing.T, key, principal string) *http.Cookie {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := f.serve(httptest.NewRequest(http.MethodGet, SignInPath+"?token="+link.Token, nil), "")
+	w := f.redeem(link.Token, nil, "")
 	if w.Code != http.StatusOK {
 		t.Fatalf("sign-in: %d %s", w.Code, w.Body)
 	}
@@ -180,7 +227,7 @@ func TestSignInCookie(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := f.serve(httptest.NewRequest(http.MethodGet, SignInPath+"?token="+link.Token, nil), "")
+	w := f.redeem(link.Token, map[string]string{"Origin": "http://example.com", "Sec-Fetch-Site": "same-origin"}, "")
 	cookies := w.Result().Cookies()
 	if w.Code != http.StatusOK || len(cookies) != 1 {
 		t.Fatalf("sign-in: %d, cookies %v", w.Code, cookies)
@@ -189,18 +236,16 @@ func TestSignInCookie(t *testing.T) {
 	if !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != Prefix || c.MaxAge <= 0 || c.Secure {
 		t.Errorf("cookie %+v: want HttpOnly, SameSite=Strict, Path=%s, expiring, not Secure on plain loopback", c, Prefix)
 	}
-	if got := w.Header().Get("Referrer-Policy"); got != "no-referrer" {
-		t.Errorf("the sign-in page's Referrer-Policy is %q", got)
-	}
 	if !strings.Contains(w.Body.String(), `content="0;url=/_sluice/ui/"`) {
-		t.Errorf("the sign-in page does not move on to the console:\n%s", w.Body)
+		t.Errorf("the sign-in answer does not move on to the console:\n%s", w.Body)
 	}
-	if again := f.serve(httptest.NewRequest(http.MethodGet, SignInPath+"?token="+link.Token, nil), ""); again.Code != http.StatusUnauthorized || len(again.Result().Cookies()) != 0 {
+	if again := f.redeem(link.Token, nil, ""); again.Code != http.StatusUnauthorized || len(again.Result().Cookies()) != 0 {
 		t.Errorf("the link signed in twice: %d", again.Code)
 	}
 	// Over TLS the cookie is Secure.
 	link, _ = f.s.CreateLink(t.Context(), console.Identity{Principal: operator, AccessKeyID: "AKIAOPERATOR"})
-	r := httptest.NewRequest(http.MethodGet, SignInPath+"?token="+link.Token, nil)
+	r := httptest.NewRequest(http.MethodPost, SignInPath, strings.NewReader("token="+link.Token))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	r.TLS = &tls.ConnectionState{}
 	if c := f.serve(r, "10.1.2.3:443").Result().Cookies(); len(c) != 1 || !c[0].Secure {
 		t.Errorf("cookie over TLS: %+v", c)
@@ -210,9 +255,42 @@ func TestSignInCookie(t *testing.T) {
 	}
 }
 
+// A GET of the link (a link preview) shows the button and redeems nothing; a sign-in posted by another site is
+// refused (login CSRF) and leaves the link usable.
+func TestSignInLinkSurvivesGETAndForeignPosts(t *testing.T) {
+	f := newFixture(t)
+	link, err := f.s.CreateLink(t.Context(), console.Identity{Principal: operator, AccessKeyID: "AKIAOPERATOR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		w := f.serve(httptest.NewRequest(http.MethodGet, SignInPath+"?token="+link.Token, nil), "")
+		body := w.Body.String()
+		if w.Code != http.StatusOK || len(w.Result().Cookies()) != 0 || !strings.Contains(body, `<form method="post" action="/_sluice/ui/sign-in"`) ||
+			!strings.Contains(body, `name="token" value="`+link.Token+`"`) {
+			t.Fatalf("GET sign-in: %d, cookies %v:\n%s", w.Code, w.Result().Cookies(), body)
+		}
+		if got := w.Header().Get("Referrer-Policy"); got != "same-origin" {
+			t.Errorf("the sign-in page's Referrer-Policy is %q", got)
+		}
+	}
+	if w := f.serve(httptest.NewRequest(http.MethodGet, SignInPath+"?token=junk", nil), ""); w.Code != http.StatusUnauthorized || strings.Contains(w.Body.String(), "<form") {
+		t.Errorf("GET sign-in with junk: %d", w.Code)
+	}
+	for _, h := range []map[string]string{{"Origin": "http://evil.example"}, {"Origin": "null"}, {"Sec-Fetch-Site": "cross-site"}} {
+		if w := f.redeem(link.Token, h, ""); w.Code != http.StatusForbidden || len(w.Result().Cookies()) != 0 {
+			t.Errorf("sign-in posted with %v: %d", h, w.Code)
+		}
+	}
+	if w := f.redeem(link.Token, map[string]string{"Origin": "http://example.com"}, ""); w.Code != http.StatusOK || len(w.Result().Cookies()) != 1 {
+		t.Fatalf("the link no longer signs in after GETs and refused posts: %d %s", w.Code, w.Body)
+	}
+}
+
 func TestRefusals(t *testing.T) {
 	f := newFixture(t)
 	op := f.signIn(t, "AKIAOPERATOR", operator)
+	view := f.signIn(t, "AKIAVIEWER", viewer)
 	cases := []struct {
 		name   string
 		path   string
@@ -228,6 +306,13 @@ func TestRefusals(t *testing.T) {
 		{"junk cookie", Prefix, "", false, &http.Cookie{Name: CookieName, Value: "junk"}, http.StatusUnauthorized},
 		{"non-loopback listener", Prefix, "192.168.1.20:9324", false, op, http.StatusForbidden},
 		{"non-loopback sign-in", SignInPath + "?token=x", "192.168.1.20:9324", false, nil, http.StatusForbidden},
+		{"metrics", Prefix + "functions/orders/metrics?qualifier=live", "", false, op, http.StatusOK},
+		{"metrics, not allowed", Prefix + "functions/orders/metrics", "", false, view, http.StatusForbidden},
+		{"metrics, bad qualifier", Prefix + "functions/orders/metrics?qualifier=a%20b", "", false, op, http.StatusBadRequest},
+		{"metrics, bad name", Prefix + "functions/" + strings.Repeat("x", 65) + "/metrics", "", false, op, http.StatusBadRequest},
+		{"logs", Prefix + "functions/orders/logs", "", false, op, http.StatusOK},
+		{"logs, not allowed", Prefix + "functions/orders/logs", "", false, view, http.StatusForbidden},
+		{"logs, no cookie", Prefix + "functions/orders/logs", "", false, nil, http.StatusUnauthorized},
 		{"non-loopback listener over TLS", Prefix, "192.168.1.20:9324", true, op, http.StatusOK},
 		{"IPv6 loopback", Prefix, "[::1]:9324", false, op, http.StatusOK},
 		{"pause confirmation", Prefix + "deployments/d-ABCDEFGHI/control/pause", "", false, op, http.StatusOK},
