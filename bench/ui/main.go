@@ -5,13 +5,14 @@
 //     every request the browser makes (HTML, CSS, JS, anything else), from the network domain: the bytes of the
 //     bodies (uncompressed) and what crossed the connection (headers and bodies as transferred). The live region's
 //     event stream stays open; its first event is counted apart.
+//
 //  2. Update latency: from an API call that changes what a page shows to the page's DOM showing it — an alias
 //     moved with UpdateAlias (the functions page), a linear deployment's next step made with SkipWaitTime (the
 //     deployment page) — -changes of each. The browser timestamps the DOM mutation that shows the change
 //     (MutationObserver) and the arrival of each server-sent event; the harness timestamps the API call. Both read
 //     the same clock, the machine's wall clock (performance.timeOrigin + performance.now() in the page).
 //
-//	go run ./bench/ui [-changes 30] [-sluice-bin path]
+//     go run ./bench/ui [-changes 30] [-sluice-bin path]
 package main
 
 import (
@@ -253,7 +254,10 @@ func setup(ctx context.Context, c *clients, pkg []byte) error {
 }
 
 func waitUpdated(ctx context.Context, c *lambda.Client) error {
-	w := lambda.NewFunctionUpdatedV2Waiter(c, func(o *lambda.FunctionUpdatedV2WaiterOptions) { o.MinDelay = 50 * time.Millisecond; o.MaxDelay = 200 * time.Millisecond })
+	w := lambda.NewFunctionUpdatedV2Waiter(c, func(o *lambda.FunctionUpdatedV2WaiterOptions) {
+		o.MinDelay = 50 * time.Millisecond
+		o.MaxDelay = 200 * time.Millisecond
+	})
 	return w.Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(fnName)}, time.Minute)
 }
 
