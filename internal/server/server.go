@@ -233,7 +233,11 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if keyPair != nil {
 		// Plain HTTP on this port fails its handshake (Go's server answers it 400): there is no second, plain port.
 		ln = tls.NewListener(ln, keyPair.ServerConfig())
-		endpoint = "https://" + ln.Addr().String()
+		var named bool
+		if endpoint, named = tlsEndpoint(ln.Addr().String(), keyPair.Certificate().Leaf); !named {
+			log.Warn("the TLS certificate does not name the listener's address (nor localhost): functions and `sluice env` are given an endpoint their clients will refuse",
+				"endpoint", endpoint)
+		}
 	}
 	node, err := joinCluster(ctx, cfg, db, endpoint, started)
 	if err != nil {

@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -66,4 +68,26 @@ func followKeyPair(ctx context.Context, pair *certfile.KeyPair, cfg Config, log 
 			log.Info("TLS key pair reloaded", "trigger", why, "subject", leaf.Subject.String(), "not_after", leaf.NotAfter.UTC().Format(time.RFC3339))
 		}
 	}
+}
+
+// tlsEndpoint is the https URL of the listener at addr that this machine's clients (functions, `sluice env`, the
+// CLI) are given: the listener's own address when the certificate names it; for a listener on every address or on
+// loopback whose certificate does not name that address, the first of localhost and 127.0.0.1 it names. ok is false
+// when the certificate names none of them: clients then refuse it unless told the endpoint by its name.
+func tlsEndpoint(addr string, leaf *x509.Certificate) (endpoint string, ok bool) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "https://" + addr, false
+	}
+	if leaf.VerifyHostname(host) == nil {
+		return "https://" + addr, true
+	}
+	if ip := net.ParseIP(host); ip != nil && (ip.IsUnspecified() || ip.IsLoopback()) {
+		for _, name := range []string{"localhost", "127.0.0.1"} {
+			if leaf.VerifyHostname(name) == nil {
+				return "https://" + net.JoinHostPort(name, port), true
+			}
+		}
+	}
+	return "https://" + addr, false
 }
