@@ -188,7 +188,8 @@ import boto3
 
 def handler(event, context):
     names = [f["FunctionName"] for f in boto3.client("lambda").list_functions()["Functions"]]
-    return {"endpoint": os.environ["AWS_ENDPOINT_URL"], "names": names}
+    return {"endpoint": os.environ["AWS_ENDPOINT_URL"], "names": names,
+            "proto": (event.get("headers") or {}).get("x-forwarded-proto")}
 `})
 	})
 	waitActive(t, c, "caller")
@@ -237,8 +238,9 @@ print(len(fns), url)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"caller"`) {
-		t.Errorf("function URL over TLS: %d %s", resp.StatusCode, body)
+	var answer struct{ Proto string }
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &answer) != nil || answer.Proto != "https" {
+		t.Errorf("function URL over TLS: %d %s (want the event's x-forwarded-proto https)", resp.StatusCode, body)
 	}
 
 	// Sluice's own CLI: `sluice env` checks the server through AWS_CA_BUNDLE; `sluice ui` links to https.
