@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -30,6 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/sluice-dev/sluice/internal/api/ui"
+	"github.com/sluice-dev/sluice/internal/store/etcd/etcdtest"
 )
 
 // testCA is a certificate authority made by a test, with the files `sluice serve --tls-cert/--tls-key` and its
@@ -328,5 +330,44 @@ print(len(fns), url)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("the console on a plain non-loopback listener: %d %q", resp.StatusCode, line)
+	}
+}
+
+// TestClusterTLS: nodes serving TLS, advertising https URLs, call each other over TLS with the CA bundle they were
+// given: each node's status reaches the others, and code uploaded to one node runs on another.
+func TestClusterTLS(t *testing.T) {
+	t.Parallel()
+	endpoint := testEtcd(t)
+	takeClusterSlot(t)
+	ca := newTestCA(t)
+	ca.issue(t, 1, net.IPv4(127, 0, 0, 1))
+	prefix := fmt.Sprintf("/e2e-tls-%d", os.Getpid())
+	nodes := make([]*server, 2)
+	for i := range nodes {
+		addr := etcdtest.FreeAddr()
+		nodes[i] = startServerTrusting(t, ca.roots, []string{"AWS_CA_BUNDLE=" + ca.file("ca.pem")},
+			"--listen", addr, "--advertise-url", "https://"+addr, "--tls-cert", ca.file("cert.pem"), "--tls-key", ca.file("key.pem"),
+			"--etcd-endpoints", endpoint, "--etcd-prefix", prefix, "--etcd-max-txn-ops", fmt.Sprint(etcdtest.MaxTxnOps),
+			"--node-name", fmt.Sprintf("n%d", i), "--lease-ttl", "4", "--drain-delay", "500ms")
+	}
+	st := nodes[1].clusterStatus(t)
+	if len(st.Nodes) != 2 {
+		t.Fatalf("cluster status: %+v", st)
+	}
+	for _, n := range st.Nodes {
+		if !strings.HasPrefix(n.URL, "https://") || n.Error != "" {
+			t.Errorf("node %s as n1 sees it: URL %s, error %q", n.Name, n.URL, n.Error)
+		}
+	}
+	createEcho(t, nodes[0].Lambda(), "orders")
+	waitActive(t, nodes[0].Lambda(), "orders")
+	awaitInvocable(t, nodes, "orders", "")
+	if v := echoVersion(t, nodes[1].Lambda(), ""); v != "$LATEST" {
+		t.Errorf("invoked on n1: version %q", v)
+	}
+	for i, n := range nodes {
+		if log := n.log.String(); strings.Contains(log, "x509") || strings.Contains(log, "tls: ") {
+			t.Errorf("node %d logged a TLS failure:\n%s", i, log)
+		}
 	}
 }
