@@ -139,7 +139,7 @@ func servedSerial(t *testing.T, addr string, roots *x509.CertPool) int64 {
 func TestTLSListener(t *testing.T) {
 	cli := cliV1(t)
 	requireBoto3(t)
-	t.Parallel()
+	parallel(t)
 	ip := nonLoopbackIPv4()
 	if ip == nil {
 		// The console's rule is about non-loopback listeners; internal/api/ui's unit tests cover it without one.
@@ -336,7 +336,7 @@ print(len(fns), url)
 // TestClusterTLS: nodes serving TLS, advertising https URLs, call each other over TLS with the CA bundle they were
 // given: each node's status reaches the others, and code uploaded to one node runs on another.
 func TestClusterTLS(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	endpoint := testEtcd(t)
 	takeClusterSlot(t)
 	ca := newTestCA(t)
