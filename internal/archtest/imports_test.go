@@ -54,6 +54,7 @@ var layers = map[string]layer{
 	"internal/reconcile":                       infra,
 	"internal/sigv4":                           infra,
 	"internal/tlsca":                           infra,
+	"internal/certfile":                        infra,
 	"internal/oidc":                            infra,
 	"internal/oidc/":                           infra,
 	"internal/awsraw":                          infra,

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-dev/sluice/internal/auth"
+	"github.com/sluice-dev/sluice/internal/certfile"
 	"github.com/sluice-dev/sluice/internal/server"
 	"github.com/sluice-dev/sluice/internal/tlsca"
 )
@@ -33,8 +34,8 @@ func envCommand() *cobra.Command {
 				return fmt.Errorf("no server is running on %s (start one with `sluice serve --data-dir %s`)", dataDir, dataDir)
 			}
 			url := strings.TrimSpace(string(endpoint))
-			if !healthy(url) {
-				return fmt.Errorf("the server recorded in %s (%s) is not answering; is `sluice serve --data-dir %s` running?", dataDir, url, dataDir)
+			if err := healthy(url); err != nil {
+				return fmt.Errorf("the server recorded in %s (%s) is not answering (%w); is `sluice serve --data-dir %s` running?", dataDir, url, err, dataDir)
 			}
 			creds, err := rootCredentials(dataDir)
 			if err != nil {
@@ -115,13 +116,20 @@ func rootCredentials(dataDir string) (auth.RootCredentials, error) {
 	return c, nil
 }
 
-// healthy reports whether a Sluice server answers its health check at url.
-func healthy(url string) bool {
-	client := http.Client{Timeout: 2 * time.Second}
+// healthy checks that a Sluice server answers its health check at url (an https one trusted through the system's
+// roots and AWS_CA_BUNDLE, as the AWS clients `sluice env` sets up trust it).
+func healthy(url string) error {
+	client, err := certfile.HTTPClient(os.Getenv(certfile.EnvCABundle), 2*time.Second)
+	if err != nil {
+		return err
+	}
 	resp, err := client.Get(url + "/_sluice/health")
 	if err != nil {
-		return false
+		return err
 	}
 	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("health check: %s", resp.Status)
+	}
+	return nil
 }

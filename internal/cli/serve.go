@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluice-dev/sluice/internal/certfile"
 	"github.com/sluice-dev/sluice/internal/server"
 )
 
@@ -30,6 +31,8 @@ func serveCommand() *cobra.Command {
 				return err
 			}
 			cfg.Cluster = cluster
+			// The CA file AWS clients are told to trust, by the AWS convention; the server hands it on to functions.
+			cfg.CABundle = os.Getenv(certfile.EnvCABundle)
 			if cluster != nil && !cmd.Flags().Changed("drain-delay") {
 				cfg.DrainDelay = defaultClusterDrainDelay
 			}
@@ -40,6 +43,8 @@ func serveCommand() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.Listen, "listen", server.DefaultListen, "address to listen on (loopback by default)")
+	f.StringVar(&cfg.TLSCertFile, "tls-cert", "", "PEM certificate (chain) file: the listener serves HTTPS only, the API, the console, function URLs and the AWS proxy alike (with --tls-key; re-read on SIGHUP and when the files change; clients trust its CA through AWS_CA_BUNDLE, which `sluice serve` also hands to functions)")
+	f.StringVar(&cfg.TLSKeyFile, "tls-key", "", "PEM private key file of --tls-cert")
 	f.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "directory holding the store, code and credentials (env SLUICE_DATA_DIR)")
 	f.StringVar(&cfg.Region, "region", "us-east-1", "region named in ARNs and accepted in signatures")
 	f.StringVar(&cfg.FunctionURLDomain, "function-url-domain", "", "domain function URLs are named under, <url-id>.<domain>, served on the API listener (default lambda-url.<region>.localhost, which resolves to loopback without DNS set-up; point a wildcard DNS name at the server to use another)")

@@ -16,10 +16,12 @@ package cluster
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -50,8 +52,11 @@ type Config struct {
 	Prefix string
 	Self   Node
 	// TTL is the session lease in seconds: how long a dead node keeps its leaderships (default 5).
-	TTL    int
-	Logger *slog.Logger
+	TTL int
+	// PeerTLS configures the calls to other nodes whose URLs are https (nil: the system's roots). Nodes serving TLS
+	// advertise https URLs, so what they send each other is encrypted as the API is.
+	PeerTLS *tls.Config
+	Logger  *slog.Logger
 }
 
 // Cluster is this node's membership.
@@ -62,6 +67,7 @@ type Cluster struct {
 	ttl    int
 	log    *slog.Logger
 	secret []byte
+	peers  *http.Client // calls to other nodes
 
 	mu      sync.Mutex
 	session *concurrency.Session
@@ -93,7 +99,7 @@ func Join(ctx context.Context, cfg Config) (*Cluster, error) {
 	}
 	c := &Cluster{
 		client: cfg.Client, root: strings.TrimSuffix(cfg.Prefix, "/") + ".cluster/", self: cfg.Self, ttl: cfg.TTL,
-		log: cfg.Logger, renewed: make(chan struct{}), changed: make(chan struct{}), nodes: map[string]Node{}, leading: map[string]bool{},
+		log: cfg.Logger, peers: newPeerClient(cfg.PeerTLS), renewed: make(chan struct{}), changed: make(chan struct{}), nodes: map[string]Node{}, leading: map[string]bool{},
 	}
 	secret, err := c.loadSecret(ctx)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -62,8 +63,11 @@ func (c *Cluster) PeersOnly(h http.Handler) http.Handler {
 	})
 }
 
-// peerClient is the HTTP client for calls between nodes; each call's context bounds it.
-var peerClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: time.Minute}}
+// newPeerClient is the HTTP client for calls between nodes; each call's context bounds it.
+func newPeerClient(tlsConfig *tls.Config) *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: time.Minute, TLSClientConfig: tlsConfig,
+		TLSHandshakeTimeout: 10 * time.Second}}
+}
 
 // Call sends a signed request to node's internal endpoint path (which starts with /_sluice/cluster/) and returns
 // the response when its status is 2xx; otherwise the body's first line is the error.
@@ -73,7 +77,7 @@ func (c *Cluster) Call(ctx context.Context, node Node, method, path string, body
 		return nil, err
 	}
 	c.Sign(req)
-	resp, err := peerClient.Do(req)
+	resp, err := c.peers.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("node %s: %w", node.Name, err)
 	}

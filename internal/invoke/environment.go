@@ -175,6 +175,9 @@ func (s *Service) environ(t *target, e *environment, rt runtimes.Runtime, shimDi
 		"AWS_ENDPOINT_URL=" + s.opts.Endpoint,
 		"HOME=/tmp",
 	}
+	if s.opts.CABundle != "" {
+		env = append(env, "AWS_CA_BUNDLE="+s.opts.CABundle, "NODE_EXTRA_CA_CERTS="+s.opts.CABundle)
+	}
 	env = append(env, rt.Env(shimDir, taskRoot)...)
 	if s.opts.PythonPath != "" && rt.Family == runtimes.FamilyPython {
 		env = append(env, "PYTHONPATH="+s.opts.PythonPath)

@@ -40,6 +40,9 @@ type Options struct {
 	Account  lambda.Account
 	DataDir  string
 	Endpoint string // AWS_ENDPOINT_URL handed to functions
+	// CABundle, if set, is the CA file handed to functions as AWS_CA_BUNDLE (the AWS CLI, boto3, the Go SDK) and
+	// NODE_EXTRA_CA_CERTS (Node.js, the JavaScript SDK), so that they trust an Endpoint served over TLS.
+	CABundle string
 	Logs     *logstore.Store
 	// ConcurrencyLimit is the account's concurrent executions (default 1000).
 	ConcurrencyLimit int

@@ -2,11 +2,13 @@ package server
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/sluice-dev/sluice/internal/certfile"
 	"github.com/sluice-dev/sluice/internal/cfn"
 	"github.com/sluice-dev/sluice/internal/cloudformation"
 	"github.com/sluice-dev/sluice/internal/sdkhttp"
@@ -22,8 +24,14 @@ type stackEngine struct {
 	http             aws.HTTPClient
 }
 
-func newStackEngine(endpoint, region string, stacks stack.Store) stackEngine {
-	return stackEngine{endpoint: endpoint, region: region, stacks: stacks, http: sdkhttp.Wrap(awshttp.NewBuildableClient())}
+// newStackEngine calls this node's own listener at endpoint; over TLS (keyPair set) it trusts exactly the
+// certificate the listener serves, whichever names it holds.
+func newStackEngine(endpoint, region string, stacks stack.Store, keyPair *certfile.KeyPair) stackEngine {
+	client := awshttp.NewBuildableClient()
+	if keyPair != nil {
+		client = client.WithTransportOptions(func(t *http.Transport) { t.TLSClientConfig = keyPair.SelfClientConfig() })
+	}
+	return stackEngine{endpoint: endpoint, region: region, stacks: stacks, http: sdkhttp.Wrap(client)}
 }
 
 func (e stackEngine) Inspect(ctx context.Context, body []byte, pseudo cfn.Pseudo, parameters map[string]string) (*cloudformation.Inspection, error) {

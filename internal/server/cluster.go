@@ -22,6 +22,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/api/awshttp"
 	"github.com/sluice-dev/sluice/internal/api/awsproxy"
 	"github.com/sluice-dev/sluice/internal/auth"
+	"github.com/sluice-dev/sluice/internal/certfile"
 	"github.com/sluice-dev/sluice/internal/cluster"
 	"github.com/sluice-dev/sluice/internal/controlplane"
 	"github.com/sluice-dev/sluice/internal/invoke"
@@ -105,7 +106,13 @@ func joinCluster(ctx context.Context, cfg Config, db store.Store, endpoint strin
 	if err != nil {
 		return nil, err
 	}
-	return cluster.Join(ctx, cluster.Config{Client: db.(lockedStore).Client(), Prefix: cfg.Cluster.Prefix, TTL: cfg.Cluster.LeaseTTL,
+	// Peers are called at their advertised URLs: https ones when the nodes serve TLS, trusted through the system's
+	// roots and the CA bundle.
+	peerTLS, err := certfile.ClientConfig(cfg.CABundle)
+	if err != nil {
+		return nil, err
+	}
+	return cluster.Join(ctx, cluster.Config{Client: db.(lockedStore).Client(), Prefix: cfg.Cluster.Prefix, TTL: cfg.Cluster.LeaseTTL, PeerTLS: peerTLS,
 		Logger: cfg.Logger, Self: cluster.Node{Name: name, ID: id, URL: url, Version: cfg.Version, Started: started}})
 }
 

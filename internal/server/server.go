@@ -5,6 +5,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -70,6 +71,12 @@ type Config struct {
 	Region           string // default us-east-1
 	AccountID        string // default 000000000000
 	ConcurrencyLimit int    // default 1000
+	// TLSCertFile and TLSKeyFile, both set, make the listener serve HTTPS (only) with that key pair, re-read on
+	// SIGHUP and when the files change.
+	TLSCertFile, TLSKeyFile string
+	// CABundle is the PEM file of CAs the listener's clients trust (`sluice serve`'s AWS_CA_BUNDLE): functions get it
+	// as their AWS_CA_BUNDLE and NODE_EXTRA_CA_CERTS, and a cluster's nodes trust it in their calls to each other.
+	CABundle string
 	// FunctionURLDomain is the domain function URLs are named under, <url-id>.<domain>, served on the API
 	// listener (default lambda-url.<region>.localhost, which resolves to loopback without DNS set-up).
 	FunctionURLDomain string
@@ -188,6 +195,10 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
+	keyPair, err := loadKeyPair(cfg)
+	if err != nil {
+		return err
+	}
 	started := time.Now()
 	db, err := openStore(ctx, cfg)
 	if err != nil {
@@ -219,6 +230,15 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	}
 	defer ln.Close()
 	endpoint := "http://" + ln.Addr().String()
+	if keyPair != nil {
+		// Plain HTTP on this port fails its handshake (Go's server answers it 400): there is no second, plain port.
+		ln = tls.NewListener(ln, keyPair.ServerConfig())
+		var named bool
+		if endpoint, named = tlsEndpoint(ln.Addr().String(), keyPair.Certificate().Leaf); !named {
+			log.Warn("the TLS certificate does not name the listener's address (nor localhost): functions and `sluice env` are given an endpoint their clients will refuse",
+				"endpoint", endpoint)
+		}
+	}
 	node, err := joinCluster(ctx, cfg, db, endpoint, started)
 	if err != nil {
 		return err
@@ -347,7 +367,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	}
 	inv, err := invoke.New(invoke.Options{
 		UIDBase: uids.Base, UIDCount: uids.Count, Scratch: scratchPool,
-		Source: cp, Store: db, Lifecycle: cp, Progress: caches, Account: acct, AsyncRetryDelay: cfg.AsyncRetryDelay, InactiveAfter: cfg.InactiveAfter, DataDir: cfg.DataDir, Endpoint: endpoint, Logs: logs,
+		Source: cp, Store: db, Lifecycle: cp, Progress: caches, Account: acct, AsyncRetryDelay: cfg.AsyncRetryDelay, InactiveAfter: cfg.InactiveAfter, DataDir: cfg.DataDir, Endpoint: endpoint, CABundle: cfg.CABundle, Logs: logs,
 		ConcurrencyLimit: cfg.ConcurrencyLimit, KeepAlive: cfg.KeepAlive, Metrics: recorder, Observer: observer,
 		Node: cfg.Node, Python: cfg.Python, PythonPath: cfg.PythonPath, Logger: log,
 		Credentials: func(role, function string) []string {
@@ -440,7 +460,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	// Stacks: one record kind for `sluice deploy` and the CloudFormation API, whose engine calls this node's own
 	// listener with each operation's session.
 	stacks := stack.NewStore(db, stack.WithStackIDs(cfg.Region, cfg.AccountID))
-	stackService := cloudformation.New(cloudformation.Options{Store: db, Stacks: stacks, Engine: newStackEngine(endpoint, cfg.Region, stacks),
+	stackService := cloudformation.New(cloudformation.Options{Store: db, Stacks: stacks, Engine: newStackEngine(endpoint, cfg.Region, stacks, keyPair),
 		Sessions: identities, Objects: s3Templates{objects, identities}, S3Domain: strings.ToLower(cfg.S3Domain),
 		Region: cfg.Region, Account: cfg.AccountID, Logger: log})
 
@@ -541,6 +561,9 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	if keyPair != nil {
+		loops.Go(func() { followKeyPair(runCtx, keyPair, cfg, log) })
+	}
 	if node != nil {
 		// A joining node admits no invocation until the others shrank their shares of the limits; it tells the
 		// load balancer it is ready only then.

@@ -91,7 +91,7 @@ func startCluster(t *testing.T, n int, args ...string) []*server {
 // clusterStatus asks node s for the cluster's status (DescribeCluster, what `sluice cluster status` prints).
 func (s *server) clusterStatus(t *testing.T) cluster.Status {
 	t.Helper()
-	st, err := stack.NewClient(aws.Config{Region: region, BaseEndpoint: aws.String(s.URL),
+	st, err := stack.NewClient(aws.Config{Region: region, BaseEndpoint: aws.String(s.URL), HTTPClient: s.sdkHTTP(),
 		Credentials: credentials.NewStaticCredentialsProvider(s.AccessKeyID, s.SecretAccessKey, "")}).DescribeCluster(t.Context())
 	if err != nil {
 		t.Fatalf("DescribeCluster on %s: %v", s.URL, err)

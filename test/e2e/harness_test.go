@@ -8,6 +8,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -147,6 +149,7 @@ type server struct {
 	bin     string   // the binary to run ("" means sluiceBin); a rolling upgrade changes it
 	env     []string // extra environment for the server process
 	log     *syncBuffer
+	roots   *x509.CertPool // what a client trusts of an https server (nil: the system's roots)
 	cmd     *exec.Cmd
 	done    chan struct{}
 	waitErr error
@@ -162,7 +165,14 @@ func startServer(t *testing.T, args ...string) *server {
 // startServerEnv is startServer with extra environment variables for the server process.
 func startServerEnv(t *testing.T, env []string, args ...string) *server {
 	t.Helper()
-	s := &server{DataDir: t.TempDir(), args: args, env: env, log: &syncBuffer{}}
+	return startServerTrusting(t, nil, env, args...)
+}
+
+// startServerTrusting is startServerEnv for a server serving TLS whose certificate the test's clients verify with
+// roots.
+func startServerTrusting(t *testing.T, roots *x509.CertPool, env []string, args ...string) *server {
+	t.Helper()
+	s := &server{DataDir: t.TempDir(), args: args, env: env, roots: roots, log: &syncBuffer{}}
 	t.Cleanup(func() {
 		s.Stop(t)
 		if strings.Contains(s.log.String(), "WARNING: DATA RACE") {
@@ -215,7 +225,7 @@ func (s *server) start(t *testing.T) {
 		}
 		if b, err := os.ReadFile(filepath.Join(s.DataDir, "endpoint")); err == nil && strings.HasSuffix(string(b), "\n") {
 			url := strings.TrimSpace(string(b))
-			if resp, err := http.Get(url + "/_sluice/health"); err == nil {
+			if resp, err := s.HTTPClient().Get(url + "/_sluice/health"); err == nil {
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				if resp.StatusCode == http.StatusOK {
@@ -341,6 +351,24 @@ func envValue(env []string, key string) string {
 
 // ---- Go SDK ----
 
+// HTTPClient is a plain HTTP client of this server, trusting its certificate when it serves TLS.
+func (s *server) HTTPClient() *http.Client {
+	if s.roots == nil {
+		return http.DefaultClient
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: s.roots}
+	return &http.Client{Transport: t}
+}
+
+// sdkHTTP is the HTTP client of the SDK clients of this server (nil: the SDK's default).
+func (s *server) sdkHTTP() aws.HTTPClient {
+	if s.roots == nil {
+		return nil
+	}
+	return awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) { t.TLSClientConfig = &tls.Config{RootCAs: s.roots} })
+}
+
 // Lambda returns an aws-sdk-go-v2 client for this server. Retries are off so that every call is exactly one request.
 func (s *server) Lambda(optFns ...func(*lambda.Options)) *lambda.Client {
 	cfg := aws.Config{
@@ -348,7 +376,7 @@ func (s *server) Lambda(optFns ...func(*lambda.Options)) *lambda.Client {
 		Credentials:  credentials.NewStaticCredentialsProvider(s.AccessKeyID, s.SecretAccessKey, ""),
 		BaseEndpoint: aws.String(s.URL),
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
-		HTTPClient:   sdkhttp.Wrap(nil),
+		HTTPClient:   sdkhttp.Wrap(s.sdkHTTP()),
 	}
 	return lambda.NewFromConfig(cfg, optFns...)
 }

@@ -14,13 +14,13 @@ import (
 
 // IAM returns an IAM client signed with root credentials.
 func (s *server) IAM() *iam.Client {
-	return iam.NewFromConfig(aws.Config{Region: region, BaseEndpoint: aws.String(s.URL),
+	return iam.NewFromConfig(aws.Config{Region: region, BaseEndpoint: aws.String(s.URL), HTTPClient: s.sdkHTTP(),
 		Credentials: credentials.NewStaticCredentialsProvider(s.AccessKeyID, s.SecretAccessKey, "")})
 }
 
 // STS returns an STS client signed with the given credentials (anonymous calls need none).
 func (s *server) STS(creds aws.CredentialsProvider) *sts.Client {
-	return sts.NewFromConfig(aws.Config{Region: region, BaseEndpoint: aws.String(s.URL), Credentials: creds})
+	return sts.NewFromConfig(aws.Config{Region: region, BaseEndpoint: aws.String(s.URL), HTTPClient: s.sdkHTTP(), Credentials: creds})
 }
 
 const (

@@ -93,6 +93,9 @@ func newEvent(r *http.Request, body []byte, urlID, domain, account, requestID st
 	}
 	ev.Headers["host"] = r.Host
 	ev.Headers["x-forwarded-proto"] = "http"
+	if r.TLS != nil {
+		ev.Headers["x-forwarded-proto"] = "https"
+	}
 	ip, port, _ := net.SplitHostPort(r.RemoteAddr)
 	if _, p, err := net.SplitHostPort(r.Host); err == nil {
 		port = p

@@ -58,12 +58,15 @@ func (h *Handler) encodeURL(r *http.Request, v controlplane.URLView, modified, i
 	return out
 }
 
-// functionURL is a URL's address: its ID under the URL domain, on the port the API was called on (the URLs are
-// served by the same listener).
+// functionURL is a URL's address: its ID under the URL domain, on the port and scheme the API was called on (the
+// URLs are served by the same listener).
 func (h *Handler) functionURL(r *http.Request, id string) string {
 	host := id + "." + h.urlDomain
 	if _, port, err := net.SplitHostPort(r.Host); err == nil && port != "" {
 		host = net.JoinHostPort(host, port)
+	}
+	if r.TLS != nil {
+		return "https://" + host + "/"
 	}
 	return "http://" + host + "/"
 }
