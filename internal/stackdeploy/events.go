@@ -40,9 +40,6 @@ func (r *run) emitStack(status stack.Status, reason string) {
 	}
 }
 
-// held reports whether the deploy runs for an owner that resumes it (the CloudFormation API's service).
-func (r *run) held() bool { return r.o.Owner != "" }
-
 // failedReason is CloudFormation's reason for a stack whose operation failed, naming the resources that did
 // ("The following resource(s) failed to update: [Live]. "), with what CloudFormation does about it.
 func (r *run) failedReason(creating bool, then string) string {

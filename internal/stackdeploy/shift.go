@@ -82,24 +82,19 @@ func (r *run) startShift(ctx context.Context, res *resource, prev stack.Resource
 			s.alarms = append(s.alarms, aws.ToString(a.Name))
 		}
 	}
-	description := "sluice deploy " + r.o.StackName
-	if r.held() {
-		description = "CloudFormation stack " + r.o.StackName
-	}
+	description := "CloudFormation stack " + r.o.StackName
 	id := r.st.Deployments[res.id]
 	if !r.shifted(res.id) {
 		id = "" // a deployment of an earlier operation
 	}
-	if r.resumed && r.o.Resuming && id == "" {
+	if r.o.Resuming && id == "" {
 		// The operation may have started it and stopped before its record said so. Not finding out (the caller
 		// may not list deployments) is no failure: a new deployment waits for that one.
 		if open, err := r.openShift(ctx, app, group, description); err == nil {
 			id = open
-		} else {
-			r.event("could not look for a deployment the interrupted operation started: %v", err)
 		}
 	}
-	if r.resumed && id != "" {
+	if id != "" {
 		// Resumed: the operation started this shift before; it is watched, not started again.
 		s.id = id
 		if prev.Properties != nil {
@@ -112,7 +107,6 @@ func (r *run) startShift(ctx context.Context, res *resource, prev stack.Resource
 		}
 		r.pending = append(r.pending, s)
 		detail := fmt.Sprintf("%s:%s version %s → %s through CodeDeploy deployment %s (%s), resumed", fn, alias, s.from, s.to, s.id, s.config)
-		r.event("watching %s", detail)
 		return ActionShift, detail, nil
 	}
 	out, err := r.cd.CreateDeployment(ctx, &codedeploy.CreateDeploymentInput{ApplicationName: aws.String(app), DeploymentGroupName: aws.String(group),
@@ -129,7 +123,6 @@ func (r *run) startShift(ctx context.Context, res *resource, prev stack.Resource
 	}
 	r.st.Deployments[res.id] = s.id
 	detail := fmt.Sprintf("%s:%s version %s → %s through CodeDeploy deployment %s (%s)", fn, alias, s.from, s.to, s.id, s.config)
-	r.event("shifting %s", detail)
 	return ActionShift, detail, nil
 }
 
@@ -285,7 +278,6 @@ func (r *run) settleShifts(ctx context.Context) error {
 			DeploymentID: s.id, Config: s.config, Status: s.status, Message: s.message, Invocations: s.invocations, Errors: s.errorsCount})
 		if s.status == string(cdtypes.DeploymentStatusSucceeded) {
 			r.state[s.res.id] = r.stateOf(s.res, s.prev.PhysicalID, s.res.props, s.prev.Attributes)
-			r.event("%s:%s is on version %s", s.function, s.alias, s.to)
 			r.emit(s.res.id, s.res.typ, s.prev.PhysicalID, UpdateComplete, "", nil)
 			continue
 		}
@@ -400,7 +392,6 @@ func (r *run) stopShifts(ctx context.Context) error {
 		if s.done {
 			continue
 		}
-		r.event("stopping deployment %s of %s:%s (CodeDeploy rolls it back)", s.id, s.function, s.alias)
 		if _, err := r.cd.StopDeployment(ctx, &codedeploy.StopDeploymentInput{DeploymentId: aws.String(s.id), AutoRollbackEnabled: aws.Bool(true)}); err != nil {
 			return fmt.Errorf("stop deployment %s: %w", s.id, err)
 		}
@@ -431,7 +422,6 @@ func (r *run) restoreAlias(ctx context.Context, s *pendingShift) error {
 			return fmt.Errorf("%s: put alias %s:%s back on version %s: %w", s.res.id, s.function, s.alias, s.from, err)
 		}
 		detail := fmt.Sprintf("%s:%s moved back at once from version %s to %s", s.function, s.alias, aws.ToString(a.FunctionVersion), s.from)
-		r.event("%s", detail)
 		r.note(Change{LogicalID: s.res.id, Type: s.res.typ, Action: ActionRestore, PhysicalID: s.prev.PhysicalID, Detail: detail})
 		r.emit(s.res.id, s.res.typ, s.prev.PhysicalID, UpdateInProgress, "", s.prev.Properties)
 		r.state[s.res.id] = s.prev
