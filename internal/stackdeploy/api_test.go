@@ -19,19 +19,9 @@ import (
 // owner holds the stacks of these tests, as the CloudFormation API's service holds its own.
 const owner = "cloudformation"
 
-// recorder is an Observer that keeps the events, as "<logical id> <status>[: reason]", and tells onShifting of each
-// poll of a shift still open.
-type recorder struct {
-	events     []string
-	onShifting func()
-}
+// recorder is an EventObserver that keeps the events, as "<logical id> <status>[: reason]".
+type recorder struct{ events []string }
 
-func (r *recorder) Shifting(ShiftSnapshot) {
-	if r.onShifting != nil {
-		r.onShifting()
-	}
-}
-func (*recorder) ShiftsEnded(ShiftSnapshot) {}
 func (r *recorder) Event(e Event) {
 	s := e.LogicalID + " " + e.Status
 	if e.Reason != "" {
@@ -83,11 +73,11 @@ func operate(t *testing.T, o Options) (*Result, error) {
 }
 
 // run deploys a body under ctx as the service does (begin, then the engine held by owner), keeping the events in
-// w.events and telling onShifting of each poll of an open shift.
-func (w *world) run(ctx context.Context, body string, o Options, onShifting func()) (*Result, error) {
+// w.events.
+func (w *world) run(ctx context.Context, body string, o Options) (*Result, error) {
 	w.t.Helper()
 	begin(w.t, w.stacks, false)
-	rec := &recorder{onShifting: onShifting}
+	rec := &recorder{}
 	o.TemplateBody, o.StackName, o.Config, o.Stacks, o.Poll, o.clock, o.Owner, o.Observer = []byte(body), "orders", w.aws.config(), w.stacks,
 		time.Second, w.clock, owner, rec
 	res, err := Deploy(ctx, o)
@@ -98,7 +88,7 @@ func (w *world) run(ctx context.Context, body string, o Options, onShifting func
 // serve deploys a body as the service does, and returns the events too.
 func (w *world) serve(body string, o Options) (*Result, []string, error) {
 	w.t.Helper()
-	res, err := w.run(w.t.Context(), body, o, nil)
+	res, err := w.run(w.t.Context(), body, o)
 	return res, w.events, err
 }
 

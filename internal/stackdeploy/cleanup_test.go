@@ -94,7 +94,7 @@ func newWorld(t *testing.T) *world {
 // deploy deploys a as the stack "orders", as the CloudFormation API's service does (world.run).
 func (w *world) deploy(a app) (*Result, error) {
 	w.t.Helper()
-	return w.run(w.t.Context(), a.template(), Options{}, nil)
+	return w.run(w.t.Context(), a.template(), Options{})
 }
 
 // mustDeploy deploys a, which must succeed.
@@ -564,9 +564,11 @@ func TestInterruptedDeployLeavesTheCleanupToItsResumption(t *testing.T) {
 	v2 := app{release: "v2", version: "Version", description: "two"}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	if _, err := w.run(ctx, v2.template(), Options{}, cancel); !errors.Is(err, context.Canceled) {
+	w.aws.onPoll(cancel) // the server stops while the deployment runs
+	if _, err := w.run(ctx, v2.template(), Options{}); err == nil || ctx.Err() == nil {
 		t.Fatalf("interrupted deploy: %v", err)
 	}
+	w.aws.onPoll(nil)
 	rec := w.record()
 	if rec.Status != stack.StatusUpdateInProgress || rec.Owner != owner {
 		t.Fatalf("after the interruption: %s, owner %q", rec.Status, rec.Owner)
@@ -578,7 +580,7 @@ func TestInterruptedDeployLeavesTheCleanupToItsResumption(t *testing.T) {
 		t.Fatalf("versions %v after the interruption", got)
 	}
 	w.aws.finish("d-1") // the deployment went on, and succeeded
-	res, err := w.run(t.Context(), v2.template(), Options{Resuming: true}, nil)
+	res, err := w.run(t.Context(), v2.template(), Options{Resuming: true})
 	if err != nil {
 		t.Fatalf("resumed: %v\n%s", err, strings.Join(w.events, "\n"))
 	}

@@ -56,9 +56,9 @@ type Options struct {
 	DryRun bool
 	Config aws.Config
 	Stacks stack.Store
-	// Observer is told how traffic shifts stand while they run, and each step if it is an EventObserver (nil:
+	// Observer is told each step of each resource and each status of the stack, CloudFormation's events (nil:
 	// nobody).
-	Observer Observer
+	Observer EventObserver
 	// Poll is how often a running deployment is looked at (default 500 ms).
 	Poll time.Duration
 	// Owner holds the stack while the deploy runs: the CloudFormation API's service records the operation — the

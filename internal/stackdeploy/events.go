@@ -22,21 +22,21 @@ import (
 // back, with the journal, without applying anything. A deploy held by an owner that is interrupted (its context
 // ends: the leadership went, the server stops) records nothing more: whoever runs it next resumes it.
 
-// emit reports a resource's step to an EventObserver, and keeps the resource's status in the record.
+// emit reports a resource's step to the observer, and keeps the resource's status in the record.
 func (r *run) emit(id, typ, physicalID, status, reason string, props map[string]any) {
 	if st, ok := r.state[id]; ok && (physicalID == "" || st.PhysicalID == physicalID) {
 		st.Status, st.Reason, st.Updated = status, reason, r.clock.Now().UTC()
 		r.state[id] = st
 	}
-	if eo, ok := r.o.Observer.(EventObserver); ok {
-		eo.Event(Event{LogicalID: id, Type: typ, PhysicalID: physicalID, Status: status, Reason: reason, Properties: props})
+	if r.o.Observer != nil {
+		r.o.Observer.Event(Event{LogicalID: id, Type: typ, PhysicalID: physicalID, Status: status, Reason: reason, Properties: props})
 	}
 }
 
 // emitStack reports a status of the stack itself.
 func (r *run) emitStack(status stack.Status, reason string) {
-	if eo, ok := r.o.Observer.(EventObserver); ok {
-		eo.Event(Event{LogicalID: r.o.StackName, Type: StackType, PhysicalID: r.st.StackID(), Status: string(status), Reason: reason})
+	if r.o.Observer != nil {
+		r.o.Observer.Event(Event{LogicalID: r.o.StackName, Type: StackType, PhysicalID: r.st.StackID(), Status: string(status), Reason: reason})
 	}
 }
 

@@ -45,6 +45,8 @@ type fakeAWS struct {
 	outcomes map[string]string
 	// polls is how many GetDeployment calls see a deployment in progress before it ends.
 	polls int
+	// polled is told of every GetDeployment that sees a deployment in progress (a test interrupts a deploy there).
+	polled func()
 	// fail, when it returns a message, makes an operation on a target fail with InvalidParameterValueException.
 	fail func(op, target string) string
 }
@@ -515,6 +517,9 @@ func (f *fakeAWS) codeDeploy(w http.ResponseWriter, op string, body []byte) {
 		id := s("deploymentId")
 		d := f.deploys[id]
 		if d.status == "InProgress" {
+			if f.polled != nil {
+				f.polled()
+			}
 			if d.polls++; d.polls > f.polls {
 				f.end(id)
 			}
@@ -670,4 +675,11 @@ func (f *fakeAWS) setPolls(n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.polls = n
+}
+
+// onPoll sets what is told of every poll of a deployment in progress (nil: nothing).
+func (f *fakeAWS) onPoll(polled func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.polled = polled
 }

@@ -28,7 +28,6 @@ type pendingShift struct {
 	function, alias          string
 	from, to                 string
 	id, config               string
-	alarms                   []string
 	pre, post                string
 	done                     bool
 	status, message          string
@@ -77,11 +76,6 @@ func (r *run) startShift(ctx context.Context, res *resource, prev stack.Resource
 		return "", "", err
 	}
 	s.config = aws.ToString(g.DeploymentGroupInfo.DeploymentConfigName)
-	if ac := g.DeploymentGroupInfo.AlarmConfiguration; ac != nil && ac.Enabled {
-		for _, a := range ac.Alarms {
-			s.alarms = append(s.alarms, aws.ToString(a.Name))
-		}
-	}
 	description := "CloudFormation stack " + r.o.StackName
 	id := r.st.Deployments[res.id]
 	if !r.shifted(res.id) {
@@ -221,8 +215,8 @@ func AlarmStates(ctx context.Context, cw *cloudwatch.Client, names []string) ([]
 	return states, nil
 }
 
-// awaitShifts watches every shift this deploy started until each ends, showing progress; a failed or stopped
-// shift (rolled back by CodeDeploy) fails the deploy once the alias is back where it was.
+// awaitShifts watches every shift this deploy started until each ends; a failed or stopped shift (rolled back by
+// CodeDeploy) fails the deploy once the alias is back where it was.
 func (r *run) awaitShifts(ctx context.Context) error {
 	if err := r.watchShifts(ctx); err != nil {
 		return err
@@ -230,32 +224,23 @@ func (r *run) awaitShifts(ctx context.Context) error {
 	return r.settleShifts(ctx)
 }
 
-// watchShifts polls the shifts until each has ended, reporting to the observer.
+// watchShifts polls the shifts until each has ended.
 func (r *run) watchShifts(ctx context.Context) error {
 	if len(r.pending) == 0 {
 		return nil
 	}
 	for {
-		snap := ShiftSnapshot{Stack: r.o.StackName, Now: r.clock.Now()}
 		open := 0
 		for _, s := range r.pending {
-			f, err := r.observe(ctx, s)
-			if err != nil {
+			if err := r.observe(ctx, s); err != nil {
 				return err
 			}
-			snap.Functions = append(snap.Functions, f)
 			if !s.done {
 				open++
 			}
 		}
 		if open == 0 {
-			if r.o.Observer != nil {
-				r.o.Observer.ShiftsEnded(snap)
-			}
 			break
-		}
-		if r.o.Observer != nil {
-			r.o.Observer.Shifting(snap)
 		}
 		select {
 		case <-ctx.Done():
@@ -313,28 +298,18 @@ func (r *run) recordUnwatched() {
 	}
 }
 
-// observe reads a shift's deployment, alarms and traffic, and returns what to show.
-func (r *run) observe(ctx context.Context, s *pendingShift) (ShiftState, error) {
-	f := ShiftState{Name: s.function, Alias: s.alias, FromVersion: s.from, ToVersion: s.to, DeploymentID: s.id, Config: s.config}
+// observe reads a shift's deployment: its status and blast radius.
+func (r *run) observe(ctx context.Context, s *pendingShift) error {
 	var v DeploymentView
 	if err := r.rawCodeDeploy(ctx, "GetDeployment", map[string]string{"deploymentId": s.id}, &v); err != nil {
-		return f, err
+		return err
 	}
 	d := v.DeploymentInfo
-	f.Follow(d, d.TargetWeight)
-	f.NewWeight = d.TargetWeight
 	s.seen = d.Status
-	s.invocations, s.errorsCount = f.NewInvocations, f.NewErrors
-	if len(s.alarms) > 0 {
-		if states, err := AlarmStates(ctx, r.cw, s.alarms); err == nil {
-			f.Alarms = states
-		}
-	}
+	s.invocations, s.errorsCount = d.BlastRadius.TargetInvocations, d.BlastRadius.TargetErrors
 	switch d.Status {
 	case "Succeeded":
 		s.done, s.status = true, d.Status
-		f.Step, f.NewWeight = "done", 1
-		f.Message = fmt.Sprintf("%s:%s is on version %s", s.function, s.alias, s.to)
 	case "Failed", "Stopped":
 		if !s.done {
 			// Report only once the rollback has put the alias back, so that the exit means "traffic is safe".
@@ -349,9 +324,8 @@ func (r *run) observe(ctx context.Context, s *pendingShift) (ShiftState, error) 
 			}
 		}
 		s.message = d.EndMessage()
-		f.Step, f.NewWeight, f.Message = "rolled back to version "+s.from, 0, s.message
 	}
-	return f, nil
+	return nil
 }
 
 func stepText(event string, weight float64) string {
