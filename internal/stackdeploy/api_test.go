@@ -314,3 +314,44 @@ func TestUpdateEvents(t *testing.T) {
 		t.Errorf("the last event %q", last)
 	}
 }
+
+// TestUnheldStackRefused: a Deploy or Delete runs only on a stack its owner holds — recorded in progress under
+// Options.Owner, as the service records an operation before running it — and changes nothing otherwise; a dry run
+// needs no hold.
+func TestUnheldStackRefused(t *testing.T) {
+	body := app{release: "v1", version: "VersionA"}.template()
+	for _, tc := range []struct {
+		name   string
+		record *stack.Stack // nil: no record
+		owner  string
+	}{
+		{name: "no owner given", record: &stack.Stack{Status: stack.StatusCreateInProgress, Owner: owner}},
+		{name: "no record", owner: owner},
+		{name: "not in progress", record: &stack.Stack{Status: stack.StatusUpdateComplete, Owner: owner}, owner: owner},
+		{name: "held by another owner", record: &stack.Stack{Status: stack.StatusUpdateInProgress, Owner: "someone else"}, owner: owner},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			if tc.record != nil {
+				tc.record.Name = "orders"
+				if _, err := w.stacks.Put(t.Context(), *tc.record); err != nil {
+					t.Fatal(err)
+				}
+			}
+			o := Options{TemplateBody: []byte(body), StackName: "orders", Config: w.aws.config(), Stacks: w.stacks, clock: w.clock, Owner: tc.owner}
+			if _, err := Deploy(t.Context(), o); err == nil {
+				t.Error("Deploy ran on a stack its owner does not hold")
+			}
+			if _, err := Delete(t.Context(), o); err == nil {
+				t.Error("Delete ran on a stack its owner does not hold")
+			}
+			if log := w.aws.logged(); len(log) != 0 {
+				t.Errorf("changed:\n%s", strings.Join(log, "\n"))
+			}
+			o.DryRun = true
+			if res, err := Deploy(t.Context(), o); err != nil || !res.Changed() {
+				t.Errorf("dry run: %v, %+v", err, res)
+			}
+		})
+	}
+}

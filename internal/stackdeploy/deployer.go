@@ -4,11 +4,10 @@
 // record.
 //
 // A deploy parses the template (internal/cfn) and expands SAM (internal/sam), then walks the resources in
-// dependency order: each is created, updated (or replaced) or left
-// alone by comparing its resolved properties with those recorded last time. An alias whose version moves under a
-// CodeDeployLambdaAliasUpdate policy is not updated directly: a CodeDeploy deployment shifts its traffic, and the
-// deploy watches it to the end. The first deploy creates aliases at their version in one step (no deployment:
-// there is nothing to shift from).
+// dependency order: each is created, updated (or replaced) or left alone by comparing its resolved properties with
+// those recorded last time. An alias whose version moves under a CodeDeployLambdaAliasUpdate policy is not updated
+// directly: a CodeDeploy deployment shifts its traffic, and the deploy watches it to the end. The first deploy
+// creates aliases at their version in one step (no deployment: there is nothing to shift from).
 //
 // As in CloudFormation, nothing is deleted before every update — traffic shifts included — has succeeded: then
 // the cleanup phase deletes, in reverse dependency order, the physical resources replaced and the resources that
