@@ -15,12 +15,13 @@ import (
 // Events, the journal, and the engine as the CloudFormation API's service runs it.
 //
 // The service runs a deploy with Options.Owner set: the stack is already in progress, recorded under that owner
-// by the API call that accepted the operation, and a deploy that finds it so resumes it rather than refusing it —
-// after a restart, or on the node that took over the service's leadership. To resume, the record carries the
-// journal of what the operation changed (stack.Stack.Applied, written with every checkpoint) and the traffic
-// shifts it started (Deployments, adopted instead of started again); a stack found in a rollback phase is rolled
-// back, with the journal, without applying anything. A deploy held by an owner that is interrupted (its context
-// ends: the leadership went, the server stops) records nothing more: whoever runs it next resumes it.
+// by the API call that accepted the operation (a stack not so held is refused), and the deploy carries the
+// operation on from what the record says — the first time, after a restart, or on the node that took over the
+// service's leadership. To resume, the record carries the journal of what the operation changed
+// (stack.Stack.Applied, written with every checkpoint) and the traffic shifts it started (Deployments, adopted
+// instead of started again); a stack found in a rollback phase is rolled back, with the journal, without applying
+// anything. A deploy that is interrupted (its context ends: the leadership went, the server stops) records nothing
+// more: whoever runs it next resumes it.
 
 // emit reports a resource's step to the observer, and keeps the resource's status in the record.
 func (r *run) emit(id, typ, physicalID, status, reason string, props map[string]any) {
