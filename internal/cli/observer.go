@@ -7,9 +7,9 @@ import (
 	"github.com/sluice-dev/sluice/internal/stackdeploy"
 )
 
-// progressObserver renders the deploy engine's reports on traffic shifts with a progress.Renderer. Write errors
-// are dropped: the view is best effort and never fails a deploy. It keeps the latest report, so that a deploy
-// interrupted mid-shift can say which CodeDeploy deployments go on without it.
+// progressObserver renders the traffic shifts a stack operation started (shiftWatch reads them) with a
+// progress.Renderer. Write errors are dropped: the view is best effort and never fails a deploy. It keeps the latest
+// report, so that a deploy interrupted mid-shift can say which CodeDeploy deployments go on without it.
 type progressObserver struct {
 	r progress.Renderer
 

@@ -9,7 +9,7 @@
 // does not depend on the cfn package.
 //
 //	if sam.IsServerless(tpl) {
-//		tpl, err = sam.Transform(tpl, sam.Options{Parameters: values, CodeHash: engine.CodeDigest})
+//		tpl, err = sam.Transform(tpl, sam.Options{Parameters: values})
 //	}
 //
 // # Generated resources
@@ -18,7 +18,7 @@
 // Metadata and UpdatePolicy stay on Fn itself):
 //
 //   - Fn, AWS::Lambda::Function. Code: a local CodeUri path stays the string it is (as `aws cloudformation
-//     package` accepts it; the deploy engine packages it), s3://bucket/key?versionId=v and {Bucket, Key,
+//     package` accepts it; the deploy engine refuses it, as CloudFormation does, so `sluice deploy` uploads it first), s3://bucket/key?versionId=v and {Bucket, Key,
 //     Version} become {S3Bucket, S3Key, S3ObjectVersion}, InlineCode {ZipFile}, ImageUri {ImageUri}. Tags gain
 //     lambda:createdBy=SAM as a [{Key, Value}] list (sorted by key). Tracing becomes TracingConfig.Mode,
 //     DeadLetterQueue DeadLetterConfig. Role is the given one or GetAtt FnRole.Arn.
@@ -61,8 +61,7 @@
 // The 10 characters ending FnVersion<hash> are the first 10 hex digits of the SHA-256 of the compact JSON
 // (object keys sorted, as encoding/json writes maps) of an object holding
 //
-//   - Code: {"CodeHash": <Options.CodeHash(Fn)>} when CodeHash is set and the code comes from CodeUri;
-//     otherwise the generated Code value (the CodeUri path string, the S3 location, the inline code, the image);
+//   - Code: the generated Code value (the CodeUri path string, the S3 location, the inline code, the image);
 //   - Environment, MemorySize, and SnapStart when its ApplyOn is not None, as generated;
 //   - or, when AutoPublishAliasAllProperties is true, instead of the three above, Properties: every property
 //     of the generated AWS::Lambda::Function with Code as above;

@@ -16,8 +16,7 @@ type Error struct {
 	LogicalID string
 	// Message says what is wrong, e.g. "property Events" for an unsupported property.
 	Message string
-	// Err is ErrUnsupported for a feature sluice deploy refuses, the error Options.CodeHash returned, or nil
-	// for an invalid template.
+	// Err is ErrUnsupported for a feature sluice deploy refuses, or nil for an invalid template.
 	Err error
 }
 

@@ -171,7 +171,7 @@ func (t *transformer) function(id string, res map[string]any) (*fnResult, error)
 			fn[k] = clone(v)
 		}
 	}
-	code, fromURI, err := t.code(id, props, local)
+	code, err := t.code(id, props, local)
 	if err != nil {
 		return nil, err
 	}
@@ -330,7 +330,7 @@ func (t *transformer) function(id string, res map[string]any) (*fnResult, error)
 	out.resources = append(out.resources, named{id, fnRes})
 
 	if alias != "" {
-		hash, err := t.versionHash(id, props, fn, fromURI, codeSha256)
+		hash, err := t.versionHash(id, props, fn, codeSha256)
 		if err != nil {
 			return nil, err
 		}
@@ -380,71 +380,70 @@ func (t *transformer) function(id string, res map[string]any) (*fnResult, error)
 
 // code builds the function's Code property: a local CodeUri path stays a string (what `aws cloudformation
 // package` accepts), an S3 CodeUri becomes {S3Bucket, S3Key, S3ObjectVersion}, InlineCode {ZipFile} and, for
-// PackageType Image, ImageUri {ImageUri}. fromURI reports whether the code came from CodeUri.
-func (t *transformer) code(id string, props, local map[string]any) (code any, fromURI bool, err error) {
+// PackageType Image, ImageUri {ImageUri}.
+func (t *transformer) code(id string, props, local map[string]any) (any, error) {
 	packageType := "Zip"
 	if v, ok := props["PackageType"]; ok {
 		s, ok := t.r.params(v).(string)
 		if !ok || (s != "Zip" && s != "Image") {
-			return nil, false, invalid(id, "PackageType needs to be `Zip` or `Image`")
+			return nil, invalid(id, "PackageType needs to be `Zip` or `Image`")
 		}
 		packageType = s
 	}
 	if packageType == "Image" {
 		for _, k := range []string{"Handler", "Runtime", "Layers"} {
 			if _, ok := props[k]; ok {
-				return nil, false, invalid(id, "Runtime, Handler, Layers cannot be present when PackageType is of type `Image`")
+				return nil, invalid(id, "Runtime, Handler, Layers cannot be present when PackageType is of type `Image`")
 			}
 		}
 		for _, k := range []string{"CodeUri", "InlineCode", "SourceKMSKeyArn"} {
 			if _, ok := local[k]; ok {
-				return nil, false, invalid(id, "%s cannot be present when PackageType is of type `Image`", k)
+				return nil, invalid(id, "%s cannot be present when PackageType is of type `Image`", k)
 			}
 		}
 		uri, ok := props["ImageUri"]
 		if !ok || uri == nil || uri == "" {
-			return nil, false, invalid(id, "ImageUri needs to be present when PackageType is of type `Image`")
+			return nil, invalid(id, "ImageUri needs to be present when PackageType is of type `Image`")
 		}
-		return map[string]any{"ImageUri": clone(uri)}, false, nil
+		return map[string]any{"ImageUri": clone(uri)}, nil
 	}
 
 	for _, k := range []string{"ImageUri", "ImageConfig"} {
 		if _, ok := props[k]; ok {
-			return nil, false, invalid(id, "ImageUri or ImageConfig cannot be present when PackageType is of type `Zip`")
+			return nil, invalid(id, "ImageUri or ImageConfig cannot be present when PackageType is of type `Zip`")
 		}
 	}
 	if props["Runtime"] == nil || props["Handler"] == nil {
-		return nil, false, invalid(id, "Runtime and Handler needs to be present when PackageType is of type `Zip`")
+		return nil, invalid(id, "Runtime and Handler needs to be present when PackageType is of type `Zip`")
 	}
 	_, localInline := local["InlineCode"]
 	_, localURI := local["CodeUri"]
 	if localInline && localURI {
-		return nil, false, invalid(id, "only one of 'InlineCode' or 'CodeUri' can be set")
+		return nil, invalid(id, "only one of 'InlineCode' or 'CodeUri' can be set")
 	}
 	var c map[string]any
 	if inline, ok := props["InlineCode"]; ok && inline != nil {
 		// InlineCode wins over a CodeUri from Globals, as in SAM.
 		c = map[string]any{"ZipFile": clone(inline)}
 	} else if uri, ok := props["CodeUri"]; ok && uri != nil {
-		fromURI = true
 		code, err := t.codeURI(id, uri)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		if s, ok := code.(string); ok {
 			if _, ok := props["SourceKMSKeyArn"]; ok {
-				return nil, false, unsupported(id, "SourceKMSKeyArn with a local CodeUri")
+				return nil, unsupported(id, "SourceKMSKeyArn with a local CodeUri")
 			}
-			return s, true, nil
+			return s, nil
 		}
 		c = code.(map[string]any)
 	} else {
-		return nil, false, invalid(id, "either 'InlineCode' or 'CodeUri' must be set")
+		return nil, invalid(id, "either 'InlineCode' or 'CodeUri' must be set")
 	}
 	if v, ok := props["SourceKMSKeyArn"]; ok {
 		c["SourceKMSKeyArn"] = clone(v)
 	}
-	return c, fromURI, nil
+	return c, nil
 }
 
 // codeURI interprets CodeUri: "s3://bucket/key[?versionId=v]", {Bucket, Key, Version}, a Ref to a parameter
@@ -580,17 +579,8 @@ func serviceTrust(principal string) map[string]any {
 
 // versionHash returns the 10 hex characters that end the Version's logical ID. See the package documentation
 // for what goes in.
-func (t *transformer) versionHash(id string, props, fn map[string]any, fromURI bool, codeSha256 string) (string, error) {
+func (t *transformer) versionHash(id string, props, fn map[string]any, codeSha256 string) (string, error) {
 	codeID := fn["Code"]
-	if fromURI && t.opts.CodeHash != nil {
-		h, err := t.opts.CodeHash(id)
-		if err != nil {
-			return "", &Error{LogicalID: id, Message: "hash code", Err: err}
-		}
-		if h != "" {
-			codeID = map[string]any{"CodeHash": h}
-		}
-	}
 	in := map[string]any{}
 	if all, _ := props["AutoPublishAliasAllProperties"].(bool); all {
 		p := clone(fn).(map[string]any)

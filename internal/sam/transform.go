@@ -17,11 +17,6 @@ type Options struct {
 	// Default from the template. Pseudo parameters are resolved only when present here: the translator takes
 	// AWS::Region and AWS::Partition from its session, so pass them to get its output.
 	Parameters map[string]any
-	// CodeHash returns a digest of a function's packaged code (the deploy engine packages CodeUri directories
-	// first). It is called once for every function with AutoPublishAlias whose code comes from CodeUri; an empty
-	// digest, or a nil CodeHash, means the CodeUri value itself is hashed (what the translator does with S3
-	// locations). Its errors are returned wrapped in an *Error.
-	CodeHash func(functionLogicalID string) (string, error)
 }
 
 // IsServerless reports whether the template's Transform is (or, as a list, contains) AWS::Serverless-2016-10-31.

@@ -327,7 +327,6 @@ func TestVersionHash(t *testing.T) {
 	type variant struct {
 		props  string // function properties besides Handler and Runtime
 		params map[string]any
-		digest string // what CodeHash returns; "" for a nil CodeHash
 	}
 	reference := variant{props: `"CodeUri": "src/", ` + base, params: map[string]any{"P": "1"}}
 	for _, tc := range []struct {
@@ -336,25 +335,19 @@ func TestVersionHash(t *testing.T) {
 		changes bool
 	}{
 		{"Same", reference, false},
-		{"CodeUri", variant{`"CodeUri": "other/", ` + base, map[string]any{"P": "1"}, ""}, true},
-		{"Environment", variant{`"CodeUri": "src/", ` + strings.Replace(base, `"A"`, `"B"`, 1), map[string]any{"P": "1"}, ""}, true},
-		{"EnvironmentParameter", variant{`"CodeUri": "src/", ` + base, map[string]any{"P": "2"}, ""}, true},
-		{"MemorySize", variant{`"CodeUri": "src/", ` + strings.Replace(base, "128", "256", 1), map[string]any{"P": "1"}, ""}, true},
-		{"Timeout", variant{`"CodeUri": "src/", ` + strings.Replace(base, `"Timeout": 3`, `"Timeout": 9`, 1), map[string]any{"P": "1"}, ""}, false},
-		{"Tags", variant{`"CodeUri": "src/", "Tags": {"a": "b"}, ` + base, map[string]any{"P": "1"}, ""}, false},
-		{"CodeSha256", variant{`"CodeUri": "src/", "AutoPublishCodeSha256": "abc", ` + base, map[string]any{"P": "1"}, ""}, true},
-		{"CodeHash", variant{`"CodeUri": "src/", ` + base, map[string]any{"P": "1"}, "digest-1"}, true},
+		{"CodeUri", variant{`"CodeUri": "other/", ` + base, map[string]any{"P": "1"}}, true},
+		{"Environment", variant{`"CodeUri": "src/", ` + strings.Replace(base, `"A"`, `"B"`, 1), map[string]any{"P": "1"}}, true},
+		{"EnvironmentParameter", variant{`"CodeUri": "src/", ` + base, map[string]any{"P": "2"}}, true},
+		{"MemorySize", variant{`"CodeUri": "src/", ` + strings.Replace(base, "128", "256", 1), map[string]any{"P": "1"}}, true},
+		{"Timeout", variant{`"CodeUri": "src/", ` + strings.Replace(base, `"Timeout": 3`, `"Timeout": 9`, 1), map[string]any{"P": "1"}}, false},
+		{"Tags", variant{`"CodeUri": "src/", "Tags": {"a": "b"}, ` + base, map[string]any{"P": "1"}}, false},
+		{"CodeSha256", variant{`"CodeUri": "src/", "AutoPublishCodeSha256": "abc", ` + base, map[string]any{"P": "1"}}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			id := func(v variant) string {
 				t.Helper()
 				in := samTemplate(t, `"Fn": {"Type": "AWS::Serverless::Function", "Properties": {"Handler": "h", "Runtime": "python3.12", `+v.props+`}}`)
-				var opts Options
-				opts.Parameters = v.params
-				if v.digest != "" {
-					opts.CodeHash = func(string) (string, error) { return v.digest, nil }
-				}
-				out, err := Transform(in, opts)
+				out, err := Transform(in, Options{Parameters: v.params})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -370,29 +363,6 @@ func TestVersionHash(t *testing.T) {
 		})
 	}
 
-	t.Run("CodeHashReplacesCodeUri", func(t *testing.T) {
-		ids := map[string]bool{}
-		for _, uri := range []string{"src/", "./src"} {
-			in := samTemplate(t, `"Fn": `+fn(`"AutoPublishAlias": "live"`))
-			in["Resources"].(map[string]any)["Fn"].(map[string]any)["Properties"].(map[string]any)["CodeUri"] = uri
-			var called []string
-			out, err := Transform(in, Options{CodeHash: func(id string) (string, error) {
-				called = append(called, id)
-				return "same-digest", nil
-			}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(called, []string{"Fn"}) {
-				t.Errorf("CodeHash called with %v", called)
-			}
-			ids[versionID(t, out, "Fn")] = true
-		}
-		if len(ids) != 1 {
-			t.Errorf("version IDs %v differ although CodeHash gave the same digest", ids)
-		}
-	})
-
 	t.Run("AllProperties", func(t *testing.T) {
 		ids := map[string]bool{}
 		for _, timeout := range []string{"3", "9"} {
@@ -405,15 +375,6 @@ func TestVersionHash(t *testing.T) {
 		}
 		if len(ids) != 2 {
 			t.Errorf("version IDs %v: a Timeout change must publish a version with AutoPublishAliasAllProperties", ids)
-		}
-	})
-
-	t.Run("CodeHashError", func(t *testing.T) {
-		boom := errors.New("boom")
-		_, err := Transform(samTemplate(t, `"Fn": `+fn(`"AutoPublishAlias": "live"`)),
-			Options{CodeHash: func(string) (string, error) { return "", boom }})
-		if !errors.Is(err, boom) || !strings.HasPrefix(err.Error(), "Fn: hash code: boom") {
-			t.Errorf("error %v, want Fn's CodeHash error", err)
 		}
 	})
 }

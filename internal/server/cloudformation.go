@@ -74,12 +74,8 @@ func (e stackEngine) Run(ctx context.Context, run cloudformation.Run) (cloudform
 	return out, err
 }
 
-// engineEvents hands the engine's events to the service; the live view of traffic shifts is `sluice deploy`'s
-// only.
+// engineEvents hands the engine's events to the service.
 type engineEvents func(cloudformation.Event)
-
-func (engineEvents) Shifting(stackdeploy.ShiftSnapshot)    {}
-func (engineEvents) ShiftsEnded(stackdeploy.ShiftSnapshot) {}
 
 func (f engineEvents) Event(e stackdeploy.Event) {
 	if f != nil {

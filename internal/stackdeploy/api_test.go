@@ -16,11 +16,12 @@ import (
 // The engine as the CloudFormation API's service runs it: templates as bodies, an owner that holds the stack and
 // resumes it, failed creations rolled back as OnFailure says, and every step reported as an event.
 
-// recorder is an Observer that keeps the events, as "<logical id> <status>[: reason]".
+// owner holds the stacks of these tests, as the CloudFormation API's service holds its own.
+const owner = "cloudformation"
+
+// recorder is an EventObserver that keeps the events, as "<logical id> <status>[: reason]".
 type recorder struct{ events []string }
 
-func (*recorder) Shifting(ShiftSnapshot)    {}
-func (*recorder) ShiftsEnded(ShiftSnapshot) {}
 func (r *recorder) Event(e Event) {
 	s := e.LogicalID + " " + e.Status
 	if e.Reason != "" {
@@ -29,32 +30,72 @@ func (r *recorder) Event(e Event) {
 	r.events = append(r.events, s)
 }
 
-// serve deploys a body as the service does: held by "cloudformation", the record put in progress first.
-func (w *world) serve(body string, o Options) (*Result, []string, error) {
-	w.t.Helper()
-	st, err := w.stacks.Get(w.t.Context(), "orders")
+// begin records an operation on stack "orders" as the service does before it runs the engine: the stack in
+// progress under owner — DELETE_IN_PROGRESS for a deletion, else CREATE_IN_PROGRESS for a stack without resources
+// and UPDATE_IN_PROGRESS for one with — unless it is in progress already (an operation resumed).
+func begin(t *testing.T, stacks stack.Store, deleting bool) {
+	t.Helper()
+	st, err := stacks.Get(t.Context(), "orders")
 	if errors.Is(err, stack.ErrNotFound) {
-		st = stack.Stack{Name: "orders", Resources: map[string]stack.ResourceState{}}
-		err = nil
+		st, err = stack.Stack{Name: "orders", Resources: map[string]stack.ResourceState{}}, nil
 	}
 	if err != nil {
-		w.t.Fatal(err)
+		t.Fatal(err)
 	}
-	status := stack.StatusUpdateInProgress
-	if len(st.Resources) == 0 {
-		status = stack.StatusCreateInProgress
+	if st.Status.InProgress() {
+		return
 	}
-	if !st.Status.InProgress() {
-		st.Status, st.Owner = status, "cloudformation"
-		if _, err := w.stacks.Put(w.t.Context(), st); err != nil {
-			w.t.Fatal(err)
-		}
+	switch {
+	case deleting:
+		st.Status = stack.StatusDeleteInProgress
+	case len(st.Resources) == 0:
+		st.Status = stack.StatusCreateInProgress
+	default:
+		st.Status = stack.StatusUpdateInProgress
 	}
+	st.Owner, st.Applied, st.Deployments, st.Cleanup = owner, nil, nil, nil
+	if _, err := stacks.Put(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// operate runs the engine on stack "orders" as the service does (begin, then the engine held by owner): a Delete
+// when o has no template body, else a Deploy.
+func operate(t *testing.T, o Options) (*Result, error) {
+	t.Helper()
+	o.StackName, o.Owner = "orders", owner
+	if o.TemplateBody == nil {
+		begin(t, o.Stacks, true)
+		return Delete(t.Context(), o)
+	}
+	begin(t, o.Stacks, false)
+	return Deploy(t.Context(), o)
+}
+
+// run deploys a body under ctx as the service does (begin, then the engine held by owner), keeping the events in
+// w.events.
+func (w *world) run(ctx context.Context, body string, o Options) (*Result, error) {
+	w.t.Helper()
+	begin(w.t, w.stacks, false)
 	rec := &recorder{}
 	o.TemplateBody, o.StackName, o.Config, o.Stacks, o.Poll, o.clock, o.Owner, o.Observer = []byte(body), "orders", w.aws.config(), w.stacks,
-		time.Second, w.clock, "cloudformation", rec
-	res, err := Deploy(w.t.Context(), o)
-	return res, rec.events, err
+		time.Second, w.clock, owner, rec
+	res, err := Deploy(ctx, o)
+	w.events = rec.events
+	return res, err
+}
+
+// serve deploys a body as the service does, and returns the events too.
+func (w *world) serve(body string, o Options) (*Result, []string, error) {
+	w.t.Helper()
+	res, err := w.run(w.t.Context(), body, o)
+	return res, w.events, err
+}
+
+// remove deletes stack "orders" as the service does.
+func (w *world) remove() (*Result, error) {
+	w.t.Helper()
+	return operate(w.t, Options{Config: w.aws.config(), Stacks: w.stacks, clock: w.clock})
 }
 
 const twoFunctions = `Resources:
@@ -71,8 +112,9 @@ const twoFunctions = `Resources:
     Properties: {FunctionName: broken, Role: arn:aws:iam::000000000000:role/orders, Runtime: nodejs22.x, Handler: index.handler, Code: {ZipFile: "x"}}
 `
 
-// TestCreateFailure: a creation that fails is left (`sluice deploy`, DO_NOTHING), rolled back (ROLLBACK: what it made
-// is deleted, but a DeletionPolicy Retain) or deleted with its stack (DELETE); the events say so, CloudFormation's way.
+// TestCreateFailure: a creation that fails is left (DO_NOTHING), rolled back (ROLLBACK, also CloudFormation's default:
+// what it made is deleted, but a DeletionPolicy Retain) or deleted with its stack (DELETE); the events say so,
+// CloudFormation's way.
 func TestCreateFailure(t *testing.T) {
 	for _, tc := range []struct {
 		onFailure, policy string
@@ -80,7 +122,7 @@ func TestCreateFailure(t *testing.T) {
 		left              []string
 		events            []string
 	}{
-		{"", "Delete", stack.StatusCreateFailed, []string{"good", "kept"}, nil},
+		{"", "Delete", stack.StatusRollbackComplete, nil, nil},
 		{OnFailureDoNothing, "Delete", stack.StatusCreateFailed, []string{"good", "kept"}, []string{"orders CREATE_FAILED: The following resource(s) failed to create: [Broken]. "}},
 		{OnFailureRollback, "Delete", stack.StatusRollbackComplete, nil, []string{
 			"orders ROLLBACK_IN_PROGRESS: The following resource(s) failed to create: [Broken]. Rollback requested by user.",
@@ -190,7 +232,7 @@ func TestHeldDeployResumes(t *testing.T) {
 	}
 	changed.Properties["MemorySize"] = 256
 	rec.Resources["Fn"] = changed
-	rec.Status, rec.Owner, rec.Reason = stack.StatusUpdateRollbackInProgress, "cloudformation", "The following resource(s) failed to update: [Live]. "
+	rec.Status, rec.Owner, rec.Reason = stack.StatusUpdateRollbackInProgress, owner, "The following resource(s) failed to update: [Live]. "
 	rec.Applied = []stack.Applied{{LogicalID: "Fn", Action: string(ActionUpdate), Old: old}}
 	if _, err := w.stacks.Put(t.Context(), rec); err != nil {
 		t.Fatal(err)
@@ -218,15 +260,15 @@ func TestHeldDeployResumes(t *testing.T) {
 		cancel() // the deployment exists; the record may or may not say so yet
 	}()
 	rec = w.record()
-	rec.Status, rec.Owner = stack.StatusUpdateInProgress, "cloudformation"
+	rec.Status, rec.Owner = stack.StatusUpdateInProgress, owner
 	if _, err := w.stacks.Put(t.Context(), rec); err != nil {
 		t.Fatal(err)
 	}
-	o := Options{TemplateBody: []byte(v2), StackName: "orders", Config: w.aws.config(), Stacks: w.stacks, Poll: time.Second, clock: w.clock, Owner: "cloudformation"}
+	o := Options{TemplateBody: []byte(v2), StackName: "orders", Config: w.aws.config(), Stacks: w.stacks, Poll: time.Second, clock: w.clock, Owner: owner}
 	if _, err := Deploy(ctx, o); err == nil {
 		t.Fatal("an interrupted deploy returned no error")
 	}
-	if rec := w.record(); rec.Status != stack.StatusUpdateInProgress || rec.Owner != "cloudformation" || len(rec.Applied) == 0 {
+	if rec := w.record(); rec.Status != stack.StatusUpdateInProgress || rec.Owner != owner || len(rec.Applied) == 0 {
 		t.Fatalf("after the interruption: %s owner %q journal %d", rec.Status, rec.Owner, len(rec.Applied))
 	}
 	// Resumed: the shift it started is watched, not started again.
@@ -270,5 +312,46 @@ func TestUpdateEvents(t *testing.T) {
 	}
 	if last := events[len(events)-1]; !strings.HasPrefix(last, "orders UPDATE_FAILED: The following resource(s) failed to update: [Live].") {
 		t.Errorf("the last event %q", last)
+	}
+}
+
+// TestUnheldStackRefused: a Deploy or Delete runs only on a stack its owner holds — recorded in progress under
+// Options.Owner, as the service records an operation before running it — and changes nothing otherwise; a dry run
+// needs no hold.
+func TestUnheldStackRefused(t *testing.T) {
+	body := app{release: "v1", version: "VersionA"}.template()
+	for _, tc := range []struct {
+		name   string
+		record *stack.Stack // nil: no record
+		owner  string
+	}{
+		{name: "no owner given", record: &stack.Stack{Status: stack.StatusCreateInProgress, Owner: owner}},
+		{name: "no record", owner: owner},
+		{name: "not in progress", record: &stack.Stack{Status: stack.StatusUpdateComplete, Owner: owner}, owner: owner},
+		{name: "held by another owner", record: &stack.Stack{Status: stack.StatusUpdateInProgress, Owner: "someone else"}, owner: owner},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			if tc.record != nil {
+				tc.record.Name = "orders"
+				if _, err := w.stacks.Put(t.Context(), *tc.record); err != nil {
+					t.Fatal(err)
+				}
+			}
+			o := Options{TemplateBody: []byte(body), StackName: "orders", Config: w.aws.config(), Stacks: w.stacks, clock: w.clock, Owner: tc.owner}
+			if _, err := Deploy(t.Context(), o); err == nil {
+				t.Error("Deploy ran on a stack its owner does not hold")
+			}
+			if _, err := Delete(t.Context(), o); err == nil {
+				t.Error("Delete ran on a stack its owner does not hold")
+			}
+			if log := w.aws.logged(); len(log) != 0 {
+				t.Errorf("changed:\n%s", strings.Join(log, "\n"))
+			}
+			o.DryRun = true
+			if res, err := Deploy(t.Context(), o); err != nil || !res.Changed() {
+				t.Errorf("dry run: %v, %+v", err, res)
+			}
+		})
 	}
 }

@@ -58,9 +58,8 @@ func (r *run) cleanup(ctx context.Context) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 	defer cancel()
-	if err := r.enter(ctx, stack.StatusUpdateCompleteCleanupInProgress); err != nil {
-		r.event("%v", err)
-	}
+	// A checkpoint that fails is made good by the next: the operation's last save reports a store that fails.
+	_ = r.enter(ctx, stack.StatusUpdateCompleteCleanupInProgress)
 	r.remove(ctx, gone)
 }
 
@@ -79,10 +78,6 @@ func (r *run) inTemplate(id string) bool {
 	return inc
 }
 
-// whyGone says why a physical resource leaves the stack.
-var whyGone = map[string]string{stack.RemovalReplaced: "replaced", stack.RemovalRemoved: "it left the template",
-	stack.RemovalRolledBack: "created by the update being rolled back"}
-
 // remove takes physical resources out of the stack in reverse dependency order, deleting those no policy retains;
 // a deletion that fails is reported and skipped. Each outcome is in the record and the result.
 func (r *run) remove(ctx context.Context, gone []removal) {
@@ -91,19 +86,16 @@ func (r *run) remove(ctx context.Context, gone []removal) {
 		change := Change{LogicalID: g.id, Type: g.state.Type, PhysicalID: g.state.PhysicalID}
 		switch {
 		case g.retainedBy != "":
-			r.event("retaining %s (%s) %s: %s", g.id, g.state.Type, g.state.PhysicalID, g.retainedBy)
 			out.Outcome, out.Reason = stack.OutcomeRetained, g.retainedBy
 			change.Action = ActionRetain
 			r.emit(g.id, g.state.Type, g.state.PhysicalID, DeleteSkipped, "", nil)
 		default:
-			r.event("deleting %s (%s) %s: %s", g.id, g.state.Type, g.state.PhysicalID, whyGone[g.why])
 			out.Outcome, change.Action = stack.OutcomeDeleted, ActionDelete
 			r.emit(g.id, g.state.Type, g.state.PhysicalID, DeleteInProgress, "", nil)
 			if h, ok := handlers[g.state.Type]; ok {
 				if err := h.remove(ctx, r, g.state); err != nil {
 					out.Outcome, out.Reason = stack.OutcomeDeleteFailed, err.Error()
 					change.Detail = "not deleted (left in the account, out of the stack): " + err.Error()
-					r.event("could not delete %s (%s) %s, left in the account: %v", g.id, g.state.Type, g.state.PhysicalID, err)
 					r.emit(g.id, g.state.Type, g.state.PhysicalID, DeleteFailed, failureReason(err), nil)
 				}
 			}
@@ -120,9 +112,7 @@ func (r *run) remove(ctx context.Context, gone []removal) {
 		}
 		r.st.Cleanup = append(r.st.Cleanup, out)
 		r.result.Cleanup = append(r.result.Cleanup, out)
-		if err := r.save(ctx); err != nil {
-			r.event("%v", err)
-		}
+		_ = r.save(ctx) // a checkpoint: the operation's last save reports a store that fails
 	}
 }
 
@@ -135,7 +125,6 @@ func (r *run) remove(ctx context.Context, gone []removal) {
 // UpdateReplacePolicy is Retain. If something cannot be put back, the stack is UPDATE_ROLLBACK_FAILED and nothing
 // is deleted: the record keeps what exists now, what the deploy replaced in Superseded.
 func (r *run) rollback(ctx context.Context, cause error) (stack.Status, error) {
-	r.event("rolling back: %v", cause)
 	var problems []string
 	if err := r.enterWith(ctx, stack.StatusUpdateRollbackInProgress, r.failedReason(false, "")); err != nil {
 		problems = append(problems, err.Error())
@@ -160,9 +149,7 @@ func (r *run) rollback(ctx context.Context, cause error) (stack.Status, error) {
 		// What the deploy replaced stays in Superseded, for the cleanup of the next deploy that succeeds.
 		return stack.StatusUpdateRollbackFailed, fmt.Errorf("%w; %w: %s", cause, ErrRollbackFailed, strings.Join(problems, "; "))
 	}
-	if err := r.enter(ctx, stack.StatusUpdateRollbackCompleteCleanupInProgress); err != nil {
-		r.event("%v", err)
-	}
+	_ = r.enter(ctx, stack.StatusUpdateRollbackCompleteCleanupInProgress) // a checkpoint, as in cleanup
 	var gone []removal
 	for _, a := range r.applied {
 		if a.action == ActionUpdate || a.action == ActionShift {
@@ -201,7 +188,6 @@ func (r *run) restore(ctx context.Context, a applied) error {
 	}
 	changed := changedKeys(cur.Properties, a.old.Properties)
 	if len(changed) > 0 {
-		r.event("restoring %s (%s): %s", a.id, a.old.Type, strings.Join(changed, ", "))
 		res := &resource{id: a.id, typ: a.old.Type, props: maps.Clone(a.old.Properties), raw: &cfn.Resource{Type: a.old.Type},
 			physicalID: a.old.PhysicalID, attrs: a.old.Attributes, restoring: true}
 		if res.props == nil {
@@ -235,12 +221,9 @@ func (r *run) rollbackCreate(ctx context.Context, cause error) (stack.Status, er
 		status, done, failed = stack.StatusDeleteInProgress, stack.StatusDeleteComplete, stack.StatusDeleteFailed
 		then = "Delete requested by user."
 	}
-	r.event("rolling back the creation: %v", cause)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 	defer cancel()
-	if err := r.enterWith(ctx, status, r.failedReason(true, then)); err != nil {
-		r.event("%v", err)
-	}
+	_ = r.enterWith(ctx, status, r.failedReason(true, then)) // a checkpoint, as in cleanup
 	if err := r.stopShifts(ctx); err != nil {
 		return failed, fmt.Errorf("%w; %w: %v", cause, ErrRollbackFailed, err)
 	}
@@ -281,7 +264,6 @@ func (r *run) deleteAll(ctx context.Context, createRollback bool) error {
 	for _, g := range deletionOrder(gone) {
 		if g.why == stack.RemovalReplaced {
 			if g.retainedBy == "" {
-				r.event("deleting %s (%s) %s: replaced", g.id, g.state.Type, g.state.PhysicalID)
 				if h, ok := handlers[g.state.Type]; ok {
 					if err := h.remove(ctx, r, g.state); err != nil {
 						return fmt.Errorf("%s: delete %s: %w", g.id, g.state.PhysicalID, err)
@@ -296,11 +278,9 @@ func (r *run) deleteAll(ctx context.Context, createRollback bool) error {
 		}
 		action := ActionDelete
 		if g.retainedBy != "" {
-			r.event("retaining %s (%s) %s", g.id, g.state.Type, g.state.PhysicalID)
 			action = ActionRetain
 			r.emit(g.id, g.state.Type, g.state.PhysicalID, DeleteSkipped, "", nil)
 		} else {
-			r.event("deleting %s (%s) %s", g.id, g.state.Type, g.state.PhysicalID)
 			r.emit(g.id, g.state.Type, g.state.PhysicalID, DeleteInProgress, "", nil)
 			if h, ok := handlers[g.state.Type]; ok {
 				if err := h.remove(ctx, r, g.state); err != nil {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -23,8 +21,6 @@ type app struct {
 	// version is the version's logical id; versionAttrs are its resource attributes (DeletionPolicy, …), as YAML
 	// lines indented by four; description is its Description (a new one replaces it under the same id).
 	version, versionAttrs, description string
-	// localCode: the code is a directory beside the template (packaged), not an inline ZipFile.
-	localCode bool
 	// s3Key: the code is this object of the bucket "assets" (Code.S3Bucket/S3Key), which Lambda reads itself.
 	s3Key string
 	// extra are more resources, as YAML indented by two.
@@ -33,9 +29,6 @@ type app struct {
 
 func (a app) template() string {
 	code := fmt.Sprintf(`{ZipFile: "exports.handler = async () => '%s'"}`, a.release)
-	if a.localCode {
-		code = "src"
-	}
 	if a.s3Key != "" {
 		code = "{S3Bucket: assets, S3Key: " + a.s3Key + "}"
 	}
@@ -84,53 +77,24 @@ func (a app) template() string {
 %s`, a.memory, code, a.version, a.versionAttrs, a.description, a.version, a.extra)
 }
 
-// world is a fake AWS, a stack store and a directory for templates: what a deploy needs.
+// world is a fake AWS and a stack store: what a deploy needs.
 type world struct {
 	t      *testing.T
 	aws    *fakeAWS
 	stacks *memStacks
-	dir    string
 	clock  *fakeClock
+	// events are the last deploy's (recorder).
 	events []string
 }
 
 func newWorld(t *testing.T) *world {
-	return &world{t: t, aws: newFakeAWS(t), stacks: newMemStacks(), dir: t.TempDir(),
-		clock: &fakeClock{now: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}}
+	return &world{t: t, aws: newFakeAWS(t), stacks: newMemStacks(), clock: &fakeClock{now: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}}
 }
 
-// deploy deploys a as the stack "orders".
+// deploy deploys a as the stack "orders", as the CloudFormation API's service does (world.run).
 func (w *world) deploy(a app) (*Result, error) {
 	w.t.Helper()
-	return w.deployContext(w.t.Context(), a, nil)
-}
-
-// deployContext deploys a under ctx, telling each event to onEvent too.
-func (w *world) deployContext(ctx context.Context, a app, onEvent func(string)) (*Result, error) {
-	w.t.Helper()
-	if err := os.WriteFile(filepath.Join(w.dir, "template.yaml"), []byte(a.template()), 0o644); err != nil {
-		w.t.Fatal(err)
-	}
-	if a.localCode {
-		src := filepath.Join(w.dir, "src")
-		if err := os.MkdirAll(src, 0o755); err != nil {
-			w.t.Fatal(err)
-		}
-		js := fmt.Sprintf("exports.handler = async () => %q;\n", a.release)
-		if err := os.WriteFile(filepath.Join(src, "index.js"), []byte(js), 0o644); err != nil {
-			w.t.Fatal(err)
-		}
-	}
-	w.events = nil
-	return Deploy(ctx, Options{TemplatePath: filepath.Join(w.dir, "template.yaml"), StackName: "orders", Config: w.aws.config(),
-		Stacks: w.stacks, Poll: time.Second, clock: w.clock,
-		Event: func(format string, args ...any) {
-			e := fmt.Sprintf(format, args...)
-			w.events = append(w.events, e)
-			if onEvent != nil {
-				onEvent(e)
-			}
-		}})
+	return w.run(w.t.Context(), a.template(), Options{})
 }
 
 // mustDeploy deploys a, which must succeed.
@@ -398,7 +362,7 @@ func TestDeletionOrder(t *testing.T) {
 
 // TestRollback: a failed update — its shift rolled back, a resource failing after the shift started (the shift is
 // stopped), an update failing half-way, or one shift succeeding and another not — is rolled back: the function gets its
-// previous code and configuration back (inline or packaged code alike), aliases return to their version, what the
+// previous code and configuration back (inline code or code in S3 alike), aliases return to their version, what the
 // deploy created is deleted once nothing routes to it, and the record is the one before the deploy. Only a rolled-
 // back shift is ErrRolledBack (exit 2); the stack is UPDATE_ROLLBACK_COMPLETE either way.
 func TestRollback(t *testing.T) {
@@ -437,10 +401,10 @@ func TestRollback(t *testing.T) {
 			outcomes: map[string]string{"orders": "Failed"}, wantErr: ErrRolledBack,
 			wantInLog:    []string{"Deployment d-1 Failed", "UpdateFunctionCode orders", "UpdateFunctionConfiguration orders MemorySize=128", "DeleteFunction orders:2"},
 			wantRestored: []string{"Fn"}, wantNewGone: []string{"VersionB"}},
-		{name: "the shift is rolled back (code from a directory)", first: app{release: "v1", version: "VersionA", localCode: true},
-			second:   app{release: "v2", version: "VersionB", localCode: true},
+		{name: "the shift is rolled back (code in S3)", first: app{release: "v1", version: "VersionA", s3Key: "asset-1.zip"},
+			second:   app{release: "v2", version: "VersionB", s3Key: "asset-2.zip"},
 			outcomes: map[string]string{"orders": "Failed"}, wantErr: ErrRolledBack,
-			wantInLog:    []string{"Deployment d-1 Failed", "UpdateFunctionCode orders", "DeleteFunction orders:2"},
+			wantInLog:    []string{"Deployment d-1 Failed", "UpdateFunctionCode orders from s3://assets/asset-1.zip?", "DeleteFunction orders:2"},
 			wantRestored: []string{"Fn"}, wantNewGone: []string{"VersionB"}},
 		{name: "a resource fails after the shift started", first: app{release: "v1", version: "VersionA"},
 			second:    app{release: "v2", version: "VersionB", extra: broken},
@@ -569,8 +533,13 @@ func TestRollbackFailed(t *testing.T) {
 	if len(rec.Superseded) != 1 || rec.Superseded[0].Resource.PhysicalID != versionARN+"1" || len(rec.Cleanup) != 0 {
 		t.Errorf("superseded %+v, cleanup %+v", rec.Superseded, rec.Cleanup)
 	}
-	if rec.Status != stack.StatusUpdateRollbackFailed || !strings.Contains(rec.Reason, "the rollback failed") {
-		t.Errorf("record %s: %s", rec.Status, rec.Reason)
+	if rec.Status != stack.StatusUpdateRollbackFailed || rec.Reason != "The following resource(s) failed to update: [Live]. " {
+		t.Errorf("record %s: %q", rec.Status, rec.Reason)
+	}
+	if !slices.ContainsFunc(w.events, func(e string) bool {
+		return strings.HasPrefix(e, "Fn UPDATE_FAILED: ") && strings.Contains(e, "the configuration cannot be put back")
+	}) {
+		t.Errorf("no event tells why Fn could not be put back:\n%s", strings.Join(w.events, "\n"))
 	}
 
 	// Deployed again once the problem is gone, live moves to version 2, and only then is version 1 deleted.
@@ -585,24 +554,25 @@ func TestRollbackFailed(t *testing.T) {
 	}
 }
 
-// TestInterruptedDeployLeavesTheCleanupToTheNext: a deploy interrupted during its shift is UPDATE_FAILED and rolls
-// nothing back (the deployment goes on); the version it replaced stays recorded as superseded, undeleted, and the
-// next deploy — the deployment having succeeded meanwhile — deletes it in its cleanup.
-func TestInterruptedDeployLeavesTheCleanupToTheNext(t *testing.T) {
+// TestInterruptedDeployLeavesTheCleanupToItsResumption: a deploy interrupted during its shift (the server stopped)
+// records no end and rolls nothing back (the deployment goes on): the stack stays in progress under its owner, the
+// version it replaced recorded as superseded, undeleted; resumed — the deployment having succeeded meanwhile — it
+// adopts the deployment and deletes that version in its cleanup.
+func TestInterruptedDeployLeavesTheCleanupToItsResumption(t *testing.T) {
 	w := newWorld(t)
 	w.mustDeploy(app{release: "v1", version: "Version", description: "one"})
 	v2 := app{release: "v2", version: "Version", description: "two"}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	res, err := w.deployContext(ctx, v2, func(event string) {
-		if strings.HasPrefix(event, "shifting") {
-			cancel() // Ctrl-C
-		}
-	})
-	if !errors.Is(err, context.Canceled) || res.Status != stack.StatusUpdateFailed || !res.Status.Failed() {
-		t.Fatalf("interrupted deploy: %v, %s", err, res.Status)
+	w.aws.onPoll(cancel) // the server stops while the deployment runs
+	if _, err := w.run(ctx, v2.template(), Options{}); err == nil || ctx.Err() == nil {
+		t.Fatalf("interrupted deploy: %v", err)
 	}
+	w.aws.onPoll(nil)
 	rec := w.record()
+	if rec.Status != stack.StatusUpdateInProgress || rec.Owner != owner {
+		t.Fatalf("after the interruption: %s, owner %q", rec.Status, rec.Owner)
+	}
 	if len(rec.Superseded) != 1 || rec.Superseded[0].LogicalID != "Version" || rec.Superseded[0].Resource.PhysicalID != versionARN+"1" {
 		t.Fatalf("superseded %+v", rec.Superseded)
 	}
@@ -610,10 +580,16 @@ func TestInterruptedDeployLeavesTheCleanupToTheNext(t *testing.T) {
 		t.Fatalf("versions %v after the interruption", got)
 	}
 	w.aws.finish("d-1") // the deployment went on, and succeeded
-	res = w.mustDeploy(v2)
+	res, err := w.run(t.Context(), v2.template(), Options{Resuming: true})
+	if err != nil {
+		t.Fatalf("resumed: %v\n%s", err, strings.Join(w.events, "\n"))
+	}
 	rec = w.record()
 	if res.Status != stack.StatusUpdateComplete || len(rec.Superseded) != 0 || !slices.Equal(w.aws.versions("orders"), []string{"2"}) {
-		t.Errorf("the next deploy: %s, superseded %+v, versions %v", res.Status, rec.Superseded, w.aws.versions("orders"))
+		t.Errorf("resumed: %s, superseded %+v, versions %v", res.Status, rec.Superseded, w.aws.versions("orders"))
+	}
+	if got := w.aws.deployments(); len(got) != 1 {
+		t.Errorf("deployments %v: the resumed deploy started another", got)
 	}
 	checkNothingDeletedUnderAnAlias(t, w.aws.logged())
 }
@@ -643,21 +619,30 @@ func TestCleanupSkipsWhatItCannotDelete(t *testing.T) {
 }
 
 // TestDeleteStackDeletesWhatWasSuperseded: deleting a stack deletes, in reverse dependency order, its resources and
-// the physical resources an interrupted deploy replaced and no cleanup deleted yet.
+// the physical resources a deploy replaced and no cleanup deleted yet (its rollback failed: UPDATE_ROLLBACK_FAILED,
+// which a DeleteStack may follow).
 func TestDeleteStackDeletesWhatWasSuperseded(t *testing.T) {
 	w := newWorld(t)
 	w.mustDeploy(app{release: "v1", version: "Version", description: "one"})
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	if _, err := w.deployContext(ctx, app{release: "v2", version: "Version", description: "two"}, func(event string) {
-		if strings.HasPrefix(event, "shifting") {
-			cancel()
+	w.aws.outcome = "Failed"
+	configurations := 0
+	w.aws.fail = func(op, target string) string {
+		if op == "UpdateFunctionConfiguration" && target == "orders" {
+			if configurations++; configurations > 1 {
+				return "the configuration cannot be put back"
+			}
 		}
-	}); !errors.Is(err, context.Canceled) {
-		t.Fatalf("interrupted deploy: %v", err)
+		return ""
 	}
-	res, err := Delete(t.Context(), Options{StackName: "orders", Config: w.aws.config(), Stacks: w.stacks, clock: w.clock})
-	if err != nil || res.Status != stack.StatusDeleteComplete {
+	if _, err := w.deploy(app{release: "v2", version: "Version", description: "two", memory: 256}); !errors.Is(err, ErrRollbackFailed) {
+		t.Fatalf("deploy: %v", err)
+	}
+	if rec := w.record(); rec.Status != stack.StatusUpdateRollbackFailed || len(rec.Superseded) != 1 {
+		t.Fatalf("after the deploy: %s, superseded %+v", rec.Status, rec.Superseded)
+	}
+	w.aws.fail = nil
+	res, err := w.remove()
+	if err != nil || res.Status != stack.StatusDeleteComplete || w.record().Status != stack.StatusDeleteComplete {
 		t.Fatalf("delete: %v %s", err, res.Status)
 	}
 	log := w.aws.logged()

@@ -1,13 +1,13 @@
-// Package stackdeploy is `sluice deploy`: it makes a SAM or CloudFormation template so, through Sluice's own AWS
-// APIs (the same calls any AWS client makes, under the caller's credentials), and remembers what it made in a
-// server-side stack record.
+// Package stackdeploy is the engine of the CloudFormation API (internal/cloudformation, through the adapter
+// internal/server wires): it makes a SAM or CloudFormation template body so, through Sluice's own AWS APIs (the
+// same calls any AWS client makes, under the operation's credentials), and remembers what it made in the stack's
+// record.
 //
-// A deploy loads the template (internal/cfn), expands SAM (internal/sam) after packaging local code
-// (internal/pack), then walks the resources in dependency order: each is created, updated (or replaced) or left
-// alone by comparing its resolved properties with those recorded last time. An alias whose version moves under a
-// CodeDeployLambdaAliasUpdate policy is not updated directly: a CodeDeploy deployment shifts its traffic, and the
-// deploy watches it to the end. The first deploy creates aliases at their version in one step (no deployment:
-// there is nothing to shift from).
+// A deploy parses the template (internal/cfn) and expands SAM (internal/sam), then walks the resources in
+// dependency order: each is created, updated (or replaced) or left alone by comparing its resolved properties with
+// those recorded last time. An alias whose version moves under a CodeDeployLambdaAliasUpdate policy is not updated
+// directly: a CodeDeploy deployment shifts its traffic, and the deploy watches it to the end. The first deploy
+// creates aliases at their version in one step (no deployment: there is nothing to shift from).
 //
 // As in CloudFormation, nothing is deleted before every update — traffic shifts included — has succeeded: then
 // the cleanup phase deletes, in reverse dependency order, the physical resources replaced and the resources that
@@ -23,7 +23,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"reflect"
 	"slices"
 	"sort"
@@ -47,9 +46,8 @@ import (
 
 // Options configure a deploy.
 type Options struct {
-	TemplatePath string
-	// TemplateBody is the template itself, as the CloudFormation API receives it; TemplatePath is then unused.
-	// Functions' code must be inline (Code.ZipFile) or uploaded: a local path is refused as CloudFormation does.
+	// TemplateBody is the template itself, as the CloudFormation API receives it. Functions' code must be inline
+	// (Code.ZipFile) or uploaded: a local path is refused as CloudFormation does.
 	TemplateBody []byte
 	StackName    string
 	Overrides    map[string]string
@@ -57,23 +55,19 @@ type Options struct {
 	DryRun bool
 	Config aws.Config
 	Stacks stack.Store
-	// Observer is told how traffic shifts stand while they run (nil: nobody).
-	Observer Observer
-	// Event reports each step as a line of text (nil: none).
-	Event func(format string, args ...any)
+	// Observer is told each step of each resource and each status of the stack, CloudFormation's events (nil:
+	// nobody).
+	Observer EventObserver
 	// Poll is how often a running deployment is looked at (default 500 ms).
 	Poll time.Duration
-	// Unlock deploys even if the stack is recorded as being deployed (by a deploy that is known to be gone).
-	Unlock bool
-	// Owner is who holds the stack while the deploy runs ("": this process, by host and pid). A stack recorded in
-	// progress under this owner is resumed rather than refused (events.go): the CloudFormation API's service
-	// records the operation, then runs the deploy, again after a restart if need be. A deploy with an owner
-	// leaves a deleted stack's record, in DELETE_COMPLETE, to its owner.
+	// Owner holds the stack while the deploy runs: the CloudFormation API's service records the operation — the
+	// stack in progress under Owner — then runs the deploy, again after a restart if need be, and the deploy
+	// carries on from what the record says (events.go). A Deploy or Delete refuses a stack its owner does not
+	// hold (a dry run needs none), and leaves a deleted stack's record, in DELETE_COMPLETE, to its owner.
 	Owner string
-	// OnCreateFailure is what a creation that fails does: "" keeps what it made (`sluice deploy`: the next deploy
-	// carries on from it, CREATE_FAILED); OnFailureRollback deletes it (ROLLBACK_COMPLETE), OnFailureDelete
-	// deletes it and the stack (DELETE_COMPLETE), OnFailureDoNothing keeps it (CREATE_FAILED), as CloudFormation's
-	// OnFailure.
+	// OnCreateFailure is what a creation that fails does, as CloudFormation's OnFailure: OnFailureRollback (or "",
+	// CloudFormation's default) deletes what it made (ROLLBACK_COMPLETE), OnFailureDelete deletes it and the
+	// stack (DELETE_COMPLETE), OnFailureDoNothing keeps it (CREATE_FAILED).
 	OnCreateFailure string
 	// DisableRollback leaves a failed update as it stopped (UPDATE_FAILED), as CloudFormation's DisableRollback.
 	DisableRollback bool
@@ -215,8 +209,6 @@ type run struct {
 	clock   clock
 	// failed are the resources whose step failed, for the stack's reason.
 	failed []string
-	// resumed: the deploy carries on with an operation its owner recorded (Options.Owner).
-	resumed bool
 	// renewed are, in a dry run, the resources it would create or replace: what refers to them changes with them.
 	renewed map[string]bool
 }
@@ -231,12 +223,6 @@ type applied struct {
 	old stack.ResourceState
 	// tried are the properties an update that failed was applying (nil: it did not fail).
 	tried map[string]any
-}
-
-func (r *run) event(format string, args ...any) {
-	if r.o.Event != nil {
-		r.o.Event(format, args...)
-	}
 }
 
 // Deploy deploys a template as a stack. It returns the result even when it fails.
@@ -265,9 +251,8 @@ func (r *run) deploy(ctx context.Context) error {
 	case err != nil:
 		return fmt.Errorf("read stack %s: %w", r.o.StackName, err)
 	}
-	r.resumed = r.held() && st.Owner == r.o.Owner && st.Status.InProgress()
-	if !r.resumed && !r.o.DryRun {
-		if err := r.locked(st); err != nil {
+	if !r.o.DryRun {
+		if err := r.holds(st); err != nil {
 			return err
 		}
 	}
@@ -279,14 +264,13 @@ func (r *run) deploy(ctx context.Context) error {
 	for k, v := range st.Resources {
 		r.state[k] = v
 	}
-	if r.resumed {
+	if !r.o.DryRun {
 		r.applied = fromJournal(st.Applied)
 	}
 	if err := r.readLiveAliases(ctx); err != nil {
 		return err
 	}
-	r.event("reading %s", r.templateName())
-	r.l, err = load(ctx, r.source(), r.pseudo(), r.o.Overrides, r.resolveSSM, func(id string) { r.event("building %s (go build)", id) })
+	r.l, err = load(ctx, r.o.TemplateBody, r.pseudo(), r.o.Overrides, r.resolveSSM)
 	if err != nil {
 		return err
 	}
@@ -301,19 +285,8 @@ func (r *run) deploy(ctx context.Context) error {
 	if r.o.DryRun {
 		return r.plan(order)
 	}
-	creating := len(st.Resources) == 0
-	if r.resumed {
-		creating = st.Status == stack.StatusCreateInProgress || st.Status == stack.StatusRollbackInProgress
-	} else {
-		status := stack.StatusUpdateInProgress
-		if creating {
-			status = stack.StatusCreateInProgress
-		}
-		if err := r.hold(ctx, status); err != nil {
-			return err
-		}
-	}
-	if r.resumed && rollingBack(st.Status) {
+	creating := st.Status == stack.StatusCreateInProgress || st.Status == stack.StatusRollbackInProgress
+	if rollingBack(st.Status) {
 		err = errResumed
 		if st.Reason != "" {
 			err = errors.New(st.Reason)
@@ -332,7 +305,7 @@ func (r *run) deploy(ctx context.Context) error {
 	if err == nil {
 		exports, err = r.l.eval.Exports(r.refs())
 	}
-	if err != nil && r.held() && ctx.Err() != nil {
+	if err != nil && ctx.Err() != nil {
 		// The owner resumes the operation; nothing is recorded that would end it.
 		return err
 	}
@@ -349,15 +322,10 @@ func (r *run) deploy(ctx context.Context) error {
 		if creating {
 			r.st.Status = stack.StatusCreateComplete
 		}
-	case creating && r.o.OnCreateFailure == "":
-		// Kept as far as it got: the next deploy carries on from it.
-		r.st.Status = stack.StatusCreateFailed
-		r.st.Parameters, r.st.ResolvedParameters, r.st.TemplateSHA256 = r.o.Overrides, r.l.resolved, r.l.sha256
 	case creating:
 		r.st.Status, err = r.rollbackCreate(ctx, err)
-	case ctx.Err() != nil || r.o.DisableRollback:
-		// Interrupted, or asked not to roll back: nothing is rolled back (a shift under way goes on), and the next
-		// deploy carries on.
+	case r.o.DisableRollback:
+		// Asked not to roll back: nothing is rolled back (a shift under way goes on), and the next deploy carries on.
 		r.st.Status = stack.StatusUpdateFailed
 		r.st.Parameters, r.st.ResolvedParameters, r.st.TemplateSHA256 = r.o.Overrides, r.l.resolved, r.l.sha256
 	default:
@@ -367,35 +335,17 @@ func (r *run) deploy(ctx context.Context) error {
 	r.st.Owner, r.applied = "", nil
 	r.st.Reason = ""
 	if err != nil {
-		r.st.Reason = err.Error()
-		if r.held() {
-			r.st.Reason = r.stackReason(creating, err)
-		}
+		r.st.Reason = r.stackReason(creating, err)
 	}
 	r.result.Status = r.st.Status
 	r.emitStack(r.st.Status, r.finalEventReason())
-	// Record the outcome even when the caller gave up (Ctrl-C): the stack must not stay locked.
+	// Record the outcome even if the operation's context ends now: the stack must not stay in progress.
 	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if serr := r.save(saveCtx); serr != nil && err == nil {
 		err = serr
 	}
 	return err
-}
-
-// source is where the deploy's template comes from.
-func (r *run) source() source {
-	if r.o.TemplateBody != nil {
-		return source{body: r.o.TemplateBody}
-	}
-	return source{path: r.o.TemplatePath}
-}
-
-func (r *run) templateName() string {
-	if r.o.TemplateBody != nil {
-		return "the template"
-	}
-	return r.o.TemplatePath
 }
 
 // pseudo are the pseudo parameters' values for the stack.
@@ -449,7 +399,8 @@ func newRun(o Options) *run {
 }
 
 // Delete deletes what a stack made — except resources it retains (DeletionPolicy: Retain), which stay — and then
-// the stack's record. Options' TemplatePath, Overrides and DryRun are not used.
+// the stack's record is left to its owner, in DELETE_COMPLETE. Options' TemplateBody, Overrides and DryRun are not
+// used.
 func Delete(ctx context.Context, o Options) (*Result, error) {
 	r := newRun(o)
 	err := r.delete(ctx)
@@ -464,26 +415,16 @@ func (r *run) delete(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read stack %s: %w", r.o.StackName, err)
 	}
-	r.resumed = r.held() && st.Owner == r.o.Owner && st.Status.InProgress()
-	if !r.resumed {
-		if err := r.locked(st); err != nil {
-			return err
-		}
+	if err := r.holds(st); err != nil {
+		return err
 	}
 	r.st, r.state = st, map[string]stack.ResourceState{}
 	for k, v := range st.Resources {
 		r.state[k] = v
 	}
-	if !r.resumed {
-		if err := r.hold(ctx, stack.StatusDeleteInProgress); err != nil {
-			return err
-		}
-	}
 	if err := r.deleteAll(ctx, false); err != nil {
-		r.st.Status, r.st.Owner, r.st.Reason = stack.StatusDeleteFailed, "", err.Error()
-		if r.held() {
-			r.st.Reason = "The following resource(s) failed to delete: [" + strings.Join(r.failed, ", ") + "]. "
-		}
+		r.st.Status, r.st.Owner = stack.StatusDeleteFailed, ""
+		r.st.Reason = "The following resource(s) failed to delete: [" + strings.Join(r.failed, ", ") + "]. "
 		r.result.Status = r.st.Status
 		r.emitStack(r.st.Status, r.st.Reason)
 		saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -492,38 +433,19 @@ func (r *run) delete(ctx context.Context) error {
 		return err
 	}
 	r.result.Status = stack.StatusDeleteComplete
-	if r.held() {
-		// The owner removes the record, with what it keeps of a deleted stack.
-		r.st.Status, r.st.Owner, r.st.Reason = stack.StatusDeleteComplete, "", ""
-		r.emitStack(r.st.Status, "")
-		return r.save(ctx)
-	}
-	if err := r.o.Stacks.Delete(ctx, r.st.Name, r.st.Revision); err != nil {
-		return fmt.Errorf("delete the record of stack %s: %w", r.st.Name, err)
+	// The owner removes the record, with what it keeps of a deleted stack.
+	r.st.Status, r.st.Owner, r.st.Reason = stack.StatusDeleteComplete, "", ""
+	r.emitStack(r.st.Status, "")
+	return r.save(ctx)
+}
+
+// holds refuses a stack its owner does not hold: the owner records an operation — the stack in progress under it —
+// before it runs the deploy, which carries on from what the record says.
+func (r *run) holds(st stack.Stack) error {
+	if r.o.Owner == "" || st.Owner != r.o.Owner || !st.Status.InProgress() {
+		return fmt.Errorf("stack %s is not held by %q for an operation (owner %q, %s)", st.Name, r.o.Owner, st.Owner, st.Status)
 	}
 	return nil
-}
-
-// locked refuses a stack another deploy holds (unless it has been silent for staleLock, or Unlock says it is gone).
-func (r *run) locked(st stack.Stack) error {
-	if !st.Status.InProgress() || time.Since(st.Updated) >= staleLock || r.o.Unlock {
-		return nil
-	}
-	return fmt.Errorf("stack %s is being deployed by %s (since %s); try again when it is done, or with --unlock if that deploy is gone",
-		st.Name, st.Owner, st.Updated.Local().Format(time.TimeOnly))
-}
-
-// hold records the stack as in progress (status) by this process (or the owner), which locks it for other
-// deploys; a new operation starts a new journal and a new set of traffic shifts.
-func (r *run) hold(ctx context.Context, status stack.Status) error {
-	owner := r.o.Owner
-	if owner == "" {
-		host, _ := os.Hostname()
-		owner = fmt.Sprintf("%s pid %d", host, os.Getpid())
-	}
-	r.st.Status, r.st.Owner, r.st.Reason, r.st.Cleanup = status, owner, "", nil
-	r.st.Deployments, r.applied = nil, nil
-	return r.save(ctx)
 }
 
 // enter records that the deploy, still holding the stack, moved on to another phase (cleanup, rollback).
@@ -533,20 +455,16 @@ func (r *run) enter(ctx context.Context, status stack.Status) error {
 
 // enterWith is enter with the reason the stack's event gives (and, for the API, the stack's reason meanwhile).
 func (r *run) enterWith(ctx context.Context, status stack.Status, reason string) error {
-	r.event("stack %s: %s", r.o.StackName, status)
-	if r.st.Status == status && r.resumed {
+	if r.st.Status == status {
 		return nil // resumed in this phase: it was recorded, and told, before
 	}
 	r.st.Status = status
-	if r.held() && reason != "" {
+	if reason != "" {
 		r.st.Reason = reason
 	}
 	r.emitStack(status, reason)
 	return r.save(ctx)
 }
-
-// staleLock is how long an in-progress stack stays locked when its deploy disappeared.
-const staleLock = 2 * time.Hour
 
 // save writes the stack record (a checkpoint after every change), with the journal of the operation.
 func (r *run) save(ctx context.Context) error {
@@ -610,12 +528,10 @@ func (r *run) apply(ctx context.Context, order []string) error {
 		if err != nil {
 			return err
 		}
-		props = h.normalize(r, id, props)
 		prev, existed := r.state[id]
 		desired := &resource{id: id, typ: res.Type, props: props, raw: res}
 		switch {
 		case !existed || prev.Type != res.Type:
-			r.event("creating %s (%s)", id, res.Type)
 			r.emit(id, res.Type, "", CreateInProgress, "", props)
 			err := h.create(ctx, r, desired)
 			if existed {
@@ -640,7 +556,6 @@ func (r *run) apply(ctx context.Context, order []string) error {
 			}
 			desired.physicalID, desired.attrs = prev.PhysicalID, prev.Attributes
 			if h.replaces(changed) {
-				r.event("replacing %s (%s): %s changed", id, res.Type, strings.Join(changed, ", "))
 				r.emit(id, res.Type, prev.PhysicalID, UpdateInProgress, "Requested update requires the creation of a new physical resource; hence creating one.", props)
 				desired.physicalID, desired.attrs = "", nil
 				err := h.create(ctx, r, desired)
@@ -654,7 +569,6 @@ func (r *run) apply(ctx context.Context, order []string) error {
 				r.note(Change{LogicalID: id, Type: res.Type, Action: ActionReplace, PhysicalID: desired.physicalID, Properties: changed})
 				break
 			}
-			r.event("updating %s (%s): %s", id, res.Type, strings.Join(changed, ", "))
 			r.emit(id, res.Type, prev.PhysicalID, UpdateInProgress, "", props)
 			action, detail, err := h.update(ctx, r, desired, prev, changed)
 			if err != nil {
@@ -824,7 +738,6 @@ func (r *run) readLiveAliases(ctx context.Context) error {
 			st.Properties = maps.Clone(st.Properties)
 			st.Properties["FunctionVersion"] = live
 			r.state[id] = st
-			r.event("%s: alias %s:%s is on version %s (the stack recorded %s)", id, fn, name, live, recorded)
 		}
 	}
 	return nil

@@ -37,8 +37,6 @@ func (repositoryHandler) check(r *run, id string, _ *cfn.Resource) error {
 	return nil
 }
 
-func (repositoryHandler) normalize(_ *run, _ string, p map[string]any) map[string]any { return p }
-
 func (repositoryHandler) create(_ context.Context, r *run, res *resource) error {
 	name := str(res.props, "RepositoryName")
 	if name == "" {

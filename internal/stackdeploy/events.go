@@ -15,33 +15,31 @@ import (
 // Events, the journal, and the engine as the CloudFormation API's service runs it.
 //
 // The service runs a deploy with Options.Owner set: the stack is already in progress, recorded under that owner
-// by the API call that accepted the operation, and a deploy that finds it so resumes it rather than refusing it —
-// after a restart, or on the node that took over the service's leadership. To resume, the record carries the
-// journal of what the operation changed (stack.Stack.Applied, written with every checkpoint) and the traffic
-// shifts it started (Deployments, adopted instead of started again); a stack found in a rollback phase is rolled
-// back, with the journal, without applying anything. A deploy held by an owner that is interrupted (its context
-// ends: the leadership went, the server stops) records nothing more: whoever runs it next resumes it.
+// by the API call that accepted the operation (a stack not so held is refused), and the deploy carries the
+// operation on from what the record says — the first time, after a restart, or on the node that took over the
+// service's leadership. To resume, the record carries the journal of what the operation changed
+// (stack.Stack.Applied, written with every checkpoint) and the traffic shifts it started (Deployments, adopted
+// instead of started again); a stack found in a rollback phase is rolled back, with the journal, without applying
+// anything. A deploy that is interrupted (its context ends: the leadership went, the server stops) records nothing
+// more: whoever runs it next resumes it.
 
-// emit reports a resource's step to an EventObserver, and keeps the resource's status in the record.
+// emit reports a resource's step to the observer, and keeps the resource's status in the record.
 func (r *run) emit(id, typ, physicalID, status, reason string, props map[string]any) {
 	if st, ok := r.state[id]; ok && (physicalID == "" || st.PhysicalID == physicalID) {
 		st.Status, st.Reason, st.Updated = status, reason, r.clock.Now().UTC()
 		r.state[id] = st
 	}
-	if eo, ok := r.o.Observer.(EventObserver); ok {
-		eo.Event(Event{LogicalID: id, Type: typ, PhysicalID: physicalID, Status: status, Reason: reason, Properties: props})
+	if r.o.Observer != nil {
+		r.o.Observer.Event(Event{LogicalID: id, Type: typ, PhysicalID: physicalID, Status: status, Reason: reason, Properties: props})
 	}
 }
 
 // emitStack reports a status of the stack itself.
 func (r *run) emitStack(status stack.Status, reason string) {
-	if eo, ok := r.o.Observer.(EventObserver); ok {
-		eo.Event(Event{LogicalID: r.o.StackName, Type: StackType, PhysicalID: r.st.StackID(), Status: string(status), Reason: reason})
+	if r.o.Observer != nil {
+		r.o.Observer.Event(Event{LogicalID: r.o.StackName, Type: StackType, PhysicalID: r.st.StackID(), Status: string(status), Reason: reason})
 	}
 }
-
-// held reports whether the deploy runs for an owner that resumes it (the CloudFormation API's service).
-func (r *run) held() bool { return r.o.Owner != "" }
 
 // failedReason is CloudFormation's reason for a stack whose operation failed, naming the resources that did
 // ("The following resource(s) failed to update: [Live]. "), with what CloudFormation does about it.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -46,6 +45,8 @@ type fakeAWS struct {
 	outcomes map[string]string
 	// polls is how many GetDeployment calls see a deployment in progress before it ends.
 	polls int
+	// polled is told of every GetDeployment that sees a deployment in progress (a test interrupts a deploy there).
+	polled func()
 	// fail, when it returns a message, makes an operation on a target fail with InvalidParameterValueException.
 	fail func(op, target string) string
 }
@@ -61,7 +62,6 @@ type fakeFunction struct {
 }
 
 type fakeVersion struct {
-	zip []byte
 	sha string
 }
 
@@ -131,16 +131,6 @@ func (f *fakeAWS) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	switch {
-	case strings.HasPrefix(r.URL.Path, "/code/"):
-		for _, fn := range f.functions {
-			for _, v := range fn.versions {
-				if codeName(v.sha) == strings.TrimPrefix(r.URL.Path, "/code/") {
-					_, _ = w.Write(v.zip)
-					return
-				}
-			}
-		}
-		http.NotFound(w, r)
 	case r.Header.Get("X-Amz-Target") != "":
 		f.codeDeploy(w, strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "CodeDeploy_20141006."), body)
 	case strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded"):
@@ -151,11 +141,6 @@ func (f *fakeAWS) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		f.lambda(w, r, body)
 	}
-}
-
-func codeName(sha string) string {
-	b, _ := base64.StdEncoding.DecodeString(sha)
-	return hex.EncodeToString(b)
 }
 
 func lambdaError(w http.ResponseWriter, status int, typ, msg string) {
@@ -246,18 +231,6 @@ func (f *fakeAWS) lambda(w http.ResponseWriter, r *http.Request, body []byte) {
 		f.eics[key] = true
 		f.record("PutFunctionEventInvokeConfig %s", key)
 		writeJSON(w, 200, map[string]any{"FunctionArn": "arn:aws:lambda:us-east-1:000000000000:function:" + key})
-	case rest == "" && r.Method == http.MethodGet: // GetFunction
-		v := qualifier
-		if v == "" {
-			v = "$LATEST"
-		}
-		if _, ok := fn.versions[v]; !ok && v != "$LATEST" {
-			lambdaError(w, 404, "ResourceNotFoundException", "Function not found: "+fn.name+":"+v)
-			return
-		}
-		cfg := f.configuration(fn, v)
-		writeJSON(w, 200, map[string]any{"Configuration": cfg, "Code": map[string]any{"RepositoryType": "S3",
-			"Location": f.url + "/code/" + codeName(cfg["CodeSha256"].(string))}})
 	case rest == "" && r.Method == http.MethodDelete: // DeleteFunction
 		if qualifier == "" {
 			delete(f.functions, fn.name)
@@ -312,15 +285,9 @@ func (f *fakeAWS) lambda(w http.ResponseWriter, r *http.Request, body []byte) {
 	case rest == "versions" && r.Method == http.MethodPost: // PublishVersion
 		fn.next++
 		v := strconv.Itoa(fn.next)
-		fn.versions[v] = fakeVersion{zip: fn.zip, sha: fn.sha}
+		fn.versions[v] = fakeVersion{sha: fn.sha}
 		f.record("PublishVersion %s:%s", fn.name, v)
 		writeJSON(w, 201, f.configuration(fn, v))
-	case rest == "versions": // ListVersionsByFunction
-		list := []any{f.configuration(fn, "$LATEST")}
-		for v := range fn.versions {
-			list = append(list, f.configuration(fn, v))
-		}
-		writeJSON(w, 200, map[string]any{"Versions": list})
 	case rest == "aliases": // CreateAlias
 		name, _ := in["Name"].(string)
 		version, _ := in["FunctionVersion"].(string)
@@ -550,6 +517,9 @@ func (f *fakeAWS) codeDeploy(w http.ResponseWriter, op string, body []byte) {
 		id := s("deploymentId")
 		d := f.deploys[id]
 		if d.status == "InProgress" {
+			if f.polled != nil {
+				f.polled()
+			}
 			if d.polls++; d.polls > f.polls {
 				f.end(id)
 			}
@@ -705,4 +675,11 @@ func (f *fakeAWS) setPolls(n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.polls = n
+}
+
+// onPoll sets what is told of every poll of a deployment in progress (nil: nothing).
+func (f *fakeAWS) onPoll(polled func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.polled = polled
 }

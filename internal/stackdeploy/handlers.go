@@ -19,7 +19,7 @@ type resource struct {
 	physicalID string
 	attrs      map[string]string
 	// restoring: a rollback is putting back the properties the resource had before the deploy (props), so the
-	// update must not start a traffic shift or take the deploy's new code.
+	// update must not start a traffic shift.
 	restoring bool
 }
 
@@ -27,8 +27,6 @@ type resource struct {
 type handler interface {
 	// check refuses properties the type cannot take, before anything is deployed.
 	check(r *run, id string, res *cfn.Resource) error
-	// normalize turns resolved properties into what is recorded and compared (e.g. code as its digest).
-	normalize(r *run, id string, props map[string]any) map[string]any
 	create(ctx context.Context, r *run, res *resource) error
 	// update applies changed properties in place; it may answer ActionShift when a CodeDeploy deployment will
 	// finish the change.
@@ -131,9 +129,6 @@ func tagMap(v any) (map[string]string, error) {
 type metadataHandler struct{}
 
 func (metadataHandler) check(*run, string, *cfn.Resource) error { return nil }
-func (metadataHandler) normalize(_ *run, _ string, p map[string]any) map[string]any {
-	return p
-}
 func (metadataHandler) create(_ context.Context, _ *run, res *resource) error {
 	res.physicalID = res.id
 	return nil

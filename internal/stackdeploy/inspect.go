@@ -23,7 +23,7 @@ func Inspect(ctx context.Context, body []byte, pseudo cfn.Pseudo, parameters map
 	if err != nil {
 		return nil, err
 	}
-	l, err := load(ctx, source{body: body}, pseudo, parameters, placeholderSSM, nil)
+	l, err := load(ctx, body, pseudo, parameters, placeholderSSM)
 	if err != nil {
 		return nil, err
 	}

@@ -4,12 +4,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"time"
 
@@ -28,35 +24,19 @@ type functionHandler struct{}
 // functionOwnKeys are Function properties handled apart from the CreateFunction input.
 var functionOwnKeys = []string{"Code", "Tags", "ReservedConcurrentExecutions", "FunctionName"}
 
-// codeKey is the recorded stand-in for a function's code: its package digest.
-const codeKey = "SluiceCodeSha256"
-
 func (functionHandler) check(r *run, id string, res *cfn.Resource) error {
 	props, err := r.resolved(id, placeholderRefs{})
 	if err != nil {
 		return err
 	}
-	if _, ok := r.l.code[id]; !ok {
-		code, _ := props["Code"].(map[string]any)
-		_, inline := code["ZipFile"]
-		if !inline && s3Code(props) == nil {
-			if r.l.fromBody {
-				return errors.New("Code must be inline (ZipFile) or an S3 object (S3Bucket and S3Key): image code is not supported by Sluice")
-			}
-			return errors.New("Code must be a local directory (SAM CodeUri, or a path as `aws cloudformation package` takes), a CDK asset, inline ZipFile, or an S3 object (S3Bucket and S3Key): image code is not supported")
-		}
+	code, _ := props["Code"].(map[string]any)
+	if _, inline := code["ZipFile"]; !inline && s3Code(props) == nil {
+		return errors.New("Code must be inline (ZipFile) or an S3 object (S3Bucket and S3Key): image code is not supported by Sluice")
 	}
 	if _, err := tagMap(props["Tags"]); err != nil {
 		return err
 	}
 	return decodeInto(props, &lambda.CreateFunctionInput{}, functionOwnKeys...)
-}
-
-func (functionHandler) normalize(r *run, id string, props map[string]any) map[string]any {
-	if a, ok := r.l.code[id]; ok {
-		props["Code"] = map[string]any{codeKey: a.Sha256}
-	}
-	return props
 }
 
 // s3Code is a function's Code when it names an S3 object (S3Bucket, S3Key, optionally S3ObjectVersion), which Lambda
@@ -75,32 +55,23 @@ func s3Code(props map[string]any) *types.FunctionCode {
 	return c
 }
 
-// codeFor is a function's Code for CreateFunction: the S3 object the template names (a rollback restores the one
-// recorded), else the package zipFor builds.
-func codeFor(ctx context.Context, r *run, res *resource) (*types.FunctionCode, error) {
-	if _, packaged := r.l.code[res.id]; !packaged || res.restoring {
-		if c := s3Code(res.props); c != nil {
-			return c, nil
-		}
+// codeFor is a function's Code for CreateFunction and UpdateFunctionCode: the S3 object the template names (a
+// rollback restores the one recorded), else CloudFormation's inline ZipFile, written to index.js / index.py as
+// CloudFormation does.
+func codeFor(res *resource) (*types.FunctionCode, error) {
+	if c := s3Code(res.props); c != nil {
+		return c, nil
 	}
-	zipped, err := zipFor(ctx, r, res)
+	code, _ := res.props["Code"].(map[string]any)
+	if _, inline := code["ZipFile"]; !inline {
+		// A record written before Sluice took templates only as bodies may name a package by its digest.
+		return nil, errors.New("the stack recorded code that is neither inline (ZipFile) nor an S3 object")
+	}
+	zipped, err := inlineZip(res.props)
 	if err != nil {
 		return nil, err
 	}
 	return &types.FunctionCode{ZipFile: zipped}, nil
-}
-
-// zipFor returns a function's package: the packaged local code, or CloudFormation's inline ZipFile written to
-// index.js / index.py as CloudFormation does. A rollback asks for the package the function had before
-// (previousZip).
-func zipFor(ctx context.Context, r *run, res *resource) ([]byte, error) {
-	if res.restoring {
-		return previousZip(ctx, r, res)
-	}
-	if a, ok := r.l.code[res.id]; ok {
-		return a.Zip, nil
-	}
-	return inlineZip(res.props)
 }
 
 func inlineZip(props map[string]any) ([]byte, error) {
@@ -124,74 +95,6 @@ func inlineZip(props map[string]any) ([]byte, error) {
 	return buf.Bytes(), err
 }
 
-// previousZip gives back the package a function had before a deploy that is being rolled back: inline code is in
-// the recorded properties; a package is recorded only as its digest, and the directory it came from has changed
-// since, but Lambda keeps the code of every published version, so the version with that CodeSha256 provides it.
-func previousZip(ctx context.Context, r *run, res *resource) ([]byte, error) {
-	code, _ := res.props["Code"].(map[string]any)
-	if _, inline := code["ZipFile"]; inline {
-		return inlineZip(res.props)
-	}
-	sha, _ := code[codeKey].(string)
-	if sha == "" {
-		return nil, errors.New("the stack recorded no digest of its previous code")
-	}
-	fn := res.physicalID
-	p := lambda.NewListVersionsByFunctionPaginator(r.lambda, &lambda.ListVersionsByFunctionInput{FunctionName: aws.String(fn)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, v := range page.Versions {
-			if aws.ToString(v.CodeSha256) != sha || aws.ToString(v.Version) == "$LATEST" {
-				continue
-			}
-			out, err := r.lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(fn), Qualifier: v.Version})
-			if err != nil {
-				return nil, err
-			}
-			if out.Code == nil || aws.ToString(out.Code.Location) == "" {
-				return nil, fmt.Errorf("version %s of %s has no code location", aws.ToString(v.Version), fn)
-			}
-			return download(ctx, r, aws.ToString(out.Code.Location), sha)
-		}
-	}
-	return nil, fmt.Errorf("no published version of %s has its previous code (CodeSha256 %s)", fn, sha)
-}
-
-// download fetches a pre-signed code link and checks the package is the one wanted.
-func download(ctx context.Context, r *run, url, sha string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	var hc aws.HTTPClient = http.DefaultClient
-	if r.o.Config.HTTPClient != nil {
-		hc = r.o.Config.HTTPClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("download the previous code: HTTP %d", resp.StatusCode)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPackage+1))
-	if err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(body)
-	if got := base64.StdEncoding.EncodeToString(sum[:]); got != sha {
-		return nil, fmt.Errorf("the previous code downloaded has CodeSha256 %s, not %s", got, sha)
-	}
-	return body, nil
-}
-
-// maxPackage bounds a downloaded package (Lambda's limit for a direct upload is far below).
-const maxPackage = 256 << 20
-
 func (functionHandler) create(ctx context.Context, r *run, res *resource) error {
 	name := str(res.props, "FunctionName")
 	if name == "" {
@@ -201,7 +104,7 @@ func (functionHandler) create(ctx context.Context, r *run, res *resource) error 
 	if err := decodeInto(res.props, in, functionOwnKeys...); err != nil {
 		return err
 	}
-	code, err := codeFor(ctx, r, res)
+	code, err := codeFor(res)
 	if err != nil {
 		return err
 	}
@@ -264,7 +167,7 @@ var configurationExcluded = append([]string{"Architectures", "PackageType"}, fun
 func (functionHandler) update(ctx context.Context, r *run, res *resource, prev stack.ResourceState, changed []string) (Action, string, error) {
 	name := prev.PhysicalID
 	if has(changed, "Code", "Architectures") {
-		code, err := codeFor(ctx, r, res)
+		code, err := codeFor(res)
 		if err != nil {
 			return "", "", err
 		}
@@ -379,8 +282,6 @@ func (versionHandler) check(r *run, id string, _ *cfn.Resource) error {
 	return err
 }
 
-func (versionHandler) normalize(_ *run, _ string, p map[string]any) map[string]any { return p }
-
 func (versionHandler) create(ctx context.Context, r *run, res *resource) error {
 	fn := str(res.props, "FunctionName")
 	in := &lambda.PublishVersionInput{FunctionName: aws.String(fn)}
@@ -399,7 +300,6 @@ func (versionHandler) create(ctx context.Context, r *run, res *resource) error {
 	}
 	res.physicalID = aws.ToString(out.FunctionArn)
 	res.attrs = map[string]string{"Version": aws.ToString(out.Version), "FunctionArn": aws.ToString(out.FunctionArn)}
-	r.event("published %s version %s", fn, aws.ToString(out.Version))
 	return putProvisioned(ctx, r, fn, aws.ToString(out.Version), res.props["ProvisionedConcurrencyConfig"])
 }
 
@@ -476,8 +376,6 @@ func routing(props map[string]any) (*types.AliasRoutingConfiguration, error) {
 	return &types.AliasRoutingConfiguration{AdditionalVersionWeights: weights}, nil
 }
 
-func (aliasHandler) normalize(_ *run, _ string, p map[string]any) map[string]any { return p }
-
 func (aliasHandler) create(ctx context.Context, r *run, res *resource) error {
 	rc, err := routing(res.props)
 	if err != nil {
@@ -495,7 +393,6 @@ func (aliasHandler) create(ctx context.Context, r *run, res *resource) error {
 	}
 	res.physicalID = aws.ToString(out.AliasArn)
 	res.attrs = map[string]string{"AliasArn": res.physicalID}
-	r.event("alias %s:%s → version %s", fn, name, str(res.props, "FunctionVersion"))
 	return putProvisioned(ctx, r, fn, name, res.props["ProvisionedConcurrencyConfig"])
 }
 
@@ -529,7 +426,6 @@ func (aliasHandler) update(ctx context.Context, r *run, res *resource, prev stac
 	detail := ""
 	if has(changed, "FunctionVersion") {
 		detail = fmt.Sprintf("moved at once from version %s to %s (no deployment preference)", str(prev.Properties, "FunctionVersion"), str(res.props, "FunctionVersion"))
-		r.event("alias %s:%s %s", fn, name, detail)
 	}
 	return ActionUpdate, detail, nil
 }
@@ -553,8 +449,6 @@ func (eventInvokeHandler) check(r *run, id string, _ *cfn.Resource) error {
 	}
 	return decodeInto(props, &lambda.PutFunctionEventInvokeConfigInput{})
 }
-
-func (eventInvokeHandler) normalize(_ *run, _ string, p map[string]any) map[string]any { return p }
 
 func (eventInvokeHandler) create(ctx context.Context, r *run, res *resource) error {
 	in := &lambda.PutFunctionEventInvokeConfigInput{}

@@ -31,8 +31,6 @@ func (logGroupHandler) check(r *run, id string, _ *cfn.Resource) error {
 	return err
 }
 
-func (logGroupHandler) normalize(_ *run, _ string, p map[string]any) map[string]any { return p }
-
 func (h logGroupHandler) create(ctx context.Context, r *run, res *resource) error {
 	name := str(res.props, "LogGroupName")
 	if name == "" {

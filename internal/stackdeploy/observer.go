@@ -2,23 +2,16 @@ package stackdeploy
 
 import "time"
 
-// Observer is told how the traffic shifts of a deploy stand while the deploy watches them. The engine only
-// reports; `sluice deploy` renders (internal/cli implements Observer with internal/cli/progress).
-type Observer interface {
-	// Shifting is called after every poll while a shift is still open.
-	Shifting(s ShiftSnapshot)
-	// ShiftsEnded is called once, when every shift has ended, with their final state.
-	ShiftsEnded(final ShiftSnapshot)
-}
-
-// ShiftSnapshot is the state of every shift of a deploy at one moment.
+// ShiftSnapshot is the state of every traffic shift of a stack operation at one moment: what `sluice deploy`'s live
+// view shows (internal/cli reads it from CodeDeploy with DeploymentView, Follow and AlarmStates; internal/cli/progress
+// renders it).
 type ShiftSnapshot struct {
 	Stack     string
 	Functions []ShiftState
 	Now       time.Time
 }
 
-// ShiftState is the state of one function's deployment, as the deploy last read it.
+// ShiftState is the state of one function's deployment, as it was last read.
 type ShiftState struct {
 	Name, Alias            string
 	FromVersion, ToVersion string // "" FromVersion: first deployment of the alias
@@ -56,8 +49,7 @@ type ShiftHook struct {
 }
 
 // EventObserver is told each step of each resource, and each status of the stack, as CloudFormation lists them in
-// a stack's events. The engine reports them to an Observer that also implements it (the CloudFormation API's
-// service records them; `sluice deploy`'s live view has no use for them).
+// a stack's events (the CloudFormation API's service records them).
 type EventObserver interface {
 	Event(e Event)
 }

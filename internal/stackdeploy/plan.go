@@ -18,7 +18,6 @@ func (r *run) plan(order []string) error {
 		if err != nil {
 			return err
 		}
-		props = h.normalize(r, id, props)
 		prev, existed := r.state[id]
 		c := Change{LogicalID: id, Type: res.Type, PhysicalID: prev.PhysicalID}
 		switch {

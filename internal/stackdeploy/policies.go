@@ -51,8 +51,6 @@ func names(v any) []string {
 	return out
 }
 
-func (inlinePolicyHandler) normalize(_ *run, _ string, p map[string]any) map[string]any { return p }
-
 func (h inlinePolicyHandler) create(ctx context.Context, r *run, res *resource) error {
 	if err := syncInlinePolicy(ctx, r, map[string]any{}, res.props); err != nil {
 		return err
@@ -147,8 +145,6 @@ func (managedPolicyHandler) check(r *run, id string, _ *cfn.Resource) error {
 	_, err = document(props["PolicyDocument"])
 	return err
 }
-
-func (managedPolicyHandler) normalize(_ *run, _ string, p map[string]any) map[string]any { return p }
 
 func (h managedPolicyHandler) create(ctx context.Context, r *run, res *resource) error {
 	name := str(res.props, "ManagedPolicyName")

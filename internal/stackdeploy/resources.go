@@ -32,8 +32,6 @@ func (alarmHandler) check(r *run, id string, _ *cfn.Resource) error {
 	return decodeInto(props, &cloudwatch.PutMetricAlarmInput{})
 }
 
-func (alarmHandler) normalize(_ *run, _ string, p map[string]any) map[string]any { return p }
-
 func (alarmHandler) create(ctx context.Context, r *run, res *resource) error {
 	name := str(res.props, "AlarmName")
 	if name == "" {
@@ -80,8 +78,6 @@ func (applicationHandler) check(r *run, id string, _ *cfn.Resource) error {
 	return decodeInto(props, &codedeploy.CreateApplicationInput{})
 }
 
-func (applicationHandler) normalize(_ *run, _ string, p map[string]any) map[string]any { return p }
-
 func (applicationHandler) create(ctx context.Context, r *run, res *resource) error {
 	name := str(res.props, "ApplicationName")
 	if name == "" {
@@ -127,8 +123,6 @@ func (groupHandler) check(r *run, id string, _ *cfn.Resource) error {
 	}
 	return decodeInto(props, &codedeploy.CreateDeploymentGroupInput{})
 }
-
-func (groupHandler) normalize(_ *run, _ string, p map[string]any) map[string]any { return p }
 
 func (groupHandler) create(ctx context.Context, r *run, res *resource) error {
 	name := str(res.props, "DeploymentGroupName")
@@ -189,8 +183,6 @@ func (configHandler) check(r *run, id string, _ *cfn.Resource) error {
 	}
 	return decodeInto(props, &codedeploy.CreateDeploymentConfigInput{})
 }
-
-func (configHandler) normalize(_ *run, _ string, p map[string]any) map[string]any { return p }
 
 func (configHandler) create(ctx context.Context, r *run, res *resource) error {
 	name := str(res.props, "DeploymentConfigName")
@@ -288,8 +280,6 @@ func managedARNs(props map[string]any) []string {
 	}
 	return out
 }
-
-func (roleHandler) normalize(_ *run, _ string, p map[string]any) map[string]any { return p }
 
 func (roleHandler) create(ctx context.Context, r *run, res *resource) error {
 	name := str(res.props, "RoleName")

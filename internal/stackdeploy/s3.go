@@ -114,8 +114,6 @@ func (bucketHandler) check(r *run, id string, _ *cfn.Resource) error {
 	return err
 }
 
-func (bucketHandler) normalize(_ *run, _ string, p map[string]any) map[string]any { return p }
-
 // bucketName makes the name CloudFormation gives a bucket the template does not name: <stack>-<logical id>-<random>,
 // lowercase (bucket names are), at most 63 characters.
 func bucketName(stackName, logicalID string) string {
@@ -404,8 +402,6 @@ func (bucketPolicyHandler) check(r *run, id string, _ *cfn.Resource) error {
 	_, err = document(props["PolicyDocument"])
 	return err
 }
-
-func (bucketPolicyHandler) normalize(_ *run, _ string, p map[string]any) map[string]any { return p }
 
 func (bucketPolicyHandler) create(ctx context.Context, r *run, res *resource) error {
 	doc, err := document(res.props["PolicyDocument"])

@@ -28,7 +28,6 @@ type pendingShift struct {
 	function, alias          string
 	from, to                 string
 	id, config               string
-	alarms                   []string
 	pre, post                string
 	done                     bool
 	status, message          string
@@ -77,29 +76,19 @@ func (r *run) startShift(ctx context.Context, res *resource, prev stack.Resource
 		return "", "", err
 	}
 	s.config = aws.ToString(g.DeploymentGroupInfo.DeploymentConfigName)
-	if ac := g.DeploymentGroupInfo.AlarmConfiguration; ac != nil && ac.Enabled {
-		for _, a := range ac.Alarms {
-			s.alarms = append(s.alarms, aws.ToString(a.Name))
-		}
-	}
-	description := "sluice deploy " + r.o.StackName
-	if r.held() {
-		description = "CloudFormation stack " + r.o.StackName
-	}
+	description := "CloudFormation stack " + r.o.StackName
 	id := r.st.Deployments[res.id]
 	if !r.shifted(res.id) {
 		id = "" // a deployment of an earlier operation
 	}
-	if r.resumed && r.o.Resuming && id == "" {
+	if r.o.Resuming && id == "" {
 		// The operation may have started it and stopped before its record said so. Not finding out (the caller
 		// may not list deployments) is no failure: a new deployment waits for that one.
 		if open, err := r.openShift(ctx, app, group, description); err == nil {
 			id = open
-		} else {
-			r.event("could not look for a deployment the interrupted operation started: %v", err)
 		}
 	}
-	if r.resumed && id != "" {
+	if id != "" {
 		// Resumed: the operation started this shift before; it is watched, not started again.
 		s.id = id
 		if prev.Properties != nil {
@@ -112,7 +101,6 @@ func (r *run) startShift(ctx context.Context, res *resource, prev stack.Resource
 		}
 		r.pending = append(r.pending, s)
 		detail := fmt.Sprintf("%s:%s version %s → %s through CodeDeploy deployment %s (%s), resumed", fn, alias, s.from, s.to, s.id, s.config)
-		r.event("watching %s", detail)
 		return ActionShift, detail, nil
 	}
 	out, err := r.cd.CreateDeployment(ctx, &codedeploy.CreateDeploymentInput{ApplicationName: aws.String(app), DeploymentGroupName: aws.String(group),
@@ -129,7 +117,6 @@ func (r *run) startShift(ctx context.Context, res *resource, prev stack.Resource
 	}
 	r.st.Deployments[res.id] = s.id
 	detail := fmt.Sprintf("%s:%s version %s → %s through CodeDeploy deployment %s (%s)", fn, alias, s.from, s.to, s.id, s.config)
-	r.event("shifting %s", detail)
 	return ActionShift, detail, nil
 }
 
@@ -228,8 +215,8 @@ func AlarmStates(ctx context.Context, cw *cloudwatch.Client, names []string) ([]
 	return states, nil
 }
 
-// awaitShifts watches every shift this deploy started until each ends, showing progress; a failed or stopped
-// shift (rolled back by CodeDeploy) fails the deploy once the alias is back where it was.
+// awaitShifts watches every shift this deploy started until each ends; a failed or stopped shift (rolled back by
+// CodeDeploy) fails the deploy once the alias is back where it was.
 func (r *run) awaitShifts(ctx context.Context) error {
 	if err := r.watchShifts(ctx); err != nil {
 		return err
@@ -237,32 +224,23 @@ func (r *run) awaitShifts(ctx context.Context) error {
 	return r.settleShifts(ctx)
 }
 
-// watchShifts polls the shifts until each has ended, reporting to the observer.
+// watchShifts polls the shifts until each has ended.
 func (r *run) watchShifts(ctx context.Context) error {
 	if len(r.pending) == 0 {
 		return nil
 	}
 	for {
-		snap := ShiftSnapshot{Stack: r.o.StackName, Now: r.clock.Now()}
 		open := 0
 		for _, s := range r.pending {
-			f, err := r.observe(ctx, s)
-			if err != nil {
+			if err := r.observe(ctx, s); err != nil {
 				return err
 			}
-			snap.Functions = append(snap.Functions, f)
 			if !s.done {
 				open++
 			}
 		}
 		if open == 0 {
-			if r.o.Observer != nil {
-				r.o.Observer.ShiftsEnded(snap)
-			}
 			break
-		}
-		if r.o.Observer != nil {
-			r.o.Observer.Shifting(snap)
 		}
 		select {
 		case <-ctx.Done():
@@ -285,7 +263,6 @@ func (r *run) settleShifts(ctx context.Context) error {
 			DeploymentID: s.id, Config: s.config, Status: s.status, Message: s.message, Invocations: s.invocations, Errors: s.errorsCount})
 		if s.status == string(cdtypes.DeploymentStatusSucceeded) {
 			r.state[s.res.id] = r.stateOf(s.res, s.prev.PhysicalID, s.res.props, s.prev.Attributes)
-			r.event("%s:%s is on version %s", s.function, s.alias, s.to)
 			r.emit(s.res.id, s.res.typ, s.prev.PhysicalID, UpdateComplete, "", nil)
 			continue
 		}
@@ -321,28 +298,18 @@ func (r *run) recordUnwatched() {
 	}
 }
 
-// observe reads a shift's deployment, alarms and traffic, and returns what to show.
-func (r *run) observe(ctx context.Context, s *pendingShift) (ShiftState, error) {
-	f := ShiftState{Name: s.function, Alias: s.alias, FromVersion: s.from, ToVersion: s.to, DeploymentID: s.id, Config: s.config}
+// observe reads a shift's deployment: its status and blast radius.
+func (r *run) observe(ctx context.Context, s *pendingShift) error {
 	var v DeploymentView
 	if err := r.rawCodeDeploy(ctx, "GetDeployment", map[string]string{"deploymentId": s.id}, &v); err != nil {
-		return f, err
+		return err
 	}
 	d := v.DeploymentInfo
-	f.Follow(d, d.TargetWeight)
-	f.NewWeight = d.TargetWeight
 	s.seen = d.Status
-	s.invocations, s.errorsCount = f.NewInvocations, f.NewErrors
-	if len(s.alarms) > 0 {
-		if states, err := AlarmStates(ctx, r.cw, s.alarms); err == nil {
-			f.Alarms = states
-		}
-	}
+	s.invocations, s.errorsCount = d.BlastRadius.TargetInvocations, d.BlastRadius.TargetErrors
 	switch d.Status {
 	case "Succeeded":
 		s.done, s.status = true, d.Status
-		f.Step, f.NewWeight = "done", 1
-		f.Message = fmt.Sprintf("%s:%s is on version %s", s.function, s.alias, s.to)
 	case "Failed", "Stopped":
 		if !s.done {
 			// Report only once the rollback has put the alias back, so that the exit means "traffic is safe".
@@ -357,9 +324,8 @@ func (r *run) observe(ctx context.Context, s *pendingShift) (ShiftState, error) 
 			}
 		}
 		s.message = d.EndMessage()
-		f.Step, f.NewWeight, f.Message = "rolled back to version "+s.from, 0, s.message
 	}
-	return f, nil
+	return nil
 }
 
 func stepText(event string, weight float64) string {
@@ -400,7 +366,6 @@ func (r *run) stopShifts(ctx context.Context) error {
 		if s.done {
 			continue
 		}
-		r.event("stopping deployment %s of %s:%s (CodeDeploy rolls it back)", s.id, s.function, s.alias)
 		if _, err := r.cd.StopDeployment(ctx, &codedeploy.StopDeploymentInput{DeploymentId: aws.String(s.id), AutoRollbackEnabled: aws.Bool(true)}); err != nil {
 			return fmt.Errorf("stop deployment %s: %w", s.id, err)
 		}
@@ -431,7 +396,6 @@ func (r *run) restoreAlias(ctx context.Context, s *pendingShift) error {
 			return fmt.Errorf("%s: put alias %s:%s back on version %s: %w", s.res.id, s.function, s.alias, s.from, err)
 		}
 		detail := fmt.Sprintf("%s:%s moved back at once from version %s to %s", s.function, s.alias, aws.ToString(a.FunctionVersion), s.from)
-		r.event("%s", detail)
 		r.note(Change{LogicalID: s.res.id, Type: s.res.typ, Action: ActionRestore, PhysicalID: s.prev.PhysicalID, Detail: detail})
 		r.emit(s.res.id, s.res.typ, s.prev.PhysicalID, UpdateInProgress, "", s.prev.Properties)
 		r.state[s.res.id] = s.prev

@@ -90,8 +90,6 @@ func (parameterHandler) check(r *run, id string, _ *cfn.Resource) error {
 	return err
 }
 
-func (parameterHandler) normalize(_ *run, _ string, p map[string]any) map[string]any { return p }
-
 // parameterTags reads AWS::SSM::Parameter's Tags: a JSON object of keys and values (not the usual list).
 func parameterTags(v any) (map[string]string, error) {
 	if v == nil {

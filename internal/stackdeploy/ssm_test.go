@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,7 +29,6 @@ type ssmWorld struct {
 	params *parameterstore.Service
 	cfg    aws.Config
 	stacks *memStacks
-	dir    string
 }
 
 func newSSMWorld(t *testing.T) *ssmWorld {
@@ -55,7 +53,7 @@ func newSSMWorld(t *testing.T) *ssmWorld {
 	t.Cleanup(srv.Close)
 	cfg := fake.config()
 	cfg.BaseEndpoint = aws.String(srv.URL)
-	return &ssmWorld{t: t, params: params, cfg: cfg, stacks: newMemStacks(), dir: t.TempDir()}
+	return &ssmWorld{t: t, params: params, cfg: cfg, stacks: newMemStacks()}
 }
 
 func (w *ssmWorld) put(name, value, typ string) {
@@ -71,11 +69,7 @@ func (w *ssmWorld) get(name string) (parameterstore.Value, error) {
 
 func (w *ssmWorld) deploy(template string) (*Result, error) {
 	w.t.Helper()
-	path := filepath.Join(w.dir, "template.yaml")
-	if err := os.WriteFile(path, []byte(template), 0o644); err != nil {
-		w.t.Fatal(err)
-	}
-	return Deploy(w.t.Context(), Options{TemplatePath: path, StackName: "orders", Config: w.cfg, Stacks: w.stacks, Poll: time.Millisecond})
+	return operate(w.t, Options{TemplateBody: []byte(template), Config: w.cfg, Stacks: w.stacks, Poll: time.Millisecond})
 }
 
 const ssmTemplate = `Parameters:
@@ -169,7 +163,7 @@ func TestSSMParameterResources(t *testing.T) {
 		t.Errorf("renamed: %+v %v", v, res.Outputs)
 	}
 
-	if _, err := Delete(t.Context(), Options{StackName: "orders", Config: w.cfg, Stacks: w.stacks}); err != nil {
+	if _, err := operate(t, Options{Config: w.cfg, Stacks: w.stacks}); err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range []string{"/app/renamed", generated} {
@@ -235,8 +229,7 @@ func TestSSMParameterMissingThoughUnused(t *testing.T) {
 	w := newSSMWorld(t)
 	w.put("/cfg/version", "21", ssm.TypeString)
 	w.put("/cfg/zones", "a,b", ssm.TypeStringList)
-	res, err := Deploy(t.Context(), Options{TemplateBody: []byte(ssmApp("/app/setting", "{team: core}")), StackName: "orders",
-		Config: w.cfg, Stacks: w.stacks, Poll: time.Millisecond})
+	res, err := w.deploy(ssmApp("/app/setting", "{team: core}"))
 	if err == nil || !strings.Contains(err.Error(), "Unable to fetch parameters [/cdk-bootstrap/hnb659fds/version] from parameter store for this account.") {
 		t.Fatalf("err = %v (%+v), want the missing BootstrapVersion parameter's failure", err, res)
 	}

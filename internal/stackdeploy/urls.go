@@ -82,8 +82,6 @@ func urlSettings(props map[string]any) (*lambda.UpdateFunctionUrlConfigInput, er
 	return in, nil
 }
 
-func (urlHandler) normalize(_ *run, _ string, p map[string]any) map[string]any { return p }
-
 func (urlHandler) create(ctx context.Context, r *run, res *resource) error {
 	fn, qualifier, err := urlTarget(res.props)
 	if err != nil {
@@ -103,7 +101,6 @@ func (urlHandler) create(ctx context.Context, r *run, res *resource) error {
 	}
 	res.physicalID = aws.ToString(out.FunctionArn)
 	res.attrs = map[string]string{"FunctionArn": res.physicalID, "FunctionUrl": aws.ToString(out.FunctionUrl)}
-	r.event("function URL of %s: %s", res.physicalID, aws.ToString(out.FunctionUrl))
 	return nil
 }
 
@@ -168,8 +165,6 @@ func (permissionHandler) check(r *run, id string, _ *cfn.Resource) error {
 	}
 	return decodeInto(props, &lambda.AddPermissionInput{})
 }
-
-func (permissionHandler) normalize(_ *run, _ string, p map[string]any) map[string]any { return p }
 
 func (permissionHandler) create(ctx context.Context, r *run, res *resource) error {
 	in := &lambda.AddPermissionInput{}

@@ -178,7 +178,7 @@ func TestFunctionURLResources(t *testing.T) {
 func TestDeleteStackRemovesURLFirst(t *testing.T) {
 	w := newWorld(t)
 	w.mustDeploy(app{release: "v1", version: "VersionA", extra: publicURL{}.extra()})
-	if _, err := Delete(t.Context(), Options{StackName: "orders", Config: w.aws.config(), Stacks: w.stacks, clock: w.clock}); err != nil {
+	if _, err := w.remove(); err != nil {
 		t.Fatal(err)
 	}
 	log := w.aws.logged()

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -42,7 +41,6 @@ type realWorld struct {
 	logs   *cloudwatchlogs.Client
 	ids    *iampkg.Service
 	stacks *memStacks
-	dir    string
 }
 
 const worldAccount = "000000000000"
@@ -84,20 +82,17 @@ func newRealWorld(t *testing.T) *realWorld {
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
 		BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1}
 	return &realWorld{t: t, cfg: cfg, s3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }), iam: iam.NewFromConfig(cfg), logs: cloudwatchlogs.NewFromConfig(cfg),
-		ids: ids, stacks: newMemStacks(), dir: t.TempDir()}
+		ids: ids, stacks: newMemStacks()}
 }
 
 func (w *realWorld) deploy(template string) (*Result, error) {
 	w.t.Helper()
-	path := filepath.Join(w.dir, "template.yaml")
-	if err := os.WriteFile(path, []byte(template), 0o644); err != nil {
-		w.t.Fatal(err)
-	}
-	return Deploy(w.t.Context(), Options{TemplatePath: path, StackName: "orders", Config: w.cfg, Stacks: w.stacks, Poll: time.Millisecond})
+	return operate(w.t, Options{TemplateBody: []byte(template), Config: w.cfg, Stacks: w.stacks, Poll: time.Millisecond})
 }
 
 func (w *realWorld) delete() (*Result, error) {
-	return Delete(w.t.Context(), Options{StackName: "orders", Config: w.cfg, Stacks: w.stacks, Poll: time.Millisecond})
+	w.t.Helper()
+	return operate(w.t, Options{Config: w.cfg, Stacks: w.stacks, Poll: time.Millisecond})
 }
 
 func (w *realWorld) ctx() context.Context { return w.t.Context() }

@@ -8,7 +8,8 @@ import (
 	"github.com/sluice-dev/sluice/internal/stackdeploy"
 )
 
-// What the view shows is what the deploy engine reports (stackdeploy.Observer): one set of types, no copies.
+// What the view shows is stackdeploy's state of a traffic shift, as `sluice deploy` reads it from CodeDeploy: one set
+// of types, no copies.
 type (
 	// Snapshot is everything shown at one moment. Now is the moment; zero means time.Now().
 	Snapshot = stackdeploy.ShiftSnapshot
