@@ -100,22 +100,16 @@ func run(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	source := buildkit.SourceState(ctx, root)
-	bin := cfg.bin
 	log.Print("building")
-	if bin == "" {
-		bin = filepath.Join(tmp, "sluice")
-		if err := buildkit.GoBuild(ctx, root, "./cmd/sluice", bin, false); err != nil {
-			return err
-		}
-	} else {
-		source = bin
-	}
-	echo, err := buildPackage(ctx, root, "./bench/invoke/fn", filepath.Join(tmp, "echo", "bootstrap"))
+	bin, source, err := buildkit.Sluice(ctx, root, tmp, cfg.bin)
 	if err != nil {
 		return err
 	}
-	deployFn, err := buildPackage(ctx, root, "./bench/deploy/fn", filepath.Join(tmp, "deployfn", "bootstrap"))
+	echo, err := buildkit.Function(ctx, root, "./bench/invoke/fn", filepath.Join(tmp, "echo", "bootstrap"))
+	if err != nil {
+		return err
+	}
+	deployFn, err := buildkit.Function(ctx, root, "./bench/deploy/fn", filepath.Join(tmp, "deployfn", "bootstrap"))
 	if err != nil {
 		return err
 	}
@@ -258,13 +252,6 @@ func run(ctx context.Context, cfg config) error {
 	rep.total = start.until(takeCPU())
 	rep.print(os.Stdout)
 	return nil
-}
-
-func buildPackage(ctx context.Context, root, pkg, out string) ([]byte, error) {
-	if err := buildkit.GoBuild(ctx, root, pkg, out, true); err != nil {
-		return nil, err
-	}
-	return buildkit.ZipBootstrap(out)
 }
 
 func etcdVersion(bin string) string {

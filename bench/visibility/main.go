@@ -65,20 +65,11 @@ func run(ctx context.Context, rounds, readers int, bin string) error {
 	if err != nil {
 		return err
 	}
-	source := buildkit.SourceState(ctx, root)
-	if bin == "" {
-		bin = filepath.Join(tmp, "sluice")
-		if err := buildkit.GoBuild(ctx, root, "./cmd/sluice", bin, false); err != nil {
-			return err
-		}
-	} else {
-		source = bin
-	}
-	bootstrap := filepath.Join(tmp, "fn", "bootstrap")
-	if err := buildkit.GoBuild(ctx, root, "./bench/deploy/fn", bootstrap, true); err != nil {
+	bin, source, err := buildkit.Sluice(ctx, root, tmp, bin)
+	if err != nil {
 		return err
 	}
-	pkg, err := buildkit.ZipBootstrap(bootstrap)
+	pkg, err := buildkit.Function(ctx, root, "./bench/deploy/fn", filepath.Join(tmp, "fn", "bootstrap"))
 	if err != nil {
 		return err
 	}

@@ -80,3 +80,24 @@ func SourceState(ctx context.Context, root string) string {
 	}
 	return state
 }
+
+// Sluice is the server binary a harness measures: given (a path from the command line, which then names what was
+// measured) or else built from the module into dir. source says which code it is.
+func Sluice(ctx context.Context, root, dir, given string) (bin, source string, err error) {
+	if given != "" {
+		return given, given, nil
+	}
+	bin = filepath.Join(dir, "sluice")
+	if err := GoBuild(ctx, root, "./cmd/sluice", bin, false); err != nil {
+		return "", "", err
+	}
+	return bin, SourceState(ctx, root), nil
+}
+
+// Function builds pkg as a static bootstrap at out and returns its deployment package.
+func Function(ctx context.Context, root, pkg, out string) ([]byte, error) {
+	if err := GoBuild(ctx, root, pkg, out, true); err != nil {
+		return nil, err
+	}
+	return ZipBootstrap(out)
+}
