@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime"
@@ -134,8 +135,14 @@ func runInit() {
 		exitNow(127) // the server is gone
 	}
 	pf := os.NewFile(planFD, "plan")
-	err := json.NewDecoder(pf).Decode(&plan)
+	b, err := io.ReadAll(io.LimitReader(pf, maxPlanBytes+1))
 	pf.Close()
+	if err == nil && len(b) > maxPlanBytes {
+		err = errors.New("plan: too large")
+	}
+	if err == nil {
+		plan, err = decodePlan(b)
+	}
 	if err != nil {
 		fail("plan", err)
 	}

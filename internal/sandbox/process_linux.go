@@ -140,20 +140,19 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 		}
 	}
 	plan.ParentPID = os.Getpid()
-	// No trailing newline (unlike json.Encoder): the init's decoder consumes every byte, so a write error
-	// really means the init died before reading its plan.
-	planJSON, err := json.Marshal(&plan)
+	// The init reads its plan to EOF, so a write error really means the init died before reading it.
+	planBytes, err := plan.encode()
 	if err != nil {
 		statusR.Close()
 		return fail(err)
 	}
 	planErr := make(chan error, 1)
 	sendPlan := func() {
-		_, err := planW.Write(planJSON)
+		_, err := planW.Write(planBytes)
 		planW.Close()
 		planErr <- err
 	}
-	if len(planJSON) <= pipeAtomicWrite {
+	if len(planBytes) <= pipeAtomicWrite {
 		sendPlan() // fits the emptiest pipe buffer: cannot block, and a goroutine would only add scheduling latency
 	} else {
 		go sendPlan()
