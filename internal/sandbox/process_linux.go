@@ -259,9 +259,10 @@ func initCommand(m Mechanisms, planR, statusW, outW, errW *os.File) *exec.Cmd {
 	cmd := &exec.Cmd{
 		Path: "/proc/self/exe",
 		Args: []string{"sluice-sandbox-init"},
-		// The plan (with the environment) goes through a pipe, not argv/env. One P: the init does one thing at a
-		// time, and fewer threads make its execve cheaper (the kernel ends every other thread first). No GC: the
-		// init allocates ~5 MB, all of it during start-up; collecting it costs ~10% of that start-up's CPU.
+		// The plan (with the environment) goes through a pipe, not argv/env. For the Go init (builds without cgo;
+		// the C init ignores both): one P, as the init does one thing at a time, and fewer threads make its execve
+		// cheaper (the kernel ends every other thread first); no GC, as the init allocates ~5 MB, all of it during
+		// start-up, and collecting it costs ~10% of that start-up's CPU.
 		Env:        []string{initEnv + "=" + roleInit, "GOMAXPROCS=1", "GOGC=off"},
 		Dir:        "/",
 		ExtraFiles: []*os.File{planR, statusW}, // fds 3 and 4: planFD, statusFD
