@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <linux/capability.h>
 #include <sched.h>
@@ -361,15 +362,17 @@ static void drop_privileges(int uid, int gid) {
 	if (uid <= 0 || gid <= 0) {
 		fail("credentials", 0, "refusing uid %d gid %d", uid, gid);
 	}
-	// Only root can drop supplementary groups; a non-root server runs sandboxes as itself.
+	// Only root can drop supplementary groups; a non-root server runs sandboxes as itself. The process has one
+	// thread (the Go runtime has not started), so the C library's wrappers, which pick the right system call on
+	// every architecture (the 32-bit id ones where ids once were 16-bit), change only its credentials.
 	int was_root = geteuid() == 0;
-	if (was_root && syscall(SYS_setgroups, 0, NULL) != 0) {
+	if (was_root && setgroups(0, NULL) != 0) {
 		fail("credentials", errno, "setgroups");
 	}
-	if (syscall(SYS_setresgid, gid, gid, gid) != 0) {
+	if (setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) != 0) {
 		fail("credentials", errno, "setresgid %d", gid);
 	}
-	if (syscall(SYS_setresuid, uid, uid, uid) != 0) {
+	if (setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) != 0) {
 		fail("credentials", errno, "setresuid %d", uid);
 	}
 	uid_t r, e, s;
