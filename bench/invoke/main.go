@@ -13,10 +13,12 @@
 // For each it reports warm latency and throughput at concurrency 1 and at -concurrency, and the CPU each phase
 // used per invocation (client, server, function processes; other processes on a shared machine are flagged).
 // Then the cold-start overhead of Sluice (its Init Duration minus the bootstrap's own start-up, timed on the host
-// against a fake Runtime API), RIE's cold start, and the ratios against the project's targets. -profile-dir also
+// against a fake Runtime API), RIE's cold start, bursts of simultaneous cold starts (what refilling the pool of
+// prestarted sandbox inits costs while they land, burst.go), and the ratios against the project's targets. -profile-dir also
 // writes CPU profiles of the server (built from ./profiled) and of the client during Sluice's phases.
 //
-//	go run ./bench/invoke [-n 2000] [-duration 10s] [-concurrency 32] [-cold-samples 30] [-skip-rie] [-profile-dir DIR]
+//	go run ./bench/invoke [-n 2000] [-duration 10s] [-concurrency 32] [-cold-samples 30] [-cold-burst 32] [-bursts 3]
+//	                      [-skip-rie] [-profile-dir DIR]
 //	                      [-sluice-only] [-sluice-bin PATH] [-serve-args "..."]
 package main
 
@@ -42,6 +44,8 @@ type config struct {
 	duration    time.Duration // length of the concurrent phase; also caps the concurrency-1 phase
 	concurrency int
 	coldSamples int
+	coldBurst   int // simultaneous cold starts per burst (0: no bursts)
+	bursts      int // measured bursts (after one discarded)
 	warmup      int // sequential warm-up invocations per target
 	skipRIE     bool
 	sluiceOnly  bool   // measure Sluice alone (profiling and tracing sessions): no floors, no RIE, no ratios
@@ -59,6 +63,8 @@ func main() {
 	flag.DurationVar(&cfg.duration, "duration", 10*time.Second, "length of the concurrent throughput phase (also caps the concurrency-1 phase)")
 	flag.IntVar(&cfg.concurrency, "concurrency", 32, "in-flight invocations in the throughput phase")
 	flag.IntVar(&cfg.coldSamples, "cold-samples", 30, "forced cold starts per target (0 skips cold starts)")
+	flag.IntVar(&cfg.coldBurst, "cold-burst", 32, "simultaneous cold starts per burst, measuring what the prestarted pool's refills cost (0 skips bursts)")
+	flag.IntVar(&cfg.bursts, "bursts", 3, "bursts of -cold-burst cold starts measured (after one discarded)")
 	flag.BoolVar(&cfg.skipRIE, "skip-rie", false, "do not build or measure the Runtime Interface Emulator")
 	flag.StringVar(&cfg.sluiceBin, "sluice-bin", "", "measure this prebuilt sluice binary instead of building one from the working tree (to compare builds)")
 	flag.BoolVar(&cfg.sluiceOnly, "sluice-only", false, "measure Sluice alone, e.g. while profiling or tracing it (no floors, no RIE, no ratios)")
@@ -77,8 +83,8 @@ func main() {
 		}
 		cfg.profileDir = abs
 	}
-	if cfg.n < 1 || cfg.concurrency < 1 || cfg.duration <= 0 || cfg.coldSamples < 0 {
-		log.Fatal("-n, -concurrency and -duration must be positive, -cold-samples not negative")
+	if cfg.n < 1 || cfg.concurrency < 1 || cfg.duration <= 0 || cfg.coldSamples < 0 || cfg.coldBurst < 0 || cfg.bursts < 1 {
+		log.Fatal("-n, -concurrency, -duration and -bursts must be positive, -cold-samples and -cold-burst not negative")
 	}
 	log.SetFlags(log.Ltime)
 	log.SetPrefix("bench/invoke: ")

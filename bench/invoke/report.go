@@ -32,6 +32,9 @@ func printReport(w io.Writer, cfg config, m measurements) {
 	if cfg.coldSamples > 0 {
 		printColdTable(w, m)
 	}
+	if len(m.sluice.bursts) > 0 {
+		printBurstTable(w, cfg, m.sluice.bursts)
+	}
 	if !cfg.sluiceOnly {
 		printRatios(w, cfg, m)
 	}
@@ -121,6 +124,26 @@ func printColdTable(w io.Writer, m measurements) {
 	if m.rie != nil && len(m.rie.cold) > 0 {
 		row("RIE first invocation after start, client-observed", field(m.rie.cold, firstOf))
 		row("RIE first invocation minus the warm one after it", field(m.rie.cold, penaltyOf))
+	}
+	ratio := p50(field(m.sluice.cold, initOf)).Seconds() / p50(m.direct).Seconds()
+	verdict := "met"
+	if ratio > 1.3 {
+		verdict = "**missed**"
+	}
+	fmt.Fprintf(w, "\nSluice p50 Init Duration / p50 host start-up: **%.2f×** (target ≤ 1.3×: %s).\n\n", ratio, verdict)
+}
+
+// printBurstTable shows each burst of simultaneous cold starts, the CPU it used as a share of the machine, and the
+// bound on what refilling the prestarted pool took (burst.go).
+func printBurstTable(w io.Writer, cfg config, bursts []burstResult) {
+	fmt.Fprintf(w, "| burst of %d simultaneous invocations | cold starts | wall | Init Duration p50 / max | machine busy | server | "+
+		"function processes (inits included) | one prestarted init's start-up CPU | refills at most (target ≤ 20%%) |\n", cfg.coldBurst)
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for i, b := range bursts {
+		s := slices.Sorted(slices.Values(b.inits))
+		fmt.Fprintf(w, "| %d | %d | %s | %s / %s | %.0f%% | %.0f%% | %.0f%% | %s (mean of %d) | %.1f%% |\n", i+1, b.cold, ms(b.wall),
+			ms(percentile(s, 0.5)), ms(s[len(s)-1]), share(b.cpu.busy, b.cpu), share(b.cpu.server, b.cpu),
+			share(b.cpu.functions, b.cpu), ms(b.initCPU), b.idleSeen, b.poolCost())
 	}
 	fmt.Fprintln(w)
 }

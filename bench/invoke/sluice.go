@@ -290,6 +290,7 @@ type sluiceMeasurements struct {
 	split        map[string]int // ... and during the measured phases
 	cold         []coldSample
 	servedWarm   int // forced cold starts that reached a warm environment of the previous configuration
+	bursts       []burstResult
 	breakdown    breakdown
 	aliveAtEnd   bool
 	left         leftovers // what the server left of its sandboxes after it stopped
@@ -344,6 +345,12 @@ func measureSluice(ctx context.Context, cfg config, art artifacts, dataDir strin
 		log.Printf("sluice: %d forced cold starts", cfg.coldSamples)
 		if sm.cold, sm.servedWarm, err = sluiceCold(ctx, c, art.pkg, cfg.coldSamples); err != nil {
 			return sm, fmt.Errorf("sluice cold start: %w", err)
+		}
+	}
+	if cfg.coldBurst > 0 {
+		log.Printf("sluice: %d bursts of %d simultaneous cold starts", cfg.bursts+1, cfg.coldBurst)
+		if sm.bursts, err = sluiceBursts(ctx, c, art.pkg, cfg.coldBurst, cfg.bursts, srv.Cmd.Process.Pid); err != nil {
+			return sm, fmt.Errorf("sluice cold-start burst: %w", err)
 		}
 	}
 	sm.aliveAtEnd = srv.Alive()

@@ -13,6 +13,13 @@
 // only returns once it knows. A missing or non-executable Path yields an error wrapping
 // [ErrExecFailed] (the caller's Runtime.InvalidEntrypoint).
 //
+// In a cgo build the init is C (init_linux.c), run by an ELF constructor before the Go runtime
+// starts: the re-executed binary never starts Go nor runs its package initialisers (~1 ms of CPU
+// for an init instead of ~10–30 ms, docs/benchmarks.md), and it stays one binary. Without cgo
+// (or without a C compiler, where Go turns cgo off) MaybeRunInit runs the same steps in Go
+// (init_linux.go). Both follow the same plan (plan_linux.go) in the same order and report the
+// same stages; the rest of this description holds for both.
+//
 // # Mechanisms
 //
 // Start uses whatever [Detect] finds (cached; the Notes list the details):
@@ -80,8 +87,8 @@
 //     keep appearing; then the cgroups are removed. Processes cannot leave a cgroup, so this
 //     reaches double-forked setsid daemons too. [CleanupStale] kills and removes what a server
 //     that died left behind (thawing it if it died mid-freeze); call it when the server starts.
-//   - MaxProcs and MemoryMB have lower bounds ([MinMaxProcs], [MinMemoryMB]) because the init, a
-//     Go program, runs under them for a moment before exec.
+//   - MaxProcs and MemoryMB have lower bounds ([MinMaxProcs], [MinMemoryMB]) because the init runs
+//     under them for a moment before exec (the Go init of a build without cgo needs that room).
 //
 // Without cgroups (rlimit fallback, e.g. in an unprivileged container):
 //   - Memory: RLIMIT_DATA = MemoryMB (not RLIMIT_AS, which breaks Go and V8, as they reserve

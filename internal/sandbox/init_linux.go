@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime"
@@ -17,7 +18,9 @@ import (
 )
 
 // The init role: Start runs /proc/self/exe with initEnv set; MaybeRunInit notices it, sets the
-// sandbox up from the plan read on fd planFD and execs the target. Anything that goes wrong is
+// sandbox up from the plan read on fd planFD and execs the target. In a cgo build the C init
+// (init_linux.c) does all of that before the Go runtime starts, and MaybeRunInit only ever sees
+// the probe role; keep the two in step. Anything that goes wrong is
 // reported on fd statusFD, which is close-on-exec: EOF on it tells Start the exec succeeded. Before it reads its
 // plan the init writes readyMarker there, so the server knows which prestarted inits have finished starting.
 const (
@@ -134,8 +137,14 @@ func runInit() {
 		exitNow(127) // the server is gone
 	}
 	pf := os.NewFile(planFD, "plan")
-	err := json.NewDecoder(pf).Decode(&plan)
+	b, err := io.ReadAll(io.LimitReader(pf, maxPlanBytes+1))
 	pf.Close()
+	if err == nil && len(b) > maxPlanBytes {
+		err = errors.New("plan: too large")
+	}
+	if err == nil {
+		plan, err = decodePlan(b)
+	}
 	if err != nil {
 		fail("plan", err)
 	}

@@ -140,20 +140,19 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 		}
 	}
 	plan.ParentPID = os.Getpid()
-	// No trailing newline (unlike json.Encoder): the init's decoder consumes every byte, so a write error
-	// really means the init died before reading its plan.
-	planJSON, err := json.Marshal(&plan)
+	// The init reads its plan to EOF, so a write error really means the init died before reading it.
+	planBytes, err := plan.encode()
 	if err != nil {
 		statusR.Close()
 		return fail(err)
 	}
 	planErr := make(chan error, 1)
 	sendPlan := func() {
-		_, err := planW.Write(planJSON)
+		_, err := planW.Write(planBytes)
 		planW.Close()
 		planErr <- err
 	}
-	if len(planJSON) <= pipeAtomicWrite {
+	if len(planBytes) <= pipeAtomicWrite {
 		sendPlan() // fits the emptiest pipe buffer: cannot block, and a goroutine would only add scheduling latency
 	} else {
 		go sendPlan()
@@ -260,9 +259,10 @@ func initCommand(m Mechanisms, planR, statusW, outW, errW *os.File) *exec.Cmd {
 	cmd := &exec.Cmd{
 		Path: "/proc/self/exe",
 		Args: []string{"sluice-sandbox-init"},
-		// The plan (with the environment) goes through a pipe, not argv/env. One P: the init does one thing at a
-		// time, and fewer threads make its execve cheaper (the kernel ends every other thread first). No GC: the
-		// init allocates ~5 MB, all of it during start-up; collecting it costs ~10% of that start-up's CPU.
+		// The plan (with the environment) goes through a pipe, not argv/env. For the Go init (builds without cgo;
+		// the C init ignores both): one P, as the init does one thing at a time, and fewer threads make its execve
+		// cheaper (the kernel ends every other thread first); no GC, as the init allocates ~5 MB, all of it during
+		// start-up, and collecting it costs ~10% of that start-up's CPU.
 		Env:        []string{initEnv + "=" + roleInit, "GOMAXPROCS=1", "GOGC=off"},
 		Dir:        "/",
 		ExtraFiles: []*os.File{planR, statusW}, // fds 3 and 4: planFD, statusFD
