@@ -257,8 +257,24 @@ print(len(fns), url)
 		t.Fatalf("sluice ui printed %q", link)
 	}
 
-	// The console over TLS on a non-loopback address: signed in, with a Secure cookie.
+	// The console over TLS on a non-loopback address: the link's page, then its button's POST, sign in with a Secure
+	// cookie.
 	resp, err = s.HTTPClient().Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("the sign-in page over TLS: %d", resp.StatusCode)
+	}
+	linkURL, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post, _ := http.NewRequest(http.MethodPost, s.URL+ui.SignInPath, strings.NewReader(url.Values{"token": {linkURL.Query().Get("token")}}.Encode()))
+	post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	post.Header.Set("Origin", s.URL)
+	resp, err = s.HTTPClient().Do(post)
 	if err != nil {
 		t.Fatal(err)
 	}
