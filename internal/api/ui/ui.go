@@ -134,7 +134,7 @@ func New(o Options) *Handler {
 	h.ctx, h.stop = context.WithCancel(context.Background())
 	h.pages = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html"))
 	assets, _ := fs.Sub(assetFS, "assets")
-	h.mux.Handle("GET "+Prefix+"assets/", http.StripPrefix(Prefix+"assets/", http.FileServerFS(assets)))
+	h.mux.Handle("GET "+Prefix+"assets/", http.StripPrefix(Prefix+"assets/", serveAsset(http.FileServerFS(assets))))
 	h.mux.HandleFunc("GET "+SignInPath, h.signInPage)
 	h.mux.HandleFunc("POST "+SignInPath, h.signIn)
 	h.mux.HandleFunc("POST "+Prefix+"sign-out", h.withSession(h.signOut))
@@ -376,6 +376,7 @@ func (h *Handler) internal(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 var funcs = template.FuncMap{
+	"asset": assetURL,
 	"clock": func(t time.Time) string {
 		if t.IsZero() {
 			return "—"

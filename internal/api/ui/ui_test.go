@@ -434,3 +434,34 @@ func TestLiveStreamEndsWithTheSession(t *testing.T) {
 		t.Fatalf("after the session ended: %q", rest)
 	}
 }
+
+// TestAssetsCached: the pages name each asset by its content's digest, served to be kept for good; any other
+// address of it is revalidated by its ETag.
+func TestAssetsCached(t *testing.T) {
+	f := newFixture(t)
+	page := f.serve(httptest.NewRequest(http.MethodGet, SignInPath+"?token="+strings.Repeat("a", 43), nil), "")
+	css := assetURL("console.css")
+	if !strings.Contains(page.Body.String(), `href="`+css+`"`) || len(assetVersions["console.css"]) != 16 {
+		t.Fatalf("the page does not link %s:\n%s", css, page.Body)
+	}
+	for _, tc := range []struct{ target, ifNoneMatch, cache string }{
+		{css, "", "public, max-age=31536000, immutable"},
+		{Prefix + "assets/console.css", "", "no-cache"},
+		{Prefix + "assets/console.css?v=old", "", "no-cache"},
+		{Prefix + "assets/console.css", `"` + assetVersions["console.css"] + `"`, "no-cache"},
+	} {
+		r := httptest.NewRequest(http.MethodGet, tc.target, nil)
+		if tc.ifNoneMatch != "" {
+			r.Header.Set("If-None-Match", tc.ifNoneMatch)
+		}
+		w := f.serve(r, "")
+		want := http.StatusOK
+		if tc.ifNoneMatch != "" {
+			want = http.StatusNotModified
+		}
+		if w.Code != want || w.Header().Get("Cache-Control") != tc.cache || w.Header().Get("ETag") == "" {
+			t.Errorf("GET %s (If-None-Match %s): %d, Cache-Control %q, ETag %q; want %d, %q", tc.target, tc.ifNoneMatch, w.Code,
+				w.Header().Get("Cache-Control"), w.Header().Get("ETag"), want, tc.cache)
+		}
+	}
+}
