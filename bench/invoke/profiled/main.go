@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -31,22 +32,42 @@ func main() {
 	os.Exit(code)
 }
 
+// writeAllocs writes the allocation profile so far (cumulative since the start: a phase's allocations are its end
+// profile with its start profile as -base).
+func writeAllocs(path string) error {
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(out, 0); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
 // serveControl listens on loopback and writes its address to path. GET /start?path=P starts a CPU profile into
-// P; GET /stop ends it and answers once the file is complete.
+// P; GET /stop ends it and answers once the file is complete. Each also writes the allocation profile so far,
+// P-allocs-start.pprof and P-allocs-end.pprof (go tool pprof -sample_index=alloc_space -base start end).
 func serveControl(path string) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
 	var (
-		mu sync.Mutex
-		f  *os.File
+		mu        sync.Mutex
+		f         *os.File
+		allocsEnd string
 	)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/start", func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
-		out, err := os.Create(r.URL.Query().Get("path"))
+		path := r.URL.Query().Get("path")
+		out, err := os.Create(path)
+		if err == nil {
+			err = writeAllocs(strings.TrimSuffix(path, ".pprof") + "-allocs-start.pprof")
+		}
 		if err == nil {
 			if err = pprof.StartCPUProfile(out); err != nil {
 				out.Close()
@@ -56,7 +77,7 @@ func serveControl(path string) error {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		f = out
+		f, allocsEnd = out, strings.TrimSuffix(path, ".pprof")+"-allocs-end.pprof"
 	})
 	mux.HandleFunc("/stop", func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
@@ -65,6 +86,9 @@ func serveControl(path string) error {
 			pprof.StopCPUProfile()
 			f.Close()
 			f = nil
+			if err := writeAllocs(allocsEnd); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+			}
 		}
 	})
 	go http.Serve(ln, mux)
