@@ -51,6 +51,9 @@ func (a Account) ParseFunctionName(member, input string, maxLen int) (Ref, error
 	if len(input) < 1 || len(input) > maxLen {
 		return Ref{}, ValidationError(input, member, "Member must have length less than or equal to "+strconv.Itoa(maxLen))
 	}
+	if plainFunctionName(input) {
+		return Ref{Name: input}, nil // what the pattern makes of a name without ':' (the invoke path's usual case)
+	}
 	m := functionNamePattern.FindStringSubmatch(input)
 	if m == nil {
 		return Ref{}, ValidationError(input, member, "Member must satisfy regular expression pattern: "+
@@ -64,6 +67,18 @@ func (a Account) ParseFunctionName(member, input string, maxLen int) (Ref, error
 		return Ref{}, fault.NotFound("Function not found: %s", a.QualifiedARN(name, qualifier))
 	}
 	return Ref{Name: name, Qualifier: qualifier}, nil
+}
+
+// plainFunctionName reports whether s is only characters of the pattern's name part ([a-zA-Z0-9-_.]): without a
+// ':' nothing else of the pattern can match, so the whole of s is the name and there is no qualifier.
+func plainFunctionName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // NamesOtherAccount reports whether a function name or ARN names an account other than a's: CreateFunction is
