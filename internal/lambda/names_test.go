@@ -140,6 +140,16 @@ func TestParseFunctionNameFastPath(t *testing.T) {
 			t.Errorf("%q: %+v, %v", s, ref, err)
 		}
 	}
+	for _, q := range []string{"live", "$LATEST", "12", "a-b_c$"} {
+		if !plainQualifier(q) || !qualifierPattern.MatchString(q) {
+			t.Errorf("qualifier %q: fast path %v, pattern %v", q, plainQualifier(q), qualifierPattern.MatchString(q))
+		}
+	}
+	for _, q := range []string{"", "$LATEST.PUBLISHED", "a.b", "a b"} {
+		if plainQualifier(q) {
+			t.Errorf("qualifier %q taken by the fast path", q)
+		}
+	}
 	for _, s := range []string{"bench:live", "function:bench", "123456789012:function:bench", "bad name", "bench/x"} {
 		if plainFunctionName(s) {
 			t.Errorf("%q taken for a plain name", s)
