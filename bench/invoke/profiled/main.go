@@ -5,10 +5,12 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -46,9 +48,34 @@ func writeAllocs(path string) error {
 	return out.Close()
 }
 
+// counters are the runtime's exact cumulative counts: heap allocations (a phase's per invocation is its end minus
+// its start over its invocations, unlike the sampled profile) and the CPU the garbage collector took.
+var counters = []string{"/gc/heap/allocs:objects", "/gc/heap/allocs:bytes", "/gc/cycles/total:gc-cycles",
+	"/cpu/classes/gc/total:cpu-seconds", "/cpu/classes/total:cpu-seconds"}
+
+// writeCounters writes counters, one "name value" a line.
+func writeCounters(path string) error {
+	samples := make([]metrics.Sample, len(counters))
+	for i, name := range counters {
+		samples[i].Name = name
+	}
+	metrics.Read(samples)
+	var b strings.Builder
+	for _, s := range samples {
+		switch s.Value.Kind() {
+		case metrics.KindUint64:
+			fmt.Fprintf(&b, "%s %d\n", s.Name, s.Value.Uint64())
+		case metrics.KindFloat64:
+			fmt.Fprintf(&b, "%s %g\n", s.Name, s.Value.Float64())
+		}
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
 // serveControl listens on loopback and writes its address to path. GET /start?path=P starts a CPU profile into
 // P; GET /stop ends it and answers once the file is complete. Each also writes the allocation profile so far,
-// P-allocs-start.pprof and P-allocs-end.pprof (go tool pprof -sample_index=alloc_space -base start end).
+// P-allocs-start.pprof and P-allocs-end.pprof (go tool pprof -sample_index=alloc_space -base start end), and the
+// runtime's exact counters, P-counters-start.txt and P-counters-end.txt.
 func serveControl(path string) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -69,6 +96,9 @@ func serveControl(path string) error {
 			err = writeAllocs(strings.TrimSuffix(path, ".pprof") + "-allocs-start.pprof")
 		}
 		if err == nil {
+			err = writeCounters(strings.TrimSuffix(path, ".pprof") + "-counters-start.txt")
+		}
+		if err == nil {
 			if err = pprof.StartCPUProfile(out); err != nil {
 				out.Close()
 			}
@@ -86,7 +116,11 @@ func serveControl(path string) error {
 			pprof.StopCPUProfile()
 			f.Close()
 			f = nil
-			if err := writeAllocs(allocsEnd); err != nil {
+			err := writeAllocs(allocsEnd)
+			if err == nil {
+				err = writeCounters(strings.Replace(allocsEnd, "-allocs-end.pprof", "-counters-end.txt", 1))
+			}
+			if err != nil {
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 			}
 		}
