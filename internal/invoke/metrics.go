@@ -29,18 +29,26 @@ type dimensionSets [][]metrics.Dimension
 // lambdaMetrics turns invocation outcomes into AWS/Lambda samples, caching each (function, resource, version)'s
 // dimension sets so the hot path allocates nothing new in the steady state.
 type lambdaMetrics struct {
-	rec  Recorder
-	obs  Observer
-	sets sync.Map // "fn\x00resource\x00version" → dimensionSets
+	rec Recorder
+	obs Observer
+
+	mu   sync.RWMutex
+	sets map[seriesKey]dimensionSets
 }
 
+// seriesKey names an invocation's series: a struct key, so that a lookup builds no string and boxes nothing.
+type seriesKey struct{ function, resource, executed string }
+
 func (m *lambdaMetrics) dimensions(function, resource, executed string) dimensionSets {
-	key := function + "\x00" + resource + "\x00" + executed
-	if v, ok := m.sets.Load(key); ok {
-		return v.(dimensionSets)
+	key := seriesKey{function, resource, executed}
+	m.mu.RLock()
+	sets, ok := m.sets[key]
+	m.mu.RUnlock()
+	if ok {
+		return sets
 	}
 	fn := metrics.Dimension{Name: "FunctionName", Value: function}
-	sets := dimensionSets{nil, {fn}}
+	sets = dimensionSets{nil, {fn}}
 	if resource != "" {
 		res := metrics.Dimension{Name: "Resource", Value: resource}
 		sets = append(sets, []metrics.Dimension{fn, res})
@@ -48,7 +56,12 @@ func (m *lambdaMetrics) dimensions(function, resource, executed string) dimensio
 			sets = append(sets, []metrics.Dimension{{Name: "ExecutedVersion", Value: executed}, fn, res})
 		}
 	}
-	m.sets.Store(key, sets)
+	m.mu.Lock()
+	if m.sets == nil {
+		m.sets = map[seriesKey]dimensionSets{}
+	}
+	m.sets[key] = sets
+	m.mu.Unlock()
 	return sets
 }
 

@@ -6,6 +6,7 @@ package invoke
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -472,15 +473,7 @@ func (s *Service) failInit(env *environment, t *target, requestID string, req Re
 // finishLog writes END and REPORT, stores the invocation's lines, and fills the tail when asked.
 func (s *Service) finishLog(env *environment, t *target, requestID string, d, initDuration time.Duration, status string, wantTail bool, res *Result) {
 	env.out.platform("END RequestId: " + requestID)
-	report := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
-		requestID, ms(d), int64(math.Ceil(ms(d))), t.config.MemorySize, peakMB(env))
-	if initDuration > 0 {
-		report += fmt.Sprintf("Init Duration: %.2f ms\t", ms(initDuration))
-	}
-	if status != "" {
-		report += "Status: " + status + "\t"
-	}
-	env.out.platform(report)
+	env.out.platform(reportLine(requestID, d, initDuration, t.config.MemorySize, peakMB(env), status))
 	lines := env.out.take()
 	if wantTail {
 		res.LogTail = tail(lines, 4096)
@@ -516,10 +509,59 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// traceID mints an X-Ray style trace header for the invocation.
+// reportLine is an invocation's REPORT line, as Lambda writes it: "REPORT RequestId: ID\tDuration: 0.41 ms\tBilled
+// Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 9 MB\t", then "Init Duration: … ms\t" after a cold start
+// and "Status: …\t" when the invocation failed. Built by appending: every invocation writes one.
+func reportLine(requestID string, d, initDuration time.Duration, memorySize int, maxUsedMB uint64, status string) string {
+	b := make([]byte, 0, 160)
+	b = append(b, "REPORT RequestId: "...)
+	b = append(b, requestID...)
+	b = append(b, "\tDuration: "...)
+	b = strconv.AppendFloat(b, ms(d), 'f', 2, 64)
+	b = append(b, " ms\tBilled Duration: "...)
+	b = strconv.AppendInt(b, int64(math.Ceil(ms(d))), 10)
+	b = append(b, " ms\tMemory Size: "...)
+	b = strconv.AppendInt(b, int64(memorySize), 10)
+	b = append(b, " MB\tMax Memory Used: "...)
+	b = strconv.AppendUint(b, maxUsedMB, 10)
+	b = append(b, " MB\t"...)
+	if initDuration > 0 {
+		b = append(b, "Init Duration: "...)
+		b = strconv.AppendFloat(b, ms(initDuration), 'f', 2, 64)
+		b = append(b, " ms\t"...)
+	}
+	if status != "" {
+		b = append(b, "Status: "...)
+		b = append(b, status...)
+		b = append(b, '\t')
+	}
+	return string(b)
+}
+
+// traceID mints an X-Ray style trace header for the invocation: Root=1-<epoch seconds, 8 hex digits>-<24 hex
+// digits>;Parent=<16 hex digits>;Sampled=0, the digits from one random UUID.
 func traceID() string {
-	id := strings.ReplaceAll(uuid.NewString(), "-", "")
-	return fmt.Sprintf("Root=1-%08x-%s;Parent=%s;Sampled=0", time.Now().Unix(), id[:24], id[16:32])
+	u := uuid.New()
+	var id [32]byte
+	hex.Encode(id[:], u[:])
+	b := make([]byte, 0, 80)
+	b = append(b, "Root=1-"...)
+	b = appendHex8(b, uint32(time.Now().Unix()))
+	b = append(b, '-')
+	b = append(b, id[:24]...)
+	b = append(b, ";Parent="...)
+	b = append(b, id[16:32]...)
+	b = append(b, ";Sampled=0"...)
+	return string(b)
+}
+
+// appendHex8 appends v as eight lowercase hex digits (%08x).
+func appendHex8(b []byte, v uint32) []byte {
+	const digits = "0123456789abcdef"
+	for shift := 28; shift >= 0; shift -= 4 {
+		b = append(b, digits[v>>uint(shift)&0xf])
+	}
+	return b
 }
 
 // retireStale retires pools whose configuration no longer exists for a function (after an update or delete), so

@@ -51,6 +51,9 @@ func (a Account) ParseFunctionName(member, input string, maxLen int) (Ref, error
 	if len(input) < 1 || len(input) > maxLen {
 		return Ref{}, ValidationError(input, member, "Member must have length less than or equal to "+strconv.Itoa(maxLen))
 	}
+	if plainFunctionName(input) {
+		return Ref{Name: input}, nil // what the pattern makes of a name without ':' (the invoke path's usual case)
+	}
 	m := functionNamePattern.FindStringSubmatch(input)
 	if m == nil {
 		return Ref{}, ValidationError(input, member, "Member must satisfy regular expression pattern: "+
@@ -66,6 +69,30 @@ func (a Account) ParseFunctionName(member, input string, maxLen int) (Ref, error
 	return Ref{Name: name, Qualifier: qualifier}, nil
 }
 
+// plainFunctionName reports whether s is only characters of the pattern's name part ([a-zA-Z0-9-_.]): without a
+// ':' nothing else of the pattern can match, so the whole of s is the name and there is no qualifier.
+func plainFunctionName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// plainQualifier reports whether s is only characters of the qualifier pattern's second form ([a-zA-Z0-9-_$]+),
+// which it then matches without running it.
+func plainQualifier(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '$') {
+			return false
+		}
+	}
+	return s != ""
+}
+
 // NamesOtherAccount reports whether a function name or ARN names an account other than a's: CreateFunction is
 // denied such a name (403, as AWS does), where reads answer "not found".
 func (a Account) NamesOtherAccount(input string) bool {
@@ -78,7 +105,7 @@ func (r Ref) WithQualifier(param string) (Ref, error) {
 	if param == "" {
 		return r, nil
 	}
-	if !qualifierPattern.MatchString(param) || len(param) > 128 {
+	if len(param) > 128 || !plainQualifier(param) && !qualifierPattern.MatchString(param) {
 		return r, ValidationError(param, "qualifier", `Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)`)
 	}
 	if r.Qualifier != "" && r.Qualifier != param {

@@ -115,3 +115,60 @@ func TestVersionKeySortsNumerically(t *testing.T) {
 		t.Fatal("version keys must sort numerically")
 	}
 }
+
+// FuzzParseFunctionNameFastPath checks that names taken by the fast path parse as the pattern parses them.
+func FuzzParseFunctionNameFastPath(f *testing.F) {
+	for _, s := range []string{"bench", "my-fn_1", "a.b", "function", "us-east-1", "123456789012", "arn", "", "x:y", "é"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !plainFunctionName(s) {
+			return
+		}
+		m := functionNamePattern.FindStringSubmatch(s)
+		if m == nil || m[4] != s || m[2] != "" || m[3] != "" || m[5] != "" {
+			t.Fatalf("%q: the pattern gives %q, the fast path the whole name", s, m)
+		}
+	})
+}
+
+func TestParseFunctionNameFastPath(t *testing.T) {
+	a := Account{ID: "123456789012", Region: "us-east-1"}
+	for _, s := range []string{"bench", "my-fn_1.v2", "function", "us-east-1", "123456789012"} {
+		ref, err := a.ParseFunctionName("functionName", s, 140)
+		if err != nil || ref != (Ref{Name: s}) {
+			t.Errorf("%q: %+v, %v", s, ref, err)
+		}
+	}
+	for _, q := range []string{"live", "$LATEST", "12", "a-b_c$"} {
+		if !plainQualifier(q) || !qualifierPattern.MatchString(q) {
+			t.Errorf("qualifier %q: fast path %v, pattern %v", q, plainQualifier(q), qualifierPattern.MatchString(q))
+		}
+	}
+	for _, q := range []string{"", "$LATEST.PUBLISHED", "a.b", "a b"} {
+		if plainQualifier(q) {
+			t.Errorf("qualifier %q taken by the fast path", q)
+		}
+	}
+	for _, s := range []string{"bench:live", "function:bench", "123456789012:function:bench", "bad name", "bench/x"} {
+		if plainFunctionName(s) {
+			t.Errorf("%q taken for a plain name", s)
+		}
+	}
+}
+
+// BenchmarkParseFunctionName compares the invoke path's usual case, a plain name, through the pattern (before the
+// fast path) and through ParseFunctionName now.
+func BenchmarkParseFunctionName(b *testing.B) {
+	a := Account{ID: "123456789012", Region: "us-east-1"}
+	b.Run("pattern", func(b *testing.B) {
+		for b.Loop() {
+			functionNamePattern.FindStringSubmatch("bench-function")
+		}
+	})
+	b.Run("ParseFunctionName", func(b *testing.B) {
+		for b.Loop() {
+			a.ParseFunctionName("functionName", "bench-function", 140)
+		}
+	})
+}

@@ -165,13 +165,13 @@ func (s *Store) Append(logGroup string, events []Event) error {
 	if err != nil {
 		return err
 	}
-	var buf []byte
+	size := 0
 	for _, e := range events {
-		b, err := json.Marshal(e)
-		if err != nil {
-			return err
-		}
-		buf = append(append(buf, b...), '\n')
+		size += len(e.Stream) + len(e.Message) + 64
+	}
+	buf := make([]byte, 0, size)
+	for _, e := range events {
+		buf = append(appendEvent(buf, e), '\n')
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()

@@ -39,8 +39,12 @@ type Exporter struct {
 	duration    *prometheus.HistogramVec
 	coldStarts  *prometheus.CounterVec
 
-	series sync.Map // "function\x00resource\x00version" → *invocationSeries
+	mu     sync.RWMutex
+	series map[seriesKey]*invocationSeries
 }
+
+// seriesKey names an invocation label set: a struct key, so that a lookup builds no string and boxes nothing.
+type seriesKey struct{ function, resource, executedVersion string }
 
 // invocationSeries caches one label set's metrics, so the hot path does no label hashing or allocation.
 type invocationSeries struct {
@@ -52,7 +56,8 @@ type invocationSeries struct {
 func New() *Exporter {
 	labels := []string{"function", "resource", "executed_version"}
 	e := &Exporter{
-		reg: prometheus.NewRegistry(),
+		reg:    prometheus.NewRegistry(),
+		series: map[seriesKey]*invocationSeries{},
 		invocations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_lambda_invocations_total",
 			Help: "Invocations that reached the function code."}, labels),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_lambda_errors_total",
@@ -82,17 +87,23 @@ func (e *Exporter) Handler() http.Handler {
 
 // Invocation counts one invocation (the execution layer's observer).
 func (e *Exporter) Invocation(function, resource, executedVersion string, d time.Duration, failed bool) {
-	key := function + "\x00" + resource + "\x00" + executedVersion
-	v, ok := e.series.Load(key)
+	key := seriesKey{function, resource, executedVersion}
+	e.mu.RLock()
+	s, ok := e.series[key]
+	e.mu.RUnlock()
 	if !ok {
-		// Creating the error counter at 0 makes rate(errors) 0 rather than absent for a healthy function.
-		v, _ = e.series.LoadOrStore(key, &invocationSeries{
-			invocations: e.invocations.WithLabelValues(function, resource, executedVersion),
-			errors:      e.errors.WithLabelValues(function, resource, executedVersion),
-			duration:    e.duration.WithLabelValues(function, resource, executedVersion),
-		})
+		e.mu.Lock()
+		if s, ok = e.series[key]; !ok {
+			// Creating the error counter at 0 makes rate(errors) 0 rather than absent for a healthy function.
+			s = &invocationSeries{
+				invocations: e.invocations.WithLabelValues(function, resource, executedVersion),
+				errors:      e.errors.WithLabelValues(function, resource, executedVersion),
+				duration:    e.duration.WithLabelValues(function, resource, executedVersion),
+			}
+			e.series[key] = s
+		}
+		e.mu.Unlock()
 	}
-	s := v.(*invocationSeries)
 	s.invocations.Inc()
 	if failed {
 		s.errors.Inc()

@@ -272,7 +272,7 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request) {
 	if inv.CognitoIdentity != "" {
 		h["Lambda-Runtime-Cognito-Identity"] = []string{inv.CognitoIdentity}
 	}
-	h["Content-Type"] = []string{"application/json"}
+	h["Content-Type"] = jsonContentType
 	h["Content-Length"] = []string{strconv.Itoa(len(inv.Payload))}
 	w.WriteHeader(http.StatusOK)
 	w.Write(inv.Payload)
@@ -304,9 +304,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, id string, isErr
 		writeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Exceeded maximum allowed payload size (6291556 bytes).")
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusAccepted)
-	io.WriteString(w, `{"status":"OK"}`)
+	accepted(w)
 }
 
 // claim takes the invocation a runtime answers for, so that it is answered once; when id is not the invocation in
@@ -379,9 +377,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, id string) {
 	case readErr != nil:
 		writeError(w, http.StatusBadRequest, "TruncatedHTTPRequest", "HTTP request detected as truncated")
 	default:
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusAccepted)
-		io.WriteString(w, `{"status":"OK"}`)
+		accepted(w)
 	}
 }
 
@@ -436,9 +432,7 @@ func (s *Server) initError(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "InvalidStateTransition", "Transition from InitError to InitError is not allowed")
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusAccepted)
-	io.WriteString(w, `{"status":"OK"}`)
+	accepted(w)
 }
 
 // functionError turns a posted error into the document the caller receives: the runtime's own JSON when it sent
@@ -486,6 +480,17 @@ func readLimited(r io.Reader) (body []byte, tooLarge bool, err error) {
 		return nil, true, nil
 	}
 	return body, false, nil
+}
+
+// jsonContentType is the Content-Type header value of the server's answers, shared: net/http copies a handler's
+// header when it writes it, and nothing appends to this one.
+var jsonContentType = []string{"application/json"}
+
+// accepted answers 202 {"status":"OK"}, as the Runtime API acknowledges a response or an error.
+func accepted(w http.ResponseWriter) {
+	w.Header()["Content-Type"] = jsonContentType
+	w.WriteHeader(http.StatusAccepted)
+	io.WriteString(w, `{"status":"OK"}`)
 }
 
 func writeError(w http.ResponseWriter, status int, errorType, message string) {

@@ -1181,3 +1181,32 @@ func TestFlushOutputAfterEachLine(t *testing.T) {
 		}
 	}
 }
+
+// TestPeakMemoryRereads checks that the high-water mark, read once before the function grows (which opens the
+// cgroup file it then keeps), is read afresh later.
+func TestPeakMemoryRereads(t *testing.T) {
+	for _, m := range modes(t) {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			spec, out, errb := baseSpec(t, m, "")
+			// The signal to grow: a file in the sandbox's /tmp (spec.TmpDir), or where a sandbox without a mount
+			// namespace sees that directory.
+			grow := filepath.Join(spec.TmpDir, "grow")
+			spec.Args[1] = `echo STARTED; while [ ! -e /tmp/grow ] && [ ! -e ` + grow + ` ]; do sleep 0.01; done; x=$(head -c 30000000 /dev/zero | tr '\0' x); echo LEN=${#x}; echo READY; sleep 60`
+			spec.MemoryMB = 256
+			p := start(t, spec)
+			defer p.Kill()
+			waitOutput(t, p, out, errb, "STARTED")
+			before := p.PeakMemoryBytes()
+			if err := os.WriteFile(grow, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			waitOutput(t, p, out, errb, "READY")
+			after := p.PeakMemoryBytes()
+			t.Logf("before %d after %d", before, after)
+			if before >= 30e6 || after < 30e6 {
+				t.Errorf("peak before growing %d, after %d; want < 30 MB, then >= 30 MB", before, after)
+			}
+		})
+	}
+}

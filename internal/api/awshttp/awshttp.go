@@ -20,7 +20,7 @@ const requestIDKey ctxKey = iota
 // WithRequestID stores a fresh request ID in the context and sets the x-amzn-RequestId header.
 func WithRequestID(w http.ResponseWriter, r *http.Request) *http.Request {
 	id := uuid.NewString()
-	w.Header().Set("x-amzn-RequestId", id)
+	w.Header()["X-Amzn-Requestid"] = []string{id} // Set("x-amzn-RequestId"), without canonicalizing the name each time
 	return r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
 }
 

@@ -79,6 +79,8 @@ type Member struct {
 	Required     bool
 	Location     string
 	LocationName string
+
+	pathName string // Name with its first letter lowered, as violations name the member
 }
 
 // Model is a service's resolved shapes.
@@ -107,7 +109,7 @@ func Build(defs map[string]ShapeDef) *Model {
 		s.Item, s.Key, s.Value = ref(d.Item), ref(d.Key), ref(d.Value)
 		for _, md := range d.Members {
 			s.Members = append(s.Members, Member{Name: md.Name, Shape: ref(md.Shape), Required: md.Required,
-				Location: md.Location, LocationName: md.LocationName})
+				Location: md.Location, LocationName: md.LocationName, pathName: lowerFirst(md.Name)})
 		}
 		if d.Pattern != "" {
 			match, err := CompilePattern(d.Pattern)
@@ -163,7 +165,13 @@ func Check(s *Shape, doc map[string]any) []Violation {
 func checkStruct(s *Shape, doc map[string]any, prefix string, out *[]Violation) {
 	for _, m := range s.Members {
 		v, present := doc[m.Name]
-		path := prefix + lowerFirst(m.Name)
+		path := m.pathName // no concatenation (and no allocation) at the top level, where most checks stop
+		if path == "" {
+			path = lowerFirst(m.Name) // a Member not made by Build
+		}
+		if prefix != "" {
+			path = prefix + path
+		}
 		if !present || v == nil {
 			if m.Required {
 				*out = append(*out, Violation{Path: path, Constraint: "Member must not be null"})

@@ -105,14 +105,20 @@ func TestCompilePattern(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", c.pattern, err)
 		}
-		for _, s := range c.match {
-			if !match(s) {
-				t.Errorf("%s should match %q", c.pattern, s)
+		// Twice, each rejected value right after a match: the matcher remembers the value that matched last.
+		for range 2 {
+			for i, s := range c.match {
+				if !match(s) {
+					t.Errorf("%s should match %q", c.pattern, s)
+				}
+				if r := c.reject[i%len(c.reject)]; match(r) {
+					t.Errorf("%s should reject %q (after %q)", c.pattern, r, s)
+				}
 			}
-		}
-		for _, s := range c.reject {
-			if match(s) {
-				t.Errorf("%s should reject %q", c.pattern, s)
+			for _, s := range c.reject {
+				if match(s) {
+					t.Errorf("%s should reject %q", c.pattern, s)
+				}
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync/atomic"
 )
 
 // CompilePattern turns a model pattern (Java syntax; AWS matches it against the whole value) into a Go matcher.
@@ -37,12 +38,27 @@ func CompilePattern(pattern string) (func(string) bool, error) {
 			return nil, fmt.Errorf("pattern %q: lookbehind: %w", pattern, err)
 		}
 	}
+	// The value that matched last is remembered: a busy caller sends the same function name, qualifier or ARN
+	// over and over, and one string comparison is far cheaper than running the regular expressions again.
+	var last atomic.Pointer[string]
 	return func(s string) bool {
-		return whole.MatchString(s) &&
+		if p := last.Load(); p != nil && *p == s {
+			return true
+		}
+		ok := whole.MatchString(s) &&
 			(notAhead == nil || !notAhead.MatchString(s)) &&
 			(notBehind == nil || !notBehind.MatchString(s))
+		if ok && len(s) <= maxRemembered {
+			v := s
+			last.Store(&v)
+		}
+		return ok
 	}, nil
 }
+
+// maxRemembered bounds the value a pattern remembers (patterns check names, ARNs and qualifiers; a long
+// document is not worth keeping).
+const maxRemembered = 2048
 
 // cutLookahead removes a negative lookahead that only "(" and "^" precede, returning what it looked for.
 func cutLookahead(p string) (rest, ahead string, err error) {
