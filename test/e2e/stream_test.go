@@ -135,7 +135,7 @@ func (s streamEvents) rest() (payload string, complete *types.InvokeWithResponse
 // events ended by InvokeComplete; a mid-stream error, a function that does not stream, a plain Invoke of the
 // streaming function and DryRun; then the same through boto3.
 func TestInvokeWithResponseStream(t *testing.T) {
-	parallelLong(t)
+	parallel(t)
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Skip("node is not installed")
 	}

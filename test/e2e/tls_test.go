@@ -139,7 +139,7 @@ func servedSerial(t *testing.T, addr string, roots *x509.CertPool) int64 {
 func TestTLSListener(t *testing.T) {
 	cli := cliV1(t)
 	requireBoto3(t)
-	parallelLong(t)
+	parallel(t)
 	ip := nonLoopbackIPv4()
 	if ip == nil {
 		// The console's rule is about non-loopback listeners; internal/api/ui's unit tests cover it without one.

@@ -87,7 +87,7 @@ func awaitPaused(t *testing.T, cd *codedeploy.Client, id string, paused bool) {
 // tells who did what; a read-only identity is refused; a finished deployment refuses controls; and a paused canary
 // whose alarm fires is rolled back.
 func TestDeploymentTrafficControls(t *testing.T) {
-	parallelLong(t)
+	parallel(t)
 	s := startServer(t, "--deploy-time-scale", "30") // a configured minute lasts 2 s
 	c, cw, cd := s.Lambda(), s.CloudWatch(), s.CodeDeploy()
 	createEcho(t, c, "orders")

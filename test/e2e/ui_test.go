@@ -240,7 +240,7 @@ func createViewer(t *testing.T, s *server) []string {
 }
 
 func TestUIConsole(t *testing.T) {
-	parallelLong(t)
+	parallel(t)
 	ctx := browser(t)
 	axe := installAxe(t)
 	// The check finds what it is there to find: an image without a text alternative, a button without a name.
