@@ -325,8 +325,9 @@ print(len(fns), url)
 	if err := s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
+	// The reload swaps the pair, then logs it: wait for both.
 	deadline := time.Now().Add(30 * time.Second)
-	for servedSerial(t, addr, ca.roots) != 2 {
+	for servedSerial(t, addr, ca.roots) != 2 || !strings.Contains(s.log.String(), "TLS key pair reloaded") {
 		if time.Now().After(deadline) {
 			t.Fatal("the renewed certificate was not presented after SIGHUP")
 		}
