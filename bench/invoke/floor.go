@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // floor is the loopback floor: a Go net/http server that echoes the request body. Run in a process of its own,
@@ -25,8 +27,12 @@ type floor struct {
 	base, url string
 }
 
-// echoServerFlag makes the harness binary serve the floor (see serveEcho) instead of measuring.
-const echoServerFlag = "-serve-echo"
+// echoServerFlag makes the harness binary serve the floor (see serveEcho) instead of measuring;
+// fastEchoServerFlag, the same echo with fasthttp, the HTTP server of Sluice's Runtime API.
+const (
+	echoServerFlag     = "-serve-echo"
+	fastEchoServerFlag = "-serve-echo-fasthttp"
+)
 
 func echoHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -51,13 +57,13 @@ func startFloorInProcess() (*floor, error) {
 	return f, nil
 }
 
-// startFloorProcess runs the echo server as a child: this binary again, with echoServerFlag.
-func startFloorProcess() (*floor, error) {
+// startFloorProcess runs the echo server as a child: this binary again, with echoServerFlag or fastEchoServerFlag.
+func startFloorProcess(flag string) (*floor, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, echoServerFlag)
+	cmd := exec.Command(self, flag)
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = childAttr(syscall.SIGKILL, true)
 	out, err := cmd.StdoutPipe()
@@ -78,14 +84,22 @@ func startFloorProcess() (*floor, error) {
 	return f, nil
 }
 
-// serveEcho is the echo server's process: it prints its address and serves until killed.
-func serveEcho() {
+// serveEcho is the echo server's process: it prints its address and serves (with fasthttp if fast) until killed.
+func serveEcho(fast bool) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	fmt.Println(ln.Addr())
+	if fast {
+		srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+			ctx.Response.Header.SetContentType("application/json")
+			ctx.Response.SetBodyRaw(ctx.Request.Body())
+		}, NoDefaultServerHeader: true}
+		srv.Serve(ln)
+		return
+	}
 	srv := &http.Server{Handler: echoHandler(), ReadHeaderTimeout: 10 * time.Second}
 	srv.Serve(ln)
 }
@@ -154,6 +168,7 @@ func httpClient(concurrency int) *http.Client {
 // floorMeasurements are the floors' results.
 type floorMeasurements struct {
 	c1, cN       result // the echo server in its own process, plain net/http: the floor the targets are set against
+	fastCN       result // the same with a fasthttp echo server: what one exchange costs a server with the cheapest HTTP
 	inC1, inCN   result // the echo server inside the harness
 	sdkC1, sdkCN result // the echo server in its own process invoked through aws-sdk-go-v2: what that client costs
 	fnC1, fnCN   result // the Runtime API floor (see fnFloor)
@@ -162,13 +177,23 @@ type floorMeasurements struct {
 func measureFloor(ctx context.Context, cfg config) (fm floorMeasurements, err error) {
 	client := httpClient(cfg.concurrency)
 	defer client.CloseIdleConnections()
-	own, err := startFloorProcess()
+	own, err := startFloorProcess(echoServerFlag)
 	if err != nil {
 		return fm, err
 	}
 	defer own.close()
 	if fm.c1, fm.cN, err = warmAndMeasure(ctx, cfg, postInvoker(client, own.url, payload), own.pid(), 0); err != nil {
 		return fm, fmt.Errorf("floor: %w", err)
+	}
+	fast, err := startFloorProcess(fastEchoServerFlag)
+	if err != nil {
+		return fm, err
+	}
+	defer fast.close()
+	fastClient := httpClient(cfg.concurrency)
+	defer fastClient.CloseIdleConnections()
+	if _, fm.fastCN, err = warmAndMeasure(ctx, cfg, postInvoker(fastClient, fast.url, payload), fast.pid(), 0); err != nil {
+		return fm, fmt.Errorf("fasthttp floor: %w", err)
 	}
 	// The echo server answers any path, so the SDK's Invoke gets its payload back as a function would send it.
 	sdk := sdkClient(own.base, cfg.concurrency)

@@ -54,8 +54,8 @@ type config struct {
 }
 
 func main() {
-	if len(os.Args) == 2 && os.Args[1] == echoServerFlag {
-		serveEcho()
+	if len(os.Args) == 2 && (os.Args[1] == echoServerFlag || os.Args[1] == fastEchoServerFlag) {
+		serveEcho(os.Args[1] == fastEchoServerFlag)
 		return
 	}
 	var cfg config

@@ -17,11 +17,12 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"strconv"
-	"strings"
 	"sync"
+	"syscall"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // MaxResponseBytes is the largest response or error payload a runtime may post (AWS's figure, in its message).
@@ -99,10 +100,14 @@ type InitError struct {
 	Payload   []byte
 }
 
-// Server is one environment's Runtime API endpoint.
+// Server is one environment's Runtime API endpoint. It answers with fasthttp rather than net/http: every warm
+// invocation is two exchanges with it (GET /next, POST /response), and net/http's per-request work — every header
+// parsed into a map, a context and a background read per request — was most of the server's CPU per invocation
+// (docs/benchmarks.md).
 type Server struct {
-	ln  net.Listener
-	srv *http.Server
+	ln    net.Listener
+	srv   *fasthttp.Server
+	conns connSet
 
 	pending chan *Invocation // at most one invocation waiting for /next
 	// maxStreamed is MaxStreamedResponseBytes (tests lower it).
@@ -124,6 +129,16 @@ type Server struct {
 // closed before a byte of it is read, so no event is handed out and no answer accepted through it.
 type Admit func(net.Conn) error
 
+// Limits of one environment's server. A runtime keeps one or two connections; the connection limit bounds what
+// function code can make the server hold (goroutines, descriptors, buffers), and beyond it a connection gets 503.
+const (
+	maxConns       = 64
+	maxHeaderBytes = 16 << 10 // fasthttp's read buffer, which bounds a request's header block
+	// bufferedBody is the largest request body read whole before the handler runs; a longer one is handed to it
+	// as a stream (within MaxResponseBytes or the streamed limit).
+	bufferedBody = 64 << 10
+)
+
 // Listen binds a Runtime API server on a fresh loopback port; call Serve to start answering. admit (nil: everyone)
 // vets every connection.
 func Listen(admit Admit) (*Server, error) {
@@ -136,7 +151,20 @@ func Listen(admit Admit) (*Server, error) {
 	}
 	s := &Server{ln: ln, pending: make(chan *Invocation, 1), maxStreamed: MaxStreamedResponseBytes, ready: make(chan struct{}),
 		initFail: make(chan struct{}), closed: make(chan struct{})}
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
+	s.srv = &fasthttp.Server{
+		Handler:                      s.handle,
+		Concurrency:                  maxConns,
+		ReadBufferSize:               maxHeaderBytes,
+		MaxRequestBodySize:           bufferedBody,
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true,
+		// No read timeout: a streamed response may last as long as the function's timeout, and a connection
+		// parked on /next waits for as long as the environment is idle.
+		ConnState: s.conns.track,
+		Logger:    quiet{}, // what function code sends must not reach the server's log
+	}
 	return s, nil
 }
 
@@ -162,6 +190,44 @@ func (l admittingListener) Accept() (net.Conn, error) {
 	}
 }
 
+// connSet holds the server's open connections, so that Close can end them (fasthttp's own Shutdown waits for them).
+type connSet struct {
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+}
+
+func (cs *connSet) track(c net.Conn, state fasthttp.ConnState) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	switch state {
+	case fasthttp.StateNew:
+		if cs.closed {
+			c.Close()
+			return
+		}
+		if cs.conns == nil {
+			cs.conns = map[net.Conn]struct{}{}
+		}
+		cs.conns[c] = struct{}{}
+	case fasthttp.StateClosed, fasthttp.StateHijacked:
+		delete(cs.conns, c)
+	}
+}
+
+func (cs *connSet) closeAll() {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	cs.closed = true
+	for c := range cs.conns {
+		c.Close()
+	}
+}
+
+type quiet struct{}
+
+func (quiet) Printf(string, ...any) {}
+
 // Addr is the value of AWS_LAMBDA_RUNTIME_API.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
@@ -172,7 +238,8 @@ func (s *Server) Serve() { _ = s.srv.Serve(s.ln) }
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		close(s.closed)
-		s.srv.Close()
+		s.ln.Close()
+		s.conns.closeAll()
 	})
 }
 
@@ -215,76 +282,112 @@ func (s *Server) Abandon() {
 
 const prefix = "/2018-06-01/runtime/"
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rest, ok := strings.CutPrefix(r.URL.Path, prefix)
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	path := ctx.Path()
+	rest, ok := bytes.CutPrefix(path, []byte(prefix))
 	if !ok {
-		writeError(w, http.StatusNotFound, "InvalidURL", "Unknown path "+r.URL.Path)
+		writeError(ctx, fasthttp.StatusNotFound, "InvalidURL", "Unknown path "+string(path))
 		return
 	}
 	switch {
-	case rest == "invocation/next" && r.Method == http.MethodGet:
-		s.next(w, r)
-	case rest == "init/error" && r.Method == http.MethodPost:
-		s.initError(w, r)
-	case strings.HasPrefix(rest, "invocation/") && r.Method == http.MethodPost:
-		id, kind, ok := strings.Cut(strings.TrimPrefix(rest, "invocation/"), "/")
+	case string(rest) == "invocation/next" && ctx.IsGet():
+		s.next(ctx)
+	case string(rest) == "init/error" && ctx.IsPost():
+		s.initError(ctx)
+	case bytes.HasPrefix(rest, []byte("invocation/")) && ctx.IsPost():
+		id, kind, ok := bytes.Cut(rest[len("invocation/"):], []byte("/"))
 		switch {
-		case ok && kind == "response" && (r.Header.Get(ResponseModeHeader) != "" || r.ContentLength < 0):
-			s.stream(w, r, id)
-		case ok && kind == "response":
-			s.answer(w, r, id, false)
-		case ok && kind == "error":
-			s.answer(w, r, id, true)
+		case ok && string(kind) == "response" && (len(ctx.Request.Header.Peek(ResponseModeHeader)) > 0 || ctx.Request.Header.ContentLength() < 0):
+			s.stream(ctx, string(id))
+		case ok && string(kind) == "response":
+			s.answer(ctx, string(id), false)
+		case ok && string(kind) == "error":
+			s.answer(ctx, string(id), true)
 		default:
-			writeError(w, http.StatusNotFound, "InvalidURL", "Unknown path "+r.URL.Path)
+			writeError(ctx, fasthttp.StatusNotFound, "InvalidURL", "Unknown path "+string(path))
 		}
 	default:
-		writeError(w, http.StatusNotFound, "InvalidURL", "Unknown path "+r.URL.Path)
+		writeError(ctx, fasthttp.StatusNotFound, "InvalidURL", "Unknown path "+string(path))
 	}
 }
 
-func (s *Server) next(w http.ResponseWriter, r *http.Request) {
+func (s *Server) next(ctx *fasthttp.RequestCtx) {
 	s.readyOnce.Do(func() { close(s.ready) })
 	var inv *Invocation
-	select {
-	case inv = <-s.pending:
-	case <-s.closed:
-		writeError(w, http.StatusInternalServerError, "Runtime.Shutdown", "The execution environment is shutting down")
-		return
-	case <-r.Context().Done():
-		return
+	for inv == nil {
+		select {
+		case inv = <-s.pending:
+		case <-s.closed:
+			writeError(ctx, fasthttp.StatusInternalServerError, "Runtime.Shutdown", "The execution environment is shutting down")
+			return
+		}
+		// Nothing reads a connection while its request waits here, so whether the runtime is still there is
+		// asked only now: an event handed to a connection its runtime closed would be lost.
+		if peerGone(ctx.Conn()) {
+			s.pending <- inv // the slot is free: this handler just emptied it, and Deliver waits for an answer
+			ctx.SetConnectionClose()
+			return
+		}
 	}
 	s.mu.Lock()
 	s.current = inv
 	s.mu.Unlock()
-	h := w.Header()
-	h["Lambda-Runtime-Aws-Request-Id"] = []string{inv.RequestID}
-	h["Lambda-Runtime-Deadline-Ms"] = []string{strconv.FormatInt(inv.Deadline.UnixMilli(), 10)}
+	h := &ctx.Response.Header
+	h.SetCanonical(headerRequestID, []byte(inv.RequestID))
+	h.SetCanonical(headerDeadline, strconv.AppendInt(nil, inv.Deadline.UnixMilli(), 10))
 	if inv.InvokedFunctionARN != "" {
-		h["Lambda-Runtime-Invoked-Function-Arn"] = []string{inv.InvokedFunctionARN}
+		h.SetCanonical(headerFunctionARN, []byte(inv.InvokedFunctionARN))
 	}
 	if inv.TraceID != "" {
-		h["Lambda-Runtime-Trace-Id"] = []string{inv.TraceID}
+		h.SetCanonical(headerTraceID, []byte(inv.TraceID))
 	}
 	if inv.ClientContext != "" {
-		h["Lambda-Runtime-Client-Context"] = []string{inv.ClientContext}
+		h.SetCanonical(headerClientContext, []byte(inv.ClientContext))
 	}
 	if inv.CognitoIdentity != "" {
-		h["Lambda-Runtime-Cognito-Identity"] = []string{inv.CognitoIdentity}
+		h.SetCanonical(headerCognitoIdentity, []byte(inv.CognitoIdentity))
 	}
-	h["Content-Type"] = jsonContentType
-	h["Content-Length"] = []string{strconv.Itoa(len(inv.Payload))}
-	w.WriteHeader(http.StatusOK)
-	w.Write(inv.Payload)
+	h.SetContentTypeBytes(jsonContentType)
+	ctx.Response.SetBodyRaw(inv.Payload) // not copied: nothing changes an invocation's payload
 }
 
-func (s *Server) answer(w http.ResponseWriter, r *http.Request, id string, isError bool) {
-	body, tooLarge, err := readLimited(r.Body)
+var (
+	headerRequestID       = []byte("Lambda-Runtime-Aws-Request-Id")
+	headerDeadline        = []byte("Lambda-Runtime-Deadline-Ms")
+	headerFunctionARN     = []byte("Lambda-Runtime-Invoked-Function-Arn")
+	headerTraceID         = []byte("Lambda-Runtime-Trace-Id")
+	headerClientContext   = []byte("Lambda-Runtime-Client-Context")
+	headerCognitoIdentity = []byte("Lambda-Runtime-Cognito-Identity")
+)
+
+// peerGone reports whether the other end of c has closed it, without reading anything it sent: one
+// non-blocking MSG_PEEK.
+func peerGone(c net.Conn) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	raw, err := sc.SyscallConn()
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "InvalidRequest", "Could not read the request body")
+		return false
+	}
+	gone := false
+	var b [1]byte
+	raw.Read(func(fd uintptr) bool {
+		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		gone = n == 0 && err == nil || err != nil && err != syscall.EAGAIN && err != syscall.EINTR
+		return true // never wait for readiness: this is a look, not a read
+	})
+	return gone
+}
+
+func (s *Server) answer(ctx *fasthttp.RequestCtx, id string, isError bool) {
+	body, tooLarge, err := readLimited(ctx.RequestBodyStream(), ctx.Request.Header.ContentLength())
+	if err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, "InvalidRequest", "Could not read the request body")
 		return
 	}
-	inv := s.claim(w, id)
+	inv := s.claim(ctx, id)
 	if inv == nil {
 		return
 	}
@@ -295,29 +398,30 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, id string, isErr
 		resp = Response{FunctionError: true, ErrorType: "Function.ResponseSizeTooLarge",
 			Payload: errorDocument("Function.ResponseSizeTooLarge", "Response payload size exceeded maximum allowed payload size (6291556 bytes).")}
 	case isError:
-		resp = functionError(r.Header.Get("Lambda-Runtime-Function-Error-Type"), body)
+		resp = functionError(string(ctx.Request.Header.Peek("Lambda-Runtime-Function-Error-Type")), body)
 	default:
-		resp = Response{Payload: body, ContentType: contentType(r)}
+		resp = Response{Payload: body, ContentType: contentType(ctx)}
 	}
 	inv.done <- resp
 	if tooLarge {
-		writeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Exceeded maximum allowed payload size (6291556 bytes).")
+		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Exceeded maximum allowed payload size (6291556 bytes).")
+		ctx.SetConnectionClose() // its body was not read
 		return
 	}
-	accepted(w)
+	accepted(ctx)
 }
 
 // claim takes the invocation a runtime answers for, so that it is answered once; when id is not the invocation in
 // flight it writes the refusal and returns nil.
-func (s *Server) claim(w http.ResponseWriter, id string) *Invocation {
+func (s *Server) claim(ctx *fasthttp.RequestCtx, id string) *Invocation {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	inv := s.current
 	if inv == nil || inv.RequestID != id {
 		if s.finished == id {
-			writeError(w, http.StatusForbidden, "InvalidStateTransition", "Transition from Finished to Responded is not allowed")
+			writeError(ctx, fasthttp.StatusForbidden, "InvalidStateTransition", "Transition from Finished to Responded is not allowed")
 		} else {
-			writeError(w, http.StatusBadRequest, "InvalidRequestID", "Invalid request ID")
+			writeError(ctx, fasthttp.StatusBadRequest, "InvalidRequestID", "Invalid request ID")
 		}
 		return nil
 	}
@@ -333,27 +437,28 @@ func (s *Server) claim(w http.ResponseWriter, id string) *Invocation {
 // base64). AWS's answers to the runtime: 202 once the body ended, 413 when it grew beyond the limit (the invocation
 // fails with Function.ResponseSizeTooLarge), 400 when it broke off (Runtime.TruncatedResponse) or when the mode is
 // not "streaming" (Runtime.InvalidResponseModeHeader).
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, id string) {
-	inv := s.claim(w, id)
+func (s *Server) stream(ctx *fasthttp.RequestCtx, id string) {
+	inv := s.claim(ctx, id)
 	if inv == nil {
 		return
 	}
-	if mode := r.Header.Get(ResponseModeHeader); mode != "" && mode != "streaming" {
+	header := &ctx.Request.Header
+	if mode := header.Peek(ResponseModeHeader); len(mode) > 0 && string(mode) != "streaming" {
 		inv.done <- Response{FunctionError: true, ErrorType: "Runtime.InvalidResponseModeHeader",
 			Payload: errorDocument("Runtime.InvalidResponseModeHeader", "Invalid function response mode")}
-		writeError(w, http.StatusBadRequest, "InvalidFunctionResponseMode", "Invalid function response mode")
+		writeError(ctx, fasthttp.StatusBadRequest, "InvalidFunctionResponseMode", "Invalid function response mode")
 		return
 	}
-	resp := Response{ContentType: contentType(r), Streamed: inv.Stream != nil}
+	resp := Response{ContentType: contentType(ctx), Streamed: inv.Stream != nil}
 	limit := int64(MaxResponseBytes)
 	var readErr error
 	tooLarge := false
 	if inv.Stream == nil {
-		resp.Payload, tooLarge, readErr = readLimited(r.Body)
+		resp.Payload, tooLarge, readErr = readLimited(ctx.RequestBodyStream(), -1)
 	} else {
 		limit = s.maxStreamed
 		inv.Stream.Begin(resp.ContentType)
-		resp.Written, tooLarge, readErr = copyLimited(inv.Stream, r.Body, limit)
+		resp.Written, tooLarge, readErr = copyLimited(inv.Stream, ctx.RequestBodyStream(), limit)
 	}
 	switch {
 	case tooLarge:
@@ -362,9 +467,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, id string) {
 	case readErr != nil:
 		resp.FunctionError, resp.ErrorType, resp.Truncated = true, "Runtime.TruncatedResponse", true
 		resp.Payload = errorDocument("Runtime.TruncatedResponse", "The function's response was truncated: "+readErr.Error())
-	case r.Trailer.Get(ErrorTypeTrailer) != "":
-		errorType := r.Trailer.Get(ErrorTypeTrailer)
-		details, err := base64.StdEncoding.DecodeString(r.Trailer.Get(ErrorBodyTrailer))
+	case len(header.PeekTrailer(ErrorTypeTrailer)) > 0:
+		errorType := string(header.PeekTrailer(ErrorTypeTrailer))
+		details, err := base64.StdEncoding.DecodeString(string(header.PeekTrailer(ErrorBodyTrailer)))
 		if err != nil {
 			details = nil // AWS ignores an error body it cannot decode
 		}
@@ -373,11 +478,13 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, id string) {
 	inv.done <- resp
 	switch {
 	case tooLarge:
-		writeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", fmt.Sprintf("Exceeded maximum allowed payload size (%d bytes).", limit))
+		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "RequestEntityTooLarge", fmt.Sprintf("Exceeded maximum allowed payload size (%d bytes).", limit))
+		ctx.SetConnectionClose() // the rest of the body is not read
 	case readErr != nil:
-		writeError(w, http.StatusBadRequest, "TruncatedHTTPRequest", "HTTP request detected as truncated")
+		writeError(ctx, fasthttp.StatusBadRequest, "TruncatedHTTPRequest", "HTTP request detected as truncated")
+		ctx.SetConnectionClose()
 	default:
-		accepted(w)
+		accepted(ctx)
 	}
 }
 
@@ -410,16 +517,16 @@ func copyLimited(dst Stream, r io.Reader, limit int64) (written int64, tooLarge 
 }
 
 // contentType is the Content-Type of a runtime's response, "application/octet-stream" when it declared none.
-func contentType(r *http.Request) string {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		return ct
+func contentType(ctx *fasthttp.RequestCtx) string {
+	if ct := ctx.Request.Header.ContentType(); len(ct) > 0 {
+		return string(ct)
 	}
 	return "application/octet-stream"
 }
 
-func (s *Server) initError(w http.ResponseWriter, r *http.Request) {
-	body, _, _ := readLimited(r.Body)
-	resp := functionError(r.Header.Get("Lambda-Runtime-Function-Error-Type"), body)
+func (s *Server) initError(ctx *fasthttp.RequestCtx) {
+	body, _, _ := readLimited(ctx.RequestBodyStream(), ctx.Request.Header.ContentLength())
+	resp := functionError(string(ctx.Request.Header.Peek("Lambda-Runtime-Function-Error-Type")), body)
 	first := false
 	s.initOnce.Do(func() {
 		first = true
@@ -429,10 +536,10 @@ func (s *Server) initError(w http.ResponseWriter, r *http.Request) {
 		close(s.initFail)
 	})
 	if !first {
-		writeError(w, http.StatusForbidden, "InvalidStateTransition", "Transition from InitError to InitError is not allowed")
+		writeError(ctx, fasthttp.StatusForbidden, "InvalidStateTransition", "Transition from InitError to InitError is not allowed")
 		return
 	}
-	accepted(w)
+	accepted(ctx)
 }
 
 // functionError turns a posted error into the document the caller receives: the runtime's own JSON when it sent
@@ -471,7 +578,23 @@ func errorDocument(errorType, message string) []byte {
 // ErrorDocument is errorDocument for the platform's own failures (timeouts, crashes).
 func ErrorDocument(errorType, message string) []byte { return errorDocument(errorType, message) }
 
-func readLimited(r io.Reader) (body []byte, tooLarge bool, err error) {
+// readLimited reads a posted payload, within MaxResponseBytes. size is the request's Content-Length (negative:
+// unknown), so that a small payload of known size is read into one allocation of that size (a large one grows as
+// its bytes arrive: a Content-Length alone reserves nothing).
+func readLimited(r io.Reader, size int) (body []byte, tooLarge bool, err error) {
+	if size > MaxResponseBytes {
+		// Read what the limit allows before refusing, as net/http servers do, so that the runtime, still sending,
+		// gets the 413 rather than a reset.
+		_, err = io.Copy(io.Discard, io.LimitReader(r, MaxResponseBytes+1))
+		return nil, err == nil, err
+	}
+	if size >= 0 && size <= bufferedBody {
+		body = make([]byte, size)
+		if _, err = io.ReadFull(r, body); err != nil {
+			return nil, false, err
+		}
+		return body, false, nil
+	}
 	body, err = io.ReadAll(io.LimitReader(r, MaxResponseBytes+1))
 	if err != nil {
 		return nil, false, err
@@ -482,19 +605,20 @@ func readLimited(r io.Reader) (body []byte, tooLarge bool, err error) {
 	return body, false, nil
 }
 
-// jsonContentType is the Content-Type header value of the server's answers, shared: net/http copies a handler's
-// header when it writes it, and nothing appends to this one.
-var jsonContentType = []string{"application/json"}
+var (
+	jsonContentType = []byte("application/json")
+	acceptedBody    = []byte(`{"status":"OK"}`)
+)
 
 // accepted answers 202 {"status":"OK"}, as the Runtime API acknowledges a response or an error.
-func accepted(w http.ResponseWriter) {
-	w.Header()["Content-Type"] = jsonContentType
-	w.WriteHeader(http.StatusAccepted)
-	io.WriteString(w, `{"status":"OK"}`)
+func accepted(ctx *fasthttp.RequestCtx) {
+	ctx.SetStatusCode(fasthttp.StatusAccepted)
+	ctx.Response.Header.SetContentTypeBytes(jsonContentType)
+	ctx.Response.SetBodyRaw(acceptedBody)
 }
 
-func writeError(w http.ResponseWriter, status int, errorType, message string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(errorDocument(errorType, message))
+func writeError(ctx *fasthttp.RequestCtx, status int, errorType, message string) {
+	ctx.SetStatusCode(status)
+	ctx.Response.Header.SetContentTypeBytes(jsonContentType)
+	ctx.Response.SetBodyRaw(errorDocument(errorType, message))
 }

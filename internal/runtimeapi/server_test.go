@@ -206,6 +206,84 @@ func TestCloseReleasesParkedNext(t *testing.T) {
 	}
 }
 
+// TestNextFromAClosedConnection: a runtime that gave up on a parked /next (its client timed out, say) and asks
+// again gets the event on its new request; the one it closed does not swallow it.
+func TestNextFromAClosedConnection(t *testing.T) {
+	s, rt := start(t)
+	gaveUp, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(gaveUp, "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
+	<-s.Ready()
+	gaveUp.Close()
+
+	got := make(chan string, 1)
+	go func() { // the runtime asks again, on a new connection; the closed one's request was parked first
+		id, _, _ := rt.next()
+		got <- id
+	}()
+	inv := NewInvocation("req-1", []byte(`{}`), time.Now().Add(time.Minute))
+	s.Deliver(inv)
+	select {
+	case id := <-got:
+		if id != "req-1" {
+			t.Fatalf("the new /next got %q", id)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the event went to the closed connection")
+	}
+}
+
+// TestConnectionBound: function code cannot make its server hold connections without end; beyond the bound a
+// connection is answered 503 and closed, and the runtime's own still works.
+func TestConnectionBound(t *testing.T) {
+	s, rt := start(t)
+	var idle []net.Conn
+	t.Cleanup(func() {
+		for _, c := range idle {
+			c.Close()
+		}
+	})
+	for range maxConns {
+		c, err := net.Dial("tcp", s.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle = append(idle, c)
+	}
+	// Each accepted connection is counted once the server takes it: retry until the bound shows.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(rt.base + "/2018-06-01/runtime/nothing")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusServiceUnavailable {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no 503 beyond %d connections (last: %v)", maxConns, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	idle[0].Close()
+	idle = idle[1:]
+	inv := NewInvocation("req-1", []byte(`{}`), time.Now().Add(time.Minute))
+	s.Deliver(inv)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(rt.base + "/2018-06-01/runtime/invocation/next")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("a connection freed below the bound was not served")
+}
+
 func TestAbandonRejectsLateAnswer(t *testing.T) {
 	s, rt := start(t)
 	inv := NewInvocation("late", nil, time.Now().Add(time.Minute))
