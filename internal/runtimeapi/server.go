@@ -314,20 +314,19 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 func (s *Server) next(ctx *fasthttp.RequestCtx) {
 	s.readyOnce.Do(func() { close(s.ready) })
 	var inv *Invocation
-	for inv == nil {
-		select {
-		case inv = <-s.pending:
-		case <-s.closed:
-			writeError(ctx, fasthttp.StatusInternalServerError, "Runtime.Shutdown", "The execution environment is shutting down")
-			return
-		}
-		// Nothing reads a connection while its request waits here, so whether the runtime is still there is
-		// asked only now: an event handed to a connection its runtime closed would be lost.
-		if peerGone(ctx.Conn()) {
-			s.pending <- inv // the slot is free: this handler just emptied it, and Deliver waits for an answer
-			ctx.SetConnectionClose()
-			return
-		}
+	select {
+	case inv = <-s.pending:
+	case <-s.closed:
+		writeError(ctx, fasthttp.StatusInternalServerError, "Runtime.Shutdown", "The execution environment is shutting down")
+		return
+	}
+	// Nothing reads a connection while its request waits here, so whether the runtime is still there is asked
+	// only now: an event handed to a connection its runtime closed would be lost. The event goes back for the
+	// runtime's next /next (or another one parked here).
+	if peerGone(ctx.Conn()) {
+		s.pending <- inv // the slot is free: this handler just emptied it, and Deliver waits for an answer
+		ctx.SetConnectionClose()
+		return
 	}
 	s.mu.Lock()
 	s.current = inv
