@@ -118,7 +118,8 @@ func printColdTable(w io.Writer, m measurements) {
 		s := slices.Sorted(slices.Values(d))
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", name, ms(percentile(s, 0.5)), ms(percentile(s, 0.9)), ms(s[0]), ms(s[len(s)-1]))
 	}
-	row("bootstrap run directly on the host: fork+exec → first GET /next (the function's own start-up)", m.direct)
+	row("bootstrap run directly on the host: fork+exec → first GET /next (the function's own start-up), a block of samples with nothing else running", m.direct)
+	row("the same, each taken just before one of Sluice's cold starts, with the server running (paired)", field(m.sluice.cold, hostOf))
 	row("Sluice Init Duration (REPORT line: spawn + sandbox + start-up → first GET /next)", field(m.sluice.cold, initOf))
 	row("Sluice first invocation, client-observed", field(m.sluice.cold, firstOf))
 	row("Sluice first invocation minus the warm one after it", field(m.sluice.cold, penaltyOf))
@@ -126,12 +127,17 @@ func printColdTable(w io.Writer, m measurements) {
 		row("RIE first invocation after start, client-observed", field(m.rie.cold, firstOf))
 		row("RIE first invocation minus the warm one after it", field(m.rie.cold, penaltyOf))
 	}
-	ratio := p50(field(m.sluice.cold, initOf)).Seconds() / p50(m.direct).Seconds()
-	verdict := "met"
-	if ratio > 1.3 {
-		verdict = "**missed**"
+	verdict := func(ratio float64) string {
+		if ratio > 1.3 {
+			return "**missed**"
+		}
+		return "met"
 	}
-	fmt.Fprintf(w, "\nSluice p50 Init Duration / p50 host start-up: **%.2f×** (target ≤ 1.3×: %s).\n\n", ratio, verdict)
+	initP50 := p50(field(m.sluice.cold, initOf)).Seconds()
+	block := initP50 / p50(m.direct).Seconds()
+	paired := initP50 / p50(field(m.sluice.cold, hostOf)).Seconds()
+	fmt.Fprintf(w, "\nSluice p50 Init Duration / p50 host start-up: **%.2f×** against the block of host samples, **%.2f×** against the "+
+		"paired ones (target ≤ 1.3×: %s, %s).\n\n", block, paired, verdict(block), verdict(paired))
 }
 
 // printBurstTable shows each burst of simultaneous cold starts, the CPU it used as a share of the machine, and the
@@ -150,6 +156,7 @@ func printBurstTable(w io.Writer, cfg config, bursts []burstResult) {
 }
 
 func initOf(s coldSample) time.Duration    { return s.init }
+func hostOf(s coldSample) time.Duration    { return s.host }
 func firstOf(s coldSample) time.Duration   { return s.first }
 func penaltyOf(s coldSample) time.Duration { return s.first - s.warm }
 

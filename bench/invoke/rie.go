@@ -137,6 +137,9 @@ func warmUp(ctx context.Context, inv invoker, c, n int) error {
 // latency of that first invocation, and of the warm invocation right after it.
 type coldSample struct {
 	init, first, warm time.Duration
+	// host is the bootstrap's own start-up on the host taken just before this sample, with the platform running
+	// (Sluice's samples only): the two are paired under the same conditions.
+	host time.Duration
 }
 
 // rieColdSample starts a fresh emulator and times its first invocation against the warm one after it. The

@@ -222,7 +222,11 @@ func sluiceColdSample(ctx context.Context, c *lambda.Client, name string, i int,
 // An invocation that should have been cold but was served by a warm environment (no Init Duration: it reached
 // the previous configuration's environment although the function-updated-v2 waiter had seen the update
 // settle) is a server misbehaviour: it is counted, reported, and the sample taken again.
-func sluiceCold(ctx context.Context, c *lambda.Client, pkg []byte, n int) (samples []coldSample, servedWarm int, err error) {
+//
+// Before each sample the bootstrap is also started directly on the host (hostAPI), so that every cold start has a
+// start-up of the function's own taken a moment before, with the server and its environments alive: the block of
+// host samples the report also shows is taken with nothing else running, under other conditions.
+func sluiceCold(ctx context.Context, c *lambda.Client, pkg []byte, n int, hostAPI *fakeRuntimeAPI, bootstrap string) (samples []coldSample, servedWarm int, err error) {
 	const name = "cold"
 	if _, err := c.CreateFunction(ctx, createInput(name, pkg)); err != nil {
 		return nil, 0, err
@@ -234,7 +238,12 @@ func sluiceCold(ctx context.Context, c *lambda.Client, pkg []byte, n int) (sampl
 	samples, err = collectCold(n, func(int) (coldSample, error) {
 		for {
 			update++
+			host, err := hostAPI.directSample(ctx, bootstrap)
+			if err != nil {
+				return coldSample{}, err
+			}
 			s, err := sluiceColdSample(ctx, c, name, update, payload)
+			s.host = host
 			if !errors.Is(err, errServedWarm) {
 				return s, err
 			}
@@ -343,7 +352,13 @@ func measureSluice(ctx context.Context, cfg config, art artifacts, dataDir strin
 	}
 	if cfg.coldSamples > 0 {
 		log.Printf("sluice: %d forced cold starts", cfg.coldSamples)
-		if sm.cold, sm.servedWarm, err = sluiceCold(ctx, c, art.pkg, cfg.coldSamples); err != nil {
+		hostAPI, err := startFakeRuntimeAPI()
+		if err != nil {
+			return sm, err
+		}
+		sm.cold, sm.servedWarm, err = sluiceCold(ctx, c, art.pkg, cfg.coldSamples, hostAPI, art.bootstrap)
+		hostAPI.close()
+		if err != nil {
 			return sm, fmt.Errorf("sluice cold start: %w", err)
 		}
 	}
