@@ -31,7 +31,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -91,25 +90,18 @@ func main() {
 }
 
 func run(ctx context.Context, cfg config) error {
-	tmp, err := os.MkdirTemp("", "sluice-cluster-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	root, err := buildkit.ModuleRoot(ctx)
-	if err != nil {
-		return err
-	}
 	log.Print("building")
-	bin, source, err := buildkit.Sluice(ctx, root, tmp, cfg.bin)
+	ws, err := buildkit.NewWorkspace(ctx, "sluice-cluster-bench-", cfg.bin)
 	if err != nil {
 		return err
 	}
-	echo, err := buildkit.Function(ctx, root, "./bench/invoke/fn", filepath.Join(tmp, "echo", "bootstrap"))
+	defer ws.Close()
+	bin, tmp := ws.Bin, ws.Dir
+	echo, err := ws.Function(ctx, "./bench/invoke/fn", "echo")
 	if err != nil {
 		return err
 	}
-	deployFn, err := buildkit.Function(ctx, root, "./bench/deploy/fn", filepath.Join(tmp, "deployfn", "bootstrap"))
+	deployFn, err := ws.Function(ctx, "./bench/deploy/fn", "deployfn")
 	if err != nil {
 		return err
 	}
@@ -122,7 +114,7 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 	defer stopEtcd()
-	rep := report{source: source, machine: hostinfo.Description(), cfg: cfg, etcdVersion: etcdVersion(etcdBin)}
+	rep := report{source: ws.Source, machine: hostinfo.Description(), cfg: cfg, etcdVersion: etcdVersion(etcdBin)}
 	start := takeCPU()
 
 	if !cfg.skip["throughput"] {

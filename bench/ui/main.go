@@ -22,7 +22,6 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -88,24 +87,16 @@ func run(ctx context.Context, changes int, bin string) error {
 	if err != nil {
 		return errors.New("no chromium on PATH (Debian's chromium package)")
 	}
-	tmp, err := os.MkdirTemp("", "sluice-bench-ui-")
+	ws, err := buildkit.NewWorkspace(ctx, "sluice-bench-ui-", bin)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	root, err := buildkit.ModuleRoot(ctx)
+	defer ws.Close()
+	pkg, err := ws.Function(ctx, "./bench/deploy/fn", "fn")
 	if err != nil {
 		return err
 	}
-	bin, source, err := buildkit.Sluice(ctx, root, tmp, bin)
-	if err != nil {
-		return err
-	}
-	pkg, err := buildkit.Function(ctx, root, "./bench/deploy/fn", filepath.Join(tmp, "fn", "bootstrap"))
-	if err != nil {
-		return err
-	}
-	srv, err := sluiceproc.Start(bin, filepath.Join(tmp, "data"), nil,
+	srv, err := sluiceproc.Start(ws.Bin, filepath.Join(ws.Dir, "data"), nil,
 		[]string{"SLUICE_ROOT_ACCESS_KEY_ID=" + accessKey, "SLUICE_ROOT_SECRET_ACCESS_KEY=" + secretKey},
 		&syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM})
 	if err != nil {
@@ -119,7 +110,7 @@ func run(ctx context.Context, changes int, bin string) error {
 		return fmt.Errorf("set-up: %w", err)
 	}
 
-	b, err := startBrowser(ctx, chromium, filepath.Join(tmp, "chromium"))
+	b, err := startBrowser(ctx, chromium, filepath.Join(ws.Dir, "chromium"))
 	if err != nil {
 		return err
 	}
@@ -194,7 +185,7 @@ func run(ctx context.Context, changes int, bin string) error {
 		}
 	}
 
-	report(source, fnWeight, depWeight, aliasSamples, stepSamples)
+	report(ws.Source, fnWeight, depWeight, aliasSamples, stepSamples)
 	return nil
 }
 

@@ -13,7 +13,6 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"os"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -56,24 +55,16 @@ type observation struct {
 }
 
 func run(ctx context.Context, rounds, readers int, bin string) error {
-	tmp, err := os.MkdirTemp("", "sluice-visibility-")
+	ws, err := buildkit.NewWorkspace(ctx, "sluice-visibility-", bin)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	root, err := buildkit.ModuleRoot(ctx)
+	defer ws.Close()
+	pkg, err := ws.Function(ctx, "./bench/deploy/fn", "fn")
 	if err != nil {
 		return err
 	}
-	bin, source, err := buildkit.Sluice(ctx, root, tmp, bin)
-	if err != nil {
-		return err
-	}
-	pkg, err := buildkit.Function(ctx, root, "./bench/deploy/fn", filepath.Join(tmp, "fn", "bootstrap"))
-	if err != nil {
-		return err
-	}
-	srv, err := sluiceproc.Start(bin, filepath.Join(tmp, "data"), []string{"--log-level", "warn"},
+	srv, err := sluiceproc.Start(ws.Bin, filepath.Join(ws.Dir, "data"), []string{"--log-level", "warn"},
 		[]string{"SLUICE_ROOT_ACCESS_KEY_ID=" + accessKey, "SLUICE_ROOT_SECRET_ACCESS_KEY=" + secretKey},
 		&syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM})
 	if err != nil {
@@ -164,7 +155,7 @@ func run(ctx context.Context, rounds, readers int, bin string) error {
 		}
 	}
 
-	fmt.Printf("# Alias-update visibility (%s)\n\n%s\n\n", source, hostinfo.Description())
+	fmt.Printf("# Alias-update visibility (%s)\n\n%s\n\n", ws.Source, hostinfo.Description())
 	p50, p99, mean := latency.Summary(updateLat)
 	fmt.Printf("| measure | value |\n|---|---|\n")
 	fmt.Printf("| UpdateAlias, client-observed (%d moves) | p50 %s · p99 %s · mean %s |\n", rounds, latency.Ms(p50), latency.Ms(p99), latency.Ms(mean))

@@ -101,3 +101,38 @@ func Function(ctx context.Context, root, pkg, out string) ([]byte, error) {
 	}
 	return ZipBootstrap(out)
 }
+
+// Workspace is a harness's temporary directory, with the sluice binary it measures built (or named) there.
+type Workspace struct {
+	Dir, Root string
+	// Bin is the sluice binary; Source says which code it is (see Sluice).
+	Bin, Source string
+}
+
+// NewWorkspace makes a temporary directory named after prefix and provides the sluice binary there: given (a
+// prebuilt binary) or built from the module. Close removes the directory.
+func NewWorkspace(ctx context.Context, prefix, given string) (*Workspace, error) {
+	root, err := ModuleRoot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, err
+	}
+	w := &Workspace{Dir: dir, Root: root}
+	if w.Bin, w.Source, err = Sluice(ctx, root, dir, given); err != nil {
+		w.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+// Function builds the module's package pkg as the static bootstrap of a function named name in the workspace and
+// returns its deployment package.
+func (w *Workspace) Function(ctx context.Context, pkg, name string) ([]byte, error) {
+	return Function(ctx, w.Root, pkg, filepath.Join(w.Dir, name, "bootstrap"))
+}
+
+// Close removes the workspace.
+func (w *Workspace) Close() { os.RemoveAll(w.Dir) }
