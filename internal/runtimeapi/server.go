@@ -198,6 +198,9 @@ type connSet struct {
 }
 
 func (cs *connSet) track(c net.Conn, state fasthttp.ConnState) {
+	if state != fasthttp.StateNew && state != fasthttp.StateClosed && state != fasthttp.StateHijacked {
+		return // fasthttp reports every request's active and idle states too: no lock for those
+	}
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	switch state {
