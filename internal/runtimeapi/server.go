@@ -334,33 +334,25 @@ func (s *Server) next(ctx *fasthttp.RequestCtx) {
 	s.mu.Lock()
 	s.current = inv
 	s.mu.Unlock()
-	h := &ctx.Response.Header
-	h.SetCanonical(headerRequestID, []byte(inv.RequestID))
-	h.SetCanonical(headerDeadline, strconv.AppendInt(nil, inv.Deadline.UnixMilli(), 10))
+	h := &ctx.Response.Header // Set copies into the header's own buffers: no allocation per event
+	h.Set("Lambda-Runtime-Aws-Request-Id", inv.RequestID)
+	var deadline [20]byte
+	h.SetBytesV("Lambda-Runtime-Deadline-Ms", strconv.AppendInt(deadline[:0], inv.Deadline.UnixMilli(), 10))
 	if inv.InvokedFunctionARN != "" {
-		h.SetCanonical(headerFunctionARN, []byte(inv.InvokedFunctionARN))
+		h.Set("Lambda-Runtime-Invoked-Function-Arn", inv.InvokedFunctionARN)
 	}
 	if inv.TraceID != "" {
-		h.SetCanonical(headerTraceID, []byte(inv.TraceID))
+		h.Set("Lambda-Runtime-Trace-Id", inv.TraceID)
 	}
 	if inv.ClientContext != "" {
-		h.SetCanonical(headerClientContext, []byte(inv.ClientContext))
+		h.Set("Lambda-Runtime-Client-Context", inv.ClientContext)
 	}
 	if inv.CognitoIdentity != "" {
-		h.SetCanonical(headerCognitoIdentity, []byte(inv.CognitoIdentity))
+		h.Set("Lambda-Runtime-Cognito-Identity", inv.CognitoIdentity)
 	}
 	h.SetContentTypeBytes(jsonContentType)
 	ctx.Response.SetBodyRaw(inv.Payload) // not copied: nothing changes an invocation's payload
 }
-
-var (
-	headerRequestID       = []byte("Lambda-Runtime-Aws-Request-Id")
-	headerDeadline        = []byte("Lambda-Runtime-Deadline-Ms")
-	headerFunctionARN     = []byte("Lambda-Runtime-Invoked-Function-Arn")
-	headerTraceID         = []byte("Lambda-Runtime-Trace-Id")
-	headerClientContext   = []byte("Lambda-Runtime-Client-Context")
-	headerCognitoIdentity = []byte("Lambda-Runtime-Cognito-Identity")
-)
 
 // peerGone reports whether the other end of c has closed it, without reading anything it sent: one
 // non-blocking MSG_PEEK.
